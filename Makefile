@@ -1,0 +1,24 @@
+# The two commands of the README, and the checks CI runs.
+PY ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: demo test lint bench
+
+$(BIN)/ftops:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+
+demo: $(BIN)/ftops
+	$(BIN)/ftops apply specs/ --auto-approve --wait
+
+test: $(BIN)/ftops
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+bench: $(BIN)/ftops
+	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/emulator.py
+	$(BIN)/python bench/plan.py

@@ -1,0 +1,100 @@
+"""The one exception hierarchy of ftops, and the exit code each maps to.
+
+    FtopsError                      exit 1; every error ftops raises on purpose
+    ├── UsageError                  wrong flags or arguments
+    ├── ValidationFailed            specs or datasets are invalid (carries every Problem found)
+    ├── FoundryError                the Foundry API refused or failed
+    │   ├── PermanentFoundryError   retrying will not help (4xx, bad credentials, quota with no end)
+    │   └── TemporaryFoundryError   retrying may help, after `retry_after` seconds (429, 5xx, network)
+    ├── StalePlanError              a saved plan no longer matches the live state
+    └── ApplyFailed                 some actions of an apply failed (the summary says which)
+
+Exit codes: 0 success, 1 any FtopsError, 2 "changes present" (plan --detailed-exitcode) or
+"drift found" (drift). The CLI maps exceptions to codes in one place (`ftops.cli._main`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding, with the place it comes from when there is one."""
+
+    message: str
+    path: str | None = None
+    line: int | None = None
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}{prefix}{self.message}"
+
+
+class FtopsError(Exception):
+    """Root of every error ftops raises on purpose; the CLI prints it as one line, exit 1."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+
+    def __str__(self) -> str:
+        return str(Problem(self.message, self.path, self.line))
+
+
+class UsageError(FtopsError):
+    """The command line was wrong."""
+
+
+class ValidationFailed(FtopsError):
+    """Specs or datasets are invalid; `problems` holds every error and warning found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(f"{len(errors)} problem(s) found")
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class FoundryError(FtopsError):
+    """The Foundry API refused or failed. `retryable` says whether trying again can help."""
+
+    retryable = False
+    retry_after: float | None = None
+
+
+class PermanentFoundryError(FoundryError):
+    """Retrying will not help: fix the request, the credentials or the quota first."""
+
+
+class TemporaryFoundryError(FoundryError):
+    """Retrying may help after `retry_after` seconds (throttling, 5xx, a dropped connection)."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StalePlanError(FtopsError):
+    """A saved plan was made against a live state that has changed since."""
+
+
+class ApplyFailed(FtopsError):
+    """Some actions failed; the others ran or were skipped as the summary reports."""

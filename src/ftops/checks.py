@@ -1,0 +1,169 @@
+"""Offline checks of a loaded Project against the catalog and its datasets (`ftops validate`).
+
+Sits beside spec/datasets/catalog (it imports only those three); plan and cli build on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._exceptions import Problem, ValidationFailed
+from .catalog import Catalog, ModelInfo, load_catalog
+from .datasets import METHOD_FORMAT, DatasetReport, HashCache, ScanOptions
+from .spec import FineTuningJobSpec, JobRef, Project, Resource, load_project
+
+HYPERPARAMETERS = {
+    "supervised": {"batch_size", "learning_rate_multiplier", "n_epochs"},
+    "dpo": {"batch_size", "learning_rate_multiplier", "n_epochs", "beta"},
+    "reinforcement": {"batch_size", "learning_rate_multiplier", "n_epochs", "compute_multiplier",
+                      "eval_interval", "eval_samples", "reasoning_effort"},
+}
+
+
+@dataclass
+class CheckedProject:
+    """A project that passed every check, with its dataset reports (hash, counts)."""
+
+    project: Project
+    catalog: Catalog
+    reports: dict[str, DatasetReport] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    cache_hits: int = 0
+
+    def base_model_info(self, job_name: str) -> ModelInfo | None:
+        return self.catalog.get(root_base_model(self.project, job_name))
+
+
+def root_base_model(project: Project, job_name: str) -> str:
+    """The catalog base model at the root of a continuous fine-tuning chain."""
+    seen: set[str] = set()
+    job = project.jobs[job_name]
+    while isinstance(job.spec.base_model, JobRef) and job.name not in seen:
+        seen.add(job.name)
+        job = project.jobs[job.spec.base_model.job]
+    base = job.spec.base_model
+    return base if isinstance(base, str) else ""
+
+
+def _check_job(job: Resource[FineTuningJobSpec], project: Project, catalog: Catalog, region: str,
+               problems: list[Problem]) -> None:
+    s = job.spec
+    base = root_base_model(project, job.name)
+    info = catalog.get(base)
+    if info is None:
+        known = ", ".join(sorted(catalog.models))
+        problems.append(Problem(f"base model {base!r} is not in the catalog (known: {known}); add it to "
+                                "ftops.catalog.yaml if Foundry supports it", job.path, job.line_of("baseModel")))
+        return
+    if s.method not in info.methods:
+        problems.append(Problem(f"method {s.method!r} is not supported for {info.name} "
+                                f"(supported: {', '.join(info.methods)})", job.path, job.line_of("method")))
+    regions = info.training_regions(s.training_type)
+    if not ModelInfo.allows(regions, region):
+        allowed = [t for t in info.training if ModelInfo.allows(info.training[t], region)]
+        where = f"in region {region}" if regions is not None else "at all"
+        problems.append(Problem(f"trainingType {s.training_type} is not available for {info.name} {where} "
+                                f"(available there: {', '.join(allowed) or 'none'})", job.path,
+                                job.line_of("trainingType")))
+    allowed_h = HYPERPARAMETERS[s.method]
+    for name in s.hyperparameters:
+        if name not in allowed_h:
+            problems.append(Problem(f"unknown hyperparameter {name!r} for method {s.method} "
+                                    f"(allowed: {', '.join(sorted(allowed_h))})", job.path,
+                                    job.line_of("hyperparameters", name)))
+    epochs = s.hyperparameters.get("n_epochs")
+    if epochs is not None and epochs != "auto" and (not isinstance(epochs, int) or not 1 <= epochs <= 50):
+        problems.append(Problem(f"n_epochs must be \"auto\" or an integer from 1 to 50 (got {epochs!r})",
+                                job.path, job.line_of("hyperparameters", "n_epochs")))
+    if s.suffix is not None and not catalog.suffix_ok(s.suffix):
+        problems.append(Problem(f"suffix {s.suffix!r} is invalid: Foundry allows at most {catalog.suffix_max} "
+                                "characters of [A-Za-z0-9_-] (no dots)", job.path, job.line_of("suffix")))
+    if s.method == "reinforcement":
+        if s.grader is None:
+            problems.append(Problem("method reinforcement needs a grader", job.path, job.line))
+        if s.validation_data is None:
+            problems.append(Problem("method reinforcement needs validationData (Foundry requires a "
+                                    "validation set for RFT)", job.path, job.line))
+    elif s.grader is not None:
+        problems.append(Problem(f"grader is only used by method reinforcement (method is {s.method})",
+                                job.path, job.line_of("grader")))
+
+
+def _dataset_options(project: Project, catalog: Catalog, name: str, count_tokens: bool,
+                     problems: list[Problem]) -> ScanOptions:
+    ds = project.datasets[name]
+    users = [j for j in project.jobs.values() if name in (j.spec.training_data, j.spec.validation_data)]
+    formats = {METHOD_FORMAT[j.spec.method] for j in users}
+    fmt = ds.spec.format
+    if fmt is not None and formats and formats != {fmt}:
+        problems.append(Problem(f"dataset format {fmt} does not match the method of the jobs using it "
+                                f"({', '.join(sorted(formats))})", ds.path, ds.line_of("format")))
+    elif fmt is None and len(formats) > 1:
+        problems.append(Problem(f"dataset is used by jobs with different methods ({', '.join(sorted(formats))})",
+                                ds.path, ds.line))
+    elif fmt is None and formats:
+        fmt = formats.pop()
+    infos = [i for j in users if (i := catalog.get(root_base_model(project, j.name))) is not None]
+    return ScanOptions(
+        expected_format=fmt,
+        vision=all(i.vision for i in infos),
+        count_tokens=count_tokens,
+        encoding=infos[0].encoding if infos else "o200k_base",
+        max_example_tokens=min((i.max_example_tokens for i in infos), default=None) if count_tokens else None,
+        min_examples=catalog.min_examples,
+        # Only training sets need many examples; a small validation set is normal.
+        recommended_examples=catalog.recommended_examples
+        if any(j.spec.training_data == name for j in users) else 0,
+        max_file_bytes=catalog.max_file_bytes,
+    )
+
+
+def check_project(project: Project, *, count_tokens: bool = True, use_cache: bool = True) -> CheckedProject:
+    """Run every offline check. Raises ValidationFailed with all problems (errors and warnings)."""
+    catalog = load_catalog(project.root)
+    problems: list[Problem] = []
+    region = project.foundry.spec.region if project.foundry else "swedencentral"
+    for job in project.jobs.values():
+        _check_job(job, project, catalog, region, problems)
+    for dep in project.deployments.values():
+        job_res = project.jobs[dep.spec.model.job]
+        info = catalog.get(root_base_model(project, job_res.name))
+        if info is not None and not ModelInfo.allows(info.deployment.get(dep.spec.sku.name), region):
+            allowed = [k for k, v in info.deployment.items() if ModelInfo.allows(v, region)]
+            problems.append(Problem(f"sku {dep.spec.sku.name} is not available for fine-tuned {info.name} in "
+                                    f"{region} (available: {', '.join(allowed) or 'none'})", dep.path,
+                                    dep.line_of("sku", "name")))
+    checked = CheckedProject(project, catalog)
+    cache = HashCache(project.root if use_cache else None)
+    for name, ds in project.datasets.items():
+        path = project.dataset_paths[name]
+        opts = _dataset_options(project, catalog, name, count_tokens, problems)
+        report = cache.scan(path, opts)
+        checked.reports[name] = report
+        shown = _shown(path, project.root)
+        if report.bom:
+            checked.warnings.append(Problem("file starts with a UTF-8 BOM (accepted)", shown, 1, "warning"))
+        for p in report.problems:
+            problems.append(Problem(p.message, shown, p.line, p.severity))
+        if report.problems_omitted:
+            problems.append(Problem(f"... and {report.problems_omitted} more problems", shown))
+    cache.save()
+    checked.cache_hits = cache.hits
+    if any(p.severity == "error" for p in problems):
+        raise ValidationFailed(problems)
+    checked.warnings.extend(problems)
+    return checked
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def validate_dir(spec_dir: str | Path, root: str | Path | None = None, *, count_tokens: bool = True,
+                 use_cache: bool = True) -> CheckedProject:
+    """Load and check a spec directory: the whole of `ftops validate`."""
+    return check_project(load_project(spec_dir, root), count_tokens=count_tokens, use_cache=use_cache)

@@ -1,0 +1,53 @@
+"""Entry point: the one place where exceptions become messages and exit codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+import typer
+
+from .._exceptions import EXIT_ERROR, FtopsError, ValidationFailed
+from ._output import err
+from .commands import register
+
+app = typer.Typer(
+    name="ftops",
+    help="Terraform-style, GitOps fine-tuning for Microsoft Foundry.\n\n"
+    "Specs under DIR (default specs/) say which datasets, fine-tuning jobs and deployments should "
+    "exist; plan shows what would change and what it costs, apply makes it so, drift exits 2 when "
+    "the live world moved.\n\nExit codes: 0 ok, 1 error, 2 changes (plan --detailed-exitcode) or drift.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+register(app)
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("FTOPS_LOG_LEVEL", "WARNING").upper(),
+                        format="%(levelname)s %(name)s: %(message)s")
+    # The Azure SDK logs request headers at DEBUG; keep it quiet so no token can leak into logs.
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    try:
+        code = app(standalone_mode=False)
+    except ValidationFailed as e:
+        for p in e.problems:
+            err.print(str(p), markup=False)
+        code = e.exit_code
+    except FtopsError as e:
+        err.print(f"error: {e}", markup=False)
+        code = e.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted", markup=False)
+        code = EXIT_ERROR
+    except click.ClickException as e:
+        err.print(f"error: {e.format_message()}", markup=False)
+        code = EXIT_ERROR
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing half-done is left that the next apply cannot finish", markup=False)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,235 @@
+"""Record-level checks for the three Foundry dataset formats, and token accounting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._scan import ScanOptions
+
+FORMATS = {
+    "chat": "supervised fine-tuning: {\"messages\": [...]} with assistant turns",
+    "preference": "DPO: {\"input\": {\"messages\": [...]}, \"preferred_output\": [...], "
+                  "\"non_preferred_output\": [...]}",
+    "reinforcement": "RFT: {\"messages\": [...]} ending with a user message, plus grader fields",
+}
+METHOD_FORMAT = {"supervised": "chat", "dpo": "preference", "reinforcement": "reinforcement"}
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+CHAT_KEYS = frozenset({"messages", "tools", "functions", "parallel_tool_calls"})
+MESSAGE_OVERHEAD = 3  # tokens per message in the chat template (OpenAI's counting recipe)
+BATCH = 4096
+
+Report = Callable[..., None]
+
+
+def infer_format(rec: Any) -> str | None:
+    if not isinstance(rec, dict):
+        return None
+    if "preferred_output" in rec or "non_preferred_output" in rec:
+        return "preference"
+    msgs = rec.get("messages")
+    if isinstance(msgs, list) and msgs:
+        roles = [m.get("role") for m in msgs if isinstance(m, dict)]
+        if "assistant" not in roles and roles and roles[-1] == "user":
+            return "reinforcement"
+        return "chat"
+    return None
+
+
+@dataclass
+class Stats:
+    examples: int = 0
+    tokens_by_role: dict[str, int] = field(default_factory=dict)
+    trained_tokens: int = 0
+    max_tokens: int = 0
+
+
+class Checker:
+    """Checks records of one format; collects statistics and (optionally) token counts."""
+
+    def __init__(self, fmt: str, opts: ScanOptions, report: Report) -> None:
+        self.fmt = fmt
+        self.opts = opts
+        self.report = report
+        self.stats = Stats()
+        # Pending texts for batched token counting: (example index, role, trained, text).
+        self._texts: list[str] = []
+        self._meta: list[tuple[int, str, bool]] = []
+        self._example_tokens: dict[int, int] = {}
+        self._example_line: dict[int, int] = {}
+        self._encoding: Any = None
+        if opts.count_tokens:
+            from ._tokens import get_encoding
+
+            self._encoding = get_encoding(opts.encoding)
+
+    # -- entry points ------------------------------------------------------------------------
+    def check(self, rec: Any, line: int) -> None:
+        if not isinstance(rec, dict):
+            self.report(line, f"each line must be a JSON object ({FORMATS[self.fmt]})")
+            return
+        ok = {"chat": self._chat, "preference": self._preference,
+              "reinforcement": self._reinforcement}[self.fmt](rec, line)
+        if ok:
+            self.stats.examples += 1
+
+    def finish(self) -> Stats:
+        self._flush()
+        return self.stats
+
+    # -- formats -----------------------------------------------------------------------------
+    def _chat(self, rec: dict[str, Any], line: int) -> bool:
+        msgs = rec.get("messages")
+        if not isinstance(msgs, list) or not msgs:
+            self.report(line, "missing \"messages\": a chat record needs a non-empty messages list")
+            return False
+        for key in rec:
+            if key not in CHAT_KEYS:
+                self.report(line, f"unknown top-level key {key!r} (Foundry ignores or rejects it)", "warning")
+        has_tools = bool(rec.get("tools") or rec.get("functions"))
+        if not self._messages(msgs, line, has_tools, weights=True):
+            return False
+        if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
+            self.report(line, "no assistant message: there is nothing to train on")
+            return False
+        return True
+
+    def _preference(self, rec: dict[str, Any], line: int) -> bool:
+        inp = rec.get("input")
+        if not isinstance(inp, dict) or not isinstance(inp.get("messages"), list) or not inp["messages"]:
+            self.report(line, "missing \"input\": {\"messages\": [...]} in a DPO record")
+            return False
+        has_tools = bool(inp.get("tools"))
+        if not self._messages(inp["messages"], line, has_tools, weights=False, train=False):
+            return False
+        outputs = []
+        for key in ("preferred_output", "non_preferred_output"):
+            out = rec.get(key)
+            if not isinstance(out, list) or len(out) != 1:
+                n = len(out) if isinstance(out, list) else 0
+                self.report(line, f"DPO records need exactly one {key} message (found {n})")
+                return False
+            outputs.append(out)
+        for out in outputs:
+            if not isinstance(out[0], dict) or out[0].get("role") != "assistant":
+                self.report(line, "preferred_output and non_preferred_output must be assistant messages")
+                return False
+            if not self._messages(out, line, has_tools, weights=False):
+                return False
+        return True
+
+    def _reinforcement(self, rec: dict[str, Any], line: int) -> bool:
+        msgs = rec.get("messages")
+        if not isinstance(msgs, list) or not msgs:
+            self.report(line, "missing \"messages\": an RFT record needs a non-empty messages list")
+            return False
+        if not self._messages(msgs, line, bool(rec.get("tools")), weights=False, train=False):
+            return False
+        last = msgs[-1]
+        if last.get("role") != "user":
+            self.report(line, f"the last message of an RFT record must be from the user "
+                              f"(it is {last.get('role')!r})")
+            return False
+        return True
+
+    # -- messages ----------------------------------------------------------------------------
+    def _messages(self, msgs: list[Any], line: int, has_tools: bool, *, weights: bool,
+                  train: bool = True) -> bool:
+        example = self.stats.examples
+        texts: list[tuple[str, bool, str]] = []
+        for i, m in enumerate(msgs):
+            where = f"messages[{i}]"
+            if not isinstance(m, dict):
+                self.report(line, f"{where} must be an object with role and content")
+                return False
+            role = m.get("role")
+            if role not in ROLES:
+                self.report(line, f"{where}: unknown role {role!r} (allowed: {', '.join(sorted(ROLES))})")
+                return False
+            weight = m.get("weight", 1)
+            if "weight" in m:
+                if not weights:
+                    self.report(line, f"{where}: weight is only allowed in supervised (chat) data")
+                    return False
+                if role != "assistant":
+                    self.report(line, f"{where}: weight is only allowed on assistant messages")
+                    return False
+                if weight not in (0, 1) or isinstance(weight, bool):
+                    self.report(line, f"{where}: weight must be 0 or 1 (got {weight!r})")
+                    return False
+            tool_calls = m.get("tool_calls") or m.get("function_call")
+            if (tool_calls or role in ("tool", "function")) and not has_tools:
+                self.report(line, f"{where}: tool calls without their tools (add a top-level \"tools\" list)")
+                return False
+            content = m.get("content")
+            text = self._content_text(content, where, line)
+            if text is None:
+                return False
+            if not text.strip() and not tool_calls and not self._has_image(content):
+                self.report(line, f"{where}: empty content in a {role} message")
+                return False
+            if self._encoding is not None:
+                texts.append((role, train and role == "assistant" and weight == 1, text))
+        if self._encoding is not None:
+            self._example_line[example] = line
+            for role, trained, text in texts:
+                self._texts.append(text)
+                self._meta.append((example, role, trained))
+            if len(self._texts) >= BATCH:
+                self._flush()
+        return True
+
+    def _content_text(self, content: Any, where: str, line: int) -> str | None:
+        if isinstance(content, str):
+            return content
+        if content is None:
+            return ""
+        if isinstance(content, list):
+            parts = []
+            for j, part in enumerate(content):
+                ptype = part.get("type") if isinstance(part, dict) else None
+                if ptype == "text" and isinstance(part.get("text"), str):
+                    parts.append(part["text"])
+                elif ptype == "image_url":
+                    if not self.opts.vision:
+                        self.report(line, f"{where}.content[{j}]: image_url needs a model with vision "
+                                          "fine-tuning (gpt-4o, gpt-4.1)")
+                        return None
+                else:
+                    self.report(line, f"{where}.content[{j}]: a content part must be "
+                                      "{\"type\": \"text\", \"text\": ...} or {\"type\": \"image_url\", ...}")
+                    return None
+            return "".join(parts)
+        self.report(line, f"{where}: content must be a string or a list of content parts")
+        return None
+
+    @staticmethod
+    def _has_image(content: Any) -> bool:
+        return isinstance(content, list) and any(
+            isinstance(p, dict) and p.get("type") == "image_url" for p in content)
+
+    # -- tokens ------------------------------------------------------------------------------
+    def _flush(self) -> None:
+        if not self._texts:
+            return
+        counts = self._encoding.encode_ordinary_batch(self._texts, num_threads=2)
+        by_role = self.stats.tokens_by_role
+        per_example = self._example_tokens
+        for (example, role, trained), toks in zip(self._meta, counts, strict=True):
+            n = len(toks) + MESSAGE_OVERHEAD
+            by_role[role] = by_role.get(role, 0) + n
+            if trained:
+                self.stats.trained_tokens += n
+            per_example[example] = per_example.get(example, 0) + n
+        limit = self.opts.max_example_tokens
+        for example, total in per_example.items():
+            self.stats.max_tokens = max(self.stats.max_tokens, total)
+            if limit is not None and total > limit:
+                self.report(self._example_line[example],
+                            f"example has {total} tokens; the model accepts at most {limit} per example")
+        self._texts.clear()
+        self._meta.clear()
+        per_example.clear()
+        self._example_line.clear()

@@ -1,0 +1,116 @@
+"""Pydantic models of the four spec kinds. Unknown fields are errors: a typo must not do nothing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+Method = Literal["supervised", "dpo", "reinforcement"]
+TrainingType = Literal["Standard", "GlobalStandard", "Developer"]
+DatasetFormat = Literal["chat", "preference", "reinforcement"]
+HyperValue = int | float | str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Metadata(_Strict):
+    name: Name
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class FoundrySpec(_Strict):
+    """Where resources live. `local: true` runs the embedded emulator; the rest name an Azure account."""
+
+    local: bool = False
+    project: Name | None = None  # namespace in metadata/tags; defaults to the Foundry's metadata.name
+    endpoint: str | None = None  # https://<resource>.openai.azure.com (the /openai/v1 path is added)
+    subscription: str | None = None
+    resource_group: str | None = None
+    account: str | None = None
+    region: str = "swedencentral"
+    arm_endpoint: str = "https://management.azure.com"
+    data_dir: str = ".ftops/emulator"  # local only: where the emulator keeps its state
+    speed: float = Field(default=600.0, gt=0)  # local only: emulated seconds per real second
+    concurrency: int = Field(default=8, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _remote_needs_coordinates(self) -> FoundrySpec:
+        if not self.local:
+            missing = [
+                to_camel(f) for f in ("endpoint", "subscription", "resource_group", "account")
+                if not getattr(self, f)
+            ]
+            if missing:
+                raise ValueError(f"a remote Foundry needs {', '.join(missing)} (or set local: true)")
+        return self
+
+
+class DatasetSpec(_Strict):
+    path: str
+    format: DatasetFormat | None = None  # inferred from the first record when not given
+
+
+class JobRef(_Strict):
+    job: Name
+
+
+class FineTuningJobSpec(_Strict):
+    base_model: str | JobRef
+    method: Method = "supervised"
+    training_type: TrainingType = "GlobalStandard"
+    training_data: Name
+    validation_data: Name | None = None
+    hyperparameters: dict[str, HyperValue] = Field(default_factory=dict)
+    suffix: str | None = None
+    seed: int | None = None
+    grader: dict[str, Any] | None = None
+    paused: bool = False
+    retries: int = Field(default=0, ge=0, le=10)  # resubmissions allowed after a failure
+    keep_superseded: bool = False  # keep a superseded running job instead of cancelling it
+
+
+class Epoch(_Strict):
+    epoch: int = Field(ge=1)
+
+
+class ModelRef(_Strict):
+    job: Name
+    checkpoint: Literal["final", "best"] | Epoch = "final"
+
+
+class Sku(_Strict):
+    name: Literal["Standard", "GlobalStandard", "Developer", "ProvisionedManaged"]
+    capacity: int = Field(default=1, ge=1)
+
+
+class Gates(_Strict):
+    max_valid_loss: float | None = None  # block a rollout whose checkpoint is worse than this
+    must_beat_current: bool = False  # block a rollout that does not lower the served model's loss
+
+
+class DeploymentSpec(_Strict):
+    model: ModelRef
+    sku: Sku
+    gates: Gates = Field(default_factory=Gates)
+
+
+SPEC_MODELS: dict[str, type[_Strict]] = {
+    "Foundry": FoundrySpec,
+    "Dataset": DatasetSpec,
+    "FineTuningJob": FineTuningJobSpec,
+    "Deployment": DeploymentSpec,
+}
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    api_version: Literal["ftops/v1"] = Field(alias="apiVersion")
+    kind: Literal["Foundry", "Dataset", "FineTuningJob", "Deployment"]
+    metadata: Metadata
+    spec: dict[str, Any]

@@ -1,0 +1,39 @@
+"""JSON Schema of a spec document, generated from the same pydantic models (`ftops schema`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._models import SPEC_MODELS, Metadata
+
+SCHEMA_ID = "https://ftops.dev/schema/v1/spec.json"
+
+
+def json_schema() -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    variants = []
+    meta = Metadata.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    defs.update(meta.pop("$defs", {}))
+    defs["Metadata"] = meta
+    for kind, model in SPEC_MODELS.items():
+        schema = model.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+        defs.update(schema.pop("$defs", {}))
+        defs[f"{kind}Spec"] = schema
+        variants.append({
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["apiVersion", "kind", "metadata", "spec"],
+            "properties": {
+                "apiVersion": {"const": "ftops/v1"},
+                "kind": {"const": kind},
+                "metadata": {"$ref": "#/$defs/Metadata"},
+                "spec": {"$ref": f"#/$defs/{kind}Spec"},
+            },
+        })
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "ftops spec document",
+        "oneOf": variants,
+        "$defs": defs,
+    }
