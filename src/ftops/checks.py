@@ -95,7 +95,7 @@ def _dataset_options(project: Project, catalog: Catalog, name: str, count_tokens
     ds = project.datasets[name]
     users = [j for j in project.jobs.values() if name in (j.spec.training_data, j.spec.validation_data)]
     formats = {METHOD_FORMAT[j.spec.method] for j in users}
-    fmt = ds.spec.format
+    fmt: str | None = ds.spec.format
     if fmt is not None and formats and formats != {fmt}:
         problems.append(Problem(f"dataset format {fmt} does not match the method of the jobs using it "
                                 f"({', '.join(sorted(formats))})", ds.path, ds.line_of("format")))
@@ -136,7 +136,7 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
                                     dep.line_of("sku", "name")))
     checked = CheckedProject(project, catalog)
     cache = HashCache(project.root if use_cache else None)
-    for name, ds in project.datasets.items():
+    for name, _ds in project.datasets.items():
         path = project.dataset_paths[name]
         opts = _dataset_options(project, catalog, name, count_tokens, problems)
         report = cache.scan(path, opts)

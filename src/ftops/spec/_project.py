@@ -52,6 +52,7 @@ class Project:
     jobs: dict[str, Resource[FineTuningJobSpec]] = field(default_factory=dict)
     deployments: dict[str, Resource[DeploymentSpec]] = field(default_factory=dict)
     dataset_paths: dict[str, Path] = field(default_factory=dict)  # resolved, inside root
+    spec_dir_shown: str = "specs"
 
     @property
     def project_name(self) -> str:
@@ -67,11 +68,34 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
+def _data_loc(data: Any, loc: Loc) -> Loc:
+    """The part of a pydantic error location that exists in the input (drops union member tags)."""
+    kept: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        elif isinstance(data, dict) and isinstance(part, str) and kept[-1:] != [part] and \
+                part.replace("_", "").isalnum() and part[:1].islower():
+            kept.append(part)  # a missing or unknown key: still a real location
+            break
+        else:
+            break
+        kept.append(part)
+    return tuple(kept)
+
+
 def _pydantic_problems(err: ValidationError, doc: Document, prefix: Loc) -> list[Problem]:
     out = []
+    seen: set[Loc] = set()
+    data = doc.data if not prefix else doc.data.get(prefix[0]) if isinstance(doc.data, dict) else None
     for e in err.errors():
-        loc: Loc = (*prefix, *e["loc"])
-        where = ".".join(str(p) for p in loc if p not in ("function-after",))
+        loc: Loc = (*prefix, *_data_loc(data, tuple(e["loc"])))
+        if loc in seen:
+            continue  # one message per place: a union reports once per member
+        seen.add(loc)
+        where = ".".join(str(p) for p in loc)
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = f"unknown field {where!r}"
@@ -116,7 +140,7 @@ def load_project(spec_dir: str | Path, root: str | Path | None = None) -> Projec
     problems: list[Problem] = []
     if not sdir.is_dir():
         raise ValidationFailed([Problem("no such spec directory", str(sdir))])
-    project = Project(root=root_path, spec_dir=sdir.resolve())
+    project = Project(root=root_path, spec_dir=sdir.resolve(), spec_dir_shown=str(spec_dir))
     files = spec_files(sdir)
     if not files:
         raise ValidationFailed([Problem("no spec files (*.yaml, *.yml) found", str(sdir))])
@@ -194,7 +218,7 @@ def _register(project: Project, res: Resource[Any], problems: list[Problem]) -> 
 def _check_references(project: Project, problems: list[Problem]) -> None:
     if project.foundry is None:
         problems.append(Problem("no Foundry document: add one (kind: Foundry, spec: {local: true} to try "
-                                "ftops locally)", str(project.spec_dir)))
+                                "ftops locally)", project.spec_dir_shown))
     for job in project.jobs.values():
         for field_name, ref in (("trainingData", job.spec.training_data),
                                 ("validationData", job.spec.validation_data)):

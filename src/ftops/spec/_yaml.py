@@ -36,9 +36,9 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     # Resolve tags exactly as SafeLoader would (ints, floats, bools, nulls, timestamps as str).
     loader = yaml.SafeLoader("")
     try:
-        value = loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+        value = loader.construct_object(node, deep=True)
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
     if not isinstance(value, str | int | float | bool | type(None)):
         return node.value
     return value

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SYSTEM = "Clippy is a factual chatbot that is also sarcastic."
+
+
+def chat_line(i: int, **extra: object) -> str:
+    rec = {"messages": [{"role": "system", "content": SYSTEM},
+                        {"role": "user", "content": f"Question number {i}?"},
+                        {"role": "assistant", "content": f"Answer {i}, obviously."}]}
+    rec.update(extra)
+    return json.dumps(rec)
+
+
+def chat_jsonl(n: int = 12) -> str:
+    return "".join(chat_line(i) + "\n" for i in range(n))
+
+
+FOUNDRY = """apiVersion: ftops/v1
+kind: Foundry
+metadata: {name: local}
+spec: {local: true, region: swedencentral}
+"""
+
+BASE_SPEC = FOUNDRY + """---
+apiVersion: ftops/v1
+kind: Dataset
+metadata: {name: train}
+spec: {path: data/train.jsonl}
+---
+apiVersion: ftops/v1
+kind: Dataset
+metadata: {name: valid}
+spec: {path: data/valid.jsonl}
+---
+apiVersion: ftops/v1
+kind: FineTuningJob
+metadata: {name: clippy}
+spec:
+  baseModel: gpt-4.1-mini-2025-04-14
+  method: supervised
+  trainingType: GlobalStandard
+  trainingData: train
+  validationData: valid
+  hyperparameters: {n_epochs: 3}
+  suffix: clippy
+  seed: 105
+---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {name: clippy-prod}
+spec:
+  model: {job: clippy, checkpoint: best}
+  sku: {name: GlobalStandard, capacity: 50}
+"""
+
+MakeProject = Callable[..., Path]
+
+
+@pytest.fixture
+def make_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeProject:
+    """Write a valid project under tmp_path (cwd = project root); `files` override or add files."""
+
+    def make(files: dict[str, str | bytes] | None = None, spec: str | None = None) -> Path:
+        all_files: dict[str, str | bytes] = {
+            "specs/main.yaml": BASE_SPEC if spec is None else spec,
+            "specs/data/train.jsonl": chat_jsonl(60),
+            "specs/data/valid.jsonl": chat_jsonl(12),
+        }
+        all_files.update(files or {})
+        for name, content in all_files.items():
+            p = tmp_path / name
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                p.write_bytes(content)
+            else:
+                p.write_text(content, encoding="utf-8")
+        monkeypatch.chdir(tmp_path)
+        return tmp_path
+
+    return make

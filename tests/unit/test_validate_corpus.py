@@ -1,0 +1,201 @@
+"""The corpus of bad input: every case must fail validation with its own specific message and line."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+from tests.conftest import BASE_SPEC, FOUNDRY, SYSTEM, MakeProject, chat_jsonl, chat_line
+
+from ftops import ValidationFailed, validate_dir
+
+
+@dataclass
+class Case:
+    id: str
+    expect: str  # substring of the message
+    where: str  # "file:line" or "file" (no line)
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    spec: str | None = None
+
+
+def sub(old: str, new: str) -> str:
+    assert old in BASE_SPEC, old
+    return BASE_SPEC.replace(old, new, 1)
+
+
+def msg(role: str, content: object, **kw: object) -> dict[str, object]:
+    return {"role": role, "content": content, **kw}
+
+
+def jl(*records: object, pad: int = 12) -> str:
+    """JSONL with `records` first, then enough good lines to pass the example minimum."""
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
+    lines += [chat_line(i) for i in range(pad)]
+    return "\n".join(lines) + "\n"
+
+
+def bad_train(*records: object, pad: int = 12) -> dict[str, str | bytes]:
+    return {"specs/data/train.jsonl": jl(*records, pad=pad)}
+
+
+S = "specs/main.yaml"
+T = "specs/data/train.jsonl"
+DPO_SPEC = sub("baseModel: gpt-4.1-mini-2025-04-14\n  method: supervised",
+               "baseModel: gpt-4.1-mini-2025-04-14\n  method: dpo")
+RFT_SPEC = FOUNDRY + """---
+apiVersion: ftops/v1
+kind: Dataset
+metadata: {name: train}
+spec: {path: data/train.jsonl}
+---
+apiVersion: ftops/v1
+kind: Dataset
+metadata: {name: valid}
+spec: {path: data/valid.jsonl}
+---
+apiVersion: ftops/v1
+kind: FineTuningJob
+metadata: {name: rft}
+spec:
+  baseModel: o4-mini-2025-04-16
+  method: reinforcement
+  trainingData: train
+  validationData: valid
+  grader: {type: string_check, name: exact, input: "{{sample.output_text}}", reference: "{{item.answer}}", operation: eq}
+"""
+RFT_LINE = json.dumps({"messages": [msg("user", "2+2?")], "answer": "4"})
+
+
+def dpo_rec(pref: int = 1, nonpref: int = 1) -> dict[str, object]:
+    return {"input": {"messages": [msg("user", "Hi")]},
+            "preferred_output": [msg("assistant", "Hello!")] * pref,
+            "non_preferred_output": [msg("assistant", "What.")] * nonpref}
+
+
+def dpo_file(*bad: object) -> dict[str, str | bytes]:
+    good = [json.dumps(dpo_rec()) for _ in range(12)]
+    body = "\n".join([*(json.dumps(b) for b in bad), *good]) + "\n"
+    return {T: body, "specs/data/valid.jsonl": "\n".join(good) + "\n"}
+
+
+CASES = [
+    # --- spec files -------------------------------------------------------------------------
+    Case("yaml-syntax", "invalid YAML", f"{S}:4", spec="apiVersion: ftops/v1\nkind: Foundry\nmetadata: {name: [\n"),
+    Case("duplicate-key", "duplicate key 'kind'", f"{S}:3", spec="apiVersion: ftops/v1\nkind: Foundry\nkind: Dataset\n"),
+    Case("not-a-mapping", "must be a mapping", f"{S}:1", spec="- just\n- a list\n"),
+    Case("bad-api-version", "apiVersion", f"{S}:1", spec=BASE_SPEC.replace("apiVersion: ftops/v1", "apiVersion: ftops/v2", 1)),
+    Case("unknown-kind", "kind", f"{S}:2", spec=BASE_SPEC.replace("kind: Foundry", "kind: Foundary", 1)),
+    Case("unknown-top-field", "unknown field 'extra'", f"{S}:5", spec=FOUNDRY + "extra: 1\n"),
+    Case("unknown-spec-field", "unknown field 'spec.hyperparameter'", f"{S}:25",
+         spec=sub("hyperparameters: {n_epochs: 3}", "hyperparameter: {n_epochs: 3}")),
+    Case("typo-in-deployment", "unknown field 'spec.skus'", f"{S}:34", spec=sub("sku: {name", "skus: {name")),
+    Case("missing-name", "missing required field 'metadata.name'", f"{S}:3",
+         spec=FOUNDRY.replace("metadata: {name: local}", "metadata: {}")),
+    Case("bad-name", "metadata.name", f"{S}:3", spec=FOUNDRY.replace("name: local", "name: Local_Foundry")),
+    Case("missing-training-data", "missing required field 'spec.trainingData'", f"{S}:19",
+         spec=sub("  trainingData: train\n", "")),
+    Case("bad-method", "must be one of", f"{S}:21", spec=sub("method: supervised", "method: sft")),
+    Case("bad-training-type", "must be one of", f"{S}:22", spec=sub("trainingType: GlobalStandard", "trainingType: Global")),
+    Case("bad-checkpoint", "spec.model.checkpoint", f"{S}:33", spec=sub("checkpoint: best", "checkpoint: latest")),
+    Case("zero-capacity", "spec.sku.capacity", f"{S}:34", spec=sub("capacity: 50", "capacity: 0")),
+    Case("duplicate-name", "duplicate Dataset 'train'", f"{S}:13",
+         spec=sub("metadata: {name: valid}", "metadata: {name: train}")),
+    Case("missing-dataset-ref", "trainingData names Dataset 'trian'", f"{S}:23", spec=sub("trainingData: train", "trainingData: trian")),
+    Case("missing-job-ref", "model.job names FineTuningJob 'clipy'", f"{S}:33", spec=sub("model: {job: clippy", "model: {job: clipy")),
+    Case("missing-base-job", "baseModel names FineTuningJob 'nope'", f"{S}:20",
+         spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: {job: nope}")),
+    Case("cycle", "continuous fine-tuning cycle: clippy -> clippy", f"{S}:20",
+         spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: {job: clippy}")),
+    Case("no-foundry", "no Foundry document", "specs", spec=BASE_SPEC.split("---\n", 1)[1]),
+    Case("two-foundries", "a second Foundry", "specs/zz.yaml:3",
+         files={"specs/zz.yaml": FOUNDRY.replace("name: local", "name: other")}),
+    Case("remote-missing-coordinates", "a remote Foundry needs endpoint, subscription, resourceGroup, account", f"{S}:4",
+         spec=BASE_SPEC.replace("{local: true, region: swedencentral}", "{region: swedencentral}")),
+    Case("env-var-unset", "environment variable FTOPS_TEST_UNSET_VAR is not set", f"{S}:4",
+         spec=BASE_SPEC.replace("{local: true, region: swedencentral}",
+                                "{local: true, region: swedencentral, account: '${FTOPS_TEST_UNSET_VAR}'}")),
+    Case("path-escape", "resolves outside the project root", f"{S}:9",
+         spec=sub("path: data/train.jsonl", "path: ../../../etc/passwd")),
+    Case("path-missing", "does not exist", f"{S}:9", spec=sub("path: data/train.jsonl", "path: data/nope.jsonl")),
+    Case("unknown-base-model", "is not in the catalog", f"{S}:20", spec=sub("gpt-4.1-mini-2025-04-14", "gpt-9")),
+    Case("dpo-on-o4-mini", "method 'dpo' is not supported for o4-mini-2025-04-16 (supported: reinforcement)", f"{S}:21",
+         spec=sub("baseModel: gpt-4.1-mini-2025-04-14\n  method: supervised",
+                  "baseModel: o4-mini-2025-04-16\n  method: dpo")),
+    Case("standard-region", "trainingType Standard is not available for gpt-4.1-mini-2025-04-14 in region westeurope",
+         f"{S}:22", spec=sub("trainingType: GlobalStandard", "trainingType: Standard").replace(
+             "region: swedencentral", "region: westeurope")),
+    Case("suffix-dot", "suffix 'clippy.v2' is invalid", f"{S}:26", spec=sub("suffix: clippy", "suffix: clippy.v2")),
+    Case("unknown-hyperparameter", "unknown hyperparameter 'epochs'", f"{S}:25",
+         spec=sub("hyperparameters: {n_epochs: 3}", "hyperparameters: {epochs: 3}")),
+    Case("epochs-range", "n_epochs must be", f"{S}:25", spec=sub("{n_epochs: 3}", "{n_epochs: 99}")),
+    Case("rft-without-validation", "needs validationData", f"{S}:18",
+         spec=RFT_SPEC.replace("  validationData: valid\n", ""),
+         files={T: "\n".join([RFT_LINE] * 12) + "\n"}),
+    Case("rft-without-grader", "needs a grader", f"{S}:18", spec=RFT_SPEC.rsplit("  grader:", 1)[0],
+         files={T: "\n".join([RFT_LINE] * 12) + "\n", "specs/data/valid.jsonl": "\n".join([RFT_LINE] * 12) + "\n"}),
+    Case("grader-on-sft", "grader is only used by method reinforcement", f"{S}:28",
+         spec=sub("  seed: 105\n", "  seed: 105\n  grader: {type: string_check}\n")),
+    Case("sku-region", "sku Standard is not available for fine-tuned gpt-4.1-mini-2025-04-14 in swedencentral",
+         f"{S}:34", spec=sub("sku: {name: GlobalStandard", "sku: {name: Standard")),
+    # --- JSONL datasets ---------------------------------------------------------------------
+    Case("invalid-json", "invalid JSON", f"{T}:1", files=bad_train('{"messages": [')),
+    Case("invalid-utf8", "invalid UTF-8", f"{T}:1",
+         files={T: b'{"messages": [{"role": "user", "content": "\xff\xfe"}]}\n' + chat_jsonl(12).encode()}),
+    Case("blank-line", "blank line", f"{T}:2", files={T: chat_line(0) + "\n\n" + chat_jsonl(12)}),
+    Case("not-an-object", "each line must be a JSON object", f"{T}:2", files={T: chat_line(0) + "\n[1, 2]\n" + chat_jsonl(12)}),
+    Case("no-messages", "missing \"messages\"", f"{T}:2", files={T: chat_line(0) + "\n" + '{"prompt": "x"}\n' + chat_jsonl(12)}),
+    Case("unknown-role", "unknown role 'bot'", f"{T}:1",
+         files=bad_train({"messages": [msg("user", "hi"), msg("bot", "yo")]})),
+    Case("no-assistant", "no assistant message", f"{T}:2",
+         files={T: chat_line(0) + "\n" + json.dumps({"messages": [msg("system", SYSTEM), msg("user", "hi")],
+                                                      "tools": []}) + "\n" + chat_jsonl(12)}),
+    Case("bad-weight", "weight must be 0 or 1 (got 0.5)", f"{T}:1",
+         files=bad_train({"messages": [msg("user", "hi"), msg("assistant", "yo", weight=0.5)]})),
+    Case("weight-on-user", "weight is only allowed on assistant messages", f"{T}:1",
+         files=bad_train({"messages": [msg("user", "hi", weight=1), msg("assistant", "yo")]})),
+    Case("empty-content", "empty content in a assistant message", f"{T}:1",
+         files=bad_train({"messages": [msg("user", "hi"), msg("assistant", "  ")]})),
+    Case("tool-calls-without-tools", "tool calls without their tools", f"{T}:1",
+         files=bad_train({"messages": [msg("user", "hi"), msg("assistant", None, tool_calls=[{"id": "1"}])]})),
+    Case("bad-content-type", "content must be a string or a list", f"{T}:1",
+         files=bad_train({"messages": [msg("user", 42), msg("assistant", "yo")]})),
+    Case("bad-content-part", "a content part must be", f"{T}:1",
+         files=bad_train({"messages": [msg("user", [{"type": "audio"}]), msg("assistant", "yo")]})),
+    Case("vision-unsupported", "image_url needs a model with vision", f"{T}:1",
+         files=bad_train({"messages": [msg("user", [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]),
+                                       msg("assistant", "a cat")]})),
+    Case("too-few-examples", "5 examples; Foundry needs at least 10", T, files={T: chat_jsonl(5)}),
+    Case("empty-file", "no examples: the file is empty", T, files={T: ""}),
+    Case("wrong-format-for-method", "record is in chat format, but this dataset must be preference", f"{T}:1",
+         spec=DPO_SPEC),
+    Case("dpo-two-preferred", "exactly one preferred_output message (found 2)", f"{T}:1", spec=DPO_SPEC,
+         files=dpo_file(dpo_rec(pref=2))),
+    Case("dpo-missing-nonpreferred", "exactly one non_preferred_output message (found 0)", f"{T}:1", spec=DPO_SPEC,
+         files=dpo_file(dpo_rec(nonpref=0))),
+    Case("rft-last-not-user", "the last message of an RFT record must be from the user", f"{T}:1", spec=RFT_SPEC,
+         files={T: json.dumps({"messages": [msg("user", "2+2?"), msg("developer", "be brief")]}) + "\n"
+                + "\n".join([RFT_LINE] * 12) + "\n", "specs/data/valid.jsonl": "\n".join([RFT_LINE] * 12) + "\n"}),
+    Case("too-many-tokens", "tokens; the model accepts at most 65536 per example", f"{T}:1",
+         files=bad_train({"messages": [msg("user", "word " * 70000), msg("assistant", "ok")]})),
+    Case("format-mismatch-spec", "dataset format preference does not match the method", f"{S}:9",
+         spec=sub("spec: {path: data/train.jsonl}", "spec: {path: data/train.jsonl, format: preference}")),
+]
+
+
+def test_corpus_is_large_and_distinct() -> None:
+    assert len(CASES) >= 40
+    assert len({c.id for c in CASES}) == len(CASES)
+    assert len({c.expect for c in CASES}) >= 40
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_reported(case: Case, make_project: MakeProject) -> None:
+    make_project(case.files, case.spec)
+    with pytest.raises(ValidationFailed) as info:
+        validate_dir("specs", use_cache=False)
+    rendered = [str(p) for p in info.value.problems if p.severity == "error"]
+    matching = [r for r in rendered if case.expect in r]
+    assert matching, f"expected {case.expect!r} in {rendered}"
+    assert any(r.startswith(case.where + ":") for r in matching), f"expected at {case.where}: {matching}"
