@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
-from tests.conftest import BASE_SPEC, FOUNDRY, SYSTEM, MakeProject, chat_jsonl, chat_line
 
 from ftops import ValidationFailed, validate_dir
+from tests.conftest import BASE_SPEC, FOUNDRY, SYSTEM, MakeProject, chat_jsonl, chat_line
 
 
 @dataclass

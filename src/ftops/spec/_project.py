@@ -72,7 +72,9 @@ def _data_loc(data: Any, loc: Loc) -> Loc:
     """The part of a pydantic error location that exists in the input (drops union member tags)."""
     kept: list[str | int] = []
     for part in loc:
-        if (isinstance(data, dict) and part in data) or (isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)):
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
             data = data[part]
         elif isinstance(data, dict) and isinstance(part, str) and kept[-1:] != [part] and \
                 part.replace("_", "").isalnum() and part[:1].islower():
