@@ -11,7 +11,7 @@ $(BIN)/ftops:
 	$(BIN)/pip install -q -e '.[test]'
 
 demo: $(BIN)/ftops
-	$(BIN)/ftops apply specs/ --auto-approve --wait
+	$(BIN)/ftops validate specs/
 
 test: $(BIN)/ftops
 	$(BIN)/ruff check src tests bench

@@ -17,6 +17,7 @@ FORMATS = {
 }
 METHOD_FORMAT = {"supervised": "chat", "dpo": "preference", "reinforcement": "reinforcement"}
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 CHAT_KEYS = frozenset({"messages", "tools", "functions", "parallel_tool_calls"})
 MESSAGE_OVERHEAD = 3  # tokens per message in the chat template (OpenAI's counting recipe)
 BATCH = 4096
@@ -91,7 +92,7 @@ class Checker:
         has_tools = bool(rec.get("tools") or rec.get("functions"))
         if not self._messages(msgs, line, has_tools, weights=True):
             return False
-        if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
+        if not any(type(m) is dict and m.get("role") == "assistant" for m in reversed(msgs)):
             self.report(line, "no assistant message: there is nothing to train on")
             return False
         return True
@@ -137,42 +138,29 @@ class Checker:
     # -- messages ----------------------------------------------------------------------------
     def _messages(self, msgs: list[Any], line: int, has_tools: bool, *, weights: bool,
                   train: bool = True) -> bool:
-        example = self.stats.examples
+        """Check a message list. Plain text messages take a fast path; anything else the full one."""
+        counting = self._encoding is not None
         texts: list[tuple[str, bool, str]] = []
         for i, m in enumerate(msgs):
-            where = f"messages[{i}]"
-            if not isinstance(m, dict):
-                self.report(line, f"{where} must be an object with role and content")
+            # Fast path: {"role": <plain role>, "content": "<non-blank text>"} (+ a valid weight).
+            if type(m) is dict:
+                role = m.get("role")
+                content = m.get("content")
+                n = len(m)
+                if (type(content) is str and content and not content.isspace() and role in _PLAIN_ROLES
+                        and (n == 2 or (n == 3 and weights and role == "assistant" and m.get("weight", 2) in (0, 1)
+                                        and type(m["weight"]) is int))):
+                    if counting:
+                        texts.append((role, train and role == "assistant" and m.get("weight", 1) == 1, content))
+                    continue
+            checked = self._message(m, i, line, has_tools, weights)
+            if checked is None:
                 return False
-            role = m.get("role")
-            if role not in ROLES:
-                self.report(line, f"{where}: unknown role {role!r} (allowed: {', '.join(sorted(ROLES))})")
-                return False
-            weight = m.get("weight", 1)
-            if "weight" in m:
-                if not weights:
-                    self.report(line, f"{where}: weight is only allowed in supervised (chat) data")
-                    return False
-                if role != "assistant":
-                    self.report(line, f"{where}: weight is only allowed on assistant messages")
-                    return False
-                if weight not in (0, 1) or isinstance(weight, bool):
-                    self.report(line, f"{where}: weight must be 0 or 1 (got {weight!r})")
-                    return False
-            tool_calls = m.get("tool_calls") or m.get("function_call")
-            if (tool_calls or role in ("tool", "function")) and not has_tools:
-                self.report(line, f"{where}: tool calls without their tools (add a top-level \"tools\" list)")
-                return False
-            content = m.get("content")
-            text = self._content_text(content, where, line)
-            if text is None:
-                return False
-            if not text.strip() and not tool_calls and not self._has_image(content):
-                self.report(line, f"{where}: empty content in a {role} message")
-                return False
-            if self._encoding is not None:
+            if counting:
+                role, weight, text = checked
                 texts.append((role, train and role == "assistant" and weight == 1, text))
-        if self._encoding is not None:
+        if counting:
+            example = self.stats.examples
             self._example_line[example] = line
             for role, trained, text in texts:
                 self._texts.append(text)
@@ -180,6 +168,40 @@ class Checker:
             if len(self._texts) >= BATCH:
                 self._flush()
         return True
+
+    def _message(self, m: Any, i: int, line: int, has_tools: bool, weights: bool) -> tuple[str, Any, str] | None:
+        """Full check of one message; returns (role, weight, text) or None after reporting."""
+        where = f"messages[{i}]"
+        if not isinstance(m, dict):
+            self.report(line, f"{where} must be an object with role and content")
+            return None
+        role = m.get("role")
+        if role not in ROLES:
+            self.report(line, f"{where}: unknown role {role!r} (allowed: {', '.join(sorted(ROLES))})")
+            return None
+        weight = m.get("weight", 1)
+        if "weight" in m:
+            if not weights:
+                self.report(line, f"{where}: weight is only allowed in supervised (chat) data")
+                return None
+            if role != "assistant":
+                self.report(line, f"{where}: weight is only allowed on assistant messages")
+                return None
+            if weight not in (0, 1) or isinstance(weight, bool):
+                self.report(line, f"{where}: weight must be 0 or 1 (got {weight!r})")
+                return None
+        tool_calls = m.get("tool_calls") or m.get("function_call")
+        if (tool_calls or role in ("tool", "function")) and not has_tools:
+            self.report(line, f"{where}: tool calls without their tools (add a top-level \"tools\" list)")
+            return None
+        content = m.get("content")
+        text = self._content_text(content, where, line)
+        if text is None:
+            return None
+        if not text.strip() and not tool_calls and not self._has_image(content):
+            self.report(line, f"{where}: empty content in a {role} message")
+            return None
+        return role, weight, text
 
     def _content_text(self, content: Any, where: str, line: int) -> str | None:
         if isinstance(content, str):
