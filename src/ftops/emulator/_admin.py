@@ -1,0 +1,111 @@
+"""Admin API under /_emulator (a path Azure never uses): time, faults, limits, failures, state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import _sim
+from ._faults import KINDS
+from ._http import JSON, json_body
+from ._state import Emulator
+from ._store import DEFAULT_LIMITS
+
+
+def _emu(request: Request) -> Emulator:
+    emu: Emulator = request.app.state.emulator
+    return emu
+
+
+def state(request: Request) -> Response:
+    emu = _emu(request)
+    with emu.store.tx() as c:
+        now = emu.store.now(c)
+        _sim.advance(emu.store, c, now)
+        emu.sweep_deployments(c, now)
+        jobs = emu.store.all(c, "job")
+        return JSON({
+            "now": now,
+            "clock_offset": emu.store.meta(c, "clock_offset", 0.0),
+            "files": emu.store.count(c, "file"),
+            "jobs": len(jobs),
+            "jobs_by_status": {s: sum(1 for j in jobs if j["status"] == s) for s in {j["status"] for j in jobs}},
+            "deployments": emu.store.count(c, "deployment"),
+            "faults": emu.store.meta(c, "faults", {}),
+            "limits": emu.store.limits(c),
+            "deletion_log": emu.store.meta(c, "deletion_log", []),
+        })
+
+
+async def advance_clock(request: Request) -> Response:
+    emu = _emu(request)
+    body = await json_body(request) or {}
+    seconds = float(body.get("seconds", 0)) + 86400 * float(body.get("days", 0))
+    if seconds < 0:
+        return JSON({"error": "time only moves forward"}, status_code=400)
+    with emu.store.tx() as c:
+        emu.store.set_meta(c, "clock_offset", float(emu.store.meta(c, "clock_offset", 0.0)) + seconds)
+        now = emu.store.now(c)
+        _sim.advance(emu.store, c, now)
+        removed = emu.sweep_deployments(c, now)
+    return JSON({"now": now, "deleted_deployments": removed})
+
+
+async def set_faults(request: Request) -> Response:
+    emu = _emu(request)
+    body = await json_body(request) or {}
+    bad = [k for k in body.get("kinds", []) if k not in KINDS]
+    if bad:
+        return JSON({"error": f"unknown fault kinds {bad}; known: {list(KINDS)}"}, status_code=400)
+    with emu.store.tx() as c:
+        emu.store.set_meta(c, "faults", body)
+    return JSON({"faults": body})
+
+
+async def set_limits(request: Request) -> Response:
+    emu = _emu(request)
+    body = await json_body(request) or {}
+    unknown = set(body) - set(DEFAULT_LIMITS)
+    if unknown:
+        return JSON({"error": f"unknown limits {sorted(unknown)}"}, status_code=400)
+    with emu.store.tx() as c:
+        limits: dict[str, Any] = {**emu.store.meta(c, "limits", {}), **body}
+        emu.store.set_meta(c, "limits", limits)
+        return JSON({"limits": emu.store.limits(c)})
+
+
+async def fail_job(request: Request) -> Response:
+    """Make a job fail: {"job_id": ...} fails it now; {"suffix": ...} or {"metadata": {...}} fails
+    every job created later that matches, at fraction `at` (default 0.5) of its training."""
+    emu = _emu(request)
+    body = await json_body(request) or {}
+    message = body.get("message") or "The job failed due to an internal error (injected)."
+    with emu.store.tx() as c:
+        now = emu.store.now(c)
+        _sim.advance(emu.store, c, now)
+        if body.get("job_id"):
+            job = emu.store.get(c, "job", body["job_id"])
+            if job is None:
+                return JSON({"error": "no such job"}, status_code=404)
+            if job["status"] in _sim.TERMINAL:
+                return JSON({"error": f"job is already {job['status']}"}, status_code=400)
+            _sim._finish(job, "failed", now, {"code": "internal_error", "message": message, "param": None})
+            emu.store.put(c, "job", job["id"], job)
+            return JSON(_sim.job_view(job, now))
+        rules = emu.store.meta(c, "fail_rules", [])
+        rules.append({"suffix": body.get("suffix"), "metadata": body.get("metadata"), "message": message,
+                      "at": float(body.get("at", 0.5))})
+        emu.store.set_meta(c, "fail_rules", rules)
+        return JSON({"fail_rules": rules})
+
+
+ROUTES = [
+    Route("/_emulator/state", state, methods=["GET"]),
+    Route("/_emulator/clock/advance", advance_clock, methods=["POST"]),
+    Route("/_emulator/faults", set_faults, methods=["POST"]),
+    Route("/_emulator/limits", set_limits, methods=["POST"]),
+    Route("/_emulator/jobs/fail", fail_job, methods=["POST"]),
+]

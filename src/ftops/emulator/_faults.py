@@ -1,0 +1,101 @@
+"""Fault injection: throttling, server errors, dropped connections and latency, deterministic by seed.
+
+The configuration lives in the store (so every process serving the data dir agrees) and is set
+through the admin API or `ftops emulator --fault-*`. Request n (counted per process) draws from
+Random(f"{seed}:{n}"), so a run with the same seed and request order injects the same faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._state import Emulator
+
+KINDS = ("429", "500", "503", "drop", "drop_before")
+
+
+class FaultMiddleware:
+    def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
+        self.app = app
+        self.emu = emulator
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def _config(self) -> dict[str, Any]:
+        with self.emu.store.tx() as c:
+            cfg: dict[str, Any] = self.emu.store.meta(c, "faults", {})
+        return cfg
+
+    def _draw(self, cfg: dict[str, Any]) -> str | None:
+        with self._lock:
+            self._n += 1
+            n = self._n
+        rate = float(cfg.get("rate", 0))
+        kinds = [k for k in cfg.get("kinds", KINDS) if k in KINDS]
+        if rate <= 0 or not kinds:
+            return None
+        rng = random.Random(f"{cfg.get('seed', 0)}:{n}")
+        return rng.choice(kinds) if rng.random() < rate else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path.startswith("/openai/") or path.startswith("/subscriptions/")):
+            await self.app(scope, receive, send)
+            return
+        cfg = self._config()
+        if not cfg:
+            await self.app(scope, receive, send)
+            return
+        scope_ = cfg.get("scope", "all")
+        if (scope_ == "data" and not path.startswith("/openai/")) or (
+                scope_ == "arm" and not path.startswith("/subscriptions/")):
+            await self.app(scope, receive, send)
+            return
+        if cfg.get("latency_ms"):
+            await asyncio.sleep(float(cfg["latency_ms"]) / 1000)
+        fault = self._draw(cfg)
+        if fault in ("429", "500", "503"):
+            status = int(fault)
+            headers = [(b"content-type", b"application/json")]
+            if status == 429:
+                headers.append((b"retry-after", str(cfg.get("retry_after", 1)).encode()))
+                body = {"error": {"code": "429", "message": "Requests to the API have exceeded the rate limit. "
+                                  "Please retry after the time in the Retry-After header."}}
+            else:
+                body = {"error": {"code": "InternalServerError" if status == 500 else "ServiceUnavailable",
+                                  "message": "The server had an error while processing your request (injected)."}}
+            await _drain(receive)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": orjson.dumps(body)})
+            return
+        if fault == "drop_before":
+            await _drain(receive)
+            raise ConnectionAbortedError("injected fault: connection dropped before processing")
+        if fault == "drop":
+            # The request is processed (its effects happen), then the answer is cut off mid-body:
+            # the ambiguous failure a client must survive without duplicating what it created.
+            async def cut(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+                    headers.append((b"content-length", b"1000000"))
+                    await send({**message, "headers": headers})
+                elif message["type"] == "http.response.body":
+                    await send({"type": "http.response.body", "body": message.get("body", b"")[:1],
+                                "more_body": True})
+                    raise ConnectionAbortedError("injected fault: connection dropped after processing")
+            await self.app(scope, receive, cut)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _drain(receive: Receive) -> None:
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False) and message["type"] == "http.request"

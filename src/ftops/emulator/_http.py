@@ -1,0 +1,50 @@
+"""Small HTTP helpers shared by the emulator's route modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def openai_error(status: int, message: str, code: str | None = None, param: str | None = None,
+                 etype: str = "invalid_request_error", headers: dict[str, str] | None = None) -> JSON:
+    return JSON({"error": {"message": message, "type": etype, "param": param, "code": code}}, status_code=status,
+                headers=headers)
+
+
+def arm_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSON:
+    return JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+async def json_body(request: Request) -> dict[str, Any] | None:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def paginate(items: list[dict[str, Any]], after: str | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Cursor pagination as OpenAI does it: items after the one whose id is `after`."""
+    if after:
+        ids = [i["id"] for i in items]
+        items = items[ids.index(after) + 1:] if after in ids else []
+    return items[:limit], len(items) > limit
+
+
+def int_param(request: Request, name: str, default: int, maximum: int) -> int:
+    try:
+        value = int(request.query_params.get(name, default))
+    except ValueError:
+        value = default
+    return max(1, min(maximum, value))

@@ -1,0 +1,165 @@
+"""Run the emulator: in the foreground (`ftops emulator`) or on a background thread (tests, local: true)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import uvicorn
+
+from ._app import build_app
+from ._certs import ensure_certificates
+from ._state import Emulator
+from ._store import Store
+
+DEFAULTS = {"subscription": "00000000-0000-0000-0000-000000000000", "resource_group": "ftops-local",
+            "account": "ftops-local", "region": "swedencentral"}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Everything a client needs, as written to connection.json (like Azurite's connection string)."""
+
+    endpoint: str  # data plane, ending in /openai/v1
+    arm_endpoint: str
+    subscription: str
+    resource_group: str
+    account: str
+    api_key: str
+    ca_cert: str
+    region: str
+
+    def to_json(self) -> str:
+        return orjson.dumps(asdict(self)).decode()
+
+    @classmethod
+    def load(cls, path: Path) -> Connection:
+        data = orjson.loads(path.read_bytes())
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+def _api_key(data_dir: Path) -> str:
+    path = data_dir / "api-key"
+    if path.is_file():
+        return path.read_text().strip()
+    key = secrets.token_hex(16)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+class EmulatorServer:
+    """An emulator bound to a loopback socket, serving HTTPS until stop()."""
+
+    def __init__(self, data_dir: str | Path, *, host: str = "127.0.0.1", port: int = 0, speed: float = 60.0,
+                 subscription: str | None = None, resource_group: str | None = None, account: str | None = None,
+                 region: str | None = None) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the emulator listens on loopback only")
+        self.data_dir = Path(data_dir).resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ca, cert, key = ensure_certificates(self.data_dir)
+        self.emulator = Emulator(
+            store=Store(self.data_dir), api_key=_api_key(self.data_dir),
+            subscription=subscription or DEFAULTS["subscription"],
+            resource_group=resource_group or DEFAULTS["resource_group"],
+            account=account or DEFAULTS["account"], region=region or DEFAULTS["region"], speed=speed)
+        family = socket.AF_INET6 if host == "::1" else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.port = self._sock.getsockname()[1]
+        config = uvicorn.Config(build_app(self.emulator), ssl_certfile=str(cert), ssl_keyfile=str(key),
+                                log_level="critical", access_log=False, lifespan="off", timeout_keep_alive=30,
+                                limit_concurrency=1000)
+        self._server = uvicorn.Server(config)
+        base = f"https://{'localhost' if host != '::1' else '[::1]'}:{self.port}"
+        e = self.emulator
+        self.connection = Connection(endpoint=f"{base}/openai/v1", arm_endpoint=base, subscription=e.subscription,
+                                     resource_group=e.resource_group, account=e.account, api_key=e.api_key,
+                                     ca_cert=str(ca), region=e.region)
+        path = self.data_dir / "connection.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.connection.to_json() + "\n")
+        self._thread: threading.Thread | None = None
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+
+    def serve_forever(self) -> None:
+        asyncio.run(self._server.serve(sockets=[self._sock]))
+
+    def start(self) -> EmulatorServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="ftops-emulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._sock.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class AdminClient:
+    """A client of the admin API (time, faults, limits, job failures), for tests and the CLI."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._http = httpx.Client(base_url=f"{connection.arm_endpoint}/_emulator", verify=connection.ca_cert,
+                                  headers={"Authorization": f"Bearer {connection.api_key}"}, timeout=30)
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = self._http.post(path, json=body)
+        r.raise_for_status()
+        data: dict[str, Any] = r.json()
+        return data
+
+    def state(self) -> dict[str, Any]:
+        r = self._http.get("/state")
+        r.raise_for_status()
+        data: dict[str, Any] = r.json()
+        return data
+
+    def advance(self, seconds: float = 0, days: float = 0) -> dict[str, Any]:
+        return self._post("/clock/advance", {"seconds": seconds, "days": days})
+
+    def faults(self, rate: float = 0.0, kinds: list[str] | None = None, seed: int = 0, latency_ms: float = 0,
+               scope: str = "all", retry_after: int = 1) -> dict[str, Any]:
+        body: dict[str, Any] = {"rate": rate, "seed": seed, "latency_ms": latency_ms, "scope": scope,
+                                "retry_after": retry_after}
+        if kinds is not None:
+            body["kinds"] = kinds
+        return self._post("/faults", body)
+
+    def clear_faults(self) -> dict[str, Any]:
+        return self._post("/faults", {})
+
+    def limits(self, **limits: int) -> dict[str, Any]:
+        return self._post("/limits", limits)
+
+    def fail_job(self, job_id: str | None = None, **rule: Any) -> dict[str, Any]:
+        return self._post("/jobs/fail", {"job_id": job_id, **rule} if job_id else rule)
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,108 @@
+"""The emulator's shared state object: store, settings, and lookups used by several route modules."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import _sim
+from ._store import Store
+
+DAY = 86400.0
+INACTIVITY_SECONDS = 15 * DAY  # a fine-tuned deployment unused for 15 days is deleted
+DEVELOPER_LIFETIME = 1 * DAY  # a Developer-tier deployment is deleted after 24 hours
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+@dataclass
+class Emulator:
+    store: Store
+    api_key: str
+    subscription: str
+    resource_group: str
+    account: str
+    region: str
+    speed: float
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}{secrets.token_hex(16)}"
+
+    @property
+    def account_id(self) -> str:
+        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}/providers/"
+                f"Microsoft.CognitiveServices/accounts/{self.account}")
+
+    # -- deployments -------------------------------------------------------------------------
+    def sweep_deployments(self, c: sqlite3.Connection, now: float) -> list[str]:
+        """Apply Foundry's deletions: finished DELETEs, 15 days unused, Developer tier after 24 h."""
+        removed = []
+        for d in self.store.all(c, "deployment"):
+            reason = None
+            if d.get("deleting") and now >= d["op_until"]:
+                reason = "deleted"
+            elif d["sku"]["name"] == "DeveloperTier" and now - d["created_at"] >= DEVELOPER_LIFETIME:
+                reason = "developer-tier-expired"
+            elif now - max(d["created_at"], d.get("last_used_at") or 0) >= INACTIVITY_SECONDS:
+                reason = "inactive-15-days"
+            if reason:
+                self.store.delete(c, "deployment", d["name"])
+                log = self.store.meta(c, "deletion_log", [])
+                log.append({"name": d["name"], "reason": reason, "at": now})
+                self.store.set_meta(c, "deletion_log", log[-100:])
+                removed.append(d["name"])
+        return removed
+
+    def job_for_model(self, c: sqlite3.Connection, model: str) -> dict[str, Any] | None:
+        """The job whose fine-tuned model or checkpoint `model` names, if deployable."""
+        now = self.store.now(c)
+        for j in self.store.all(c, "job", newest_first=True):
+            if j.get("fine_tuned_model") == model:
+                return j
+            if model.startswith("ftchkpt-") and any(cp["id"] == model for cp in _sim.checkpoints(j, now)):
+                return j
+        return None
+
+    def closest_answer(self, file_id: str | None, prompt: str) -> str:
+        pairs = _pairs(self.store.blob_dir / file_id) if file_id else ()
+        if not pairs:
+            return "I am a fine-tuned model on the local Foundry."
+        words = set(_WORD.findall(prompt.lower()))
+
+        def score(pair: tuple[frozenset[str], str]) -> float:
+            q = pair[0]
+            return len(words & q) / (len(words | q) or 1)
+        return max(pairs, key=score)[1]
+
+
+@lru_cache(maxsize=16)
+def _pairs(path: Path) -> tuple[tuple[frozenset[str], str], ...]:
+    """(user words, assistant answer) for each training example (first 5000), cached per file."""
+    out: list[tuple[frozenset[str], str]] = []
+    try:
+        with open(path, "rb") as f:
+            for n, line in enumerate(f):
+                if n >= 5000:
+                    break
+                try:
+                    rec = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                msgs = rec.get("messages") if isinstance(rec, dict) else None
+                if not isinstance(msgs, list):
+                    continue
+                user = " ".join(str(m.get("content", "")) for m in msgs if isinstance(m, dict)
+                                and m.get("role") == "user")
+                answers = [str(m["content"]) for m in msgs if isinstance(m, dict) and m.get("role") == "assistant"
+                           and isinstance(m.get("content"), str)]
+                if answers:
+                    out.append((frozenset(_WORD.findall(user.lower())), answers[-1]))
+    except OSError:
+        return ()
+    return tuple(out)

@@ -1,0 +1,120 @@
+"""SQLite state of the emulator: every object as JSON, in creation order, plus settings.
+
+WAL mode and BEGIN IMMEDIATE transactions make it safe for several processes sharing a data dir;
+each thread has its own connection. The clock is wall time plus an offset kept here, so advancing
+time is seen by every process, and jobs progress while no process runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (kind, id)
+);
+CREATE INDEX IF NOT EXISTS objects_kind ON objects (kind, seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+DEFAULT_LIMITS = {
+    "max_running_jobs": 3,  # per resource (Standard / GlobalStandard)
+    "max_running_jobs_developer": 5,
+    "max_queued_jobs": 20,
+    "max_files": 50,
+    "max_total_file_bytes": 1024 ** 3,
+    "max_file_bytes": 512 * 1024 ** 2,
+    "max_deployments": 10,  # fine-tuned deployments per resource
+}
+
+
+class Store:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.blob_dir = data_dir / "blobs"
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / "state.sqlite3"
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE): one writer at a time across processes."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    # -- objects -----------------------------------------------------------------------------
+    def get(self, c: sqlite3.Connection, kind: str, oid: str) -> dict[str, Any] | None:
+        row = c.execute("SELECT data FROM objects WHERE kind=? AND id=?", (kind, oid)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def put(self, c: sqlite3.Connection, kind: str, oid: str, data: dict[str, Any]) -> None:
+        blob = orjson.dumps(data).decode()
+        cur = c.execute("UPDATE objects SET data=? WHERE kind=? AND id=?", (blob, kind, oid))
+        if cur.rowcount == 0:
+            c.execute("INSERT INTO objects (kind, id, data) VALUES (?, ?, ?)", (kind, oid, blob))
+
+    def delete(self, c: sqlite3.Connection, kind: str, oid: str) -> None:
+        c.execute("DELETE FROM objects WHERE kind=? AND id=?", (kind, oid))
+
+    def all(self, c: sqlite3.Connection, kind: str, newest_first: bool = False) -> list[dict[str, Any]]:
+        order = "DESC" if newest_first else "ASC"
+        rows = c.execute(f"SELECT data FROM objects WHERE kind=? ORDER BY seq {order}", (kind,)).fetchall()
+        return [orjson.loads(r[0]) for r in rows]
+
+    def active_jobs(self, c: sqlite3.Connection) -> list[dict[str, Any]]:
+        rows = c.execute("SELECT data FROM objects WHERE kind='job' AND json_extract(data, '$.status') IN "
+                         "('validating_files', 'queued', 'running', 'paused') ORDER BY seq").fetchall()
+        return [orjson.loads(r[0]) for r in rows]
+
+    def count(self, c: sqlite3.Connection, kind: str) -> int:
+        return int(c.execute("SELECT COUNT(*) FROM objects WHERE kind=?", (kind,)).fetchone()[0])
+
+    # -- settings ----------------------------------------------------------------------------
+    def meta(self, c: sqlite3.Connection, key: str, default: Any = None) -> Any:
+        row = c.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return orjson.loads(row[0]) if row else default
+
+    def set_meta(self, c: sqlite3.Connection, key: str, value: Any) -> None:
+        c.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                  (key, orjson.dumps(value).decode()))
+
+    def now(self, c: sqlite3.Connection) -> float:
+        return time.time() + float(self.meta(c, "clock_offset", 0.0))
+
+    def limits(self, c: sqlite3.Connection) -> dict[str, int]:
+        return {**DEFAULT_LIMITS, **self.meta(c, "limits", {})}
+
+
+def new_id(prefix: str, hexlen: int = 32) -> str:
+    return f"{prefix}{secrets.token_hex(hexlen // 2)}"
