@@ -25,8 +25,8 @@ WORDS = ("the quick brown fox jumps over lazy dog sarcastic clippy answers every
 
 
 def generate(path: Path, size_mb: int) -> None:
-    target = size_mb * 1024 * 1024
-    if path.exists() and path.stat().st_size >= target:
+    target = size_mb * 1024 * 1024 - 64 * 1024  # just under the size, so 512 MB stays within Foundry's limit
+    if path.exists() and target <= path.stat().st_size <= size_mb * 1024 * 1024:
         return
     rng = random.Random(size_mb)
     path.parent.mkdir(parents=True, exist_ok=True)

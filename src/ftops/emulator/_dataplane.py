@@ -40,8 +40,8 @@ def file_view(f: dict[str, Any], now: float) -> dict[str, Any]:
     status = "pending" if now < f["processed_at"] else ("error" if f.get("status_details") else "processed")
     view = {k: f[k] for k in ("id", "object", "bytes", "created_at", "filename", "purpose")}
     view["status"] = status
-    view["status_details"] = f.get("status_details") if status == "error" else None
-    view["expires_at"] = None
+    if status == "error":  # omitted otherwise: the schema has no null for it
+        view["status_details"] = f["status_details"]
     return view
 
 

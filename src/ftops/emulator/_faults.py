@@ -75,7 +75,11 @@ class FaultMiddleware:
             await send({"type": "http.response.body", "body": orjson.dumps(body)})
             return
         if fault == "drop_before":
+            # Never reaches the handler; the answer promises a body and the connection ends instead.
             await _drain(receive)
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000000")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": True})
             raise ConnectionAbortedError("injected fault: connection dropped before processing")
         if fault == "drop":
             # The request is processed (its effects happen), then the answer is cut off mid-body:

@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import socket
+import ssl
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -79,10 +80,12 @@ class EmulatorServer:
         self._sock = socket.socket(family, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
+        self._sock.listen(1024)  # connections queue from now on, before uvicorn starts accepting
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(build_app(self.emulator), ssl_certfile=str(cert), ssl_keyfile=str(key),
                                 log_level="critical", access_log=False, lifespan="off", timeout_keep_alive=30,
-                                limit_concurrency=1000)
+                                limit_concurrency=1000,
+                                timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         base = f"https://{'localhost' if host != '::1' else '[::1]'}:{self.port}"
         e = self.emulator
@@ -111,6 +114,7 @@ class EmulatorServer:
 
     def stop(self) -> None:
         self._server.should_exit = True
+        self._server.force_exit = True  # do not wait for clients' idle keep-alive connections
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._sock.close()
@@ -126,7 +130,8 @@ class AdminClient:
     """A client of the admin API (time, faults, limits, job failures), for tests and the CLI."""
 
     def __init__(self, connection: Connection) -> None:
-        self._http = httpx.Client(base_url=f"{connection.arm_endpoint}/_emulator", verify=connection.ca_cert,
+        self._http = httpx.Client(base_url=f"{connection.arm_endpoint}/_emulator",
+                                  verify=ssl.create_default_context(cafile=connection.ca_cert),
                                   headers={"Authorization": f"Bearer {connection.api_key}"}, timeout=30)
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from . import schema, validate
+from . import emulator, schema, validate
 
 
 def register(app: typer.Typer) -> None:
-    for module in (validate, schema):
+    for module in (validate, schema, emulator):
         module.register(app)

@@ -1,0 +1,94 @@
+"""`ftops emulator`: serve the local Foundry; subcommands drive a running one (time, faults, failures)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+
+from ..._exceptions import UsageError
+from ...emulator import AdminClient, Connection, EmulatorServer
+from .._output import err, out
+
+DATA_DIR = Path(".ftops/emulator")
+
+
+def _admin(data_dir: Path) -> AdminClient:
+    path = data_dir / "connection.json"
+    if not path.is_file():
+        raise UsageError(f"no running emulator found: {path} does not exist (start one with `ftops emulator`)")
+    return AdminClient(Connection.load(path))
+
+
+def _print(data: Any) -> None:
+    out.print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode(), markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    emu = typer.Typer(help="Serve the local Foundry (HTTPS on loopback), or drive a running one.",
+                      invoke_without_command=True, no_args_is_help=False)
+    app.add_typer(emu, name="emulator")
+
+    @emu.callback(invoke_without_command=True)
+    def serve(
+        ctx: typer.Context,
+        host: str = typer.Option("127.0.0.1", help="Loopback address to listen on."),
+        port: int = typer.Option(0, help="Port (0 picks a free one; connection.json tells which)."),
+        data_dir: Path = typer.Option(DATA_DIR, help="State, TLS certificates and connection.json."),
+        speed: float = typer.Option(60.0, help="Emulated seconds per real second for training and deployments."),
+        subscription: str = typer.Option(None, help="ARM subscription id the account answers to."),
+        resource_group: str = typer.Option(None, help="ARM resource group."),
+        account: str = typer.Option(None, help="ARM account (Foundry resource) name."),
+        region: str = typer.Option(None, help="Region of the account."),
+        fault_rate: float = typer.Option(0.0, help="Share of API requests that get an injected fault."),
+        fault_kinds: str = typer.Option("429,500,503,drop", help="Comma list of 429,500,503,drop,drop_before."),
+        fault_seed: int = typer.Option(0, help="Seed that makes injected faults repeatable."),
+        latency_ms: float = typer.Option(0.0, help="Latency added to every API request."),
+    ) -> None:
+        """Serve until Ctrl-C. Prints the connection JSON on one line (also in DATA_DIR/connection.json)."""
+        if ctx.invoked_subcommand is not None:
+            return
+        try:
+            server = EmulatorServer(data_dir, host=host, port=port, speed=speed, subscription=subscription,
+                                    resource_group=resource_group, account=account, region=region)
+        except (ValueError, OSError) as e:
+            raise UsageError(f"cannot start the emulator: {e}") from None
+        faults = {"rate": fault_rate, "kinds": [k for k in fault_kinds.split(",") if k], "seed": fault_seed,
+                  "latency_ms": latency_ms} if fault_rate or latency_ms else {}
+        with server.emulator.store.tx() as c:
+            server.emulator.store.set_meta(c, "faults", faults)
+        out.print(server.connection.to_json(), markup=False)
+        err.print(f"local Foundry listening on {server.connection.arm_endpoint} (Ctrl-C to stop)", markup=False)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+
+    @emu.command()
+    def state(data_dir: Path = typer.Option(DATA_DIR)) -> None:
+        """Counts, clock, faults, limits and recent deletions of a running emulator."""
+        _print(_admin(data_dir).state())
+
+    @emu.command()
+    def advance(days: float = typer.Option(0.0), seconds: float = typer.Option(0.0),
+                data_dir: Path = typer.Option(DATA_DIR)) -> None:
+        """Move the emulator's clock forward (e.g. --days 16 to trigger the inactivity deletion)."""
+        _print(_admin(data_dir).advance(seconds=seconds, days=days))
+
+    @emu.command()
+    def faults(rate: float = typer.Option(0.0), kinds: str = typer.Option("429,500,503,drop"),
+               seed: int = typer.Option(0), latency_ms: float = typer.Option(0.0),
+               data_dir: Path = typer.Option(DATA_DIR)) -> None:
+        """Set fault injection on a running emulator (rate 0 and latency 0 turn it off)."""
+        _print(_admin(data_dir).faults(rate=rate, kinds=[k for k in kinds.split(",") if k], seed=seed,
+                                       latency_ms=latency_ms))
+
+    @emu.command("fail-job")
+    def fail_job(job_id: str = typer.Option(None, help="Fail this job now."),
+                 suffix: str = typer.Option(None, help="Fail future jobs with this suffix."),
+                 message: str = typer.Option(None), data_dir: Path = typer.Option(DATA_DIR)) -> None:
+        """Make a job fail, now (--job-id) or when a matching job is created (--suffix)."""
+        if not job_id and not suffix:
+            raise UsageError("give --job-id or --suffix")
+        _print(_admin(data_dir).fail_job(job_id, suffix=suffix, message=message))

@@ -1,0 +1,148 @@
+"""Fixtures that start the local Foundry and build the real clients against it."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+import yaml
+from azure.core.credentials import AccessToken
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
+from jsonschema import Draft202012Validator
+
+from ftops.emulator import AdminClient, Connection, EmulatorServer
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ROOT / "specs" / "data" / "clippy.train.jsonl"
+VALID = ROOT / "specs" / "data" / "clippy.valid.jsonl"
+FAST = 20000.0  # emulated seconds per real second: a clippy job completes in ~0.03 s
+
+
+class StaticToken:
+    """A TokenCredential that hands out the emulator's key as the bearer token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self.token, int(time.time()) + 3600)
+
+
+@dataclass
+class Foundry:
+    server: EmulatorServer
+    conn: Connection
+    oai: openai.OpenAI
+    arm: CognitiveServicesManagementClient
+    admin: AdminClient
+
+    def upload(self, path: Path = TRAIN) -> str:
+        with open(path, "rb") as f:
+            fid = self.oai.files.create(file=f, purpose="fine-tune").id
+        self.wait_file(fid)
+        return fid
+
+    def wait_file(self, fid: str) -> None:
+        for _ in range(500):
+            if self.oai.files.retrieve(fid).status != "pending":
+                return
+            time.sleep(0.005)
+        raise AssertionError("file never processed")
+
+    def job(self, training_file: str, **kw: Any) -> Any:
+        extra = {"trainingType": kw.pop("training_type", "GlobalStandard")}
+        return self.oai.fine_tuning.jobs.create(model=kw.pop("model", "gpt-4.1-mini-2025-04-14"),
+                                                training_file=training_file, extra_body=extra, **kw)
+
+    def wait_job(self, jid: str, until: tuple[str, ...] = ("succeeded", "failed", "cancelled"),
+                 timeout: float = 20) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.oai.fine_tuning.jobs.retrieve(jid)
+            if job.status in until:
+                return job
+            time.sleep(0.01)
+        raise AssertionError(f"job {jid} never reached {until}")
+
+    def deploy(self, name: str, model: str, sku: str = "GlobalStandard", capacity: int = 1,
+               **kw: Any) -> Any:
+        body = Deployment(sku=Sku(name=sku, capacity=capacity), tags=kw.pop("tags", None),
+                          properties=DeploymentProperties(model=DeploymentModel(format="OpenAI", name=model,
+                                                                                version="1")))
+        return self.arm.deployments.begin_create_or_update(self.conn.resource_group, self.conn.account, name,
+                                                           body, **kw)
+
+
+def clients(conn: Connection, server: EmulatorServer) -> Foundry:
+    oai = openai.OpenAI(base_url=conn.endpoint, api_key=conn.api_key, max_retries=0,
+                        http_client=httpx.Client(verify=ssl.create_default_context(cafile=conn.ca_cert)))
+    arm = CognitiveServicesManagementClient(StaticToken(conn.api_key), conn.subscription,
+                                            base_url=conn.arm_endpoint, connection_verify=conn.ca_cert,
+                                            polling_interval=0.01, retry_total=0)
+    return Foundry(server, conn, oai, arm, AdminClient(conn))
+
+
+@pytest.fixture
+def emulator_factory(tmp_path: Path) -> Iterator[Any]:
+    started: list[EmulatorServer] = []
+
+    def start(speed: float = FAST, data_dir: Path | None = None) -> Foundry:
+        server = EmulatorServer(data_dir or tmp_path / "emu", speed=speed).start()
+        started.append(server)
+        return clients(server.connection, server)
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def foundry(emulator_factory: Any) -> Foundry:
+    f: Foundry = emulator_factory()
+    return f
+
+
+_SPEC = yaml.safe_load((ROOT / "tests" / "fixtures" / "openai-files-finetuning.openapi.yaml").read_text())
+
+
+def _azure_schema() -> dict[str, Any]:
+    """The OpenAI schema with Azure's documented additions: statuses pending/paused, nulls."""
+    spec: dict[str, Any] = yaml.safe_load(yaml.safe_dump(_SPEC))
+    _openapi30_to_jsonschema(spec)
+    schemas = spec["components"]["schemas"]
+    job = schemas["FineTuningJob"]["properties"]
+    job["status"]["enum"] += ["pending", "paused"]
+    job["organization_id"] = {"type": ["string", "null"]}
+    job["result_files"] = {"anyOf": [job["result_files"], {"type": "null"}]}
+    schemas["OpenAIFile"]["properties"]["status"]["enum"].append("pending")
+    return spec
+
+
+def _openapi30_to_jsonschema(node: Any) -> None:
+    """OpenAPI 3.0's boolean exclusiveMinimum means 'minimum is exclusive' (a number in JSON Schema)."""
+    if isinstance(node, dict):
+        if node.get("exclusiveMinimum") is True:
+            node["exclusiveMinimum"] = node.pop("minimum", 0)
+        for value in node.values():
+            _openapi30_to_jsonschema(value)
+    elif isinstance(node, list):
+        for value in node:
+            _openapi30_to_jsonschema(value)
+
+
+_AZURE = _azure_schema()
+
+
+def assert_schema(body: Any, name: str) -> None:
+    """Validate a raw response body against components/schemas/<name> (Azure additions allowed)."""
+    schema = {**_AZURE, "$ref": f"#/components/schemas/{name}"}
+    errors = sorted(Draft202012Validator(schema).iter_errors(body), key=str)
+    assert not errors, f"{name}: {[e.message for e in errors][:5]}"
