@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WORDS = ("the quick brown fox jumps over lazy dog sarcastic clippy answers every question with a little "
-         "too much attitude about oceans planets painters rivers mountains inventors and elements").split()
+WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "sarcastic", "clippy", "answers", "every", "question", "with", "a", "little", "too", "much", "attitude", "about", "oceans", "planets", "painters", "rivers", "mountains", "inventors", "and", "elements"]
 
 
 def generate(path: Path, size_mb: int) -> None:
@@ -47,7 +46,7 @@ def run_child(code: str) -> tuple[float, float]:
     """Run python code in a child; returns (seconds, peak RSS MiB) of that child."""
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
+    time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(r.stderr)
     out = json.loads(r.stdout.strip().splitlines()[-1])

@@ -36,7 +36,8 @@ class FoundrySpec(_Strict):
     arm_endpoint: str = "https://management.azure.com"
     data_dir: str = ".ftops/emulator"  # local only: where the emulator keeps its state
     speed: float = Field(default=600.0, gt=0)  # local only: emulated seconds per real second
-    concurrency: int = Field(default=8, ge=1, le=64)
+    concurrency: int = Field(default=8, ge=1, le=64)  # independent actions run at once by apply
+    poll_interval: float | None = Field(default=None, gt=0)  # seconds between status polls (5 remote)
 
     @model_validator(mode="after")
     def _remote_needs_coordinates(self) -> FoundrySpec:

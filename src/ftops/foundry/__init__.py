@@ -1,0 +1,11 @@
+"""Foundry layer: the only code that talks to Azure (openai data plane, azure-mgmt deployments)."""
+
+from ._client import FoundryClient
+from ._connect import API_KEY_ENV, StaticTokenCredential, connect, data_plane_endpoint
+from ._errors import RetryPolicy, classify
+from ._models import ACTIVE_JOB_STATUSES, LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, Snapshot
+
+__all__ = [
+    "ACTIVE_JOB_STATUSES", "API_KEY_ENV", "FoundryClient", "LiveCheckpoint", "LiveDeployment", "LiveFile", "LiveJob",
+    "RetryPolicy", "Snapshot", "StaticTokenCredential", "classify", "connect", "data_plane_endpoint",
+]

@@ -1,0 +1,85 @@
+"""Build a FoundryClient from a Foundry spec: Azure (API key or Entra ID), or the embedded local Foundry."""
+
+from __future__ import annotations
+
+import os
+import ssl
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+from azure.core.credentials import AccessToken
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+from .._exceptions import FtopsError
+from ..spec import FoundrySpec
+from ._client import FoundryClient
+from ._errors import RetryPolicy
+
+COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
+API_KEY_ENV = "AZURE_OPENAI_API_KEY"
+
+
+class StaticTokenCredential:
+    """A TokenCredential that always returns one token (the local Foundry's key)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+    def __repr__(self) -> str:  # never show the token
+        return "StaticTokenCredential(***)"
+
+
+def _clients(endpoint: str, arm_endpoint: str, subscription: str, api_key: str | Any, credential: Any,
+             ca_cert: str | None, timeout: float) -> tuple[openai.OpenAI, CognitiveServicesManagementClient]:
+    # The SDKs' own retries are off: ftops retries itself and never retries a create blindly.
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_cert) if ca_cert else True
+    oai = openai.OpenAI(base_url=endpoint, api_key=api_key, max_retries=0, timeout=timeout,
+                        http_client=openai.DefaultHttpxClient(verify=verify, timeout=timeout))
+    kwargs: dict[str, Any] = {"base_url": arm_endpoint, "retry_total": 0}
+    if ca_cert:
+        kwargs["connection_verify"] = ca_cert
+    arm = CognitiveServicesManagementClient(credential, subscription, **kwargs)
+    return oai, arm
+
+
+def data_plane_endpoint(endpoint: str) -> str:
+    e = endpoint.rstrip("/")
+    return e if e.endswith("/openai/v1") else f"{e}/openai/v1"
+
+
+def connect(spec: FoundrySpec, root: Path, *, timeout: float = 600.0) -> FoundryClient:
+    """A client for the account `spec` names. For `local: true`, starts the local Foundry in-process."""
+    policy = RetryPolicy()
+    if spec.local:
+        from ..emulator import EmulatorServer  # the one entry point ftops uses; no emulator internals
+
+        try:
+            server = EmulatorServer(root / spec.data_dir, speed=spec.speed, subscription=spec.subscription,
+                                    resource_group=spec.resource_group, account=spec.account,
+                                    region=spec.region).start()
+        except (OSError, RuntimeError) as e:
+            raise FtopsError(f"cannot start the local Foundry in {root / spec.data_dir}: {e}") from None
+        c = server.connection
+        oai, arm = _clients(c.endpoint, c.arm_endpoint, c.subscription, c.api_key, StaticTokenCredential(c.api_key),
+                            c.ca_cert, timeout)
+        return FoundryClient(oai, arm, resource_group=c.resource_group, account=c.account, endpoint=c.endpoint,
+                             policy=RetryPolicy(attempts=8, base_delay=0.05, max_delay=1.0),
+                             poll_interval=spec.poll_interval or 0.02, on_close=server.stop)
+    assert spec.endpoint and spec.subscription and spec.resource_group and spec.account
+    try:
+        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+    except ImportError as e:  # pragma: no cover
+        raise FtopsError(f"azure-identity is required for a remote Foundry: {e}") from None
+    credential = DefaultAzureCredential()
+    key = os.environ.get(API_KEY_ENV)
+    api_key: Any = key if key else get_bearer_token_provider(credential, COGNITIVE_SCOPE)
+    oai, arm = _clients(data_plane_endpoint(spec.endpoint), spec.arm_endpoint, spec.subscription, api_key,
+                        credential, None, timeout)
+    return FoundryClient(oai, arm, resource_group=spec.resource_group, account=spec.account,
+                         endpoint=data_plane_endpoint(spec.endpoint), policy=policy,
+                         poll_interval=spec.poll_interval or 5.0)

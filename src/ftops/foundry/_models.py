@@ -1,0 +1,124 @@
+"""Live Foundry objects as plain data, parsed leniently: unknown statuses and extra fields are kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIVE_JOB_STATUSES = frozenset({"pending", "validating_files", "queued", "running", "paused"})
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+@dataclass(frozen=True)
+class LiveFile:
+    id: str
+    filename: str
+    bytes: int
+    status: str  # pending | processed | error | uploaded | anything Foundry adds
+    purpose: str
+    created_at: int
+    status_details: str | None = None
+
+    @classmethod
+    def parse(cls, f: Any) -> LiveFile:
+        return cls(id=str(_get(f, "id")), filename=str(_get(f, "filename") or ""), bytes=int(_get(f, "bytes") or 0),
+                   status=str(_get(f, "status") or "unknown"), purpose=str(_get(f, "purpose") or ""),
+                   created_at=int(_get(f, "created_at") or 0), status_details=_get(f, "status_details"))
+
+
+@dataclass(frozen=True)
+class LiveJob:
+    id: str
+    status: str
+    model: str
+    created_at: int
+    fine_tuned_model: str | None
+    metadata: dict[str, str]
+    training_file: str | None
+    validation_file: str | None
+    n_epochs: int | None
+    finished_at: int | None = None
+    estimated_finish: int | None = None
+    trained_tokens: int | None = None
+    error: str | None = None
+    suffix: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_JOB_STATUSES
+
+    @classmethod
+    def parse(cls, j: Any) -> LiveJob:
+        err = _get(j, "error")
+        message = _get(err, "message") if err else None
+        hp = _get(j, "hyperparameters") or {}
+        n = _get(hp, "n_epochs")
+        method = _get(j, "method")
+        if not isinstance(n, int) and method is not None:
+            mtype = _get(method, "type")
+            inner = _get(method, mtype) if isinstance(mtype, str) else None
+            n = _get(_get(inner, "hyperparameters") or {}, "n_epochs")
+        return cls(
+            id=str(_get(j, "id")), status=str(_get(j, "status") or "unknown"), model=str(_get(j, "model") or ""),
+            created_at=int(_get(j, "created_at") or 0), fine_tuned_model=_get(j, "fine_tuned_model"),
+            metadata=dict(_get(j, "metadata") or {}), training_file=_get(j, "training_file"),
+            validation_file=_get(j, "validation_file"), n_epochs=n if isinstance(n, int) else None,
+            finished_at=_get(j, "finished_at"), estimated_finish=_get(j, "estimated_finish"),
+            trained_tokens=_get(j, "trained_tokens"), error=str(message) if message else None,
+            suffix=_get(j, "suffix"))
+
+
+@dataclass(frozen=True)
+class LiveCheckpoint:
+    id: str
+    step_number: int
+    full_valid_loss: float | None
+    valid_loss: float | None
+    fine_tuned_model_checkpoint: str | None
+
+    @property
+    def loss(self) -> float | None:
+        return self.full_valid_loss if self.full_valid_loss is not None else self.valid_loss
+
+    @classmethod
+    def parse(cls, c: Any) -> LiveCheckpoint:
+        m = _get(c, "metrics") or {}
+        return cls(id=str(_get(c, "id")), step_number=int(_get(c, "step_number") or 0),
+                   full_valid_loss=_get(m, "full_valid_loss"), valid_loss=_get(m, "valid_loss"),
+                   fine_tuned_model_checkpoint=_get(c, "fine_tuned_model_checkpoint"))
+
+
+@dataclass(frozen=True)
+class LiveDeployment:
+    name: str
+    model: str | None
+    sku_name: str | None
+    capacity: int | None
+    tags: dict[str, str]
+    provisioning_state: str | None
+
+    @classmethod
+    def parse(cls, d: Any) -> LiveDeployment:
+        props = _get(d, "properties")
+        model = _get(props, "model") if props is not None else None
+        sku = _get(d, "sku")
+        return cls(name=str(_get(d, "name")), model=_get(model, "name") if model is not None else None,
+                   sku_name=_get(sku, "name") if sku is not None else None,
+                   capacity=_get(sku, "capacity") if sku is not None else None,
+                   tags=dict(_get(d, "tags") or {}), provisioning_state=_get(props, "provisioning_state")
+                   if props is not None else None)
+
+
+@dataclass
+class Snapshot:
+    """Everything on the account, read in a number of calls that grows with pages, not resources."""
+
+    files: list[LiveFile] = field(default_factory=list)
+    jobs: list[LiveJob] = field(default_factory=list)
+    deployments: list[LiveDeployment] = field(default_factory=list)
+    api_calls: int = 0
