@@ -1,0 +1,63 @@
+"""Which model a deployment should serve: final, best (lowest validation loss) or a given epoch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..foundry import FoundryClient, LiveJob
+from ..spec import DeploymentSpec, Epoch
+
+
+@dataclass(frozen=True)
+class Resolved:
+    model: str | None  # a fine-tuned model id or an ftchkpt- id; None when blocked
+    loss: float | None  # validation loss of that checkpoint, when known
+    note: str  # how it was chosen
+    blocked: str | None = None
+
+
+def resolve_model(client: FoundryClient, job: LiveJob, spec: DeploymentSpec,
+                  served_loss: float | None = None) -> Resolved:
+    """Resolve the checkpoint selector against a succeeded job, then apply the promotion gates."""
+    assert job.fine_tuned_model is not None
+    selector = spec.model.checkpoint
+    resolved: Resolved
+    if selector == "final" and spec.gates.max_valid_loss is None and not spec.gates.must_beat_current:
+        return Resolved(job.fine_tuned_model, None, "final model")
+    cps = sorted(client.checkpoints(job.id), key=lambda c: c.step_number)
+    final_loss = cps[-1].loss if cps else None
+    if selector == "final":
+        resolved = Resolved(job.fine_tuned_model, final_loss, "final model")
+    elif selector == "best":
+        scored = [c for c in cps if c.loss is not None]
+        if not scored:
+            resolved = Resolved(job.fine_tuned_model, None, "final model (no validation loss to pick the best)")
+        else:
+            best = min(scored, key=lambda c: (c.loss, -c.step_number))
+            if best is cps[-1]:
+                resolved = Resolved(job.fine_tuned_model, best.loss, f"best checkpoint is the final model "
+                                                                     f"(loss {best.loss:.4f})")
+            else:
+                resolved = Resolved(best.id, best.loss, f"best checkpoint at step {best.step_number} "
+                                                        f"(loss {best.loss:.4f})")
+    else:
+        assert isinstance(selector, Epoch)
+        n = job.n_epochs or len(cps)
+        epochs = {n - (len(cps) - 1 - i): c for i, c in enumerate(cps)}
+        if selector.epoch not in epochs:
+            have = ", ".join(str(e) for e in sorted(epochs)) or "none"
+            return Resolved(None, None, "", f"epoch {selector.epoch} is not deployable: Foundry keeps the last three "
+                                            f"checkpoints (epochs {have})")
+        c = epochs[selector.epoch]
+        model = job.fine_tuned_model if selector.epoch == n else c.id
+        resolved = Resolved(model, c.loss, f"epoch {selector.epoch}")
+    gates = spec.gates
+    if gates.max_valid_loss is not None and (resolved.loss is None or resolved.loss > gates.max_valid_loss):
+        shown = "unknown" if resolved.loss is None else f"{resolved.loss:.4f}"
+        return Resolved(None, resolved.loss, resolved.note,
+                        f"gate maxValidLoss: validation loss {shown} is above {gates.max_valid_loss}")
+    if gates.must_beat_current and served_loss is not None and (resolved.loss is None or resolved.loss >= served_loss):
+        shown = "unknown" if resolved.loss is None else f"{resolved.loss:.4f}"
+        return Resolved(None, resolved.loss, resolved.note,
+                        f"gate mustBeatCurrent: validation loss {shown} does not beat the served {served_loss:.4f}")
+    return resolved
