@@ -56,6 +56,11 @@ class FoundryClient:
         self._lock = threading.Lock()
         self.api_calls = 0
 
+    @property
+    def target(self) -> str:
+        """The account this client manages, stable across runs (plans record it)."""
+        return f"{self.arm._config.subscription_id}/{self.resource_group}/{self.account}"
+
     def _count(self) -> None:
         with self._lock:
             self.api_calls += 1

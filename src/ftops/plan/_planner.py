@@ -75,7 +75,7 @@ def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = F
     for dep in checked.project.deployments.values():
         _plan_deployment(ctx, dep)
     _plan_orphans(ctx)
-    return Plan(project=project, endpoint=client.endpoint, fingerprint=fingerprint(snap, project),
+    return Plan(project=project, endpoint=client.target, fingerprint=fingerprint(snap, project),
                 spec_dir=checked.project.spec_dir_shown, created_at=time.time(), actions=ctx.actions, prune=prune,
                 api_calls=client.api_calls - calls_before)
 
@@ -269,21 +269,22 @@ def _plan_job(ctx: _Ctx, job: Resource[FineTuningJobSpec]) -> None:
         state.live = chosen
         if chosen.status == "succeeded":
             ctx.add(Action(f"{aid}:no-op", "FineTuningJob", name, "no-op", f"{chosen.id} succeeded: "
-                           f"{chosen.fine_tuned_model}", params={"job_id": chosen.id}))
+                           f"{chosen.fine_tuned_model}", params={"job_id": chosen.id, "spec_hash": spec_hash}))
             return
         progress = _progress(ctx, chosen)
         if s.paused and chosen.status != "paused":
             ctx.add(Action(f"{aid}:pause", "FineTuningJob", name, "pause", f"paused: true in the spec; {chosen.id} "
                            f"is {chosen.status}", changes={"status": [chosen.status, "paused"]},
-                           params={"job_id": chosen.id}, progress=progress))
+                           params={"job_id": chosen.id, "spec_hash": spec_hash}, progress=progress))
             state.blocked = "paused"
             return
         if not s.paused and chosen.status == "paused":
             ctx.add(Action(f"{aid}:resume", "FineTuningJob", name, "resume", f"paused: false in the spec; resume "
-                           f"{chosen.id}", changes={"status": ["paused", "running"]}, params={"job_id": chosen.id},
-                           progress=progress))
+                           f"{chosen.id}", changes={"status": ["paused", "running"]},
+                           params={"job_id": chosen.id, "spec_hash": spec_hash}, progress=progress))
         state.action_id = ctx.add(Action(f"{aid}:wait", "FineTuningJob", name, "wait", f"{chosen.id} is "
-                                         f"{chosen.status}", params={"job_id": chosen.id}, progress=progress)).id
+                                         f"{chosen.status}", params={"job_id": chosen.id, "spec_hash": spec_hash},
+                                         progress=progress)).id
         return
     # No usable job carries this hash: create one (first time, spec changed, retry or resubmission).
     drift = None
@@ -370,7 +371,7 @@ def _plan_deployment(ctx: _Ctx, dep: Resource[Any]) -> None:
     monthly = monthly_hosting(info, s.sku.name)
     state = ctx.jobs[s.model.job]
     params: dict[str, Any] = {"job": s.model.job, "job_hash": state.hash, "sku": sku, "capacity": s.sku.capacity,
-                              "spec_hash": dhash}
+                              "spec_hash": dhash, "served_loss": _served_loss(live)}
     if live is not None and live.tags.get(ident.META_PROJECT) != ctx.project:
         owner = live.tags.get(ident.META_PROJECT)
         why = (f"a deployment named {name} exists and is managed by project {owner!r}" if owner else

@@ -1,0 +1,20 @@
+"""Apply layer: execute a Plan against Foundry; returns outcomes, never prints."""
+
+from ._executor import (
+    BLOCKED,
+    DEFERRED,
+    DONE,
+    FAILED,
+    NOOP,
+    SKIPPED,
+    ApplyResult,
+    Outcome,
+    Reporter,
+    apply_plan,
+)
+from ._session import Session, check_fresh, load_plan_file, open_session, save_plan_file
+
+__all__ = [
+    "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Outcome", "Reporter", "Session",
+    "apply_plan", "check_fresh", "load_plan_file", "open_session", "save_plan_file",
+]

@@ -1,0 +1,60 @@
+"""A progress display for apply: a bar per upload, a line per finished action (on stderr)."""
+
+from __future__ import annotations
+
+import threading
+
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from ..apply import Outcome
+from ..plan._model import Action
+from ._output import err
+
+MARK = {"done": "[green]✓[/]", "no-op": "[dim]=[/]", "failed": "[red]✗[/]", "skipped": "[yellow]-[/]",
+        "blocked": "[red]![/]", "deferred": "[blue]…[/]"}
+
+
+class ProgressReporter:
+    def __init__(self, enabled: bool = True) -> None:
+        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                  DownloadColumn(), TimeElapsedColumn(), console=err, transient=True,
+                                  disable=not enabled)
+        self._tasks: dict[str, TaskID] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> ProgressReporter:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def start(self, action: Action) -> None:
+        total = action.params.get("bytes") if action.kind == "Dataset" and action.action == "create" else None
+        with self._lock:
+            self._tasks[action.id] = self._progress.add_task(f"{action.action} {escape(action.resource)}",
+                                                             total=total)
+
+    def progress(self, action: Action, advance: int, total: int | None) -> None:
+        with self._lock:
+            task = self._tasks.get(action.id)
+        if task is not None:
+            self._progress.update(task, advance=advance)
+
+    def status(self, action: Action, text: str) -> None:
+        with self._lock:
+            task = self._tasks.get(action.id)
+        if task is not None:
+            self._progress.update(task, description=f"{action.action} {escape(action.resource)}: {escape(text)}")
+
+    def finish(self, action: Action, outcome: Outcome) -> None:
+        with self._lock:
+            task = self._tasks.pop(action.id, None)
+        if task is not None:
+            self._progress.remove_task(task)
+        if outcome.state == "no-op":
+            return
+        took = f" [dim]({outcome.seconds:.1f}s)[/]" if outcome.seconds >= 0.1 else ""
+        self._progress.console.print(f"{MARK.get(outcome.state, '?')} {escape(action.resource)} {action.action}: "
+                                     f"{escape(outcome.message)}{took}")

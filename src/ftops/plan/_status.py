@@ -1,0 +1,38 @@
+"""`ftops status`: one row per managed object with its live status, progress and served model."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ._model import Plan
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    kind: str
+    name: str
+    live_id: str
+    status: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def status_rows(plan: Plan) -> list[StatusRow]:
+    """Derived from a read-only plan: what exists, what it is doing, and what apply would change."""
+    rows: list[StatusRow] = []
+    for a in plan.actions:
+        live_id = str(a.params.get("file_id") or a.params.get("job_id") or a.params.get("deployment") or "")
+        if a.kind == "Dataset":
+            status = {"no-op": "uploaded", "wait": "processing", "create": "not uploaded"}.get(a.action, a.action)
+        elif a.kind == "FineTuningJob":
+            status = (a.progress or "").split(" · ")[0] or {"no-op": "succeeded", "create": "not submitted"}.get(
+                a.action, a.action)
+        else:
+            status = {"no-op": "in sync", "create": "not deployed", "update": "rollout pending"}.get(a.action, a.action)
+        if a.blocked:
+            status = "blocked"
+        detail = a.progress or a.reason
+        rows.append(StatusRow(a.kind, a.name, live_id, status, detail))
+    return rows
