@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import shutil
 import ssl
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -146,3 +150,82 @@ def assert_schema(body: Any, name: str) -> None:
     schema = {**_AZURE, "$ref": f"#/components/schemas/{name}"}
     errors = sorted(Draft202012Validator(schema).iter_errors(body), key=str)
     assert not errors, f"{name}: {[e.message for e in errors][:5]}"
+
+
+# -- reconciler fixtures --------------------------------------------------------------------
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+class Project:
+    """A copy of the shipped specs in a temporary project root, with the CLI run in-process."""
+
+    def __init__(self, root: Path, capsys: Any, speed: float) -> None:
+        self.root = root
+        self.capsys = capsys
+        self.spec = root / "specs" / "clippy.yaml"
+        self.set("speed", speed)
+
+    def set(self, key: str, value: Any) -> None:
+        """Set a field of the Foundry spec (`key: value` under `spec:` of the Foundry document)."""
+        text = self.spec.read_text()
+        lines = text.splitlines()
+        i = lines.index("  local: true")
+        lines = [ln for ln in lines if not ln.startswith(f"  {key}: ")]
+        i = lines.index("  local: true")
+        lines.insert(i + 1, f"  {key}: {value}")
+        self.spec.write_text("\n".join(lines) + "\n")
+
+    def edit(self, old: str, new: str) -> None:
+        text = self.spec.read_text()
+        assert old in text, old
+        self.spec.write_text(text.replace(old, new, 1))
+
+    def append(self, text: str) -> None:
+        self.spec.write_text(self.spec.read_text() + text)
+
+    def ftops(self, *args: str) -> Result:
+        from ftops.cli import main
+
+        self.capsys.readouterr()
+        old = sys.argv
+        sys.argv = ["ftops", *args]
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+        finally:
+            sys.argv = old
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def plan_json(self, *args: str) -> dict[str, Any]:
+        r = self.ftops("plan", "--format", "json", *args)
+        assert r.code in (0, 2), r.err
+        data: dict[str, Any] = json.loads(r.out)
+        return data
+
+    def actions(self, *args: str) -> dict[str, str]:
+        """resource -> action (blocked ones as 'blocked:<action>') of a fresh plan."""
+        return {a["resource"]: ("blocked:" if a["blocked"] else "") + a["action"]
+                for a in self.plan_json(*args)["actions"]}
+
+    @contextlib.contextmanager
+    def live(self) -> Iterator[Foundry]:
+        """The same local Foundry (same data dir), for acting behind ftops' back."""
+        server = EmulatorServer(self.root / ".ftops" / "emulator", speed=FAST).start()
+        try:
+            yield clients(server.connection, server)
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Project:
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    monkeypatch.chdir(tmp_path)
+    return Project(tmp_path, capsys, FAST)

@@ -326,13 +326,14 @@ def _plan_job(ctx: _Ctx, job: Resource[FineTuningJobSpec]) -> None:
 def _job_changes(ctx: _Ctx, job: Resource[FineTuningJobSpec], live: list[LiveJob], base_model: str) -> dict[str, Any]:
     """Fields that differ from the newest live job of this spec (from the fields ftops stored with it)."""
     newest = max(live, key=lambda j: (j.created_at, j.id), default=None)
-    new = _fields(ctx.checked, job, base_model)
+    new_fields = _fields(ctx.checked, job, base_model)
     if newest is None:
         return {}
     stored = newest.metadata.get("ftops-fields")
-    old = orjson.loads(stored) if stored else {}
-    if not old:
-        return {"spec": [newest.metadata.get(ident.META_HASH), ident.canonical_hash(new)]}
+    compact = stored_fields(new_fields)
+    if not stored or compact is None:
+        return {"spec": [newest.metadata.get(ident.META_HASH), ident.canonical_hash(new_fields)]}
+    old, new = orjson.loads(stored), orjson.loads(compact)
     diff = DeepDiff(old, new, ignore_order=True, verbose_level=2)
     changes: dict[str, Any] = {}
     for kind in ("values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed"):
