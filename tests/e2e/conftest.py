@@ -215,9 +215,9 @@ class Project:
                 for a in self.plan_json(*args)["actions"]}
 
     @contextlib.contextmanager
-    def live(self) -> Iterator[Foundry]:
+    def live(self, speed: float = FAST) -> Iterator[Foundry]:
         """The same local Foundry (same data dir), for acting behind ftops' back."""
-        server = EmulatorServer(self.root / ".ftops" / "emulator", speed=FAST).start()
+        server = EmulatorServer(self.root / ".ftops" / "emulator", speed=speed).start()
         try:
             yield clients(server.connection, server)
         finally:

@@ -258,12 +258,13 @@ def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wa
     running: dict[Future[Outcome], str] = {}
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ftops-apply") as pool:
         while pending or running:
+            progressed = False
             for aid in sorted(pending):
                 deps = [d for d in actions[aid].depends_on if d in actions]
-                states = [outcomes[d].state for d in deps if d in outcomes]
-                if len(states) < len(deps):
+                if any(d not in outcomes for d in deps):
                     continue
                 pending.discard(aid)
+                progressed = True
                 bad = [d for d in deps if outcomes[d].state in (FAILED, SKIPPED, BLOCKED)]
                 if bad:
                     o = Outcome(aid, SKIPPED, f"skipped: {bad[0]} did not succeed")
@@ -275,9 +276,9 @@ def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wa
                 outcomes[aid] = o
                 rep.finish(actions[aid], o)
             if not running:
-                if pending:  # dependencies on actions that are not in this plan: nothing more can run
+                if pending and not progressed:  # a dependency cycle or unknown ids: nothing more can run
                     for aid in sorted(pending):
-                        outcomes[aid] = Outcome(aid, SKIPPED, "skipped: unknown dependency")
+                        outcomes[aid] = Outcome(aid, SKIPPED, "skipped: its dependencies can never finish")
                     pending.clear()
                 continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -27,6 +27,7 @@ class JobState:
     live: LiveJob | None = None  # the job that carries this spec hash, if any
     action_id: str | None = None  # the action others must wait for (create or wait)
     blocked: str | None = None
+    paused: bool = False  # on hold by the spec (paused: true): dependents wait, nothing failed
 
     @property
     def succeeded(self) -> bool:
@@ -276,7 +277,12 @@ def _plan_job(ctx: _Ctx, job: Resource[FineTuningJobSpec]) -> None:
             ctx.add(Action(f"{aid}:pause", "FineTuningJob", name, "pause", f"paused: true in the spec; {chosen.id} "
                            f"is {chosen.status}", changes={"status": [chosen.status, "paused"]},
                            params={"job_id": chosen.id, "spec_hash": spec_hash}, progress=progress))
-            state.blocked = "paused"
+            state.paused = True
+            return
+        if s.paused:
+            state.paused = True
+            ctx.add(Action(f"{aid}:no-op", "FineTuningJob", name, "no-op", f"{chosen.id} is paused (paused: true)",
+                           params={"job_id": chosen.id, "spec_hash": spec_hash}, progress=progress))
             return
         if not s.paused and chosen.status == "paused":
             ctx.add(Action(f"{aid}:resume", "FineTuningJob", name, "resume", f"paused: false in the spec; resume "
@@ -378,6 +384,11 @@ def _plan_deployment(ctx: _Ctx, dep: Resource[Any]) -> None:
         why = (f"a deployment named {name} exists and is managed by project {owner!r}" if owner else
                f"a deployment named {name} exists and is not managed by ftops") + "; ftops will not take it over"
         ctx.add(Action(f"{aid}:no-op", "Deployment", name, "no-op", why, blocked=why, drift="unmanaged"))
+        return
+    if state.paused:
+        keep = f"keeps serving {live.model}" if live else "not deployed"
+        ctx.add(Action(f"{aid}:no-op", "Deployment", name, "no-op", f"{keep}; rollout on hold while job "
+                       f"{s.model.job} is paused", cost={"monthly_usd": monthly if live else 0.0}))
         return
     if state.blocked and not state.succeeded:
         why = f"job {s.model.job}: {state.blocked}"
