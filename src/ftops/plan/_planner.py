@@ -473,12 +473,17 @@ def _plan_orphans(ctx: _Ctx) -> None:
             ctx.add(_orphan(ctx, "Deployment", d.name, f"deployment.{d.name}", f"serves {d.model}; {hint}",
                             {"deployment": d.name}, "delete"))
     wanted = {f.id for f in ctx.dataset_files.values()}
+    wanted_names = {f.filename for f in ctx.dataset_files.values()}
     active_files = {fid for j in ctx.snap.jobs if j.active for fid in (j.training_file, j.validation_file) if fid}
     for f in ctx.snap.files:
         parsed = ident.parse_file_name(f.filename)
         if parsed and parsed[0] == ctx.project and f.id not in wanted and f.id not in active_files:
-            ctx.add(_orphan(ctx, "File", f.filename, f"file.{f.id}", f"{f.id} ({f.bytes:,} bytes); {hint}",
-                            {"file_id": f.id}, "delete"))
+            action = _orphan(ctx, "File", f.filename, f"file.{f.id}", f"{f.id} ({f.bytes:,} bytes); {hint}",
+                             {"file_id": f.id}, "delete")
+            if f.filename in wanted_names:  # a second upload of the same bytes (two applies raced): harmless
+                action.drift = None
+                action.reason = f"{f.id} duplicates the upload in use; `apply --prune` deletes it"
+            ctx.add(action)
     for j in ctx.snap.jobs:
         spec = j.metadata.get(ident.META_SPEC)
         if j.metadata.get(ident.META_PROJECT) == ctx.project and j.active and spec not in p.jobs:
