@@ -211,6 +211,7 @@ def test_duplicate_jobs_from_racing_applies_are_cancelled_but_the_oldest(project
     assert project.ftops("apply", "--auto-approve").code == 0
     with project.live(speed=SLOW) as live:
         original = live.oai.fine_tuning.jobs.list().data[0]
+        live.admin.advance(seconds=2)  # created_at has one-second resolution: make the order unambiguous
         dup = live.oai.fine_tuning.jobs.create(model=original.model, training_file=original.training_file,
                                                metadata=original.metadata, extra_body={"trainingType": "GlobalStandard"})
     plan = project.plan_json()

@@ -53,6 +53,7 @@ class Outcome:
 @dataclass
 class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def count(self, state: str) -> int:
         return sum(1 for o in self.outcomes if o.state == state)
@@ -74,6 +75,9 @@ class _Runtime:
         self.reporter = reporter
         self.files: dict[str, str] = {}
         self.jobs: dict[str, LiveJob] = {}
+        # job id -> (identity, when) for jobs this run created and has not yet checked for rivals
+        self.created: dict[str, tuple[dict[str, str], float]] = {}
+        self.notes: list[str] = []
         self.lock = threading.Lock()
         self.deploy_lock = threading.Lock()  # Foundry answers 409 to concurrent deployment writes
         self.job_locks: dict[str, threading.Lock] = {}
@@ -84,6 +88,11 @@ class _Runtime:
     def job_lock(self, name: str) -> threading.Lock:
         with self.lock:
             return self.job_locks.setdefault(name, threading.Lock())
+
+    def settle_due(self, job_id: str) -> bool:
+        with self.lock:
+            entry = self.created.get(job_id)
+        return entry is not None and time.monotonic() - entry[1] >= SETTLE_SECONDS
 
     def known_job(self, name: str, spec_hash: str) -> LiveJob | None:
         with self.lock:
@@ -103,12 +112,16 @@ class _Runtime:
             job = self.known_job(name, spec_hash)
             if job is None:
                 raise Deferred(f"job {name} has not been created yet")
+            job = settle_race(self, name, job)
             while job.active:
                 if not self.wait_jobs:
                     raise Deferred(f"waits for job {name} ({job.id} is {job.status}); run apply again or use --wait")
                 self.reporter.status(action, f"waiting for {job.id}: {job.status}")
                 time.sleep(self.client.poll_interval)
                 job = self.client.get_job(job.id)
+                if self.settle_due(job.id):
+                    job = settle_race(self, name, job, final=True)
+            job = settle_race(self, name, job, final=True)
             with self.lock:
                 self.jobs[name] = job
         if job.status != "succeeded":
@@ -150,26 +163,67 @@ def _create_job(rt: _Runtime, a: Action) -> str:
     body, ident = job_request(rt.checked, a.name, str(base_model), files)
     if p.get("base_model") is not None and ident[identity.META_HASH] != p["spec_hash"]:
         raise StalePlanError(f"job {a.name}: the spec or its data changed since the plan was made; plan again")
-    # Re-attach rather than resubmit: another apply (or an interrupted one) may have created it.
-    existing = [j for j in rt.client.list_jobs(metadata=ident) if j.status != "cancelled"]
-    if existing and not (a.reason.startswith("retry") and all(j.status == "failed" for j in existing)):
-        job = min(existing, key=lambda j: (j.created_at, j.id))
-        with rt.lock:
-            rt.jobs[a.name] = job
-        return f"adopted {job.id} (created earlier for the same spec hash)"
+    if p.get("base_model") is None:
+        # The hash was not known at plan time (the base job had not finished): look before creating.
+        existing = [j for j in rt.client.list_jobs(metadata=ident) if j.status != "cancelled"]
+        if existing and not a.reason.startswith("retry"):
+            job = min(existing, key=lambda j: (j.created_at, j.id))
+            with rt.lock:
+                rt.jobs[a.name] = job
+            return f"adopted {job.id} (created earlier for the same spec hash)"
+    # One call. The plan's snapshot (or a saved plan's fingerprint check) showed no job for this hash;
+    # a concurrent apply that created one meanwhile is settled after creation (see settle_races).
     job = rt.client.create_job(body, ident)
-    # Two applies racing may both have created one: the oldest wins, the newer cancels itself.
-    rivals = [j for j in rt.client.list_jobs(metadata=ident) if j.status not in ("cancelled", "failed")]
-    oldest = min(rivals, key=lambda j: (j.created_at, j.id), default=job)
-    if oldest.id != job.id:
-        rt.client.cancel_job(job.id)
-        job = oldest
-        note = f"; a concurrent apply created {oldest.id} first, so {job.id} was cancelled"
-    else:
-        note = ""
     with rt.lock:
         rt.jobs[a.name] = job
-    return f"submitted {job.id}{note}"
+        rt.created[job.id] = (ident, time.monotonic())
+    return f"submitted {job.id}"
+
+
+SETTLE_SECONDS = 1.5  # a rival apply that started with us has created its job by then
+
+
+def settle_race(rt: _Runtime, name: str, job: LiveJob, *, final: bool = False) -> LiveJob:
+    """If a concurrent apply created a job for the same hash first, cancel ours and use theirs.
+
+    Checked right after creation and once more SETTLE_SECONDS later (a rival may not be visible at
+    the first look); `final` ends the watch. The rule is the same in every process: the oldest by
+    (created_at, id) survives, and each apply cancels only the jobs it created itself.
+    """
+    with rt.lock:
+        entry = rt.created.get(job.id)
+    if entry is None:
+        return job
+    ident, _ = entry
+    if final:
+        with rt.lock:
+            rt.created.pop(job.id, None)
+    rivals = [j for j in rt.client.list_jobs(metadata=ident) if j.status not in ("cancelled", "failed")]
+    oldest = min(rivals, key=lambda j: (j.created_at, j.id), default=job)
+    if oldest.id == job.id or not any(j.id == job.id for j in rivals):
+        return job
+    rt.client.cancel_job(job.id)
+    with rt.lock:
+        rt.created.pop(job.id, None)
+        rt.jobs[name] = oldest
+        rt.notes.append(f"a concurrent apply created {oldest.id} first; cancelled our duplicate {job.id}")
+    return oldest
+
+
+def settle_races(rt: _Runtime) -> None:
+    """After all actions: one listing settles every job this run created and has not settled yet."""
+    with rt.lock:
+        created = dict(rt.created)
+    if not created:
+        return
+    live = rt.client.list_jobs()
+    for job_id, (ident, _) in created.items():
+        same = [j for j in live if all(j.metadata.get(k) == v for k, v in ident.items())
+                and j.status not in ("cancelled", "failed")]
+        oldest = min(same, key=lambda j: (j.created_at, j.id), default=None)
+        if oldest is not None and oldest.id != job_id and any(j.id == job_id for j in same):
+            rt.client.cancel_job(job_id)
+            rt.notes.append(f"a concurrent apply created {oldest.id} first; cancelled our duplicate {job_id}")
 
 
 def _job_transition(rt: _Runtime, a: Action) -> str:
@@ -195,7 +249,7 @@ def _deploy(rt: _Runtime, a: Action) -> str:
         if resolved.blocked:
             raise FtopsError(f"rollout blocked: {resolved.blocked}")
         model, loss = resolved.model, resolved.loss
-    tags = identity.deployment_tags(rt.plan.project, a.name, p["spec_hash"], job.id, loss)
+    tags = identity.deployment_tags(rt.plan.project, a.name, p["spec_hash"], job.id, loss, str(model))
     with rt.deploy_lock:
         if a.action == "replace":
             rt.client.delete_deployment(a.name)
@@ -287,4 +341,8 @@ def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wa
                 o = fut.result()
                 outcomes[aid] = o
                 rep.finish(actions[aid], o)
-    return ApplyResult([outcomes[a.id] for a in plan.actions])
+    try:
+        settle_races(rt)
+    except FtopsError as e:
+        rt.notes.append(f"could not check for concurrent duplicates ({e}); the next plan cancels any")
+    return ApplyResult([outcomes[a.id] for a in plan.actions], rt.notes)

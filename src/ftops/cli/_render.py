@@ -144,6 +144,8 @@ def apply_summary(result: ApplyResult) -> str:
     head = "[green]Apply complete.[/]" if result.ok else "[red]Apply finished with errors.[/]"
     text = f"{head} {counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, " \
            f"{counts['blocked']} blocked, {counts['deferred']} deferred, {counts['no-op']} unchanged."
+    for note in result.notes:
+        text += f"\nnote: {escape(note)}"
     if counts["deferred"]:
         text += "\nDeferred actions wait for running jobs: run `ftops apply` again later, or use --wait."
     return text

@@ -17,6 +17,7 @@ META_SPEC = "ftops-spec"
 META_HASH = "ftops-hash"
 TAG_JOB = "ftops-job"  # the job id whose model a deployment serves
 TAG_LOSS = "ftops-valid-loss"  # validation loss of the served checkpoint, for "must beat current" gates
+TAG_MODEL = "ftops-model"  # the model ftops resolved and rolled out (a hand edit of the model shows as a mismatch)
 FILE_PREFIX = "ftops."
 HASH_LEN = 16
 
@@ -47,8 +48,11 @@ def job_metadata(project: str, name: str, spec_hash: str) -> dict[str, str]:
     return {META_PROJECT: project, META_SPEC: name, META_HASH: spec_hash}
 
 
-def deployment_tags(project: str, name: str, spec_hash: str, job_id: str | None, loss: float | None) -> dict[str, str]:
+def deployment_tags(project: str, name: str, spec_hash: str, job_id: str | None, loss: float | None,
+                    model: str | None = None) -> dict[str, str]:
     tags = {META_PROJECT: project, META_SPEC: name, META_HASH: spec_hash}
+    if model:
+        tags[TAG_MODEL] = model
     if job_id:
         tags[TAG_JOB] = job_id
     if loss is not None:

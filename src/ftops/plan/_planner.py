@@ -15,7 +15,7 @@ from ..spec import FineTuningJobSpec, JobRef, Resource
 from . import _identity as ident
 from ._cost import monthly_hosting, training_cost
 from ._model import Action, Plan
-from ._resolve import resolve_model
+from ._resolve import Resolved, resolve_model
 
 DEVELOPER_NOTE = "Foundry deletes Developer-tier deployments after 24 h"
 INACTIVE_NOTE = "Foundry deletes fine-tuned deployments unused for 15 days"
@@ -410,7 +410,13 @@ def _plan_deployment(ctx: _Ctx, dep: Resource[Any]) -> None:
                            depends_on=[state.action_id], params=params, cost={"monthly_usd": monthly}))
         return
     served_loss = _served_loss(live)
-    resolved = resolve_model(ctx.client, state.live, s, served_loss)
+    if live is not None and live.tags.get(ident.TAG_JOB) == state.live.id and live.tags.get(ident.META_HASH) == dhash \
+            and live.tags.get(ident.TAG_MODEL) == live.model and live.model:
+        # ftops resolved this job's checkpoint when it rolled it out; a finished job's checkpoints do
+        # not change, so a no-op plan needs no checkpoint call per deployment.
+        resolved = Resolved(live.model, served_loss, "as rolled out")
+    else:
+        resolved = resolve_model(ctx.client, state.live, s, served_loss)
     if resolved.blocked:
         keep = f"keeps serving {live.model}" if live else "not deployed"
         ctx.add(Action(f"{aid}:no-op", "Deployment", name, "no-op", f"{keep}; {resolved.blocked}",
