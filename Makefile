@@ -11,7 +11,8 @@ $(BIN)/ftops:
 	$(BIN)/pip install -q -e '.[test]'
 
 demo: $(BIN)/ftops
-	$(BIN)/ftops validate specs/
+	$(BIN)/ftops apply specs/ --auto-approve --wait
+	$(BIN)/ftops status specs/
 
 test: $(BIN)/ftops
 	$(BIN)/ruff check src tests bench

@@ -99,7 +99,7 @@ def main() -> None:
             plan = make_plan(s.checked, s.client)
             t2 = time.perf_counter()
         assert not plan.has_changes, plan.summary()
-        pages = math.ceil((args.datasets + 1) / 100) + math.ceil((args.jobs + 1) / 100) + 1
+        pages = math.ceil(args.datasets / 100) + math.ceil(args.jobs / 100) + 1
         rows.append(("no-op plan: API calls", f"{plan.api_calls} (listing pages of 100: {pages}; "
                                                f"cache hits {s.checked.cache_hits}/{args.datasets})"))
         rows.append(("no-op plan: wall time, warm cache", f"{t2 - t0:.2f} s (of which planning {t2 - t1:.2f} s)"))

@@ -10,7 +10,7 @@ from ftops.spec import json_schema, spec_files
 from ftops.spec._yaml import load_documents
 
 ROOT = Path(__file__).resolve().parents[3]
-SPEC_FILES = [*spec_files(ROOT / "specs"), *spec_files(ROOT / "examples")]
+SPEC_FILES = [*spec_files(ROOT / "specs"), *(f for d in sorted((ROOT / "examples").glob("*/specs")) for f in spec_files(d))]
 
 
 def test_shipped_schema_file_is_current() -> None:
