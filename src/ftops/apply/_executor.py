@@ -181,6 +181,7 @@ def _create_job(rt: _Runtime, a: Action) -> str:
 
 
 SETTLE_SECONDS = 1.5  # a rival apply that started with us has created its job by then
+CLOCK_SKEW_SECONDS = 5
 
 
 def settle_race(rt: _Runtime, name: str, job: LiveJob, *, final: bool = False) -> LiveJob:
@@ -216,7 +217,9 @@ def settle_races(rt: _Runtime) -> None:
         created = dict(rt.created)
     if not created:
         return
-    live = rt.client.list_jobs()
+    # A rival job was created after our plan's snapshot (else the plan would have adopted it), and
+    # jobs come newest first: older pages need not be read (5 s allows for clock skew).
+    live = rt.client.list_jobs(created_after=int(rt.plan.created_at) - CLOCK_SKEW_SECONDS)
     for job_id, (ident, _) in created.items():
         same = [j for j in live if all(j.metadata.get(k) == v for k, v in ident.items())
                 and j.status not in ("cancelled", "failed")]

@@ -87,7 +87,8 @@ class FoundryClient:
                 return out
             after = page.data[-1].id
 
-    def list_jobs(self, metadata: dict[str, str] | None = None) -> list[LiveJob]:
+    def list_jobs(self, metadata: dict[str, str] | None = None, created_after: int | None = None) -> list[LiveJob]:
+        """All jobs, newest first; with `created_after`, stop paging once older jobs are reached."""
         out: list[LiveJob] = []
         after: str | None = None
         while True:
@@ -100,6 +101,8 @@ class FoundryClient:
             out.extend(LiveJob.parse(j) for j in page.data)
             if not page.data or not page.has_more:
                 return out
+            if created_after is not None and out[-1].created_at < created_after:
+                return [j for j in out if j.created_at >= created_after]
             after = page.data[-1].id
 
     def list_deployments(self) -> list[LiveDeployment]:
