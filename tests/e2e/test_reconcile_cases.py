@@ -38,9 +38,13 @@ def test_pending_file_is_waited_on_and_error_file_is_reported(project: Project) 
 def test_running_job_shows_progress_and_is_never_resubmitted(project: Project) -> None:
     project.set("speed", SLOW)
     assert project.ftops("apply", "--auto-approve").code == 0
-    time.sleep(1.5)
-    plan = by_resource(project.plan_json())
-    job = plan["FineTuningJob/clippy"]
+    deadline = time.monotonic() + 15
+    while True:  # until the first training-step event exists
+        plan = by_resource(project.plan_json())
+        job = plan["FineTuningJob/clippy"]
+        if "Step" in (job["progress"] or "") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert job["action"] == "wait" and job["progress"].startswith("running")
     assert "Step" in job["progress"] and "ETA" in job["progress"]
     assert plan["Deployment/clippy-prod"]["action"] == "create" and plan["Deployment/clippy-prod"]["depends_on"]

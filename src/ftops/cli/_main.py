@@ -30,8 +30,9 @@ register(app)
 def main() -> None:
     logging.basicConfig(level=os.environ.get("FTOPS_LOG_LEVEL", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")
-    # The Azure SDK logs request headers at DEBUG; keep it quiet so no token can leak into logs.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    # The Azure SDK logs request headers at DEBUG and credential chains at WARNING: keep it to real
+    # errors, so no token can leak into logs and a failed login reads as our one line.
+    logging.getLogger("azure").setLevel(logging.ERROR)
     try:
         code = app(standalone_mode=False)
     except ValidationFailed as e:

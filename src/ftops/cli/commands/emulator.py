@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
 
 from ..._exceptions import UsageError
-from ...emulator import AdminClient, Connection, EmulatorServer
 from .._output import err, out
+
+if TYPE_CHECKING:  # the server stack (uvicorn, starlette) loads only when an emulator command runs
+    from ...emulator import AdminClient
 
 DATA_DIR = Path(".ftops/emulator")
 
 
-def _admin(data_dir: Path) -> AdminClient:
-    path = data_dir / "connection.json"
-    if not path.is_file():
-        raise UsageError(f"no running emulator found: {path} does not exist (start one with `ftops emulator`)")
-    return AdminClient(Connection.load(path))
+@contextlib.contextmanager
+def _admin(data_dir: Path) -> Iterator[AdminClient]:
+    """An admin client on the data dir's state. A short-lived server of our own serves it: state is
+    shared through SQLite, so this works whether or not another emulator is running on that dir."""
+    from ...emulator import AdminClient, EmulatorServer
+
+    if not (data_dir / "state.sqlite3").is_file():
+        raise UsageError(f"no local Foundry state in {data_dir} (run `ftops apply` on a local: true spec, "
+                         "or `ftops emulator`, first)")
+    server = EmulatorServer(data_dir).start()
+    client = AdminClient(server.connection)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop()
 
 
 def _print(data: Any) -> None:
@@ -51,6 +65,8 @@ def register(app: typer.Typer) -> None:
         """Serve until Ctrl-C. Prints the connection JSON on one line (also in DATA_DIR/connection.json)."""
         if ctx.invoked_subcommand is not None:
             return
+        from ...emulator import EmulatorServer
+
         try:
             server = EmulatorServer(data_dir, host=host, port=port, speed=speed, subscription=subscription,
                                     resource_group=resource_group, account=account, region=region)
@@ -68,21 +84,24 @@ def register(app: typer.Typer) -> None:
     @emu.command()
     def state(data_dir: Path = typer.Option(DATA_DIR)) -> None:
         """Counts, clock, faults, limits and recent deletions of a running emulator."""
-        _print(_admin(data_dir).state())
+        with _admin(data_dir) as admin:
+            _print(admin.state())
 
     @emu.command()
     def advance(days: float = typer.Option(0.0), seconds: float = typer.Option(0.0),
                 data_dir: Path = typer.Option(DATA_DIR)) -> None:
         """Move the emulator's clock forward (e.g. --days 16 to trigger the inactivity deletion)."""
-        _print(_admin(data_dir).advance(seconds=seconds, days=days))
+        with _admin(data_dir) as admin:
+            _print(admin.advance(seconds=seconds, days=days))
 
     @emu.command()
     def faults(rate: float = typer.Option(0.0), kinds: str = typer.Option("429,500,503,drop"),
                seed: int = typer.Option(0), latency_ms: float = typer.Option(0.0),
                data_dir: Path = typer.Option(DATA_DIR)) -> None:
         """Set fault injection on a running emulator (rate 0 and latency 0 turn it off)."""
-        _print(_admin(data_dir).faults(rate=rate, kinds=[k for k in kinds.split(",") if k], seed=seed,
-                                       latency_ms=latency_ms))
+        with _admin(data_dir) as admin:
+            _print(admin.faults(rate=rate, kinds=[k for k in kinds.split(",") if k], seed=seed,
+                                latency_ms=latency_ms))
 
     @emu.command("fail-job")
     def fail_job(job_id: str = typer.Option(None, help="Fail this job now."),
@@ -91,4 +110,5 @@ def register(app: typer.Typer) -> None:
         """Make a job fail, now (--job-id) or when a matching job is created (--suffix)."""
         if not job_id and not suffix:
             raise UsageError("give --job-id or --suffix")
-        _print(_admin(data_dir).fail_job(job_id, suffix=suffix, message=message))
+        with _admin(data_dir) as admin:
+            _print(admin.fail_job(job_id, suffix=suffix, message=message))

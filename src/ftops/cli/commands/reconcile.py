@@ -1,20 +1,23 @@
-"""`ftops plan`, `apply`, `drift` and `status`: thin wrappers over the plan and apply layers."""
+"""`ftops plan`, `apply`, `drift` and `status`: thin wrappers over the plan and apply layers.
+
+The layers (and with them openai and the Azure SDK) are imported inside the commands, so that
+`ftops validate` and `--help` start fast.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ..._exceptions import EXIT_CHANGES, ApplyFailed, UsageError
-from ...apply import apply_plan, check_fresh, load_plan_file, open_session, save_plan_file
-from ...plan import make_plan
-from ...plan._drift import drift_items
-from ...plan._status import status_rows
-from .. import _render as render
 from .._output import err, is_tty, out
-from .._progress import ProgressReporter
+
+if TYPE_CHECKING:
+    from ...apply import Session
+    from ...plan import Plan
 
 
 class Format(StrEnum):
@@ -39,6 +42,10 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list resources with no change."),
     ) -> None:
         """Read the live Foundry and show what apply would do, with estimated cost."""
+        from ...apply import open_session, save_plan_file
+        from ...plan import make_plan
+        from .. import _render as render
+
         with open_session(spec_dir) as s:
             p = make_plan(s.checked, s.client, prune=prune)
         if out_file is not None:
@@ -63,6 +70,10 @@ def register(app: typer.Typer) -> None:
         prune: bool = typer.Option(False, "--prune", help="Delete managed objects no spec names (never jobs)."),
     ) -> None:
         """Make the live Foundry match the specs (idempotent; safe to interrupt and run again)."""
+        from ...apply import check_fresh, load_plan_file, open_session
+        from ...plan import make_plan
+        from .. import _render as render
+
         if target.is_file():
             saved = load_plan_file(target)
             with open_session(saved.spec_dir) as s:
@@ -88,6 +99,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
         """Read-only: classify how the live Foundry differs from the specs. Exit 0 in sync, 2 drift."""
+        from ...apply import open_session
+        from ...plan import make_plan
+        from ...plan._drift import drift_items
+        from .. import _render as render
+
         with open_session(spec_dir) as s:
             p = make_plan(s.checked, s.client)
         items = drift_items(p)
@@ -103,6 +119,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
         """A table of managed resources with live status, progress and the model each deployment serves."""
+        from ...apply import open_session
+        from ...plan import make_plan
+        from ...plan._status import status_rows
+        from .. import _render as render
+
         with open_session(spec_dir) as s:
             p = make_plan(s.checked, s.client)
         rows = status_rows(p)
@@ -117,10 +138,11 @@ def register(app: typer.Typer) -> None:
             out.print(render.status_table(rows))
 
 
-def _execute(p: object, s: object, wait: bool) -> None:
-    from ...apply import Session
-    from ...plan import Plan
-    assert isinstance(p, Plan) and isinstance(s, Session)
+def _execute(p: Plan, s: Session, wait: bool) -> None:
+    from ...apply import apply_plan
+    from .. import _render as render
+    from .._progress import ProgressReporter
+
     foundry = s.checked.project.foundry
     concurrency = foundry.spec.concurrency if foundry else 8
     err.print("")
