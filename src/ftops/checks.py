@@ -142,8 +142,6 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
         report = cache.scan(path, opts)
         checked.reports[name] = report
         shown = _shown(path, project.root)
-        if report.bom:
-            checked.warnings.append(Problem("file starts with a UTF-8 BOM (accepted)", shown, 1, "warning"))
         for p in report.problems:
             problems.append(Problem(p.message, shown, p.line, p.severity))
         if report.problems_omitted:

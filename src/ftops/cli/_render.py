@@ -139,6 +139,16 @@ def status_table(rows: list[StatusRow]) -> Any:
     return table
 
 
+def status_json(rows: list[StatusRow]) -> str:
+    return orjson.dumps([r.to_dict() for r in rows], option=orjson.OPT_INDENT_2).decode()
+
+
+def status_markdown(rows: list[StatusRow]) -> str:
+    lines = ["| kind | name | live id | status | detail |", "|---|---|---|---|---|"]
+    lines += [f"| {r.kind} | {r.name} | {r.live_id} | {r.status} | {r.detail.replace('|', '/')} |" for r in rows]
+    return "\n".join(lines)
+
+
 def apply_summary(result: ApplyResult) -> str:
     counts = {s: result.count(s) for s in ("done", "no-op", "failed", "skipped", "blocked", "deferred")}
     head = "[green]Apply complete.[/]" if result.ok else "[red]Apply finished with errors.[/]"

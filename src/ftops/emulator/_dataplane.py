@@ -396,12 +396,8 @@ def list_jobs(request: Request) -> Response:
 
 
 def retrieve_job(request: Request) -> Response:
-    emu = _emu(request)
-    with emu.store.tx() as c:
-        now = emu.store.now(c)
-        _sim.advance(emu.store, c, now)
-        job = _job_or_404(emu, c, request.path_params["job_id"])
-        return job if isinstance(job, JSON) else JSON(_sim.job_view(job, now))
+    found = _current_job(request)
+    return found if isinstance(found, JSON) else JSON(_sim.job_view(*found))
 
 
 def _transition(request: Request, action: str) -> Response:
@@ -444,29 +440,33 @@ def resume_job(request: Request) -> Response:
     return _transition(request, "resume")
 
 
-def job_events(request: Request) -> Response:
+def _current_job(request: Request) -> tuple[dict[str, Any], float] | JSON:
+    """The job named in the path, advanced to now, with now; or the 404 answer."""
     emu = _emu(request)
-    limit = int_param(request, "limit", 20, 1000)
     with emu.store.tx() as c:
         now = emu.store.now(c)
         _sim.advance(emu.store, c, now)
         job = _job_or_404(emu, c, request.path_params["job_id"])
-        if isinstance(job, JSON):
-            return job
+    return job if isinstance(job, JSON) else (job, now)
+
+
+def job_events(request: Request) -> Response:
+    limit = int_param(request, "limit", 20, 1000)
+    found = _current_job(request)
+    if isinstance(found, JSON):
+        return found
+    job, now = found
     events = list(reversed(_sim.events(job, now)))
     page, more = paginate(events, request.query_params.get("after"), limit)
     return JSON({"object": "list", "data": page, "has_more": more})
 
 
 def job_checkpoints(request: Request) -> Response:
-    emu = _emu(request)
     limit = int_param(request, "limit", 10, 100)
-    with emu.store.tx() as c:
-        now = emu.store.now(c)
-        _sim.advance(emu.store, c, now)
-        job = _job_or_404(emu, c, request.path_params["job_id"])
-        if isinstance(job, JSON):
-            return job
+    found = _current_job(request)
+    if isinstance(found, JSON):
+        return found
+    job, now = found
     cps = _sim.checkpoints(job, now)
     page, more = paginate(cps, request.query_params.get("after"), limit)
     return JSON({"object": "list", "data": page, "first_id": page[0]["id"] if page else None,

@@ -1,7 +1,7 @@
 """Turn SDK exceptions into ftops' permanent/temporary errors, and retry the temporary ones.
 
-Retrying: 429 honours Retry-After; 5xx, 409 RequestConflict and connection errors back off with
-jitter; all bounded. Creates are never retried blindly: the caller passes `idempotent=False` and
+Retrying (tenacity): 429 honours Retry-After; 5xx, 409 RequestConflict and connection errors back off
+with full jitter; all bounded. Creates are never retried blindly: the caller passes `idempotent=False` and
 handles an ambiguous failure by listing first (see FoundryClient.create_job).
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -21,6 +20,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .._exceptions import FoundryError, PermanentFoundryError, TemporaryFoundryError
 
@@ -86,18 +86,27 @@ def classify(exc: BaseException, what: str) -> FoundryError:
 
 def call(fn: Callable[[], T], what: str, policy: RetryPolicy, *, idempotent: bool = True,
          on_call: Callable[[], None] | None = None) -> T:
-    """Run fn; retry temporary failures when `idempotent`. Raises FoundryError."""
-    attempt = 0
-    while True:
+    """Run fn; retry temporary failures (with tenacity) when `idempotent`. Raises FoundryError."""
+
+    def attempt() -> T:
         if on_call is not None:
             on_call()
         try:
             return fn()
         except Exception as e:
-            err = classify(e, what)
-            if not (err.retryable and idempotent) or attempt + 1 >= policy.attempts:
-                raise err from None
-            wait = policy.delay(attempt, err.retry_after)
-            log.info("retrying %s in %.2fs after: %s", what, wait, err)
-            time.sleep(wait)
-            attempt += 1
+            raise classify(e, what) from None
+
+    def wait(state: RetryCallState) -> float:
+        err = state.outcome.exception() if state.outcome is not None else None
+        retry_after = err.retry_after if isinstance(err, FoundryError) else None
+        delay = policy.delay(state.attempt_number - 1, retry_after)
+        log.info("retrying %s in %.2fs after: %s", what, delay, err)
+        return delay
+
+    retrying = Retrying(
+        retry=retry_if_exception(lambda e: idempotent and isinstance(e, FoundryError) and e.retryable),
+        stop=stop_after_attempt(policy.attempts),
+        wait=wait,
+        reraise=True,
+    )
+    return retrying(attempt)

@@ -99,13 +99,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
         """Read-only: classify how the live Foundry differs from the specs. Exit 0 in sync, 2 drift."""
-        from ...apply import open_session
-        from ...plan import make_plan
         from ...plan._drift import drift_items
         from .. import _render as render
 
-        with open_session(spec_dir) as s:
-            p = make_plan(s.checked, s.client)
+        p = _read_only_plan(spec_dir)
         items = drift_items(p)
         if fmt is Format.json:
             out.print(render.drift_json(items, p.project), markup=False)
@@ -119,23 +116,24 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
         """A table of managed resources with live status, progress and the model each deployment serves."""
-        from ...apply import open_session
-        from ...plan import make_plan
         from ...plan._status import status_rows
         from .. import _render as render
 
-        with open_session(spec_dir) as s:
-            p = make_plan(s.checked, s.client)
-        rows = status_rows(p)
+        rows = status_rows(_read_only_plan(spec_dir))
         if fmt is Format.json:
-            import orjson
-            out.print(orjson.dumps([r.to_dict() for r in rows], option=orjson.OPT_INDENT_2).decode(), markup=False)
+            out.print(render.status_json(rows), markup=False)
         elif fmt is Format.markdown:
-            out.print("| kind | name | live id | status | detail |\n|---|---|---|---|---|", markup=False)
-            for r in rows:
-                out.print(f"| {r.kind} | {r.name} | {r.live_id} | {r.status} | {r.detail} |", markup=False)
+            out.print(render.status_markdown(rows), markup=False)
         else:
             out.print(render.status_table(rows))
+
+
+def _read_only_plan(spec_dir: Path) -> Plan:
+    from ...apply import open_session
+    from ...plan import make_plan
+
+    with open_session(spec_dir) as s:
+        return make_plan(s.checked, s.client)
 
 
 def _execute(p: Plan, s: Session, wait: bool) -> None:

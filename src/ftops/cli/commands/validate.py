@@ -37,5 +37,6 @@ def register(app: typer.Typer) -> None:
                   f"{len(p.deployments)} deployment(s) in {spec_dir}", markup=False)
         for name, r in checked.reports.items():
             tokens_s = f", {r.trained_tokens} trained tokens" if r.tokens_counted else ""
-            out.print(f"  dataset {name}: {r.format}, {r.examples} examples{tokens_s}, "
+            bom = "UTF-8 with BOM" if r.bom else "UTF-8 without BOM"
+            out.print(f"  dataset {name}: {r.format}, {r.examples} examples{tokens_s}, {bom}, "
                       f"sha256 {r.sha256[:12]}", markup=False)
