@@ -27,6 +27,15 @@ app = typer.Typer(
 register(app)
 
 
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        from .. import __version__
+
+        typer.echo(f"ftops {__version__}")
+        raise typer.Exit(0)
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("FTOPS_LOG_LEVEL", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import threading
 
+from rich.console import RenderableType
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 
 from ..apply import Outcome
 from ..plan._model import Action
@@ -15,11 +27,22 @@ MARK = {"done": "[green]✓[/]", "no-op": "[dim]=[/]", "failed": "[red]✗[/]", 
         "blocked": "[red]![/]", "deferred": "[blue]…[/]"}
 
 
+class _OnlyWithTotal(ProgressColumn):
+    """Shows the wrapped column for tasks with a known size (uploads), nothing for the others."""
+
+    def __init__(self, inner: ProgressColumn) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def render(self, task: Task) -> RenderableType:
+        return self.inner.render(task) if task.total is not None else Text("")
+
+
 class ProgressReporter:
     def __init__(self, enabled: bool = True) -> None:
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                  DownloadColumn(), TimeElapsedColumn(), console=err, transient=True,
-                                  disable=not enabled)
+        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), _OnlyWithTotal(BarColumn()),
+                                  _OnlyWithTotal(DownloadColumn()), TimeElapsedColumn(), console=err,
+                                  transient=True, disable=not enabled)
         self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
 

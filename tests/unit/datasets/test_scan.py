@@ -81,3 +81,22 @@ def test_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     p = tmp_path / "a.jsonl"
     p.write_text(chat_jsonl(12))
     assert HashCache(tmp_path).scan(p, ScanOptions()).examples == 12
+
+
+def test_files_over_the_size_limit_are_errors(tmp_path: Path) -> None:
+    p = tmp_path / "big.jsonl"
+    p.write_text(chat_jsonl(12))
+    r = scan_file(p, ScanOptions(max_file_bytes=100))
+    assert not r.ok and any("Foundry accepts at most" in x.message for x in r.problems)
+
+
+def test_preference_and_reinforcement_formats_are_inferred(tmp_path: Path) -> None:
+    dpo = {"input": {"messages": [{"role": "user", "content": "Hi"}]},
+           "preferred_output": [{"role": "assistant", "content": "Hello!"}],
+           "non_preferred_output": [{"role": "assistant", "content": "What."}]}
+    rft = {"messages": [{"role": "user", "content": "2+2?"}], "answer": "4"}
+    for rec, fmt in ((dpo, "preference"), (rft, "reinforcement")):
+        p = tmp_path / f"{fmt}.jsonl"
+        p.write_text("\n".join(json.dumps(rec) for _ in range(12)) + "\n")
+        r = scan_file(p, ScanOptions())
+        assert r.ok and r.format == fmt and r.examples == 12
