@@ -60,3 +60,27 @@ def test_two_applies_at_once_end_with_one_job_per_spec_hash(project: Project) ->
     assert list(jobs.values()) == [1]
     assert project.ftops("drift").code == 0
     assert project.ftops("plan", "--detailed-exitcode").code == 0
+
+
+def test_ctrl_c_stops_promptly_and_the_next_apply_finishes(project: Project) -> None:
+    project.set("speed", 20)  # the job would train for about 25 s
+    proc = subprocess.Popen([sys.executable, "-m", "ftops", "apply", "--auto-approve", "--wait"], cwd=project.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # until the job exists, so the apply is waiting on it
+        time.sleep(0.3)
+        if _counts(project)[1]:
+            break
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=20)
+    assert time.monotonic() - t0 < 10
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    project.set("speed", 20000)
+    with project.live() as live:
+        live.admin.advance(seconds=60)  # let the job finish
+    r = project.ftops("apply", "--auto-approve", "--wait")
+    assert r.code == 0, r.out + r.err
+    files, jobs = _counts(project)
+    assert sorted(files.values()) == [1, 1] and list(jobs.values()) == [1]

@@ -79,6 +79,7 @@ class _Runtime:
         self.created: dict[str, tuple[dict[str, str], float]] = {}
         self.notes: list[str] = []
         self.lock = threading.Lock()
+        self.stop = threading.Event()  # set on Ctrl-C: waiting steps give up at once
         self.deploy_lock = threading.Lock()  # Foundry answers 409 to concurrent deployment writes
         self.job_locks: dict[str, threading.Lock] = {}
         for a in plan.actions:
@@ -117,7 +118,8 @@ class _Runtime:
                 if not self.wait_jobs:
                     raise Deferred(f"waits for job {name} ({job.id} is {job.status}); run apply again or use --wait")
                 self.reporter.status(action, f"waiting for {job.id}: {job.status}")
-                time.sleep(self.client.poll_interval)
+                if self.stop.wait(self.client.poll_interval):
+                    raise Deferred("interrupted while waiting; run apply again to continue")
                 job = self.client.get_job(job.id)
                 if self.settle_due(job.id):
                     job = settle_race(self, name, job, final=True)
@@ -313,7 +315,8 @@ def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wa
 
     pending = {a.id for a in plan.actions if a.id not in outcomes}
     running: dict[Future[Outcome], str] = {}
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ftops-apply") as pool:
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ftops-apply")
+    try:
         while pending or running:
             progressed = False
             for aid in sorted(pending):
@@ -344,6 +347,12 @@ def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wa
                 o = fut.result()
                 outcomes[aid] = o
                 rep.finish(actions[aid], o)
+    except KeyboardInterrupt:
+        # Stop waiting, let in-flight requests finish (each step is safe to repeat), then re-raise.
+        rt.stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     try:
         settle_races(rt)
     except FtopsError as e:

@@ -58,6 +58,7 @@ def main() -> None:
         err.print(f"error: {e.format_message()}", markup=False)
         code = EXIT_ERROR
     except KeyboardInterrupt:
-        err.print("interrupted: nothing half-done is left that the next apply cannot finish", markup=False)
         code = 130
+    if code == 130:  # Ctrl-C (Typer turns KeyboardInterrupt into exit 130)
+        err.print("interrupted: nothing half-done is left that the next apply cannot finish", markup=False)
     sys.exit(code if isinstance(code, int) else 0)
