@@ -38,6 +38,7 @@ def test_upload_train_deploy_update_delete(foundry: Foundry) -> None:
     assert job.fine_tuned_model.startswith("gpt-4.1-mini-2025-04-14.ft-") and len(job.fine_tuned_model.split(".ft-")[1]) == 32
     assert job.trained_tokens and job.trained_tokens > 0
     assert_schema(oai.fine_tuning.jobs.with_raw_response.retrieve(job.id).http_response.json(), "FineTuningJob")
+    assert_schema(oai.files.with_raw_response.retrieve(job.result_files[0]).http_response.json(), "OpenAIFile")
     assert_schema(oai.fine_tuning.jobs.with_raw_response.list().http_response.json(), "ListPaginatedFineTuningJobsResponse")
 
     events_raw = oai.fine_tuning.jobs.with_raw_response.list_events(job.id, limit=100).http_response.json()
@@ -98,13 +99,22 @@ def test_uploads_api_assembles_parts(foundry: Foundry, tmp_path) -> None:  # typ
     up = foundry.oai.uploads.create(filename="big.jsonl", purpose="fine-tune", bytes=len(data), mime_type="application/jsonl")
     assert_schema(up.model_dump(), "Upload")
     half = len(data) // 2
-    p1 = foundry.oai.uploads.parts.create(up.id, data=data[:half])
+    raw1 = foundry.oai.uploads.parts.with_raw_response.create(up.id, data=data[:half])
+    assert_schema(raw1.http_response.json(), "UploadPart")
+    p1 = raw1.parse()
     p2 = foundry.oai.uploads.parts.create(up.id, data=data[half:])
-    done = foundry.oai.uploads.complete(up.id, part_ids=[p1.id, p2.id])
+    raw_done = foundry.oai.uploads.with_raw_response.complete(up.id, part_ids=[p1.id, p2.id])
+    assert_schema(raw_done.http_response.json(), "Upload")
+    done = raw_done.parse()
     assert done.status == "completed" and done.file is not None
     assert foundry.oai.files.content(done.file.id).read() == data
     other = foundry.oai.uploads.create(filename="x.jsonl", purpose="fine-tune", bytes=10, mime_type="application/jsonl")
-    assert foundry.oai.uploads.cancel(other.id).status == "cancelled"
+    cancelled = foundry.oai.uploads.with_raw_response.cancel(other.id).http_response.json()
+    assert_schema(cancelled, "Upload")
+    assert cancelled["status"] == "cancelled"
+    deleted = foundry.oai.files.with_raw_response.delete(done.file.id).http_response.json()
+    assert_schema(deleted, "DeleteFileResponse")
+    assert deleted["deleted"] is True
 
 
 def test_continuous_fine_tuning_from_a_fine_tuned_model(foundry: Foundry) -> None:

@@ -100,10 +100,13 @@ class FoundryClient:
             page = self._call(partial(self.oai.fine_tuning.jobs.list, **kwargs), "list fine-tuning jobs")
             out.extend(LiveJob.parse(j) for j in page.data)
             if not page.data or not page.has_more:
-                return out
+                break
             if created_after is not None and out[-1].created_at < created_after:
-                return [j for j in out if j.created_at >= created_after]
+                break
             after = page.data[-1].id
+        # Filter here too: a server that ignores the metadata filter must not make us adopt a stranger's job.
+        return [j for j in out if (created_after is None or j.created_at >= created_after)
+                and all(j.metadata.get(k) == v for k, v in (metadata or {}).items())]
 
     def list_deployments(self) -> list[LiveDeployment]:
         def fetch() -> list[LiveDeployment]:
