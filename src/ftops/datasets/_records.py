@@ -61,6 +61,8 @@ class Checker:
         self._example_tokens: dict[int, int] = {}
         self._example_line: dict[int, int] = {}
         self._encoding: Any = None
+        self._check_record = {"chat": self._chat, "preference": self._preference,
+                              "reinforcement": self._reinforcement}[fmt]
         if opts.count_tokens:
             from ._tokens import get_encoding
 
@@ -71,9 +73,7 @@ class Checker:
         if not isinstance(rec, dict):
             self.report(line, f"each line must be a JSON object ({FORMATS[self.fmt]})")
             return
-        ok = {"chat": self._chat, "preference": self._preference,
-              "reinforcement": self._reinforcement}[self.fmt](rec, line)
-        if ok:
+        if self._check_record(rec, line):
             self.stats.examples += 1
 
     def finish(self) -> Stats:
@@ -86,8 +86,8 @@ class Checker:
         if not isinstance(msgs, list) or not msgs:
             self.report(line, "missing \"messages\": a chat record needs a non-empty messages list")
             return False
-        for key in rec:
-            if key not in CHAT_KEYS:
+        if len(rec) > 1:
+            for key in rec.keys() - CHAT_KEYS:
                 self.report(line, f"unknown top-level key {key!r} (Foundry ignores or rejects it)", "warning")
         has_tools = bool(rec.get("tools") or rec.get("functions"))
         if not self._messages(msgs, line, has_tools, weights=True):
