@@ -108,6 +108,15 @@ def _in_flight(emu: Emulator, c: Any, now: float) -> bool:
     return any(now < d["op_until"] for d in emu.store.all(c, "deployment"))
 
 
+def _start_operation(emu: Emulator, c: Any, d: dict[str, Any], now: float, state: str) -> str:
+    """Record a long-running operation on deployment `d`; it completes after an emulated delay."""
+    op_id = emu.new_id("")
+    d.update(op_state=state, op_until=now + OPERATION_SECONDS / emu.speed, op_id=op_id)
+    emu.store.put(c, "deployment", d["name"], d)
+    emu.store.put(c, "operation", op_id, {"id": op_id, "until": d["op_until"], "start": now})
+    return op_id
+
+
 def _conflict(emu: Emulator) -> JSON:
     return arm_error(409, "RequestConflict", f"Another operation is being performed on the parent resource "
                      f"'{emu.account_id}'. Please try again later.")
@@ -145,14 +154,10 @@ async def put_deployment(request: Request) -> Response:
         if existing is None and emu.store.count(c, "deployment") >= emu.store.limits(c)["max_deployments"]:
             return arm_error(400, "QuotaExceeded", "The maximum number of fine-tuned model deployments "
                              f"({emu.store.limits(c)['max_deployments']}) has been reached for this resource.")
-        op_id = emu.new_id("")
         d = existing or {"name": name, "created_at": now, "last_used_at": None}
         d.update(sku={"name": sku["name"], "capacity": capacity}, model=str(model), tags=body.get("tags") or {},
-                 modified_at=now, etag=_sim.digest(name, now, model, capacity, n=16),
-                 op_state="Updating" if existing else "Creating", op_until=now + OPERATION_SECONDS / emu.speed,
-                 op_id=op_id)
-        emu.store.put(c, "deployment", name, d)
-        emu.store.put(c, "operation", op_id, {"id": op_id, "until": d["op_until"], "start": now})
+                 modified_at=now, etag=_sim.digest(name, now, model, capacity, n=16))
+        op_id = _start_operation(emu, c, d, now, "Updating" if existing else "Creating")
         view = deployment_view(emu, d, now)
     return JSON(view, status_code=200 if existing else 201,
                 headers={"Azure-AsyncOperation": _operation_url(request, emu, op_id)})
@@ -171,10 +176,8 @@ def delete_deployment(request: Request) -> Response:
             return Response(status_code=204)
         if _in_flight(emu, c, now):
             return _conflict(emu)
-        op_id = emu.new_id("")
-        d.update(deleting=True, op_until=now + OPERATION_SECONDS / emu.speed, op_id=op_id, op_state="Deleting")
-        emu.store.put(c, "deployment", name, d)
-        emu.store.put(c, "operation", op_id, {"id": op_id, "until": d["op_until"], "start": now})
+        d["deleting"] = True
+        op_id = _start_operation(emu, c, d, now, "Deleting")
     return Response(status_code=202, headers={"Azure-AsyncOperation": _operation_url(request, emu, op_id)})
 
 
