@@ -21,7 +21,6 @@ from ..foundry import FoundryClient, LiveJob
 from ..plan import Action, Plan, identity, job_request, resolve_model
 
 DONE, NOOP, FAILED, SKIPPED, DEFERRED, BLOCKED = "done", "no-op", "failed", "skipped", "deferred", "blocked"
-OK_STATES = (DONE, NOOP)
 
 
 class Deferred(Exception):

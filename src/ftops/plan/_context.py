@@ -1,0 +1,40 @@
+"""What the planner knows while it builds a plan: the inputs and what earlier steps decided."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..checks import CheckedProject
+from ..foundry import FoundryClient, LiveFile, LiveJob, Snapshot
+from ._model import Action
+
+
+@dataclass
+class JobState:
+    hash: str
+    live: LiveJob | None = None  # the job that carries this spec hash, if any
+    action_id: str | None = None  # the action others must wait for (create or wait)
+    blocked: str | None = None
+    paused: bool = False  # on hold by the spec (paused: true): dependents wait, nothing failed
+
+    @property
+    def succeeded(self) -> bool:
+        return self.live is not None and self.live.status == "succeeded"
+
+
+@dataclass
+class Ctx:
+    checked: CheckedProject
+    client: FoundryClient
+    snap: Snapshot
+    project: str
+    prune: bool
+    actions: list[Action] = field(default_factory=list)
+    dataset_files: dict[str, LiveFile] = field(default_factory=dict)
+    dataset_action: dict[str, str] = field(default_factory=dict)
+    dataset_blocked: dict[str, str] = field(default_factory=dict)
+    jobs: dict[str, JobState] = field(default_factory=dict)
+
+    def add(self, action: Action) -> Action:
+        self.actions.append(action)
+        return action
