@@ -11,13 +11,8 @@ from starlette.routing import Route
 from . import _sim
 from ._faults import KINDS
 from ._http import JSON, json_body
-from ._state import Emulator
+from ._http import emulator_of as _emu
 from ._store import DEFAULT_LIMITS
-
-
-def _emu(request: Request) -> Emulator:
-    emu: Emulator = request.app.state.emulator
-    return emu
 
 
 def state(request: Request) -> Response:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from . import _sim
 from ._http import JSON, arm_error, json_body
+from ._http import emulator_of as _emu
 from ._state import Emulator
 
 OPERATION_SECONDS = 30.0  # emulated duration of a deployment write
@@ -26,11 +27,6 @@ ACCOUNT = ("/subscriptions/{subscription}/resourceGroups/{group}/providers/Micro
 
 def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def _emu(request: Request) -> Emulator:
-    emu: Emulator = request.app.state.emulator
-    return emu
 
 
 def _check_account(request: Request) -> JSON | None:

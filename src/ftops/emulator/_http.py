@@ -8,6 +8,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ._state import Emulator
+
+
+def emulator_of(request: Request) -> Emulator:
+    """The Emulator serving this request (set on the Starlette app by build_app)."""
+    emu: Emulator = request.app.state.emulator
+    return emu
+
 
 class JSON(Response):
     media_type = "application/json"
