@@ -247,3 +247,15 @@ def test_faults_on_a_fifth_of_requests_still_converge(project: Project) -> None:
 def test_speed_setting_is_respected(project: Project) -> None:
     project.set("speed", FAST)
     assert project.ftops("apply", "--auto-approve", "--wait").code == 0
+
+
+def test_a_service_that_drops_job_metadata_never_gets_a_second_job(project: Project) -> None:
+    with project.live() as live:
+        live.admin.quirks(drop_job_metadata=True)
+    r = project.ftops("apply", "--auto-approve", "--wait")
+    assert r.code == 1 and "did not keep the metadata" in r.out + r.err
+    plan = by_resource(project.plan_json())
+    assert plan["FineTuningJob/clippy"]["blocked"] and "carries no ftops metadata" in plan["FineTuningJob/clippy"]["reason"]
+    assert project.ftops("apply", "--auto-approve", "--wait").code == 1
+    with project.live() as live:
+        assert len(live.oai.fine_tuning.jobs.list().data) == 1

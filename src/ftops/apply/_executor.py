@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .._exceptions import FtopsError, StalePlanError
+from .._exceptions import FtopsError, PermanentFoundryError, StalePlanError
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveJob
 from ..plan import Action, Plan, identity, job_request, resolve_model
@@ -175,6 +175,11 @@ def _create_job(rt: _Runtime, a: Action) -> str:
     # One call. The plan's snapshot (or a saved plan's fingerprint check) showed no job for this hash;
     # a concurrent apply that created one meanwhile is settled after creation (see settle_races).
     job = rt.client.create_job(body, ident)
+    if job.metadata.get(identity.META_HASH) != ident[identity.META_HASH]:
+        # Without its metadata the job cannot be found again, and every run would submit another.
+        raise PermanentFoundryError(
+            f"Foundry did not keep the metadata of {job.id}; ftops identifies jobs by it and would resubmit "
+            "on every run, so it stops here (the next plan blocks this job's spec until this is resolved)")
     with rt.lock:
         rt.jobs[a.name] = job
         rt.created[job.id] = (ident, time.monotonic())

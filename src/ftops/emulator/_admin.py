@@ -97,10 +97,26 @@ async def fail_job(request: Request) -> Response:
         return JSON({"fail_rules": rules})
 
 
+QUIRKS = {"drop_job_metadata"}
+
+
+async def set_quirks(request: Request) -> Response:
+    """Misbehaviours a real service might show, to test that ftops fails safe: {"drop_job_metadata": true}."""
+    emu = _emu(request)
+    body = await json_body(request) or {}
+    unknown = set(body) - QUIRKS
+    if unknown:
+        return JSON({"error": f"unknown quirks {sorted(unknown)}; known: {sorted(QUIRKS)}"}, status_code=400)
+    with emu.store.tx() as c:
+        emu.store.set_meta(c, "quirks", body)
+    return JSON({"quirks": body})
+
+
 ROUTES = [
     Route("/_emulator/state", state, methods=["GET"]),
     Route("/_emulator/clock/advance", advance_clock, methods=["POST"]),
     Route("/_emulator/faults", set_faults, methods=["POST"]),
     Route("/_emulator/limits", set_limits, methods=["POST"]),
     Route("/_emulator/jobs/fail", fail_job, methods=["POST"]),
+    Route("/_emulator/quirks", set_quirks, methods=["POST"]),
 ]

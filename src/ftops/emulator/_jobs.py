@@ -104,7 +104,9 @@ async def create_job(request: Request) -> Response:
             "training_file": train["id"], "validation_file": valid["id"] if valid else None,
             "method": mtype, "hyperparameters": _sim.resolve_hyperparameters(mtype, hyper, train["examples"]),
             "suffix": suffix, "seed": int(seed) if seed is not None else int(_sim.digest(jid, n=8), 16) % 2**31,
-            "metadata": metadata, "training_type": training_type, "examples": train["examples"],
+            # A quirk for tests: a service that silently drops job metadata (ftops must not resubmit).
+            "metadata": None if emu.store.meta(c, "quirks", {}).get("drop_job_metadata") else metadata,
+            "training_type": training_type, "examples": train["examples"],
             "tokens_per_epoch": train["tokens"], "speed": emu.speed, "status": "validating_files",
             "pauses": [], "fine_tuned_model_name": f"{base}.ft-{_sim.digest(jid, 'model')}",
             "result_file_id": f"file-{_sim.digest(jid, 'results')}",

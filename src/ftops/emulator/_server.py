@@ -163,6 +163,9 @@ class AdminClient:
     def clear_faults(self) -> dict[str, Any]:
         return self._post("/faults", {})
 
+    def quirks(self, **quirks: bool) -> dict[str, Any]:
+        return self._post("/quirks", quirks)
+
     def limits(self, **limits: int) -> dict[str, Any]:
         return self._post("/limits", limits)
 

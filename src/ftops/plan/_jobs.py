@@ -197,6 +197,15 @@ def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
         superseded = [j for j in live if j.metadata.get(ident.META_HASH) != spec_hash]
         reason = "new job" if not superseded else f"spec changed (hash {superseded[0].metadata.get(ident.META_HASH)} " \
                                                   f"-> {spec_hash}): jobs are immutable, so a new job"
+    unlabelled = _unlabelled_twin(ctx, job, base_model)
+    if unlabelled is not None:
+        why = (f"{unlabelled.id} was trained on this spec's uploaded data but carries no ftops metadata (Foundry "
+               "dropped it, or someone submitted it by hand); ftops cannot tell whether it is this spec's job and "
+               "will not submit another. Cancel or rename it (or change the spec) to proceed")
+        state.blocked = why
+        ctx.add(Action(f"{aid}:no-op", "FineTuningJob", name, "no-op", why, blocked=why,
+                       params={"job_id": unlabelled.id}))
+        return
     changes = _job_changes(ctx, job, live, base_model)
     superseded_active = [j for j in live if j.metadata.get(ident.META_HASH) != spec_hash and j.active]
     if superseded_active:
@@ -214,6 +223,18 @@ def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
             ctx.add(Action(f"{aid}:cancel:{old.id}", "FineTuningJob", name, "cancel",
                            f"superseded by the new spec; {old.id} is {old.status}", depends_on=[create.id],
                            params={"job_id": old.id}))
+
+
+def _unlabelled_twin(ctx: Ctx, job: Resource[FineTuningJobSpec], base_model: str) -> LiveJob | None:
+    """A live job with no ftops metadata on the same base model, suffix and uploaded training file."""
+    file = ctx.dataset_files.get(job.spec.training_data)
+    if file is None:
+        return None
+    for j in ctx.snap.jobs:
+        if ident.META_HASH not in j.metadata and j.training_file == file.id and j.model == base_model \
+                and (j.suffix or None) == job.spec.suffix and j.status != "cancelled":
+            return j
+    return None
 
 
 def _job_changes(ctx: Ctx, job: Resource[FineTuningJobSpec], live: list[LiveJob], base_model: str) -> dict[str, Any]:
