@@ -137,9 +137,11 @@ class FoundryClient:
                           f"list checkpoints of {job_id}")
         return [LiveCheckpoint.parse(c) for c in page.data]
 
-    def latest_event(self, job_id: str) -> str | None:
-        page = self._call(lambda: self.oai.fine_tuning.jobs.list_events(job_id, limit=1), f"read events of {job_id}")
-        return str(page.data[0].message) if page.data else None
+    def latest_events(self, job_id: str, limit: int = 10) -> list[tuple[str, dict[str, Any]]]:
+        """The newest events of a job as (message, data), newest first."""
+        page = self._call(lambda: self.oai.fine_tuning.jobs.list_events(job_id, limit=limit),
+                          f"read events of {job_id}")
+        return [(str(e.message), dict(getattr(e, "data", None) or {})) for e in page.data]
 
     # -- files -------------------------------------------------------------------------------
     def upload(self, path: Path, filename: str, progress: Progress | None = None) -> LiveFile:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -94,12 +95,28 @@ def job_body(job: Resource[FineTuningJobSpec], base_model: str, files: dict[str,
     return body
 
 
+_STEP = re.compile(r"Step (\d+)/(\d+)")
+
+
 def _progress(ctx: Ctx, job: LiveJob) -> str:
+    """status · epoch e/n · step s/t · loss x · ETA, from the newest metrics event (one call)."""
     parts = [job.status]
     if job.status == "running":
-        event = ctx.client.latest_event(job.id)
-        if event:
-            parts.append(event)
+        events = ctx.client.latest_events(job.id)
+        metrics = next(((m, d) for m, d in events if "step" in d or _STEP.search(m)), None)
+        if metrics is not None:
+            message, data = metrics
+            found = _STEP.search(message)
+            step = int(data.get("step") or (found.group(1) if found else 0))
+            total = int(found.group(2)) if found else None
+            if total and job.n_epochs:
+                epoch = min(job.n_epochs, -(-step * job.n_epochs // total))
+                parts.append(f"epoch {epoch}/{job.n_epochs}")
+            parts.append(f"Step {step}/{total}" if total else f"Step {step}")
+            if data.get("train_loss") is not None:
+                parts.append(f"loss {float(data['train_loss']):.4f}")
+        elif events:
+            parts.append(events[0][0])
         if job.estimated_finish:
             parts.append("ETA " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(job.estimated_finish)))
     return " · ".join(parts)
