@@ -7,7 +7,10 @@ on the account is in flight, another write gets 409 RequestConflict, as Foundry 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.requests import Request
@@ -75,13 +78,20 @@ def _operation_url(request: Request, emu: Emulator, op_id: str) -> str:
             f"{emu.region}/operationResults/{op_id}?api-version={request.query_params['api-version']}")
 
 
+@contextlib.contextmanager
+def _swept(emu: Emulator) -> Iterator[tuple[sqlite3.Connection, float]]:
+    """A transaction in which Foundry's pending deletions (done, inactive, expired) have happened."""
+    with emu.store.tx() as c:
+        now = emu.store.now(c)
+        emu.sweep_deployments(c, now)
+        yield c, now
+
+
 def list_deployments(request: Request) -> Response:
     if (bad := _check_account(request)) is not None:
         return bad
     emu = _emu(request)
-    with emu.store.tx() as c:
-        now = emu.store.now(c)
-        emu.sweep_deployments(c, now)
+    with _swept(emu) as (c, now):
         deps = [deployment_view(emu, d, now) for d in emu.store.all(c, "deployment")]
     return JSON({"value": deps})
 
@@ -91,9 +101,7 @@ def get_deployment(request: Request) -> Response:
         return bad
     emu = _emu(request)
     name = request.path_params["name"]
-    with emu.store.tx() as c:
-        now = emu.store.now(c)
-        emu.sweep_deployments(c, now)
+    with _swept(emu) as (c, now):
         d = emu.store.get(c, "deployment", name)
         if d is None:
             return arm_error(404, "DeploymentNotFound", f"Deployment '{name}' not found.")
@@ -135,9 +143,7 @@ async def put_deployment(request: Request) -> Response:
     capacity = sku.get("capacity", 1)
     if not isinstance(capacity, int) or capacity < 1:
         return arm_error(400, "InvalidCapacity", "The capacity should be a positive integer.")
-    with emu.store.tx() as c:
-        now = emu.store.now(c)
-        emu.sweep_deployments(c, now)
+    with _swept(emu) as (c, now):
         if _in_flight(emu, c, now):
             return _conflict(emu)
         if not model or emu.job_for_model(c, str(model)) is None:
@@ -164,9 +170,7 @@ def delete_deployment(request: Request) -> Response:
         return bad
     emu = _emu(request)
     name = request.path_params["name"]
-    with emu.store.tx() as c:
-        now = emu.store.now(c)
-        emu.sweep_deployments(c, now)
+    with _swept(emu) as (c, now):
         d = emu.store.get(c, "deployment", name)
         if d is None:
             return Response(status_code=204)
@@ -180,9 +184,7 @@ def delete_deployment(request: Request) -> Response:
 def get_operation(request: Request) -> Response:
     emu = _emu(request)
     op_id = request.path_params["op"]
-    with emu.store.tx() as c:
-        now = emu.store.now(c)
-        emu.sweep_deployments(c, now)
+    with _swept(emu) as (c, now):
         op = emu.store.get(c, "operation", op_id)
     if op is None:
         return arm_error(404, "OperationNotFound", f"Operation '{op_id}' not found.")
