@@ -44,17 +44,7 @@ S = "specs/main.yaml"
 T = "specs/data/train.jsonl"
 DPO_SPEC = sub("baseModel: gpt-4.1-mini-2025-04-14\n  method: supervised",
                "baseModel: gpt-4.1-mini-2025-04-14\n  method: dpo")
-RFT_SPEC = FOUNDRY + """---
-apiVersion: ftops/v1
-kind: Dataset
-metadata: {name: train}
-spec: {path: data/train.jsonl}
----
-apiVersion: ftops/v1
-kind: Dataset
-metadata: {name: valid}
-spec: {path: data/valid.jsonl}
----
+RFT_SPEC = BASE_SPEC[:BASE_SPEC.index("---\napiVersion: ftops/v1\nkind: FineTuningJob")] + """---
 apiVersion: ftops/v1
 kind: FineTuningJob
 metadata: {name: rft}
