@@ -18,6 +18,7 @@ from ._errors import RetryPolicy, call, classify
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, Snapshot
 
 PAGE = 100
+PART_BYTES = 64 * 1024 * 1024  # files above this size upload through the Uploads API, part by part
 Progress = Callable[[int], None]
 
 
@@ -55,6 +56,7 @@ class FoundryClient:
         self._on_close = on_close
         self._lock = threading.Lock()
         self.api_calls = 0
+        self.part_bytes = PART_BYTES
 
     @property
     def target(self) -> str:
@@ -145,10 +147,16 @@ class FoundryClient:
 
     # -- files -------------------------------------------------------------------------------
     def upload(self, path: Path, filename: str, progress: Progress | None = None) -> LiveFile:
-        """Upload once. After an ambiguous failure, adopt a file the attempt may have created."""
+        """Upload once. After an ambiguous failure, adopt a file the attempt may have created.
+
+        Files larger than `part_bytes` go through the Uploads API in parts, so a network failure
+        costs one part, not the whole file; smaller ones in one streamed multipart request.
+        """
         size = path.stat().st_size
         for attempt in range(self.policy.attempts):
             try:
+                if size > self.part_bytes:
+                    return self._upload_in_parts(path, filename, size, progress)
                 with open(path, "rb") as f:
                     reader = _ProgressReader(f, progress)
                     self._count()
@@ -164,6 +172,25 @@ class FoundryClient:
                     return adopted[0]
                 time.sleep(self.policy.delay(attempt, err.retry_after))
         raise TemporaryFoundryError(f"upload {filename}: gave up")
+
+    def _upload_in_parts(self, path: Path, filename: str, size: int, progress: Progress | None) -> LiveFile:
+        upload = self._call(lambda: self.oai.uploads.create(filename=filename, purpose="fine-tune", bytes=size,
+                                                            mime_type="application/jsonl"),
+                            f"start upload of {filename}", idempotent=False)
+        part_ids: list[str] = []
+        with open(path, "rb") as f:
+            while chunk := f.read(self.part_bytes):
+                # A retried part may leave an extra part behind; only the ids listed at completion count.
+                part = self._call(partial(self.oai.uploads.parts.create, upload.id, data=chunk),
+                                  f"upload part {len(part_ids) + 1} of {filename}")
+                part_ids.append(part.id)
+                if progress is not None:
+                    progress(len(chunk))
+        done = self._call(lambda: self.oai.uploads.complete(upload.id, part_ids=part_ids),
+                          f"complete upload of {filename}", idempotent=False)
+        if done.file is None:
+            raise TemporaryFoundryError(f"upload of {filename} completed without a file")
+        return LiveFile.parse(done.file)
 
     def wait_file(self, file_id: str, timeout: float = 3600) -> LiveFile:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,39 @@
+"""ftops' Foundry layer against the local Foundry: uploads in parts, adoption, call counting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftops.foundry import FoundryClient, connect
+from ftops.spec import FoundrySpec
+from tests.e2e.conftest import TRAIN
+
+
+def _client(tmp_path: Path) -> FoundryClient:
+    return connect(FoundrySpec(local=True, speed=20000), tmp_path)
+
+
+def test_large_files_go_up_in_parts_and_arrive_intact(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    try:
+        client.part_bytes = 4096  # the clippy file (13 kB) then takes four parts
+        seen: list[int] = []
+        f = client.upload(TRAIN, "ftops.t.train.x.jsonl", progress=seen.append)
+        assert len(seen) == 4 and sum(seen) == TRAIN.stat().st_size
+        f = client.wait_file(f.id)
+        assert f.status == "processed" and f.bytes == TRAIN.stat().st_size
+        assert client.oai.files.content(f.id).read() == TRAIN.read_bytes()
+    finally:
+        client.close()
+
+
+def test_snapshot_calls_grow_with_pages_not_resources(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    try:
+        empty = client.snapshot()
+        assert empty.api_calls == 3 and not empty.files and not empty.jobs and not empty.deployments
+        for i in range(3):
+            client.upload(TRAIN, f"ftops.t.d{i}.x.jsonl")
+        assert client.snapshot().api_calls == 3
+    finally:
+        client.close()
