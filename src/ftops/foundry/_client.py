@@ -18,7 +18,7 @@ from ._errors import RetryPolicy, call, classify
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, Snapshot
 
 PAGE = 100
-PART_BYTES = 64 * 1024 * 1024  # files above this size upload through the Uploads API, part by part
+PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
 Progress = Callable[[int], None]
 
 
