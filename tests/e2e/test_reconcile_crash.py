@@ -52,7 +52,7 @@ def test_kill_9_at_any_moment_then_reapply_leaves_no_duplicates(project: Project
 
 
 def test_two_applies_at_once_end_with_one_job_per_spec_hash(project: Project) -> None:
-    project.set("speed", 150)  # jobs run for a few seconds, as real ones do
+    project.set("speed", 100)  # jobs run for about 5 s, as real ones run for hours
     procs = [_spawn(project.root), _spawn(project.root)]
     for p in procs:
         assert p.wait(timeout=120) == 0

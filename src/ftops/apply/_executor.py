@@ -186,7 +186,7 @@ def _create_job(rt: _Runtime, a: Action) -> str:
     return f"submitted {job.id}"
 
 
-SETTLE_SECONDS = 1.5  # a rival apply that started with us has created its job by then
+SETTLE_SECONDS = 2.5  # a rival apply that started with us has created its job by then
 CLOCK_SKEW_SECONDS = 5
 
 
