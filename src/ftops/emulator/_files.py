@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import _sim
-from ._http import JSON, int_param, json_body, openai_error, paginate
+from ._http import JSON, json_body, list_page, openai_error
 from ._http import emulator_of as _emu
 from ._state import Emulator
 
@@ -110,15 +110,12 @@ async def create_file(request: Request) -> Response:
 def list_files(request: Request) -> Response:
     emu = _emu(request)
     purpose = request.query_params.get("purpose")
-    limit = int_param(request, "limit", 10000, 10000)
     with emu.store.tx() as c:
         now = emu.store.now(c)
         newest_first = request.query_params.get("order", "desc") == "desc"
         files = [file_view(f, now) for f in emu.store.all(c, "file", newest_first=newest_first)
                  if purpose is None or f["purpose"] == purpose]
-    page, more = paginate(files, request.query_params.get("after"), limit)
-    return JSON({"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
-                 "last_id": page[-1]["id"] if page else None, "has_more": more})
+    return list_page(request, files, 10000, 10000, with_ids=True)
 
 
 def retrieve_file(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -56,3 +57,18 @@ def int_param(request: Request, name: str, default: int, maximum: int) -> int:
     except ValueError:
         value = default
     return max(1, min(maximum, value))
+
+
+def list_page(request: Request, items: list[dict[str, Any]], default_limit: int, max_limit: int, *,
+              with_ids: bool = False, view: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> JSON:
+    """A cursor-paginated `list` object (`after`, `limit`, `has_more`; `first_id`/`last_id` if asked)."""
+    page, more = paginate(items, request.query_params.get("after"), int_param(request, "limit", default_limit,
+                                                                               max_limit))
+    if view is not None:
+        page = [view(i) for i in page]
+    body: dict[str, Any] = {"object": "list", "data": page, "has_more": more}
+    if with_ids:
+        body["first_id"] = page[0]["id"] if page else None
+        body["last_id"] = page[-1]["id"] if page else None
+    return JSON(body)
+

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from . import _sim
 from ._files import file_view
-from ._http import JSON, int_param, json_body, openai_error, paginate
+from ._http import JSON, json_body, list_page, openai_error
 from ._http import emulator_of as _emu
 from ._state import Emulator
 
@@ -137,15 +137,13 @@ def _job_or_404(emu: Emulator, c: Any, jid: str) -> dict[str, Any] | JSON:
 
 def list_jobs(request: Request) -> Response:
     emu = _emu(request)
-    limit = int_param(request, "limit", 20, 100)
     wanted = {k[len("metadata["):-1]: v for k, v in request.query_params.items() if k.startswith("metadata[")}
     with emu.store.tx() as c:
         now = emu.store.now(c)
         _sim.advance(emu.store, c, now)
         jobs = [j for j in emu.store.all(c, "job", newest_first=True)
                 if all((j.get("metadata") or {}).get(k) == v for k, v in wanted.items())]
-    page, more = paginate(jobs, request.query_params.get("after"), limit)
-    return JSON({"object": "list", "data": [_sim.job_view(j, now) for j in page], "has_more": more})
+    return list_page(request, jobs, 20, 100, view=lambda j: _sim.job_view(j, now))
 
 
 def retrieve_job(request: Request) -> Response:
@@ -204,26 +202,19 @@ def _current_job(request: Request) -> tuple[dict[str, Any], float] | JSON:
 
 
 def job_events(request: Request) -> Response:
-    limit = int_param(request, "limit", 20, 1000)
     found = _current_job(request)
     if isinstance(found, JSON):
         return found
     job, now = found
-    events = list(reversed(_sim.events(job, now)))
-    page, more = paginate(events, request.query_params.get("after"), limit)
-    return JSON({"object": "list", "data": page, "has_more": more})
+    return list_page(request, list(reversed(_sim.events(job, now))), 20, 1000)
 
 
 def job_checkpoints(request: Request) -> Response:
-    limit = int_param(request, "limit", 10, 100)
     found = _current_job(request)
     if isinstance(found, JSON):
         return found
     job, now = found
-    cps = _sim.checkpoints(job, now)
-    page, more = paginate(cps, request.query_params.get("after"), limit)
-    return JSON({"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
-                 "last_id": page[-1]["id"] if page else None, "has_more": more})
+    return list_page(request, _sim.checkpoints(job, now), 10, 100, with_ids=True)
 
 
 ROUTES = [
