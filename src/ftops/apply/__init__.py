@@ -1,20 +1,10 @@
 """Apply layer: execute a Plan against Foundry; returns outcomes, never prints."""
 
-from ._executor import (
-    BLOCKED,
-    DEFERRED,
-    DONE,
-    FAILED,
-    NOOP,
-    SKIPPED,
-    ApplyResult,
-    Outcome,
-    Reporter,
-    apply_plan,
-)
-from ._session import Session, check_fresh, load_plan_file, open_session, save_plan_file
+from ._executor import BLOCKED, DEFERRED, DONE, FAILED, NOOP, SKIPPED, ApplyResult, apply_plan
+from ._runtime import Outcome, Reporter
+from ._session import Session, check_fresh, load_plan_file, open_session, save_plan_file, verify_plan
 
 __all__ = [
     "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Outcome", "Reporter", "Session",
-    "apply_plan", "check_fresh", "load_plan_file", "open_session", "save_plan_file",
+    "apply_plan", "check_fresh", "load_plan_file", "open_session", "save_plan_file", "verify_plan",
 ]

@@ -1,7 +1,13 @@
-"""A session: checked specs plus a connected client; saved plan files and their freshness check."""
+"""A session (checked specs plus a connected client); saved plan files, their validation and freshness.
+
+A plan file is validated as a whole before anything runs: its schema (`format_version`, every action's
+type and fields), its graph (known ids, no cycle), its paths (inside the project root, the files the
+specs name), its hashes (the bytes and specs it was made for), then the live state it was made against.
+"""
 
 from __future__ import annotations
 
+import graphlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -10,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+from pydantic import ValidationError
 
 from .._exceptions import FtopsError, StalePlanError
 from ..checks import CheckedProject, validate_dir
 from ..foundry import FoundryClient, connect
-from ..plan import Plan, fingerprint
+from ..plan import CreateJob, Plan, RollOut, UploadDataset, fingerprint, identity, read_live, spec_fingerprint
+
+MAX_PLAN_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -39,33 +48,97 @@ def open_session(spec_dir: str | Path, root: str | Path | None = None) -> Iterat
 def save_plan_file(plan: Plan, path: str | Path) -> None:
     """Write the plan as versioned JSON, atomically."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(fd, "wb") as f:
-        f.write(orjson.dumps(plan.to_dict(), option=orjson.OPT_INDENT_2))
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        with os.fdopen(fd, "wb") as f:
+            f.write(orjson.dumps(plan.to_dict(), option=orjson.OPT_INDENT_2))
+        os.replace(tmp, target)
+    except OSError as e:
+        raise FtopsError(f"cannot write the plan file: {e.strerror or e}", path=path) from e
 
 
 def load_plan_file(path: str | Path) -> Plan:
+    """Read and validate a plan file's schema; one line for whatever is wrong with it."""
+    p = Path(path)
     try:
-        data = orjson.loads(Path(path).read_bytes())
+        if p.stat().st_size > MAX_PLAN_BYTES:
+            raise FtopsError(f"not a plan file (larger than {MAX_PLAN_BYTES // 2**20} MiB)", path=path)
+        data = orjson.loads(p.read_bytes())
     except OSError as e:
-        raise FtopsError(f"cannot read plan file: {e.strerror}", path=path) from None
+        raise FtopsError(f"cannot read plan file: {e.strerror or e}", path=path) from e
     except orjson.JSONDecodeError as e:
-        raise FtopsError(f"not a plan file (invalid JSON: {e.msg})", path=path) from None
-    if not isinstance(data, dict):
-        raise FtopsError("not a plan file", path=path)
-    return Plan.from_dict(data)
+        raise FtopsError(f"not a plan file (invalid JSON: {e.msg})", path=path) from e
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise FtopsError("not a plan file (no format_version)", path=path)
+    if data.get("format_version") != 2:
+        raise FtopsError(f"plan file has format_version {data.get('format_version')!r}; this ftops reads 2 "
+                         "(plan again with this version)", path=path)
+    try:
+        return Plan.from_dict(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"][:4])
+        raise FtopsError(f"plan file is malformed at {where or 'top level'}: {first['msg']} "
+                         f"({e.error_count()} problem(s))", path=path) from None
+
+
+def verify_plan(plan: Plan, checked: CheckedProject) -> None:
+    """Refuse, before any change, a plan that does not fit these specs and data (StalePlanError)."""
+    project = checked.project
+    if plan.project != project.project_name:
+        raise StalePlanError(f"the plan is for project {plan.project!r}, the specs are for "
+                             f"{project.project_name!r}")
+    _check_graph(plan)
+    if plan.spec_fingerprint != spec_fingerprint(checked):
+        raise StalePlanError("the specs or their data changed since the plan was made; run `ftops plan` again")
+    for a in plan.actions:
+        if isinstance(a, UploadDataset):
+            _check_upload(a, checked)
+        elif isinstance(a, CreateJob) and (a.name not in project.jobs or (a.base_job and (
+                a.base_job not in project.jobs or a.base_hash is None))):
+            raise StalePlanError(f"plan action {a.id}: job {a.name} does not match the specs; plan again")
+        elif isinstance(a, RollOut) and (a.name not in project.deployments or a.job not in project.jobs):
+            raise StalePlanError(f"plan action {a.id}: deployment {a.name} does not match the specs; plan again")
+
+
+def _check_graph(plan: Plan) -> None:
+    ids = [a.id for a in plan.actions]
+    if len(set(ids)) != len(ids):
+        raise StalePlanError("the plan file repeats an action id; plan again")
+    known = set(ids)
+    for a in plan.actions:
+        unknown = [d for d in a.depends_on if d not in known]
+        if unknown:
+            raise StalePlanError(f"plan action {a.id} depends on unknown action {unknown[0]!r}")
+    try:
+        graphlib.TopologicalSorter({a.id: set(a.depends_on) for a in plan.actions}).prepare()
+    except graphlib.CycleError as e:
+        raise StalePlanError(f"the plan's dependencies form a cycle ({' -> '.join(map(str, e.args[1]))})") from e
+
+
+def _check_upload(a: UploadDataset, checked: CheckedProject) -> None:
+    project = checked.project
+    expected = project.dataset_paths.get(a.name)
+    target = (project.root / a.path).resolve()
+    if expected is None or not target.is_relative_to(project.root) or target != expected:
+        raise StalePlanError(f"plan action {a.id}: path {a.path!r} is not the file the specs name for dataset "
+                             f"{a.name}; refusing to upload it")
+    report = checked.reports[a.name]
+    if a.sha256 != report.sha256 or a.bytes != report.size:
+        raise StalePlanError(f"plan action {a.id}: dataset {a.name} changed since the plan was made; plan again")
+    if a.filename != identity.file_name(project.project_name, a.name, a.sha256):
+        raise StalePlanError(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
+                             "refusing it")
 
 
 def check_fresh(plan: Plan, session: Session) -> None:
-    """Refuse a plan made against another project, endpoint, or a live state that has changed since."""
-    project = session.checked.project.project_name
-    if plan.project != project:
-        raise StalePlanError(f"the plan is for project {plan.project!r}, the specs are for {project!r}")
+    """Refuse a plan made for other specs, another endpoint, or a live state that has changed since."""
+    verify_plan(plan, session.checked)
     if plan.endpoint != session.client.target:
-        raise StalePlanError(f"the plan was made against {plan.endpoint}, not {session.client.target}")
-    live = fingerprint(session.client.snapshot(), project)
+        raise StalePlanError(f"the plan was made against another account ({plan.endpoint}), not "
+                             f"{session.client.target}")
+    live = fingerprint(read_live(session.client).snapshot, plan.project)
     if live != plan.fingerprint:
         raise StalePlanError("the live state changed since the plan was made (fingerprint "
                              f"{plan.fingerprint[:12]} -> {live[:12]}); run `ftops plan` again")

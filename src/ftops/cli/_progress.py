@@ -20,7 +20,8 @@ from rich.progress import (
 from rich.text import Text
 
 from ..apply import Outcome
-from ..plan._model import Action
+from ..plan import Action, UploadDataset
+from ._escape import terminal
 from ._output import err
 
 MARK = {"done": "[green]✓[/]", "no-op": "[dim]=[/]", "failed": "[red]✗[/]", "skipped": "[yellow]-[/]",
@@ -54,7 +55,7 @@ class ProgressReporter:
         self._progress.stop()
 
     def start(self, action: Action) -> None:
-        total = action.params.get("bytes") if action.kind == "Dataset" and action.action == "create" else None
+        total = action.bytes if isinstance(action, UploadDataset) else None
         with self._lock:
             self._tasks[action.id] = self._progress.add_task(f"{action.action} {escape(action.resource)}",
                                                              total=total)
@@ -69,7 +70,8 @@ class ProgressReporter:
         with self._lock:
             task = self._tasks.get(action.id)
         if task is not None:
-            self._progress.update(task, description=f"{action.action} {escape(action.resource)}: {escape(text)}")
+            described = f"{action.action} {escape(action.resource)}: {escape(terminal(text))}"
+            self._progress.update(task, description=described)
 
     def finish(self, action: Action, outcome: Outcome) -> None:
         with self._lock:
@@ -80,4 +82,4 @@ class ProgressReporter:
             return
         took = f" [dim]({outcome.seconds:.1f}s)[/]" if outcome.seconds >= 0.1 else ""
         self._progress.console.print(f"{MARK.get(outcome.state, '?')} {escape(action.resource)} {action.action}: "
-                                     f"{escape(outcome.message)}{took}")
+                                     f"{escape(terminal(outcome.message))}{took}")

@@ -8,57 +8,81 @@ import orjson
 from rich.markup import escape
 
 from ..apply import ApplyResult
-from ..plan import Plan
-from ..plan._drift import DriftItem
-from ..plan._model import Action
-from ..plan._status import StatusRow
+from ..plan import Action, DriftItem, Plan, StatusRow
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
           "delete": ("-", "red"), "cancel": ("x", "red"), "pause": ("||", "cyan"), "resume": (">", "cyan"),
           "wait": ("...", "blue"), "no-op": (" ", "dim")}
 ORDER = ("create", "update", "replace", "delete", "cancel", "pause", "resume")
+MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
+HIDDEN_CHANGES = ("spec hash",)  # shown only when nothing else changed
 
 
 def money(x: float) -> str:
     return f"${x:,.2f}"
 
 
+def signed(x: float) -> str:
+    return ("+" if x > 0 else "-" if x < 0 else "±") + money(abs(x))
+
+
 def _visible(a: Action, verbose: bool) -> bool:
-    return verbose or a.action != "no-op" or bool(a.blocked) or bool(a.drift)
+    return verbose or a.action != "no-op" or bool(a.blocked) or bool(a.drift) or a.duplicate_of is not None
 
 
 def plan_summary_line(plan: Plan) -> str:
-    s = plan.summary()
-    parts = [f"{s.get(k, 0)} to {k}" for k in ORDER if s.get(k, 0) or k in ("create", "update", "delete")]
+    counts: dict[str, int] = {}
+    for a in plan.actions:
+        if a.is_change:
+            counts[a.action] = counts.get(a.action, 0) + 1
+    parts = [f"{counts.get(k, 0)} to {k}" for k in ORDER if counts.get(k, 0) or k in ("create", "update", "delete")]
     extra = []
-    if s.get("wait"):
-        extra.append(f"{s['wait']} in progress")
+    waiting = sum(1 for a in plan.actions if a.action == "wait" or (a.pending and a.changes_something))
+    if waiting:
+        extra.append(f"{waiting} waiting for Foundry")
     blocked = sum(1 for a in plan.actions if a.blocked)
     if blocked:
         extra.append(f"{blocked} blocked")
     return "Plan: " + ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "") + "."
 
 
+def field_changes(a: Action) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for a person: the spec's fields, not internal tags or hashes unless alone."""
+    rows = [(k, old, new) for k, (old, new) in a.changes.items() if k not in HIDDEN_CHANGES]
+    return rows or [(k, old, new) for k, (old, new) in a.changes.items()]
+
+
+def _cost_note(a: Action) -> str:
+    if a.action in ("create", "replace") and a.kind == "FineTuningJob" and a.cost.training_usd:
+        return f"  ~{money(a.cost.training_usd)} training"
+    if a.kind == "Deployment" and a.action in ("create", "replace") and a.cost.monthly_usd:
+        return f"  ~{money(a.cost.monthly_usd)}/month"
+    return ""
+
+
+def _label(a: Action) -> str:
+    if a.blocked:
+        return "blocked"
+    return "pending" if a.pending and a.changes_something else a.action
+
+
 def plan_text(plan: Plan, verbose: bool = False) -> str:
-    lines = [f"[bold]ftops plan[/] · project [bold]{escape(plan.project)}[/] · {escape(plan.endpoint)}", ""]
+    from ._escape import terminal
+
+    lines = [f"[bold]ftops plan[/] · project [bold]{escape(plan.project)}[/] · {escape(terminal(plan.endpoint))}", ""]
     width = max((len(a.resource) for a in plan.actions), default=10)
     for a in plan.actions:
         if not _visible(a, verbose):
             continue
         sym, color = SYMBOL.get(a.action, ("?", "white"))
-        if a.blocked:
-            color = "red"
-        cost = ""
-        if a.action in ("create", "replace") and a.cost.get("training_usd"):
-            cost = f"  ~{money(a.cost['training_usd'])} training"
-        elif a.kind == "Deployment" and a.action in ("create", "replace") and a.cost.get("monthly_usd"):
-            cost = f"  ~{money(a.cost['monthly_usd'])}/month"
-        label = "blocked" if a.blocked else a.action
-        lines.append(f"  [{color}]{sym:>3} {escape(a.resource):<{width}}  {label:<8}[/] {escape(a.reason)}{cost}")
-        for field, (old, new) in a.changes.items():
-            lines.append(f"        [dim]{escape(field)}: {escape(str(old))} -> {escape(str(new))}[/]")
+        color = "red" if a.blocked else "blue" if a.pending else color
+        lines.append(f"  [{color}]{sym:>3} {escape(a.resource):<{width}}  {_label(a):<8}[/] "
+                     f"{escape(terminal(a.reason))}{_cost_note(a)}")
+        for name, old, new in field_changes(a):
+            lines.append(f"        [dim]{escape(terminal(name))}: {escape(terminal(str(old)))} -> "
+                         f"{escape(terminal(str(new)))}[/]")
         if a.progress and a.action == "wait":
-            lines.append(f"        [dim]progress: {escape(a.progress)}[/]")
+            lines.append(f"        [dim]progress: {escape(terminal(str(a.progress)))}[/]")
         if a.depends_on and a.action != "no-op":
             lines.append(f"        [dim]after: {escape(', '.join(a.depends_on))}[/]")
     if not plan.has_changes and not any(a.action == "wait" or a.blocked for a in plan.actions):
@@ -66,76 +90,101 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
     t = plan.totals()
     lines += ["", plan_summary_line(plan),
               f"Estimated cost: training {money(t['training_usd'])} (this plan) · hosting "
-              f"{money(t['monthly_hosting_usd'])}/month (all deployments); estimates from the catalog."]
+              f"{money(t['monthly_hosting_before_usd'])} -> {money(t['monthly_hosting_usd'])}/month "
+              f"({signed(t['monthly_hosting_delta_usd'])}); estimates from the catalog."]
     return "\n".join(lines)
 
 
-def plan_markdown(plan: Plan) -> str:
+def _md_row(a: Action) -> str:
+    from ._escape import md_cell
+
+    sym = SYMBOL.get(a.action, ("?", ""))[0]
+    label = "**blocked**" if a.blocked else _label(a)
+    fields = "<br>".join(f"`{md_cell(name)}`: {md_cell(str(old))} → {md_cell(str(new))}"
+                         for name, old, new in field_changes(a))
+    return f"| `{sym.strip() or '='}` | `{md_cell(a.resource)}` | {label} | {fields} | {md_cell(a.reason)} |"
+
+
+def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: str = "") -> str:
+    """A PR comment: summary, cost as Infracost shows it, then one row per change, within `limit` characters."""
+    from ._escape import md_cell
+
     t = plan.totals()
-    rows = ["| | resource | action | reason |", "|---|---|---|---|"]
-    for a in plan.actions:
-        if a.action == "no-op" and not a.blocked and not a.drift:
-            continue
-        sym = SYMBOL.get(a.action, ("?", ""))[0]
-        label = "**blocked**" if a.blocked else a.action
-        rows.append(f"| `{sym.strip() or '='}` | `{a.resource}` | {label} | {a.reason.replace('|', '/')} |")
-    if len(rows) == 2:
-        rows.append("| | | | No changes: the live Foundry matches the specs. |")
-    details = orjson.dumps(plan.to_dict(), option=orjson.OPT_INDENT_2).decode()
-    return "\n".join([
-        f"### ftops plan: `{plan.project}`",
-        "",
-        f"**{plan_summary_line(plan)}**",
-        "",
-        *rows,
-        "",
-        "| estimated cost | USD |", "|---|---|",
-        f"| training (this plan) | {money(t['training_usd'])} |",
-        f"| hosting (all deployments, monthly) | {money(t['monthly_hosting_usd'])} |",
-        "",
-        "<details><summary>Plan details (JSON)</summary>",
-        "",
-        "```json", details, "```",
-        "</details>",
-    ])
+    head = [
+        f"### ftops plan: `{md_cell(plan.project)}`", "",
+        f"**{plan_summary_line(plan)}**", "",
+        "| estimated cost | before | after | change |", "|---|---|---|---|",
+        f"| hosting (monthly) | {money(t['monthly_hosting_before_usd'])} | {money(t['monthly_hosting_usd'])} "
+        f"| {signed(t['monthly_hosting_delta_usd'])} |",
+        f"| training (this plan) | | {money(t['training_usd'])} | |", "",
+        "| | resource | action | changes | reason |", "|---|---|---|---|---|",
+    ]
+    rows = [_md_row(a) for a in plan.actions if _visible(a, False)]
+    if not rows:
+        rows = ["| | | | | No changes: the live Foundry matches the specs. |"]
+    tail = ["", "_Costs are estimates from the ftops catalog (list prices)._"]
+    kept, size = [], sum(len(x) + 1 for x in head + tail) + 200
+    for row in rows:
+        if size + len(row) + 1 > limit:
+            break
+        kept.append(row)
+        size += len(row) + 1
+    if len(kept) < len(rows):
+        where = full_plan_hint or "run `ftops plan --format json` for the whole plan"
+        tail.insert(0, f"\n**{len(rows) - len(kept)} more resource(s) not shown** (the comment is capped at "
+                       f"{limit:,} characters); {where}.")
+    return "\n".join(head + kept + tail)
 
 
 def plan_json(plan: Plan) -> str:
     return orjson.dumps(plan.to_dict(), option=orjson.OPT_INDENT_2).decode()
 
 
-def drift_text(items: list[DriftItem], project: str) -> str:
-    if not items:
-        return f"[green]In sync.[/] project {escape(project)}: the live Foundry matches the specs."
-    lines = [f"[bold red]Drift[/] in project {escape(project)}: {len(items)} difference(s)"]
+def drift_text(items: list[DriftItem], waiting: list[Action], project: str) -> str:
+    from ._escape import terminal
+
+    lines = [f"[green]In sync.[/] project {escape(project)}: the live Foundry matches the specs."] if not items else \
+        [f"[bold red]Drift[/] in project {escape(project)}: {len(items)} difference(s)"]
     for d in items:
-        lines.append(f"  [yellow]{d.kind:<10}[/] {escape(d.resource)}: {escape(d.reason)} "
+        lines.append(f"  [yellow]{d.kind:<10}[/] {escape(d.resource)}: {escape(terminal(d.reason))} "
                      f"[dim](apply would {d.action})[/]")
+    for a in waiting:
+        lines.append(f"  [blue]{'waiting':<10}[/] {escape(a.resource)}: {escape(terminal(a.reason))}")
     return "\n".join(lines)
 
 
-def drift_markdown(items: list[DriftItem], project: str) -> str:
+def drift_markdown(items: list[DriftItem], waiting: list[Action], project: str) -> str:
+    from ._escape import md_cell
+
+    title = f"### ftops drift: `{md_cell(project)}`\n\n"
     if not items:
-        return f"### ftops drift: `{project}`\n\nIn sync: the live Foundry matches the specs."
-    rows = ["| kind | resource | reason | apply would |", "|---|---|---|---|"]
-    rows += [f"| {d.kind} | `{d.resource}` | {d.reason.replace('|', '/')} | {d.action} |" for d in items]
-    return f"### ftops drift: `{project}`\n\n**{len(items)} difference(s)**\n\n" + "\n".join(rows)
+        body = "In sync: the live Foundry matches the specs."
+    else:
+        rows = ["| class | resource | reason | apply would |", "|---|---|---|---|"]
+        rows += [f"| {d.kind} | `{md_cell(d.resource)}` | {md_cell(d.reason)} | {d.action} |" for d in items]
+        body = f"**{len(items)} difference(s)**\n\n" + "\n".join(rows)
+    if waiting:
+        body += "\n\nWaiting for Foundry (not drift): " + ", ".join(f"`{md_cell(a.resource)}`" for a in waiting)
+    return title + body
 
 
-def drift_json(items: list[DriftItem], project: str) -> str:
-    data: dict[str, Any] = {"format_version": 1, "project": project, "drift": bool(items),
-                            "items": [d.to_dict() for d in items]}
+def drift_json(items: list[DriftItem], waiting: list[Action], project: str) -> str:
+    data: dict[str, Any] = {"format_version": 2, "project": project, "drift": bool(items),
+                            "items": [d.to_dict() for d in items],
+                            "waiting": [{"resource": a.resource, "reason": a.reason} for a in waiting]}
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 
 
 def status_table(rows: list[StatusRow]) -> Any:
     from rich.table import Table
 
+    from ._escape import terminal
+
     table = Table(show_lines=False, header_style="bold")
     for col in ("kind", "name", "live id", "status", "detail"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r.kind, r.name, r.live_id, r.status, r.detail)
+        table.add_row(*(escape(terminal(x)) for x in (r.kind, r.name, r.live_id, r.status, r.detail)))
     return table
 
 
@@ -144,18 +193,24 @@ def status_json(rows: list[StatusRow]) -> str:
 
 
 def status_markdown(rows: list[StatusRow]) -> str:
+    from ._escape import md_cell
+
     lines = ["| kind | name | live id | status | detail |", "|---|---|---|---|---|"]
-    lines += [f"| {r.kind} | {r.name} | {r.live_id} | {r.status} | {r.detail.replace('|', '/')} |" for r in rows]
+    lines += ["| " + " | ".join(md_cell(x) for x in (r.kind, r.name, r.live_id, r.status, r.detail)) + " |"
+              for r in rows]
     return "\n".join(lines)
 
 
 def apply_summary(result: ApplyResult) -> str:
+    from ._escape import terminal
+
     counts = {s: result.count(s) for s in ("done", "no-op", "failed", "skipped", "blocked", "deferred")}
     head = "[green]Apply complete.[/]" if result.ok else "[red]Apply finished with errors.[/]"
     text = f"{head} {counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, " \
            f"{counts['blocked']} blocked, {counts['deferred']} deferred, {counts['no-op']} unchanged."
     for note in result.notes:
-        text += f"\nnote: {escape(note)}"
-    if counts["deferred"]:
-        text += "\nDeferred actions wait for running jobs: run `ftops apply` again later, or use --wait."
+        text += f"\nnote: {escape(terminal(note))}"
+    if result.waiting:
+        text += ("\nWaiting for Foundry: deferred actions follow running jobs. The next `ftops apply` (a scheduled "
+                 "sync) continues; or use --wait.")
     return text

@@ -4,8 +4,22 @@ from ._client import FoundryClient
 from ._connect import API_KEY_ENV, StaticTokenCredential, connect, data_plane_endpoint
 from ._errors import RetryPolicy, classify
 from ._models import ACTIVE_JOB_STATUSES, LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, Snapshot
+from ._wire import JobRequest, LiveEvent
 
 __all__ = [
-    "ACTIVE_JOB_STATUSES", "API_KEY_ENV", "FoundryClient", "LiveCheckpoint", "LiveDeployment", "LiveFile", "LiveJob",
-    "RetryPolicy", "Snapshot", "StaticTokenCredential", "classify", "connect", "data_plane_endpoint",
+    "ACTIVE_JOB_STATUSES",
+    "API_KEY_ENV",
+    "FoundryClient",
+    "JobRequest",
+    "LiveCheckpoint",
+    "LiveDeployment",
+    "LiveEvent",
+    "LiveFile",
+    "LiveJob",
+    "RetryPolicy",
+    "Snapshot",
+    "StaticTokenCredential",
+    "classify",
+    "connect",
+    "data_plane_endpoint",
 ]

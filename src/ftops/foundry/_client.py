@@ -16,6 +16,7 @@ from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, Dep
 from .._exceptions import FoundryError, PermanentFoundryError, TemporaryFoundryError
 from ._errors import RetryPolicy, call, classify
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, Snapshot
+from ._wire import JobRequest, LiveEvent, arm_sku, parse_event
 
 PAGE = 100
 PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
@@ -139,11 +140,11 @@ class FoundryClient:
                           f"list checkpoints of {job_id}")
         return [LiveCheckpoint.parse(c) for c in page.data]
 
-    def latest_events(self, job_id: str, limit: int = 10) -> list[tuple[str, dict[str, Any]]]:
-        """The newest events of a job as (message, data), newest first."""
+    def latest_events(self, job_id: str, limit: int = 10) -> list[LiveEvent]:
+        """The newest events of a job, newest first."""
         page = self._call(lambda: self.oai.fine_tuning.jobs.list_events(job_id, limit=limit),
                           f"read events of {job_id}")
-        return [(str(e.message), dict(getattr(e, "data", None) or {})) for e in page.data]
+        return [parse_event(str(e.message), dict(getattr(e, "data", None) or {})) for e in page.data]
 
     # -- files -------------------------------------------------------------------------------
     def upload(self, path: Path, filename: str, progress: Progress | None = None) -> LiveFile:
@@ -210,9 +211,9 @@ class FoundryClient:
                 raise
 
     # -- jobs --------------------------------------------------------------------------------
-    def create_job(self, body: dict[str, Any], identity: dict[str, str]) -> LiveJob:
+    def create_job(self, request: JobRequest, identity: dict[str, str]) -> LiveJob:
         """Create a job once. `identity` (metadata subset) finds what an ambiguous attempt created."""
-        extra = {"trainingType": body.pop("trainingType")} if "trainingType" in body else None
+        body, extra = request.body()
         for attempt in range(self.policy.attempts):
             try:
                 job = self._call(lambda: self.oai.fine_tuning.jobs.create(**body, extra_body=extra),
@@ -248,9 +249,10 @@ class FoundryClient:
         return self._job_transition(job_id, "resume", {"running", "queued", "succeeded"})
 
     # -- deployments -------------------------------------------------------------------------
-    def put_deployment(self, name: str, model: str, sku_name: str, capacity: int,
+    def put_deployment(self, name: str, model: str, sku: str, capacity: int,
                        tags: dict[str, str]) -> LiveDeployment:
-        body = Deployment(sku=Sku(name=sku_name, capacity=capacity), tags=tags,
+        """Create or update deployment `name`; `sku` is the spec's name (Developer, not DeveloperTier)."""
+        body = Deployment(sku=Sku(name=arm_sku(sku), capacity=capacity), tags=tags,
                           properties=DeploymentProperties(model=DeploymentModel(format="OpenAI", name=model,
                                                                                 version="1")))
 

@@ -102,6 +102,13 @@ class LiveDeployment:
     tags: dict[str, str]
     provisioning_state: str | None
 
+    @property
+    def sku(self) -> str | None:
+        """The sku in the spec's language (DeveloperTier reads as Developer)."""
+        from ._wire import spec_sku
+
+        return spec_sku(self.sku_name)
+
     @classmethod
     def parse(cls, d: Any) -> LiveDeployment:
         props = _get(d, "properties")

@@ -1,11 +1,37 @@
-"""Plan layer: snapshot + diff -> Plan (actions with reasons, changes, dependencies, cost)."""
+"""Plan layer: live state + specs -> Plan (typed actions with reasons, changes, dependencies, cost)."""
 
 from . import _identity as identity
-from ._model import ACTIONS, CHANGING, DRIFT_KINDS, FORMAT_VERSION, Action, Plan
-from ._planner import fingerprint, job_request, make_plan
-from ._resolve import Resolved, resolve_model
+from ._drift import DriftItem, drift_items
+from ._jobs import job_request
+from ._live import LiveState, Needs, read_live
+from ._model import (
+    ACTIONS,
+    CHANGING,
+    DRIFT_KINDS,
+    FORMAT_VERSION,
+    Action,
+    CancelJob,
+    CreateJob,
+    DeleteDeployment,
+    DeleteFile,
+    JobProgress,
+    NoOp,
+    PauseJob,
+    Plan,
+    ResumeJob,
+    RollOut,
+    UploadDataset,
+    WaitFile,
+    WaitJob,
+)
+from ._planner import decide, fingerprint, make_plan, spec_fingerprint
+from ._resolve import Resolved, needs_checkpoints, resolve_model
+from ._status import StatusRow, status_rows
 
 __all__ = [
-    "ACTIONS", "CHANGING", "DRIFT_KINDS", "FORMAT_VERSION", "Action", "Plan", "Resolved", "fingerprint", "identity",
-    "job_request", "make_plan", "resolve_model",
+    "ACTIONS", "CHANGING", "DRIFT_KINDS", "FORMAT_VERSION", "Action", "CancelJob", "CreateJob", "DeleteDeployment",
+    "DeleteFile", "DriftItem", "JobProgress", "LiveState", "Needs", "NoOp", "PauseJob", "Plan", "Resolved",
+    "ResumeJob", "RollOut", "StatusRow", "UploadDataset", "WaitFile", "WaitJob", "decide", "drift_items",
+    "fingerprint", "identity", "job_request", "make_plan", "needs_checkpoints", "read_live", "resolve_model",
+    "spec_fingerprint", "status_rows",
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..checks import CheckedProject
-from ..foundry import FoundryClient, LiveFile, LiveJob, Snapshot
+from ..foundry import LiveFile, LiveJob
+from ._live import LiveState
 from ._model import Action
 
 
@@ -16,6 +17,7 @@ class JobState:
     action_id: str | None = None  # the action others must wait for (create or wait)
     blocked: str | None = None
     paused: bool = False  # on hold by the spec (paused: true): dependents wait, nothing failed
+    creating: bool = False  # this plan creates the job (dependents are changes of this plan, not pending)
 
     @property
     def succeeded(self) -> bool:
@@ -25,8 +27,7 @@ class JobState:
 @dataclass
 class Ctx:
     checked: CheckedProject
-    client: FoundryClient
-    snap: Snapshot
+    live: LiveState
     project: str
     prune: bool
     actions: list[Action] = field(default_factory=list)

@@ -2,55 +2,69 @@
 
 from __future__ import annotations
 
-from ..spec import FineTuningJobSpec, Resource
+from pathlib import Path
+
+from ..foundry import LiveFile
 from . import _identity as ident
 from ._context import Ctx
-from ._jobs import job_hash
-from ._model import Action
+from ._model import NoOp, UploadDataset, WaitFile
+
+PENDING_FILE = frozenset({"pending", "uploaded", "running"})
 
 
 def plan_datasets(ctx: Ctx) -> None:
-    live_hashes = _live_job_hashes(ctx)
     for name in ctx.checked.project.datasets:
         report = ctx.checked.reports[name]
         fname = ident.file_name(ctx.project, name, report.sha256)
-        candidates = sorted((f for f in ctx.snap.files if f.filename == fname), key=lambda f: (f.created_at, f.id))
+        candidates = sorted((f for f in ctx.live.snapshot.files if f.filename == fname),
+                            key=lambda f: (f.created_at, f.id))
         processed = [f for f in candidates if f.status == "processed"]
-        pending = [f for f in candidates if f.status in ("pending", "uploaded", "running")]
+        pending = [f for f in candidates if f.status in PENDING_FILE]
         aid = f"dataset.{name}"
         if processed:
             ctx.dataset_files[name] = processed[0]
-            ctx.add(Action(f"{aid}:no-op", "Dataset", name, "no-op", f"uploaded as {processed[0].id}",
-                           params={"file_id": processed[0].id}))
+            ctx.add(NoOp(id=f"{aid}:no-op", kind="Dataset", name=name, reason=f"uploaded as {processed[0].id}",
+                         live_id=processed[0].id))
         elif pending:
             ctx.dataset_files[name] = pending[0]
-            ctx.dataset_action[name] = ctx.add(Action(
-                f"{aid}:wait", "Dataset", name, "wait", f"{pending[0].id} is still being processed by Foundry",
-                params={"file_id": pending[0].id})).id
+            ctx.dataset_action[name] = ctx.add(WaitFile(
+                id=f"{aid}:wait", name=name, reason=f"{pending[0].id} is still being processed by Foundry",
+                file_id=pending[0].id, live_id=pending[0].id)).id
         elif candidates:
             why = f"Foundry rejected {candidates[-1].id}: {candidates[-1].status_details or candidates[-1].status}"
             ctx.dataset_blocked[name] = why
-            ctx.add(Action(f"{aid}:no-op", "Dataset", name, "no-op", why, blocked=why, drift="failed"))
+            ctx.add(NoOp(id=f"{aid}:no-op", kind="Dataset", name=name, reason=why, blocked=why, drift="failed",
+                         live_id=candidates[-1].id))
         else:
-            path = ctx.checked.project.dataset_paths[name]
-            in_use = any(j.spec.training_data == name or j.spec.validation_data == name
-                         for j in ctx.checked.project.jobs.values() if _spec_hash_guess(ctx, j) in live_hashes)
-            reason = (f"upload {report.size:,} bytes (sha256 {report.sha256[:12]})" if not in_use else
-                      "the uploaded file is missing (deleted outside ftops); upload again "
-                      f"(sha256 {report.sha256[:12]})")
-            ctx.dataset_action[name] = ctx.add(Action(
-                f"{aid}:create", "Dataset", name, "create", reason,
-                changes={"file": [None, fname]}, drift="missing" if in_use else None,
-                params={"path": str(path), "filename": fname, "sha256": report.sha256, "bytes": report.size})).id
+            ctx.dataset_action[name] = ctx.add(_upload(ctx, name, fname)).id
 
 
-def _live_job_hashes(ctx: Ctx) -> set[str]:
-    return {j.metadata.get(ident.META_HASH, "") for j in ctx.snap.jobs
-            if j.metadata.get(ident.META_PROJECT) == ctx.project}
+def _upload(ctx: Ctx, name: str, fname: str) -> UploadDataset:
+    report = ctx.checked.reports[name]
+    path = ctx.checked.project.dataset_paths[name]
+    deleted = _uploaded_before(ctx, name)
+    reason = (f"upload {report.size:,} bytes (sha256 {report.sha256[:12]})" if deleted is None else
+              f"the uploaded file {deleted.id} is missing (deleted outside ftops); upload again "
+              f"(sha256 {report.sha256[:12]})")
+    return UploadDataset(id=f"dataset.{name}:create", name=name, reason=reason, changes={"file": (None, fname)},
+                         drift="deleted" if deleted is not None else None,
+                         path=Path(path).relative_to(ctx.checked.project.root).as_posix(), filename=fname,
+                         sha256=report.sha256, bytes=report.size)
 
 
-def _spec_hash_guess(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> str | None:
-    # Only for the "was this file deleted behind our back" heuristic: base-model jobs hash directly.
-    if isinstance(job.spec.base_model, str):
-        return job_hash(ctx, job, job.spec.base_model)
+def _uploaded_before(ctx: Ctx, name: str) -> LiveFile | None:
+    """The upload of these bytes that a live job of this project trained on, if it is gone from Foundry.
+
+    ftops stores the data hashes with each job (`ftops-fields`); a job whose file id is no longer
+    listed means the file was deleted behind ftops' back (drift), not that this is a first upload.
+    """
+    sha = ctx.checked.reports[name].sha256[:16]
+    live_ids = {f.id for f in ctx.live.snapshot.files}
+    for job in ctx.live.snapshot.jobs:
+        if job.metadata.get(ident.META_PROJECT) != ctx.project:
+            continue
+        fields = ident.stored_fields_of(job)
+        for key, fid in (("training_data", job.training_file), ("validation_data", job.validation_file)):
+            if fid and fields.get(key) == sha and fid not in live_ids:
+                return LiveFile(id=fid, filename="", bytes=0, status="deleted", purpose="fine-tune", created_at=0)
     return None

@@ -1,112 +1,158 @@
-"""Planning deployments (roll forward, recreate, revert, gates) and the managed objects no spec names."""
+"""Planning deployments (roll forward, recreate, revert, gates) and the managed objects no spec names.
+
+`plan_deployment` selects the live deployment and the state of its job, then decides in the order:
+foreign name, job on hold or blocked, job still running (pending rollout), job finished (resolve the
+checkpoint, gates, then create or update). Pure: it reads only `ctx.live`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from ..foundry import LiveDeployment
-from ..spec import Resource
+from ..foundry import LiveDeployment, LiveJob
+from ..spec import DeploymentSpec, Resource
 from . import _identity as ident
-from ._context import Ctx
+from ._context import Ctx, JobState
 from ._cost import monthly_hosting
-from ._model import Action
-from ._resolve import Resolved, resolve_model
+from ._model import Cost, DeleteDeployment, DeleteFile, NoOp, RollOut
+from ._resolve import Resolved, needs_checkpoints, resolve_model
 
 DEVELOPER_NOTE = "Foundry deletes Developer-tier deployments after 24 h"
 INACTIVE_NOTE = "Foundry deletes fine-tuned deployments unused for 15 days"
+# A deployment still missing this long after its job finished was most likely deployed and then deleted
+# (by a person, or by Foundry's inactivity and Developer-tier rules); sooner, its rollout is just unapplied.
+ROLLOUT_GRACE_SECONDS = 3600
 
 
-def plan_deployment(ctx: Ctx, dep: Resource[Any]) -> None:
-    s = dep.spec
-    name = dep.name
-    aid = f"deployment.{name}"
-    sku = ident.ARM_SKU[s.sku.name]
-    dhash = ident.canonical_hash({"model": s.model.model_dump(mode="json"), "sku": [sku, s.sku.capacity],
-                                  "gates": s.gates.model_dump(mode="json")})
-    live = next((d for d in ctx.snap.deployments if d.name == name), None)
-    info = ctx.checked.base_model_info(s.model.job)
-    monthly = monthly_hosting(info, s.sku.name)
+def deployment_hash(s: DeploymentSpec) -> str:
+    return ident.canonical_hash({"model": s.model.model_dump(mode="json"), "sku": [s.sku.name, s.sku.capacity],
+                                 "gates": s.gates.model_dump(mode="json")})
+
+
+def plan_deployment(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
+    s, name = dep.spec, dep.name
+    live = next((d for d in ctx.live.snapshot.deployments if d.name == name), None)
+    monthly = monthly_hosting(ctx.checked.base_model_info(s.model.job), s.sku.name)
     state = ctx.jobs[s.model.job]
-    params: dict[str, Any] = {"job": s.model.job, "job_hash": state.hash, "sku": sku, "capacity": s.sku.capacity,
-                              "spec_hash": dhash, "served_loss": _served_loss(live)}
+    keep = f"keeps serving {live.model}" if live else "not deployed"
+    held = Cost(monthly_usd=monthly if live else 0.0)
+    noop: dict[str, Any] = {"id": f"deployment.{name}:no-op", "kind": "Deployment", "name": name,
+                            "live_id": live.name if live else None, "served_model": live.model if live else None}
     if live is not None and live.tags.get(ident.META_PROJECT) != ctx.project:
         owner = live.tags.get(ident.META_PROJECT)
         why = (f"a deployment named {name} exists and is managed by project {owner!r}" if owner else
                f"a deployment named {name} exists and is not managed by ftops") + "; ftops will not take it over"
-        ctx.add(Action(f"{aid}:no-op", "Deployment", name, "no-op", why, blocked=why, drift="unmanaged"))
-        return
-    if state.paused:
-        keep = f"keeps serving {live.model}" if live else "not deployed"
-        ctx.add(Action(f"{aid}:no-op", "Deployment", name, "no-op", f"{keep}; rollout on hold while job "
-                       f"{s.model.job} is paused", cost={"monthly_usd": monthly if live else 0.0}))
-        return
-    if state.blocked and not state.succeeded:
+        ctx.add(NoOp(reason=why, blocked=why, drift="foreign", **noop))
+    elif state.paused:
+        ctx.add(NoOp(reason=f"{keep}; rollout on hold while job {s.model.job} is paused", cost=held, **noop))
+    elif state.blocked and not state.succeeded:
         why = f"job {s.model.job}: {state.blocked}"
-        keep = f"keeps serving {live.model}" if live else "not deployed"
-        ctx.add(Action(f"{aid}:no-op", "Deployment", name, "no-op", f"{keep}; rollout blocked ({why})", blocked=why,
-                       cost={"monthly_usd": monthly if live else 0.0}))
-        return
-    if not state.succeeded or state.live is None:
-        assert state.action_id is not None
-        if live is not None:
-            reason = f"pending rollout: keeps serving {live.model} until job {s.model.job} finishes"
-            ctx.add(Action(f"{aid}:update", "Deployment", name, "update", reason,
-                           changes={"model": [live.model, f"<{s.model.job}: {_selector(s)}>"]},
-                           depends_on=[state.action_id], params=params, cost={"monthly_usd": monthly}))
-        else:
-            ctx.add(Action(f"{aid}:create", "Deployment", name, "create",
-                           f"deploy {_selector(s)} of job {s.model.job} once it finishes",
-                           changes={"model": [None, f"<{s.model.job}: {_selector(s)}>"], "sku": [None, sku]},
-                           depends_on=[state.action_id], params=params, cost={"monthly_usd": monthly}))
-        return
-    served_loss = _served_loss(live)
-    if live is not None and live.tags.get(ident.TAG_JOB) == state.live.id and live.tags.get(ident.META_HASH) == dhash \
-            and live.tags.get(ident.TAG_MODEL) == live.model and live.model:
+        ctx.add(NoOp(reason=f"{keep}; rollout blocked ({why})", blocked=why, cost=held, **noop))
+    elif not state.succeeded or state.live is None:
+        ctx.add(_pending_rollout(ctx, dep, state, live, monthly))
+    else:
+        _plan_rollout(ctx, dep, state.live, state, live, monthly, noop)
+
+
+def _rollout_fields(dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None) -> dict[str, Any]:
+    s = dep.spec
+    return {"name": dep.name, "job": s.model.job, "job_hash": state.hash, "sku": s.sku.name,
+            "capacity": s.sku.capacity, "spec_hash": deployment_hash(s), "served_model": live.model if live else None,
+            "served_loss": _served_loss(live), "live_id": live.name if live else None}
+
+
+def _pending_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None,
+                     monthly: float) -> RollOut:
+    """The job has not finished: the deployment keeps serving what it has until it does."""
+    s = dep.spec
+    assert state.action_id is not None
+    target = f"<{s.model.job}: {_selector(s)}>"
+    fields = _rollout_fields(dep, state, live)
+    if live is not None:
+        return RollOut(id=f"deployment.{dep.name}:update", action="update", depends_on=[state.action_id],
+                       reason=f"pending rollout: keeps serving {live.model} until job {s.model.job} finishes",
+                       changes={"model": (live.model, target)}, cost=Cost(monthly_usd=monthly), **fields)
+    return RollOut(id=f"deployment.{dep.name}:create", action="create", depends_on=[state.action_id],
+                   reason=f"deploy {_selector(s)} of job {s.model.job} once it finishes",
+                   changes={"model": (None, target), "sku": (None, f"{s.sku.name} x{s.sku.capacity}")},
+                   cost=Cost(monthly_usd=monthly), **fields)
+
+
+def _resolve(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, live: LiveDeployment | None) -> Resolved | None:
+    """The model to serve; None when the job's checkpoints are needed and not fetched yet."""
+    s = dep.spec
+    if live is not None and live.tags.get(ident.TAG_JOB) == job.id and \
+            live.tags.get(ident.META_HASH) == deployment_hash(s) and live.tags.get(ident.TAG_MODEL) == live.model \
+            and live.model:
         # ftops resolved this job's checkpoint when it rolled it out; a finished job's checkpoints do
         # not change, so a no-op plan needs no checkpoint call per deployment.
-        resolved = Resolved(live.model, served_loss, "as rolled out")
-    else:
-        resolved = resolve_model(ctx.client, state.live, s, served_loss)
+        return Resolved(live.model, _served_loss(live), "as rolled out")
+    checkpoints = ctx.live.checkpoints_of(job.id) if needs_checkpoints(s) else []
+    if checkpoints is None:
+        return None
+    return resolve_model(job, checkpoints, s, _served_loss(live))
+
+
+def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: JobState,
+                  live: LiveDeployment | None, monthly: float, noop: dict[str, Any]) -> None:
+    s, name = dep.spec, dep.name
+    keep = f"keeps serving {live.model}" if live else "not deployed"
+    resolved = _resolve(ctx, dep, job, live)
+    if resolved is None:  # the refresh step fetches the checkpoints and plans again
+        ctx.add(NoOp(reason="reading the job's checkpoints", **noop))
+        return
     if resolved.blocked:
-        keep = f"keeps serving {live.model}" if live else "not deployed"
-        ctx.add(Action(f"{aid}:no-op", "Deployment", name, "no-op", f"{keep}; {resolved.blocked}",
-                       blocked=resolved.blocked, cost={"monthly_usd": monthly if live else 0.0}))
+        ctx.add(NoOp(reason=f"{keep}; {resolved.blocked}", blocked=resolved.blocked,
+                     cost=Cost(monthly_usd=monthly if live else 0.0), **noop))
         return
-    params.update(model=resolved.model, loss=resolved.loss, job_id=state.live.id)
+    fields = {**_rollout_fields(dep, state, live), "model": resolved.model, "loss": resolved.loss, "job_id": job.id}
+    cost = Cost(monthly_usd=monthly)
     if live is None:
-        note = DEVELOPER_NOTE if sku == "DeveloperTier" else INACTIVE_NOTE
-        ctx.add(Action(f"{aid}:create", "Deployment", name, "create",
-                       f"deploy {resolved.note}: {resolved.model} "
-                       f"(if it existed before: deleted by a person, or {note})",
-                       changes={"model": [None, resolved.model], "sku": [None, f"{sku} x{s.sku.capacity}"]},
-                       params=params, drift="missing", cost={"monthly_usd": monthly}))
+        ctx.add(_recreate(ctx, dep, job, resolved, fields, cost))
         return
-    changes: dict[str, list[Any]] = {}
-    if live.model != resolved.model:
-        changes["model"] = [live.model, resolved.model]
-    if live.sku_name != sku:
-        changes["sku.name"] = [live.sku_name, sku]
-    if live.capacity != s.sku.capacity:
-        changes["sku.capacity"] = [live.capacity, s.sku.capacity]
-    if live.tags.get(ident.META_HASH) != dhash:
-        changes["tags.ftops-hash"] = [live.tags.get(ident.META_HASH), dhash]
+    changes = _changes(live, s, resolved)
     if not changes:
-        ctx.add(Action(f"{aid}:no-op", "Deployment", name, "no-op", f"serves {live.model} ({resolved.note})",
-                       cost={"monthly_usd": monthly}))
+        ctx.add(NoOp(reason=f"serves {live.model} ({resolved.note})", cost=cost, **noop))
         return
-    by_hand = live.tags.get(ident.META_HASH) == dhash and live.tags.get(ident.TAG_JOB) == state.live.id
+    by_hand = live.tags.get(ident.META_HASH) == deployment_hash(s) and live.tags.get(ident.TAG_JOB) == job.id
     if "model" in changes and not by_hand:
         reason = f"roll out {resolved.note}: {resolved.model}"
     elif by_hand:
         reason = "changed outside ftops; revert " + ", ".join(changes)
     else:
         reason = "spec changed: " + ", ".join(changes)
-    action = "replace" if "sku.name" in changes else "update"
-    ctx.add(Action(f"{aid}:{action}", "Deployment", name, action, reason, changes=changes, params=params,
-                   drift="modified" if by_hand else None, cost={"monthly_usd": monthly}))
+    verb: Literal["replace", "update"] = "replace" if "sku.name" in changes else "update"
+    ctx.add(RollOut(id=f"deployment.{name}:{verb}", action=verb, reason=reason, changes=changes,
+                    drift="modified" if by_hand else None, cost=cost, **fields))
 
 
-def _selector(spec: Any) -> str:
+def _recreate(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, resolved: Resolved, fields: dict[str, Any],
+              cost: Cost) -> RollOut:
+    s = dep.spec
+    note = DEVELOPER_NOTE if s.sku.name == "Developer" else INACTIVE_NOTE
+    finished = job.finished_at or 0
+    long_ago = finished and ctx.live.now - finished > ROLLOUT_GRACE_SECONDS
+    reason = (f"deploy {resolved.note}: {resolved.model}" + (f" (missing: deleted by a person, or {note})"
+                                                               if long_ago else ""))
+    return RollOut(id=f"deployment.{dep.name}:create", action="create", reason=reason,
+                   changes={"model": (None, resolved.model), "sku": (None, f"{s.sku.name} x{s.sku.capacity}")},
+                   drift="deleted" if long_ago else None, cost=cost, **fields)
+
+
+def _changes(live: LiveDeployment, s: DeploymentSpec, resolved: Resolved) -> dict[str, tuple[Any, Any]]:
+    changes: dict[str, tuple[Any, Any]] = {}
+    if live.model != resolved.model:
+        changes["model"] = (live.model, resolved.model)
+    if live.sku != s.sku.name:
+        changes["sku.name"] = (live.sku, s.sku.name)
+    if live.capacity != s.sku.capacity:
+        changes["sku.capacity"] = (live.capacity, s.sku.capacity)
+    if not changes and live.tags.get(ident.META_HASH) != deployment_hash(s):
+        changes["gates"] = ("(as before)", "(changed in the spec)")  # only gates changed: retag, same model
+    return changes
+
+
+def _selector(spec: DeploymentSpec) -> str:
     c = spec.model.checkpoint
     return c if isinstance(c, str) else f"epoch {c.epoch}"
 
@@ -115,41 +161,60 @@ def _served_loss(live: LiveDeployment | None) -> float | None:
     if live is None or ident.TAG_LOSS not in live.tags:
         return None
     try:
-        return float(live.tags[ident.TAG_LOSS])
+        loss = float(live.tags[ident.TAG_LOSS])
     except ValueError:
         return None
+    return loss if loss == loss and abs(loss) != float("inf") else None
 
 
 # -- orphans ------------------------------------------------------------------------------
+PRUNE_HINT = "managed by ftops but no spec names it; `apply --prune` deletes it"
+
+
 def plan_orphans(ctx: Ctx) -> None:
     p = ctx.checked.project
-    hint = "managed by ftops but no spec names it; `apply --prune` deletes it"
-    for d in ctx.snap.deployments:
+    for d in ctx.live.snapshot.deployments:
         if d.tags.get(ident.META_PROJECT) == ctx.project and d.name not in p.deployments:
-            ctx.add(_orphan(ctx, "Deployment", d.name, f"deployment.{d.name}", f"serves {d.model}; {hint}",
-                            {"deployment": d.name}, "delete"))
+            if ctx.prune:
+                ctx.add(DeleteDeployment(id=f"deployment.{d.name}:delete", name=d.name, live_id=d.name,
+                                         reason=f"serves {d.model}; no spec names it: pruned (--prune)"))
+            else:
+                ctx.add(NoOp(id=f"deployment.{d.name}:no-op", kind="Deployment", name=d.name, live_id=d.name,
+                             served_model=d.model, reason=f"serves {d.model}; {PRUNE_HINT}", drift="unapplied"))
+    _orphan_files(ctx)
+    _orphan_jobs(ctx)
+
+
+def _orphan_files(ctx: Ctx) -> None:
     wanted = {f.id for f in ctx.dataset_files.values()}
-    wanted_names = {f.filename for f in ctx.dataset_files.values()}
-    active_files = {fid for j in ctx.snap.jobs if j.active for fid in (j.training_file, j.validation_file) if fid}
-    for f in ctx.snap.files:
+    in_use = {f.filename: f.id for f in ctx.dataset_files.values()}
+    active = {fid for j in ctx.live.snapshot.jobs if j.active for fid in (j.training_file, j.validation_file) if fid}
+    for f in ctx.live.snapshot.files:
         parsed = ident.parse_file_name(f.filename)
-        if parsed and parsed[0] == ctx.project and f.id not in wanted and f.id not in active_files:
-            action = _orphan(ctx, "File", f.filename, f"file.{f.id}", f"{f.id} ({f.bytes:,} bytes); {hint}",
-                             {"file_id": f.id}, "delete")
-            if f.filename in wanted_names:  # a second upload of the same bytes (two applies raced): harmless
-                action.drift = None
-                action.reason = f"{f.id} duplicates the upload in use; `apply --prune` deletes it"
-            ctx.add(action)
-    for j in ctx.snap.jobs:
+        if not parsed or parsed[0] != ctx.project or f.id in wanted or f.id in active:
+            continue
+        dup = in_use.get(f.filename)  # a second upload of the same bytes (two applies raced)
+        what = f"{f.id} duplicates the upload in use ({dup})" if dup else f"{f.id} ({f.bytes:,} bytes)"
+        if ctx.prune:
+            ctx.add(DeleteFile(id=f"file.{f.id}:delete", name=f.filename, file_id=f.id, live_id=f.id,
+                               duplicate_of=dup, reason=f"{what}; pruned (--prune)"))
+        else:
+            ctx.add(NoOp(id=f"file.{f.id}:no-op", kind="File", name=f.filename, live_id=f.id, duplicate_of=dup,
+                         reason=f"{what}; {PRUNE_HINT}", drift="unapplied"))
+
+
+def _orphan_jobs(ctx: Ctx) -> None:
+    from ._model import CancelJob
+
+    for j in ctx.live.snapshot.jobs:
         spec = j.metadata.get(ident.META_SPEC)
-        if j.metadata.get(ident.META_PROJECT) == ctx.project and j.active and spec not in p.jobs:
-            ctx.add(_orphan(ctx, "FineTuningJob", spec or j.id, f"job.{spec}:orphan:{j.id}",
-                            f"{j.id} is {j.status} but no spec names {spec!r}; `apply --prune` cancels it "
-                            "(jobs are never deleted)", {"job_id": j.id}, "cancel"))
-
-
-def _orphan(ctx: Ctx, kind: str, name: str, aid: str, reason: str, params: dict[str, Any], verb: str) -> Action:
-    if ctx.prune:
-        return Action(f"{aid}:{verb}", kind, name, verb, reason.split(";")[0] + "; pruned (--prune)",
-                      params=params, drift="unmanaged")
-    return Action(f"{aid}:no-op", kind, name, "no-op", reason, params=params, drift="unmanaged")
+        if j.metadata.get(ident.META_PROJECT) != ctx.project or not j.active or spec in ctx.checked.project.jobs:
+            continue
+        name = spec or j.id
+        reason = f"{j.id} is {j.status} but no spec names {spec!r}"
+        if ctx.prune:
+            ctx.add(CancelJob(id=f"job.{name}:orphan:{j.id}", name=name, job_id=j.id, live_id=j.id, cause="orphan",
+                              reason=f"{reason}; cancelled (--prune; jobs are never deleted)"))
+        else:
+            ctx.add(NoOp(id=f"job.{name}:orphan:{j.id}", kind="FineTuningJob", name=name, live_id=j.id,
+                         drift="unapplied", reason=f"{reason}; `apply --prune` cancels it (jobs are never deleted)"))

@@ -1,15 +1,25 @@
-"""Drift: the plan in read-only mode, each difference classified. In-progress work is not drift."""
+"""Drift: git vs live. Every difference `plan` would act on, classified so a person can act on it.
+
+- unapplied: the specs changed and were not applied yet (including a finished job whose rollout is
+  pending, and managed objects no spec names any more)
+- modified: changed outside ftops (a deployment's sku or model edited, a job cancelled by hand)
+- deleted: gone from Foundry (by a person, or by Foundry: 15 days unused, Developer tier after 24 h)
+- failed: a job or an uploaded file failed
+- foreign: a name the specs want is held by something ftops does not manage
+- retiring: a model in use retires soon
+Work in progress (a running job, a rollout waiting for it) is not drift: it is listed apart.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._model import Plan
+from ._model import Action, Plan
 
 
 @dataclass(frozen=True)
 class DriftItem:
-    kind: str  # missing | modified | failed | cancelled | unmanaged
+    kind: str  # one of DRIFT_KINDS
     resource: str
     reason: str
     action: str  # what apply would do about it
@@ -18,5 +28,18 @@ class DriftItem:
         return {"kind": self.kind, "resource": self.resource, "reason": self.reason, "action": self.action}
 
 
+def classify(a: Action) -> str | None:
+    if a.drift is not None:
+        return a.drift
+    if a.is_change:
+        return "unapplied"
+    return None
+
+
 def drift_items(plan: Plan) -> list[DriftItem]:
-    return [DriftItem(a.drift, a.resource, a.reason, a.action) for a in plan.actions if a.drift]
+    return [DriftItem(kind, a.resource, a.reason, a.action) for a in plan.actions if (kind := classify(a))]
+
+
+def in_progress(plan: Plan) -> list[Action]:
+    """What waits for Foundry: running jobs and the rollouts that follow them."""
+    return [a for a in plan.actions if (a.action == "wait" or a.pending) and classify(a) is None]

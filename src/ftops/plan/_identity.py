@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from ..foundry import LiveJob
 
 META_PROJECT = "ftops-project"
 META_SPEC = "ftops-spec"
@@ -18,12 +21,9 @@ META_HASH = "ftops-hash"
 TAG_JOB = "ftops-job"  # the job id whose model a deployment serves
 TAG_LOSS = "ftops-valid-loss"  # validation loss of the served checkpoint, for "must beat current" gates
 TAG_MODEL = "ftops-model"  # the model ftops resolved and rolled out (a hand edit of the model shows as a mismatch)
+META_FIELDS = "ftops-fields"  # a compact JSON copy of the hashed fields, to show what changed later
 FILE_PREFIX = "ftops."
 HASH_LEN = 16
-
-# Spec sku names -> ARM sku names.
-ARM_SKU = {"Standard": "Standard", "GlobalStandard": "GlobalStandard", "Developer": "DeveloperTier",
-           "ProvisionedManaged": "ProvisionedManaged"}
 
 
 def canonical_hash(data: Any) -> str:
@@ -58,3 +58,39 @@ def deployment_tags(project: str, name: str, spec_hash: str, job_id: str | None,
     if loss is not None:
         tags[TAG_LOSS] = f"{loss:.6g}"
     return tags
+
+
+def stored_fields_of(job: LiveJob) -> dict[str, Any]:
+    """The hashed fields ftops stored with a job (empty when absent or not ftops' JSON)."""
+    text = job.metadata.get(META_FIELDS)
+    if not text:
+        return {}
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def stored_fields(fields: dict[str, Any]) -> str | None:
+    """The spec fields kept in job metadata (one value, at most 512 characters) for later diffs."""
+    compact = dict(fields)
+    for k in ("training_data", "validation_data"):
+        if compact.get(k):
+            compact[k] = compact[k][:16]
+    compact.pop("grader", None)
+    text = orjson.dumps(compact, option=orjson.OPT_SORT_KEYS).decode()
+    return text if len(text) <= 512 else None
+
+
+def flat_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Field-level differences, hyperparameters by their own names (`n_epochs: 3 -> 4`)."""
+    def flatten(d: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in d.items() if k != "hyperparameters"}
+        hp = d.get("hyperparameters")
+        if isinstance(hp, dict):
+            out.update(hp)
+        return out
+
+    a, b = flatten(old), flatten(new)
+    return {k: (a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)}

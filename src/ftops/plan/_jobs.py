@@ -1,40 +1,34 @@
-"""Planning fine-tuning jobs: re-attach by spec hash, pause/resume, retry, supersede, settle races."""
+"""Planning fine-tuning jobs: re-attach by spec hash, pause/resume, retry, supersede, settle races.
+
+`plan_job` selects what is live for a spec (`_select`), then decides: follow the job that carries the
+spec hash (`_plan_existing`) or submit a new one (`_plan_new`). Pure: it reads only `ctx.live`.
+"""
 
 from __future__ import annotations
 
-import re
-import time
+import graphlib
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from deepdiff import DeepDiff
-
 from ..checks import CheckedProject
-from ..foundry import LiveJob
+from ..foundry import JobRequest, LiveJob
 from ..spec import FineTuningJobSpec, JobRef, Resource
 from . import _identity as ident
 from ._context import Ctx, JobState
 from ._cost import training_cost
-from ._model import Action
+from ._model import CancelJob, Cost, CreateJob, JobProgress, NoOp, PauseJob, ResumeJob, WaitJob
+
+# Which of several live jobs for one hash to follow: a finished one, else one in progress, else the rest.
+KEEP_ORDER = {"succeeded": 0, "running": 1, "paused": 1, "queued": 1, "validating_files": 1, "pending": 1}
 
 
 def job_order(checked: CheckedProject) -> list[str]:
-    """Jobs with their continuous fine-tuning bases first (references were checked acyclic)."""
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in seen:
-            return
-        seen.add(name)
-        base = checked.project.jobs[name].spec.base_model
-        if isinstance(base, JobRef):
-            visit(base.job)
-        order.append(name)
-
-    for name in checked.project.jobs:
-        visit(name)
-    return order
+    """Jobs with their continuous fine-tuning bases first (the spec layer rejected cycles)."""
+    graph: dict[str, set[str]] = {}
+    for name, job in checked.project.jobs.items():
+        base = job.spec.base_model
+        graph[name] = {base.job} if isinstance(base, JobRef) else set()
+    return list(graphlib.TopologicalSorter(graph).static_order())
 
 
 def _fields(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_model: str) -> dict[str, Any]:
@@ -58,188 +52,198 @@ def job_hash(ctx: Ctx, job: Resource[FineTuningJobSpec], base_model: str) -> str
 
 
 def job_request(checked: CheckedProject, name: str, base_model: str,
-                files: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(create body, identity metadata) of job `name` on `base_model`: the request apply sends.
+                files: dict[str, str]) -> tuple[JobRequest, dict[str, str]]:
+    """(request, identity metadata) of job `name` on `base_model`: what apply submits.
 
     The spec hash covers the resolved base model, data hashes, method, hyperparameters, training
     type, seed, suffix and grader; the stored fields let a later plan show what changed.
     """
     project = checked.project.project_name
-    job = checked.project.jobs[name]
-    fields = _fields(checked, job, base_model)
+    s = checked.project.jobs[name].spec
+    fields = _fields(checked, checked.project.jobs[name], base_model)
     identity = ident.job_metadata(project, name, ident.canonical_hash(fields))
     metadata = dict(identity)
-    stored = stored_fields(fields)
+    stored = ident.stored_fields(fields)
     if stored is not None:
-        metadata["ftops-fields"] = stored
-    return job_body(job, base_model, files, metadata), identity
+        metadata[ident.META_FIELDS] = stored
+    request = JobRequest(base_model=base_model, training_file=files[s.training_data], method=s.method,
+                         training_type=s.training_type, metadata=metadata,
+                         validation_file=files[s.validation_data] if s.validation_data else None,
+                         hyperparameters=dict(s.hyperparameters), suffix=s.suffix, seed=s.seed, grader=s.grader)
+    return request, identity
 
 
-def job_body(job: Resource[FineTuningJobSpec], base_model: str, files: dict[str, str],
-             metadata: dict[str, str]) -> dict[str, Any]:
-    """The create request, as Foundry spells it (hyperparameters under method)."""
-    s = job.spec
-    method: dict[str, Any] = {"type": s.method, s.method: {}}
-    if s.hyperparameters:
-        method[s.method]["hyperparameters"] = dict(s.hyperparameters)
-    if s.method == "reinforcement" and s.grader is not None:
-        method[s.method]["grader"] = s.grader
-    body: dict[str, Any] = {"model": base_model, "training_file": files[s.training_data], "method": method,
-                            "metadata": metadata, "trainingType": s.training_type}
-    if s.validation_data:
-        body["validation_file"] = files[s.validation_data]
-    if s.suffix:
-        body["suffix"] = s.suffix
-    if s.seed is not None:
-        body["seed"] = s.seed
-    return body
+def _progress(ctx: Ctx, job: LiveJob) -> JobProgress:
+    """status, epoch, step, loss and ETA from the newest metrics event (fetched by the refresh step)."""
+    p = JobProgress(status=job.status, n_epochs=job.n_epochs, estimated_finish=job.estimated_finish)
+    if job.status != "running":
+        return p
+    events = ctx.live.events_of(job.id) or []
+    metrics = next((e for e in events if e.step is not None), None)
+    if metrics is None:
+        p.last_message = events[0].message if events else None
+        return p
+    p.step, p.total_steps, p.train_loss = metrics.step, metrics.total_steps, metrics.train_loss
+    if metrics.total_steps and job.n_epochs and metrics.step is not None:
+        p.epoch = min(job.n_epochs, -(-metrics.step * job.n_epochs // metrics.total_steps))
+    return p
 
 
-_STEP = re.compile(r"Step (\d+)/(\d+)")
+@dataclass
+class _Base:
+    model: str  # a model id, or "job:<hash>" while the base job has not finished
+    job: str | None
+    depends: list[str]
+    blocked: str | None
 
 
-def _progress(ctx: Ctx, job: LiveJob) -> str:
-    """status · epoch e/n · step s/t · loss x · ETA, from the newest metrics event (one call)."""
-    parts = [job.status]
-    if job.status == "running":
-        events = ctx.client.latest_events(job.id)
-        metrics = next(((m, d) for m, d in events if "step" in d or _STEP.search(m)), None)
-        if metrics is not None:
-            message, data = metrics
-            found = _STEP.search(message)
-            step = int(data.get("step") or (found.group(1) if found else 0))
-            total = int(found.group(2)) if found else None
-            if total and job.n_epochs:
-                epoch = min(job.n_epochs, -(-step * job.n_epochs // total))
-                parts.append(f"epoch {epoch}/{job.n_epochs}")
-            parts.append(f"Step {step}/{total}" if total else f"Step {step}")
-            if data.get("train_loss") is not None:
-                parts.append(f"loss {float(data['train_loss']):.4f}")
-        elif events:
-            parts.append(events[0][0])
-        if job.estimated_finish:
-            parts.append("ETA " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(job.estimated_finish)))
-    return " · ".join(parts)
+def _base(ctx: Ctx, s: FineTuningJobSpec) -> _Base:
+    if not isinstance(s.base_model, JobRef):
+        return _Base(s.base_model, None, [], None)
+    name = s.base_model.job
+    base = ctx.jobs[name]
+    if base.succeeded and base.live is not None and base.live.fine_tuned_model:
+        return _Base(base.live.fine_tuned_model, name, [], None)
+    return _Base(f"job:{base.hash}", name, [base.action_id] if base.action_id else [],
+                 base.blocked and f"base job {name} cannot finish: {base.blocked}")
 
 
 def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
     s = job.spec
-    name = job.name
-    aid = f"job.{name}"
-    depends: list[str] = []
-    blocked: str | None = None
-    base_job: str | None = None
-    if isinstance(s.base_model, JobRef):
-        base_job = s.base_model.job
-        base = ctx.jobs[base_job]
-        if base.succeeded and base.live is not None and base.live.fine_tuned_model:
-            base_model = base.live.fine_tuned_model
-        else:
-            base_model = f"job:{base.hash}"  # not known until the base job finishes
-            if base.action_id:
-                depends.append(base.action_id)
-            blocked = base.blocked and f"base job {base_job} cannot finish: {base.blocked}"
-    else:
-        base_model = s.base_model
-    spec_hash = job_hash(ctx, job, base_model)
-    state = ctx.jobs[name] = JobState(spec_hash)
+    base = _base(ctx, s)
+    state = ctx.jobs[job.name] = JobState(job_hash(ctx, job, base.model))
     for ds in filter(None, (s.training_data, s.validation_data)):
         if ds in ctx.dataset_action:
-            depends.append(ctx.dataset_action[ds])
+            base.depends.append(ctx.dataset_action[ds])
         if ds in ctx.dataset_blocked:
-            blocked = blocked or f"dataset {ds}: {ctx.dataset_blocked[ds]}"
-    live = [j for j in ctx.snap.jobs if j.metadata.get(ident.META_PROJECT) == ctx.project
+            base.blocked = base.blocked or f"dataset {ds}: {ctx.dataset_blocked[ds]}"
+    live, current = _select(ctx, job.name, state.hash)
+    alive = _settle_duplicates(ctx, job.name, current)
+    if alive and alive[0].status != "failed":
+        _plan_existing(ctx, job, state, alive[0])
+    else:
+        _plan_new(ctx, job, state, base, live, current)
+
+
+def _select(ctx: Ctx, name: str, spec_hash: str) -> tuple[list[LiveJob], list[LiveJob]]:
+    """(every live job of this spec, those that carry the current spec hash)."""
+    live = [j for j in ctx.live.snapshot.jobs if j.metadata.get(ident.META_PROJECT) == ctx.project
             and j.metadata.get(ident.META_SPEC) == name]
-    current = [j for j in live if j.metadata.get(ident.META_HASH) == spec_hash]
-    keep_order = {"succeeded": 0, "running": 1, "paused": 1, "queued": 1, "validating_files": 1, "pending": 1}
+    return live, [j for j in live if j.metadata.get(ident.META_HASH) == spec_hash]
+
+
+def _settle_duplicates(ctx: Ctx, name: str, current: list[LiveJob]) -> list[LiveJob]:
+    """Order the jobs of one hash (the one to follow first); cancel or report duplicates of racing applies."""
     alive = sorted((j for j in current if j.status != "cancelled"),
-                   key=lambda j: (keep_order.get(j.status, 2), j.created_at, j.id))
-    # Two applies that raced each created a job for this hash: keep the oldest, cancel the rest.
-    if alive and any(j.active for j in alive[1:]):
-        oldest = min((j for j in alive if j.status != "failed"), key=lambda j: (j.created_at, j.id), default=alive[0])
-        alive = [oldest] + [j for j in alive if j is not oldest]
-        for dup in alive[1:]:
-            if dup.active:
-                ctx.add(Action(f"{aid}:cancel:{dup.id}", "FineTuningJob", name, "cancel",
-                               f"duplicate of {oldest.id} for the same spec hash (concurrent applies); keeping the "
-                               "oldest", params={"job_id": dup.id}))
-    info = ctx.checked.base_model_info(name)
-    train_tokens = ctx.checked.reports[s.training_data].trained_tokens
-    cost = {"training_usd": training_cost(info, s.training_type, train_tokens, s.hyperparameters.get("n_epochs"))}
-    create_params = {"spec_hash": spec_hash, "base_model": None if base_model.startswith("job:") else base_model,
-                     "base_job": base_job, "base_hash": ctx.jobs[base_job].hash if base_job else None}
-    failed = [j for j in current if j.status == "failed"]
-    chosen = alive[0] if alive else None
-    if chosen is not None and chosen.status != "failed":
-        state.live = chosen
-        if chosen.status == "succeeded":
-            ctx.add(Action(f"{aid}:no-op", "FineTuningJob", name, "no-op", f"{chosen.id} succeeded: "
-                           f"{chosen.fine_tuned_model}", params={"job_id": chosen.id, "spec_hash": spec_hash}))
-            return
-        progress = _progress(ctx, chosen)
-        if s.paused and chosen.status != "paused":
-            ctx.add(Action(f"{aid}:pause", "FineTuningJob", name, "pause", f"paused: true in the spec; {chosen.id} "
-                           f"is {chosen.status}", changes={"status": [chosen.status, "paused"]},
-                           params={"job_id": chosen.id, "spec_hash": spec_hash}, progress=progress))
-            state.paused = True
-            return
-        if s.paused:
-            state.paused = True
-            ctx.add(Action(f"{aid}:no-op", "FineTuningJob", name, "no-op", f"{chosen.id} is paused (paused: true)",
-                           params={"job_id": chosen.id, "spec_hash": spec_hash}, progress=progress))
-            return
-        if not s.paused and chosen.status == "paused":
-            ctx.add(Action(f"{aid}:resume", "FineTuningJob", name, "resume", f"paused: false in the spec; resume "
-                           f"{chosen.id}", changes={"status": ["paused", "running"]},
-                           params={"job_id": chosen.id, "spec_hash": spec_hash}, progress=progress))
-        state.action_id = ctx.add(Action(f"{aid}:wait", "FineTuningJob", name, "wait", f"{chosen.id} is "
-                                         f"{chosen.status}", params={"job_id": chosen.id, "spec_hash": spec_hash},
-                                         progress=progress)).id
+                   key=lambda j: (KEEP_ORDER.get(j.status, 2), j.created_at, j.id))
+    usable = [j for j in alive if j.status != "failed"]
+    if len(usable) < 2:
+        return alive
+    # The oldest survives, as in apply's race settling; but a finished job beats a running one (no more billing).
+    done = [j for j in usable if j.status == "succeeded"]
+    oldest = min(done or usable, key=lambda j: (j.created_at, j.id))
+    for dup in (j for j in usable if j is not oldest):
+        if dup.active:
+            ctx.add(CancelJob(id=f"job.{name}:cancel:{dup.id}", name=name, job_id=dup.id, live_id=dup.id,
+                              cause="duplicate", duplicate_of=oldest.id,
+                              reason=f"duplicate of {oldest.id} for the same spec hash (concurrent applies); "
+                                     "keeping the oldest"))
+        else:
+            ctx.add(NoOp(id=f"job.{name}:duplicate:{dup.id}", kind="FineTuningJob", name=name, live_id=dup.id,
+                         duplicate_of=oldest.id, reason=f"{dup.id} ({dup.status}) duplicates {oldest.id} for the "
+                         "same spec hash (concurrent applies); both were billed, nothing to do"))
+    return [oldest] + [j for j in alive if j is not oldest]
+
+
+def _plan_existing(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, chosen: LiveJob) -> None:
+    s, name, aid = job.spec, job.name, f"job.{job.name}"
+    state.live = chosen
+    common: dict[str, Any] = {"name": name, "live_id": chosen.id}
+    if chosen.status == "succeeded":
+        ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", reason=f"{chosen.id} succeeded: "
+                     f"{chosen.fine_tuned_model}", fine_tuned_model=chosen.fine_tuned_model, **common))
         return
-    # No usable job carries this hash: create one (first time, spec changed, retry or resubmission).
-    drift = None
+    progress = _progress(ctx, chosen)
+    if s.paused:
+        state.paused = True
+        if chosen.status != "paused":
+            ctx.add(PauseJob(id=f"{aid}:pause", reason=f"paused: true in the spec; {chosen.id} is {chosen.status}",
+                             changes={"status": (chosen.status, "paused")}, job_id=chosen.id, progress=progress,
+                             **common))
+        else:
+            ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", reason=f"{chosen.id} is paused (paused: true)",
+                         progress=progress, **common))
+        return
+    after: list[str] = []
+    if chosen.status == "paused":
+        after.append(ctx.add(ResumeJob(id=f"{aid}:resume", reason=f"paused: false in the spec; resume {chosen.id}",
+                                       changes={"status": ("paused", "running")}, job_id=chosen.id,
+                                       progress=progress, **common)).id)
+    state.action_id = ctx.add(WaitJob(id=f"{aid}:wait", reason=f"{chosen.id} is {chosen.status}", job_id=chosen.id,
+                                      spec_hash=state.hash, progress=progress, depends_on=after, **common)).id
+
+
+def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base: _Base, live: list[LiveJob],
+              current: list[LiveJob]) -> None:
+    """No usable job carries this hash: create one (first time, spec changed, retry or resubmission)."""
+    s, name, aid = job.spec, job.name, f"job.{job.name}"
+    failed = [j for j in current if j.status == "failed"]
     if failed and len(failed) > s.retries:
         why = f"{failed[-1].id} failed: {failed[-1].error or 'no reason given'}"
         state.blocked = why
         hint = f" (retries: {s.retries} used)" if s.retries else " (set `retries` in the spec to resubmit)"
-        ctx.add(Action(f"{aid}:no-op", "FineTuningJob", name, "no-op", why + hint, blocked=why, drift="failed",
-                       params={"job_id": failed[-1].id}))
+        ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", name=name, reason=why + hint, blocked=why,
+                     drift="failed", live_id=failed[-1].id))
         return
+    twin = _unlabelled_twin(ctx, job, base.model)
+    if twin is not None:
+        state.blocked = (f"{twin.id} was trained on this spec's uploaded data but carries no ftops metadata "
+                         "(Foundry dropped it, or someone submitted it by hand); ftops cannot tell whether it is "
+                         "this spec's job and will not submit another. Cancel or rename it (or change the spec) "
+                         "to proceed")
+        ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", name=name, reason=state.blocked,
+                     blocked=state.blocked, drift="foreign", live_id=twin.id))
+        return
+    superseded = [j for j in live if j.metadata.get(ident.META_HASH) != state.hash and j.active]
+    create = ctx.add(CreateJob(
+        id=f"{aid}:create", name=name, reason=_create_reason(state, live, current, failed, superseded, s.retries),
+        changes=_job_changes(ctx, job, live, base.model), depends_on=sorted(set(base.depends)),
+        blocked=base.blocked, drift="modified" if current and not failed else None, cost=_cost(ctx, job),
+        spec_hash=None if base.model.startswith("job:") else state.hash,
+        base_model=None if base.model.startswith("job:") else base.model, base_job=base.job,
+        base_hash=ctx.jobs[base.job].hash if base.job else None, retry=len(failed),
+        supersedes=[j.id for j in superseded]))
+    state.action_id, state.blocked, state.creating = create.id, base.blocked, True
+    for old in superseded:
+        if s.keep_superseded:
+            ctx.add(NoOp(id=f"{aid}:keep:{old.id}", kind="FineTuningJob", name=name, live_id=old.id,
+                         reason=f"superseded {old.id} keeps running (keepSuperseded: true)"))
+        else:
+            ctx.add(CancelJob(id=f"{aid}:cancel:{old.id}", name=name, job_id=old.id, live_id=old.id,
+                              cause="superseded", depends_on=[create.id],
+                              reason=f"superseded by the new spec; {old.id} is {old.status}"))
+
+
+def _create_reason(state: JobState, live: list[LiveJob], current: list[LiveJob], failed: list[LiveJob],
+                   superseded: list[LiveJob], retries: int) -> str:
     if failed:
-        reason = f"retry {len(failed)}/{s.retries}: {failed[-1].id} failed: {failed[-1].error or 'no reason given'}"
+        reason = f"retry {len(failed)}/{retries}: {failed[-1].id} failed: {failed[-1].error or 'no reason given'}"
     elif current:
         reason = f"the job for this spec ({current[-1].id}) was cancelled outside ftops; resubmitting"
-        drift = "cancelled"
+    elif any(j.metadata.get(ident.META_HASH) != state.hash for j in live):
+        reason = "spec changed: jobs are immutable, so a new job"
     else:
-        superseded = [j for j in live if j.metadata.get(ident.META_HASH) != spec_hash]
-        reason = "new job" if not superseded else f"spec changed (hash {superseded[0].metadata.get(ident.META_HASH)} " \
-                                                  f"-> {spec_hash}): jobs are immutable, so a new job"
-    unlabelled = _unlabelled_twin(ctx, job, base_model)
-    if unlabelled is not None:
-        why = (f"{unlabelled.id} was trained on this spec's uploaded data but carries no ftops metadata (Foundry "
-               "dropped it, or someone submitted it by hand); ftops cannot tell whether it is this spec's job and "
-               "will not submit another. Cancel or rename it (or change the spec) to proceed")
-        state.blocked = why
-        ctx.add(Action(f"{aid}:no-op", "FineTuningJob", name, "no-op", why, blocked=why,
-                       params={"job_id": unlabelled.id}))
-        return
-    changes = _job_changes(ctx, job, live, base_model)
-    superseded_active = [j for j in live if j.metadata.get(ident.META_HASH) != spec_hash and j.active]
-    if superseded_active:
-        reason += f"; supersedes {', '.join(j.id for j in superseded_active)}"
-    create = ctx.add(Action(f"{aid}:create", "FineTuningJob", name, "create", reason, changes=changes,
-                            depends_on=sorted(set(depends)), params=create_params, blocked=blocked, drift=drift,
-                            cost=cost))
-    state.action_id = create.id
-    state.blocked = blocked
-    for old in superseded_active:
-        if s.keep_superseded:
-            ctx.add(Action(f"{aid}:keep:{old.id}", "FineTuningJob", name, "no-op", f"superseded {old.id} keeps "
-                           "running (keepSuperseded: true)", params={"job_id": old.id}))
-        else:
-            ctx.add(Action(f"{aid}:cancel:{old.id}", "FineTuningJob", name, "cancel",
-                           f"superseded by the new spec; {old.id} is {old.status}", depends_on=[create.id],
-                           params={"job_id": old.id}))
+        reason = "new job"
+    if superseded:
+        reason += f"; supersedes {', '.join(j.id for j in superseded)}"
+    return reason
+
+
+def _cost(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> Cost:
+    s = job.spec
+    info = ctx.checked.base_model_info(job.name)
+    tokens = ctx.checked.reports[s.training_data].trained_tokens
+    return Cost(training_usd=training_cost(info, s.training_type, tokens, s.hyperparameters.get("n_epochs")))
 
 
 def _unlabelled_twin(ctx: Ctx, job: Resource[FineTuningJobSpec], base_model: str) -> LiveJob | None:
@@ -247,44 +251,33 @@ def _unlabelled_twin(ctx: Ctx, job: Resource[FineTuningJobSpec], base_model: str
     file = ctx.dataset_files.get(job.spec.training_data)
     if file is None:
         return None
-    for j in ctx.snap.jobs:
+    for j in ctx.live.snapshot.jobs:
         if ident.META_HASH not in j.metadata and j.training_file == file.id and j.model == base_model \
                 and (j.suffix or None) == job.spec.suffix and j.status != "cancelled":
             return j
     return None
 
 
-def _job_changes(ctx: Ctx, job: Resource[FineTuningJobSpec], live: list[LiveJob], base_model: str) -> dict[str, Any]:
+def _job_changes(ctx: Ctx, job: Resource[FineTuningJobSpec], live: list[LiveJob],
+                 base_model: str) -> dict[str, tuple[Any, Any]]:
     """Fields that differ from the newest live job of this spec (from the fields ftops stored with it)."""
     newest = max(live, key=lambda j: (j.created_at, j.id), default=None)
-    new_fields = _fields(ctx.checked, job, base_model)
     if newest is None:
         return {}
-    stored = newest.metadata.get("ftops-fields")
-    compact = stored_fields(new_fields)
-    if not stored or compact is None:
-        return {"spec": [newest.metadata.get(ident.META_HASH), ident.canonical_hash(new_fields)]}
-    old, new = orjson.loads(stored), orjson.loads(compact)
-    diff = DeepDiff(old, new, ignore_order=True, verbose_level=2)
-    changes: dict[str, Any] = {}
-    for kind in ("values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed"):
-        for path, change in diff.get(kind, {}).items():
-            key = path.replace("root", "").replace("['", ".").replace("']", "").lstrip(".")
-            if isinstance(change, dict) and ("old_value" in change or "new_value" in change):
-                changes[key] = [change.get("old_value"), change.get("new_value")]
-            elif kind == "dictionary_item_added":
-                changes[key] = [None, change]
-            else:
-                changes[key] = [change, None]
-    return changes
+    new_fields = _fields(ctx.checked, job, base_model)
+    old = ident.stored_fields_of(newest)
+    compact = ident.stored_fields(new_fields)
+    if not old or compact is None:  # nothing stored to compare with: only the hash says it changed
+        return {"spec hash": (newest.metadata.get(ident.META_HASH), ident.canonical_hash(new_fields))}
+    import orjson
+
+    changes = ident.flat_changes(old, orjson.loads(compact))
+    return {k: (_scalar(a), _scalar(b)) for k, (a, b) in changes.items()}
 
 
-def stored_fields(fields: dict[str, Any]) -> str | None:
-    """The spec fields kept in job metadata (one value, at most 512 characters) for later diffs."""
-    compact = dict(fields)
-    for k in ("training_data", "validation_data"):
-        if compact.get(k):
-            compact[k] = compact[k][:16]
-    compact.pop("grader", None)
-    text = orjson.dumps(compact, option=orjson.OPT_SORT_KEYS).decode()
-    return text if len(text) <= 512 else None
+def _scalar(v: Any) -> Any:
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    import orjson
+
+    return orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()

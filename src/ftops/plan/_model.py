@@ -1,32 +1,91 @@
-"""The Plan: actions with reasons, changed fields and dependencies; saved as versioned JSON."""
+"""The Plan: typed actions with reasons, changed fields and dependencies; saved as versioned JSON.
+
+Each action kind is its own model with explicit fields (`op` is the discriminator), so apply never
+reads meaning out of ids or reasons, and a plan file is validated as a whole before anything runs.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import math
+from typing import Annotated, Any, Literal
 
-from .._exceptions import FtopsError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-FORMAT_VERSION = 1
+FORMAT_VERSION: Literal[2] = 2
 ACTIONS = ("create", "update", "replace", "delete", "cancel", "pause", "resume", "wait", "no-op")
 CHANGING = frozenset({"create", "update", "replace", "delete", "cancel", "pause", "resume"})
-DRIFT_KINDS = ("missing", "modified", "failed", "cancelled", "unmanaged")
+DRIFT_KINDS = ("unapplied", "modified", "deleted", "failed", "foreign", "retiring")
+
+Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File"]
+Verb = Literal["create", "update", "replace", "delete", "cancel", "pause", "resume", "wait", "no-op"]
+DriftClass = Literal["unapplied", "modified", "deleted", "failed", "foreign", "retiring"]
+SkuName = Literal["Standard", "GlobalStandard", "Developer", "ProvisionedManaged"]
+Scalar = str | int | float | bool | None
+Hex16 = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+LiveId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
-@dataclass
-class Action:
-    id: str  # unique in the plan, e.g. "job.clippy:create"
-    kind: str  # Dataset | FineTuningJob | Deployment | File
-    name: str
-    action: str  # one of ACTIONS
-    reason: str
-    changes: dict[str, list[Any]] = field(default_factory=dict)  # field -> [live, desired]
-    depends_on: list[str] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)  # what apply needs to execute it
-    blocked: str | None = None  # why it cannot run (a failed job, a gate, an unmanaged name ...)
-    drift: str | None = None  # missing | modified | failed | cancelled | unmanaged (for `ftops drift`)
-    progress: str | None = None  # for running jobs: epoch, step, loss, estimated finish
-    cost: dict[str, float] = field(default_factory=dict)  # training_usd, monthly_usd (estimates)
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+
+
+class Cost(_Model):
+    training_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    monthly_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+
+class JobProgress(_Model):
+    """Where a running job is, from its newest metrics event (display only)."""
+
+    status: str
+    epoch: int | None = None
+    n_epochs: int | None = None
+    step: int | None = None
+    total_steps: int | None = None
+    train_loss: float | None = None
+    estimated_finish: int | None = None
+    last_message: str | None = None
+
+    def __str__(self) -> str:
+        return " · ".join([self.status, *self.details()])
+
+    def details(self) -> list[str]:
+        import time
+
+        parts: list[str] = []
+        if self.epoch is not None and self.n_epochs:
+            parts.append(f"epoch {self.epoch}/{self.n_epochs}")
+        if self.step is not None:
+            parts.append(f"Step {self.step}/{self.total_steps}" if self.total_steps else f"Step {self.step}")
+        elif self.last_message:
+            parts.append(self.last_message)
+        if self.train_loss is not None:
+            parts.append(f"loss {self.train_loss:.4f}")
+        if self.estimated_finish:
+            parts.append("ETA " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(self.estimated_finish)))
+        return parts
+
+
+class ActionBase(_Model):
+    """What every action has: what, why, which fields change, what it waits for, how it is classified."""
+
+    id: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=300)
+    reason: str = Field(max_length=4000)
+    changes: dict[str, tuple[Scalar, Scalar]] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    blocked: str | None = None  # why it cannot run (a failed job, a gate, a foreign name ...)
+    drift: DriftClass | None = None  # set when the difference did not come from git (see DRIFT_KINDS)
+    pending: bool = False  # waits for Foundry (a running job): not a change apply can make now
+    live_id: str | None = None  # the live object it concerns: file id, job id or deployment name
+    duplicate_of: str | None = None  # a second live object for one spec (racing applies)
+    progress: JobProgress | None = None
+    cost: Cost = Field(default_factory=Cost)
+
+    kind: Kind
+    action: Verb
 
     @property
     def resource(self) -> str:
@@ -36,31 +95,155 @@ class Action:
     def changes_something(self) -> bool:
         return self.action in CHANGING
 
+    @property
+    def is_change(self) -> bool:
+        """A change apply can make now (not blocked, not waiting for a running job)."""
+        return self.changes_something and not self.pending and not self.blocked
 
-@dataclass
-class Plan:
-    project: str
-    endpoint: str
-    fingerprint: str  # of the live state the plan was computed against
-    spec_dir: str
-    created_at: float
-    actions: list[Action] = field(default_factory=list)
+
+# -- datasets -------------------------------------------------------------------------------
+class UploadDataset(ActionBase):
+    op: Literal["dataset.upload"] = "dataset.upload"
+    kind: Literal["Dataset"] = "Dataset"
+    action: Literal["create"] = "create"
+    path: str = Field(min_length=1, max_length=4096)  # relative to the project root, '/'-separated
+    filename: str = Field(min_length=1, max_length=512)
+    sha256: Sha256
+    bytes: int = Field(ge=0)
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        parts = v.split("/")
+        if v.startswith("/") or "\\" in v or ".." in parts or "\x00" in v:
+            raise ValueError("must be a relative path inside the project root")
+        return v
+
+
+class WaitFile(ActionBase):
+    op: Literal["dataset.wait"] = "dataset.wait"
+    kind: Literal["Dataset"] = "Dataset"
+    action: Literal["wait"] = "wait"
+    file_id: LiveId
+
+
+# -- jobs -----------------------------------------------------------------------------------
+class CreateJob(ActionBase):
+    op: Literal["job.create"] = "job.create"
+    kind: Literal["FineTuningJob"] = "FineTuningJob"
+    action: Literal["create"] = "create"
+    spec_hash: Hex16 | None  # None while the base job of continuous fine-tuning has not finished
+    base_model: str | None = None
+    base_job: Name | None = None
+    base_hash: Hex16 | None = None
+    retry: int = Field(default=0, ge=0)  # n-th resubmission after a failure (0: not a retry)
+    supersedes: list[LiveId] = Field(default_factory=list)
+
+
+class WaitJob(ActionBase):
+    op: Literal["job.wait"] = "job.wait"
+    kind: Literal["FineTuningJob"] = "FineTuningJob"
+    action: Literal["wait"] = "wait"
+    job_id: LiveId
+    spec_hash: Hex16
+
+
+class PauseJob(ActionBase):
+    op: Literal["job.pause"] = "job.pause"
+    kind: Literal["FineTuningJob"] = "FineTuningJob"
+    action: Literal["pause"] = "pause"
+    job_id: LiveId
+
+
+class ResumeJob(ActionBase):
+    op: Literal["job.resume"] = "job.resume"
+    kind: Literal["FineTuningJob"] = "FineTuningJob"
+    action: Literal["resume"] = "resume"
+    job_id: LiveId
+
+
+class CancelJob(ActionBase):
+    op: Literal["job.cancel"] = "job.cancel"
+    kind: Literal["FineTuningJob"] = "FineTuningJob"
+    action: Literal["cancel"] = "cancel"
+    job_id: LiveId
+    cause: Literal["duplicate", "superseded", "orphan"]
+
+
+# -- deployments ----------------------------------------------------------------------------
+class RollOut(ActionBase):
+    """Create, update or replace a deployment with the model a job's checkpoint selector names."""
+
+    op: Literal["deployment.rollout"] = "deployment.rollout"
+    kind: Literal["Deployment"] = "Deployment"
+    action: Literal["create", "update", "replace"]
+    job: Name
+    job_hash: Hex16
+    sku: SkuName
+    capacity: int = Field(ge=1)
+    spec_hash: Hex16
+    served_model: str | None = None  # what the deployment serves now (None: it does not exist)
+    served_loss: float | None = Field(default=None, allow_inf_nan=False)
+    model: str | None = None  # resolved at plan time when the job had finished, else at apply time
+    loss: float | None = Field(default=None, allow_inf_nan=False)
+    job_id: LiveId | None = None  # the job `model` was resolved from
+
+
+class DeleteDeployment(ActionBase):
+    op: Literal["deployment.delete"] = "deployment.delete"
+    kind: Literal["Deployment"] = "Deployment"
+    action: Literal["delete"] = "delete"
+
+
+class DeleteFile(ActionBase):
+    op: Literal["file.delete"] = "file.delete"
+    kind: Literal["File"] = "File"
+    action: Literal["delete"] = "delete"
+    file_id: LiveId
+
+
+class NoOp(ActionBase):
+    """Nothing to do (or nothing possible: `blocked`); says why, and what is live."""
+
+    op: Literal["noop"] = "noop"
+    action: Literal["no-op", "wait"] = "no-op"
+    served_model: str | None = None  # deployments: what it serves
+    fine_tuned_model: str | None = None  # jobs: the model a succeeded job produced
+
+
+Action = Annotated[
+    UploadDataset | WaitFile | CreateJob | WaitJob | PauseJob | ResumeJob | CancelJob | RollOut | DeleteDeployment
+    | DeleteFile | NoOp,
+    Field(discriminator="op"),
+]
+
+
+class Plan(_Model):
+    format_version: Literal[2] = 2
+    project: Name
+    endpoint: str = Field(max_length=1000)  # "<subscription>/<resource group>/<account>"
+    fingerprint: Hex16  # of the live state the plan was computed against
+    spec_fingerprint: Hex16  # of the specs and the data they name
+    spec_dir: str = Field(min_length=1, max_length=4096)  # relative to the project root
+    created_at: float = Field(gt=1.5e9, lt=1e11, allow_inf_nan=False)
+    actions: list[Action] = Field(default_factory=list)
     prune: bool = False
-    api_calls: int = 0
-    format_version: int = FORMAT_VERSION
+    api_calls: int = Field(default=0, ge=0)
+    hosting_before_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # monthly, deployments live now
 
     @property
     def has_changes(self) -> bool:
-        return any(a.changes_something for a in self.actions)
+        return any(a.is_change for a in self.actions)
 
     def by_id(self) -> dict[str, Action]:
         return {a.id: a for a in self.actions}
 
     def totals(self) -> dict[str, float]:
-        training = sum(a.cost.get("training_usd", 0.0) for a in self.actions if a.action in ("create", "replace"))
-        monthly = sum(a.cost.get("monthly_usd", 0.0) for a in self.actions
-                      if a.kind == "Deployment" and a.action != "delete")
-        return {"training_usd": round(training, 2), "monthly_hosting_usd": round(monthly, 2)}
+        training = sum(a.cost.training_usd for a in self.actions if isinstance(a, CreateJob))
+        after = sum(a.cost.monthly_usd for a in self.actions if a.kind == "Deployment" and a.action != "delete")
+        return {"training_usd": _money(training), "monthly_hosting_usd": _money(after),
+                "monthly_hosting_before_usd": _money(self.hosting_before_usd),
+                "monthly_hosting_delta_usd": _money(after - self.hosting_before_usd)}
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -69,8 +252,9 @@ class Plan:
         return counts
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["actions"] = [{"resource": a.resource, **asdict(a)} for a in self.actions]
+        d = self.model_dump(mode="json")
+        for out, a in zip(d["actions"], self.actions, strict=True):
+            out["resource"] = a.resource
         d["summary"] = self.summary()
         d["cost"] = {**self.totals(), "estimate": True, "currency": "USD"}
         d["has_changes"] = self.has_changes
@@ -78,13 +262,14 @@ class Plan:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Plan:
-        if d.get("format_version") != FORMAT_VERSION:
-            raise FtopsError(f"plan file has format_version {d.get('format_version')!r}; this ftops reads "
-                             f"{FORMAT_VERSION}")
-        try:
-            actions = [Action(**{k: v for k, v in a.items() if k != "resource"}) for a in d["actions"]]
-            fields = {k: d[k] for k in ("project", "endpoint", "fingerprint", "spec_dir", "created_at", "prune",
-                                        "api_calls")}
-        except (KeyError, TypeError) as e:
-            raise FtopsError(f"plan file is malformed: {e}") from None
-        return cls(actions=actions, **fields)
+        """Validate a plan as a whole (raises pydantic.ValidationError; the loader makes it one line)."""
+        derived = ("summary", "cost", "has_changes")
+        data = {k: v for k, v in d.items() if k not in derived}
+        if isinstance(data.get("actions"), list):
+            data["actions"] = [{k: v for k, v in a.items() if k != "resource"} if isinstance(a, dict) else a
+                               for a in data["actions"]]
+        return cls.model_validate(data)
+
+
+def _money(x: float) -> float:
+    return round(x, 2) if math.isfinite(x) else 0.0

@@ -1,23 +1,30 @@
-"""Diff the specs against a snapshot of the live account and produce a Plan.
+"""Diff the specs against the live account and produce a Plan.
 
-The steps live beside this module: datasets (`_datasets.py`), jobs (`_jobs.py`), deployments and
-orphans (`_deployments.py`); they share a `Ctx` (`_context.py`).
+Two halves: `decide` is pure (specs + LiveState -> Plan) and unit-tested offline; `make_plan` is the
+refresh loop that reads the listings, lets `decide` say which events and checkpoints it needs, fetches
+exactly those, and decides again. The steps live beside this module: datasets (`_datasets.py`), jobs
+(`_jobs.py`), deployments and orphans (`_deployments.py`); they share a `Ctx` (`_context.py`).
 """
 
 from __future__ import annotations
 
+import graphlib
 import time
+from typing import Any
 
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, Snapshot
+from ..spec import Resource
 from . import _identity as ident
 from ._context import Ctx
+from ._cost import monthly_hosting
 from ._datasets import plan_datasets
 from ._deployments import plan_deployment, plan_orphans
-from ._jobs import job_order, job_request, plan_job, stored_fields
-from ._model import Plan
+from ._jobs import job_order, plan_job
+from ._live import LiveState, fetch, read_live
+from ._model import Action, Plan, WaitJob
 
-__all__ = ["fingerprint", "job_request", "make_plan", "stored_fields"]
+MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
 
 
 def fingerprint(snap: Snapshot, project: str) -> str:
@@ -31,19 +38,68 @@ def fingerprint(snap: Snapshot, project: str) -> str:
     return ident.canonical_hash({"files": files, "jobs": jobs, "deployments": deps})
 
 
-def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,
-              snapshot: Snapshot | None = None) -> Plan:
-    """Read live state (unless given) and compute the actions that make it match the specs."""
-    calls_before = client.api_calls
-    snap = snapshot or client.snapshot()
+def spec_fingerprint(checked: CheckedProject) -> str:
+    """A hash of every spec document and of the bytes of every dataset they name."""
+    p = checked.project
+    resources: list[Resource[Any]] = [*([p.foundry] if p.foundry else []), *p.datasets.values(),
+                                      *p.jobs.values(), *p.deployments.values()]
+    docs = [(r.kind, r.name, r.doc.data) for r in resources]
+    data = sorted((name, report.sha256) for name, report in checked.reports.items())
+    return ident.canonical_hash({"docs": sorted(docs, key=lambda d: (d[0], d[1])), "data": data})
+
+
+def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, endpoint: str = "",
+           created_at: float | None = None) -> Plan:
+    """The actions that make the live state match the specs: a pure function of its inputs."""
     project = checked.project.project_name
-    ctx = Ctx(checked, client, snap, project, prune)
+    ctx = Ctx(checked, live, project, prune)
     plan_datasets(ctx)
     for name in job_order(checked):
         plan_job(ctx, checked.project.jobs[name])
     for dep in checked.project.deployments.values():
         plan_deployment(ctx, dep)
     plan_orphans(ctx)
-    return Plan(project=project, endpoint=client.target, fingerprint=fingerprint(snap, project),
-                spec_dir=checked.project.spec_dir_shown, created_at=time.time(), actions=ctx.actions, prune=prune,
-                api_calls=client.api_calls - calls_before)
+    _mark_pending(ctx.actions)
+    return Plan(project=project, endpoint=endpoint, fingerprint=fingerprint(live.snapshot, project),
+                spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
+                created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
+                api_calls=live.api_calls, hosting_before_usd=_hosting_before(checked, live, project))
+
+
+def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,
+              live: LiveState | None = None) -> Plan:
+    """Read live state (unless given), then decide; fetch what a pass needed and decide again."""
+    state = live or read_live(client)
+    plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time())
+    for _ in range(MAX_PASSES - 1):
+        needs = state.take_needs()
+        if not needs:
+            break
+        fetch(state, client, needs)
+        plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time())
+    return plan
+
+
+def _mark_pending(actions: list[Action]) -> None:
+    """An action that waits (directly or through others) for a running job is pending, not a change now."""
+    by_id = {a.id: a for a in actions}
+    graph = {a.id: {d for d in a.depends_on if d in by_id} for a in actions}
+    for aid in graphlib.TopologicalSorter(graph).static_order():
+        a = by_id[aid]
+        if any(isinstance(by_id[d], WaitJob) or by_id[d].pending for d in graph[aid]):
+            a.pending = True
+
+
+def _spec_dir(checked: CheckedProject) -> str:
+    return checked.project.spec_dir_shown  # as given on the command line: `apply PLANFILE` loads it again
+
+
+def _hosting_before(checked: CheckedProject, live: LiveState, project: str) -> float:
+    """Monthly hosting of this project's deployments as they are now (those a spec still names)."""
+    total = 0.0
+    for d in live.snapshot.deployments:
+        spec = checked.project.deployments.get(d.name)
+        if spec is None or d.tags.get(ident.META_PROJECT) != project or d.sku is None:
+            continue
+        total += monthly_hosting(checked.base_model_info(spec.spec.model.job), d.sku)
+    return total

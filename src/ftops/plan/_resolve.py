@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..foundry import FoundryClient, LiveJob
+from ..foundry import LiveCheckpoint, LiveJob
 from ..spec import DeploymentSpec, Epoch
 
 
@@ -16,15 +16,21 @@ class Resolved:
     blocked: str | None = None
 
 
-def resolve_model(client: FoundryClient, job: LiveJob, spec: DeploymentSpec,
+def needs_checkpoints(spec: DeploymentSpec) -> bool:
+    """Whether resolving `spec` reads the job's checkpoints (the final model without gates does not)."""
+    return not (spec.model.checkpoint == "final" and spec.gates.max_valid_loss is None
+                and not spec.gates.must_beat_current)
+
+
+def resolve_model(job: LiveJob, checkpoints: list[LiveCheckpoint], spec: DeploymentSpec,
                   served_loss: float | None = None) -> Resolved:
-    """Resolve the checkpoint selector against a succeeded job, then apply the promotion gates."""
+    """Resolve the checkpoint selector against a succeeded job, then apply the promotion gates (pure)."""
     assert job.fine_tuned_model is not None
     selector = spec.model.checkpoint
     resolved: Resolved
-    if selector == "final" and spec.gates.max_valid_loss is None and not spec.gates.must_beat_current:
+    if not needs_checkpoints(spec):
         return Resolved(job.fine_tuned_model, None, "final model")
-    cps = sorted(client.checkpoints(job.id), key=lambda c: c.step_number)
+    cps = sorted(checkpoints, key=lambda c: c.step_number)
     final_loss = cps[-1].loss if cps else None
     if selector == "final":
         resolved = Resolved(job.fine_tuned_model, final_loss, "final model")

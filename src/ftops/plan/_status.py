@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ._model import Plan
+from ._model import Action, NoOp, Plan, RollOut
+
+DATASET_STATUS = {"no-op": "uploaded", "wait": "processing", "create": "not uploaded"}
+JOB_STATUS = {"no-op": "succeeded", "create": "not submitted"}
+DEPLOYMENT_STATUS = {"no-op": "in sync", "create": "not deployed", "update": "rollout pending"}
 
 
 @dataclass(frozen=True)
@@ -19,26 +23,26 @@ class StatusRow:
         return asdict(self)
 
 
+def _row(a: Action) -> StatusRow:
+    detail = a.reason
+    if a.kind == "Dataset":
+        status = DATASET_STATUS.get(a.action, a.action)
+        detail = "" if a.action == "no-op" and not a.drift else detail
+    elif a.kind == "FineTuningJob":
+        status = a.progress.status if a.progress else JOB_STATUS.get(a.action, a.action)
+        if a.progress is not None:
+            detail = " · ".join(a.progress.details())
+        elif isinstance(a, NoOp) and a.fine_tuned_model:
+            detail = f"model {a.fine_tuned_model}"
+    else:
+        status = DEPLOYMENT_STATUS.get(a.action, a.action)
+        if isinstance(a, RollOut) and a.action == "update" and not a.pending:
+            status = "update pending"
+    if a.blocked:
+        status = "blocked"
+    return StatusRow(a.kind, a.name, a.live_id or "", status, detail)
+
+
 def status_rows(plan: Plan) -> list[StatusRow]:
     """Derived from a read-only plan: what exists, what it is doing, and what apply would change."""
-    rows: list[StatusRow] = []
-    for a in plan.actions:
-        live_id = str(a.params.get("file_id") or a.params.get("job_id") or a.params.get("deployment") or "")
-        detail = a.reason
-        if a.kind == "Dataset":
-            status = {"no-op": "uploaded", "wait": "processing", "create": "not uploaded"}.get(a.action, a.action)
-            detail = "" if a.action == "no-op" and not a.drift else detail
-        elif a.kind == "FineTuningJob":
-            status = (a.progress or "").split(" · ")[0] or {"no-op": "succeeded", "create": "not submitted"}.get(
-                a.action, a.action)
-            if a.progress:
-                detail = " · ".join(a.progress.split(" · ")[1:])
-            elif a.action == "no-op" and " succeeded: " in a.reason:
-                detail = "model " + a.reason.split(" succeeded: ", 1)[1]
-        else:
-            status = {"no-op": "in sync", "create": "not deployed", "update": "rollout pending"}.get(a.action, a.action)
-            live_id = a.name if a.action != "create" else ""
-        if a.blocked:
-            status = "blocked"
-        rows.append(StatusRow(a.kind, a.name, live_id, status, detail))
-    return rows
+    return [_row(a) for a in plan.actions]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..._exceptions import EXIT_CHANGES, ApplyFailed, UsageError
+from ..._exceptions import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
 from .._output import err, is_tty, out
 
 if TYPE_CHECKING:
@@ -26,106 +26,114 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
+class OnStale(StrEnum):
+    fail = "fail"
+    replan = "replan"
+
+
 DIR = typer.Argument(Path("specs"), metavar="[DIR]", help="Spec directory (default specs/).")
 FORMAT = typer.Option(Format.text, "--format", "-f", help="text | json | markdown")
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def plan(
-        spec_dir: Path = DIR,
-        out_file: Path = typer.Option(None, "--out", help="Save the plan (versioned JSON) for `apply FILE`."),
-        fmt: Format = FORMAT,
-        detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
-                                               help="Exit 0 when there are no changes, 2 when there are."),
-        prune: bool = typer.Option(False, "--prune", help="Plan deletion of managed objects no spec names."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list resources with no change."),
-    ) -> None:
-        """Read the live Foundry and show what apply would do, with estimated cost."""
-        from ...apply import open_session, save_plan_file
-        from ...plan import make_plan
-        from .. import _render as render
+    app.command()(plan)
+    app.command()(apply)
+    app.command()(drift)
+    app.command()(status)
 
-        with open_session(spec_dir) as s:
-            p = make_plan(s.checked, s.client, prune=prune)
+
+def plan(
+    spec_dir: Path = DIR,
+    out_file: Path = typer.Option(None, "--out", help="Save the plan (versioned JSON) for `apply FILE`."),
+    fmt: Format = FORMAT,
+    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
+                                           help="Exit 0 when there are no changes, 2 when there are."),
+    prune: bool = typer.Option(False, "--prune", help="Plan deletion of managed objects no spec names."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list resources with no change."),
+) -> None:
+    """Read the live Foundry and show what apply would do, with estimated cost.
+
+    Changes are what apply can do now; work that waits for Foundry (a running job, the rollout that
+    follows it) is shown as pending and is not a change for --detailed-exitcode.
+    """
+    from ...apply import open_session, save_plan_file
+    from ...plan import make_plan
+    from .. import _render as render
+
+    with open_session(spec_dir) as s:
+        p = make_plan(s.checked, s.client, prune=prune)
+    if out_file is not None:
+        save_plan_file(p, out_file)
+    if fmt is Format.json:
+        out.print(render.plan_json(p), markup=False)
+    elif fmt is Format.markdown:
+        hint = f"the whole plan is in {out_file}" if out_file is not None else ""
+        out.print(render.plan_markdown(p, full_plan_hint=hint), markup=False)
+    else:
+        out.print(render.plan_text(p, verbose))
         if out_file is not None:
-            save_plan_file(p, out_file)
-        if fmt is Format.json:
-            out.print(render.plan_json(p), markup=False)
-        elif fmt is Format.markdown:
-            out.print(render.plan_markdown(p), markup=False)
-        else:
-            out.print(render.plan_text(p, verbose))
-            if out_file is not None:
-                out.print(f"\nSaved the plan to {out_file}; apply it with `ftops apply {out_file}`.", markup=False)
-        if detailed_exitcode and p.has_changes:
-            raise typer.Exit(EXIT_CHANGES)
+            out.print(f"\nSaved the plan to {out_file}; apply it with `ftops apply {out_file}`.", markup=False)
+    if detailed_exitcode and p.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
 
-    @app.command()
-    def apply(
-        target: Path = typer.Argument(Path("specs"), metavar="[DIR|PLANFILE]",
-                                      help="Spec directory, or a plan file saved by `plan --out`."),
-        auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
-        wait: bool = typer.Option(False, "--wait", help="Follow jobs to the end, then roll out deployments."),
-        prune: bool = typer.Option(False, "--prune", help="Delete managed objects no spec names (never jobs)."),
-    ) -> None:
-        """Make the live Foundry match the specs (idempotent; safe to interrupt and run again)."""
-        from ...apply import check_fresh, load_plan_file, open_session
-        from ...plan import make_plan
-        from .. import _render as render
 
-        if target.is_file():
-            saved = load_plan_file(target)
-            with open_session(saved.spec_dir) as s:
-                check_fresh(saved, s)  # a plan file is applied verbatim, or refused if stale
-                _execute(saved, s, wait)
-            return
-        with open_session(target) as s:
-            p = make_plan(s.checked, s.client, prune=prune)
-            out.print(render.plan_text(p))
-            runnable = p.has_changes or (wait and any(a.action == "wait" for a in p.actions))
-            if not runnable:
-                out.print("\nNothing to apply.", markup=False)
-                if any(a.blocked for a in p.actions):
-                    raise ApplyFailed("some resources are blocked (see above)")
-                return
-            if not auto_approve:
-                if not is_tty():
-                    raise UsageError("refusing to apply without a terminal to confirm; pass --auto-approve")
-                if not typer.confirm("\nApply these actions?", default=False):
-                    raise UsageError("apply cancelled")
-            _execute(p, s, wait)
+def apply(
+    target: Path = typer.Argument(Path("specs"), metavar="[DIR|PLANFILE]",
+                                  help="Spec directory, or a plan file saved by `plan --out`."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
+    wait: bool = typer.Option(False, "--wait", help="Follow jobs to the end, then roll out deployments."),
+    prune: bool = typer.Option(False, "--prune", help="Delete managed objects no spec names (never jobs)."),
+    on_stale: OnStale = typer.Option(OnStale.fail, "--on-stale",
+                                     help="For a PLANFILE whose specs, data or live state changed since it was "
+                                          "made: fail (default), or replan (show a new plan and apply it; "
+                                          "needs --auto-approve)."),
+) -> None:
+    """Make the live Foundry match the specs (idempotent; safe to interrupt and run again).
 
-    @app.command()
-    def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
-        """Read-only: classify how the live Foundry differs from the specs. Exit 0 in sync, 2 drift."""
-        from ...plan._drift import drift_items
-        from .. import _render as render
+    Run on a timer (a scheduled sync) it exits 0 when the only remaining work is Foundry's (jobs
+    still training: the next run continues), and 1 when something failed or is blocked.
+    """
+    from ...apply import load_plan_file, open_session
 
-        p = _read_only_plan(spec_dir)
-        items = drift_items(p)
-        if fmt is Format.json:
-            out.print(render.drift_json(items, p.project), markup=False)
-        elif fmt is Format.markdown:
-            out.print(render.drift_markdown(items, p.project), markup=False)
-        else:
-            out.print(render.drift_text(items, p.project))
-        if items:
-            raise typer.Exit(EXIT_CHANGES)
+    if target.is_file():
+        saved = load_plan_file(target)
+        with open_session(saved.spec_dir) as s:
+            _execute(_fresh_or_replan(saved, s, on_stale, auto_approve, prune), s, wait)
+        return
+    with open_session(target) as s:
+        _plan_confirm_execute(s, auto_approve, wait, prune)
 
-    @app.command()
-    def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
-        """A table of managed resources with live status, progress and the model each deployment serves."""
-        from ...plan._status import status_rows
-        from .. import _render as render
 
-        rows = status_rows(_read_only_plan(spec_dir))
-        if fmt is Format.json:
-            out.print(render.status_json(rows), markup=False)
-        elif fmt is Format.markdown:
-            out.print(render.status_markdown(rows), markup=False)
-        else:
-            out.print(render.status_table(rows))
+def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
+    """Read-only: git vs live. Exit 0 in sync, 2 when plan would change something (each one classified)."""
+    from ...plan import drift_items
+    from ...plan._drift import in_progress
+    from .. import _render as render
+
+    p = _read_only_plan(spec_dir)
+    items, waiting = drift_items(p), in_progress(p)
+    if fmt is Format.json:
+        out.print(render.drift_json(items, waiting, p.project), markup=False)
+    elif fmt is Format.markdown:
+        out.print(render.drift_markdown(items, waiting, p.project), markup=False)
+    else:
+        out.print(render.drift_text(items, waiting, p.project))
+    if items:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
+    """A table of managed resources with live status, progress and the model each deployment serves."""
+    from ...plan import status_rows
+    from .. import _render as render
+
+    rows = status_rows(_read_only_plan(spec_dir))
+    if fmt is Format.json:
+        out.print(render.status_json(rows), markup=False)
+    elif fmt is Format.markdown:
+        out.print(render.status_markdown(rows), markup=False)
+    else:
+        out.print(render.status_table(rows))
 
 
 def _read_only_plan(spec_dir: Path) -> Plan:
@@ -134,6 +142,56 @@ def _read_only_plan(spec_dir: Path) -> Plan:
 
     with open_session(spec_dir) as s:
         return make_plan(s.checked, s.client)
+
+
+def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool) -> Plan:
+    """The saved plan if it still fits specs, data and live state; else refuse, or plan again if asked."""
+    from ...apply import check_fresh
+    from ...plan import make_plan
+    from .. import _render as render
+
+    try:
+        check_fresh(saved, s)  # a plan file is applied verbatim, or refused if stale
+        return saved
+    except StalePlanError as e:
+        if on_stale is OnStale.fail:
+            raise
+        if not auto_approve:
+            raise UsageError("--on-stale replan applies a plan nobody reviewed; it needs --auto-approve") from e
+        err.print(f"the saved plan is stale ({e.message}); planning again", markup=False)
+    fresh = make_plan(s.checked, s.client, prune=saved.prune or prune)
+    out.print(render.plan_text(fresh))
+    return fresh
+
+
+def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: bool) -> None:
+    from ...plan import make_plan
+    from .. import _render as render
+
+    p = make_plan(s.checked, s.client, prune=prune)
+    out.print(render.plan_text(p))
+    runnable = p.has_changes or any(a.action == "wait" or a.pending for a in p.actions)
+    if not runnable:
+        out.print("\nNothing to apply.", markup=False)
+        if any(a.blocked for a in p.actions):
+            raise ApplyFailed("some resources are blocked (see above)")
+        return
+    if p.has_changes and not auto_approve:
+        _confirm()
+    _execute(p, s, wait)
+
+
+def _confirm() -> None:
+    import click
+
+    if not is_tty():
+        raise UsageError("refusing to apply without a terminal to confirm; pass --auto-approve")
+    try:
+        confirmed = typer.confirm("\nApply these actions?", default=False)
+    except (EOFError, click.exceptions.Abort) as e:
+        raise UsageError("apply cancelled (no answer)") from e
+    if not confirmed:
+        raise UsageError("apply cancelled")
 
 
 def _execute(p: Plan, s: Session, wait: bool) -> None:
@@ -148,4 +206,4 @@ def _execute(p: Plan, s: Session, wait: bool) -> None:
         result = apply_plan(p, s.checked, s.client, wait_jobs=wait, concurrency=concurrency, reporter=reporter)
     out.print("\n" + render.apply_summary(result))
     if not result.ok:
-        raise ApplyFailed("some actions failed or were skipped (see above)")
+        raise ApplyFailed("some actions failed, were skipped or are blocked (see above)")

@@ -1,0 +1,160 @@
+"""One function per action type: what apply does for it. Every step is safe to repeat."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import FtopsError, PermanentFoundryError, StalePlanError
+from ..datasets import hash_file
+from ..plan import (
+    Action,
+    CancelJob,
+    CreateJob,
+    DeleteDeployment,
+    DeleteFile,
+    PauseJob,
+    ResumeJob,
+    RollOut,
+    UploadDataset,
+    WaitFile,
+    WaitJob,
+    identity,
+    job_request,
+    needs_checkpoints,
+    resolve_model,
+)
+from ._runtime import Runtime, first_look, settle_upload
+
+
+class DataChanged(StalePlanError):
+    """A dataset's bytes are not the bytes the plan was made for."""
+
+
+def _stat(path: Path) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def upload(rt: Runtime, a: UploadDataset) -> str:
+    path = rt.checked.project.root / a.path
+    # Re-hash the bytes about to be sent, and refuse if they changed since the plan (or during the upload).
+    before = _stat(path)
+    if before[0] != a.bytes or hash_file(path) != a.sha256:
+        raise DataChanged(f"dataset {a.name}: {a.path} is not the file the plan was made for (its sha256 "
+                          "changed); plan again")
+    f = rt.client.upload(path, a.filename, progress=lambda n: rt.reporter.progress(a, n, a.bytes))
+    if _stat(path) != before:
+        rt.client.delete_file(f.id)
+        raise DataChanged(f"dataset {a.name}: {a.path} changed while it was being uploaded; the upload was "
+                          "deleted; plan again")
+    f = rt.client.wait_file(f.id) if f.status != "processed" else f
+    if f.status != "processed":
+        raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
+    f = settle_upload(rt, f)
+    with rt.lock:
+        rt.files[a.name] = f.id
+    return f"uploaded {f.id}"
+
+
+def wait_file(rt: Runtime, a: WaitFile) -> str:
+    f = rt.client.wait_file(a.file_id)
+    if f.status != "processed":
+        raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
+    return f"{f.id} processed"
+
+
+def create_job(rt: Runtime, a: CreateJob) -> str:
+    base_model = a.base_model
+    if base_model is None:
+        assert a.base_job is not None and a.base_hash is not None  # the plan file validator checked it
+        base_model = rt.await_job(a, a.base_job, a.base_hash).fine_tuned_model
+    spec = rt.checked.project.jobs[a.name].spec
+    files = {name: rt.files[name] for name in filter(None, (spec.training_data, spec.validation_data))}
+    request, ident = job_request(rt.checked, a.name, str(base_model), files)
+    if a.spec_hash is not None and ident[identity.META_HASH] != a.spec_hash:
+        raise StalePlanError(f"job {a.name}: the spec or its data changed since the plan was made; plan again")
+    if a.spec_hash is None:
+        # The hash was not known at plan time (the base job had not finished): look before creating.
+        existing = [j for j in rt.client.list_jobs(metadata=ident) if j.status != "cancelled"]
+        if existing and not a.retry:
+            job = min(existing, key=lambda j: (j.created_at, j.id))
+            with rt.lock:
+                rt.jobs[a.name] = job
+            return f"adopted {job.id} (created earlier for the same spec hash)"
+    # One call. The plan's snapshot (or a saved plan's fingerprint check) showed no job for this hash;
+    # a concurrent apply that created one meanwhile is settled right after creation.
+    job = rt.client.create_job(request, ident)
+    if job.metadata.get(identity.META_HASH) != ident[identity.META_HASH]:
+        # Without its metadata the job cannot be found again, and every run would submit another.
+        raise PermanentFoundryError(
+            f"Foundry did not keep the metadata of {job.id}; ftops identifies jobs by it and would resubmit "
+            "on every run, so it stops here (the next plan blocks this job's spec until this is resolved)")
+    followed = first_look(rt, job, ident)
+    with rt.lock:
+        rt.jobs[a.name] = followed
+    return f"submitted {job.id}" if followed.id == job.id else f"following {followed.id} (a concurrent apply's)"
+
+
+def cancel(rt: Runtime, a: CancelJob) -> str:
+    job = rt.client.cancel_job(a.job_id)
+    if job.status != "cancelled":
+        return f"{job.id} had already {job.status}; nothing to cancel"
+    return f"{job.id} is cancelled"
+
+
+def pause(rt: Runtime, a: PauseJob) -> str:
+    return f"{a.job_id} is {rt.client.pause_job(a.job_id).status}"
+
+
+def resume(rt: Runtime, a: ResumeJob) -> str:
+    return f"{a.job_id} is {rt.client.resume_job(a.job_id).status}"
+
+
+def wait_job(rt: Runtime, a: WaitJob) -> str:
+    job = rt.await_job(a, a.name, a.spec_hash)
+    return f"{job.id} succeeded: {job.fine_tuned_model}"
+
+
+def roll_out(rt: Runtime, a: RollOut) -> str:
+    job = rt.await_job(a, a.job, a.job_hash)
+    spec = rt.checked.project.deployments[a.name].spec
+    model, loss = a.model, a.loss
+    if model is None or a.job_id != job.id:
+        checkpoints = rt.client.checkpoints(job.id) if needs_checkpoints(spec) else []
+        resolved = resolve_model(job, checkpoints, spec, a.served_loss)
+        if resolved.blocked:
+            raise FtopsError(f"rollout blocked: {resolved.blocked}")
+        model, loss = resolved.model, resolved.loss
+    tags = identity.deployment_tags(rt.plan.project, a.name, a.spec_hash, job.id, loss, str(model))
+    with rt.deploy_lock:
+        if a.action == "replace":
+            rt.client.delete_deployment(a.name)
+        rt.client.put_deployment(a.name, str(model), a.sku, a.capacity, tags)
+    return f"serves {model}"
+
+
+def delete_deployment(rt: Runtime, a: DeleteDeployment) -> str:
+    with rt.deploy_lock:
+        rt.client.delete_deployment(a.name)
+    return "deleted"
+
+
+def delete_file(rt: Runtime, a: DeleteFile) -> str:
+    rt.client.delete_file(a.file_id)
+    return "deleted"
+
+
+Step = Callable[[Runtime, Any], str]
+STEPS: dict[type[Action], Step] = {
+    UploadDataset: upload, WaitFile: wait_file, CreateJob: create_job, CancelJob: cancel, PauseJob: pause,
+    ResumeJob: resume, WaitJob: wait_job, RollOut: roll_out, DeleteDeployment: delete_deployment,
+    DeleteFile: delete_file,
+}
+
+
+def step_of(a: Action) -> Step | None:
+    """What runs for `a`; None for actions with nothing to do (no-ops)."""
+    return STEPS.get(type(a))

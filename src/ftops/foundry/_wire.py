@@ -1,0 +1,84 @@
+"""The wire format, owned here: request bodies, ARM SKU names, event texts. The plan speaks the spec's language.
+
+Everything Foundry spells differently from the spec is translated in this module and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# Spec sku names <-> ARM sku names.
+ARM_SKU = {"Standard": "Standard", "GlobalStandard": "GlobalStandard", "Developer": "DeveloperTier",
+           "ProvisionedManaged": "ProvisionedManaged"}
+SPEC_SKU = {v.lower(): k for k, v in ARM_SKU.items()}
+
+
+def arm_sku(spec_sku: str) -> str:
+    return ARM_SKU[spec_sku]
+
+
+def spec_sku(arm_name: str | None) -> str | None:
+    """The spec's name for an ARM sku (Azure compares sku names case-insensitively); unknown names pass through."""
+    if arm_name is None:
+        return None
+    return SPEC_SKU.get(arm_name.lower(), arm_name)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A fine-tuning job to create, in the spec's terms; `body()` spells it as Foundry wants it."""
+
+    base_model: str
+    training_file: str
+    method: str
+    training_type: str
+    metadata: dict[str, str]
+    validation_file: str | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    suffix: str | None = None
+    seed: int | None = None
+    grader: dict[str, Any] | None = None
+
+    def body(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(keyword arguments of `jobs.create`, extra body): hyperparameters go under `method`."""
+        method: dict[str, Any] = {"type": self.method, self.method: {}}
+        if self.hyperparameters:
+            method[self.method]["hyperparameters"] = dict(self.hyperparameters)
+        if self.method == "reinforcement" and self.grader is not None:
+            method[self.method]["grader"] = self.grader
+        kwargs: dict[str, Any] = {"model": self.base_model, "training_file": self.training_file, "method": method,
+                                  "metadata": dict(self.metadata)}
+        if self.validation_file:
+            kwargs["validation_file"] = self.validation_file
+        if self.suffix:
+            kwargs["suffix"] = self.suffix
+        if self.seed is not None:
+            kwargs["seed"] = self.seed
+        return kwargs, {"trainingType": self.training_type}
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """One job event; metrics events carry the step (and, in the message, the total number of steps)."""
+
+    message: str
+    step: int | None = None
+    total_steps: int | None = None
+    train_loss: float | None = None
+
+
+_STEP = re.compile(r"Step (\d+)/(\d+)")
+
+
+def parse_event(message: str, data: dict[str, Any]) -> LiveEvent:
+    # Foundry's metrics events say "Step 12/80: training loss=..." and carry `step`/`train_loss` in data;
+    # the total is only in the text, and is shown to people, never used for a decision.
+    found = _STEP.search(message)
+    step = data.get("step")
+    loss = data.get("train_loss")
+    return LiveEvent(message=message[:300],
+                     step=int(step) if isinstance(step, int | float) else int(found.group(1)) if found else None,
+                     total_steps=int(found.group(2)) if found else None,
+                     train_loss=float(loss) if isinstance(loss, int | float) else None)

@@ -1,0 +1,67 @@
+"""What the planner knows of the live account: the listings, plus the events and checkpoints it asked for.
+
+Deciding is pure: the planner reads only a `LiveState`. When it needs something the state lacks (a
+running job's newest events, a finished job's checkpoints) it records the need and carries on with
+what it has; `refresh` (the only code here that calls Foundry) fetches the needs and plans again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..foundry import FoundryClient, LiveCheckpoint, LiveEvent, Snapshot
+
+
+@dataclass(frozen=True)
+class Needs:
+    events: frozenset[str] = frozenset()  # job ids
+    checkpoints: frozenset[str] = frozenset()  # job ids
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.checkpoints)
+
+
+@dataclass
+class LiveState:
+    snapshot: Snapshot
+    events: dict[str, list[LiveEvent]] = field(default_factory=dict)
+    checkpoints: dict[str, list[LiveCheckpoint]] = field(default_factory=dict)
+    api_calls: int = 0
+    now: float = field(default_factory=time.time)  # the planning clock (rollout grace, retirement dates)
+    _want_events: set[str] = field(default_factory=set)
+    _want_checkpoints: set[str] = field(default_factory=set)
+
+    def events_of(self, job_id: str) -> list[LiveEvent] | None:
+        if job_id not in self.events:
+            self._want_events.add(job_id)
+            return None
+        return self.events[job_id]
+
+    def checkpoints_of(self, job_id: str) -> list[LiveCheckpoint] | None:
+        if job_id not in self.checkpoints:
+            self._want_checkpoints.add(job_id)
+            return None
+        return self.checkpoints[job_id]
+
+    def take_needs(self) -> Needs:
+        needs = Needs(frozenset(self._want_events), frozenset(self._want_checkpoints))
+        self._want_events.clear()
+        self._want_checkpoints.clear()
+        return needs
+
+
+def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
+    """Fetch what a planning pass asked for (one call per job)."""
+    before = client.api_calls
+    for job_id in sorted(needs.events - state.events.keys()):
+        state.events[job_id] = client.latest_events(job_id)
+    for job_id in sorted(needs.checkpoints - state.checkpoints.keys()):
+        state.checkpoints[job_id] = client.checkpoints(job_id)
+    state.api_calls += client.api_calls - before
+
+
+def read_live(client: FoundryClient) -> LiveState:
+    """The listings: a number of calls that grows with pages, not with resources."""
+    snap = client.snapshot()
+    return LiveState(snap, api_calls=snap.api_calls)
