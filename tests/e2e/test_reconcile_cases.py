@@ -13,7 +13,7 @@ SLOW = 40.0  # a clippy job takes about 10 s at this speed
 
 
 def by_resource(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {a["resource"]: a for a in plan["actions"] if ":cancel:" not in a["id"]}
+    return {a["resource"]: a for a in plan["actions"] if a["op"] != "job.cancel" and not a["duplicate_of"]}
 
 
 def cancels(plan: dict[str, Any]) -> list[dict[str, Any]]:
@@ -42,11 +42,13 @@ def test_running_job_shows_progress_and_is_never_resubmitted(project: Project) -
     while True:  # until the first training-step event exists
         plan = by_resource(project.plan_json())
         job = plan["FineTuningJob/clippy"]
-        if "Step" in (job["progress"] or "") or time.monotonic() > deadline:
+        if (job["progress"] or {}).get("step") or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert job["action"] == "wait" and job["progress"].startswith("running")
-    assert "Step" in job["progress"] and "ETA" in job["progress"]
+    assert job["action"] == "wait" and job["progress"]["status"] == "running"
+    assert job["progress"]["step"] and job["progress"]["total_steps"] and job["progress"]["estimated_finish"]
+    text = project.ftops("plan")
+    assert "progress: running · epoch" in text.out and "Step" in text.out and "ETA" in text.out
     assert plan["Deployment/clippy-prod"]["action"] == "create" and plan["Deployment/clippy-prod"]["depends_on"]
     assert project.ftops("apply", "--auto-approve").code == 0
     status = project.ftops("status", "--format", "json")
@@ -79,7 +81,7 @@ def test_job_cancelled_by_someone_else_is_drift(project: Project) -> None:
         job = live.oai.fine_tuning.jobs.list().data[0]
         live.oai.fine_tuning.jobs.cancel(job.id)
     plan = by_resource(project.plan_json())
-    assert plan["FineTuningJob/clippy"]["action"] == "create" and plan["FineTuningJob/clippy"]["drift"] == "cancelled"
+    assert plan["FineTuningJob/clippy"]["action"] == "create" and plan["FineTuningJob/clippy"]["drift"] == "modified"
     assert project.ftops("drift").code == 2
 
 
@@ -198,7 +200,7 @@ def test_orphans_are_listed_and_pruned_only_with_prune(project: Project) -> None
     text = project.spec.read_text()
     project.spec.write_text(text[:text.index("---\napiVersion: ftops/v1\nkind: Deployment")])
     plan = by_resource(project.plan_json())
-    assert plan["Deployment/clippy-prod"]["action"] == "no-op" and plan["Deployment/clippy-prod"]["drift"] == "unmanaged"
+    assert plan["Deployment/clippy-prod"]["action"] == "no-op" and plan["Deployment/clippy-prod"]["drift"] == "unapplied"
     assert project.ftops("apply", "--auto-approve").code == 0
     with project.live() as live:
         assert len(list(live.arm.deployments.list(live.conn.resource_group, live.conn.account))) == 1
@@ -219,7 +221,7 @@ def test_duplicate_jobs_from_racing_applies_are_cancelled_but_the_oldest(project
         dup = live.oai.fine_tuning.jobs.create(model=original.model, training_file=original.training_file,
                                                metadata=original.metadata, extra_body={"trainingType": "GlobalStandard"})
     plan = project.plan_json()
-    assert [c["params"]["job_id"] for c in cancels(plan)] == [dup.id]
+    assert [c["job_id"] for c in cancels(plan)] == [dup.id]
     assert project.ftops("apply", "--auto-approve").code == 0
     with project.live() as live:
         assert live.oai.fine_tuning.jobs.retrieve(dup.id).status == "cancelled"

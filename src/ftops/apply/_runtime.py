@@ -166,8 +166,17 @@ def first_look(rt: Runtime, job: LiveJob, ident: dict[str, str]) -> LiveJob:
     return job
 
 
-def settle_upload(rt: Runtime, ours: LiveFile) -> LiveFile:
-    """After our upload: if another apply uploaded the same bytes first, delete ours and use theirs."""
+UPLOAD_SETTLE_SECONDS = 1.5  # created_at has one-second resolution: a rival of the same second is visible by then
+
+
+def settle_upload(rt: Runtime, ours: LiveFile, uploaded_at: float) -> LiveFile:
+    """After our upload: if another apply uploaded the same bytes first, delete ours and use theirs.
+
+    Looked at once, UPLOAD_SETTLE_SECONDS after our file was created: any rival that is older by
+    (created_at, id) exists by then, and one created later sees ours and deletes its own. It runs
+    before any job uses the file, so the deleted duplicate was never trained on.
+    """
+    rt.stop.wait(max(0.0, UPLOAD_SETTLE_SECONDS - (time.monotonic() - uploaded_at)))
     same = [f for f in rt.client.list_files() if f.filename == ours.filename and f.status not in ("error", "deleted")]
     oldest = min(same, key=lambda f: (f.created_at, f.id), default=ours)
     if oldest.id == ours.id or not any(f.id == ours.id for f in same):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
         raise DataChanged(f"dataset {a.name}: {a.path} is not the file the plan was made for (its sha256 "
                           "changed); plan again")
     f = rt.client.upload(path, a.filename, progress=lambda n: rt.reporter.progress(a, n, a.bytes))
+    uploaded_at = time.monotonic()
     if _stat(path) != before:
         rt.client.delete_file(f.id)
         raise DataChanged(f"dataset {a.name}: {a.path} changed while it was being uploaded; the upload was "
@@ -53,7 +55,7 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
     f = rt.client.wait_file(f.id) if f.status != "processed" else f
     if f.status != "processed":
         raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
-    f = settle_upload(rt, f)
+    f = settle_upload(rt, f, uploaded_at)
     with rt.lock:
         rt.files[a.name] = f.id
     return f"uploaded {f.id}"

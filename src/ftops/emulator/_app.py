@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import email.utils
 import hmac
 
 import orjson
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import _admin, _arm, _dataplane
 from ._faults import FaultMiddleware
@@ -54,7 +55,32 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
 
+class DateMiddleware:
+    """The `Date` header on the emulated clock, as Azure's is on its own: clients compare it with the
+    timestamps in bodies (after `advance`, both have moved)."""
+
+    def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
+        self.app = app
+        self.emulator = emulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        store = self.emulator.store
+        now = store.now(store._conn())
+        date = email.utils.formatdate(now, usegmt=True).encode()
+
+        async def send_with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", date)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
 def build_app(emulator: Emulator) -> ASGIApp:
     app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_admin.ROUTES])
     app.state.emulator = emulator
-    return AuthMiddleware(FaultMiddleware(app, emulator), emulator)
+    return DateMiddleware(AuthMiddleware(FaultMiddleware(app, emulator), emulator), emulator)

@@ -87,7 +87,7 @@ class EmulatorServer:
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(build_app(self.emulator), ssl_certfile=str(cert), ssl_keyfile=str(key),
                                 log_level="critical", access_log=False, lifespan="off", timeout_keep_alive=30,
-                                limit_concurrency=1000,
+                                limit_concurrency=1000, date_header=False,
                                 timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         base = f"https://{'localhost' if host != '::1' else '[::1]'}:{self.port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,16 @@ from ._wire import JobRequest, LiveEvent, arm_sku, parse_event
 PAGE = 100
 PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
 Progress = Callable[[int], None]
+
+
+def _date(value: str | None) -> float | None:
+    """An HTTP Date header as a timestamp (None when absent or unreadable)."""
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 class _ProgressReader:
@@ -58,6 +69,7 @@ class FoundryClient:
         self._lock = threading.Lock()
         self.api_calls = 0
         self.part_bytes = PART_BYTES
+        self.server_time: float | None = None  # the service's clock (its Date header), as last seen
 
     @property
     def target(self) -> str:
@@ -84,7 +96,9 @@ class FoundryClient:
             kwargs: dict[str, Any] = {"limit": PAGE, "purpose": "fine-tune"}
             if after:
                 kwargs["after"] = after
-            page = self._call(partial(self.oai.files.list, **kwargs), "list files")
+            raw = self._call(partial(self.oai.files.with_raw_response.list, **kwargs), "list files")
+            self.server_time = _date(raw.headers.get("date")) or self.server_time
+            page = raw.parse()
             out.extend(LiveFile.parse(f) for f in page.data)
             if not page.data or not getattr(page, "has_more", False):
                 return out
@@ -127,6 +141,7 @@ class FoundryClient:
         start = self.api_calls
         snap = Snapshot(files=self.list_files(), jobs=self.list_jobs(), deployments=self.list_deployments())
         snap.api_calls = self.api_calls - start
+        snap.server_time = self.server_time
         return snap
 
     def get_job(self, job_id: str) -> LiveJob:

@@ -129,3 +129,4 @@ class Snapshot:
     jobs: list[LiveJob] = field(default_factory=list)
     deployments: list[LiveDeployment] = field(default_factory=list)
     api_calls: int = 0
+    server_time: float | None = None  # the service's clock when it was read (timestamps in bodies use it)

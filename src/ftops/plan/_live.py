@@ -64,4 +64,4 @@ def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
 def read_live(client: FoundryClient) -> LiveState:
     """The listings: a number of calls that grows with pages, not with resources."""
     snap = client.snapshot()
-    return LiveState(snap, api_calls=snap.api_calls)
+    return LiveState(snap, api_calls=snap.api_calls, now=snap.server_time or time.time())
