@@ -21,7 +21,8 @@ class JobState:
 
     @property
     def succeeded(self) -> bool:
-        return self.live is not None and self.live.status == "succeeded"
+        # A finished job is usable once Foundry names its model (a null there is not yet done).
+        return self.live is not None and self.live.status == "succeeded" and bool(self.live.fine_tuned_model)
 
 
 @dataclass

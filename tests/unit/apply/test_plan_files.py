@@ -1,17 +1,27 @@
+"""Plan files: written atomically, read back whole, and refused (one line, nothing run) when wrong or stale."""
+
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
-from ftops import FtopsError
-from ftops.apply import load_plan_file, save_plan_file
-from ftops.plan import Action, Plan
+from ftops import FtopsError, StalePlanError
+from ftops.apply import load_plan_file, save_plan_file, verify_plan
+from ftops.plan import Plan, decide
+from tests.conftest import BASE_SPEC, MakeProject
+from tests.unit.plan.snapshots import world
 
 
-def test_save_and_load_round_trip(tmp_path: Path) -> None:
-    plan = Plan(project="p", endpoint="s/g/a", fingerprint="f", spec_dir="specs", created_at=1.0,
-                actions=[Action("dataset.d:create", "Dataset", "d", "create", "upload")])
+def _fresh(make_project: MakeProject) -> tuple[Plan, Any]:
+    w = world(make_project())
+    return decide(w.checked, w.state(), endpoint="s/g/a", created_at=1.8e9), w.checked
+
+
+def test_save_and_load_round_trip(tmp_path: Path, make_project: MakeProject) -> None:
+    plan, _ = _fresh(make_project)
     path = tmp_path / "out" / "plan.json"
     save_plan_file(plan, path)
     assert load_plan_file(path).to_dict() == plan.to_dict()
@@ -22,7 +32,9 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     (None, "cannot read plan file"),
     ("{not json", "not a plan file (invalid JSON"),
     ("[1, 2]", "not a plan file"),
-    ('{"format_version": 1}', "plan file is malformed"),
+    ('{"format_version": 1}', "format_version 1"),
+    ('{"format_version": 2}', "plan file is malformed"),
+    ('{"format_version": 2, "actions": "x"}', "plan file is malformed"),
 ])
 def test_bad_plan_files_are_one_line_errors(tmp_path: Path, content: str | None, message: str) -> None:
     path = tmp_path / "plan.json"
@@ -31,3 +43,44 @@ def test_bad_plan_files_are_one_line_errors(tmp_path: Path, content: str | None,
     with pytest.raises(FtopsError) as e:
         load_plan_file(path)
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def _tamper(plan: Plan, tmp_path: Path, edit: Any) -> Plan:
+    data = plan.to_dict()
+    edit(data)
+    path = tmp_path / "tampered.json"
+    path.write_bytes(orjson.dumps(data))
+    return load_plan_file(path)
+
+
+def _upload(data: dict[str, Any]) -> dict[str, Any]:
+    return next(a for a in data["actions"] if a["op"] == "dataset.upload")
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda d: _upload(d).update(path="specs/data/valid.jsonl"), "is not the file the specs name"),
+    (lambda d: _upload(d).update(sha256="0" * 64), "changed since the plan was made"),
+    (lambda d: _upload(d).update(filename="ftops.local.train.evil.jsonl"), "does not follow ftops' naming"),
+    (lambda d: d["actions"][0]["depends_on"].append("nowhere:create"), "depends on unknown action"),
+    (lambda d: d["actions"][0]["depends_on"].append(d["actions"][-1]["id"]), "cycle"),
+    (lambda d: d.update(project="other"), "is for project 'other'"),
+    (lambda d: d.update(spec_fingerprint="f" * 16), "specs or their data changed"),
+])
+def test_a_plan_that_does_not_fit_the_specs_is_refused_before_anything_runs(
+        tmp_path: Path, make_project: MakeProject, edit: Any, message: str) -> None:
+    plan, checked = _fresh(make_project)
+    with pytest.raises(StalePlanError, match=message):
+        verify_plan(_tamper(plan, tmp_path, edit), checked)
+
+
+def test_a_path_outside_the_project_does_not_even_load(tmp_path: Path, make_project: MakeProject) -> None:
+    plan, _ = _fresh(make_project)
+    with pytest.raises(FtopsError, match="malformed at actions"):
+        _tamper(plan, tmp_path, lambda d: _upload(d).update(path="/etc/passwd"))
+
+
+def test_edited_specs_make_a_saved_plan_stale(make_project: MakeProject) -> None:
+    plan, _ = _fresh(make_project)
+    edited = world(make_project(spec=BASE_SPEC.replace("capacity: 50", "capacity: 60")))
+    with pytest.raises(StalePlanError, match="specs or their data changed"):
+        verify_plan(plan, edited.checked)
