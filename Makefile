@@ -17,6 +17,7 @@ demo: $(BIN)/ftops
 test: $(BIN)/ftops
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -p no:cacheprovider tests
 
 bench: $(BIN)/ftops

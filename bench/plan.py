@@ -24,7 +24,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from ftops.apply import apply_plan, open_session  # noqa: E402
-from ftops.emulator import AdminClient, EmulatorServer  # noqa: E402
+from ftops.emulator import (  # noqa: E402
+    AdminClient,
+    EmulatorServer,
+    launch,
+)
 from ftops.plan import make_plan  # noqa: E402
 
 FOUNDRY = """apiVersion: ftops/v1
@@ -86,7 +90,7 @@ def main() -> None:
         os.chdir(root)
         lift_quotas(root)
         t0 = time.perf_counter()
-        with open_session("specs") as s:
+        with open_session("specs", launcher=launch) as s:
             plan = make_plan(s.checked, s.client)
             result = apply_plan(plan, s.checked, s.client, wait_jobs=True, concurrency=args.concurrency)
         assert result.ok, [o for o in result.outcomes if o.state not in ("done", "no-op")][:3]
@@ -94,7 +98,7 @@ def main() -> None:
                      "deployments)", f"{time.perf_counter() - t0:.1f} s"))
         # No-op plan, warm hash cache: the whole command path (validate from cache, connect, plan).
         t0 = time.perf_counter()
-        with open_session("specs") as s:
+        with open_session("specs", launcher=launch) as s:
             t1 = time.perf_counter()
             plan = make_plan(s.checked, s.client)
             t2 = time.perf_counter()
@@ -110,7 +114,7 @@ def main() -> None:
                 f.write(f"---\napiVersion: ftops/v1\nkind: FineTuningJob\nmetadata: {{name: x{i}}}\nspec:\n"
                         f"  baseModel: gpt-4.1-mini-2025-04-14\n  trainingData: d{i % args.datasets}\n  seed: {i}\n")
         set_latency(root, args.latency_ms)
-        with open_session("specs") as s:
+        with open_session("specs", launcher=launch) as s:
             plan = make_plan(s.checked, s.client)
             creates = sum(1 for a in plan.actions if a.action == "create")
             assert creates == n, plan.summary()

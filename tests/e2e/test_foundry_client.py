@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ftops.emulator import launch
 from ftops.foundry import FoundryClient, connect
 from ftops.spec import FoundrySpec
 from tests.e2e.conftest import TRAIN
 
 
 def _client(tmp_path: Path) -> FoundryClient:
-    return connect(FoundrySpec(local=True, speed=20000), tmp_path)
+    return connect(FoundrySpec(local=True, speed=20000), tmp_path, launcher=launch)
 
 
 def test_large_files_go_up_in_parts_and_arrive_intact(tmp_path: Path) -> None:

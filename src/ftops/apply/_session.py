@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from .._exceptions import FtopsError, StalePlanError
 from ..checks import CheckedProject, validate_dir
-from ..foundry import FoundryClient, connect
+from ..foundry import FoundryClient, Launcher, connect
 from ..plan import CreateJob, Plan, RollOut, UploadDataset, fingerprint, identity, read_live, spec_fingerprint
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
@@ -33,12 +33,16 @@ class Session:
 
 
 @contextmanager
-def open_session(spec_dir: str | Path, root: str | Path | None = None) -> Iterator[Session]:
-    """Validate the specs (offline, cached), then connect to the Foundry they name."""
+def open_session(spec_dir: str | Path, root: str | Path | None = None, *,
+                 launcher: Launcher | None = None) -> Iterator[Session]:
+    """Validate the specs (offline, cached), then connect to the Foundry they name.
+
+    `launcher` starts the local Foundry for a `local: true` spec (the CLI passes the emulator's).
+    """
     checked = validate_dir(spec_dir, root)
     foundry = checked.project.foundry
     assert foundry is not None
-    client = connect(foundry.spec, checked.project.root)
+    client = connect(foundry.spec, checked.project.root, launcher=launcher)
     try:
         yield Session(checked, client)
     finally:

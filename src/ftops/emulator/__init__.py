@@ -5,6 +5,7 @@ rest of ftops never imports its internals (only `EmulatorServer`/`Connection` to
 `local: true`).
 """
 
+from ._launch import launch
 from ._server import DEFAULTS, AdminClient, Connection, EmulatorServer
 
-__all__ = ["DEFAULTS", "AdminClient", "Connection", "EmulatorServer"]
+__all__ = ["DEFAULTS", "AdminClient", "Connection", "EmulatorServer", "launch"]

@@ -6,7 +6,7 @@ import os
 import ssl
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import openai
 from azure.core.credentials import AccessToken
@@ -52,24 +52,44 @@ def data_plane_endpoint(endpoint: str) -> str:
     return e if e.endswith("/openai/v1") else f"{e}/openai/v1"
 
 
-def connect(spec: FoundrySpec, root: Path, *, timeout: float = 600.0) -> FoundryClient:
-    """A client for the account `spec` names. For `local: true`, starts the local Foundry in-process."""
+class LocalConnection(Protocol):
+    """What a local Foundry tells its clients (the emulator's `connection.json`)."""
+
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def arm_endpoint(self) -> str: ...
+    @property
+    def subscription(self) -> str: ...
+    @property
+    def resource_group(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def ca_cert(self) -> str: ...
+
+
+class LocalFoundry(Protocol):
+    @property
+    def connection(self) -> LocalConnection: ...
+    def stop(self) -> None: ...
+
+
+class Launcher(Protocol):
+    """Starts a local Foundry (the CLI hands in the emulator's; this layer never imports it)."""
+
+    def __call__(self, data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
+                 account: str | None, region: str) -> LocalFoundry: ...
+
+
+def connect(spec: FoundrySpec, root: Path, *, timeout: float = 600.0, launcher: Launcher | None = None
+            ) -> FoundryClient:
+    """A client for the account `spec` names. For `local: true`, starts the local Foundry with `launcher`."""
     policy = RetryPolicy()
     if spec.local:
-        from ..emulator import EmulatorServer  # the one entry point ftops uses; no emulator internals
-
-        try:
-            server = EmulatorServer(root / spec.data_dir, speed=spec.speed, subscription=spec.subscription,
-                                    resource_group=spec.resource_group, account=spec.account,
-                                    region=spec.region).start()
-        except (OSError, RuntimeError) as e:
-            raise FtopsError(f"cannot start the local Foundry in {root / spec.data_dir}: {e}") from None
-        c = server.connection
-        oai, arm = _clients(c.endpoint, c.arm_endpoint, c.subscription, c.api_key, StaticTokenCredential(c.api_key),
-                            c.ca_cert, timeout)
-        return FoundryClient(oai, arm, resource_group=c.resource_group, account=c.account, endpoint=c.endpoint,
-                             policy=RetryPolicy(attempts=8, base_delay=0.05, max_delay=1.0),
-                             poll_interval=spec.poll_interval or 0.02, on_close=server.stop)
+        return _connect_local(spec, root, timeout, launcher)
     assert spec.endpoint and spec.subscription and spec.resource_group and spec.account
     try:
         from azure.identity import DefaultAzureCredential, get_bearer_token_provider
@@ -83,3 +103,20 @@ def connect(spec: FoundrySpec, root: Path, *, timeout: float = 600.0) -> Foundry
     return FoundryClient(oai, arm, resource_group=spec.resource_group, account=spec.account,
                          endpoint=data_plane_endpoint(spec.endpoint), policy=policy,
                          poll_interval=spec.poll_interval or 5.0)
+
+
+def _connect_local(spec: FoundrySpec, root: Path, timeout: float, launcher: Launcher | None) -> FoundryClient:
+    if launcher is None:
+        raise FtopsError("this spec says local: true, but no local Foundry can be started here (the caller gave "
+                         "no launcher)")
+    try:
+        server = launcher(root / spec.data_dir, speed=spec.speed, subscription=spec.subscription,
+                          resource_group=spec.resource_group, account=spec.account, region=spec.region)
+    except (OSError, RuntimeError) as e:
+        raise FtopsError(f"cannot start the local Foundry in {root / spec.data_dir}: {e}") from None
+    c = server.connection
+    oai, arm = _clients(c.endpoint, c.arm_endpoint, c.subscription, c.api_key, StaticTokenCredential(c.api_key),
+                        c.ca_cert, timeout)
+    return FoundryClient(oai, arm, resource_group=c.resource_group, account=c.account, endpoint=c.endpoint,
+                         policy=RetryPolicy(attempts=8, base_delay=0.05, max_delay=1.0),
+                         poll_interval=spec.poll_interval or 0.02, on_close=server.stop)

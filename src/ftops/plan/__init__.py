@@ -1,7 +1,7 @@
 """Plan layer: live state + specs -> Plan (typed actions with reasons, changes, dependencies, cost)."""
 
 from . import _identity as identity
-from ._drift import DriftItem, drift_items
+from ._drift import DriftItem, drift_items, in_progress
 from ._jobs import job_request
 from ._live import LiveState, Needs, read_live
 from ._model import (
@@ -32,6 +32,6 @@ __all__ = [
     "ACTIONS", "CHANGING", "DRIFT_KINDS", "FORMAT_VERSION", "Action", "CancelJob", "CreateJob", "DeleteDeployment",
     "DeleteFile", "DriftItem", "JobProgress", "LiveState", "Needs", "NoOp", "PauseJob", "Plan", "Resolved",
     "ResumeJob", "RollOut", "StatusRow", "UploadDataset", "WaitFile", "WaitJob", "decide", "drift_items",
-    "fingerprint", "identity", "job_request", "make_plan", "needs_checkpoints", "read_live", "resolve_model",
-    "spec_fingerprint", "status_rows",
+    "fingerprint", "identity", "in_progress", "job_request", "make_plan", "needs_checkpoints", "read_live",
+    "resolve_model", "spec_fingerprint", "status_rows",
 ]

@@ -57,10 +57,11 @@ def plan(
     follows it) is shown as pending and is not a change for --detailed-exitcode.
     """
     from ...apply import open_session, save_plan_file
+    from ...emulator import launch
     from ...plan import make_plan
     from .. import _render as render
 
-    with open_session(spec_dir) as s:
+    with open_session(spec_dir, launcher=launch) as s:
         p = make_plan(s.checked, s.client, prune=prune)
     if out_file is not None:
         save_plan_file(p, out_file)
@@ -94,20 +95,20 @@ def apply(
     still training: the next run continues), and 1 when something failed or is blocked.
     """
     from ...apply import load_plan_file, open_session
+    from ...emulator import launch
 
     if target.is_file():
         saved = load_plan_file(target)
-        with open_session(saved.spec_dir) as s:
+        with open_session(saved.spec_dir, launcher=launch) as s:
             _execute(_fresh_or_replan(saved, s, on_stale, auto_approve, prune), s, wait)
         return
-    with open_session(target) as s:
+    with open_session(target, launcher=launch) as s:
         _plan_confirm_execute(s, auto_approve, wait, prune)
 
 
 def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
     """Read-only: git vs live. Exit 0 in sync, 2 when plan would change something (each one classified)."""
-    from ...plan import drift_items
-    from ...plan._drift import in_progress
+    from ...plan import drift_items, in_progress
     from .. import _render as render
 
     p = _read_only_plan(spec_dir)
@@ -138,9 +139,10 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
 
 def _read_only_plan(spec_dir: Path) -> Plan:
     from ...apply import open_session
+    from ...emulator import launch
     from ...plan import make_plan
 
-    with open_session(spec_dir) as s:
+    with open_session(spec_dir, launcher=launch) as s:
         return make_plan(s.checked, s.client)
 
 
