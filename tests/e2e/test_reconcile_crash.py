@@ -84,3 +84,50 @@ def test_ctrl_c_stops_promptly_and_the_next_apply_finishes(project: Project) -> 
     assert r.code == 0, r.out + r.err
     files, jobs = _counts(project)
     assert sorted(files.values()) == [1, 1] and list(jobs.values()) == [1]
+
+
+def _spawn_logged(root: Path, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "ftops", "apply", "--auto-approve", "--wait"], cwd=root,
+                                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "CI": "1"})
+
+
+def test_three_racing_applies_leave_no_duplicate_and_say_what_they_did(project: Project) -> None:
+    project.set("speed", 100)
+    for round_ in range(2):  # the second round races on a changed spec: new job, same uploads
+        if round_:
+            project.edit("n_epochs: 3", "n_epochs: 2")
+        logs = [project.root / f"apply-{round_}-{i}.log" for i in range(3)]
+        procs = [_spawn_logged(project.root, log) for log in logs]
+        codes = [p.wait(timeout=180) for p in procs]
+        text = "\n".join(log.read_text() for log in logs)
+        assert codes == [0, 0, 0], text
+        assert "no reason given" not in text and "Traceback" not in text
+        files, jobs = _counts(project)
+        assert sorted(files.values()) == [1, 1], files  # one upload per dataset version, never two
+        assert all(n == 1 for n in jobs.values()), jobs
+        assert project.ftops("drift").code == 0
+        for line in text.splitlines():  # a note about a cancelled duplicate names one that really is cancelled
+            if "cancelled our duplicate" in line:
+                dup = line.rsplit(" ", 1)[-1]
+                with project.live() as live:
+                    assert live.oai.fine_tuning.jobs.retrieve(dup).status == "cancelled"
+
+
+def test_a_job_paused_by_hand_ends_apply_wait_with_one_line(project: Project) -> None:
+    project.set("speed", 20)  # about 25 s of training
+    proc = subprocess.Popen([sys.executable, "-m", "ftops", "apply", "--auto-approve", "--wait"], cwd=project.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    job_id = None
+    while time.monotonic() < deadline and job_id is None:
+        time.sleep(0.3)
+        with project.live() as live:
+            running = [j for j in live.oai.fine_tuning.jobs.list().data if j.status == "running"]
+            if running:
+                job_id = running[0].id
+                live.oai.fine_tuning.jobs.pause(job_id)
+    assert job_id is not None
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in out + err
+    assert f"({job_id}) was paused outside ftops" in out + err
