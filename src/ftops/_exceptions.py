@@ -3,9 +3,11 @@
     FtopsError                      exit 1; every error ftops raises on purpose
     ├── UsageError                  wrong flags or arguments
     ├── ValidationFailed            specs or datasets are invalid (carries every Problem found)
-    ├── FoundryError                the Foundry API refused or failed
+    ├── FoundryError                the Foundry API refused or failed (`status`, `code`, `__cause__`)
     │   ├── PermanentFoundryError   retrying will not help (4xx, bad credentials, quota with no end)
+    │   │   └── FoundryNotFound     the object does not exist (HTTP 404)
     │   └── TemporaryFoundryError   retrying may help, after `retry_after` seconds (429, 5xx, network)
+    │       └── FoundryUnreachable  no answer came back: connection failed, dropped or timed out
     ├── StalePlanError              a saved plan no longer matches the live state
     └── ApplyFailed                 some actions of an apply failed (the summary says which)
 
@@ -72,10 +74,21 @@ class ValidationFailed(FtopsError):
 
 
 class FoundryError(FtopsError):
-    """The Foundry API refused or failed. `retryable` says whether trying again can help."""
+    """The Foundry API refused or failed. `retryable` says whether trying again can help.
+
+    `status` is the HTTP status (None when no answer came back), `code` Azure's error code
+    (`DeploymentNotFound`, `RequestConflict`, ...) when the answer carried one; the SDK's exception is
+    the `__cause__`. Callers decide on these fields, never on the message text.
+    """
 
     retryable = False
-    retry_after: float | None = None
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
 
 
 class PermanentFoundryError(FoundryError):
@@ -87,10 +100,6 @@ class TemporaryFoundryError(FoundryError):
 
     retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
 
 class StalePlanError(FtopsError):
     """A saved plan was made against a live state that has changed since."""
@@ -98,3 +107,20 @@ class StalePlanError(FtopsError):
 
 class ApplyFailed(FtopsError):
     """Some actions failed; the others ran or were skipped as the summary reports."""
+
+
+class FoundryNotFound(PermanentFoundryError):
+    """The object asked for does not exist (HTTP 404)."""
+
+
+class FoundryUnreachable(TemporaryFoundryError):
+    """No HTTP answer came back: the connection failed or dropped, or the call timed out (`timed_out`)."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+    @property
+    def reason(self) -> str:
+        """A few words for a status line: `timed out` or `connection failed`."""
+        return "timed out" if self.timed_out else "connection failed"

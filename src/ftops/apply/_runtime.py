@@ -105,7 +105,11 @@ class Runtime:
         return job
 
     def _follow(self, action: Action, name: str, job: LiveJob) -> LiveJob:
-        """Poll until the job (after settling races, which may swap it for a rival's) is no longer active."""
+        """Poll until the job (after settling races, which may swap it for a rival's) is no longer active.
+
+        The Foundry layer's `wait_job` rides out outages (and says so); it also returns when the job is
+        paused, or when a job this run created is due for its second look for rivals.
+        """
         while True:
             job = settle_job(self, name, job, final=not job.active)
             if not job.active:
@@ -116,9 +120,15 @@ class Runtime:
             if not self.wait_jobs:
                 raise Deferred(f"waits for job {name} ({job.id} is {job.status}); run apply again or use --wait")
             self.reporter.status(action, f"waiting for {job.id}: {job.status}")
-            if self.stop.wait(self.client.poll_interval):
+            job = self.client.wait_job(job.id, stop=self.stop, until=self._settle_due,
+                                       on_status=lambda text: self.reporter.status(action, text))
+            if self.stop.is_set():
                 raise Deferred("interrupted while waiting; run apply again to continue")
-            job = self.client.get_job(job.id)
+
+    def _settle_due(self, job: LiveJob) -> bool:
+        with self.lock:
+            entry = self.created.get(job.id)
+        return entry is not None and time.monotonic() - entry[1] >= SETTLE_SECONDS
 
 
 def settle_job(rt: Runtime, name: str, job: LiveJob, *, final: bool = False) -> LiveJob:

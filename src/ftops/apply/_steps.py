@@ -52,7 +52,8 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
         rt.client.delete_file(f.id)
         raise DataChanged(f"dataset {a.name}: {a.path} changed while it was being uploaded; the upload was "
                           "deleted; plan again")
-    f = rt.client.wait_file(f.id) if f.status != "processed" else f
+    if f.status != "processed":
+        f = rt.client.wait_file(f.id, stop=rt.stop, on_status=lambda text: rt.reporter.status(a, text))
     if f.status != "processed":
         raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
     f = settle_upload(rt, f, uploaded_at)
@@ -62,7 +63,7 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
 
 
 def wait_file(rt: Runtime, a: WaitFile) -> str:
-    f = rt.client.wait_file(a.file_id)
+    f = rt.client.wait_file(a.file_id, stop=rt.stop, on_status=lambda text: rt.reporter.status(a, text))
     if f.status != "processed":
         raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
     return f"{f.id} processed"

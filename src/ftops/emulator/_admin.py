@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -55,6 +56,15 @@ async def set_faults(request: Request) -> Response:
     bad = [k for k in body.get("kinds", []) if k not in KINDS]
     if bad:
         return JSON({"error": f"unknown fault kinds {bad}; known: {list(KINDS)}"}, status_code=400)
+    for key, unit in (("outage_s", "seconds"), ("hang_ms", "milliseconds")):
+        value = body.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e7:
+            return JSON({"error": f"{key} must be a number of {unit} from 0"}, status_code=400)
+    only = body.get("only", [])
+    if not isinstance(only, list) or not all(isinstance(o, str) for o in only):
+        return JSON({"error": 'only must be a list of strings (parts of "METHOD /path")'}, status_code=400)
+    if body.get("outage_s"):  # an outage starts now, in real seconds, whatever the emulated clock does
+        body["outage_until"] = time.time() + float(body["outage_s"])
     with emu.store.tx() as c:
         emu.store.set_meta(c, "faults", body)
     return JSON({"faults": body})

@@ -1,8 +1,12 @@
-"""Fault injection: throttling, server errors, dropped connections and latency, deterministic by seed.
+"""Fault injection: throttling, server errors, dropped connections, hangs, outages and latency.
 
 The configuration lives in the store (so every process serving the data dir agrees) and is set
 through the admin API or `ftops emulator --fault-*`. Request n (counted per process) draws from
 Random(f"{seed}:{n}"), so a run with the same seed and request order injects the same faults.
+
+Two faults are not drawn: an outage (`outage_until`, a wall-clock time the admin API sets from
+`outage_s`) drops every request before processing until it ends, and a `hang` (a drawn kind) holds the
+request unanswered for `hang_ms`, or until the client gives up, then drops it unprocessed.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
 from typing import Any
 
 import orjson
@@ -17,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._state import Emulator
 
-KINDS = ("429", "500", "503", "drop", "drop_before")
+KINDS = ("429", "500", "503", "drop", "drop_before", "hang")
+HANG_MS = 60_000.0  # how long a hang holds a request unless told otherwise
 
 
 class FaultMiddleware:
@@ -53,13 +59,25 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         scope_ = cfg.get("scope", "all")
+        only = cfg.get("only") or []  # faults hit only requests whose "METHOD /path" contains one of these
         if (scope_ == "data" and not path.startswith("/openai/")) or (
-                scope_ == "arm" and not path.startswith("/subscriptions/")):
+                scope_ == "arm" and not path.startswith("/subscriptions/")) or (
+                only and not any(o in f"{scope['method']} {path}" for o in only)):
             await self.app(scope, receive, send)
             return
         if cfg.get("latency_ms"):
             await asyncio.sleep(float(cfg["latency_ms"]) / 1000)
+        if float(cfg.get("outage_until", 0)) > time.time():
+            await _drop_unprocessed(receive, send, "outage")
+            return
         fault = self._draw(cfg)
+        if fault == "hang":
+            await _drain(receive)
+            try:  # a hung endpoint: no answer until the client gives up (it disconnects) or hang_ms pass
+                await asyncio.wait_for(_disconnected(receive), float(cfg.get("hang_ms", HANG_MS)) / 1000)
+                return
+            except TimeoutError:
+                await _drop_unprocessed(None, send, "hang")
         if fault in ("429", "500", "503"):
             status = int(fault)
             headers = [(b"content-type", b"application/json")]
@@ -75,12 +93,7 @@ class FaultMiddleware:
             await send({"type": "http.response.body", "body": orjson.dumps(body)})
             return
         if fault == "drop_before":
-            # Never reaches the handler; the answer promises a body and the connection ends instead.
-            await _drain(receive)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000000")]})
-            await send({"type": "http.response.body", "body": b"{", "more_body": True})
-            raise ConnectionAbortedError("injected fault: connection dropped before processing")
+            await _drop_unprocessed(receive, send, "drop_before")
         if fault == "drop":
             # The request is processed (its effects happen), then the answer is cut off mid-body:
             # the ambiguous failure a client must survive without duplicating what it created.
@@ -96,6 +109,21 @@ class FaultMiddleware:
             await self.app(scope, receive, cut)
             return
         await self.app(scope, receive, send)
+
+
+async def _drop_unprocessed(receive: Receive | None, send: Send, why: str) -> None:
+    """Never reaches the handler; the answer promises a body and the connection ends instead."""
+    if receive is not None:
+        await _drain(receive)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000000")]})
+    await send({"type": "http.response.body", "body": b"{", "more_body": True})
+    raise ConnectionAbortedError(f"injected fault ({why}): connection dropped before processing")
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _drain(receive: Receive) -> None:

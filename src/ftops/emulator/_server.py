@@ -153,9 +153,17 @@ class AdminClient:
         return self._post("/clock/advance", {"seconds": seconds, "days": days})
 
     def faults(self, rate: float = 0.0, kinds: list[str] | None = None, seed: int = 0, latency_ms: float = 0,
-               scope: str = "all", retry_after: int = 1) -> dict[str, Any]:
+               scope: str = "all", retry_after: int = 1, outage_s: float = 0, hang_ms: float | None = None,
+               only: list[str] | None = None) -> dict[str, Any]:
+        """Inject faults; `outage_s` drops every request for that many real seconds from now, `hang_ms`
+        is how long a `hang` holds a request (default a minute), `only` limits faults to requests whose
+        "METHOD /path" contains one of its strings."""
         body: dict[str, Any] = {"rate": rate, "seed": seed, "latency_ms": latency_ms, "scope": scope,
-                                "retry_after": retry_after}
+                                "retry_after": retry_after, "outage_s": outage_s}
+        if hang_ms is not None:
+            body["hang_ms"] = hang_ms
+        if only:
+            body["only"] = only
         if kinds is not None:
             body["kinds"] = kinds
         return self._post("/faults", body)

@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import email.utils
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import openai
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
 
-from .._exceptions import FoundryError, PermanentFoundryError, TemporaryFoundryError
-from ._errors import RetryPolicy, call, classify
+from .._exceptions import (
+    FoundryError,
+    FoundryNotFound,
+    FoundryUnreachable,
+    PermanentFoundryError,
+    TemporaryFoundryError,
+)
+from ._errors import RetryPolicy, call
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, Snapshot
+from ._timeouts import REMOTE, Timeouts
 from ._wire import JobRequest, LiveEvent, arm_sku, parse_event
 
 PAGE = 100
 PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
 Progress = Callable[[int], None]
+Status = Callable[[str], None]
+T = TypeVar("T")
+FILE_BUSY = frozenset({"pending", "uploaded", "running"})  # a file Foundry is still processing
+DEPLOYMENT_BUSY = frozenset({"Accepted", "Creating", "Updating", "Deleting", "Moving"})
 
 
 def _date(value: str | None) -> float | None:
@@ -34,17 +46,29 @@ def _date(value: str | None) -> float | None:
         return None
 
 
+class _HighWater:
+    """Reports progress once per byte: a retried upload re-reads bytes already reported."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._reported = 0
+
+    def at(self, offset: int) -> None:
+        if self._progress is not None and offset > self._reported:
+            self._progress(offset - self._reported)
+            self._reported = offset
+
+
 class _ProgressReader:
     """A file wrapper that reports bytes read, so uploads stream (never whole in memory) with progress."""
 
-    def __init__(self, f: IO[bytes], progress: Progress | None) -> None:
+    def __init__(self, f: IO[bytes], progress: _HighWater) -> None:
         self._f = f
         self._progress = progress
 
     def read(self, n: int = -1) -> bytes:
         data = self._f.read(n)
-        if self._progress is not None and data:
-            self._progress(len(data))
+        self._progress.at(self._f.tell())
         return data
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -57,6 +81,7 @@ class _ProgressReader:
 class FoundryClient:
     def __init__(self, oai: openai.OpenAI, arm: CognitiveServicesManagementClient, *, resource_group: str,
                  account: str, endpoint: str, policy: RetryPolicy | None = None, poll_interval: float = 5.0,
+                 timeouts: Timeouts | None = None, outage_budget: float = REMOTE.outage,
                  on_close: Callable[[], None] | None = None) -> None:
         self.oai = oai
         self.arm = arm
@@ -65,6 +90,8 @@ class FoundryClient:
         self.endpoint = endpoint
         self.policy = policy or RetryPolicy()
         self.poll_interval = poll_interval
+        self.timeouts = timeouts or Timeouts()
+        self.outage_budget = outage_budget
         self._on_close = on_close
         self._lock = threading.Lock()
         self.api_calls = 0
@@ -80,8 +107,22 @@ class FoundryClient:
         with self._lock:
             self.api_calls += 1
 
-    def _call(self, fn: Callable[[], Any], what: str, *, idempotent: bool = True) -> Any:
-        return call(fn, what, self.policy, idempotent=idempotent, on_call=self._count)
+    def _call(self, fn: Callable[[float], T], what: str, *, timeout: float, idempotent: bool = True,
+              policy: RetryPolicy | None = None) -> T:
+        """fn(seconds) with retries; `timeout` is the request's read timeout before the budget caps it."""
+        return call(fn, what, policy or self.policy, timeout=timeout, idempotent=idempotent, on_call=self._count)
+
+    def _oai(self, seconds: float) -> openai.Timeout:
+        """The openai per-request timeout: `seconds` for each read and write, a short connect."""
+        return openai.Timeout(seconds, connect=min(self.timeouts.connect, seconds))
+
+    def _page(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> Callable[[float], T]:
+        """fn(**kwargs) with the per-request timeout, for one page of a listing."""
+        return lambda t: fn(**kwargs, timeout=self._oai(t))
+
+    def _arm(self, seconds: float) -> dict[str, Any]:
+        """azure-core's per-request timeouts, passed as keyword arguments to an operation (and its polls)."""
+        return {"connection_timeout": min(self.timeouts.connect, seconds), "read_timeout": seconds}
 
     def close(self) -> None:
         if self._on_close is not None:
@@ -96,7 +137,8 @@ class FoundryClient:
             kwargs: dict[str, Any] = {"limit": PAGE, "purpose": "fine-tune"}
             if after:
                 kwargs["after"] = after
-            raw = self._call(partial(self.oai.files.with_raw_response.list, **kwargs), "list files")
+            raw = self._call(self._page(self.oai.files.with_raw_response.list, kwargs), "list files",
+                             timeout=self.timeouts.read)
             self.server_time = _date(raw.headers.get("date")) or self.server_time
             page = raw.parse()
             out.extend(LiveFile.parse(f) for f in page.data)
@@ -114,7 +156,8 @@ class FoundryClient:
                 kwargs["after"] = after
             if metadata:
                 kwargs["metadata"] = metadata
-            page = self._call(partial(self.oai.fine_tuning.jobs.list, **kwargs), "list fine-tuning jobs")
+            page = self._call(self._page(self.oai.fine_tuning.jobs.list, kwargs), "list fine-tuning jobs",
+                              timeout=self.timeouts.read)
             out.extend(LiveJob.parse(j) for j in page.data)
             if not page.data or not page.has_more:
                 break
@@ -126,14 +169,14 @@ class FoundryClient:
                 and all(j.metadata.get(k) == v for k, v in (metadata or {}).items())]
 
     def list_deployments(self) -> list[LiveDeployment]:
-        def fetch() -> list[LiveDeployment]:
-            pager = self.arm.deployments.list(self.resource_group, self.account)
+        def fetch(t: float) -> list[LiveDeployment]:
+            pager = self.arm.deployments.list(self.resource_group, self.account, **self._arm(t))
             out: list[LiveDeployment] = []
             for page in pager.by_page():
                 self._count()  # every page after the first is one more call
                 out.extend(LiveDeployment.parse(d) for d in page)
             return out
-        result: list[LiveDeployment] = self._call(fetch, "list deployments")
+        result = self._call(fetch, "list deployments", timeout=self.timeouts.read)
         self.api_calls -= 1  # the first page was counted by _call and by fetch
         return result
 
@@ -144,22 +187,105 @@ class FoundryClient:
         snap.server_time = self.server_time
         return snap
 
+    def _read_job(self, job_id: str, policy: RetryPolicy | None = None) -> LiveJob:
+        job = self._call(lambda t: self.oai.fine_tuning.jobs.retrieve(job_id, timeout=self._oai(t)),
+                         f"read job {job_id}", timeout=self.timeouts.read, policy=policy)
+        return LiveJob.parse(job)
+
+    def _read_file(self, file_id: str, policy: RetryPolicy | None = None) -> LiveFile:
+        f = self._call(lambda t: self.oai.files.retrieve(file_id, timeout=self._oai(t)), f"read file {file_id}",
+                       timeout=self.timeouts.read, policy=policy)
+        return LiveFile.parse(f)
+
     def get_job(self, job_id: str) -> LiveJob:
-        return LiveJob.parse(self._call(lambda: self.oai.fine_tuning.jobs.retrieve(job_id), f"read job {job_id}"))
+        return self._read_job(job_id)
 
     def get_file(self, file_id: str) -> LiveFile:
-        return LiveFile.parse(self._call(lambda: self.oai.files.retrieve(file_id), f"read file {file_id}"))
+        return self._read_file(file_id)
+
+    def get_deployment(self, name: str) -> LiveDeployment:
+        """The deployment `name`; FoundryNotFound when there is none."""
+        d = self._call(lambda t: self.arm.deployments.get(self.resource_group, self.account, name, **self._arm(t)),
+                       f"read deployment {name}", timeout=self.timeouts.read)
+        return LiveDeployment.parse(d)
 
     def checkpoints(self, job_id: str) -> list[LiveCheckpoint]:
-        page = self._call(lambda: self.oai.fine_tuning.jobs.checkpoints.list(job_id, limit=PAGE),
-                          f"list checkpoints of {job_id}")
+        page = self._call(lambda t: self.oai.fine_tuning.jobs.checkpoints.list(job_id, limit=PAGE,
+                                                                              timeout=self._oai(t)),
+                          f"list checkpoints of {job_id}", timeout=self.timeouts.read)
         return [LiveCheckpoint.parse(c) for c in page.data]
 
     def latest_events(self, job_id: str, limit: int = 10) -> list[LiveEvent]:
         """The newest events of a job, newest first."""
-        page = self._call(lambda: self.oai.fine_tuning.jobs.list_events(job_id, limit=limit),
-                          f"read events of {job_id}")
+        page = self._call(lambda t: self.oai.fine_tuning.jobs.list_events(job_id, limit=limit, timeout=self._oai(t)),
+                          f"read events of {job_id}", timeout=self.timeouts.read)
         return [parse_event(str(e.message), dict(getattr(e, "data", None) or {})) for e in page.data]
+
+    # -- waiting -----------------------------------------------------------------------------
+    def wait_job(self, job_id: str, *, stop: threading.Event | None = None, on_status: Status | None = None,
+                 until: Callable[[LiveJob], bool] | None = None, outage_budget: float | None = None) -> LiveJob:
+        """Poll job `job_id` until it is terminal or paused, `until(job)` holds, or `stop` is set.
+
+        Returns the last job read (the caller tells a paused or still-active job from a finished one).
+        A Foundry that does not answer is an outage: reported through `on_status` and ridden out until
+        `outage_budget` seconds (default `self.outage_budget`) of continuous failure, then the outage's
+        TemporaryFoundryError is raised. A permanent error (the job is gone, access denied) is raised at
+        once. If `stop` is set before Foundry has answered once, the outage's error is raised.
+        """
+        def done(job: LiveJob) -> bool:
+            return not job.active or job.status == "paused" or (until is not None and until(job))
+        return self._wait(lambda p: self._read_job(job_id, p), f"job {job_id}", done,
+                          lambda j: j.status, stop, on_status, outage_budget)
+
+    def wait_file(self, file_id: str, *, stop: threading.Event | None = None, on_status: Status | None = None,
+                  outage_budget: float | None = None, timeout: float = 3600) -> LiveFile:
+        """Poll file `file_id` until Foundry has processed it (or failed to), riding out outages as wait_job.
+
+        A file still being processed after `timeout` seconds is a TemporaryFoundryError.
+        """
+        start = time.monotonic()
+
+        def done(f: LiveFile) -> bool:
+            if f.status in FILE_BUSY and _since(start) > timeout:
+                raise TemporaryFoundryError(f"file {file_id} still {f.status} after {timeout:.0f} s")
+            return f.status not in FILE_BUSY
+        return self._wait(lambda p: self._read_file(file_id, p), f"file {file_id}", done, lambda f: f.status,
+                          stop, on_status, outage_budget)
+
+    def _wait(self, read: Callable[[RetryPolicy], T], what: str, done: Callable[[T], bool],
+              status: Callable[[T], str], stop: threading.Event | None, on_status: Status | None,
+              outage_budget: float | None) -> T:
+        budget = self.outage_budget if outage_budget is None else outage_budget
+        say = on_status or (lambda _: None)
+        sleep = stop.wait if stop is not None else _sleep
+        last: T | None = None
+        down_since: float | None = None
+        failures = 0
+        while True:
+            # One attempt per poll: the polling loop is the retry, so an outage is reported as it happens.
+            left = budget - _since(down_since) if down_since is not None else self.policy.budget
+            once = dataclasses.replace(self.policy, attempts=1, budget=max(1.0, left))
+            try:
+                item = read(once)
+            except TemporaryFoundryError as err:
+                down_since = down_since or time.monotonic()
+                down = _since(down_since)
+                if down >= budget or (stop is not None and stop.is_set() and last is None):
+                    raise TemporaryFoundryError(f"{what}: Foundry unreachable for {down:.0f} s ({_reason(err)}); "
+                                                "gave up waiting", status=err.status, code=err.code) from err
+                say(f"Foundry unreachable for {down:.0f} s ({_reason(err)}); still waiting for {what}")
+                delay = max(self.poll_interval, self.policy.delay(failures, err.retry_after))
+                failures += 1
+            else:
+                if down_since is not None:
+                    say(f"Foundry answers again after {_since(down_since):.0f} s")
+                down_since, failures, last = None, 0, item
+                if done(item):
+                    return item
+                say(f"waiting for {what}: {status(item)}")
+                delay = self.poll_interval
+            if sleep(delay) and last is not None:
+                return last
 
     # -- files -------------------------------------------------------------------------------
     def upload(self, path: Path, filename: str, progress: Progress | None = None) -> LiveFile:
@@ -169,88 +295,103 @@ class FoundryClient:
         costs one part, not the whole file; smaller ones in one streamed multipart request.
         """
         size = path.stat().st_size
-        for attempt in range(self.policy.attempts):
-            try:
-                if size > self.part_bytes:
-                    return self._upload_in_parts(path, filename, size, progress)
-                with open(path, "rb") as f:
-                    reader = _ProgressReader(f, progress)
-                    self._count()
-                    created = self.oai.files.create(file=(filename, reader, "application/jsonl"),  # type: ignore[arg-type]
-                                                    purpose="fine-tune")
-                return LiveFile.parse(created)
-            except Exception as e:
-                err = classify(e, f"upload {filename}")
-                if not err.retryable or attempt + 1 >= self.policy.attempts:
-                    raise err from None
-                adopted = [f for f in self.list_files() if f.filename == filename and f.bytes == size]
-                if adopted:
-                    return adopted[0]
-                time.sleep(self.policy.delay(attempt, err.retry_after))
-        raise TemporaryFoundryError(f"upload {filename}: gave up")
+        if size > self.part_bytes:
+            return self._upload_in_parts(path, filename, size, progress)
+
+        sent = _HighWater(progress)
+
+        def send(t: float) -> LiveFile:
+            with open(path, "rb") as f:
+                created = self.oai.files.create(file=(filename, _ProgressReader(f, sent), "application/jsonl"),  # type: ignore[arg-type]
+                                                purpose="fine-tune", timeout=self._oai(t))
+            return LiveFile.parse(created)
+        return self._create_once(send, lambda: self._find_file(filename, size), f"upload {filename}",
+                                 timeout=self.timeouts.for_upload(size))
+
+    def _find_file(self, filename: str, size: int) -> LiveFile | None:
+        found = [f for f in self.list_files() if f.filename == filename and f.bytes == size]
+        return min(found, key=lambda f: (f.created_at, f.id)) if found else None
 
     def _upload_in_parts(self, path: Path, filename: str, size: int, progress: Progress | None) -> LiveFile:
-        upload = self._call(lambda: self.oai.uploads.create(filename=filename, purpose="fine-tune", bytes=size,
-                                                            mime_type="application/jsonl"),
-                            f"start upload of {filename}", idempotent=False)
+        # An Upload is only a session (it expires unused), so a retried create costs nothing.
+        upload = self._call(lambda t: self.oai.uploads.create(filename=filename, purpose="fine-tune", bytes=size,
+                                                              mime_type="application/jsonl", timeout=self._oai(t)),
+                            f"start upload of {filename}", timeout=self.timeouts.write)
         part_ids: list[str] = []
         with open(path, "rb") as f:
             while chunk := f.read(self.part_bytes):
                 # A retried part may leave an extra part behind; only the ids listed at completion count.
-                part = self._call(partial(self.oai.uploads.parts.create, upload.id, data=chunk),
-                                  f"upload part {len(part_ids) + 1} of {filename}")
+                part = self._call(lambda t: self.oai.uploads.parts.create(upload.id, data=chunk, timeout=self._oai(t)),
+                                  f"upload part {len(part_ids) + 1} of {filename}",
+                                  timeout=self.timeouts.for_upload(len(chunk)))
                 part_ids.append(part.id)
                 if progress is not None:
                     progress(len(chunk))
-        done = self._call(lambda: self.oai.uploads.complete(upload.id, part_ids=part_ids),
-                          f"complete upload of {filename}", idempotent=False)
-        if done.file is None:
-            raise TemporaryFoundryError(f"upload of {filename} completed without a file")
-        return LiveFile.parse(done.file)
 
-    def wait_file(self, file_id: str, timeout: float = 3600) -> LiveFile:
-        deadline = time.monotonic() + timeout
-        while True:
-            f = self.get_file(file_id)
-            if f.status not in ("pending", "uploaded", "running"):
-                return f
-            if time.monotonic() > deadline:
-                raise TemporaryFoundryError(f"file {file_id} still {f.status} after {timeout:.0f}s")
-            time.sleep(self.poll_interval)
+        def complete(t: float) -> LiveFile:
+            done = self.oai.uploads.complete(upload.id, part_ids=part_ids, timeout=self._oai(t))
+            if done.file is None:
+                raise TemporaryFoundryError(f"upload of {filename} completed without a file")
+            return LiveFile.parse(done.file)
+        # A completion applied but whose answer was lost created the file: adopt it, never fail on it.
+        return self._create_once(complete, lambda: self._find_file(filename, size), f"complete upload of {filename}",
+                                 timeout=self.timeouts.for_upload(size))
 
     def delete_file(self, file_id: str) -> None:
-        try:
-            self._call(lambda: self.oai.files.delete(file_id), f"delete file {file_id}")
-        except PermanentFoundryError as e:
-            if "404" not in str(e):
-                raise
+        with contextlib.suppress(FoundryNotFound):  # gone already: what we wanted
+            self._call(lambda t: self.oai.files.delete(file_id, timeout=self._oai(t)), f"delete file {file_id}",
+                       timeout=self.timeouts.write)
+
+    # -- creating without duplicates ---------------------------------------------------------
+    def _create_once(self, create: Callable[[float], T], find: Callable[[], T | None], what: str, *,
+                     timeout: float) -> T:
+        """Create something at most once: after an ambiguous failure, look for what the attempt made.
+
+        Once an attempt has failed ambiguously (a dropped connection, a 5xx), any later failure, even a
+        permanent one such as "already completed", first looks for the object before it is raised.
+        """
+        start = time.monotonic()
+        ambiguous = False
+        for attempt in range(self.policy.attempts):
+            try:
+                return self._call(create, what, timeout=timeout, idempotent=False)
+            except FoundryError as err:
+                ambiguous = ambiguous or err.retryable
+                found = find() if ambiguous else None
+                if found is not None:
+                    return found
+                delay = self.policy.delay(attempt, err.retry_after)
+                if not err.retryable or attempt + 1 >= self.policy.attempts \
+                        or _since(start) + delay > self.policy.budget:
+                    raise
+                time.sleep(delay)
+        raise TemporaryFoundryError(f"{what}: gave up")  # pragma: no cover (attempts >= 1)
 
     # -- jobs --------------------------------------------------------------------------------
     def create_job(self, request: JobRequest, identity: dict[str, str]) -> LiveJob:
         """Create a job once. `identity` (metadata subset) finds what an ambiguous attempt created."""
         body, extra = request.body()
-        for attempt in range(self.policy.attempts):
-            try:
-                job = self._call(lambda: self.oai.fine_tuning.jobs.create(**body, extra_body=extra),
-                                 f"create job {identity}", idempotent=False)
-                return LiveJob.parse(job)
-            except FoundryError as err:
-                if not err.retryable or attempt + 1 >= self.policy.attempts:
-                    raise
-                existing = [j for j in self.list_jobs(metadata=identity) if j.status != "cancelled"]
-                if existing:
-                    return min(existing, key=lambda j: (j.created_at, j.id))
-                time.sleep(self.policy.delay(attempt, err.retry_after))
-        raise TemporaryFoundryError("create job: gave up")
+
+        def find() -> LiveJob | None:
+            existing = [j for j in self.list_jobs(metadata=identity) if j.status != "cancelled"]
+            return min(existing, key=lambda j: (j.created_at, j.id)) if existing else None
+        return self._create_once(
+            lambda t: LiveJob.parse(self.oai.fine_tuning.jobs.create(**body, extra_body=extra, timeout=self._oai(t))),
+            find, f"create job {identity}", timeout=self.timeouts.write)
 
     def _job_transition(self, job_id: str, action: str, done: set[str]) -> LiveJob:
         fn = {"cancel": self.oai.fine_tuning.jobs.cancel, "pause": self.oai.fine_tuning.jobs.pause,
               "resume": self.oai.fine_tuning.jobs.resume}[action]
-        try:
-            return LiveJob.parse(self._call(lambda: fn(job_id), f"{action} job {job_id}", idempotent=False))
-        except FoundryError:
+
+        def find() -> LiveJob | None:
             job = self.get_job(job_id)  # an earlier attempt, or someone else, may have done it already
-            if job.status in done:
+            return job if job.status in done else None
+        try:
+            return self._create_once(lambda t: LiveJob.parse(fn(job_id, timeout=self._oai(t))), find,
+                                     f"{action} job {job_id}", timeout=self.timeouts.write)
+        except PermanentFoundryError:
+            job = find()  # e.g. "cannot cancel a cancelled job": someone else did it
+            if job is not None:
                 return job
             raise
 
@@ -266,20 +407,51 @@ class FoundryClient:
     # -- deployments -------------------------------------------------------------------------
     def put_deployment(self, name: str, model: str, sku: str, capacity: int,
                        tags: dict[str, str]) -> LiveDeployment:
-        """Create or update deployment `name`; `sku` is the spec's name (Developer, not DeveloperTier)."""
+        """Create or update deployment `name` and wait until it is provisioned.
+
+        `sku` is the spec's name (Developer, not DeveloperTier).
+
+        The PUT and each status read are retried on their own (a PUT is idempotent), so a dropped
+        connection costs one request, not the whole operation; the LRO poller is not used for that reason.
+        """
         body = Deployment(sku=Sku(name=arm_sku(sku), capacity=capacity), tags=tags,
                           properties=DeploymentProperties(model=DeploymentModel(format="OpenAI", name=model,
                                                                                 version="1")))
-
-        def put() -> LiveDeployment:  # a PUT is idempotent: safe to retry whole
-            poller = self.arm.deployments.begin_create_or_update(self.resource_group, self.account, name, body,
-                                                                 polling_interval=self.poll_interval)
-            return LiveDeployment.parse(poller.result())
-        result: LiveDeployment = self._call(put, f"deploy {name}")
-        return result
+        self._call(lambda t: self.arm.deployments.begin_create_or_update(
+            self.resource_group, self.account, name, body, polling=False, **self._arm(t)).result(),
+            f"deploy {name}", timeout=self.timeouts.write)
+        while True:
+            d = self.get_deployment(name)
+            if d.provisioning_state not in DEPLOYMENT_BUSY:
+                break
+            time.sleep(self.poll_interval)
+        if d.provisioning_state not in (None, "Succeeded"):
+            raise PermanentFoundryError(f"deploy {name}: provisioning {d.provisioning_state}")
+        return d
 
     def delete_deployment(self, name: str) -> None:
-        def delete() -> None:
-            self.arm.deployments.begin_delete(self.resource_group, self.account, name,
-                                              polling_interval=self.poll_interval).result()
-        self._call(delete, f"delete deployment {name}")
+        """Delete a deployment and wait until it is gone (deleting one that is gone already is a success)."""
+        self._call(lambda t: self.arm.deployments.begin_delete(
+            self.resource_group, self.account, name, polling=False, **self._arm(t)).result(),
+            f"delete deployment {name}", timeout=self.timeouts.write)
+        while True:
+            try:
+                d = self.get_deployment(name)
+            except FoundryNotFound:
+                return
+            if d.provisioning_state not in DEPLOYMENT_BUSY:
+                raise PermanentFoundryError(f"delete deployment {name}: still there, {d.provisioning_state}")
+            time.sleep(self.poll_interval)
+
+
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False
+
+
+def _since(t0: float) -> float:
+    return time.monotonic() - t0
+
+
+def _reason(err: FoundryError) -> str:
+    return err.reason if isinstance(err, FoundryUnreachable) else f"HTTP {err.status}"

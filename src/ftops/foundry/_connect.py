@@ -16,6 +16,7 @@ from .._exceptions import FtopsError
 from ..spec import FoundrySpec
 from ._client import FoundryClient
 from ._errors import RetryPolicy
+from ._timeouts import LOCAL, REMOTE, Budgets, Timeouts, budgets_from_env
 
 COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
 API_KEY_ENV = "AZURE_OPENAI_API_KEY"
@@ -35,12 +36,15 @@ class StaticTokenCredential:
 
 
 def _clients(endpoint: str, arm_endpoint: str, subscription: str, api_key: str | Any, credential: Any,
-             ca_cert: str | None, timeout: float) -> tuple[openai.OpenAI, CognitiveServicesManagementClient]:
-    # The SDKs' own retries are off: ftops retries itself and never retries a create blindly.
+             ca_cert: str | None, timeouts: Timeouts) -> tuple[openai.OpenAI, CognitiveServicesManagementClient]:
+    # The SDKs' own retries are off: ftops retries itself and never retries a create blindly. Every
+    # call passes its own timeouts; these defaults only cover a request that does not.
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_cert) if ca_cert else True
+    timeout = openai.Timeout(timeouts.read, connect=timeouts.connect)
     oai = openai.OpenAI(base_url=endpoint, api_key=api_key, max_retries=0, timeout=timeout,
                         http_client=openai.DefaultHttpxClient(verify=verify, timeout=timeout))
-    kwargs: dict[str, Any] = {"base_url": arm_endpoint, "retry_total": 0}
+    kwargs: dict[str, Any] = {"base_url": arm_endpoint, "retry_total": 0, "connection_timeout": timeouts.connect,
+                              "read_timeout": timeouts.read}
     if ca_cert:
         kwargs["connection_verify"] = ca_cert
     arm = CognitiveServicesManagementClient(credential, subscription, **kwargs)
@@ -84,12 +88,17 @@ class Launcher(Protocol):
                  account: str | None, region: str) -> LocalFoundry: ...
 
 
-def connect(spec: FoundrySpec, root: Path, *, timeout: float = 600.0, launcher: Launcher | None = None
+def connect(spec: FoundrySpec, root: Path, *, timeouts: Timeouts | None = None, launcher: Launcher | None = None
             ) -> FoundryClient:
-    """A client for the account `spec` names. For `local: true`, starts the local Foundry with `launcher`."""
-    policy = RetryPolicy()
+    """A client for the account `spec` names. For `local: true`, starts the local Foundry with `launcher`.
+
+    The retry and outage budgets come from FTOPS_RETRY_BUDGET and FTOPS_OUTAGE_BUDGET (seconds); a bad
+    value is a UsageError, raised before anything is started.
+    """
+    timeouts = timeouts or Timeouts()
+    budgets = budgets_from_env(LOCAL if spec.local else REMOTE)
     if spec.local:
-        return _connect_local(spec, root, timeout, launcher)
+        return _connect_local(spec, root, timeouts, budgets, launcher)
     assert spec.endpoint and spec.subscription and spec.resource_group and spec.account
     try:
         from azure.identity import DefaultAzureCredential, get_bearer_token_provider
@@ -99,13 +108,15 @@ def connect(spec: FoundrySpec, root: Path, *, timeout: float = 600.0, launcher: 
     key = os.environ.get(API_KEY_ENV)
     api_key: Any = key if key else get_bearer_token_provider(credential, COGNITIVE_SCOPE)
     oai, arm = _clients(data_plane_endpoint(spec.endpoint), spec.arm_endpoint, spec.subscription, api_key,
-                        credential, None, timeout)
+                        credential, None, timeouts)
     return FoundryClient(oai, arm, resource_group=spec.resource_group, account=spec.account,
-                         endpoint=data_plane_endpoint(spec.endpoint), policy=policy,
-                         poll_interval=spec.poll_interval or 5.0)
+                         endpoint=data_plane_endpoint(spec.endpoint), policy=RetryPolicy(budget=budgets.retry),
+                         poll_interval=spec.poll_interval or 5.0, timeouts=timeouts, outage_budget=budgets.outage)
 
 
-def _connect_local(spec: FoundrySpec, root: Path, timeout: float, launcher: Launcher | None) -> FoundryClient:
+
+def _connect_local(spec: FoundrySpec, root: Path, timeouts: Timeouts, budgets: Budgets,
+                   launcher: Launcher | None) -> FoundryClient:
     if launcher is None:
         raise FtopsError("this spec says local: true, but no local Foundry can be started here (the caller gave "
                          "no launcher)")
@@ -116,7 +127,8 @@ def _connect_local(spec: FoundrySpec, root: Path, timeout: float, launcher: Laun
         raise FtopsError(f"cannot start the local Foundry in {root / spec.data_dir}: {e}") from None
     c = server.connection
     oai, arm = _clients(c.endpoint, c.arm_endpoint, c.subscription, c.api_key, StaticTokenCredential(c.api_key),
-                        c.ca_cert, timeout)
+                        c.ca_cert, timeouts)
     return FoundryClient(oai, arm, resource_group=c.resource_group, account=c.account, endpoint=c.endpoint,
-                         policy=RetryPolicy(attempts=8, base_delay=0.05, max_delay=1.0),
-                         poll_interval=spec.poll_interval or 0.02, on_close=server.stop)
+                         policy=RetryPolicy(attempts=8, base_delay=0.05, max_delay=1.0, budget=budgets.retry),
+                         poll_interval=spec.poll_interval or 0.02, timeouts=timeouts,
+                         outage_budget=budgets.outage, on_close=server.stop)

@@ -1,7 +1,13 @@
 """Turn SDK exceptions into ftops' permanent/temporary errors, and retry the temporary ones.
 
-Retrying (tenacity): 429 honours Retry-After; 5xx, 409 RequestConflict and connection errors back off
-with full jitter; all bounded. Creates are never retried blindly: the caller passes `idempotent=False` and
+Classification looks at exception types and HTTP status only, never at message text. Every failure
+where no HTTP answer came back (a refused, dropped or timed-out connection, a TLS EOF, a body cut short,
+on either plane and through whichever transport the SDK uses) is a `FoundryUnreachable`, which is
+temporary. 408, 409, 429 and 5xx are temporary; 404 is `FoundryNotFound`; other statuses are permanent.
+
+Retrying (tenacity): 429 honours Retry-After; the rest back off with full jitter; bounded by a number
+of attempts and by a budget in seconds (`RetryPolicy.budget`), and each attempt's timeout is capped by
+what is left of the budget. Creates are never retried blindly: the caller passes `idempotent=False` and
 handles an ambiguous failure by listing first (see FoundryClient.create_job).
 """
 
@@ -9,30 +15,71 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+import anyio
+import httpx
 import openai
+import requests
+import urllib3
 from azure.core.exceptions import (
+    AzureError,
     ClientAuthenticationError,
+    DecodeError,
     HttpResponseError,
+    IncompleteReadError,
     ServiceRequestError,
+    ServiceRequestTimeoutError,
     ServiceResponseError,
+    ServiceResponseTimeoutError,
 )
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from azure.core.polling.base_polling import BadResponse
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
-from .._exceptions import FoundryError, PermanentFoundryError, TemporaryFoundryError
+from .._exceptions import (
+    FoundryError,
+    FoundryNotFound,
+    FoundryUnreachable,
+    PermanentFoundryError,
+    TemporaryFoundryError,
+)
+
+try:  # the transport of openai >= 3; older ones use httpx
+    import httpx2
+    _HTTPX2: tuple[type[BaseException], ...] = (httpx2.TransportError,)
+    _HTTPX2_TIMEOUT: tuple[type[BaseException], ...] = (httpx2.TimeoutException,)
+except ImportError:  # pragma: no cover
+    _HTTPX2 = _HTTPX2_TIMEOUT = ()
 
 T = TypeVar("T")
 log = logging.getLogger("ftops.foundry")
 
+# No HTTP answer came back. The SDKs wrap their transport's errors (openai: httpx; azure-core:
+# requests/urllib3), but a body read after the SDK returned (a stream, an LRO poll) can raise them bare.
+_NO_ANSWER: tuple[type[BaseException], ...] = (
+    openai.APIConnectionError, ServiceRequestError, ServiceResponseError, IncompleteReadError,
+    httpx.TransportError, requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.Timeout, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError, ssl.SSLError,
+    socket.gaierror, EOFError, anyio.EndOfStream, anyio.BrokenResourceError, *_HTTPX2,
+)
+_TIMED_OUT: tuple[type[BaseException], ...] = (
+    openai.APITimeoutError, ServiceRequestTimeoutError, ServiceResponseTimeoutError, httpx.TimeoutException,
+    requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError, *_HTTPX2_TIMEOUT,
+)
+_TEMPORARY_STATUS = frozenset({408, 409, 429})
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 6
+    attempts: int = 8
     base_delay: float = 0.5
     max_delay: float = 20.0
+    budget: float = 300.0  # seconds one call may take over all its attempts
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -49,52 +96,109 @@ def _retry_after(headers: object) -> float | None:
         return None
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """exc and what caused it: `__cause__`, `__context__`, and azure-core's `inner_exception`."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        inner = getattr(e, "inner_exception", None) if isinstance(e, AzureError) else None
+        todo.extend(x for x in (e.__cause__, e.__context__, inner) if isinstance(x, BaseException))
+
+
+def _is_temporary_status(status: int) -> bool:
+    return status in _TEMPORARY_STATUS or status >= 500
+
+
+def _status_error(what: str, status: int, code: str | None, message: str, retry_after: float | None,
+                  ) -> FoundryError:
+    text = f"{what}: HTTP {status}: {code + ': ' if code and code != str(status) else ''}{message}"
+    if _is_temporary_status(status):
+        return TemporaryFoundryError(text, status=status, code=code, retry_after=retry_after)
+    if status == 404:
+        return FoundryNotFound(text, status=status, code=code)
+    return PermanentFoundryError(text, status=status, code=code)
+
+
+def _unreachable(exc: BaseException, what: str) -> FoundryError:
+    chain = list(_chain(exc))
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
+        return PermanentFoundryError(f"{what}: the endpoint's TLS certificate is not trusted")
+    # urllib3's NewConnectionError (a refused connection) subclasses its ConnectTimeoutError.
+    timed_out = any(isinstance(e, _TIMED_OUT) and not isinstance(e, urllib3.exceptions.NewConnectionError)
+                    for e in chain)
+    reason = "timed out" if timed_out else "connection failed"
+    return FoundryUnreachable(f"{what}: {reason} ({type(exc).__name__})", timed_out=timed_out)
+
+
+def _openai_status(exc: openai.APIStatusError, what: str) -> FoundryError:
+    status = exc.status_code
+    if status in (401, 403):
+        return PermanentFoundryError(f"{what}: HTTP {status}: access denied; check AZURE_OPENAI_API_KEY or "
+                                     "your Entra ID role on the resource", status=status)
+    body = exc.body if isinstance(exc.body, dict) else {}
+    err = body.get("error", body)
+    msg = err.get("message") if isinstance(err, dict) else None
+    code = exc.code if isinstance(exc.code, str) else None
+    return _status_error(what, status, code, str(msg or exc.message), _retry_after(exc.response.headers))
+
+
+def _azure_status(exc: HttpResponseError, what: str) -> FoundryError:
+    status = exc.status_code or 0
+    code = getattr(exc.error, "code", None) if exc.error is not None else None
+    message = getattr(exc.error, "message", None) if exc.error is not None else None
+    if status in (401, 403):
+        return PermanentFoundryError(f"{what}: HTTP {status}: access denied; check your Entra ID role on "
+                                     "the resource", status=status, code=code)
+    if isinstance(exc, DecodeError) or any(isinstance(e, BadResponse) for e in _chain(exc)):
+        # An answer came but could not be read (a body cut short, an unreadable poll): try again.
+        return TemporaryFoundryError(f"{what}: HTTP {status}: unreadable answer", status=status, code=code)
+    return _status_error(what, status, code if isinstance(code, str) else None, str(message or exc.reason or "error"),
+                         _retry_after(getattr(exc.response, "headers", None)))
+
+
 def classify(exc: BaseException, what: str) -> FoundryError:
-    """One readable line; says whether retrying can help. Never includes credentials."""
+    """One readable line with a status, a code and whether retrying can help. Never includes credentials.
+
+    The caller raises the result `from exc`, so the SDK's exception stays reachable as `__cause__`.
+    """
     if isinstance(exc, FoundryError):
         return exc
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        body = exc.body if isinstance(exc.body, dict) else {}
-        err = body.get("error", body) if isinstance(body, dict) else {}
-        msg = err.get("message") if isinstance(err, dict) else None
-        text = f"{what}: HTTP {status}: {msg or exc.message}"
-        if status in (408, 409, 429) or status >= 500:
-            return TemporaryFoundryError(text, retry_after=_retry_after(exc.response.headers))
-        if status in (401, 403):
-            return PermanentFoundryError(f"{what}: HTTP {status}: access denied; check AZURE_OPENAI_API_KEY or "
-                                         "your Entra ID role on the resource")
-        return PermanentFoundryError(text)
-    if isinstance(exc, openai.APIConnectionError | ServiceRequestError | ServiceResponseError):
-        return TemporaryFoundryError(f"{what}: connection failed ({type(exc).__name__})")
+        return _openai_status(exc, what)
     if isinstance(exc, ClientAuthenticationError):
         return PermanentFoundryError(f"{what}: authentication failed; check your Azure credentials "
-                                     "(az login, or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)")
+                                     "(az login, or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)",
+                                     status=exc.status_code)
+    if isinstance(exc, _NO_ANSWER) or (isinstance(exc, HttpResponseError) and not exc.status_code):
+        return _unreachable(exc, what)
     if isinstance(exc, HttpResponseError):
-        status = exc.status_code or 0
-        code = getattr(exc.error, "code", None) if exc.error is not None else None
-        message = getattr(exc.error, "message", None) if exc.error is not None else None
-        text = f"{what}: HTTP {status}: {code + ': ' if code else ''}{message or exc.reason or 'error'}"
-        headers = getattr(exc.response, "headers", None)
-        if status in (408, 409, 429) or status >= 500:
-            return TemporaryFoundryError(text, retry_after=_retry_after(headers))
-        return PermanentFoundryError(text)
-    if isinstance(exc, OSError):
-        return TemporaryFoundryError(f"{what}: {type(exc).__name__}: {exc}")
+        return _azure_status(exc, what)
     return PermanentFoundryError(f"{what}: unexpected {type(exc).__name__}")
 
 
-def call(fn: Callable[[], T], what: str, policy: RetryPolicy, *, idempotent: bool = True,
+def call(fn: Callable[[float], T], what: str, policy: RetryPolicy, *, timeout: float, idempotent: bool = True,
          on_call: Callable[[], None] | None = None) -> T:
-    """Run fn; retry temporary failures (with tenacity) when `idempotent`. Raises FoundryError."""
+    """Run fn(seconds); retry temporary failures (with tenacity) when `idempotent`. Raises FoundryError.
+
+    fn receives the timeout its requests must use: `timeout`, capped by what is left of the budget.
+    """
+    start = time.monotonic()
 
     def attempt() -> T:
         if on_call is not None:
             on_call()
+        left = policy.budget - (time.monotonic() - start)
         try:
-            return fn()
+            return fn(max(min(timeout, left), 0.1))
+        except FoundryError:
+            raise
         except Exception as e:
-            raise classify(e, what) from None
+            raise classify(e, what) from e
 
     def wait(state: RetryCallState) -> float:
         err = state.outcome.exception() if state.outcome is not None else None
@@ -105,7 +209,7 @@ def call(fn: Callable[[], T], what: str, policy: RetryPolicy, *, idempotent: boo
 
     retrying = Retrying(
         retry=retry_if_exception(lambda e: idempotent and isinstance(e, FoundryError) and e.retryable),
-        stop=stop_after_attempt(policy.attempts),
+        stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.budget),
         wait=wait,
         reraise=True,
     )

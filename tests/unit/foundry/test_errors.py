@@ -1,74 +1,213 @@
+"""Classification of real SDK exceptions, and the bounded retry loop."""
+
 from __future__ import annotations
 
+import json
+import ssl
+
 import httpx
+import httpx2
 import openai
 import pytest
-from azure.core.exceptions import HttpResponseError, ServiceRequestError
+import requests
+import urllib3
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    DecodeError,
+    HttpResponseError,
+    IncompleteReadError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
+from azure.core.pipeline.transport import HttpRequest, RequestsTransportResponse
+from azure.core.polling.base_polling import BadResponse
 
 from ftops import PermanentFoundryError, TemporaryFoundryError
+from ftops._exceptions import FoundryNotFound, FoundryUnreachable
 from ftops.foundry import RetryPolicy, classify
 from ftops.foundry._errors import call
 
-REQ = httpx.Request("POST", "https://x.openai.azure.com/openai/v1/fine_tuning/jobs")
+REQ = httpx2.Request("POST", "https://x.openai.azure.com/openai/v1/fine_tuning/jobs")
+ARM_URL = "https://management.azure.com/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/" \
+          "accounts/a/deployments/d"
 
 
-def status_error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:
-    resp = httpx.Response(status, headers=headers or {}, json={"error": {"message": "nope"}}, request=REQ)
-    return openai.APIStatusError("nope", response=resp, body={"error": {"message": "nope"}})
+def status_error(status: int, headers: dict[str, str] | None = None, code: str | None = None,
+                 ) -> openai.APIStatusError:
+    body = {"error": {"message": "nope", "code": code}}
+    resp = httpx2.Response(status, headers=headers or {}, json=body, request=REQ)
+    cls = openai.NotFoundError if status == 404 else openai.APIStatusError
+    return cls("nope", response=resp, body=body["error"])
 
 
+def arm_response(status: int, code: str | None = None, headers: dict[str, str] | None = None,
+                 ) -> RequestsTransportResponse:
+    """A real azure-core transport response over a requests.Response, as ARM would send it."""
+    r = requests.Response()
+    r.status_code = status
+    r.reason = "reason"
+    r.headers.update(headers or {})
+    r._content = json.dumps({"error": {"code": code, "message": "it failed"}}).encode() if code else b""
+    return RequestsTransportResponse(HttpRequest("PUT", ARM_URL), r)
+
+
+# -- HTTP answers --------------------------------------------------------------------------
 def test_throttling_is_temporary_with_retry_after() -> None:
     err = classify(status_error(429, {"retry-after": "7"}), "create job")
     assert isinstance(err, TemporaryFoundryError) and err.retryable and err.retry_after == 7.0
-    assert str(err) == "create job: HTTP 429: nope"
+    assert str(err) == "create job: HTTP 429: nope" and err.status == 429
 
 
-@pytest.mark.parametrize("status", [500, 503, 409])
+@pytest.mark.parametrize("status", [500, 503, 409, 408])
 def test_server_errors_and_conflicts_are_temporary(status: int) -> None:
-    assert classify(status_error(status), "x").retryable
+    err = classify(status_error(status), "x")
+    assert err.retryable and err.status == status and not isinstance(err, FoundryUnreachable)
 
 
 def test_bad_requests_are_permanent_and_auth_errors_do_not_echo_credentials() -> None:
-    assert isinstance(classify(status_error(400), "x"), PermanentFoundryError)
+    bad = classify(status_error(400, code="invalidState"), "x")
+    assert isinstance(bad, PermanentFoundryError) and (bad.status, bad.code) == (400, "invalidState")
     auth = classify(status_error(401), "list files")
-    assert "AZURE_OPENAI_API_KEY" in str(auth) and not auth.retryable
+    assert "AZURE_OPENAI_API_KEY" in str(auth) and not auth.retryable and auth.status == 401
 
 
-def test_connection_errors_are_temporary() -> None:
-    assert classify(openai.APIConnectionError(request=REQ), "x").retryable
-    assert classify(ServiceRequestError("boom"), "x").retryable
+def test_a_missing_object_is_found_by_status_on_both_planes() -> None:
+    data = classify(status_error(404, code="fileNotFound"), "read file f")
+    assert isinstance(data, FoundryNotFound) and (data.status, data.code) == (404, "fileNotFound")
+    arm = classify(ResourceNotFoundError(response=arm_response(404, "DeploymentNotFound")), "read deployment d")
+    assert isinstance(arm, FoundryNotFound) and (arm.status, arm.code) == (404, "DeploymentNotFound")
+    assert str(arm) == "read deployment d: HTTP 404: DeploymentNotFound: it failed"
 
 
-def test_arm_errors() -> None:
-    e = HttpResponseError(message="conflict")
-    e.status_code = 409
-    assert classify(e, "deploy").retryable
+def test_arm_status_errors_carry_status_code_and_retry_after() -> None:
+    err = classify(HttpResponseError(response=arm_response(409, "RequestConflict", {"Retry-After": "3"})), "deploy")
+    assert isinstance(err, TemporaryFoundryError) and (err.status, err.code, err.retry_after) == (
+        409, "RequestConflict", 3.0)
+    quota = classify(HttpResponseError(response=arm_response(400, "QuotaExceeded")), "deploy")
+    assert isinstance(quota, PermanentFoundryError) and quota.code == "QuotaExceeded"
+    assert classify(ClientAuthenticationError("no token"), "deploy").retryable is False
 
 
-def test_call_retries_idempotent_requests_only() -> None:
+# -- no answer at all --------------------------------------------------------------------------
+def _incomplete_read() -> IncompleteReadError:
+    cause = requests.exceptions.ChunkedEncodingError(urllib3.exceptions.ProtocolError("IncompleteRead"))
+    return IncompleteReadError(cause, error=cause)
+
+
+NO_ANSWER: list[tuple[str, BaseException, bool]] = [
+    ("openai connection", openai.APIConnectionError(request=REQ), False),
+    ("openai timeout", openai.APITimeoutError(request=REQ), True),
+    ("azure request", ServiceRequestError("refused"), False),
+    ("azure request timeout", ServiceRequestTimeoutError("slow"), True),
+    ("azure response", ServiceResponseError("reset"), False),
+    ("azure response timeout", ServiceResponseTimeoutError("slow"), True),
+    ("azure body cut short", _incomplete_read(), False),
+    ("azure no status", HttpResponseError("HTTP 0"), False),
+    ("httpx connect", httpx.ConnectError("refused"), False),
+    ("httpx read timeout", httpx.ReadTimeout("slow"), True),
+    ("httpx2 remote closed", httpx2.RemoteProtocolError("closed"), False),
+    ("requests connection", requests.exceptions.ConnectionError("reset"), False),
+    ("requests read timeout", requests.exceptions.ReadTimeout("slow"), True),
+    ("urllib3 protocol", urllib3.exceptions.ProtocolError("aborted"), False),
+    ("urllib3 refused", urllib3.exceptions.NewConnectionError(None, "refused"), False),  # type: ignore[arg-type]
+    ("ssl EOF", ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), False),
+    ("reset by peer", ConnectionResetError(104, "reset"), False),
+    ("socket timeout", TimeoutError("timed out"), True),
+]
+
+
+@pytest.mark.parametrize(("exc", "timed_out"), [(e, t) for _, e, t in NO_ANSWER], ids=[n for n, _, _ in NO_ANSWER])
+def test_every_network_level_failure_is_temporary(exc: BaseException, timed_out: bool) -> None:
+    err = classify(exc, "deploy clippy-prod")
+    assert isinstance(err, FoundryUnreachable) and err.retryable and err.status is None
+    assert err.timed_out is timed_out
+    assert str(err) == f"deploy clippy-prod: {'timed out' if timed_out else 'connection failed'} ({type(exc).__name__})"
+
+
+def test_a_wrapped_timeout_is_seen_through_the_chain() -> None:
+    try:
+        try:
+            raise requests.exceptions.ReadTimeout("slow")
+        except requests.exceptions.ReadTimeout as inner:
+            raise ServiceResponseError("poll failed", error=inner) from inner
+    except ServiceResponseError as outer:
+        err = classify(outer, "deploy")
+    assert isinstance(err, FoundryUnreachable) and err.timed_out
+
+
+def test_an_unreadable_answer_or_poll_is_temporary() -> None:
+    assert classify(DecodeError("bad json", response=arm_response(200)), "deploy").retryable
+    try:
+        try:
+            raise BadResponse("the poll answer could not be read")
+        except BadResponse as e:
+            raise HttpResponseError(response=arm_response(200), error=e) from e
+    except HttpResponseError as polled:
+        assert classify(polled, "deploy").retryable
+
+
+def test_an_untrusted_certificate_is_permanent() -> None:
+    try:
+        try:
+            raise ssl.SSLCertVerificationError(1, "certificate verify failed")
+        except ssl.SSLCertVerificationError as e:
+            raise openai.APIConnectionError(request=REQ) from e
+    except openai.APIConnectionError as wrapped:
+        err = classify(wrapped, "list files")
+    assert isinstance(err, PermanentFoundryError) and "certificate" in str(err)
+
+
+def test_a_local_file_error_is_not_a_network_fault() -> None:
+    assert not classify(FileNotFoundError(2, "no such file"), "upload x").retryable
+
+
+# -- retrying ----------------------------------------------------------------------------------
+def test_call_retries_idempotent_requests_only_and_keeps_the_cause() -> None:
     attempts: list[int] = []
 
-    def flaky() -> str:
+    def flaky(timeout: float) -> str:
         attempts.append(1)
         if len(attempts) < 3:
             raise status_error(503)
         return "ok"
 
     policy = RetryPolicy(attempts=5, base_delay=0.0)
-    assert call(flaky, "x", policy) == "ok" and len(attempts) == 3
+    assert call(flaky, "x", policy, timeout=1.0) == "ok" and len(attempts) == 3
     attempts.clear()
-    with pytest.raises(TemporaryFoundryError):
-        call(flaky, "x", policy, idempotent=False)
-    assert len(attempts) == 1
+    with pytest.raises(TemporaryFoundryError) as err:
+        call(flaky, "x", policy, timeout=1.0, idempotent=False)
+    assert len(attempts) == 1 and isinstance(err.value.__cause__, openai.APIStatusError)
 
 
 def test_call_gives_up_after_the_bounded_attempts() -> None:
     n: list[int] = []
 
-    def always() -> None:
+    def always(timeout: float) -> None:
         n.append(1)
         raise status_error(500)
 
     with pytest.raises(TemporaryFoundryError):
-        call(always, "x", RetryPolicy(attempts=3, base_delay=0.0))
+        call(always, "x", RetryPolicy(attempts=3, base_delay=0.0), timeout=1.0)
     assert len(n) == 3
+
+
+def test_call_stops_before_a_wait_that_would_overrun_the_budget() -> None:
+    n: list[int] = []
+
+    def throttled(timeout: float) -> None:
+        n.append(1)
+        raise status_error(429, {"retry-after": "10"})
+
+    with pytest.raises(TemporaryFoundryError):
+        call(throttled, "x", RetryPolicy(attempts=50, max_delay=60, budget=5.0), timeout=1.0)
+    assert len(n) == 1
+
+
+def test_each_attempt_gets_its_timeout_capped_by_the_budget_left() -> None:
+    given: list[float] = []
+    call(lambda t: given.append(t), "x", RetryPolicy(budget=5.0), timeout=30.0)
+    call(lambda t: given.append(t), "x", RetryPolicy(budget=300.0), timeout=30.0)
+    assert 4.0 < given[0] <= 5.0 and given[1] == 30.0
