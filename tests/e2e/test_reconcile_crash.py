@@ -131,3 +131,20 @@ def test_a_job_paused_by_hand_ends_apply_wait_with_one_line(project: Project) ->
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "Traceback" not in out + err
     assert f"({job_id}) was paused outside ftops" in out + err
+
+
+def test_apply_wait_rides_out_an_outage_and_says_so(project: Project) -> None:
+    project.set("speed", 30)  # about 15 s of training
+    proc = subprocess.Popen([sys.executable, "-m", "ftops", "apply", "--auto-approve", "--wait"], cwd=project.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _counts(project)[1]:
+        time.sleep(0.3)
+    with project.live() as live:
+        live.admin.faults(outage_s=4, scope="all")  # every request is cut for 4 s
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    assert "Foundry unreachable for" in err and "Foundry answers again" in err
+    with project.live() as live:
+        live.admin.clear_faults()
+    assert project.ftops("drift").code == 0

@@ -53,7 +53,8 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
         raise DataChanged(f"dataset {a.name}: {a.path} changed while it was being uploaded; the upload was "
                           "deleted; plan again")
     if f.status != "processed":
-        f = rt.client.wait_file(f.id, stop=rt.stop, on_status=lambda text: rt.reporter.status(a, text))
+        f = rt.client.wait_file(f.id, stop=rt.stop, on_status=lambda text: rt.reporter.status(a, text),
+                              on_outage=lambda text: rt.reporter.warn(a, text))
     if f.status != "processed":
         raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
     f = settle_upload(rt, f, uploaded_at)
@@ -63,7 +64,8 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
 
 
 def wait_file(rt: Runtime, a: WaitFile) -> str:
-    f = rt.client.wait_file(a.file_id, stop=rt.stop, on_status=lambda text: rt.reporter.status(a, text))
+    f = rt.client.wait_file(a.file_id, stop=rt.stop, on_status=lambda text: rt.reporter.status(a, text),
+                              on_outage=lambda text: rt.reporter.warn(a, text))
     if f.status != "processed":
         raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
     return f"{f.id} processed"

@@ -73,6 +73,11 @@ class ProgressReporter:
             described = f"{action.action} {escape(action.resource)}: {escape(terminal(text))}"
             self._progress.update(task, description=described)
 
+    def warn(self, action: Action, text: str) -> None:
+        """A line on stderr whether or not the progress display is on (CI logs must show an outage)."""
+        self.status(action, text)
+        self._progress.console.print(f"[yellow]![/] {escape(action.resource)}: {escape(terminal(text))}")
+
     def finish(self, action: Action, outcome: Outcome) -> None:
         with self._lock:
             task = self._tasks.pop(action.id, None)

@@ -223,7 +223,8 @@ class FoundryClient:
 
     # -- waiting -----------------------------------------------------------------------------
     def wait_job(self, job_id: str, *, stop: threading.Event | None = None, on_status: Status | None = None,
-                 until: Callable[[LiveJob], bool] | None = None, outage_budget: float | None = None) -> LiveJob:
+                 until: Callable[[LiveJob], bool] | None = None, outage_budget: float | None = None,
+                 on_outage: Status | None = None) -> LiveJob:
         """Poll job `job_id` until it is terminal or paused, `until(job)` holds, or `stop` is set.
 
         Returns the last job read (the caller tells a paused or still-active job from a finished one).
@@ -235,10 +236,11 @@ class FoundryClient:
         def done(job: LiveJob) -> bool:
             return not job.active or job.status == "paused" or (until is not None and until(job))
         return self._wait(lambda p: self._read_job(job_id, p), f"job {job_id}", done,
-                          lambda j: j.status, stop, on_status, outage_budget)
+                          lambda j: j.status, stop, on_status, outage_budget, on_outage)
 
     def wait_file(self, file_id: str, *, stop: threading.Event | None = None, on_status: Status | None = None,
-                  outage_budget: float | None = None, timeout: float = 3600) -> LiveFile:
+                  outage_budget: float | None = None, timeout: float = 3600,
+                  on_outage: Status | None = None) -> LiveFile:
         """Poll file `file_id` until Foundry has processed it (or failed to), riding out outages as wait_job.
 
         A file still being processed after `timeout` seconds is a TemporaryFoundryError.
@@ -250,13 +252,14 @@ class FoundryClient:
                 raise TemporaryFoundryError(f"file {file_id} still {f.status} after {timeout:.0f} s")
             return f.status not in FILE_BUSY
         return self._wait(lambda p: self._read_file(file_id, p), f"file {file_id}", done, lambda f: f.status,
-                          stop, on_status, outage_budget)
+                          stop, on_status, outage_budget, on_outage)
 
     def _wait(self, read: Callable[[RetryPolicy], T], what: str, done: Callable[[T], bool],
               status: Callable[[T], str], stop: threading.Event | None, on_status: Status | None,
-              outage_budget: float | None) -> T:
+              outage_budget: float | None, on_outage: Status | None = None) -> T:
         budget = self.outage_budget if outage_budget is None else outage_budget
         say = on_status or (lambda _: None)
+        warn = on_outage or say  # outages are worth a line of their own (CI logs have no progress display)
         sleep = stop.wait if stop is not None else _sleep
         last: T | None = None
         down_since: float | None = None
@@ -273,12 +276,12 @@ class FoundryClient:
                 if down >= budget or (stop is not None and stop.is_set() and last is None):
                     raise TemporaryFoundryError(f"{what}: Foundry unreachable for {down:.0f} s ({_reason(err)}); "
                                                 "gave up waiting", status=err.status, code=err.code) from err
-                say(f"Foundry unreachable for {down:.0f} s ({_reason(err)}); still waiting for {what}")
+                warn(f"Foundry unreachable for {down:.0f} s ({_reason(err)}); still waiting for {what}")
                 delay = max(self.poll_interval, self.policy.delay(failures, err.retry_after))
                 failures += 1
             else:
                 if down_since is not None:
-                    say(f"Foundry answers again after {_since(down_since):.0f} s")
+                    warn(f"Foundry answers again after {_since(down_since):.0f} s")
                 down_since, failures, last = None, 0, item
                 if done(item):
                     return item
