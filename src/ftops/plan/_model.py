@@ -140,33 +140,32 @@ class CreateJob(ActionBase):
     supersedes: list[LiveId] = Field(default_factory=list)
 
 
-class WaitJob(ActionBase):
-    op: Literal["job.wait"] = "job.wait"
+class _OnJob(ActionBase):
+    """An action on one live job."""
+
     kind: Literal["FineTuningJob"] = "FineTuningJob"
-    action: Literal["wait"] = "wait"
     job_id: LiveId
+
+
+class WaitJob(_OnJob):
+    op: Literal["job.wait"] = "job.wait"
+    action: Literal["wait"] = "wait"
     spec_hash: Hex16
 
 
-class PauseJob(ActionBase):
+class PauseJob(_OnJob):
     op: Literal["job.pause"] = "job.pause"
-    kind: Literal["FineTuningJob"] = "FineTuningJob"
     action: Literal["pause"] = "pause"
-    job_id: LiveId
 
 
-class ResumeJob(ActionBase):
+class ResumeJob(_OnJob):
     op: Literal["job.resume"] = "job.resume"
-    kind: Literal["FineTuningJob"] = "FineTuningJob"
     action: Literal["resume"] = "resume"
-    job_id: LiveId
 
 
-class CancelJob(ActionBase):
+class CancelJob(_OnJob):
     op: Literal["job.cancel"] = "job.cancel"
-    kind: Literal["FineTuningJob"] = "FineTuningJob"
     action: Literal["cancel"] = "cancel"
-    job_id: LiveId
     cause: Literal["duplicate", "superseded", "orphan"]
 
 
