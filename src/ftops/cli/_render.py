@@ -69,7 +69,11 @@ def _label(a: Action) -> str:
 def plan_text(plan: Plan, verbose: bool = False) -> str:
     from ._escape import terminal
 
-    lines = [f"[bold]ftops plan[/] · project [bold]{escape(plan.project)}[/] · {escape(terminal(plan.endpoint))}", ""]
+    lines = [f"[bold]ftops plan[/] · project [bold]{escape(plan.project)}[/] · {escape(terminal(plan.endpoint))}"]
+    if plan.data_plane:
+        where = f"endpoint {terminal(plan.data_plane)} · identity: {terminal(plan.identity)}"
+        lines.append(f"[dim]{escape(where)}[/]")
+    lines.append("")
     width = max((len(a.resource) for a in plan.actions), default=10)
     for a in plan.actions:
         if not _visible(a, verbose):

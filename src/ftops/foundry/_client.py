@@ -96,6 +96,7 @@ class FoundryClient:
         self._lock = threading.Lock()
         self.api_calls = 0
         self.part_bytes = PART_BYTES
+        self.identity = "unknown"  # how this client authenticates, for people (never a secret)
         self.server_time: float | None = None  # the service's clock (its Date header), as last seen
 
     @property

@@ -109,9 +109,13 @@ def connect(spec: FoundrySpec, root: Path, *, timeouts: Timeouts | None = None, 
     api_key: Any = key if key else get_bearer_token_provider(credential, COGNITIVE_SCOPE)
     oai, arm = _clients(data_plane_endpoint(spec.endpoint), spec.arm_endpoint, spec.subscription, api_key,
                         credential, None, timeouts)
-    return FoundryClient(oai, arm, resource_group=spec.resource_group, account=spec.account,
-                         endpoint=data_plane_endpoint(spec.endpoint), policy=RetryPolicy(budget=budgets.retry),
-                         poll_interval=spec.poll_interval or 5.0, timeouts=timeouts, outage_budget=budgets.outage)
+    client = FoundryClient(oai, arm, resource_group=spec.resource_group, account=spec.account,
+                           endpoint=data_plane_endpoint(spec.endpoint), policy=RetryPolicy(budget=budgets.retry),
+                           poll_interval=spec.poll_interval or 5.0, timeouts=timeouts, outage_budget=budgets.outage)
+    # Which identity is used, never what it is: the variable's name, not its value.
+    client.identity = (f"data plane: API key from {API_KEY_ENV}; deployments: Entra ID (DefaultAzureCredential)"
+                       if key else "Entra ID (DefaultAzureCredential) for the data plane and deployments")
+    return client
 
 
 
@@ -128,7 +132,9 @@ def _connect_local(spec: FoundrySpec, root: Path, timeouts: Timeouts, budgets: B
     c = server.connection
     oai, arm = _clients(c.endpoint, c.arm_endpoint, c.subscription, c.api_key, StaticTokenCredential(c.api_key),
                         c.ca_cert, timeouts)
-    return FoundryClient(oai, arm, resource_group=c.resource_group, account=c.account, endpoint=c.endpoint,
-                         policy=RetryPolicy(attempts=8, base_delay=0.05, max_delay=1.0, budget=budgets.retry),
-                         poll_interval=spec.poll_interval or 0.02, timeouts=timeouts,
-                         outage_budget=budgets.outage, on_close=server.stop)
+    client = FoundryClient(oai, arm, resource_group=c.resource_group, account=c.account, endpoint=c.endpoint,
+                           policy=RetryPolicy(attempts=8, base_delay=0.05, max_delay=1.0, budget=budgets.retry),
+                           poll_interval=spec.poll_interval or 0.02, timeouts=timeouts,
+                           outage_budget=budgets.outage, on_close=server.stop)
+    client.identity = "the local Foundry's key"
+    return client

@@ -132,14 +132,34 @@ def _unreachable(exc: BaseException, what: str) -> FoundryError:
     timed_out = any(isinstance(e, _TIMED_OUT) and not isinstance(e, urllib3.exceptions.NewConnectionError)
                     for e in chain)
     reason = "timed out" if timed_out else "connection failed"
-    return FoundryUnreachable(f"{what}: {reason} ({type(exc).__name__})", timed_out=timed_out)
+    host = _host(chain)
+    where = f" to {host}; check spec.endpoint if this persists" if host else ""
+    return FoundryUnreachable(f"{what}: {reason}{where} ({type(exc).__name__})", timed_out=timed_out)
+
+
+def _host(chain: list[BaseException]) -> str | None:
+    """The host a failed request went to, when the SDK kept the request (openai does)."""
+    for e in chain:
+        try:
+            request = getattr(e, "request", None)
+        except RuntimeError:  # httpx raises when no request was attached
+            continue
+        url = getattr(request, "url", None)
+        host = getattr(url, "host", None)
+        if isinstance(host, str) and host:
+            return host
+    return None
 
 
 def _openai_status(exc: openai.APIStatusError, what: str) -> FoundryError:
     status = exc.status_code
-    if status in (401, 403):
-        return PermanentFoundryError(f"{what}: HTTP {status}: access denied; check AZURE_OPENAI_API_KEY or "
-                                     "your Entra ID role on the resource", status=status)
+    if status == 401:
+        return PermanentFoundryError(f"{what}: HTTP 401: the key or token was refused; check AZURE_OPENAI_API_KEY "
+                                     "(or your Entra ID sign-in) and that spec.endpoint is this resource's endpoint",
+                                     status=status)
+    if status == 403:
+        return PermanentFoundryError(f"{what}: HTTP 403: this identity may not fine-tune here; assign it the role "
+                                     "'Cognitive Services OpenAI Contributor' on the resource", status=status)
     body = exc.body if isinstance(exc.body, dict) else {}
     err = body.get("error", body)
     msg = err.get("message") if isinstance(err, dict) else None
@@ -151,9 +171,13 @@ def _azure_status(exc: HttpResponseError, what: str) -> FoundryError:
     status = exc.status_code or 0
     code = getattr(exc.error, "code", None) if exc.error is not None else None
     message = getattr(exc.error, "message", None) if exc.error is not None else None
-    if status in (401, 403):
-        return PermanentFoundryError(f"{what}: HTTP {status}: access denied; check your Entra ID role on "
-                                     "the resource", status=status, code=code)
+    if status == 401:
+        return PermanentFoundryError(f"{what}: HTTP 401: Azure refused the sign-in; run `az login` (in CI: "
+                                     "azure/login with OIDC) and check spec.subscription", status=status, code=code)
+    if status == 403:
+        return PermanentFoundryError(f"{what}: HTTP 403: this identity may not manage deployments; assign it the "
+                                     "role 'Cognitive Services OpenAI Contributor' (or 'Cognitive Services "
+                                     "Contributor') on the account", status=status, code=code)
     if isinstance(exc, DecodeError) or any(isinstance(e, BadResponse) for e in _chain(exc)):
         # An answer came but could not be read (a body cut short, an unreadable poll): try again.
         return TemporaryFoundryError(f"{what}: HTTP {status}: unreadable answer", status=status, code=code)

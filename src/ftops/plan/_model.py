@@ -221,6 +221,8 @@ class Plan(_Model):
     format_version: Literal[2] = 2
     project: Name
     endpoint: str = Field(max_length=1000)  # "<subscription>/<resource group>/<account>"
+    data_plane: str = Field(default="", max_length=1000)  # the endpoint URL the plan read (for people)
+    identity: str = Field(default="", max_length=300)  # how ftops authenticated (for people; never a secret)
     fingerprint: Hex16  # of the live state the plan was computed against
     spec_fingerprint: Hex16  # of the specs and the data they name
     spec_dir: str = Field(min_length=1, max_length=4096)  # relative to the project root

@@ -77,6 +77,7 @@ def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = F
             break
         fetch(state, client, needs)
         plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time())
+    plan.data_plane, plan.identity = client.endpoint, client.identity
     return plan
 
 

@@ -124,7 +124,8 @@ def test_every_network_level_failure_is_temporary(exc: BaseException, timed_out:
     err = classify(exc, "deploy clippy-prod")
     assert isinstance(err, FoundryUnreachable) and err.retryable and err.status is None
     assert err.timed_out is timed_out
-    assert str(err) == f"deploy clippy-prod: {'timed out' if timed_out else 'connection failed'} ({type(exc).__name__})"
+    assert str(err).startswith(f"deploy clippy-prod: {'timed out' if timed_out else 'connection failed'}")
+    assert str(err).endswith(f"({type(exc).__name__})")
 
 
 def test_a_wrapped_timeout_is_seen_through_the_chain() -> None:
@@ -211,3 +212,24 @@ def test_each_attempt_gets_its_timeout_capped_by_the_budget_left() -> None:
     call(lambda t: given.append(t), "x", RetryPolicy(budget=5.0), timeout=30.0)
     call(lambda t: given.append(t), "x", RetryPolicy(budget=300.0), timeout=30.0)
     assert 4.0 < given[0] <= 5.0 and given[1] == 30.0
+
+
+def test_a_refused_connection_names_the_host_to_check() -> None:
+    import httpx
+    import openai
+
+    request = httpx.Request("GET", "https://acme.openai.azure.com/openai/v1/files")
+    err = classify(openai.APIConnectionError(request=request), "list files")
+    assert "to acme.openai.azure.com; check spec.endpoint" in str(err)
+
+
+def test_access_errors_name_the_fix() -> None:
+    import httpx
+    import openai
+
+    request = httpx.Request("GET", "https://acme.openai.azure.com/openai/v1/files")
+    for status, fix in ((401, "AZURE_OPENAI_API_KEY"), (403, "Cognitive Services OpenAI Contributor")):
+        response = httpx.Response(status, request=request, json={"error": {"code": str(status), "message": "no"}})
+        exc = openai.APIStatusError("no", response=response, body={"error": {"message": "no"}})
+        err = classify(exc, "list files")
+        assert fix in str(err) and not err.retryable and err.status == status
