@@ -20,7 +20,7 @@ from ._http import emulator_of as _emu
 from ._state import Emulator
 
 FILE_PROCESS_SECONDS = 5.0
-PURPOSES = {"fine-tune", "fine-tune-results", "assistants", "batch", "vision", "user_data"}
+PURPOSES = {"fine-tune", "fine-tune-results", "assistants", "batch", "vision", "user_data", "evals"}
 
 
 # -- files ----------------------------------------------------------------------------------

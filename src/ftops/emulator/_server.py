@@ -180,5 +180,17 @@ class AdminClient:
     def fail_job(self, job_id: str | None = None, **rule: Any) -> dict[str, Any]:
         return self._post("/jobs/fail", {"job_id": job_id, **rule} if job_id else rule)
 
+    def eval_fault(self, mode: str, **rule: Any) -> dict[str, Any]:
+        """Make later eval runs fail, run slow or be cancelled: mode fail|slow|cancel, matched by model,
+        eval_id, name or metadata; `at` (fraction done), `factor` (slow), `times` (how many runs)."""
+        return self._post("/evals/faults", {"mode": mode, **rule})
+
+    def clear_eval_faults(self) -> dict[str, Any]:
+        return self._post("/evals/faults", {})
+
+    def eval_limits(self, **limits: float) -> dict[str, Any]:
+        """python_timeout_seconds, python_memory_mb for python graders."""
+        return self._post("/evals/limits", limits)
+
     def close(self) -> None:
         self._http.close()
