@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from . import emulator, reconcile, schema, validate
+from . import emulator, metrics, reconcile, schema, validate
 
 
 def register(app: typer.Typer) -> None:
-    for module in (validate, reconcile, schema, emulator):
+    for module in (validate, reconcile, schema, emulator, metrics):
         module.register(app)
