@@ -44,13 +44,13 @@ def _chart(title: str, y_label: str, steps: Sequence[StepMetrics], parts: Sequen
 
 def loss_chart(m: JobMetrics) -> Chart:
     return _chart("Loss", "loss", m.steps, [("train", "train_loss"), ("valid", "valid_loss"),
-                                            ("full valid (epoch end)", "full_valid_loss")])
+                                            ("epoch-end valid", "full_valid_loss")])
 
 
 def accuracy_chart(m: JobMetrics) -> Chart:
     return _chart("Mean token accuracy", "accuracy", m.steps,
                   [("train", "train_accuracy"), ("valid", "valid_accuracy"),
-                   ("full valid (epoch end)", "full_valid_accuracy")])
+                   ("epoch-end valid", "full_valid_accuracy")])
 
 
 # -- terminal -------------------------------------------------------------------------------

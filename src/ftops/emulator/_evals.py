@@ -200,12 +200,20 @@ def delete_eval(request: Request) -> Response:
 
 
 # -- runs: time -----------------------------------------------------------------------------
+def _stop_fraction(r: dict[str, Any]) -> float:
+    """The share of items done when the run stops (1.0 unless a fault or a cancel stops it early)."""
+    frac = float(r.get("stop_fraction", 1.0))
+    if r.get("canceled_at") is not None:
+        frac = min(frac, max(0.0, (float(r["canceled_at"]) - float(r["start"])) / float(r["duration"])))
+    return frac
+
+
 def _stop_at(r: dict[str, Any]) -> float:
     """When the run stops (completes, fails, or is cancelled), on the emulator clock."""
-    ends = [float(r["start"]) + float(r["duration"]) * float(r.get("stop_fraction", 1.0))]
+    end = float(r["start"]) + float(r["duration"]) * float(r.get("stop_fraction", 1.0))
     if r.get("canceled_at") is not None:
-        ends.append(max(float(r["canceled_at"]), float(r["created_at"])))
-    return min(ends)
+        end = min(end, max(float(r["canceled_at"]), float(r["created_at"])))
+    return end
 
 
 def run_status(r: dict[str, Any], now: float) -> str:
@@ -219,11 +227,9 @@ def run_status(r: dict[str, Any], now: float) -> str:
 
 
 def done_count(r: dict[str, Any], now: float) -> int:
-    t = min(now, _stop_at(r)) - r["start"]
-    if t <= 0:
-        return 0
     total = int(r["total"])
-    return min(total, int(total * t / float(r["duration"]) + 1e-9))
+    frac = _stop_fraction(r) if now >= _stop_at(r) else (now - float(r["start"])) / float(r["duration"])
+    return max(0, min(total, int(total * frac + 1e-6)))
 
 
 # -- runs: views ----------------------------------------------------------------------------
@@ -634,7 +640,8 @@ ROUTES = [
     Route(EVALS + "/{eval_id}/runs", create_run, methods=["POST"]),
     Route(EVALS + "/{eval_id}/runs", list_runs, methods=["GET"]),
     Route(EVALS + "/{eval_id}/runs/{run_id}", get_run, methods=["GET"]),
-    Route(EVALS + "/{eval_id}/runs/{run_id}", cancel_run, methods=["POST"]),
+    Route(EVALS + "/{eval_id}/runs/{run_id}", cancel_run, methods=["POST"]),  # as the reference spec has it
+    Route(EVALS + "/{eval_id}/runs/{run_id}/cancel", cancel_run, methods=["POST"]),  # as the openai client sends it
     Route(EVALS + "/{eval_id}/runs/{run_id}", delete_run, methods=["DELETE"]),
     Route(EVALS + "/{eval_id}/runs/{run_id}/output_items", list_items, methods=["GET"]),
     Route(EVALS + "/{eval_id}/runs/{run_id}/output_items/{item_id}", get_item, methods=["GET"]),
