@@ -330,21 +330,29 @@ def delete_run(request: Request) -> Response:
 
 
 def list_items(request: Request) -> Response:
+    """A page of output items, read from the table by position (not all items decoded per page)."""
     emu = _emu(request)
     wanted = request.query_params.get("status")
+    desc = request.query_params.get("order") == "desc"
+    limit = int_param(request, "limit", 20, 100)
     with emu.store.tx() as c:
         r = _run_or_404(emu, c, request)
         if isinstance(r, JSON):
             return r
         done = done_count(r, emu.store.now(c))
-        sql = "SELECT data FROM eval_items WHERE run_id=? AND seq<?"
-        args: list[Any] = [r["id"], done]
+        sql, args = "SELECT data FROM eval_items WHERE run_id=? AND seq<?", [r["id"], done]
         if wanted in ("pass", "fail"):
             sql += " AND status=?"
             args.append(wanted)
-        rows = c.execute(sql + " ORDER BY seq", args).fetchall()
-    items = [orjson.loads(row[0]) for row in rows]
-    return _list(request, list(reversed(items)) if request.query_params.get("order") == "desc" else items)
+        after = request.query_params.get("after")
+        if after:
+            row = c.execute("SELECT seq FROM eval_items WHERE run_id=? AND id=?", (r["id"], after)).fetchone()
+            sql += " AND seq<?" if desc else " AND seq>?"
+            args.append(row[0] if row else (-1 if desc else done))
+        rows = c.execute(sql + f" ORDER BY seq {'DESC' if desc else 'ASC'} LIMIT ?", [*args, limit + 1]).fetchall()
+    page = [orjson.loads(row[0]) for row in rows[:limit]]
+    return JSON({"object": "list", "data": page, "first_id": page[0]["id"] if page else "",
+                 "last_id": page[-1]["id"] if page else "", "has_more": len(rows) > limit})
 
 
 def get_item(request: Request) -> Response:

@@ -289,9 +289,9 @@ class EvalsClient:
         after: str | None = None
         while True:
             kwargs: dict[str, Any] = {"eval_id": eval_id, "limit": PAGE, **({"after": after} if after else {})}
-            page = self.client._call(partial(self.oai.evals.runs.output_items.list, run_id, **kwargs),
-                                     f"read output items of {run_id}")
-            for it in page.data:
+            # Raw JSON: building SDK models for 100 items a page costs more than the request itself.
+            page = self.client._call(partial(self._items_page, run_id, **kwargs), f"read output items of {run_id}")
+            for it in page["data"]:
                 items += 1
                 for res in _get(it, "results") or []:
                     name = str(_get(res, "name") or "")
@@ -304,10 +304,15 @@ class EvalsClient:
                     acc[0] += float(_get(res, "score") or 0.0)
                     acc[1] += 1.0 if _get(res, "passed") else 0.0
                     acc[2] += 1
-            if not page.data or not page.has_more:
+            if not page["data"] or not page.get("has_more"):
                 break
-            after = page.data[-1].id
+            after = str(page["data"][-1]["id"])
         return EvalScores(run, tuple(_criterion(name, sums.get(name)) for name in order), items)
+
+    def _items_page(self, run_id: str, **kwargs: Any) -> dict[str, Any]:
+        raw = self.oai.evals.runs.output_items.with_raw_response.list(run_id, **kwargs)
+        page: dict[str, Any] = orjson.loads(raw.http_response.content)
+        return page
 
     # graders
     def validate_grader(self, grader: Mapping[str, Any]) -> None:
