@@ -130,7 +130,7 @@ def run(c: FoundryClient, tmp: Path, args: argparse.Namespace) -> None:
     t1, calls1 = time.perf_counter(), c.api_calls
     assert old.fine_tuned_model
     c.put_deployment("prod", old.fine_tuned_model, "GlobalStandard", 1, {})
-    names = {"prod": (old.fine_tuned_model, None)}
+    names: dict[str, tuple[str, float | None]] = {"prod": (old.fine_tuned_model, None)}
     for n, cp in enumerate(checkpoints):  # Foundry allows one deployment write at a time
         c.put_deployment(f"canary-{n}", cp.id, "DeveloperTier", 1, {})
         names[f"canary-{n}"] = (cp.id, cp.loss)
