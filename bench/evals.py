@@ -35,6 +35,7 @@ from ftops.foundry import (  # noqa: E402
     EvalsClient,
     EvalScores,
     FoundryClient,
+    JobRequest,
     RetryPolicy,
     StaticTokenCredential,
     chat_eval_item,
@@ -80,9 +81,9 @@ def train(c: FoundryClient, tmp: Path, name: str, epochs: int, records: list[dic
     path = tmp / f"{name}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     f = c.wait_file(c.upload(path, f"{name}.jsonl").id)
-    job = c.create_job({"model": "gpt-4.1-mini-2025-04-14", "training_file": f.id, "trainingType": "Standard",
-                        "validation_file": f.id, "method": {"type": "supervised", "supervised": {
-                            "hyperparameters": {"n_epochs": epochs}}}, "seed": 2}, {"bench": name})
+    job = c.create_job(JobRequest("gpt-4.1-mini-2025-04-14", f.id, "supervised", "Standard", {"bench": name},
+                                  validation_file=f.id, hyperparameters={"n_epochs": epochs}, seed=2),
+                       {"bench": name})
     while (job := c.get_job(job.id)).active:
         time.sleep(0.05)
     assert job.status == "succeeded", job
@@ -132,7 +133,7 @@ def run(c: FoundryClient, tmp: Path, args: argparse.Namespace) -> None:
     c.put_deployment("prod", old.fine_tuned_model, "GlobalStandard", 1, {})
     names: dict[str, tuple[str, float | None]] = {"prod": (old.fine_tuned_model, None)}
     for n, cp in enumerate(checkpoints):  # Foundry allows one deployment write at a time
-        c.put_deployment(f"canary-{n}", cp.id, "DeveloperTier", 1, {})
+        c.put_deployment(f"canary-{n}", cp.id, "Developer", 1, {})
         names[f"canary-{n}"] = (cp.id, cp.loss)
     rows.append(("deploy baseline + 3 canaries", f"{time.perf_counter() - t1:.2f} s, {c.api_calls - calls1} calls"))
 

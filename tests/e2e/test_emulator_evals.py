@@ -19,7 +19,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from ftops.emulator import AdminClient, Connection
-from ftops.foundry import CHAT_ITEM_SCHEMA, Criterion, EvalsClient, FoundryClient, chat_eval_item, connect
+from ftops.foundry import CHAT_ITEM_SCHEMA, Criterion, EvalsClient, FoundryClient, JobRequest, chat_eval_item, connect
 from ftops.spec import FoundrySpec
 from tests.e2e.conftest import ROOT, Foundry
 
@@ -342,8 +342,8 @@ def test_evals_client_scores_a_deployment_and_survives_a_failed_run(client: tupl
     c, admin = client
     train = c.upload(write_jsonl(tmp_path / "t.jsonl", [fact(i) for i in range(60)]), "t.jsonl")
     c.wait_file(train.id)
-    job = c.create_job({"model": "gpt-4.1-mini-2025-04-14", "training_file": train.id, "trainingType": "Standard"},
-                       {"ftops-project": "t"})
+    job = c.create_job(JobRequest("gpt-4.1-mini-2025-04-14", train.id, "supervised", "Standard",
+                                  {"ftops-project": "t"}), {"ftops-project": "t"})
     while (job := c.get_job(job.id)).status != "succeeded":
         time.sleep(0.01)
     assert job.fine_tuned_model
