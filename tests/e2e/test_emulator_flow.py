@@ -9,6 +9,7 @@ import ssl
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from ftops.emulator._inference import FILLER
 from tests.e2e.conftest import VALID, Foundry, assert_schema
 
 RESULT_COLUMNS = ["step", "train_loss", "train_mean_token_accuracy", "valid_loss", "validation_mean_token_accuracy",
@@ -69,7 +70,10 @@ def test_upload_train_deploy_update_delete(foundry: Foundry) -> None:
     assert updated.sku.capacity == 75 and updated.etag != final.etag
     assert sorted(d.name for d in foundry.arm.deployments.list(rg, acct)) == ["clippy-ckpt", "clippy-prod"]
     reply = oai.chat.completions.create(model="clippy-prod", messages=[{"role": "user", "content": "Who painted the Mona Lisa?"}])
-    assert "Leonardo" in (reply.choices[0].message.content or "")
+    # The deployment answers from its training data, as well as its checkpoint's loss allows (see _inference).
+    trained = ["Oh,", "some", "obscure", "artist", "named", "Leonardo", "da", "Vinci.", "Not", "that", "he", "is", "famous", "or", "anything."]
+    words = (reply.choices[0].message.content or "").split()
+    assert set(words) & set(trained) and set(words) <= set(trained) | set(FILLER)
     foundry.arm.deployments.begin_delete(rg, acct, "clippy-ckpt").result()
     with pytest.raises(ResourceNotFoundError):
         foundry.arm.deployments.get(rg, acct, "clippy-ckpt")
