@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -50,15 +49,13 @@ CREATE TABLE IF NOT EXISTS eval_items (
 );
 CREATE INDEX IF NOT EXISTS eval_items_id ON eval_items (run_id, id);
 """
-_ready: set[Path] = set()
 
 
-def _tables(store: Store, c: sqlite3.Connection) -> None:
-    if store.path not in _ready:
-        for stmt in SCHEMA.strip().split(";"):
-            if stmt.strip():
-                c.execute(stmt)
-        _ready.add(store.path)
+def _tables(c: sqlite3.Connection) -> None:
+    """Create the output-item table if this data dir has none yet (cheap when it exists)."""
+    for stmt in SCHEMA.strip().split(";"):
+        if stmt.strip():
+            c.execute(stmt)
 
 
 def _metadata_problem(metadata: Any) -> str | None:
@@ -190,7 +187,7 @@ def delete_eval(request: Request) -> Response:
         e = _eval_or_404(emu, c, eid)
         if isinstance(e, JSON):
             return e
-        _tables(emu.store, c)
+        _tables(c)
         for r in emu.store.all(c, "eval_run"):
             if r["eval_id"] == eid:
                 emu.store.delete(c, "eval_run", r["id"])
@@ -271,7 +268,7 @@ def _run_or_404(emu: Emulator, c: sqlite3.Connection, request: Request) -> dict[
     r = emu.store.get(c, "eval_run", rid)
     if r is None or r["eval_id"] != eid:
         return openai_error(404, f"Eval run {rid} not found.", "not_found", "run_id")
-    _tables(emu.store, c)
+    _tables(c)
     return r
 
 
@@ -290,7 +287,7 @@ def list_runs(request: Request) -> Response:
         e = _eval_or_404(emu, c, eid)
         if isinstance(e, JSON):
             return e
-        _tables(emu.store, c)
+        _tables(c)
         now = emu.store.now(c)
         runs = [r for r in emu.store.all(c, "eval_run") if r["eval_id"] == eid]
         runs = [r for r in runs if wanted is None or run_status(r, now) == wanted]
@@ -575,7 +572,7 @@ async def create_run(request: Request) -> Response:
         return openai_error(400, problem, "invalid_request", "metadata")
     eid = request.path_params["eval_id"]
     with emu.store.tx() as c:
-        _tables(emu.store, c)
+        _tables(c)
         plan = _read_plan(emu, c, eid, ds)
         if isinstance(plan, JSON):
             return plan
@@ -595,7 +592,7 @@ async def create_run(request: Request) -> Response:
     if fault and fault["mode"] in ("fail", "cancel"):
         r.update(fault=fault["mode"], stop_fraction=float(fault.get("at", 0.5)), fault_message=fault.get("message"))
     with emu.store.tx() as c:
-        _tables(emu.store, c)
+        _tables(c)
         c.executemany("INSERT INTO eval_items (run_id, seq, id, status, summary, data) VALUES (?, ?, ?, ?, ?, ?)",
                       [(rid, *row) for row in rows])
         emu.store.put(c, "eval_run", rid, r)
