@@ -18,7 +18,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from ftops.emulator import AdminClient, Connection
+from ftops.emulator import AdminClient, Connection, launch
 from ftops.foundry import CHAT_ITEM_SCHEMA, Criterion, EvalsClient, FoundryClient, JobRequest, chat_eval_item, connect
 from ftops.spec import FoundrySpec
 from tests.e2e.conftest import ROOT, Foundry
@@ -328,7 +328,7 @@ def test_injected_failures_cancellations_and_slowness(emulator_factory: Any) -> 
 # -- ftops' client --------------------------------------------------------------------------
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[tuple[FoundryClient, AdminClient]]:
-    c = connect(FoundrySpec(local=True, speed=20000), tmp_path)
+    c = connect(FoundrySpec(local=True, speed=20000), tmp_path, launcher=launch)
     admin = AdminClient(Connection.load(tmp_path / ".ftops" / "emulator" / "connection.json"))
     try:
         yield c, admin

@@ -7,18 +7,20 @@ its metadata and adopted, as jobs are (`FoundryClient.create_job`).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
-from .._exceptions import FoundryError, PermanentFoundryError, TemporaryFoundryError
+from .._exceptions import FoundryError, FoundryNotFound, TemporaryFoundryError
 from ._client import PAGE, FoundryClient
 from ._models import LiveFile, _get
 
+T = TypeVar("T")
 RUN_TERMINAL = frozenset({"completed", "failed", "canceled"})
 # The item shape ftops evaluates a chat dataset with: the conversation up to the last assistant turn,
 # and that turn as the reference.
@@ -178,53 +180,60 @@ class GraderResult:
 
 # -- the client -----------------------------------------------------------------------------
 class EvalsClient:
-    """The Evals API and grader endpoints over a FoundryClient (its retries and API-call count)."""
+    """The Evals API and grader endpoints over a FoundryClient (its retries, timeouts and API-call count)."""
 
     def __init__(self, client: FoundryClient) -> None:
         self.client = client
         self.oai = client.oai
 
+    def _read(self, fn: Callable[[Any], T], what: str) -> T:
+        """A read: fn(openai timeout), retried within the client's budget."""
+        result: T = self.client._call(lambda t: fn(self.client._oai(t)), what, timeout=self.client.timeouts.read)
+        return result
+
+    def _pages(self, fn: Callable[..., Any], what: str, **kwargs: Any) -> list[Any]:
+        """Every item of a cursor-paginated list."""
+        out: list[Any] = []
+        after: str | None = None
+        while True:
+            args = {**kwargs, "limit": PAGE, **({"after": after} if after else {})}
+            page = self.client._call(self.client._page(fn, args), what, timeout=self.client.timeouts.read)
+            out.extend(page.data)
+            if not page.data or not page.has_more:
+                return out
+            after = page.data[-1].id
+
     # evals
     def create_eval(self, name: str, criteria: Iterable[Criterion], metadata: Mapping[str, str],
                     item_schema: Mapping[str, Any] = CHAT_ITEM_SCHEMA) -> LiveEval:
         """Create once; after an ambiguous failure, adopt the eval that carries the same metadata."""
-        graders = [dict(c.grader) for c in criteria]
-        cfg = {"type": "custom", "item_schema": dict(item_schema), "include_sample_schema": True}
-        created: LiveEval = self._create_once(
-            lambda: LiveEval.parse(self.oai.evals.create(name=name, data_source_config=cfg,  # type: ignore[arg-type]
-                                                         testing_criteria=graders,  # type: ignore[arg-type]
-                                                         metadata=dict(metadata))),
-            lambda: [e for e in self.list_evals() if _has(e.metadata, metadata)], f"create eval {name}")
+        graders: Any = [dict(c.grader) for c in criteria]
+        cfg: Any = {"type": "custom", "item_schema": dict(item_schema), "include_sample_schema": True}
+        created: LiveEval = self.client._create_once(
+            lambda t: LiveEval.parse(self.oai.evals.create(name=name, data_source_config=cfg, testing_criteria=graders,
+                                                           metadata=dict(metadata), timeout=self.client._oai(t))),
+            lambda: _oldest(self.find_evals(metadata)), f"create eval {name}", timeout=self.client.timeouts.write)
         return created
 
     def list_evals(self) -> list[LiveEval]:
-        out: list[LiveEval] = []
-        after: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"limit": PAGE, **({"after": after} if after else {})}
-            page = self.client._call(partial(self.oai.evals.list, **kwargs), "list evals")
-            out.extend(LiveEval.parse(e) for e in page.data)
-            if not page.data or not page.has_more:
-                return out
-            after = page.data[-1].id
+        return [LiveEval.parse(e) for e in self._pages(self.oai.evals.list, "list evals")]
 
     def find_evals(self, metadata: Mapping[str, str]) -> list[LiveEval]:
         return [e for e in self.list_evals() if _has(e.metadata, metadata)]
 
     def delete_eval(self, eval_id: str) -> None:
-        try:
-            self.client._call(lambda: self.oai.evals.delete(eval_id), f"delete eval {eval_id}")
-        except PermanentFoundryError:
-            if any(e.id == eval_id for e in self.list_evals()):  # refused, not already gone
-                raise
+        with contextlib.suppress(FoundryNotFound):  # gone already: what we wanted
+            self.client._call(lambda t: self.oai.evals.delete(eval_id, timeout=self.client._oai(t)),
+                              f"delete eval {eval_id}", timeout=self.client.timeouts.write)
 
     # data
     def upload_items(self, items: Iterable[Mapping[str, Any]], filename: str) -> LiveFile:
         """Upload eval items as a JSONL file (purpose `evals`), one `{"item": ...}` per line."""
         data = b"".join(orjson.dumps({"item": dict(i)}) + b"\n" for i in items)
-        created = self.client._call(lambda: self.oai.files.create(file=(filename, data, "application/jsonl"),
-                                                                  purpose="evals"),
-                                    f"upload {filename}", idempotent=False)
+        created = self.client._call(
+            lambda t: self.oai.files.create(file=(filename, data, "application/jsonl"), purpose="evals",
+                                            timeout=self.client._oai(t)),
+            f"upload {filename}", timeout=self.client.timeouts.for_upload(len(data)), idempotent=False)
         return LiveFile.parse(created)
 
     # runs
@@ -235,30 +244,23 @@ class EvalsClient:
         if max_completion_tokens is not None:
             sampling["max_completion_tokens"] = max_completion_tokens
         source: Any = {"type": "completions", "model": deployment, "source": {"type": "file_id", "id": file_id},
-                  "input_messages": {"type": "item_reference", "item_reference": "item.messages"},
-                  "sampling_params": sampling}
-        run: LiveEvalRun = self._create_once(
-            lambda: LiveEvalRun.parse(self.oai.evals.runs.create(eval_id, name=name, data_source=source,
-                                                                 metadata=dict(metadata))),
-            lambda: [r for r in self.list_runs(eval_id) if r.name == name and _has(r.metadata, metadata)],
-            f"start eval run {name}")
+                       "input_messages": {"type": "item_reference", "item_reference": "item.messages"},
+                       "sampling_params": sampling}
+        run: LiveEvalRun = self.client._create_once(
+            lambda t: LiveEvalRun.parse(self.oai.evals.runs.create(eval_id, name=name, data_source=source,
+                                                                   metadata=dict(metadata),
+                                                                   timeout=self.client._oai(t))),
+            lambda: _oldest([r for r in self.list_runs(eval_id) if r.name == name and _has(r.metadata, metadata)]),
+            f"start eval run {name}", timeout=self.client.timeouts.write)
         return run
 
     def list_runs(self, eval_id: str) -> list[LiveEvalRun]:
-        out: list[LiveEvalRun] = []
-        after: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"limit": PAGE, **({"after": after} if after else {})}
-            page = self.client._call(partial(self.oai.evals.runs.list, eval_id, **kwargs),
-                                     f"list runs of {eval_id}")
-            out.extend(LiveEvalRun.parse(r) for r in page.data)
-            if not page.data or not page.has_more:
-                return out
-            after = page.data[-1].id
+        return [LiveEvalRun.parse(r) for r in self._pages(partial(self.oai.evals.runs.list, eval_id),
+                                                           f"list runs of {eval_id}")]
 
     def get_run(self, eval_id: str, run_id: str) -> LiveEvalRun:
-        return LiveEvalRun.parse(self.client._call(lambda: self.oai.evals.runs.retrieve(run_id, eval_id=eval_id),
-                                                   f"read eval run {run_id}"))
+        return LiveEvalRun.parse(self._read(lambda t: self.oai.evals.runs.retrieve(run_id, eval_id=eval_id, timeout=t),
+                                            f"read eval run {run_id}"))
 
     def wait_run(self, eval_id: str, run_id: str, timeout: float = 3600) -> LiveEvalRun:
         deadline = time.monotonic() + timeout
@@ -272,8 +274,9 @@ class EvalsClient:
 
     def cancel_run(self, eval_id: str, run_id: str) -> LiveEvalRun:
         try:
-            return LiveEvalRun.parse(self.client._call(lambda: self.oai.evals.runs.cancel(run_id, eval_id=eval_id),
-                                                       f"cancel eval run {run_id}", idempotent=False))
+            return LiveEvalRun.parse(self.client._call(
+                lambda t: self.oai.evals.runs.cancel(run_id, eval_id=eval_id, timeout=self.client._oai(t)),
+                f"cancel eval run {run_id}", timeout=self.client.timeouts.write, idempotent=False))
         except FoundryError:
             run = self.get_run(eval_id, run_id)  # done already, by us before or by the service
             if run.done:
@@ -290,7 +293,7 @@ class EvalsClient:
         while True:
             kwargs: dict[str, Any] = {"eval_id": eval_id, "limit": PAGE, **({"after": after} if after else {})}
             # Raw JSON: building SDK models for 100 items a page costs more than the request itself.
-            page = self.client._call(partial(self._items_page, run_id, **kwargs), f"read output items of {run_id}")
+            page = self._read(partial(self._items_page, run_id, kwargs), f"read output items of {run_id}")
             for it in page["data"]:
                 items += 1
                 for res in _get(it, "results") or []:
@@ -309,22 +312,23 @@ class EvalsClient:
             after = str(page["data"][-1]["id"])
         return EvalScores(run, tuple(_criterion(name, sums.get(name)) for name in order), items)
 
-    def _items_page(self, run_id: str, **kwargs: Any) -> dict[str, Any]:
-        raw = self.oai.evals.runs.output_items.with_raw_response.list(run_id, **kwargs)
+    def _items_page(self, run_id: str, kwargs: dict[str, Any], timeout: Any) -> dict[str, Any]:
+        raw = self.oai.evals.runs.output_items.with_raw_response.list(run_id, **kwargs, timeout=timeout)
         page: dict[str, Any] = orjson.loads(raw.http_response.content)
         return page
 
     # graders
     def validate_grader(self, grader: Mapping[str, Any]) -> None:
         """Raises PermanentFoundryError with Foundry's reason if the grader is refused."""
-        self.client._call(lambda: self.oai.fine_tuning.alpha.graders.validate(grader=dict(grader)),  # type: ignore[arg-type]
-                          "validate grader")
+        body: Any = dict(grader)
+        self._read(lambda t: self.oai.fine_tuning.alpha.graders.validate(grader=body, timeout=t), "validate grader")
 
     def run_grader(self, grader: Mapping[str, Any], model_sample: str,
                    item: Mapping[str, Any] | None = None) -> GraderResult:
-        r = self.client._call(lambda: self.oai.fine_tuning.alpha.graders.run(
-            grader=dict(grader), model_sample=model_sample, item=dict(item or {})),  # type: ignore[arg-type]
-            "run grader")
+        body: Any = dict(grader)
+        r = self._read(lambda t: self.oai.fine_tuning.alpha.graders.run(grader=body, model_sample=model_sample,
+                                                                        item=dict(item or {}), timeout=t),
+                       "run grader")
         meta = _get(r, "metadata")
         errors = _get(meta, "errors") if meta is not None else None
         raised: dict[str, Any] = dict(errors) if isinstance(errors, dict) else (
@@ -335,20 +339,12 @@ class EvalsClient:
         return GraderResult(float(_get(r, "reward") or 0.0), flags, details,
                             {str(k): float(v) for k, v in dict(subs).items() if isinstance(v, int | float)})
 
-    # helpers
-    def _create_once(self, create: Any, find: Any, what: str) -> Any:
-        policy = self.client.policy
-        for attempt in range(policy.attempts):
-            try:
-                return self.client._call(create, what, idempotent=False)
-            except FoundryError as err:
-                if not err.retryable or attempt + 1 >= policy.attempts:
-                    raise
-                existing = find()
-                if existing:
-                    return min(existing, key=lambda x: (x.created_at, x.id))
-                time.sleep(policy.delay(attempt, err.retry_after))
-        raise TemporaryFoundryError(f"{what}: gave up")
+
+def _oldest(found: list[L]) -> L | None:
+    return min(found, key=lambda x: (x.created_at, x.id)) if found else None
+
+
+L = TypeVar("L", "LiveEval", "LiveEvalRun")
 
 
 def _has(metadata: Mapping[str, str], wanted: Mapping[str, str]) -> bool:

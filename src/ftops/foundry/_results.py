@@ -81,8 +81,9 @@ def parse_results_csv(data: bytes) -> list[StepMetrics]:
 
 
 def _steps_from_events(client: FoundryClient, job_id: str) -> list[StepMetrics]:
-    events = client._call(lambda: client.oai.fine_tuning.jobs.list_events(job_id, limit=1000),
-                          f"read events of {job_id}")
+    events = client._call(lambda t: client.oai.fine_tuning.jobs.list_events(job_id, limit=1000,
+                                                                            timeout=client._oai(t)),
+                          f"read events of {job_id}", timeout=client.timeouts.read)
     rows = {}
     for e in events.data:
         data = _get(e, "data") or {}
@@ -96,8 +97,9 @@ def _steps_from_events(client: FoundryClient, job_id: str) -> list[StepMetrics]:
 
 
 def _checkpoints(client: FoundryClient, job_id: str) -> list[CheckpointMetrics]:
-    page = client._call(lambda: client.oai.fine_tuning.jobs.checkpoints.list(job_id, limit=PAGE),
-                        f"list checkpoints of {job_id}")
+    page = client._call(lambda t: client.oai.fine_tuning.jobs.checkpoints.list(job_id, limit=PAGE,
+                                                                               timeout=client._oai(t)),
+                        f"list checkpoints of {job_id}", timeout=client.timeouts.read)
     out = []
     for cp in page.data:
         m = _get(cp, "metrics") or {}
@@ -109,18 +111,20 @@ def _checkpoints(client: FoundryClient, job_id: str) -> list[CheckpointMetrics]:
     return sorted(out, key=lambda c: c.step)
 
 
-def _download(client: FoundryClient, file_id: str) -> bytes:
-    return bytes(client.oai.files.content(file_id).read())
+def _download(client: FoundryClient, file_id: str, seconds: float) -> bytes:
+    return bytes(client.oai.files.content(file_id, timeout=client._oai(seconds)).read())
 
 
 def read_job_metrics(client: FoundryClient, job_id: str) -> JobMetrics:
     """results.csv of a finished job (else the step metrics in its events), and its checkpoints."""
-    raw = client._call(lambda: client.oai.fine_tuning.jobs.retrieve(job_id), f"read job {job_id}")
+    raw = client._call(lambda t: client.oai.fine_tuning.jobs.retrieve(job_id, timeout=client._oai(t)),
+                       f"read job {job_id}", timeout=client.timeouts.read)
     job = LiveJob.parse(raw)
     steps: list[StepMetrics] = []
     source = "events"
     for fid in _get(raw, "result_files") or []:
-        content = client._call(partial(_download, client, str(fid)), f"download results {fid}")
+        content = client._call(partial(_download, client, str(fid)), f"download results {fid}",
+                               timeout=client.timeouts.read)
         steps = parse_results_csv(content)
         if steps:
             source = "results.csv"

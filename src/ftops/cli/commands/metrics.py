@@ -40,10 +40,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a job's train/valid loss and accuracy curves and its checkpoints' metrics."""
         from ...apply import open_session
+        from ...emulator import launch
         from ...foundry import read_job_metrics
         from .. import _charts as charts
 
-        with open_session(spec_dir) as s:
+        with open_session(spec_dir, launcher=launch) as s:
             job_id, name = _find_job(s, job)
             m = read_job_metrics(s.client, job_id)
         if png is not None:
