@@ -65,6 +65,9 @@ def profile(store: Store, c: sqlite3.Connection, model: str) -> Profile:
     """The profile of a fine-tuned model or checkpoint of this resource; a base model otherwise."""
     now = store.now(c)
     for j in store.all(c, "job", newest_first=True):
+        named = j.get("fine_tuned_model_name") or ""
+        if not (model.startswith("ftchkpt-") or model == j.get("fine_tuned_model") or model.startswith(named + ":")):
+            continue  # cheap: only a job that may own this model has its checkpoints computed
         cps = _sim.checkpoints(j, now)
         if j.get("fine_tuned_model") == model and cps:
             served = max(cps, key=lambda cp: int(cp["step_number"]))
