@@ -100,6 +100,7 @@ class Runtime:
             if job is None:
                 raise Deferred(f"job {name} has not been created yet")
             job = self._follow(action, name, job)
+            job = self._successor(action, name, spec_hash, job)
             with self.lock:
                 self.jobs[name] = job
         if job.status != "succeeded":
@@ -127,6 +128,21 @@ class Runtime:
                                        on_outage=lambda text: self.reporter.warn(action, text))
             if self.stop.is_set():
                 raise Deferred("interrupted while waiting; run apply again to continue")
+
+    def _successor(self, action: Action, name: str, spec_hash: str, job: LiveJob) -> LiveJob:
+        """A job we followed but did not create may be cancelled by the concurrent apply that did (as its
+        duplicate of an older one): follow the job of the same spec hash that survives, if there is one."""
+        for _ in range(3):
+            if job.status != "cancelled":
+                return job
+            ident = identity.job_metadata(self.plan.project, name, spec_hash)
+            alive = [j for j in self.client.list_jobs(metadata=ident) if j.status != "cancelled"]
+            if not alive:
+                return job
+            survivor = min(alive, key=lambda j: (j.created_at, j.id))
+            self.note(f"{job.id} was cancelled (a concurrent apply's duplicate); following {survivor.id}")
+            job = self._follow(action, name, survivor)
+        return job
 
     def _settle_due(self, job: LiveJob) -> bool:
         with self.lock:
@@ -180,19 +196,27 @@ def first_look(rt: Runtime, job: LiveJob, ident: dict[str, str]) -> LiveJob:
 
 
 UPLOAD_SETTLE_SECONDS = 1.5  # created_at has one-second resolution: a rival of the same second is visible by then
+def oldest_upload(rt: Runtime, filename: str, created_at: int) -> LiveFile | None:
+    """The upload of `filename` that survives racing applies: the oldest by (created_at, id).
+
+    Looked at once Foundry's clock is UPLOAD_SETTLE_SECONDS past `created_at` (the upload we know of):
+    any rival that is older exists by then, and one created later sees ours and deletes its own.
+    """
+    same = [f for f in rt.client.list_files() if f.filename == filename and f.status not in ("error", "deleted")]
+    now = rt.client.server_time
+    if now is not None and now - created_at < UPLOAD_SETTLE_SECONDS + 1:
+        rt.stop.wait(UPLOAD_SETTLE_SECONDS + 1 - (now - created_at))
+        same = [f for f in rt.client.list_files() if f.filename == filename and f.status not in ("error", "deleted")]
+    return min(same, key=lambda f: (f.created_at, f.id), default=None)
 
 
-def settle_upload(rt: Runtime, ours: LiveFile, uploaded_at: float) -> LiveFile:
+def settle_upload(rt: Runtime, ours: LiveFile) -> LiveFile:
     """After our upload: if another apply uploaded the same bytes first, delete ours and use theirs.
 
-    Looked at once, UPLOAD_SETTLE_SECONDS after our file was created: any rival that is older by
-    (created_at, id) exists by then, and one created later sees ours and deletes its own. It runs
-    before any job uses the file, so the deleted duplicate was never trained on.
+    It runs before any job uses the file, so a deleted duplicate was never trained on.
     """
-    rt.stop.wait(max(0.0, UPLOAD_SETTLE_SECONDS - (time.monotonic() - uploaded_at)))
-    same = [f for f in rt.client.list_files() if f.filename == ours.filename and f.status not in ("error", "deleted")]
-    oldest = min(same, key=lambda f: (f.created_at, f.id), default=ours)
-    if oldest.id == ours.id or not any(f.id == ours.id for f in same):
+    oldest = oldest_upload(rt, ours.filename, ours.created_at) or ours
+    if oldest.id == ours.id:
         return ours
     rt.client.delete_file(ours.id)
     rt.note(f"a concurrent apply uploaded {oldest.id} first; deleted our duplicate upload {ours.id}")

@@ -21,7 +21,17 @@ from pydantic import ValidationError
 from .._exceptions import FtopsError, StalePlanError
 from ..checks import CheckedProject, validate_dir
 from ..foundry import FoundryClient, Launcher, connect
-from ..plan import CreateJob, Plan, RollOut, UploadDataset, fingerprint, identity, read_live, spec_fingerprint
+from ..plan import (
+    CreateJob,
+    Plan,
+    RollOut,
+    UploadDataset,
+    WaitFile,
+    fingerprint,
+    identity,
+    read_live,
+    spec_fingerprint,
+)
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 
@@ -99,6 +109,10 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
     for a in plan.actions:
         if isinstance(a, UploadDataset):
             _check_upload(a, checked)
+        elif isinstance(a, WaitFile) and (a.name not in checked.reports or a.filename != identity.file_name(
+                project.project_name, a.name, checked.reports[a.name].sha256)):
+            raise StalePlanError(f"plan action {a.id}: file name {a.filename!r} is not this dataset's upload; "
+                                 "plan again")
         elif isinstance(a, CreateJob) and (a.name not in project.jobs or (a.base_job and (
                 a.base_job not in project.jobs or a.base_hash is None))):
             raise StalePlanError(f"plan action {a.id}: job {a.name} does not match the specs; plan again")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import FtopsError, PermanentFoundryError, StalePlanError
+from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, StalePlanError
 from ..datasets import hash_file
 from ..plan import (
     Action,
@@ -27,7 +26,7 @@ from ..plan import (
     needs_checkpoints,
     resolve_model,
 )
-from ._runtime import Runtime, first_look, settle_upload
+from ._runtime import Runtime, first_look, oldest_upload, settle_upload
 
 
 class DataChanged(StalePlanError):
@@ -47,7 +46,6 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
         raise DataChanged(f"dataset {a.name}: {a.path} is not the file the plan was made for (its sha256 "
                           "changed); plan again")
     f = rt.client.upload(path, a.filename, progress=lambda n: rt.reporter.progress(a, n, a.bytes))
-    uploaded_at = time.monotonic()
     if _stat(path) != before:
         rt.client.delete_file(f.id)
         raise DataChanged(f"dataset {a.name}: {a.path} changed while it was being uploaded; the upload was "
@@ -57,18 +55,29 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
                               on_outage=lambda text: rt.reporter.warn(a, text))
     if f.status != "processed":
         raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
-    f = settle_upload(rt, f, uploaded_at)
+    f = settle_upload(rt, f)
     with rt.lock:
         rt.files[a.name] = f.id
     return f"uploaded {f.id}"
 
 
 def wait_file(rt: Runtime, a: WaitFile) -> str:
-    f = rt.client.wait_file(a.file_id, stop=rt.stop, on_status=lambda text: rt.reporter.status(a, text),
-                              on_outage=lambda text: rt.reporter.warn(a, text))
-    if f.status != "processed":
-        raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
-    return f"{f.id} processed"
+    """Wait for a pending upload (maybe a concurrent apply's), then use the upload of that name that survives."""
+    try:
+        f = rt.client.wait_file(a.file_id, stop=rt.stop, on_status=lambda text: rt.reporter.status(a, text),
+                                on_outage=lambda text: rt.reporter.warn(a, text))
+    except FoundryNotFound:  # deleted meanwhile: the apply that uploaded it kept an older twin
+        f = None
+    survivor = oldest_upload(rt, a.filename, f.created_at if f else 0)
+    if survivor is None:
+        raise FtopsError(f"{a.file_id} is gone and no other upload of {a.filename} exists; run apply again")
+    if survivor.status != "processed":
+        survivor = rt.client.wait_file(survivor.id, stop=rt.stop)
+    if survivor.status != "processed":
+        raise FtopsError(f"Foundry rejected {survivor.id}: {survivor.status_details or survivor.status}")
+    with rt.lock:
+        rt.files[a.name] = survivor.id
+    return f"{survivor.id} processed"
 
 
 def create_job(rt: Runtime, a: CreateJob) -> str:

@@ -29,7 +29,7 @@ def plan_datasets(ctx: Ctx) -> None:
             ctx.dataset_files[name] = pending[0]
             ctx.dataset_action[name] = ctx.add(WaitFile(
                 id=f"{aid}:wait", name=name, reason=f"{pending[0].id} is still being processed by Foundry",
-                file_id=pending[0].id, live_id=pending[0].id)).id
+                file_id=pending[0].id, filename=fname, live_id=pending[0].id)).id
         elif candidates:
             why = f"Foundry rejected {candidates[-1].id}: {candidates[-1].status_details or candidates[-1].status}"
             ctx.dataset_blocked[name] = why

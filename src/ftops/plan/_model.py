@@ -125,6 +125,7 @@ class WaitFile(ActionBase):
     kind: Literal["Dataset"] = "Dataset"
     action: Literal["wait"] = "wait"
     file_id: LiveId
+    filename: str = Field(min_length=1, max_length=512)  # to find the surviving upload if that one goes
 
 
 # -- jobs -----------------------------------------------------------------------------------
