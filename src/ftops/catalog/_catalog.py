@@ -166,9 +166,12 @@ def _parse_file(text: str, shown: str) -> _CatalogFile:
         loc = tuple(first["loc"])
         where = ".".join(str(p)[:60] for p in loc)
         line = doc.line_of(_present(doc.data, loc)) if doc is not None else 1
-        message = {"extra_forbidden": "unknown field", "missing": "missing required field"}.get(first["type"], first["msg"])
+        message = _MESSAGES.get(first["type"], first["msg"])
         more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
         raise FtopsError(f"catalog override: {where}: {message}{more}", path=shown, line=line) from e
+
+
+_MESSAGES = {"extra_forbidden": "unknown field", "missing": "missing required field"}
 
 
 def _present(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
