@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import traceback
 
 import click
@@ -108,8 +109,16 @@ def _log_level() -> int:
     return level if isinstance(level, int) else logging.WARNING
 
 
+def _thread_exception(hook: threading.ExceptHookArgs) -> None:
+    """A background thread that dies (the local Foundry's server, say, on a damaged certificate) must
+    not print a traceback: the main thread reports the consequence as its one line."""
+    logging.getLogger("ftops").debug("thread %s died", getattr(hook.thread, "name", "?"),
+                                     exc_info=(hook.exc_type, hook.exc_value, hook.exc_traceback))
+
+
 def main(args: list[str] | None = None) -> None:
     logging.basicConfig(level=_log_level(), format="%(levelname)s %(name)s: %(message)s")
+    threading.excepthook = _thread_exception
     # The Azure SDK logs request headers at DEBUG and credential chains at WARNING: keep it to real
     # errors, so no token can leak into logs and a failed login reads as our one line.
     logging.getLogger("azure").setLevel(logging.ERROR)

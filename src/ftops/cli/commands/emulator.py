@@ -55,9 +55,12 @@ def _admin(data_dir: Path | None) -> Iterator[AdminClient]:
     try:
         server = EmulatorServer(data_dir).start()
     except _STATE_ERRORS as e:
-        raise FtopsError(f"cannot open the local Foundry state in {data_dir} ({type(e).__name__}: {e}); "
-                         "remove the directory to start afresh") from e
-    client = AdminClient(server.connection)
+        raise _damaged(data_dir, e) from e
+    try:
+        client = AdminClient(server.connection)  # reads the CA certificate of the state dir
+    except _STATE_ERRORS as e:
+        server.stop()
+        raise _damaged(data_dir, e) from e
     try:
         yield client
     except httpx.HTTPStatusError as e:
@@ -67,6 +70,11 @@ def _admin(data_dir: Path | None) -> Iterator[AdminClient]:
     finally:
         client.close()
         server.stop()
+
+
+def _damaged(data_dir: Path, e: Exception) -> FtopsError:
+    return FtopsError(f"cannot open the local Foundry state in {data_dir} ({type(e).__name__}: {e}); "
+                      "remove the directory to start afresh")
 
 
 def _reason(response: httpx.Response) -> str:
