@@ -112,8 +112,7 @@ def _log_level() -> int:
 def _thread_exception(hook: threading.ExceptHookArgs) -> None:
     """A background thread that dies (the local Foundry's server, say, on a damaged certificate) must
     not print a traceback: the main thread reports the consequence as its one line."""
-    logging.getLogger("ftops").debug("thread %s died", getattr(hook.thread, "name", "?"),
-                                     exc_info=(hook.exc_type, hook.exc_value, hook.exc_traceback))
+    logging.getLogger("ftops").debug("thread %s died", getattr(hook.thread, "name", "?"), exc_info=hook.exc_value)
 
 
 def main(args: list[str] | None = None) -> None:
