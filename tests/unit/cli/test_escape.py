@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ftops.cli._escape import md_cell, terminal
+from ftops.cli._escape import md_cell, md_text, terminal
 
 ESC = "\x1b"
 
@@ -33,23 +33,35 @@ def test_terminal_multiline_keeps_newlines_only() -> None:
 
 @pytest.mark.parametrize(("raw", "cell"), [
     ("simple", "simple"),
+    ("n_epochs", "n_epochs"),  # safe inside a code span: nothing a code span would show escaped
     ("a|b", "a\\|b"),
     ("line\nbreak", "line break"),
-    ("`code`", "\\`code\\`"),
+    ("`code` ends a span", "'code' ends a span"),
     (f"{ESC}[31mred{ESC}[0m", "red"),
-    ("<script>x</script>", "\\<script\\>x\\</script\\>"),
-    ("[link](http://x)", "\\[link\\](http://x)"),
-    ("*bold* _em_", "\\*bold\\* \\_em\\_"),
     ("\u2028sep\u2029", "sep"),
-    ("back\\slash", "back\\\\slash"),
 ])
 def test_md_cell_is_one_safe_cell(raw: str, cell: str) -> None:
     assert md_cell(raw) == cell
 
 
+@pytest.mark.parametrize(("raw", "cell"), [
+    ("simple", "simple"),
+    ("a|b", "a\\|b"),
+    ("`code`", "'code'"),
+    ("<script>x</script>", "\\<script\\>x\\</script\\>"),
+    ("[link](http://x)", "\\[link\\](http://x)"),
+    ("![pixel](http://x)", "!\\[pixel\\](http://x)"),
+    ("*bold* _em_", "\\*bold\\* \\_em\\_"),
+    ("back\\slash", "back\\\\slash"),
+    ("two\nlines|x", "two lines\\|x"),
+])
+def test_md_text_also_escapes_markdown(raw: str, cell: str) -> None:
+    assert md_text(raw) == cell
+
+
 @pytest.mark.parametrize("text", ["".join(chr(c) for c in range(0, 0x250)), ESC * 50 + "[" * 50, "\n" * 1000])
 def test_everything_comes_out_one_line_without_controls(text: str) -> None:
-    for out in (terminal(text), md_cell(text)):
+    for out in (terminal(text), md_cell(text), md_text(text)):
         assert "\n" not in out and ESC not in out
         assert not any(ord(c) < 0x20 and c != "\t" for c in out)
         assert not any(0x7f <= ord(c) <= 0x9f for c in out)
