@@ -1,7 +1,8 @@
 """Named regressions for tampered plan files (issue 7): refused with one line before any change.
 
-The plan-file loader (`ftops.apply.load_plan_file`) belongs to the typed plan of issue 7 item 1;
-these tests hold it to the contract through the CLI."""
+The old loader accepted each of these and apply half-ran or crashed (an edited dataset path uploaded
+/etc/passwd under the dataset's name). The typed plan of issue 7 item 1 refuses them; these tests hold
+it to that through the CLI, with the live state compared before and after."""
 
 from __future__ import annotations
 
@@ -32,7 +33,15 @@ def _dataset(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def _path_to_etc_passwd(plan: dict[str, Any]) -> None:
-    _dataset(plan)["params"]["path"] = "/etc/passwd"
+    _dataset(plan)["path"] = "/etc/passwd"
+
+
+def _path_escaping_the_root(plan: dict[str, Any]) -> None:
+    _dataset(plan)["path"] = "specs/../../../../etc/passwd"
+
+
+def _hash_of_other_bytes(plan: dict[str, Any]) -> None:
+    _dataset(plan)["sha256"] = "0" * 64
 
 
 def _unknown_action(plan: dict[str, Any]) -> None:
@@ -53,6 +62,8 @@ def _action_not_a_mapping(plan: dict[str, Any]) -> None:
 
 TAMPERINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "dataset-path-etc-passwd": _path_to_etc_passwd,
+    "dataset-path-escaping-the-root": _path_escaping_the_root,
+    "dataset-hash-of-other-bytes": _hash_of_other_bytes,
     "unknown-action": _unknown_action,
     "created-at-not-a-number": _created_at_text,
     "actions-not-a-list": _actions_not_a_list,
@@ -60,10 +71,6 @@ TAMPERINGS: dict[str, Callable[[dict[str, Any]], None]] = {
 }
 
 
-# Today's loader (`Plan.from_dict`) accepts these and apply half-runs or crashes: issue 7 item 1 (the
-# typed plan, the lead's rewrite) fixes it. strict: when the typed loader lands these pass, and the
-# marker must go.
-@pytest.mark.xfail(strict=True, reason="issue 7 item 1: typed plan-file loader not merged yet")
 @pytest.mark.parametrize("name", list(TAMPERINGS))
 def test_tampered_plan_file_is_refused_and_changes_nothing(planned: Path, name: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
