@@ -8,6 +8,8 @@ both families are caught), Ctrl-C, Ctrl-D at a prompt, and, last, anything unexp
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
 import sys
@@ -63,9 +65,18 @@ def _usage_line(e: Exception) -> str:
     return f"error: {message} (see `{command} --help`)"
 
 
-def _is_no_args_help(e: Exception) -> bool:
+def _no_args_help_errors() -> tuple[type[Exception], ...]:
     """`ftops` alone: the parser raises its help text as an error; that is help, not a mistake."""
-    return type(e).__name__ == "NoArgsIsHelpError"
+    found: list[type[Exception]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        with contextlib.suppress(ImportError):
+            cls = getattr(importlib.import_module(module), "NoArgsIsHelpError", None)
+            if isinstance(cls, type) and issubclass(cls, Exception):
+                found.append(cls)
+    return tuple(found)
+
+
+_NO_ARGS_HELP = _no_args_help_errors()
 
 
 def _run(args: list[str] | None) -> int:
@@ -82,15 +93,13 @@ def _run(args: list[str] | None) -> int:
         _line("aborted: no input (nothing was changed)")
         return EXIT_ERROR
     except _USAGE_ERRORS as e:
-        if _is_no_args_help(e):
+        if isinstance(e, _NO_ARGS_HELP):
             out.print(e.format_message() if hasattr(e, "format_message") else str(e), markup=False)
             return 0
         _line(_usage_line(e))
         return EXIT_ERROR
     except (KeyboardInterrupt, typer.Exit) as e:
         return getattr(e, "exit_code", EXIT_INTERRUPTED)
-    except RecursionError as e:
-        return _internal(e)
     except Exception as e:  # the last resort: a bug of ours, but still one line
         return _internal(e)
     return code if isinstance(code, int) else 0
