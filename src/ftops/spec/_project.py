@@ -269,7 +269,12 @@ def _read_documents(file: Path, root: Path, problems: list[Problem]) -> list[Doc
         if size > MAX_SPEC_BYTES:
             problems.append(Problem(f"spec file is {size} bytes; the limit is {MAX_SPEC_BYTES}", shown))
             return None
-        text = real.read_bytes()[:MAX_SPEC_BYTES + 1].decode("utf-8-sig")
+        with real.open("rb") as f:  # at most the limit, even if the file grew since the stat
+            data = f.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            problems.append(Problem(f"spec file is over {MAX_SPEC_BYTES} bytes", shown))
+            return None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         problems.append(Problem(f"not valid UTF-8 ({e.reason})", shown, 1))
         return None
@@ -382,16 +387,21 @@ def _resolve_dataset_paths(project: Project, problems: list[Problem]) -> None:
     for ds in project.datasets.values():
         spec_file = project.root / ds.path if not Path(ds.path).is_absolute() else Path(ds.path)
         line = ds.line_of("path")
+        shown = _short(ds.spec.path)
         try:
             target = (spec_file.parent / ds.spec.path).resolve()  # follows symlinks
-        except (OSError, RuntimeError, ValueError) as e:  # a symlink loop, a NUL byte
-            problems.append(Problem(f"dataset path {ds.spec.path[:80]!r} cannot be resolved ({e})", ds.path, line))
+            inside = target.is_relative_to(project.root)
+            is_file = inside and target.is_file()
+        except (OSError, RuntimeError, ValueError) as e:  # a symlink loop, a NUL byte, a name too long
+            reason = getattr(e, "strerror", None) or str(e)
+            problems.append(Problem(f"dataset path {shown} cannot be resolved ({reason})", ds.path, line))
             continue
-        if not target.is_relative_to(project.root):
-            problems.append(Problem(f"dataset path {ds.spec.path!r} resolves outside the project root "
+        if not inside:
+            problems.append(Problem(f"dataset path {shown} resolves outside the project root "
                                     f"({project.root}); refusing to read it", ds.path, line))
             continue
-        if not target.is_file():
-            problems.append(Problem(f"dataset file {ds.spec.path!r} does not exist", ds.path, line))
+        if not is_file:
+            what = "is not a regular file" if target.exists() else "does not exist"
+            problems.append(Problem(f"dataset file {shown} {what}", ds.path, line))
             continue
         project.dataset_paths[ds.name] = target
