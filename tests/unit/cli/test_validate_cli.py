@@ -62,3 +62,14 @@ def test_validate_from_another_directory_uses_the_same_root(make_project: MakePr
     assert r.returncode == 0, r.stderr
     assert (root / ".ftops" / "cache" / "datasets.json").is_file()
     assert not (root / "specs" / ".ftops").exists()
+
+
+def test_commands_that_connect_name_the_unset_connection_variable() -> None:
+    """Issue 8 item 4: the same Azure example, planned without its variables: one located line, no network."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "FTOPS_"))}
+    r = subprocess.run([sys.executable, "-m", "ftops", "plan", "examples/azure/specs"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: examples/azure/specs/foundry.yaml:9: environment variable AZURE_OPENAI_RESOURCE "
+                               "is not set (spec.endpoint)"), r.stderr
+    assert r.stderr.count("\n") == 1
