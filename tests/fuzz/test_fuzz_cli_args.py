@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from ._harness import assert_contract, run_cli
 from .strategies import CONTROL_TEXT
 
-COMMANDS = ["validate", "plan", "apply", "drift", "status", "schema"]
+COMMANDS = ["validate", "plan", "apply", "drift", "status", "schema", "metrics"]
 EMULATOR = ["state", "advance", "faults", "fail-job"]
 OPTIONS = ["--format", "-f", "--out", "--detailed-exitcode", "--prune", "--verbose", "-v", "--auto-approve", "--wait",
            "--tokens", "--no-tokens", "--days", "--seconds", "--rate", "--kinds", "--seed", "--latency-ms",
-           "--job-id", "--suffix", "--message", "--bogus", "-x", "--", "-", "--format=xml", "--days=-1", "--rate=nan"]
+           "--job-id", "--suffix", "--message", "--png", "--width", "--bogus", "-x", "--", "-", "--format=xml", "--days=-1", "--rate=nan"]
 VALUES = st.one_of(st.sampled_from(["text", "json", "markdown", "xml", "", "nan", "inf", "-1", "1e999", "0", "specs",
                                     "/", "/etc/passwd", "/dev/null", ".", "..", "429,bogus", "\x00"]),
                    CONTROL_TEXT, st.text(max_size=12))
