@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench fuzz
 
 $(BIN)/ftops:
 	$(PY) -m venv $(VENV)
@@ -18,9 +18,14 @@ test: $(BIN)/ftops
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -p no:cacheprovider tests
+	FTOPS_FUZZ_PROFILE=ci $(BIN)/python -m pytest -p no:cacheprovider tests
+
+# The property-based fuzzer at length (make test runs it with a small, fixed set of examples).
+fuzz: $(BIN)/ftops
+	FTOPS_FUZZ_PROFILE=long $(BIN)/python -m pytest -p no:cacheprovider tests/fuzz
 
 bench: $(BIN)/ftops
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/emulator.py
 	$(BIN)/python bench/plan.py
+	$(BIN)/python bench/hostile.py

@@ -13,13 +13,6 @@ from .catalog import Catalog, ModelInfo, load_catalog
 from .datasets import METHOD_FORMAT, DatasetReport, HashCache, ScanOptions
 from .spec import FineTuningJobSpec, JobRef, Project, Resource, load_project
 
-HYPERPARAMETERS = {
-    "supervised": {"batch_size", "learning_rate_multiplier", "n_epochs"},
-    "dpo": {"batch_size", "learning_rate_multiplier", "n_epochs", "beta"},
-    "reinforcement": {"batch_size", "learning_rate_multiplier", "n_epochs", "compute_multiplier",
-                      "eval_interval", "eval_samples", "reasoning_effort"},
-}
-
 
 @dataclass
 class CheckedProject:
@@ -66,16 +59,6 @@ def _check_job(job: Resource[FineTuningJobSpec], project: Project, catalog: Cata
         problems.append(Problem(f"trainingType {s.training_type} is not available for {info.name} {where} "
                                 f"(available there: {', '.join(allowed) or 'none'})", job.path,
                                 job.line_of("trainingType")))
-    allowed_h = HYPERPARAMETERS[s.method]
-    for name in s.hyperparameters:
-        if name not in allowed_h:
-            problems.append(Problem(f"unknown hyperparameter {name!r} for method {s.method} "
-                                    f"(allowed: {', '.join(sorted(allowed_h))})", job.path,
-                                    job.line_of("hyperparameters", name)))
-    epochs = s.hyperparameters.get("n_epochs")
-    if epochs is not None and epochs != "auto" and (not isinstance(epochs, int) or not 1 <= epochs <= 50):
-        problems.append(Problem(f"n_epochs must be \"auto\" or an integer from 1 to 50 (got {epochs!r})",
-                                job.path, job.line_of("hyperparameters", "n_epochs")))
     if s.suffix is not None and not catalog.suffix_ok(s.suffix):
         problems.append(Problem(f"suffix {s.suffix!r} is invalid: Foundry allows at most {catalog.suffix_max} "
                                 "characters of [A-Za-z0-9_-] (no dots)", job.path, job.line_of("suffix")))

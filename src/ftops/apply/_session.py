@@ -32,6 +32,7 @@ from ..plan import (
     read_live,
     spec_fingerprint,
 )
+from ..spec import require_connection
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 
@@ -50,6 +51,7 @@ def open_session(spec_dir: str | Path, root: str | Path | None = None, *,
     `launcher` starts the local Foundry for a `local: true` spec (the CLI passes the emulator's).
     """
     checked = validate_dir(spec_dir, root)
+    require_connection(checked.project)  # unset ${VAR}s: fine for validate, an error to connect
     foundry = checked.project.foundry
     assert foundry is not None
     client = connect(foundry.spec, checked.project.root, launcher=launcher)

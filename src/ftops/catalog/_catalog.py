@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from .._exceptions import FtopsError
+from .._yaml import YamlError, load_documents
 
 OVERRIDE_FILE = "ftops.catalog.yaml"
+MAX_OVERRIDE_BYTES = 1 << 20
 _FT_MODEL = re.compile(r"^(?P<base>.+)\.ft-[0-9a-f]{32}(?:-[A-Za-z0-9_-]+)?$")
 
 
@@ -63,47 +65,161 @@ class Catalog:
         return bool(re.fullmatch(self.suffix_pattern, suffix)) and len(suffix) <= self.suffix_max
 
 
-def _parse(data: dict[str, Any]) -> Catalog:
-    d = data.get("defaults", {})
-    models = {}
-    for name, m in data.get("models", {}).items():
-        price = m.get("price", {})
-        models[name] = ModelInfo(
-            name=name,
-            encoding=m["encoding"],
-            methods=tuple(m["methods"]),
-            vision=bool(m.get("vision", False)),
-            max_example_tokens=int(m["maxExampleTokens"]),
-            training={k: tuple(v) for k, v in m.get("training", {}).items()},
-            deployment={k: tuple(v) for k, v in m.get("deployment", {}).items()},
-            training_price={k: float(v) for k, v in price.get("trainingPerMillionTokens", {}).items()},
-            hosting_price={k: float(v) for k, v in price.get("hostingPerHour", {}).items()},
-        )
-    return Catalog(
-        models=models,
-        suffix_pattern=d["suffix"]["pattern"],
-        suffix_max=int(d["suffix"]["maxLength"]),
-        min_examples=int(d["minExamples"]),
-        recommended_examples=int(d["recommendedExamples"]),
-        max_file_bytes=int(d["maxFileBytes"]),
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True, ge=1)]
+Regions = list[Annotated[str, StringConstraints(min_length=1, max_length=64)]]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Price(_Entry):
+    trainingPerMillionTokens: dict[str, NonNegative] = Field(default_factory=dict)
+    hostingPerHour: dict[str, NonNegative] = Field(default_factory=dict)
+
+
+class _Model(_Entry):
+    encoding: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
+    methods: Annotated[list[Literal["supervised", "dpo", "reinforcement"]], Field(min_length=1)]
+    vision: bool = False
+    maxExampleTokens: Count
+    training: dict[str, Regions] = Field(default_factory=dict)
+    deployment: dict[str, Regions] = Field(default_factory=dict)
+    price: _Price = Field(default_factory=_Price)
+
+
+class _Suffix(_Entry):
+    pattern: Annotated[str, StringConstraints(max_length=200)]
+    maxLength: Count
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise ValueError(f"not a regular expression ({e})") from None
+        return value
+
+
+class _Defaults(_Entry):
+    suffix: _Suffix | None = None
+    minExamples: Count | None = None
+    recommendedExamples: Count | None = None
+    maxFileBytes: Count | None = None
+
+
+class _CatalogFile(_Entry):
+    """The shipped `models.yaml` and an override share this shape (an override may give less)."""
+
+    defaults: _Defaults = Field(default_factory=_Defaults)
+    models: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], _Model] = Field(default_factory=dict)
+
+
+def _info(name: str, m: _Model) -> ModelInfo:
+    return ModelInfo(
+        name=name,
+        encoding=m.encoding,
+        methods=tuple(m.methods),
+        vision=m.vision,
+        max_example_tokens=m.maxExampleTokens,
+        training={k: tuple(v) for k, v in m.training.items()},
+        deployment={k: tuple(v) for k, v in m.deployment.items()},
+        training_price=dict(m.price.trainingPerMillionTokens),
+        hosting_price=dict(m.price.hostingPerHour),
     )
 
 
+def _merge(shipped: _CatalogFile, override: _CatalogFile) -> Catalog:
+    """A model given in the override replaces the shipped entry whole; defaults merge field by field."""
+    models = {**shipped.models, **override.models}
+    d, o = shipped.defaults, override.defaults
+    suffix = o.suffix or d.suffix
+    assert suffix is not None and d.minExamples and d.recommendedExamples and d.maxFileBytes  # shipped has all
+    return Catalog(
+        models={name: _info(name, m) for name, m in models.items()},
+        suffix_pattern=suffix.pattern,
+        suffix_max=suffix.maxLength,
+        min_examples=o.minExamples or d.minExamples,
+        recommended_examples=o.recommendedExamples or d.recommendedExamples,
+        max_file_bytes=o.maxFileBytes or d.maxFileBytes,
+    )
+
+
+def _parse_file(text: str, shown: str) -> _CatalogFile:
+    """One catalog file, or an FtopsError at the `file:line` of its first problem."""
+    try:
+        docs = load_documents(text, shown)
+    except YamlError as e:
+        raise FtopsError(f"catalog override: {e.message}", path=shown, line=e.line) from e
+    if len(docs) > 1:
+        raise FtopsError("catalog override: one YAML document expected", path=shown, line=docs[1].line)
+    doc = docs[0] if docs else None
+    if doc is not None and not isinstance(doc.data, dict):
+        raise FtopsError("catalog override: expected a mapping with `models` and/or `defaults`", path=shown,
+                         line=doc.line)
+    try:
+        return _CatalogFile.model_validate(doc.data if doc is not None else {})
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = tuple(first["loc"])
+        where = ".".join(str(p)[:60] for p in loc)
+        line = doc.line_of(_present(doc.data, loc)) if doc is not None else 1
+        message = _MESSAGES.get(first["type"], first["msg"])
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise FtopsError(f"catalog override: {where}: {message}{more}", path=shown, line=line) from e
+
+
+_MESSAGES = {"extra_forbidden": "unknown field", "missing": "missing required field"}
+
+
+def _present(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The longest prefix of `loc` that exists in `data` (pydantic adds union and literal tags)."""
+    kept: list[Any] = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            break
+        kept.append(part)
+    return tuple(kept)
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> _CatalogFile:
+    return _parse_file(resources.files("ftops.catalog").joinpath("models.yaml").read_text("utf-8"), "models.yaml")
+
+
 @lru_cache(maxsize=8)
-def _load(override: str | None) -> Catalog:
-    data = yaml.safe_load(resources.files("ftops.catalog").joinpath("models.yaml").read_text("utf-8"))
-    if override is not None:
-        try:
-            extra = yaml.safe_load(Path(override).read_text("utf-8")) or {}
-            data["models"].update(extra.get("models", {}))
-            data["defaults"].update(extra.get("defaults", {}))
-            return _parse(data)
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as e:
-            raise FtopsError(f"cannot read catalog override: {e}", path=override) from None
-    return _parse(data)
+def _load(override: str | None, shown: str, stamp: tuple[int, int] | None) -> Catalog:
+    if override is None:
+        return _merge(_shipped(), _CatalogFile())
+    path = Path(override)
+    try:
+        size = path.stat().st_size
+        if size > MAX_OVERRIDE_BYTES:
+            raise FtopsError(f"catalog override is {size} bytes; the limit is {MAX_OVERRIDE_BYTES}", path=shown)
+        text = path.read_bytes()[:MAX_OVERRIDE_BYTES].decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise FtopsError(f"catalog override is not valid UTF-8 ({e.reason})", path=shown, line=1) from e
+    except OSError as e:
+        raise FtopsError(f"cannot read catalog override: {e.strerror or e}", path=shown) from e
+    return _merge(_shipped(), _parse_file(text, shown))
 
 
 def load_catalog(root: Path | None = None) -> Catalog:
     """The shipped catalog, merged with `ftops.catalog.yaml` under `root` when that file exists."""
     override = root / OVERRIDE_FILE if root is not None else None
-    return _load(str(override) if override is not None and override.is_file() else None)
+    if override is None or not (override.exists() or override.is_symlink()):
+        return _load(None, OVERRIDE_FILE, None)
+    try:
+        st = override.stat()
+    except OSError as e:
+        raise FtopsError(f"cannot read catalog override: {e.strerror or e}", path=OVERRIDE_FILE) from e
+    if not override.is_file():
+        raise FtopsError("catalog override is not a regular file", path=OVERRIDE_FILE)
+    # Shown relative to the project root, as spec files are; a new edit (mtime, size) is read again.
+    return _load(str(override), OVERRIDE_FILE, (st.st_mtime_ns, st.st_size))

@@ -1,17 +1,30 @@
-"""Entry point: the one place where exceptions become messages and exit codes."""
+"""Entry point: the one place where exceptions become messages and exit codes.
+
+Every way a command can end is mapped here to ONE line on stderr (ValidationFailed: one line per
+problem) and an exit code, never a traceback: our own errors, the usage errors of the command-line
+parser (Typer 0.29 bundles its own click, whose exception classes are not `click.exceptions.*`, so
+both families are caught), Ctrl-C, Ctrl-D at a prompt, and, last, anything unexpected.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
 import sys
+import threading
+import traceback
 
 import click
 import typer
 
 from .._exceptions import EXIT_ERROR, FtopsError, ValidationFailed
-from ._output import err
+from ._escape import terminal
+from ._output import err, out
 from .commands import register
+
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="ftops",
@@ -26,6 +39,10 @@ app = typer.Typer(
 )
 register(app)
 
+# The parser's exceptions: Typer's bundled click (0.29+) and the standalone click (older Typer).
+_USAGE_ERRORS: tuple[type[Exception], ...] = (typer.TyperException, click.ClickException)
+_ABORTS: tuple[type[BaseException], ...] = (typer.Abort, click.exceptions.Abort, EOFError)
+
 
 @app.callback(invoke_without_command=True)
 def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
@@ -36,29 +53,87 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
         raise typer.Exit(0)
 
 
-def main() -> None:
-    logging.basicConfig(level=os.environ.get("FTOPS_LOG_LEVEL", "WARNING").upper(),
-                        format="%(levelname)s %(name)s: %(message)s")
+def _line(text: str) -> None:
+    err.print(terminal(text), markup=False, highlight=False)
+
+
+def _usage_line(e: Exception) -> str:
+    """One line for a parser error: the message and where to find help."""
+    message = e.format_message() if hasattr(e, "format_message") else str(e)
+    ctx = getattr(e, "ctx", None)
+    command = getattr(ctx, "command_path", None) or "ftops"
+    return f"error: {message} (see `{command} --help`)"
+
+
+def _no_args_help_errors() -> tuple[type[Exception], ...]:
+    """`ftops` alone: the parser raises its help text as an error; that is help, not a mistake."""
+    found: list[type[Exception]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        with contextlib.suppress(ImportError):
+            cls = getattr(importlib.import_module(module), "NoArgsIsHelpError", None)
+            if isinstance(cls, type) and issubclass(cls, Exception):
+                found.append(cls)
+    return tuple(found)
+
+
+_NO_ARGS_HELP = _no_args_help_errors()
+
+
+def _run(args: list[str] | None) -> int:
+    try:
+        code = app(args=args, prog_name="ftops", standalone_mode=False)
+    except ValidationFailed as e:
+        for p in e.problems:
+            _line(str(p))
+        return e.exit_code
+    except FtopsError as e:
+        _line(f"error: {e}")
+        return e.exit_code
+    except _ABORTS:  # Ctrl-D (EOF) at a prompt, or a prompt answered with an abort
+        _line("aborted: no input (nothing was changed)")
+        return EXIT_ERROR
+    except _USAGE_ERRORS as e:
+        if isinstance(e, _NO_ARGS_HELP):
+            out.print(e.format_message() if hasattr(e, "format_message") else str(e), markup=False)
+            return 0
+        _line(_usage_line(e))
+        return EXIT_ERROR
+    except (KeyboardInterrupt, typer.Exit) as e:
+        return getattr(e, "exit_code", EXIT_INTERRUPTED)
+    except Exception as e:  # the last resort: a bug of ours, but still one line
+        return _internal(e)
+    return code if isinstance(code, int) else 0
+
+
+def _internal(e: BaseException) -> int:
+    if logging.getLogger("ftops").isEnabledFor(logging.DEBUG):
+        traceback.print_exception(e, file=sys.stderr)
+    _line(f"internal error: {type(e).__name__}: {e}; please report (FTOPS_LOG_LEVEL=DEBUG shows where)")
+    return EXIT_ERROR
+
+
+def _log_level() -> int:
+    name = os.environ.get("FTOPS_LOG_LEVEL", "WARNING").upper()
+    level = logging.getLevelName(name)
+    return level if isinstance(level, int) else logging.WARNING
+
+
+def _thread_exception(hook: threading.ExceptHookArgs) -> None:
+    """A background thread that dies (the local Foundry's server, say, on a damaged certificate) must
+    not print a traceback: the main thread reports the consequence as its one line."""
+    logging.getLogger("ftops").debug("thread %s died", getattr(hook.thread, "name", "?"), exc_info=hook.exc_value)
+
+
+def main(args: list[str] | None = None) -> None:
+    logging.basicConfig(level=_log_level(), format="%(levelname)s %(name)s: %(message)s")
+    threading.excepthook = _thread_exception
     # The Azure SDK logs request headers at DEBUG and credential chains at WARNING: keep it to real
     # errors, so no token can leak into logs and a failed login reads as our one line.
     logging.getLogger("azure").setLevel(logging.ERROR)
     try:
-        code = app(standalone_mode=False)
-    except ValidationFailed as e:
-        for p in e.problems:
-            err.print(str(p), markup=False)
-        code = e.exit_code
-    except FtopsError as e:
-        err.print(f"error: {e}", markup=False)
-        code = e.exit_code
-    except click.exceptions.Abort:
-        err.print("aborted", markup=False)
-        code = EXIT_ERROR
-    except click.ClickException as e:
-        err.print(f"error: {e.format_message()}", markup=False)
-        code = EXIT_ERROR
-    except KeyboardInterrupt:
-        code = 130
-    if code == 130:  # Ctrl-C (Typer turns KeyboardInterrupt into exit 130)
-        err.print("interrupted: nothing half-done is left that the next apply cannot finish", markup=False)
-    sys.exit(code if isinstance(code, int) else 0)
+        code = _run(args)
+    except KeyboardInterrupt:  # a second Ctrl-C while the first was being handled
+        code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:  # Ctrl-C (Typer turns KeyboardInterrupt into exit 130)
+        _line("interrupted: nothing half-done is left that the next apply cannot finish")
+    sys.exit(code)

@@ -100,13 +100,13 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
 
 
 def _md_row(a: Action) -> str:
-    from ._escape import md_cell
+    from ._escape import md_cell, md_text
 
     sym = SYMBOL.get(a.action, ("?", ""))[0]
     label = "**blocked**" if a.blocked else _label(a)
-    fields = "<br>".join(f"`{md_cell(name)}`: {md_cell(str(old))} → {md_cell(str(new))}"
+    fields = "<br>".join(f"`{md_cell(name)}`: {md_text(str(old))} → {md_text(str(new))}"
                          for name, old, new in field_changes(a))
-    return f"| `{sym.strip() or '='}` | `{md_cell(a.resource)}` | {label} | {fields} | {md_cell(a.reason)} |"
+    return f"| `{sym.strip() or '='}` | `{md_cell(a.resource)}` | {label} | {fields} | {md_text(a.reason)} |"
 
 
 def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: str = "") -> str:
@@ -158,14 +158,14 @@ def drift_text(items: list[DriftItem], waiting: list[Action], project: str) -> s
 
 
 def drift_markdown(items: list[DriftItem], waiting: list[Action], project: str) -> str:
-    from ._escape import md_cell
+    from ._escape import md_cell, md_text
 
     title = f"### ftops drift: `{md_cell(project)}`\n\n"
     if not items:
         body = "In sync: the live Foundry matches the specs."
     else:
         rows = ["| class | resource | reason | apply would |", "|---|---|---|---|"]
-        rows += [f"| {d.kind} | `{md_cell(d.resource)}` | {md_cell(d.reason)} | {d.action} |" for d in items]
+        rows += [f"| {d.kind} | `{md_cell(d.resource)}` | {md_text(d.reason)} | {d.action} |" for d in items]
         body = f"**{len(items)} difference(s)**\n\n" + "\n".join(rows)
     if waiting:
         body += "\n\nWaiting for Foundry (not drift): " + ", ".join(f"`{md_cell(a.resource)}`" for a in waiting)
@@ -197,10 +197,10 @@ def status_json(rows: list[StatusRow]) -> str:
 
 
 def status_markdown(rows: list[StatusRow]) -> str:
-    from ._escape import md_cell
+    from ._escape import md_text
 
     lines = ["| kind | name | live id | status | detail |", "|---|---|---|---|---|"]
-    lines += ["| " + " | ".join(md_cell(x) for x in (r.kind, r.name, r.live_id, r.status, r.detail)) + " |"
+    lines += ["| " + " | ".join(md_text(x) for x in (r.kind, r.name, r.live_id, r.status, r.detail)) + " |"
               for r in rows]
     return "\n".join(lines)
 

@@ -1,5 +1,6 @@
 """Spec layer: load YAML spec documents into a checked Project. Imports nothing above it."""
 
+from ._hyperparameters import HYPERPARAMETER_MODELS
 from ._models import (
     DatasetSpec,
     DeploymentSpec,
@@ -11,10 +12,38 @@ from ._models import (
     ModelRef,
     Sku,
 )
-from ._project import Project, Resource, load_project, spec_files
+from ._project import (
+    ENV_FIELDS,
+    ENV_PREFIXES,
+    Project,
+    Resource,
+    UnresolvedEnv,
+    find_root,
+    load_project,
+    require_connection,
+    spec_files,
+)
 from ._schema import json_schema
 
 __all__ = [
-    "DatasetSpec", "DeploymentSpec", "Epoch", "FineTuningJobSpec", "FoundrySpec", "Gates", "JobRef",
-    "ModelRef", "Project", "Resource", "Sku", "json_schema", "load_project", "spec_files",
+    "ENV_FIELDS",
+    "ENV_PREFIXES",
+    "HYPERPARAMETER_MODELS",
+    "DatasetSpec",
+    "DeploymentSpec",
+    "Epoch",
+    "FineTuningJobSpec",
+    "FoundrySpec",
+    "Gates",
+    "JobRef",
+    "ModelRef",
+    "Project",
+    "Resource",
+    "Sku",
+    "UnresolvedEnv",
+    "find_root",
+    "json_schema",
+    "load_project",
+    "require_connection",
+    "spec_files",
 ]

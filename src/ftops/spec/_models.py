@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from ._hyperparameters import HyperValue, check_hyperparameters
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Method = Literal["supervised", "dpo", "reinforcement"]
 TrainingType = Literal["Standard", "GlobalStandard", "Developer"]
 DatasetFormat = Literal["chat", "preference", "reinforcement"]
-HyperValue = int | float | str
+# Integers are strict (YAML `true` is not 1) and floats finite (`.nan`/`.inf` are not numbers here).
+PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Seed = Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)]  # Foundry's seed: a non-negative int32
 
 
 class _Strict(BaseModel):
@@ -35,9 +40,9 @@ class FoundrySpec(_Strict):
     region: str = "swedencentral"
     arm_endpoint: str = "https://management.azure.com"
     data_dir: str = ".ftops/emulator"  # local only: where the emulator keeps its state
-    speed: float = Field(default=600.0, gt=0)  # local only: emulated seconds per real second
-    concurrency: int = Field(default=8, ge=1, le=64)  # independent actions run at once by apply
-    poll_interval: float | None = Field(default=None, gt=0)  # seconds between status polls (5 remote)
+    speed: PositiveFloat = 600.0  # local only: emulated seconds per real second
+    concurrency: int = Field(default=8, strict=True, ge=1, le=64)  # independent actions run at once by apply
+    poll_interval: PositiveFloat | None = None  # seconds between status polls (5 remote)
 
     @model_validator(mode="after")
     def _remote_needs_coordinates(self) -> FoundrySpec:
@@ -66,17 +71,28 @@ class FineTuningJobSpec(_Strict):
     training_type: TrainingType = "GlobalStandard"
     training_data: Name
     validation_data: Name | None = None
+    # Foundry's own names and values (n_epochs, batch_size, ...), typed per method by `_hyperparameters`;
+    # kept a plain mapping because that is what the plan hashes and what Foundry receives.
     hyperparameters: dict[str, HyperValue] = Field(default_factory=dict)
     suffix: str | None = None
-    seed: int | None = None
+    seed: Seed | None = None
     grader: dict[str, Any] | None = None
     paused: bool = False
-    retries: int = Field(default=0, ge=0, le=10)  # resubmissions allowed after a failure
+    retries: int = Field(default=0, strict=True, ge=0, le=10)  # resubmissions allowed after a failure
     keep_superseded: bool = False  # keep a superseded running job instead of cancelling it
+
+    @field_validator("hyperparameters", mode="before")
+    @classmethod
+    def _typed_per_method(cls, value: Any, info: ValidationInfo) -> Any:
+        # Before pydantic coerces (True would become 1); `method` is validated first (field order).
+        method = info.data.get("method")
+        if isinstance(value, dict) and method is not None:
+            check_hyperparameters(method, value)
+        return value
 
 
 class Epoch(_Strict):
-    epoch: int = Field(ge=1)
+    epoch: PositiveInt
 
 
 class ModelRef(_Strict):
@@ -86,11 +102,12 @@ class ModelRef(_Strict):
 
 class Sku(_Strict):
     name: Literal["Standard", "GlobalStandard", "Developer", "ProvisionedManaged"]
-    capacity: int = Field(default=1, ge=1)
+    capacity: PositiveInt = 1
 
 
 class Gates(_Strict):
-    max_valid_loss: float | None = None  # block a rollout whose checkpoint is worse than this
+    # block a rollout whose checkpoint is worse than this
+    max_valid_loss: Annotated[float, Field(allow_inf_nan=False)] | None = None
     must_beat_current: bool = False  # block a rollout that does not lower the served model's loss
 
 

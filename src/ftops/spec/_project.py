@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 
-from .._exceptions import Problem, ValidationFailed
+from .._exceptions import FtopsError, Problem, ValidationFailed
 from ._models import (
     SPEC_MODELS,
     DatasetSpec,
@@ -23,7 +24,25 @@ from ._models import (
 from ._yaml import Document, Loc, YamlError, load_documents
 
 S = TypeVar("S", bound=BaseModel)
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_REF = re.compile(r"\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ${VAR} expands only in these Foundry fields (where an account's coordinates differ per environment),
+# and only from variables with these prefixes: a spec must not be able to read (and a plan print)
+# any other variable of the runner, such as a CI secret.
+ENV_FIELDS = ("endpoint", "subscription", "resourceGroup", "account", "armEndpoint")
+ENV_PREFIXES = ("FTOPS_", "AZURE_")
+MAX_SPEC_BYTES = 1 << 20  # one spec file; specs are small, a bigger file is a mistake or an attack
+MAX_SPEC_FILES = 2_000
+
+
+@dataclass(frozen=True)
+class UnresolvedEnv:
+    """A `${VAR}` in a Foundry connection field whose variable is not set (where, and which)."""
+
+    field: str  # as written in the spec (camelCase)
+    variable: str
+    path: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,9 @@ class Project:
     deployments: dict[str, Resource[DeploymentSpec]] = field(default_factory=dict)
     dataset_paths: dict[str, Path] = field(default_factory=dict)  # resolved, inside root
     spec_dir_shown: str = "specs"
+    # Connection variables left unset: fine offline (validate), an error for commands that connect
+    # (`require_connection`). The field keeps its `${VAR}` text meanwhile.
+    unresolved_env: list[UnresolvedEnv] = field(default_factory=list)
 
     @property
     def project_name(self) -> str:
@@ -66,6 +88,11 @@ def _display(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root))
     except ValueError:
         return str(path)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _data_loc(data: Any, loc: Loc) -> Loc:
@@ -104,62 +131,113 @@ def _pydantic_problems(err: ValidationError, doc: Document, prefix: Loc) -> list
         else:
             msg = f"{where}: {msg}"
             if e["type"] in ("literal_error", "enum") and "expected" in (e.get("ctx") or {}):
-                msg = f"{where}: must be one of {e['ctx']['expected']} (got {e.get('input')!r})"
+                msg = f"{where}: must be one of {e['ctx']['expected']} (got {_short(e.get('input'))})"
         out.append(Problem(msg, doc.path, doc.line_of(loc)))
     return out
 
 
-def _substitute_env(data: dict[str, Any], doc: Document, problems: list[Problem]) -> dict[str, Any]:
-    """Expand ${VAR} in Foundry connection values only (never in datasets, jobs or deployments)."""
+def _substitute_env(data: dict[str, Any], doc: Document, problems: list[Problem],
+                    unresolved: list[UnresolvedEnv]) -> dict[str, Any]:
+    """Expand ${VAR} in the Foundry connection fields only, from allowed variables only. A variable
+    that is not set is recorded (not an error here); a value is never put into a message."""
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, str):
-            def repl(m: re.Match[str], key: str = key) -> str:
-                name = m.group(1)
-                if name not in os.environ:
-                    problems.append(
-                        Problem(f"environment variable {name} is not set (spec.{key})", doc.path,
-                                doc.line_of(("spec", key)))
-                    )
-                    return ""
-                return os.environ[name]
+        if not isinstance(value, str) or "${" not in value:
+            out[key] = value
+            continue
+        line = doc.line_of(("spec", key))
+        if to_camel(str(key)) not in ENV_FIELDS:
+            problems.append(Problem(f"spec.{key}: ${{...}} is expanded only in {', '.join(ENV_FIELDS)}",
+                                    doc.path, line))
+            out[key] = value
+            continue
 
-            value = _ENV.sub(repl, value)
-        out[key] = value
+        def expand(m: re.Match[str], key: str = key, line: int = line) -> str:
+            return _expand(m, key, doc.path, line, problems, unresolved)
+
+        out[key] = _ENV_REF.sub(expand, value)
+        if "${" in _ENV_REF.sub("", value):
+            problems.append(Problem(f"spec.{key}: an unterminated ${{", doc.path, line))
     return out
 
 
+def _expand(m: re.Match[str], key: str, path: str, line: int, problems: list[Problem],
+            unresolved: list[UnresolvedEnv]) -> str:
+    name = m.group(1)
+    if not _ENV_NAME.fullmatch(name):
+        problems.append(Problem(f"spec.{key}: {m.group(0)[:40]!r} is not a variable reference (${{NAME}})", path, line))
+        return m.group(0)
+    if not name.startswith(ENV_PREFIXES):
+        problems.append(Problem(f"spec.{key}: variable {name} may not be used: only variables named "
+                                f"{' or '.join(p + '*' for p in ENV_PREFIXES)} expand (see docs/reference.md)",
+                                path, line))
+        return m.group(0)
+    if name not in os.environ:
+        unresolved.append(UnresolvedEnv(key, name, path, line))
+        return m.group(0)
+    return os.environ[name]
+
+
+def require_connection(project: Project) -> None:
+    """For commands that connect: every `${VAR}` of the Foundry document must be set. Raises a
+    one-line FtopsError at the first unset one (`ftops validate`, offline, does not call this)."""
+    if not project.unresolved_env:
+        return
+    first = project.unresolved_env[0]
+    more = len(project.unresolved_env) - 1
+    also = f" (and {more} more: {', '.join(u.variable for u in project.unresolved_env[1:])})" if more else ""
+    raise FtopsError(f"environment variable {first.variable} is not set (spec.{first.field}){also}",
+                     path=first.path, line=first.line)
+
+
+def find_root(spec_dir: str | Path) -> Path:
+    """The project root: the nearest directory holding `.git`, from the spec directory upward (the
+    repository the specs live in), else the spec directory's parent. Never the current directory:
+    where ftops runs from must not change what a dataset path may reach or where local state lives."""
+    sdir = Path(spec_dir).resolve()
+    for d in (sdir, *sdir.parents):
+        if (d / ".git").exists():
+            return d
+    return sdir.parent
+
+
 def spec_files(spec_dir: Path) -> list[Path]:
-    return sorted(p for p in spec_dir.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    """The spec files under `spec_dir` (symlinked directories are not followed), sorted."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(spec_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(Path(dirpath) / f for f in filenames if f.endswith((".yaml", ".yml")))
+        if len(found) > MAX_SPEC_FILES:
+            break
+    return sorted(p for p in found if p.is_file())
 
 
 def load_project(spec_dir: str | Path, root: str | Path | None = None) -> Project:
-    """Parse and check every spec under `spec_dir`. Raises ValidationFailed listing all problems."""
-    root_path = Path(root or os.getcwd()).resolve()
+    """Parse and check every spec under `spec_dir`. Raises ValidationFailed listing all problems.
+
+    `root` defaults to `find_root(spec_dir)`; datasets and local state must stay inside it."""
     sdir = Path(spec_dir)
-    problems: list[Problem] = []
     if not sdir.is_dir():
         raise ValidationFailed([Problem("no such spec directory", str(sdir))])
+    root_path = Path(root).resolve() if root is not None else find_root(sdir)
+    problems: list[Problem] = []
     project = Project(root=root_path, spec_dir=sdir.resolve(), spec_dir_shown=str(spec_dir))
     files = spec_files(sdir)
     if not files:
         raise ValidationFailed([Problem("no spec files (*.yaml, *.yml) found", str(sdir))])
+    if len(files) > MAX_SPEC_FILES:
+        raise ValidationFailed([Problem(f"more than {MAX_SPEC_FILES} spec files", str(sdir))])
     seen: dict[tuple[str, str], Resource[Any]] = {}
+    complete = True  # every file parsed and every document validated (else missing names may be there)
     for file in files:
-        shown = _display(file, root_path)
-        try:
-            text = file.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            problems.append(Problem(f"not valid UTF-8 ({e.reason})", shown, 1))
-            continue
-        try:
-            docs = load_documents(text, shown)
-        except YamlError as e:
-            problems.append(Problem(e.message, shown, e.line))
+        docs = _read_documents(file, root_path, problems)
+        if docs is None:
+            complete = False
             continue
         for doc in docs:
-            res = _load_document(doc, problems)
+            res = _load_document(doc, problems, project.unresolved_env)
             if res is None:
+                complete = False
                 continue
             key = (res.kind, res.name)
             if key in seen:
@@ -170,14 +248,47 @@ def load_project(spec_dir: str | Path, root: str | Path | None = None) -> Projec
                 continue
             seen[key] = res
             _register(project, res, problems)
-    _check_references(project, problems)
+    _check_references(project, problems, complete)
+    _check_local_state_dir(project, problems)
     _resolve_dataset_paths(project, problems)
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
     return project
 
 
-def _load_document(doc: Document, problems: list[Problem]) -> Resource[Any] | None:
+def _read_documents(file: Path, root: Path, problems: list[Problem]) -> list[Document] | None:
+    """The documents of one spec file, or None after recording why it cannot be read."""
+    shown = _display(file, root)
+    try:
+        real = file.resolve()
+        if not real.is_relative_to(root):
+            problems.append(Problem(f"spec file resolves outside the project root ({root}); refusing to read it",
+                                    shown))
+            return None
+        size = real.stat().st_size  # before reading: a huge file is refused without being read
+        if size > MAX_SPEC_BYTES:
+            problems.append(Problem(f"spec file is {size} bytes; the limit is {MAX_SPEC_BYTES}", shown))
+            return None
+        with real.open("rb") as f:  # at most the limit, even if the file grew since the stat
+            data = f.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            problems.append(Problem(f"spec file is over {MAX_SPEC_BYTES} bytes", shown))
+            return None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        problems.append(Problem(f"not valid UTF-8 ({e.reason})", shown, 1))
+        return None
+    except (OSError, RuntimeError) as e:  # unreadable, or a symlink loop
+        problems.append(Problem(f"cannot read spec file: {getattr(e, 'strerror', None) or e}", shown))
+        return None
+    try:
+        return load_documents(text, shown)
+    except YamlError as e:
+        problems.append(Problem(e.message, shown, e.line))
+        return None
+
+
+def _load_document(doc: Document, problems: list[Problem], unresolved: list[UnresolvedEnv]) -> Resource[Any] | None:
     if not isinstance(doc.data, dict):
         problems.append(Problem("a spec document must be a mapping with apiVersion, kind, metadata, spec",
                                 doc.path, doc.line))
@@ -189,7 +300,7 @@ def _load_document(doc: Document, problems: list[Problem]) -> Resource[Any] | No
         return None
     data = env.spec
     if env.kind == "Foundry":
-        data = _substitute_env(data, doc, problems)
+        data = _substitute_env(data, doc, problems, unresolved)
     try:
         spec = SPEC_MODELS[env.kind].model_validate(data)
     except ValidationError as e:
@@ -215,7 +326,13 @@ def _register(project: Project, res: Resource[Any], problems: list[Problem]) -> 
         project.deployments[res.name] = res
 
 
-def _check_references(project: Project, problems: list[Problem]) -> None:
+def _check_references(project: Project, problems: list[Problem], complete: bool) -> None:
+    if complete:  # else a document that failed may define the missing name: no second error from one
+        _check_names(project, problems)
+    _check_cycles(project, problems)
+
+
+def _check_names(project: Project, problems: list[Problem]) -> None:
     if project.foundry is None:
         problems.append(Problem("no Foundry document: add one (kind: Foundry, spec: {local: true} to try "
                                 "ftops locally)", project.spec_dir_shown))
@@ -233,7 +350,10 @@ def _check_references(project: Project, problems: list[Problem]) -> None:
         if dep.spec.model.job not in project.jobs:
             problems.append(Problem(f"model.job names FineTuningJob {dep.spec.model.job!r}, which no spec "
                                     "defines", dep.path, dep.line_of("model", "job")))
-    # Continuous fine-tuning chains must end at a base model.
+
+
+def _check_cycles(project: Project, problems: list[Problem]) -> None:
+    """Continuous fine-tuning chains must end at a base model."""
     for start in project.jobs:
         chain = [start]
         current = start
@@ -252,16 +372,36 @@ def _check_references(project: Project, problems: list[Problem]) -> None:
             current = base.job
 
 
+def _check_local_state_dir(project: Project, problems: list[Problem]) -> None:
+    """The local Foundry keeps its state under the project root, wherever ftops runs from."""
+    foundry = project.foundry
+    if foundry is None or not foundry.spec.local:
+        return
+    target = (project.root / foundry.spec.data_dir).resolve()
+    if not target.is_relative_to(project.root):
+        problems.append(Problem(f"dataDir {foundry.spec.data_dir!r} resolves outside the project root "
+                                f"({project.root})", foundry.path, foundry.line_of("dataDir")))
+
+
 def _resolve_dataset_paths(project: Project, problems: list[Problem]) -> None:
     for ds in project.datasets.values():
         spec_file = project.root / ds.path if not Path(ds.path).is_absolute() else Path(ds.path)
-        target = (spec_file.parent / ds.spec.path).resolve()  # follows symlinks
         line = ds.line_of("path")
-        if not target.is_relative_to(project.root):
-            problems.append(Problem(f"dataset path {ds.spec.path!r} resolves outside the project root "
+        shown = _short(ds.spec.path)
+        try:
+            target = (spec_file.parent / ds.spec.path).resolve()  # follows symlinks
+            inside = target.is_relative_to(project.root)
+            is_file = inside and target.is_file()
+        except (OSError, RuntimeError, ValueError) as e:  # a symlink loop, a NUL byte, a name too long
+            reason = getattr(e, "strerror", None) or str(e)
+            problems.append(Problem(f"dataset path {shown} cannot be resolved ({reason})", ds.path, line))
+            continue
+        if not inside:
+            problems.append(Problem(f"dataset path {shown} resolves outside the project root "
                                     f"({project.root}); refusing to read it", ds.path, line))
             continue
-        if not target.is_file():
-            problems.append(Problem(f"dataset file {ds.spec.path!r} does not exist", ds.path, line))
+        if not is_file:
+            what = "is not a regular file" if target.exists() else "does not exist"
+            problems.append(Problem(f"dataset file {shown} {what}", ds.path, line))
             continue
         project.dataset_paths[ds.name] = target

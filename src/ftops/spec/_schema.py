@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._hyperparameters import HYPERPARAMETER_MODELS
 from ._models import SPEC_MODELS, Metadata
 
 SCHEMA_ID = "https://ftops.dev/schema/v1/spec.json"
+
+
+def _hyperparameters_by_method(defs: dict[str, Any]) -> list[dict[str, Any]]:
+    """`hyperparameters` follows `method` (supervised when absent): one if/then per method."""
+    rules = []
+    for method, model in HYPERPARAMETER_MODELS.items():
+        schema = model.model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(schema.pop("$defs", {}))
+        defs[model.__name__] = schema
+        condition: dict[str, Any] = {"properties": {"method": {"const": method}}}
+        if method != "supervised":
+            condition["required"] = ["method"]
+        rules.append({"if": condition,
+                      "then": {"properties": {"hyperparameters": {"$ref": f"#/$defs/{model.__name__}"}}}})
+    return rules
 
 
 def json_schema() -> dict[str, Any]:
@@ -19,6 +35,8 @@ def json_schema() -> dict[str, Any]:
         schema = model.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
         defs.update(schema.pop("$defs", {}))
         defs[f"{kind}Spec"] = schema
+        if kind == "FineTuningJob":
+            schema["allOf"] = _hyperparameters_by_method(defs)
         variants.append({
             "type": "object",
             "additionalProperties": False,

@@ -41,5 +41,68 @@ def test_override_file_adds_models(tmp_path: Path) -> None:
 
 def test_broken_override_is_a_clean_error(tmp_path: Path) -> None:
     (tmp_path / "ftops.catalog.yaml").write_text("models:\n  bad: {encoding: x}\n")
-    with pytest.raises(FtopsError, match="cannot read catalog override"):
+    with pytest.raises(FtopsError) as e:
         load_catalog(tmp_path)
+    assert str(e.value) == "ftops.catalog.yaml:2: catalog override: models.bad.methods: missing required field (and 1 more)"
+
+
+BAD_OVERRIDES = {
+    "not-yaml": ("models: [\n", "ftops.catalog.yaml:2: catalog override: invalid YAML"),
+    "a-list": ("- a\n- b\n", "ftops.catalog.yaml:1: catalog override: expected a mapping"),
+    "a-scalar": ("42\n", "ftops.catalog.yaml:1: catalog override: expected a mapping"),
+    "models-a-list": ("models: [a, b]\n", "ftops.catalog.yaml:1: catalog override: models: Input should be a valid dictionary"),
+    "model-null": ("models:\n  m: null\n", "ftops.catalog.yaml:2: catalog override: models.m: Input should be"),
+    "unknown-key": ("modles: {}\n", "ftops.catalog.yaml:1: catalog override: modles: unknown field"),
+    "bad-method": ("models:\n  m: {encoding: o200k_base, methods: [sft], maxExampleTokens: 1}\n",
+                   "ftops.catalog.yaml:2: catalog override: models.m.methods.0: Input should be"),
+    "tokens-zero": ("models:\n  m: {encoding: o200k_base, methods: [dpo], maxExampleTokens: 0}\n",
+                    "ftops.catalog.yaml:2: catalog override: models.m.maxExampleTokens"),
+    "tokens-bool": ("models:\n  m: {encoding: o200k_base, methods: [dpo], maxExampleTokens: true}\n",
+                    "ftops.catalog.yaml:2: catalog override: models.m.maxExampleTokens"),
+    "price-nan": ("models:\n  m:\n    encoding: o200k_base\n    methods: [dpo]\n    maxExampleTokens: 1\n"
+                  "    price: {hostingPerHour: {Standard: .nan}}\n", "ftops.catalog.yaml:6: catalog override: models.m.price"),
+    "regions-not-list": ("models:\n  m: {encoding: o200k_base, methods: [dpo], maxExampleTokens: 1, training: {Standard: 3}}\n",
+                         "ftops.catalog.yaml:2: catalog override: models.m.training.Standard"),
+    "suffix-bad-regex": ("defaults:\n  suffix: {pattern: '(', maxLength: 3}\n",
+                         "ftops.catalog.yaml:2: catalog override: defaults.suffix.pattern: Value error, not a regular expression"),
+    "min-examples-str": ("defaults: {minExamples: ten}\n", "ftops.catalog.yaml:1: catalog override: defaults.minExamples"),
+    "alias-bomb": ("a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                   "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n",
+                   "ftops.catalog.yaml:5: catalog override: the document expands to more than"),
+    "two-documents": ("models: {}\n---\nmodels: {}\n", "ftops.catalog.yaml:3: catalog override: one YAML document expected"),
+    "binary": (b"\xff\xfe\x00", "ftops.catalog.yaml:1: catalog override is not valid UTF-8"),
+    "too-big": ("# " + "x" * (1 << 20), "ftops.catalog.yaml: catalog override is 1048578 bytes"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_OVERRIDES))
+def test_malformed_override_is_one_located_line(name: str, tmp_path: Path) -> None:
+    content, expected = BAD_OVERRIDES[name]
+    target = tmp_path / "ftops.catalog.yaml"
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(content)
+    with pytest.raises(FtopsError) as e:
+        load_catalog(tmp_path)
+    assert str(e.value).startswith(expected), str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_an_override_that_is_a_directory_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "ftops.catalog.yaml").mkdir()
+    with pytest.raises(FtopsError, match="not a regular file"):
+        load_catalog(tmp_path)
+
+
+def test_an_empty_override_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "ftops.catalog.yaml").write_text("")
+    assert load_catalog(tmp_path).models.keys() == load_catalog().models.keys()
+
+
+def test_an_edited_override_is_read_again(tmp_path: Path) -> None:
+    target = tmp_path / "ftops.catalog.yaml"
+    target.write_text("defaults: {minExamples: 3}\n")
+    assert load_catalog(tmp_path).min_examples == 3
+    target.write_text("defaults: {minExamples: 12345}\n")
+    assert load_catalog(tmp_path).min_examples == 12345

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,31 @@ def test_warm_validate_uses_the_cache(make_project: MakeProject) -> None:
 def test_schema_command_prints_json(tmp_path: Path) -> None:
     r = ftops("schema", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout.lstrip().startswith("{")
+
+
+def test_validate_is_offline_without_connection_variables() -> None:
+    """Issue 8 item 4: the Azure example validates in a PR workflow that has no secrets; no second error."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "FTOPS_"))}
+    r = subprocess.run([sys.executable, "-m", "ftops", "validate", "--no-tokens", "examples/azure/specs"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("valid: 2 dataset(s), 2 job(s), 2 deployment(s)")
+
+
+def test_validate_from_another_directory_uses_the_same_root(make_project: MakeProject) -> None:
+    root = make_project()
+    r = ftops("validate", "--no-tokens", ".", cwd=root / "specs")
+    assert r.returncode == 0, r.stderr
+    assert (root / ".ftops" / "cache" / "datasets.json").is_file()
+    assert not (root / "specs" / ".ftops").exists()
+
+
+def test_commands_that_connect_name_the_unset_connection_variable() -> None:
+    """Issue 8 item 4: the same Azure example, planned without its variables: one located line, no network."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "FTOPS_"))}
+    r = subprocess.run([sys.executable, "-m", "ftops", "plan", "examples/azure/specs"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: examples/azure/specs/foundry.yaml:9: environment variable AZURE_OPENAI_RESOURCE "
+                               "is not set (spec.endpoint)"), r.stderr
+    assert r.stderr.count("\n") == 1

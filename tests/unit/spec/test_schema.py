@@ -32,3 +32,28 @@ def test_schema_rejects_unknown_fields() -> None:
     doc = {"apiVersion": "ftops/v1", "kind": "Dataset", "metadata": {"name": "x"}, "spec": {"path": "a", "pth": "b"}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, json_schema())
+
+
+def _job(method: str | None, hyper: dict[str, object]) -> dict[str, object]:
+    spec: dict[str, object] = {"baseModel": "gpt-4.1-mini-2025-04-14", "trainingData": "train", "hyperparameters": hyper}
+    if method is not None:
+        spec["method"] = method
+    return {"apiVersion": "ftops/v1", "kind": "FineTuningJob", "metadata": {"name": "j"}, "spec": spec}
+
+
+@pytest.mark.parametrize(("method", "hyper"), [
+    (None, {"n_epochs": True}), (None, {"n_epochs": 0}), (None, {"batch_size": -1}), (None, {"beta": 0.1}),
+    ("supervised", {"learning_rate_multiplier": 0}), ("dpo", {"beta": 3}),
+    ("reinforcement", {"reasoning_effort": "max"}), ("reinforcement", {"compute_multiplier": 11}),
+])
+def test_schema_knows_hyperparameters_per_method(method: str | None, hyper: dict[str, object]) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(_job(method, hyper), json_schema())
+
+
+@pytest.mark.parametrize(("method", "hyper"), [
+    (None, {"n_epochs": 3, "batch_size": "auto", "learning_rate_multiplier": 0.1}), ("dpo", {"beta": 0.1}),
+    ("reinforcement", {"eval_samples": 4, "reasoning_effort": "high", "compute_multiplier": 1.5}),
+])
+def test_schema_accepts_valid_hyperparameters(method: str | None, hyper: dict[str, object]) -> None:
+    jsonschema.validate(_job(method, hyper), json_schema())

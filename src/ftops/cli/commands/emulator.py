@@ -3,38 +3,98 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import orjson
 import typer
 
-from ..._exceptions import UsageError
+from ..._exceptions import FtopsError, UsageError
 from .._output import err, out
 
 if TYPE_CHECKING:  # the server stack (uvicorn, starlette) loads only when an emulator command runs
     from ...emulator import AdminClient
 
 DATA_DIR = Path(".ftops/emulator")
+FAULT_KINDS = ("429", "500", "503", "drop", "drop_before")
+MAX_ADVANCE_DAYS = 3650.0  # ten years: past every rule the emulator models
+# What a damaged state directory raises while the emulator opens it (SQLite, files, certificates).
+_STATE_ERRORS = (OSError, sqlite3.Error, ValueError, RuntimeError, httpx.HTTPError)
+
+
+def _default_data_dir() -> Path:
+    """The nearest `.ftops/emulator` holding state, from the current directory upward (so that running
+    from `specs/` finds the project's local Foundry rather than making a second one)."""
+    here = Path.cwd()
+    for d in (here, *here.parents):
+        if (d / DATA_DIR / "state.sqlite3").is_file():
+            return d / DATA_DIR
+    return here / DATA_DIR
+
+
+def _number(name: str, value: float, low: float, high: float) -> float:
+    if not math.isfinite(value) or not low <= value <= high:
+        raise UsageError(f"--{name} must be a number from {low:g} to {high:g} (got {value!r})")
+    return value
 
 
 @contextlib.contextmanager
-def _admin(data_dir: Path) -> Iterator[AdminClient]:
+def _admin(data_dir: Path | None) -> Iterator[AdminClient]:
     """An admin client on the data dir's state. A short-lived server of our own serves it: state is
     shared through SQLite, so this works whether or not another emulator is running on that dir."""
     from ...emulator import AdminClient, EmulatorServer
 
+    data_dir = data_dir if data_dir is not None else _default_data_dir()
     if not (data_dir / "state.sqlite3").is_file():
         raise UsageError(f"no local Foundry state in {data_dir} (run `ftops apply` on a local: true spec, "
                          "or `ftops emulator`, first)")
-    server = EmulatorServer(data_dir).start()
-    client = AdminClient(server.connection)
+    try:
+        server = EmulatorServer(data_dir).start()
+    except _STATE_ERRORS as e:
+        raise _damaged(data_dir, e) from e
+    try:
+        client = AdminClient(server.connection)  # reads the CA certificate of the state dir
+    except _STATE_ERRORS as e:
+        server.stop()
+        raise _damaged(data_dir, e) from e
     try:
         yield client
+    except httpx.HTTPStatusError as e:
+        raise FtopsError(f"the local Foundry refused: HTTP {e.response.status_code}: {_reason(e.response)}") from e
+    except _STATE_ERRORS as e:
+        raise FtopsError(f"the local Foundry in {data_dir} failed ({type(e).__name__}: {e})") from e
     finally:
         client.close()
         server.stop()
+
+
+def _damaged(data_dir: Path, e: Exception) -> FtopsError:
+    return FtopsError(f"cannot open the local Foundry state in {data_dir} ({type(e).__name__}: {e}); "
+                      "remove the directory to start afresh")
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase
+    return str(body.get("error", body)) if isinstance(body, dict) else str(body)
+
+
+DATA_DIR_HELP = "State directory of the local Foundry (default: the nearest .ftops/emulator upward)."
+
+
+def _fault_kinds(kinds: str) -> list[str]:
+    found = [k.strip() for k in kinds.split(",") if k.strip()]
+    unknown = [k for k in found if k not in FAULT_KINDS]
+    if unknown:
+        raise UsageError(f"--kinds: unknown fault kind(s) {', '.join(repr(k[:20]) for k in unknown[:5])} "
+                         f"(known: {', '.join(FAULT_KINDS)})")
+    return found
 
 
 def _print(data: Any) -> None:
@@ -67,12 +127,18 @@ def register(app: typer.Typer) -> None:
             return
         from ...emulator import EmulatorServer
 
+        _number("speed", speed, 1e-6, 1e9)
+        _number("fault-rate", fault_rate, 0, 1)
+        _number("latency-ms", latency_ms, 0, 600_000)
+        if not 0 <= port <= 65535:
+            raise UsageError(f"--port must be from 0 to 65535 (got {port})")
+        kinds = _fault_kinds(fault_kinds)
         try:
             server = EmulatorServer(data_dir, host=host, port=port, speed=speed, subscription=subscription,
                                     resource_group=resource_group, account=account, region=region)
-        except (ValueError, OSError) as e:
-            raise UsageError(f"cannot start the emulator: {e}") from None
-        faults = {"rate": fault_rate, "kinds": [k for k in fault_kinds.split(",") if k], "seed": fault_seed,
+        except _STATE_ERRORS as e:
+            raise UsageError(f"cannot start the emulator: {e}") from e
+        faults = {"rate": fault_rate, "kinds": kinds, "seed": fault_seed,
                   "latency_ms": latency_ms} if fault_rate or latency_ms else {}
         with server.emulator.store.tx() as c:
             server.emulator.store.set_meta(c, "faults", faults)
@@ -82,31 +148,35 @@ def register(app: typer.Typer) -> None:
             server.serve_forever()
 
     @emu.command()
-    def state(data_dir: Path = typer.Option(DATA_DIR)) -> None:
+    def state(data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
         """Counts, clock, faults, limits and recent deletions of a running emulator."""
         with _admin(data_dir) as admin:
             _print(admin.state())
 
     @emu.command()
     def advance(days: float = typer.Option(0.0), seconds: float = typer.Option(0.0),
-                data_dir: Path = typer.Option(DATA_DIR)) -> None:
+                data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
         """Move the emulator's clock forward (e.g. --days 16 to trigger the inactivity deletion)."""
+        _number("days", days, 0, MAX_ADVANCE_DAYS)
+        _number("seconds", seconds, 0, MAX_ADVANCE_DAYS * 86400)
         with _admin(data_dir) as admin:
             _print(admin.advance(seconds=seconds, days=days))
 
     @emu.command()
     def faults(rate: float = typer.Option(0.0), kinds: str = typer.Option("429,500,503,drop"),
                seed: int = typer.Option(0), latency_ms: float = typer.Option(0.0),
-               data_dir: Path = typer.Option(DATA_DIR)) -> None:
+               data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
         """Set fault injection on a running emulator (rate 0 and latency 0 turn it off)."""
+        kind_list = _fault_kinds(kinds)
+        _number("rate", rate, 0, 1)
+        _number("latency-ms", latency_ms, 0, 600_000)
         with _admin(data_dir) as admin:
-            _print(admin.faults(rate=rate, kinds=[k for k in kinds.split(",") if k], seed=seed,
-                                latency_ms=latency_ms))
+            _print(admin.faults(rate=rate, kinds=kind_list, seed=seed, latency_ms=latency_ms))
 
     @emu.command("fail-job")
     def fail_job(job_id: str = typer.Option(None, help="Fail this job now."),
                  suffix: str = typer.Option(None, help="Fail future jobs with this suffix."),
-                 message: str = typer.Option(None), data_dir: Path = typer.Option(DATA_DIR)) -> None:
+                 message: str = typer.Option(None), data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
         """Make a job fail, now (--job-id) or when a matching job is created (--suffix)."""
         if not job_id and not suffix:
             raise UsageError("give --job-id or --suffix")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import orjson
 import typer
 
 from ...checks import validate_dir
+from .._escape import terminal
 from .._output import err, out
+
+
+class ValidateFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 def register(app: typer.Typer) -> None:
@@ -17,13 +24,13 @@ def register(app: typer.Typer) -> None:
         spec_dir: Path = typer.Argument(Path("specs"), metavar="[DIR]", help="Spec directory."),
         tokens: bool = typer.Option(True, "--tokens/--no-tokens",
                                     help="Count tokens (needed for per-example limits and cost)."),
-        fmt: str = typer.Option("text", "--format", help="text | json"),
+        fmt: ValidateFormat = typer.Option(ValidateFormat.text, "--format", "-f", help="text | json"),
     ) -> None:
         """Check specs, references and datasets offline. Exit 0 valid, 1 invalid."""
         checked = validate_dir(spec_dir, count_tokens=tokens)
         for w in checked.warnings:
-            err.print(str(w), markup=False)
-        if fmt == "json":
+            err.print(terminal(str(w)), markup=False)
+        if fmt is ValidateFormat.json:
             data = {
                 "valid": True,
                 "datasets": {n: {k: v for k, v in r.to_dict().items() if k != "problems"}
@@ -33,8 +40,8 @@ def register(app: typer.Typer) -> None:
             out.print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode(), markup=False)
             return
         p = checked.project
-        out.print(f"valid: {len(p.datasets)} dataset(s), {len(p.jobs)} job(s), "
-                  f"{len(p.deployments)} deployment(s) in {spec_dir}", markup=False)
+        out.print(terminal(f"valid: {len(p.datasets)} dataset(s), {len(p.jobs)} job(s), "
+                           f"{len(p.deployments)} deployment(s) in {spec_dir}"), markup=False)
         for name, r in checked.reports.items():
             tokens_s = f", {r.trained_tokens} trained tokens" if r.tokens_counted else ""
             bom = "UTF-8 with BOM" if r.bom else "UTF-8 without BOM"
