@@ -46,7 +46,6 @@ def test_admin_commands_on_damaged_state(state: Path, name: str, content: bytes,
         assert_contract(code, out, err, max_lines=1)
 
 
-@pytest.mark.xfail(strict=True, reason="found by tests/fuzz: ftops.foundry.connect lets sqlite3.DatabaseError through")
 def test_plan_on_a_local_project_with_a_corrupt_state_database_is_one_line() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = write_project(Path(tmp), files={".ftops/emulator/state.sqlite3": b"garbage"})

@@ -64,6 +64,8 @@ def open_session(spec_dir: str | Path, root: str | Path | None = None, *,
 def save_plan_file(plan: Plan, path: str | Path) -> None:
     """Write the plan as versioned JSON, atomically."""
     target = Path(path)
+    if target.exists() and not target.is_file():  # a directory, a device (/dev/full), a fifo: never replace it
+        raise FtopsError("cannot write the plan file: it exists and is not a regular file", path=path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")

@@ -127,8 +127,9 @@ def _connect_local(spec: FoundrySpec, root: Path, timeouts: Timeouts, budgets: B
     try:
         server = launcher(root / spec.data_dir, speed=spec.speed, subscription=spec.subscription,
                           resource_group=spec.resource_group, account=spec.account, region=spec.region)
-    except (OSError, RuntimeError) as e:
-        raise FtopsError(f"cannot start the local Foundry in {root / spec.data_dir}: {e}") from None
+    except Exception as e:  # the launcher is the emulator's code: a damaged state dir can fail in many ways
+        raise FtopsError(f"cannot start the local Foundry in {root / spec.data_dir}: {type(e).__name__}: {e}; "
+                         "move the directory aside to start afresh") from e
     c = server.connection
     oai, arm = _clients(c.endpoint, c.arm_endpoint, c.subscription, c.api_key, StaticTokenCredential(c.api_key),
                         c.ca_cert, timeouts)

@@ -84,3 +84,12 @@ def test_edited_specs_make_a_saved_plan_stale(make_project: MakeProject) -> None
     edited = world(make_project(spec=BASE_SPEC.replace("capacity: 50", "capacity: 60")))
     with pytest.raises(StalePlanError, match="specs or their data changed"):
         verify_plan(plan, edited.checked)
+
+
+def test_a_plan_file_never_replaces_a_device_or_a_directory(tmp_path: Path, make_project: MakeProject) -> None:
+    plan, _ = _fresh(make_project)
+    (tmp_path / "d").mkdir()
+    for target in (tmp_path / "d", Path("/dev/null")):
+        with pytest.raises(FtopsError, match="not a regular file"):
+            save_plan_file(plan, target)
+    assert Path("/dev/null").is_char_device()
