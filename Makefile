@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint lint-ci bench
 
 $(BIN)/ftops:
 	$(PY) -m venv $(VENV)
@@ -14,11 +14,24 @@ demo: $(BIN)/ftops
 	$(BIN)/ftops apply specs/ --auto-approve --wait
 	$(BIN)/ftops status specs/
 
-test: $(BIN)/ftops
-	$(BIN)/ruff check src tests bench
+test: $(BIN)/ftops lint-ci
+	$(BIN)/ruff check src tests bench ci
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+# The GitHub Action and the example workflows: zizmor (security audit, offline) and GitHub's schemas
+# (vendored in check-jsonschema, offline); the action's script is typed like the package.
+CI_WORKFLOWS = $(wildcard examples/ci/*.yml)
+lint-ci: $(BIN)/zizmor
+	$(BIN)/zizmor --offline --no-progress --quiet action.yml $(CI_WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(CI_WORKFLOWS)
+	$(BIN)/mypy --strict ci/action/run.py
+
+# An older .venv made before these tools joined the test extra gets them here.
+$(BIN)/zizmor: $(BIN)/ftops
+	$(BIN)/pip install -q -e '.[test]'
 
 bench: $(BIN)/ftops
 	$(BIN)/python bench/validate.py
