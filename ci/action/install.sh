@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install ftops from the action's own checkout into a private venv (never `pip install ftops` from an
-# index: that name is not ours to trust). Puts the venv's bin on PATH for later steps of the job.
+# Install ftops from the action's own checkout into a private venv, never the name "ftops" from a
+# package index (whoever registers that name would run code in your CI). Puts the venv's bin on PATH
+# for the job's later steps.
 # Env: FTOPS_SOURCE (the action's checkout, github.action_path), FTOPS_VENV (where the venv goes),
 #      FTOPS_PYTHON (the interpreter setup-python installed).
 set -euo pipefail
