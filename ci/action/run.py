@@ -94,9 +94,10 @@ class Event:
         head_repo = head.get("repo") if isinstance(head, dict) else None
         full_name = head_repo.get("full_name") if isinstance(head_repo, dict) else None
         number = pr.get("number")
+        # A head repository that is gone (a deleted fork) counts as a fork: "" never equals ours.
         return Event(name=name, repository=repository,
                      pr_number=number if isinstance(number, int) else None,
-                     pr_head_repo=full_name if isinstance(full_name, str) else None)
+                     pr_head_repo=full_name if isinstance(full_name, str) else "")
 
 
 @dataclass

@@ -64,7 +64,9 @@ class GitHub:
         event = tmp / "event.json"
         payload: dict[str, Any] = {}
         if self.pr_head_repo is not None:
-            payload = {"pull_request": {"number": 7, "head": {"repo": {"full_name": self.pr_head_repo}}}}
+            # "" stands for a head repository GitHub reports as null (the fork was deleted).
+            repo = {"full_name": self.pr_head_repo} if self.pr_head_repo else None
+            payload = {"pull_request": {"number": 7, "head": {"repo": repo}}}
         event.write_text(json.dumps(payload), encoding="utf-8")
         answers = tmp / "answers.json"
         answers.write_text(json.dumps(self.answers or {}), encoding="utf-8")
