@@ -119,12 +119,17 @@ class Ran:
     stderr: str
 
 
-def ftops(*args: str) -> Ran:
-    """Run the ftops installed next to this interpreter; its output also goes to the job log."""
-    proc = subprocess.run([sys.executable, "-m", "ftops", *args], capture_output=True, text=True, check=False)
+def ftops(*args: str, merge_stderr: bool = False) -> Ran:
+    """Run the ftops installed next to this interpreter; its output also goes to the job log.
+
+    `merge_stderr` keeps apply's progress and notices (stderr) in order with its plan and summary.
+    """
+    proc = subprocess.run([sys.executable, "-m", "ftops", *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE, text=True, check=False)
+    stderr = proc.stderr or ""
     sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
-    return Ran(proc.returncode, proc.stdout, proc.stderr)
+    sys.stderr.write(stderr)
+    return Ran(proc.returncode, proc.stdout, stderr)
 
 
 def gh(*args: str) -> str:
@@ -144,7 +149,8 @@ def fenced(text: str, lang: str = "text") -> str:
         run = run + 1 if ch == "`" else 0
         longest = max(longest, run)
     fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
+    body = text.strip("\n").rstrip()
+    return f"{fence}{lang}\n{body}\n{fence}"
 
 
 def errors_block(ran: Ran) -> str:
@@ -225,10 +231,9 @@ def replan_and_apply(inputs: Inputs, env: dict[str, str], report: Report) -> Ran
 
 
 def apply_and_report(report: Report, *args: str) -> Ran:
-    ran = ftops(*args)
+    ran = ftops(*args, merge_stderr=True)
     mark = "✅ applied" if ran.code == 0 else "❌ apply failed"
-    body = fenced(ran.stdout + ("\n" + ran.stderr if ran.code != 0 and ran.stderr else ""))
-    report.add(f"{mark}\n\n{body}")
+    report.add(f"{mark}\n\n{fenced(ran.stdout or f'ftops exited {ran.code} without a message')}")
     return ran
 
 
@@ -350,10 +355,10 @@ def comment_body(inputs: Inputs, env: dict[str, str], markdown: str) -> str:
 # ------------------------------------------------------------------------------------------------ main
 
 
-def outcome(code: int, skipped: bool) -> str:
+def outcome(command: str, code: int, skipped: bool) -> str:
     if skipped:
         return "skipped"
-    return {0: "success", 2: "changes"}.get(code, "failed")
+    return {0: "success", 2: "drift" if command == "drift" else "changes"}.get(code, "failed")
 
 
 def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
@@ -372,7 +377,7 @@ def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
     code = ran.code if ran is not None else 0
     report.outputs.update({
         "exit-code": str(code),
-        "outcome": outcome(code, ran is None),
+        "outcome": outcome(inputs.command, code, ran is None),
         "has-changes": "true" if code == 2 else "false",
     })
     # 2 means "there are changes" (plan) or "there is drift" (drift): information, not failure.

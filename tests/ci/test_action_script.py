@@ -16,7 +16,6 @@ import pytest
 
 from tests.ci.conftest import ROOT, RUN_PY, GitHub, ftops
 
-NEEDS_ON_STALE = pytest.mark.xfail(strict=False, reason="needs the lead's CLI change (apply --on-stale replan)")
 Make = Callable[..., GitHub]
 
 
@@ -123,6 +122,7 @@ def test_drift_opens_updates_and_closes_one_issue(github: Make) -> None:
     opened = gh.run(command="drift", issue="true")
     assert opened.code == 0, opened.stderr  # drift is the issue's news, not a failed run
     assert opened.outputs["exit-code"] == "2" and opened.outputs["has-changes"] == "true"
+    assert opened.outputs["outcome"] == "drift"
     assert opened.outputs["issue-number"] == "12"
     create = next(c for c in opened.gh_calls if c[:2] == ["issue", "create"])
     assert create[create.index("--title") + 1] == "ftops drift: specs"
@@ -150,7 +150,6 @@ def test_bad_inputs_are_one_line(github: Make) -> None:
     assert run.stderr.strip().count("\n") == 0 and "destroy" in run.stderr
 
 
-@NEEDS_ON_STALE
 def test_apply_a_fresh_saved_plan(github: Make) -> None:
     gh = github()
     assert ftops(gh.root, "plan", "specs", "--out", "plan.json").returncode == 0
@@ -160,7 +159,26 @@ def test_apply_a_fresh_saved_plan(github: Make) -> None:
     assert ftops(gh.root, "plan", "specs", "--detailed-exitcode").returncode in (0, 2)
 
 
-@NEEDS_ON_STALE
+def test_a_stale_saved_plan_is_planned_again_and_the_new_plan_shown(github: Make) -> None:
+    gh = github()
+    assert ftops(gh.root, "plan", "specs", "--out", "plan.json").returncode == 0
+    spec = gh.root / "specs" / "main.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("n_epochs: 3", "n_epochs: 4"), encoding="utf-8")
+    run = gh.run(command="apply", plan_file="plan.json")
+    assert run.code == 0, run.stdout
+    assert "stale" in run.summary and "planning again" in run.summary
+    assert "FineTuningJob/clippy" in run.summary and "✅ applied" in run.summary
+
+
+def test_a_failed_apply_fails_the_step_with_its_message(github: Make) -> None:
+    gh = github()
+    (gh.root / "plan.json").write_text("{}", encoding="utf-8")
+    run = gh.run(command="apply", plan_file="plan.json")
+    assert run.code == 1
+    assert "❌ apply failed" in run.summary and run.outputs["outcome"] == "failed"
+    assert "plan.json" in run.summary
+
+
 def test_apply_without_a_saved_plan_plans_again_and_shows_it(github: Make) -> None:
     run = github().run(command="apply", plan_file="plan.json")
     assert run.code == 0, run.stderr
@@ -168,7 +186,6 @@ def test_apply_without_a_saved_plan_plans_again_and_shows_it(github: Make) -> No
     assert "✅ applied" in run.summary
 
 
-@NEEDS_ON_STALE
 def test_apply_fetches_the_plan_saved_for_the_merged_pull_request(github: Make, tmp_path_factory: pytest.TempPathFactory) -> None:
     gh = github()
     artifact = tmp_path_factory.mktemp("artifact")
