@@ -164,3 +164,20 @@ def test_github_schemas_accept_the_files(schema: str, files: list[Path]) -> None
     proc = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_input_reaches_the_script_and_every_variable_it_reads_is_passed() -> None:
+    action = load(ACTION)
+    run_step = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
+    passed = {k for k in run_step["env"] if k.startswith("FTOPS_")}
+    script = (ROOT / "ci" / "action" / "run.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'"(FTOPS_[A-Z_]+)"', script))
+    assert read <= passed, f"run.py reads {read - passed} that action.yml does not pass"
+    wired = " ".join(str(v) for s in action["runs"]["steps"] for v in (s.get("env") or {}).values())
+    wired += " ".join(str(v) for s in action["runs"]["steps"] for v in (s.get("with") or {}).values())
+    for name in action["inputs"]:
+        assert f"inputs.{name} " in wired, f"input {name} is not used"
+    outputs_written = set(re.findall(r'outputs\["([a-z-]+)"\]', script)) | {"exit-code", "outcome", "has-changes"}
+    for name, output in action["outputs"].items():
+        assert output["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
+        assert name in outputs_written, f"output {name} is never written by run.py"
