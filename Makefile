@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint bench fuzz
+.PHONY: demo test lint lint-ci bench fuzz
 
 $(BIN)/ftops:
 	$(PY) -m venv $(VENV)
@@ -14,8 +14,8 @@ demo: $(BIN)/ftops
 	$(BIN)/ftops apply specs/ --auto-approve --wait
 	$(BIN)/ftops status specs/
 
-test: $(BIN)/ftops
-	$(BIN)/ruff check src tests bench
+test: $(BIN)/ftops lint-ci
+	$(BIN)/ruff check src tests bench ci
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	FTOPS_FUZZ_PROFILE=ci $(BIN)/python -m pytest -p no:cacheprovider tests
@@ -23,6 +23,19 @@ test: $(BIN)/ftops
 # The property-based fuzzer at length (make test runs it with a small, fixed set of examples).
 fuzz: $(BIN)/ftops
 	FTOPS_FUZZ_PROFILE=long $(BIN)/python -m pytest -p no:cacheprovider tests/fuzz
+
+# The GitHub Action and the example workflows: zizmor (security audit, offline) and GitHub's schemas
+# (vendored in check-jsonschema, offline); the action's script is typed like the package.
+CI_WORKFLOWS = $(wildcard examples/ci/*.yml)
+lint-ci: $(BIN)/zizmor
+	$(BIN)/zizmor --offline --no-progress --quiet action.yml $(CI_WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(CI_WORKFLOWS)
+	$(BIN)/mypy --strict ci/action/run.py
+
+# An older .venv made before these tools joined the test extra gets them here.
+$(BIN)/zizmor: $(BIN)/ftops
+	$(BIN)/pip install -q -e '.[test]'
 
 bench: $(BIN)/ftops
 	$(BIN)/python bench/validate.py
