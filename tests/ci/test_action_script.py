@@ -90,7 +90,6 @@ def test_fork_pull_requests_skip_the_plan_and_say_so(github: Make) -> None:
     assert validated.code == 0 and "Plan skipped" in validated.summary
 
 
-@pytest.mark.xfail(strict=False, reason="needs offline validate (issue 8 item 4): unset ${VAR}s only for commands that connect")
 def test_validate_needs_no_connection_variables(github: Make) -> None:
     gh = github()
     shutil.copytree(ROOT / "examples" / "azure" / "specs", gh.root / "azure")
