@@ -65,7 +65,8 @@ class Emulator:
         for j in self.store.all(c, "job", newest_first=True):
             if j.get("fine_tuned_model") == model:
                 return j
-            if model.startswith("ftchkpt-") and any(cp["id"] == model for cp in _sim.checkpoints(j, now)):
+            # A checkpoint deploys by its ftchkpt- id (reference 001); its model name is taken too.
+            if any(model in (cp["id"], cp["fine_tuned_model_checkpoint"]) for cp in _sim.checkpoints(j, now)):
                 return j
         return None
 
