@@ -37,7 +37,7 @@ def _iso(ts: float) -> str:
 def check_account(request: Request) -> JSON | None:
     emu = _emu(request)
     p = request.path_params
-    if "api-version" not in request.query_params:
+    if not request.query_params.get("api-version"):
         return arm_error(400, "MissingApiVersionParameter",
                          "The api-version query parameter (?api-version=) is required for all requests.")
     if p["subscription"] != emu.subscription:
