@@ -59,7 +59,7 @@ def assert_arm_response(r: httpx.Response, path: str, method: str) -> None:
 class ArmHttp(httpx.Client):
     """Raw ARM requests under the account, with `api-version` unless the URL (a nextLink) has a query."""
 
-    def request(self, method: str, url: Any, **kw: Any) -> httpx.Response:  # type: ignore[override]
+    def request(self, method: str, url: Any, **kw: Any) -> httpx.Response:
         if "?" not in str(url):
             kw["params"] = {"api-version": ARM_VERSION, **(kw.get("params") or {})}
         return super().request(method, url, **kw)
