@@ -29,6 +29,7 @@ ARM = json.loads((FIXTURES / "arm-cognitiveservices-2025-09-01.excerpt.json").re
 ARM_EXAMPLES = json.loads((FIXTURES / "arm-examples-2025-09-01.json").read_text())
 DATED_EXAMPLES = json.loads((FIXTURES / "authoring-2025-04-01-preview.examples.json").read_text())
 LEARN = json.loads((FIXTURES / "learn-fine-tune-tutorial.json").read_text())
+V1 = json.loads((FIXTURES / "azure-v1-fine-tuning.schemas.json").read_text())
 ACCOUNT_PATH = ("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
                 "Microsoft.CognitiveServices/accounts/{accountName}")
 DATED = "2025-04-01-preview"
@@ -40,6 +41,27 @@ def assert_arm(body: Any, definition: str) -> None:
     schema = {"definitions": ARM["definitions"], "$ref": f"#/definitions/{definition}"}
     errors = sorted(Draft202012Validator(schema).iter_errors(body), key=str)
     assert not errors, f"{definition}: {[e.message for e in errors][:5]}"
+
+
+def _v1_with_observed_differences() -> dict[str, Any]:
+    """Azure's v1 schemas, widened only where Azure's own printed output differs from them (Learn
+    tutorial: a job `pending` with `organization_id` and `result_files` null; `paused` from pause)."""
+    spec: dict[str, Any] = json.loads(json.dumps(V1))
+    job = spec["$defs"]["OpenAI.FineTuningJob"]["properties"]
+    job["status"]["enum"] += ["pending", "paused"]
+    job["organization_id"] = {"type": ["string", "null"]}
+    job["result_files"] = {"anyOf": [job["result_files"], {"type": "null"}]}
+    return spec
+
+
+_V1 = _v1_with_observed_differences()
+
+
+def assert_v1(body: Any, name: str) -> None:
+    """Validate a data-plane body against Azure's v1 schema `name` (see _v1_with_observed_differences)."""
+    schema = {**_V1, "$ref": f"#/$defs/{name}"}
+    errors = sorted(Draft202012Validator(schema).iter_errors(body), key=str)
+    assert not errors, f"{name}: {[e.message for e in errors][:5]}"
 
 
 def assert_arm_response(r: httpx.Response, path: str, method: str) -> None:
@@ -122,6 +144,7 @@ def test_final_checkpoint_is_the_fine_tuned_model(foundry: Foundry) -> None:
     assert all(set(e) <= set(c) for e, c in zip(learn, cps, strict=True))
     assert all(cp["id"].startswith("ftchkpt-") for cp in cps)
     assert_schema(raw, "ListFineTuningJobCheckpointsResponse")
+    assert_v1(raw, "OpenAI.ListFineTuningJobCheckpointsResponse")
 
 
 def test_checkpoints_deploy_by_id_or_by_name(foundry: Foundry) -> None:
@@ -179,6 +202,7 @@ def test_unset_hyperparameters_read_minus_one_until_running(emulator_factory: An
     assert job["hyperparameters"]["learning_rate_multiplier"] > 0
     assert job["status"] == learn["status"] == "pending"
     assert_schema(job, "FineTuningJob")
+    assert_v1(job, "OpenAI.FineTuningJob")
     f.admin.advance(days=10)
     done = f.oai.fine_tuning.jobs.retrieve(job["id"])
     assert done.status == "succeeded"
@@ -197,6 +221,8 @@ def test_fewer_than_ten_examples_fail_at_validation(foundry: Foundry, tmp_path: 
     small = tmp_path / "nine.jsonl"
     small.write_text("".join(TRAIN.read_text().splitlines(keepends=True)[:9]))
     job = foundry.wait_job(foundry.job(foundry.upload(small)).id)
+    assert_v1(foundry.oai.fine_tuning.jobs.with_raw_response.retrieve(job.id).http_response.json(),
+              "OpenAI.FineTuningJob")
     assert job.status == "failed" and job.fine_tuned_model is None
     assert job.error.code == "invalid_n_examples" and job.error.param == "training_file"
     assert "9 example(s)" in job.error.message and "at least 10" in job.error.message
@@ -320,9 +346,12 @@ def test_azure_openai_client_on_the_dated_surface(foundry: Foundry) -> None:
     with open(TRAIN, "rb") as fh:
         up = client.files.with_raw_response.create(file=fh, purpose="fine-tune")
     assert_schema(up.http_response.json(), "OpenAIFile")
+    assert_v1(up.http_response.json(), "AzureOpenAIFile")
     fid = up.parse().id
     foundry.wait_file(fid)
-    assert fid in [f.id for f in client.files.list()]
+    listed = client.files.with_raw_response.list().http_response.json()
+    assert_v1(listed, "AzureListFilesResponse")
+    assert fid in [f["id"] for f in listed["data"]]
     created = client.fine_tuning.jobs.with_raw_response.create(model="gpt-4.1-mini-2025-04-14", training_file=fid,
                                                                 extra_body={"trainingType": "GlobalStandard"})
     example = DATED_EXAMPLES["post_finetuning_job"]["responses"]
@@ -331,11 +360,18 @@ def test_azure_openai_client_on_the_dated_surface(foundry: Foundry) -> None:
     assert set(example["201"]["body"]) - {"integrations"} <= set(created.http_response.json())
     job_id = created.parse().id
     foundry.wait_job(job_id)
-    assert client.fine_tuning.jobs.retrieve(job_id).status == "succeeded"
-    assert job_id in [j.id for j in client.fine_tuning.jobs.list()]
-    assert client.fine_tuning.jobs.list_events(job_id).data
+    done = client.fine_tuning.jobs.with_raw_response.retrieve(job_id).http_response.json()
+    assert done["status"] == "succeeded"
+    assert_v1(done, "OpenAI.FineTuningJob")
+    jobs = client.fine_tuning.jobs.with_raw_response.list().http_response.json()
+    assert_v1(jobs, "OpenAI.ListPaginatedFineTuningJobsResponse")
+    assert job_id in [j["id"] for j in jobs["data"]]
+    events = client.fine_tuning.jobs.with_raw_response.list_events(job_id).http_response.json()
+    assert events["data"]
+    assert_v1(events, "OpenAI.ListFineTuningJobEventsResponse")
     cps = client.fine_tuning.jobs.checkpoints.with_raw_response.list(job_id).http_response.json()
     assert_schema(cps, "ListFineTuningJobCheckpointsResponse")
+    assert_v1(cps, "OpenAI.ListFineTuningJobCheckpointsResponse")
     assert set(DATED_EXAMPLES["get_finetuning_job_checkpoints"]["responses"]["200"]["body"]["data"][0]) <= set(
         cps["data"][0])
 
