@@ -175,6 +175,26 @@ def _write(request: Request, emu: Emulator, c: Any, d: dict[str, Any], now: floa
                       {"Azure-AsyncOperation": _operation_url(request, emu, op_id)})
 
 
+def _put_refusal(request: Request, emu: Emulator, c: Any, now: float, name: str, model: Any,
+                 capacity: int) -> JSON | None:
+    """Why Foundry refuses this PUT (conflict, model, etag, quota, model and capacity at once), or None."""
+    if _in_flight(emu, c, now):
+        return _conflict(emu)
+    if not model or emu.job_for_model(c, str(model)) is None:
+        return arm_error(400, "DeploymentModelNotSupported", f"The model '{model}' is not a fine-tuned model or "
+                         "a deployable checkpoint of this resource.")
+    existing = emu.store.get(c, "deployment", name)
+    if (refused := _if_match(request, existing)) is not None:
+        return refused
+    if existing is None:
+        return _quota_full(emu, c)
+    if existing["model"] != model and existing["sku"]["capacity"] != capacity:
+        # Azure refuses both changes in one update (Azure-Samples/azure-search-openai-demo #1154).
+        return arm_error(400, "InvalidResourceProperties", "Cannot change capacity and model at the same time "
+                         f"for deployment (for the model {name})")
+    return None
+
+
 async def put_deployment(request: Request) -> Response:
     if (bad := check_account(request)) is not None:
         return bad
@@ -188,20 +208,9 @@ async def put_deployment(request: Request) -> Response:
         return sku
     model = ((body.get("properties") or {}).get("model") or {}).get("name")
     with swept(emu) as (c, now):
-        if _in_flight(emu, c, now):
-            return _conflict(emu)
-        if not model or emu.job_for_model(c, str(model)) is None:
-            return arm_error(400, "DeploymentModelNotSupported", f"The model '{model}' is not a fine-tuned model or "
-                             "a deployable checkpoint of this resource.")
-        existing = emu.store.get(c, "deployment", name)
-        if (refused := _if_match(request, existing)) is not None:
+        if (refused := _put_refusal(request, emu, c, now, name, model, sku[1])) is not None:
             return refused
-        if existing is None and (full := _quota_full(emu, c)) is not None:
-            return full
-        if existing is not None and existing["model"] != model and existing["sku"]["capacity"] != sku[1]:
-            # Azure refuses both changes in one update (Azure-Samples/azure-search-openai-demo #1154).
-            return arm_error(400, "InvalidResourceProperties", "Cannot change capacity and model at the same time "
-                             f"for deployment (for the model {name})")
+        existing = emu.store.get(c, "deployment", name)
         d = existing or {"name": name, "created_at": now, "last_used_at": None}
         d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model), tags=body.get("tags") or {})
         return _write(request, emu, c, d, now, 200 if existing else 201)
