@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator
 from ftops.foundry import LiveJob, connect
 from ftops.plan._resolve import resolve_model
 from ftops.spec import DeploymentSpec, FoundrySpec
-from tests.e2e.conftest import TRAIN, VALID, Foundry, assert_schema
+from tests.e2e.conftest import FAST, TRAIN, VALID, Foundry, Project, assert_schema
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "azure"
 ARM = json.loads((FIXTURES / "arm-cognitiveservices-2025-09-01.excerpt.json").read_text())
@@ -468,3 +468,34 @@ def test_model_and_capacity_change_in_one_put_is_refused(foundry: Foundry) -> No
     assert e.value.status_code == 400 and "Cannot change capacity and model at the same time" in str(e.value)
     assert foundry.deploy("m", str(second.fine_tuned_model)).result().properties.model.name == second.fine_tuned_model
     assert foundry.deploy("m", str(second.fine_tuned_model), capacity=2).result().sku.capacity == 2
+
+
+# -- the reconciler with the emulator in Azure-faithful mode ----------------------------------
+def test_reconciler_in_azure_faithful_mode(project: Project) -> None:
+    """Paged lists, a not-ready window, -1 hyperparameters while the job waits, the final checkpoint
+    named as the fine-tuned model: plan/apply converge, nothing reads -1 as a change, and the
+    deployment serves the model Azure would deploy for `checkpoint: best`."""
+    with project.live() as live:
+        live.admin.fidelity(arm_page_size=1, not_ready_seconds=300)
+    project.set("speed", 0.01)  # the job stays in validation: its epochs and batch size read -1
+    r = project.ftops("apply", "--auto-approve")
+    assert r.code == 0, r.out + r.err
+    with project.live() as live:
+        job = live.oai.fine_tuning.jobs.list().data[0]
+        assert job.hyperparameters.n_epochs == 3 and job.hyperparameters.batch_size == -1
+    waiting = {a["resource"]: a["action"] for a in project.plan_json()["actions"]}
+    assert waiting.get("FineTuningJob/clippy") != "create", waiting
+    project.set("speed", FAST)
+    with project.live() as live:
+        live.admin.advance(days=1)
+    r = project.ftops("apply", "--auto-approve", "--wait")
+    assert r.code == 0, r.out + r.err
+    assert project.ftops("plan", "--detailed-exitcode").code == 0
+    with project.live() as live:
+        done = live.oai.fine_tuning.jobs.retrieve(job.id)
+        cps = sorted(live.oai.fine_tuning.jobs.checkpoints.list(job.id).data, key=lambda c: c.step_number)
+        best = min(cps, key=lambda c: (c.metrics.full_valid_loss, -c.step_number))
+        want = done.fine_tuned_model if best is cps[-1] else best.id
+        dep = live.arm.deployments.get(live.conn.resource_group, live.conn.account, "clippy-prod")
+        assert dep.properties.model.name == want
+        assert cps[-1].fine_tuned_model_checkpoint == done.fine_tuned_model
