@@ -19,6 +19,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.cognitiveservices.models import PatchResourceTagsAndSku, Sku
 from jsonschema import Draft202012Validator
 
+from ftops.emulator import launch
 from ftops.foundry import LiveJob, connect
 from ftops.plan._resolve import resolve_model
 from ftops.spec import DeploymentSpec, FoundrySpec
@@ -160,7 +161,7 @@ def test_checkpoints_deploy_by_id_or_by_name(foundry: Foundry) -> None:
 def test_resolve_picks_the_model_azure_would_deploy(tmp_path: Path) -> None:
     """ftops' final/best/{epoch: N} on Azure's numbering: the final epoch is the fine-tuned model
     itself, earlier epochs their ftchkpt- ids."""
-    client = connect(FoundrySpec(local=True, speed=20000), tmp_path)
+    client = connect(FoundrySpec(local=True, speed=20000), tmp_path, launcher=launch)
     try:
         oai = client.oai
         train = client.wait_file(client.upload(TRAIN, "t.jsonl").id).id
