@@ -127,7 +127,23 @@ def _azure_schema() -> dict[str, Any]:
     job["organization_id"] = {"type": ["string", "null"]}
     job["result_files"] = {"anyOf": [job["result_files"], {"type": "null"}]}
     schemas["OpenAIFile"]["properties"]["status"]["enum"].append("pending")
+    _allow_unresolved(schemas)
     return spec
+
+
+def _allow_unresolved(node: Any) -> None:
+    """Azure answers -1 for epochs and batch size it has not resolved yet (Learn fine-tuning tutorial)."""
+    if isinstance(node, dict):
+        props = node.get("properties")
+        if isinstance(props, dict):
+            for key in ("n_epochs", "batch_size"):
+                if isinstance(props.get(key), dict):
+                    props[key] = {"anyOf": [props[key], {"const": -1}]}
+        for value in node.values():
+            _allow_unresolved(value)
+    elif isinstance(node, list):
+        for value in node:
+            _allow_unresolved(value)
 
 
 def _openapi30_to_jsonschema(node: Any) -> None:

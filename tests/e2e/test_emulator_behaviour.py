@@ -114,7 +114,7 @@ def test_deployment_conflict_and_limit(emulator_factory: Any) -> None:
     f.admin.limits(max_deployments=1)
     with pytest.raises(HttpResponseError) as q:
         f.deploy("b", job.fine_tuned_model).result()
-    assert q.value.status_code == 400 and "QuotaExceeded" in str(q.value)
+    assert q.value.status_code == 400 and "InsufficientQuota" in str(q.value)
 
 
 def test_inactive_and_developer_deployments_are_deleted(foundry: Foundry) -> None:

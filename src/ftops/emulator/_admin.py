@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _sim
+from . import _catalog, _fidelity, _sim
 from ._faults import KINDS
 from ._http import JSON, json_body
 from ._http import emulator_of as _emu
@@ -32,6 +32,7 @@ def state(request: Request) -> Response:
             "deployments": emu.store.count(c, "deployment"),
             "faults": emu.store.meta(c, "faults", {}),
             "limits": emu.store.limits(c),
+            "fidelity": _fidelity.settings(emu.store, c),
             "deletion_log": emu.store.meta(c, "deletion_log", []),
         })
 
@@ -122,7 +123,33 @@ async def set_quirks(request: Request) -> Response:
     return JSON({"quirks": body})
 
 
+async def set_fidelity(request: Request) -> Response:
+    """Azure behaviours with a size: {"not_ready_seconds": 300, "arm_page_size": 2}."""
+    emu = _emu(request)
+    body = await json_body(request) or {}
+    with emu.store.tx() as c:
+        problem = _fidelity.update(emu.store, c, body)
+        if problem:
+            return JSON({"error": problem}, status_code=400)
+        return JSON({"fidelity": _fidelity.settings(emu.store, c)})
+
+
+async def set_model(request: Request) -> Response:
+    """A base model's lifecycle: {"model": "gpt-4.1-2025-04-14", "lifecycleStatus": "Deprecated",
+    "fineTune": "2025-01-01T00:00:00Z", "inference": "..."}."""
+    emu = _emu(request)
+    body = dict(await json_body(request) or {})
+    model = str(body.pop("model", ""))
+    with emu.store.tx() as c:
+        problem = _catalog.set_lifecycle(emu.store, c, model, body)
+        if problem:
+            return JSON({"error": problem}, status_code=400)
+        return JSON({"models": _catalog.account_models(emu.store, c)})
+
+
 ROUTES = [
+    Route("/_emulator/fidelity", set_fidelity, methods=["POST"]),
+    Route("/_emulator/models", set_model, methods=["POST"]),
     Route("/_emulator/state", state, methods=["GET"]),
     Route("/_emulator/clock/advance", advance_clock, methods=["POST"]),
     Route("/_emulator/faults", set_faults, methods=["POST"]),

@@ -7,10 +7,13 @@ import hmac
 
 import orjson
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import _admin, _arm, _dataplane
+from . import _account, _admin, _arm, _dataplane
 from ._faults import FaultMiddleware
+from ._http import JSON, arm_error
 from ._state import Emulator
 
 DATA_401 = {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint. "
@@ -80,7 +83,26 @@ class DateMiddleware:
         await self.app(scope, receive, send_with_date)
 
 
+# Azure's data plane answers an unknown path (or api-version) with this JSON body (graphrag #1863,
+# azure-openai-proxy #52), never plain text.
+DATA_404 = {"error": {"code": "404", "message": "Resource not found"}}
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/subscriptions/"):
+        return arm_error(404, "InvalidResourceType", f"The resource type could not be found in the namespace "
+                         f"'Microsoft.CognitiveServices' for api version '{request.query_params.get('api-version')}'.")
+    return JSON(DATA_404, status_code=404)
+
+
+async def not_allowed(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/subscriptions/"):
+        return arm_error(405, "MethodNotAllowed", f"The requested method '{request.method}' is not allowed.")
+    return JSON(DATA_404, status_code=404)
+
+
 def build_app(emulator: Emulator) -> ASGIApp:
-    app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_admin.ROUTES])
+    app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_account.ROUTES, *_admin.ROUTES],
+                    exception_handlers={404: not_found, 405: not_allowed})
     app.state.emulator = emulator
     return DateMiddleware(AuthMiddleware(FaultMiddleware(app, emulator), emulator), emulator)

@@ -1,8 +1,9 @@
-"""The ARM control plane for deployments: PUT/GET/DELETE/list as long-running operations.
+"""The ARM control plane for deployments: PUT/PATCH/GET/DELETE/list, as in Microsoft.CognitiveServices 2025-09-01.
 
-PUT and DELETE answer at once with provisioningState Creating/Updating/Deleting and an
+PUT, PATCH and DELETE answer at once with provisioningState Creating/Updating/Deleting and an
 Azure-AsyncOperation header; the operation finishes after an emulated delay. While any operation
-on the account is in flight, another write gets 409 RequestConflict, as Foundry does.
+on the account is in flight, another write gets 409 RequestConflict, as Foundry does. Lists are
+paged with `nextLink` (`$skipToken`); resources carry `etag` in the body and the `ETag` header.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _sim
-from ._http import JSON, arm_error, json_body
+from . import _fidelity, _sim
+from ._catalog import SKUS, canonical
+from ._http import JSON, arm_error, arm_page, json_body
 from ._http import emulator_of as _emu
 from ._state import Emulator
 
 OPERATION_SECONDS = 30.0  # emulated duration of a deployment write
-SKUS = {"Standard", "GlobalStandard", "DeveloperTier", "ProvisionedManaged"}
+DEPLOYMENT_QUOTA = "Fine-tuned model deployments"  # the quota's name in usages and refusals
 ACCOUNT = ("/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/"
            "accounts/{account}")
 
@@ -32,10 +34,10 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _check_account(request: Request) -> JSON | None:
+def check_account(request: Request) -> JSON | None:
     emu = _emu(request)
     p = request.path_params
-    if "api-version" not in request.query_params:
+    if not request.query_params.get("api-version"):
         return arm_error(400, "MissingApiVersionParameter",
                          "The api-version query parameter (?api-version=) is required for all requests.")
     if p["subscription"] != emu.subscription:
@@ -79,7 +81,7 @@ def _operation_url(request: Request, emu: Emulator, op_id: str) -> str:
 
 
 @contextlib.contextmanager
-def _swept(emu: Emulator) -> Iterator[tuple[sqlite3.Connection, float]]:
+def swept(emu: Emulator) -> Iterator[tuple[sqlite3.Connection, float]]:
     """A transaction in which Foundry's pending deletions (done, inactive, expired) have happened."""
     with emu.store.tx() as c:
         now = emu.store.now(c)
@@ -88,24 +90,30 @@ def _swept(emu: Emulator) -> Iterator[tuple[sqlite3.Connection, float]]:
 
 
 def list_deployments(request: Request) -> Response:
-    if (bad := _check_account(request)) is not None:
+    if (bad := check_account(request)) is not None:
         return bad
     emu = _emu(request)
-    with _swept(emu) as (c, now):
+    with swept(emu) as (c, now):
         deps = [deployment_view(emu, d, now) for d in emu.store.all(c, "deployment")]
-    return JSON({"value": deps})
+        size = int(_fidelity.settings(emu.store, c)["arm_page_size"])
+    return arm_page(request, deps, size)
+
+
+def _with_etag(view: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JSON:
+    """A deployment answer: its etag in the body and in the ETag header, as ARM sends both."""
+    return JSON(view, status_code=status, headers={"ETag": view["etag"], **(headers or {})})
 
 
 def get_deployment(request: Request) -> Response:
-    if (bad := _check_account(request)) is not None:
+    if (bad := check_account(request)) is not None:
         return bad
     emu = _emu(request)
     name = request.path_params["name"]
-    with _swept(emu) as (c, now):
+    with swept(emu) as (c, now):
         d = emu.store.get(c, "deployment", name)
         if d is None:
             return arm_error(404, "DeploymentNotFound", f"Deployment '{name}' not found.")
-        return JSON(deployment_view(emu, d, now))
+        return _with_etag(deployment_view(emu, d, now))
 
 
 def _in_flight(emu: Emulator, c: Any, now: float) -> bool:
@@ -116,6 +124,7 @@ def _start_operation(emu: Emulator, c: Any, d: dict[str, Any], now: float, state
     """Record a long-running operation on deployment `d`; it completes after an emulated delay."""
     op_id = emu.new_id("")
     d.update(op_state=state, op_until=now + OPERATION_SECONDS / emu.speed, op_id=op_id)
+    d["ready_at"] = _fidelity.ready_at(emu.store, c, d["op_until"], emu.speed)
     emu.store.put(c, "deployment", d["name"], d)
     emu.store.put(c, "operation", op_id, {"id": op_id, "until": d["op_until"], "start": now})
     return op_id
@@ -126,51 +135,121 @@ def _conflict(emu: Emulator) -> JSON:
                      f"'{emu.account_id}'. Please try again later.")
 
 
+def _sku(body: dict[str, Any]) -> tuple[str, int] | JSON:
+    """The (canonical SKU name, capacity) of a request body, or the 400 answer."""
+    sku = body.get("sku") or {}
+    name = canonical(sku.get("name"), SKUS)
+    if name is None:
+        return arm_error(400, "InvalidResourceProperties",
+                         f"The specified SKU '{sku.get('name')}' for model deployment is not supported. "
+                         f"Supported: {', '.join(SKUS)}.")
+    capacity = sku.get("capacity", 1)
+    if not isinstance(capacity, int) or capacity < 1:
+        return arm_error(400, "InvalidCapacity", "The capacity should be a positive integer.")
+    return name, capacity
+
+
+def _quota_full(emu: Emulator, c: Any) -> JSON | None:
+    """Azure's InsufficientQuota body when the fine-tuned deployment quota is used up."""
+    limit = emu.store.limits(c)["max_deployments"]
+    used = emu.store.count(c, "deployment")
+    if used < limit:
+        return None
+    return arm_error(400, "InsufficientQuota", f"This operation require 1 new capacity in quota {DEPLOYMENT_QUOTA}, "
+                     f"which is bigger than the current available capacity {max(0, limit - used)}. The current "
+                     f"quota usage is {used} and the quota limit is {limit} for quota {DEPLOYMENT_QUOTA}.")
+
+
+def _if_match(request: Request, existing: dict[str, Any] | None) -> JSON | None:
+    if_match = request.headers.get("if-match")
+    if if_match and if_match != "*" and (existing is None or if_match.strip('"') != existing["etag"]):
+        return arm_error(412, "PreconditionFailed", "The etag in If-Match does not match the deployment.")
+    return None
+
+
+def _write(request: Request, emu: Emulator, c: Any, d: dict[str, Any], now: float, status: int) -> JSON:
+    """Store deployment `d` after a PUT/PATCH and answer with it, as a long-running operation."""
+    d.update(modified_at=now, etag=_sim.digest(d["name"], now, d["model"], d["sku"]["capacity"], n=16))
+    op_id = _start_operation(emu, c, d, now, "Creating" if status == 201 else "Updating")
+    return _with_etag(deployment_view(emu, d, now), status,
+                      {"Azure-AsyncOperation": _operation_url(request, emu, op_id)})
+
+
+def _put_refusal(request: Request, emu: Emulator, c: Any, now: float, name: str, model: Any,
+                 capacity: int) -> JSON | None:
+    """Why Foundry refuses this PUT (conflict, model, etag, quota, model and capacity at once), or None."""
+    if _in_flight(emu, c, now):
+        return _conflict(emu)
+    if not model or emu.job_for_model(c, str(model)) is None:
+        return arm_error(400, "DeploymentModelNotSupported", f"The model '{model}' is not a fine-tuned model or "
+                         "a deployable checkpoint of this resource.")
+    existing = emu.store.get(c, "deployment", name)
+    if (refused := _if_match(request, existing)) is not None:
+        return refused
+    if existing is None:
+        return _quota_full(emu, c)
+    if existing["model"] != model and existing["sku"]["capacity"] != capacity:
+        # Azure refuses both changes in one update (Azure-Samples/azure-search-openai-demo #1154).
+        return arm_error(400, "InvalidResourceProperties", "Cannot change capacity and model at the same time "
+                         f"for deployment (for the model {name})")
+    return None
+
+
 async def put_deployment(request: Request) -> Response:
-    if (bad := _check_account(request)) is not None:
+    if (bad := check_account(request)) is not None:
         return bad
     emu = _emu(request)
     name = request.path_params["name"]
     body = await json_body(request)
     if body is None:
         return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
-    sku = body.get("sku") or {}
+    sku = _sku(body)
+    if isinstance(sku, JSON):
+        return sku
     model = ((body.get("properties") or {}).get("model") or {}).get("name")
-    if sku.get("name") not in SKUS:
-        return arm_error(400, "InvalidResourceProperties",
-                         f"The specified SKU '{sku.get('name')}' for model deployment is not supported. "
-                         f"Supported: {', '.join(sorted(SKUS))}.")
-    capacity = sku.get("capacity", 1)
-    if not isinstance(capacity, int) or capacity < 1:
-        return arm_error(400, "InvalidCapacity", "The capacity should be a positive integer.")
-    with _swept(emu) as (c, now):
-        if _in_flight(emu, c, now):
-            return _conflict(emu)
-        if not model or emu.job_for_model(c, str(model)) is None:
-            return arm_error(400, "DeploymentModelNotSupported", f"The model '{model}' is not a fine-tuned model or "
-                             "a deployable checkpoint of this resource.")
+    with swept(emu) as (c, now):
+        if (refused := _put_refusal(request, emu, c, now, name, model, sku[1])) is not None:
+            return refused
         existing = emu.store.get(c, "deployment", name)
-        if_match = request.headers.get("if-match")
-        if if_match and if_match != "*" and (existing is None or if_match.strip('"') != existing["etag"]):
-            return arm_error(412, "PreconditionFailed", "The etag in If-Match does not match the deployment.")
-        if existing is None and emu.store.count(c, "deployment") >= emu.store.limits(c)["max_deployments"]:
-            return arm_error(400, "QuotaExceeded", "The maximum number of fine-tuned model deployments "
-                             f"({emu.store.limits(c)['max_deployments']}) has been reached for this resource.")
         d = existing or {"name": name, "created_at": now, "last_used_at": None}
-        d.update(sku={"name": sku["name"], "capacity": capacity}, model=str(model), tags=body.get("tags") or {},
-                 modified_at=now, etag=_sim.digest(name, now, model, capacity, n=16))
-        op_id = _start_operation(emu, c, d, now, "Updating" if existing else "Creating")
-        view = deployment_view(emu, d, now)
-    return JSON(view, status_code=200 if existing else 201,
-                headers={"Azure-AsyncOperation": _operation_url(request, emu, op_id)})
+        d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model), tags=body.get("tags") or {})
+        return _write(request, emu, c, d, now, 200 if existing else 201)
 
 
-def delete_deployment(request: Request) -> Response:
-    if (bad := _check_account(request)) is not None:
+async def patch_deployment(request: Request) -> Response:
+    """Deployments_Update: a PatchResourceTagsAndSku body (sku and tags only)."""
+    if (bad := check_account(request)) is not None:
         return bad
     emu = _emu(request)
     name = request.path_params["name"]
-    with _swept(emu) as (c, now):
+    body = await json_body(request)
+    if body is None:
+        return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+    with swept(emu) as (c, now):
+        d = emu.store.get(c, "deployment", name)
+        if d is None or d.get("deleting"):
+            return arm_error(404, "DeploymentNotFound", f"Deployment '{name}' not found.")
+        if _in_flight(emu, c, now):
+            return _conflict(emu)
+        if (refused := _if_match(request, d)) is not None:
+            return refused
+        if "sku" in body:
+            sku = _sku({"sku": {**d["sku"], **(body.get("sku") or {})}})
+            if isinstance(sku, JSON):
+                return sku
+            d["sku"] = {"name": sku[0], "capacity": sku[1]}
+        if "tags" in body:
+            d["tags"] = body.get("tags") or {}
+        # The spec's 202 with an azure-asyncoperation header (example UpdateDeployment.json).
+        return _write(request, emu, c, d, now, 202)
+
+
+def delete_deployment(request: Request) -> Response:
+    if (bad := check_account(request)) is not None:
+        return bad
+    emu = _emu(request)
+    name = request.path_params["name"]
+    with swept(emu) as (c, now):
         d = emu.store.get(c, "deployment", name)
         if d is None:
             return Response(status_code=204)
@@ -184,7 +263,7 @@ def delete_deployment(request: Request) -> Response:
 def get_operation(request: Request) -> Response:
     emu = _emu(request)
     op_id = request.path_params["op"]
-    with _swept(emu) as (c, now):
+    with swept(emu) as (c, now):
         op = emu.store.get(c, "operation", op_id)
     if op is None:
         return arm_error(404, "OperationNotFound", f"Operation '{op_id}' not found.")
@@ -200,6 +279,7 @@ ROUTES = [
     Route(ACCOUNT + "/deployments", list_deployments, methods=["GET"]),
     Route(ACCOUNT + "/deployments/{name}", get_deployment, methods=["GET"]),
     Route(ACCOUNT + "/deployments/{name}", put_deployment, methods=["PUT"]),
+    Route(ACCOUNT + "/deployments/{name}", patch_deployment, methods=["PATCH"]),
     Route(ACCOUNT + "/deployments/{name}", delete_deployment, methods=["DELETE"]),
     Route("/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}/"
           "operationResults/{op}", get_operation, methods=["GET"]),

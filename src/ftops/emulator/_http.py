@@ -51,6 +51,18 @@ def paginate(items: list[dict[str, Any]], after: str | None, limit: int) -> tupl
     return items[:limit], len(items) > limit
 
 
+def arm_page(request: Request, items: list[dict[str, Any]], size: int) -> JSON:
+    """An ARM list page: `value`, and `nextLink` (the same URL with `$skipToken`) while more remain."""
+    try:
+        start = max(0, int(request.query_params.get("$skipToken", "0")))
+    except ValueError:
+        start = 0
+    body: dict[str, Any] = {"value": items[start:start + size]}
+    if start + size < len(items):
+        body["nextLink"] = str(request.url.include_query_params(**{"$skipToken": str(start + size)}))
+    return JSON(body)
+
+
 def int_param(request: Request, name: str, default: int, maximum: int) -> int:
     try:
         value = int(request.query_params.get(name, default))

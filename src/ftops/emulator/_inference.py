@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _sim
+from . import _fidelity, _sim
 from ._http import JSON, json_body, openai_error
 from ._http import emulator_of as _emu
 from ._store import Store
@@ -171,7 +171,7 @@ def _index(path: Path) -> tuple[dict[str, str], tuple[tuple[frozenset[str], str]
 def use_deployment(store: Store, c: sqlite3.Connection, name: str, now: float) -> dict[str, Any] | None:
     """The live deployment `name`, marked as used now (the 15-day inactivity rule); None if absent."""
     dep = store.get(c, "deployment", name)
-    if dep is None or dep.get("deleting"):
+    if dep is None or dep.get("deleting") or _fidelity.propagating(dep, now):
         return None
     dep["last_used_at"] = now
     store.put(c, "deployment", dep["name"], dep)

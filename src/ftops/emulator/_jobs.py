@@ -9,19 +9,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _sim
+from . import _catalog, _sim
 from ._files import file_view
 from ._http import JSON, json_body, list_page, openai_error
 from ._http import emulator_of as _emu
 from ._state import Emulator
 
-BASE_MODELS = {
-    "gpt-4.1-2025-04-14", "gpt-4.1-mini-2025-04-14", "gpt-4.1-nano-2025-04-14", "gpt-4o-2024-08-06",
-    "gpt-4o-mini-2024-07-18", "o4-mini-2025-04-16",
-}
+BASE_MODELS = _catalog.model_ids()
 FT_MODEL = re.compile(r"^(?P<base>.+?)\.ft-[0-9a-f]{32}$")
 METHODS = {"supervised", "dpo", "reinforcement"}
-TRAINING_TYPES = {"Standard", "GlobalStandard", "Developer"}
 
 
 def _usable_file(emu: Emulator, c: Any, fid: str | None, param: str, now: float) -> dict[str, Any] | JSON:
@@ -39,9 +35,10 @@ def _usable_file(emu: Emulator, c: Any, fid: str | None, param: str, now: float)
     return f
 
 
-def _root_base(emu: Emulator, c: Any, model: str) -> str | None:
+def _root_base(emu: Emulator, c: Any, model: str, now: float) -> str | None:
+    """The base model a job on `model` trains from; None if it is not fine-tunable (or retired)."""
     if model in BASE_MODELS:
-        return model
+        return None if _catalog.retired_for_training(emu.store, c, model, now) else model
     m = FT_MODEL.match(model)
     if m and m.group("base") in BASE_MODELS:
         for j in emu.store.all(c, "job"):
@@ -61,9 +58,11 @@ async def create_job(request: Request) -> Response:
         return openai_error(400, f"Invalid method type {mtype!r}.", "invalidPayload", "method")
     hyper = dict(body.get("hyperparameters") or {})
     hyper.update((method.get(mtype) or {}).get("hyperparameters") or {})
-    training_type = body.get("trainingType", "Standard")
-    if training_type not in TRAINING_TYPES:
-        return openai_error(400, f"Invalid trainingType {training_type!r}.", "invalidPayload", "trainingType")
+    # Azure takes any case ("globalstandard" in its docs) and answers the canonical spelling.
+    training_type = _catalog.canonical(body.get("trainingType", "Standard"), _catalog.TRAINING_TYPES)
+    if training_type is None:
+        return openai_error(400, f"Invalid trainingType {body.get('trainingType')!r}.", "invalidPayload",
+                            "trainingType")
     metadata = body.get("metadata")
     if metadata is not None and (not isinstance(metadata, dict) or len(metadata) > 16 or any(
             len(k) > 64 or not isinstance(v, str) or len(v) > 512 for k, v in metadata.items())):
@@ -78,7 +77,7 @@ async def create_job(request: Request) -> Response:
     with emu.store.tx() as c:
         now = emu.store.now(c)
         _sim.advance(emu.store, c, now)
-        base = _root_base(emu, c, str(body.get("model", "")))
+        base = _root_base(emu, c, str(body.get("model", "")), now)
         if base is None:
             return openai_error(400, "The specified base model does not support fine-tuning.", "invalidPayload",
                                 "model")
@@ -103,6 +102,7 @@ async def create_job(request: Request) -> Response:
             "id": jid, "created_at": now, "model": body["model"], "base_model": base,
             "training_file": train["id"], "validation_file": valid["id"] if valid else None,
             "method": mtype, "hyperparameters": _sim.resolve_hyperparameters(mtype, hyper, train["examples"]),
+            "hyperparameters_given": sorted(k for k, v in hyper.items() if v != "auto"),
             "suffix": suffix, "seed": int(seed) if seed is not None else int(_sim.digest(jid, n=8), 16) % 2**31,
             # A quirk for tests: a service that silently drops job metadata (ftops must not resubmit).
             "metadata": None if emu.store.meta(c, "quirks", {}).get("drop_job_metadata") else metadata,

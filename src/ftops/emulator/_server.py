@@ -177,6 +177,14 @@ class AdminClient:
     def limits(self, **limits: int) -> dict[str, Any]:
         return self._post("/limits", limits)
 
+    def fidelity(self, **settings: float) -> dict[str, Any]:
+        """Azure behaviours with a size: not_ready_seconds (inference after a deployment write), arm_page_size."""
+        return self._post("/fidelity", settings)
+
+    def model_lifecycle(self, model: str, **change: str) -> dict[str, Any]:
+        """Set a base model's lifecycleStatus and fineTune/inference retirement dates (ISO 8601)."""
+        return self._post("/models", {"model": model, **change})
+
     def fail_job(self, job_id: str | None = None, **rule: Any) -> dict[str, Any]:
         return self._post("/jobs/fail", {"job_id": job_id, **rule} if job_id else rule)
 

@@ -23,6 +23,8 @@ STEP_SECONDS = 0.5
 ACTIVE = ("validating_files", "queued", "running", "paused")
 TERMINAL = ("succeeded", "failed", "cancelled")
 DEPLOYABLE_CHECKPOINTS = 3
+MIN_EXAMPLES = 10  # "Fine-tuning jobs won't proceed without at least 10 training examples" (reference 001)
+UNRESOLVED = -1  # how Azure answers a hyperparameter left to "auto" until the job runs (Learn tutorial)
 
 
 def digest(*parts: object, n: int = 32) -> str:
@@ -166,6 +168,10 @@ def advance(store: Store, c: sqlite3.Connection, now: float) -> None:
             if j.get("validation_error"):
                 _finish(j, "failed", at, {"code": "invalid_training_file", "message": j["validation_error"],
                                           "param": "training_file"})
+            elif j["examples"] < MIN_EXAMPLES:  # OpenAI's error for the same rule (openai-php/client tests)
+                _finish(j, "failed", at, {"code": "invalid_n_examples", "param": "training_file", "message":
+                                          f"Training file has {j['examples']} example(s), but must have at least "
+                                          f"{MIN_EXAMPLES} examples"})
             else:
                 j["status"], j["queued_at"] = "queued", at
         elif kind == "start":
@@ -221,12 +227,20 @@ def checkpoints(job: dict[str, Any], now: float) -> list[dict[str, Any]]:
             "object": "fine_tuning.job.checkpoint",
             "id": checkpoint_id(job["id"], e),
             "created_at": int(wall_at(job, e * job["epoch_real"])),
-            "fine_tuned_model_checkpoint": f"{job['fine_tuned_model_name']}:ckpt-step-{step}",
+            "fine_tuned_model_checkpoint": checkpoint_model(job, e),
             "fine_tuning_job_id": job["id"],
             "step_number": step,
             "metrics": {k: v for k, v in step_metrics(job, step).items()},
         })
     return out
+
+
+def checkpoint_model(job: dict[str, Any], epoch: int) -> str:
+    """The model name of epoch `epoch`'s checkpoint: the final epoch of a succeeded job IS the fine-tuned
+    model ("The final epoch will be represented by your fine-tuned model", Learn tutorial output)."""
+    if job["status"] == "succeeded" and epoch == int(job["n_epochs"]):
+        return str(job["fine_tuned_model_name"])
+    return f"{job['fine_tuned_model_name']}:ckpt-step-{epoch * job['steps_per_epoch']}"
 
 
 def epochs_done(job: dict[str, Any], now: float) -> int:
@@ -298,14 +312,26 @@ def results_csv(job: dict[str, Any]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def shown_hyperparameters(job: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters as Azure answers them: epochs and batch size left to "auto" read -1 until the job
+    starts running, then the values it resolved."""
+    h = dict(job["hyperparameters"])
+    given = job.get("hyperparameters_given")
+    if job.get("started_at") is None and given is not None:
+        for k in ("n_epochs", "batch_size"):
+            if k not in given:
+                h[k] = UNRESOLVED
+    return h
+
+
 def job_view(job: dict[str, Any], now: float) -> dict[str, Any]:
     """The fine_tuning.job object as Foundry returns it (nulls where Azure has them)."""
     status = job["status"]
     estimated = None
     if status == "running":
         estimated = int(wall_at(job, total_training(job)))
-    hp = {k: job["hyperparameters"][k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier")}
-    method_h = dict(job["hyperparameters"])
+    method_h = shown_hyperparameters(job)
+    hp = {k: method_h[k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier")}
     return {
         "object": "fine_tuning.job",
         "id": job["id"],

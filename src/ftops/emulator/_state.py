@@ -65,7 +65,12 @@ class Emulator:
         for j in self.store.all(c, "job", newest_first=True):
             if j.get("fine_tuned_model") == model:
                 return j
-            if model.startswith("ftchkpt-") and any(cp["id"] == model for cp in _sim.checkpoints(j, now)):
+            # A checkpoint deploys by its ftchkpt- id (reference 001); its model name is taken too.
+            # Only a job that may own `model` has its checkpoints computed.
+            named = j.get("fine_tuned_model_name") or ""
+            if not (model.startswith("ftchkpt-") or model.startswith(named + ":")):
+                continue
+            if any(model in (cp["id"], cp["fine_tuned_model_checkpoint"]) for cp in _sim.checkpoints(j, now)):
                 return j
         return None
 

@@ -14,6 +14,12 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
+def _resolved(value: Any) -> int | None:
+    """A hyperparameter Foundry has resolved, or None: "auto", and the -1 Azure answers until the job
+    runs (Learn fine-tuning tutorial output), mean "not resolved yet", never a number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 @dataclass(frozen=True)
 class LiveFile:
     id: str
@@ -57,17 +63,17 @@ class LiveJob:
         err = _get(j, "error")
         message = _get(err, "message") if err else None
         hp = _get(j, "hyperparameters") or {}
-        n = _get(hp, "n_epochs")
+        n = _resolved(_get(hp, "n_epochs"))
         method = _get(j, "method")
-        if not isinstance(n, int) and method is not None:
+        if n is None and method is not None:
             mtype = _get(method, "type")
             inner = _get(method, mtype) if isinstance(mtype, str) else None
-            n = _get(_get(inner, "hyperparameters") or {}, "n_epochs")
+            n = _resolved(_get(_get(inner, "hyperparameters") or {}, "n_epochs"))
         return cls(
             id=str(_get(j, "id")), status=str(_get(j, "status") or "unknown"), model=str(_get(j, "model") or ""),
             created_at=int(_get(j, "created_at") or 0), fine_tuned_model=_get(j, "fine_tuned_model"),
             metadata=dict(_get(j, "metadata") or {}), training_file=_get(j, "training_file"),
-            validation_file=_get(j, "validation_file"), n_epochs=n if isinstance(n, int) else None,
+            validation_file=_get(j, "validation_file"), n_epochs=n,
             finished_at=_get(j, "finished_at"), estimated_finish=_get(j, "estimated_finish"),
             trained_tokens=_get(j, "trained_tokens"), error=str(message) if message else None,
             suffix=_get(j, "suffix"))

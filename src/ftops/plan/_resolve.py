@@ -16,6 +16,16 @@ class Resolved:
     blocked: str | None = None
 
 
+def deployable(job: LiveJob, cp: LiveCheckpoint, cps: list[LiveCheckpoint]) -> str:
+    """The model Azure deploys for checkpoint `cp` of succeeded `job` (`cps` sorted by step). The final
+    epoch IS the fine-tuned model: its `fine_tuned_model_checkpoint` equals `fine_tuned_model`, with no
+    `:ckpt-step-N` (Learn fine-tuning tutorial). Earlier checkpoints deploy by their `ftchkpt-` id."""
+    assert job.fine_tuned_model is not None
+    if cp.fine_tuned_model_checkpoint == job.fine_tuned_model or cp is cps[-1]:
+        return job.fine_tuned_model
+    return cp.id
+
+
 def needs_checkpoints(spec: DeploymentSpec) -> bool:
     """Whether resolving `spec` reads the job's checkpoints (the final model without gates does not)."""
     return not (spec.model.checkpoint == "final" and spec.gates.max_valid_loss is None
@@ -40,7 +50,7 @@ def resolve_model(job: LiveJob, checkpoints: list[LiveCheckpoint], spec: Deploym
             resolved = Resolved(job.fine_tuned_model, None, "final model (no validation loss to pick the best)")
         else:
             best = min(scored, key=lambda c: (c.loss, -c.step_number))
-            if best is cps[-1]:
+            if deployable(job, best, cps) == job.fine_tuned_model:
                 resolved = Resolved(job.fine_tuned_model, best.loss, f"best checkpoint is the final model "
                                                                      f"(loss {best.loss:.4f})")
             else:
@@ -55,8 +65,7 @@ def resolve_model(job: LiveJob, checkpoints: list[LiveCheckpoint], spec: Deploym
             return Resolved(None, None, "", f"epoch {selector.epoch} is not deployable: Foundry keeps the last three "
                                             f"checkpoints (epochs {have})")
         c = epochs[selector.epoch]
-        model = job.fine_tuned_model if selector.epoch == n else c.id
-        resolved = Resolved(model, c.loss, f"epoch {selector.epoch}")
+        resolved = Resolved(deployable(job, c, cps), c.loss, f"epoch {selector.epoch}")
     gates = spec.gates
     if gates.max_valid_loss is not None and (resolved.loss is None or resolved.loss > gates.max_valid_loss):
         shown = "unknown" if resolved.loss is None else f"{resolved.loss:.4f}"

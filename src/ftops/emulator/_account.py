@@ -1,0 +1,71 @@
+"""ARM reads about the account: its models list (lifecycle, deprecation) and its quota usages.
+
+Accounts_ListModels and Accounts_ListUsages of Microsoft.CognitiveServices 2025-09-01. The usages
+report the quotas this emulator enforces (the limits of `POST /_emulator/limits`); Azure's own names
+for these fine-tuning quotas are not published, so the names below are the emulator's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import _catalog, _fidelity, _sim
+from ._arm import ACCOUNT, DEPLOYMENT_QUOTA, check_account, swept
+from ._http import JSON, arm_page
+from ._http import emulator_of as _emu
+
+# usage name -> (localized name, unit, limit key)
+USAGES = {
+    "FineTunedDeployments": (DEPLOYMENT_QUOTA, "Count", "max_deployments"),
+    "FineTuningFiles": ("Fine-tuning files", "Count", "max_files"),
+    "FineTuningFileBytes": ("Fine-tuning file storage", "Bytes", "max_total_file_bytes"),
+    "FineTuningQueuedJobs": ("Queued fine-tuning jobs", "Count", "max_queued_jobs"),
+    "FineTuningRunningJobs": ("Running fine-tuning jobs", "Count", "max_running_jobs"),
+}
+
+
+def list_models(request: Request) -> Response:
+    if (bad := check_account(request)) is not None:
+        return bad
+    emu = _emu(request)
+    with emu.store.tx() as c:
+        models = _catalog.account_models(emu.store, c)
+        size = int(_fidelity.settings(emu.store, c)["arm_page_size"])
+    return arm_page(request, models, size)
+
+
+def _used(emu: Any, c: Any) -> dict[str, float]:
+    files = emu.store.all(c, "file")
+    jobs = emu.store.active_jobs(c)
+    return {
+        "FineTunedDeployments": emu.store.count(c, "deployment"),
+        "FineTuningFiles": len(files),
+        "FineTuningFileBytes": sum(f["bytes"] for f in files),
+        "FineTuningQueuedJobs": sum(1 for j in jobs if j["status"] in ("validating_files", "queued")),
+        "FineTuningRunningJobs": sum(1 for j in jobs if j["status"] in ("running", "paused")),
+    }
+
+
+def list_usages(request: Request) -> Response:
+    """UsageListResult (not paged in the spec): current value and limit of each enforced quota."""
+    if (bad := check_account(request)) is not None:
+        return bad
+    emu = _emu(request)
+    with swept(emu) as (c, now):
+        _sim.advance(emu.store, c, now)
+        used = _used(emu, c)
+        limits = emu.store.limits(c)
+    return JSON({"value": [
+        {"name": {"value": name, "localizedValue": label}, "currentValue": used[name], "limit": limits[key],
+         "unit": unit, "status": "Blocked" if used[name] >= limits[key] else "Included"}
+        for name, (label, unit, key) in USAGES.items()]})
+
+
+ROUTES = [
+    Route(ACCOUNT + "/models", list_models, methods=["GET"]),
+    Route(ACCOUNT + "/usages", list_usages, methods=["GET"]),
+]
