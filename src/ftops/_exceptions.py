@@ -9,6 +9,7 @@
     │   └── TemporaryFoundryError   retrying may help, after `retry_after` seconds (429, 5xx, network)
     │       └── FoundryUnreachable  no answer came back: connection failed, dropped or timed out
     ├── StalePlanError              a saved plan no longer matches the live state
+    ├── PreflightFailed             the plan would exceed a quota or use a retired model: nothing was done
     └── ApplyFailed                 some actions of an apply failed (the summary says which)
 
 Exit codes: 0 success, 1 any FtopsError, 2 "changes present" (plan --detailed-exitcode) or
@@ -103,6 +104,10 @@ class TemporaryFoundryError(FoundryError):
 
 class StalePlanError(FtopsError):
     """A saved plan was made against a live state that has changed since."""
+
+
+class PreflightFailed(FtopsError):
+    """The plan would be refused by Foundry (a quota, a retired model, a sku not offered): nothing was done."""
 
 
 class ApplyFailed(FtopsError):

@@ -2,9 +2,18 @@
 
 from ._executor import BLOCKED, DEFERRED, DONE, FAILED, NOOP, SKIPPED, ApplyResult, apply_plan
 from ._runtime import Outcome, Reporter
-from ._session import Session, check_fresh, load_plan_file, open_session, save_plan_file, verify_plan
+from ._session import (
+    Session,
+    check_fresh,
+    load_plan_file,
+    open_session,
+    require_preflight,
+    save_plan_file,
+    verify_plan,
+)
 
 __all__ = [
     "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Outcome", "Reporter", "Session",
-    "apply_plan", "check_fresh", "load_plan_file", "open_session", "save_plan_file", "verify_plan",
+    "apply_plan", "check_fresh", "load_plan_file", "open_session", "require_preflight", "save_plan_file",
+    "verify_plan",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 from pydantic import ValidationError
 
-from .._exceptions import FtopsError, StalePlanError
+from .._exceptions import FtopsError, PreflightFailed, StalePlanError
 from ..checks import CheckedProject, validate_dir
 from ..foundry import FoundryClient, Launcher, connect
 from ..plan import (
@@ -108,6 +108,7 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
         raise StalePlanError(f"the plan is for project {plan.project!r}, the specs are for "
                              f"{project.project_name!r}")
     _check_graph(plan)
+    require_preflight(plan)
     if plan.spec_fingerprint != spec_fingerprint(checked):
         raise StalePlanError("the specs or their data changed since the plan was made; run `ftops plan` again")
     for a in plan.actions:
@@ -122,6 +123,14 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
             raise StalePlanError(f"plan action {a.id}: job {a.name} does not match the specs; plan again")
         elif isinstance(a, RollOut) and (a.name not in project.deployments or a.job not in project.jobs):
             raise StalePlanError(f"plan action {a.id}: deployment {a.name} does not match the specs; plan again")
+
+
+def require_preflight(plan: Plan) -> None:
+    """Refuse a plan whose preflight found what Foundry would refuse (one line: the first problem)."""
+    if plan.refused:
+        first = plan.refused[0]
+        more = f" (and {len(plan.refused) - 1} more)" if len(plan.refused) > 1 else ""
+        raise PreflightFailed(f"preflight: {first.resource}: {first.message}{more}; nothing was applied")
 
 
 def _check_graph(plan: Plan) -> None:

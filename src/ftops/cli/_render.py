@@ -91,6 +91,9 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
             lines.append(f"        [dim]after: {escape(', '.join(a.depends_on))}[/]")
     if not plan.has_changes and not any(a.action == "wait" or a.blocked for a in plan.actions):
         lines.append("  [green]No changes.[/] The live Foundry matches the specs.")
+    for f in plan.findings:
+        color = "red" if f.severity == "error" else "yellow"
+        lines.append(f"  [{color}]{f.severity}:[/] {escape(terminal(f.resource))}: {escape(terminal(f.message))}")
     t = plan.totals()
     lines += ["", plan_summary_line(plan),
               f"Estimated cost: training {money(t['training_usd'])} (this plan) · hosting "
@@ -121,8 +124,12 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: st
         f"| hosting (monthly) | {money(t['monthly_hosting_before_usd'])} | {money(t['monthly_hosting_usd'])} "
         f"| {signed(t['monthly_hosting_delta_usd'])} |",
         f"| training (this plan) | | {money(t['training_usd'])} | |", "",
-        "| | resource | action | changes | reason |", "|---|---|---|---|---|",
     ]
+    if plan.findings:
+        from ._escape import md_text
+
+        head += [*(f"- **{f.severity}** `{md_cell(f.resource)}`: {md_text(f.message)}" for f in plan.findings), ""]
+    head += ["| | resource | action | changes | reason |", "|---|---|---|---|---|"]
     rows = [_md_row(a) for a in plan.actions if _visible(a, False)]
     if not rows:
         rows = ["| | | | | No changes: the live Foundry matches the specs. |"]

@@ -13,7 +13,16 @@ from ._evals import (
     LiveEvalRun,
     chat_eval_item,
 )
-from ._models import ACTIVE_JOB_STATUSES, LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, Snapshot
+from ._models import (
+    ACTIVE_JOB_STATUSES,
+    LiveCheckpoint,
+    LiveDeployment,
+    LiveFile,
+    LiveJob,
+    LiveModel,
+    LiveUsage,
+    Snapshot,
+)
 from ._results import CheckpointMetrics, JobMetrics, StepMetrics, parse_results_csv, read_job_metrics
 from ._timeouts import OUTAGE_BUDGET_ENV, RETRY_BUDGET_ENV, Budgets, Timeouts, budgets_from_env
 from ._wire import JobRequest, LiveEvent
@@ -41,6 +50,8 @@ __all__ = [
     "LiveEvent",
     "LiveFile",
     "LiveJob",
+    "LiveModel",
+    "LiveUsage",
     "LocalFoundry",
     "RetryPolicy",
     "Snapshot",

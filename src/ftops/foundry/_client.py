@@ -23,7 +23,7 @@ from .._exceptions import (
     TemporaryFoundryError,
 )
 from ._errors import RetryPolicy, call
-from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, Snapshot
+from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
 from ._timeouts import REMOTE, Timeouts
 from ._wire import JobRequest, LiveEvent, arm_sku, parse_event
 
@@ -180,6 +180,26 @@ class FoundryClient:
         result = self._call(fetch, "list deployments", timeout=self.timeouts.read)
         self.api_calls -= 1  # the first page was counted by _call and by fetch
         return result
+
+    def list_models(self) -> list[LiveModel]:
+        """The base models the account offers, with lifecycle and deprecation dates (paged)."""
+        def fetch(t: float) -> list[LiveModel]:
+            pager = self.arm.accounts.list_models(self.resource_group, self.account, **self._arm(t))
+            out: list[LiveModel] = []
+            for page in pager.by_page():
+                self._count()
+                out.extend(LiveModel.parse(m) for m in page)
+            return out
+        result = self._call(fetch, "list the account's models", timeout=self.timeouts.read)
+        self.api_calls -= 1
+        return result
+
+    def usages(self) -> dict[str, LiveUsage]:
+        """The account's quota usages by name."""
+        result = self._call(lambda t: self.arm.accounts.list_usages(self.resource_group, self.account,
+                                                                   **self._arm(t)),
+                            "read the account's quota usages", timeout=self.timeouts.read)
+        return {u.name: u for u in map(LiveUsage.parse, getattr(result, "value", None) or [])}
 
     def snapshot(self) -> Snapshot:
         start = self.api_calls

@@ -136,3 +136,58 @@ class Snapshot:
     deployments: list[LiveDeployment] = field(default_factory=list)
     api_calls: int = 0
     server_time: float | None = None  # the service's clock when it was read (timestamps in bodies use it)
+
+
+def _timestamp(value: Any) -> float | None:
+    """A deprecation date (ISO text or a datetime, as the SDK gives it) as a timestamp."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    """A base model the account offers (ARM Accounts_ListModels), by its data-plane id `<name>-<version>`."""
+
+    id: str
+    lifecycle_status: str | None
+    fine_tune_retires: float | None  # when it can no longer be fine-tuned
+    inference_retires: float | None  # when its deployments stop serving
+    skus: tuple[str, ...]  # sku names (the spec's spelling) it can be deployed with (empty: not said)
+
+    @classmethod
+    def parse(cls, m: Any) -> LiveModel:
+        from ._wire import spec_sku
+
+        model = _get(m, "model") or m  # AccountModel nests the model; tolerate the flat form too
+        name, version = _get(model, "name") or _get(m, "name"), _get(model, "version") or _get(m, "version")
+        deprecation = _get(m, "deprecation") or _get(model, "deprecation")
+        skus = _get(m, "skus") or _get(model, "skus") or []
+        return cls(id=f"{name}-{version}" if version else str(name),
+                   lifecycle_status=_get(m, "lifecycle_status") or _get(model, "lifecycle_status"),
+                   fine_tune_retires=_timestamp(_get(deprecation, "fine_tune")) if deprecation else None,
+                   inference_retires=_timestamp(_get(deprecation, "inference")) if deprecation else None,
+                   skus=tuple(spec_sku(str(_get(k, "name"))) or "" for k in skus if _get(k, "name")))
+
+
+@dataclass(frozen=True)
+class LiveUsage:
+    """One quota of the account (ARM Accounts_ListUsages): what is used of what is allowed."""
+
+    name: str
+    current: float
+    limit: float
+
+    @classmethod
+    def parse(cls, u: Any) -> LiveUsage:
+        name = _get(u, "name")
+        return cls(name=str(_get(name, "value") if name is not None else ""),
+                   current=float(_get(u, "current_value") or 0), limit=float(_get(u, "limit") or 0))

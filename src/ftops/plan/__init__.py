@@ -14,6 +14,7 @@ from ._model import (
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    Finding,
     JobProgress,
     NoOp,
     PauseJob,
@@ -30,7 +31,7 @@ from ._status import StatusRow, status_rows
 
 __all__ = [
     "ACTIONS", "CHANGING", "DRIFT_KINDS", "FORMAT_VERSION", "Action", "CancelJob", "CreateJob", "DeleteDeployment",
-    "DeleteFile", "DriftItem", "JobProgress", "LiveState", "Needs", "NoOp", "PauseJob", "Plan", "Resolved",
+    "DeleteFile", "DriftItem", "Finding", "JobProgress", "LiveState", "Needs", "NoOp", "PauseJob", "Plan", "Resolved",
     "ResumeJob", "RollOut", "StatusRow", "UploadDataset", "WaitFile", "WaitJob", "decide", "drift_items",
     "fingerprint", "identity", "in_progress", "job_request", "make_plan", "needs_checkpoints", "read_live",
     "resolve_model", "spec_fingerprint", "status_rows",

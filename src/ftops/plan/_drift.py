@@ -37,7 +37,9 @@ def classify(a: Action) -> str | None:
 
 
 def drift_items(plan: Plan) -> list[DriftItem]:
-    return [DriftItem(kind, a.resource, a.reason, a.action) for a in plan.actions if (kind := classify(a))]
+    items = [DriftItem(kind, a.resource, a.reason, a.action) for a in plan.actions if (kind := classify(a))]
+    items += [DriftItem("retiring", f.resource, f.message, "no-op") for f in plan.findings if f.kind == "retiring"]
+    return items
 
 
 def in_progress(plan: Plan) -> list[Action]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..foundry import FoundryClient, LiveCheckpoint, LiveEvent, Snapshot
+from .._exceptions import FoundryError
+from ..foundry import FoundryClient, LiveCheckpoint, LiveEvent, LiveModel, LiveUsage, Snapshot
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class LiveState:
     checkpoints: dict[str, list[LiveCheckpoint]] = field(default_factory=dict)
     api_calls: int = 0
     now: float = field(default_factory=time.time)  # the planning clock (rollout grace, retirement dates)
+    models: dict[str, LiveModel] | None = None  # base models the account offers; None: not known
+    usages: dict[str, LiveUsage] | None = None  # the account's quotas; None: not known
+    unknown: list[str] = field(default_factory=list)  # what could not be read (said in the plan)
     _want_events: set[str] = field(default_factory=set)
     _want_checkpoints: set[str] = field(default_factory=set)
 
@@ -64,4 +68,15 @@ def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
 def read_live(client: FoundryClient) -> LiveState:
     """The listings: a number of calls that grows with pages, not with resources."""
     snap = client.snapshot()
-    return LiveState(snap, api_calls=snap.api_calls, now=snap.server_time or time.time())
+    state = LiveState(snap, api_calls=snap.api_calls, now=snap.server_time or time.time())
+    before = client.api_calls
+    try:
+        state.models = {m.id: m for m in client.list_models()}
+    except FoundryError as e:  # preflight is advice: without the list, apply finds out instead
+        state.unknown.append(f"the account's model list ({e.message})")
+    try:
+        state.usages = client.usages()
+    except FoundryError as e:
+        state.unknown.append(f"the account's quota usages ({e.message})")
+    state.api_calls += client.api_calls - before
+    return state

@@ -218,6 +218,15 @@ Action = Annotated[
 ]
 
 
+class Finding(_Model):
+    """What preflight found: an error refuses the plan before any change; a warning is shown."""
+
+    severity: Literal["error", "warning"]
+    kind: Literal["quota", "retired", "retiring", "unavailable", "unknown"]
+    resource: str
+    message: str = Field(max_length=2000)
+
+
 class Plan(_Model):
     format_version: Literal[2] = 2
     project: Name
@@ -232,6 +241,12 @@ class Plan(_Model):
     prune: bool = False
     api_calls: int = Field(default=0, ge=0)
     hosting_before_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # monthly, deployments live now
+    findings: list[Finding] = Field(default_factory=list)  # preflight: quotas, retired models, skus
+
+    @property
+    def refused(self) -> list[Finding]:
+        """Preflight errors: what would fail at apply, so nothing is applied."""
+        return [f for f in self.findings if f.severity == "error"]
 
     @property
     def has_changes(self) -> bool:

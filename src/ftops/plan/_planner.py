@@ -23,6 +23,7 @@ from ._deployments import plan_deployment, plan_orphans
 from ._jobs import job_order, plan_job
 from ._live import LiveState, fetch, read_live
 from ._model import Action, Plan, WaitJob
+from ._preflight import preflight
 
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
 
@@ -60,10 +61,12 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
         plan_deployment(ctx, dep)
     plan_orphans(ctx)
     _mark_pending(ctx.actions)
+    findings = preflight(ctx)
     return Plan(project=project, endpoint=endpoint, fingerprint=fingerprint(live.snapshot, project),
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
-                api_calls=live.api_calls, hosting_before_usd=_hosting_before(checked, live, project))
+                api_calls=live.api_calls, hosting_before_usd=_hosting_before(checked, live, project),
+                findings=findings)
 
 
 def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,

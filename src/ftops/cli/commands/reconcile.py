@@ -74,6 +74,7 @@ def plan(
         out.print(render.plan_text(p, verbose))
         if out_file is not None:
             out.print(f"\nSaved the plan to {out_file}; apply it with `ftops apply {out_file}`.", markup=False)
+    _refuse_on_preflight(p)
     if detailed_exitcode and p.has_changes:
         raise typer.Exit(EXIT_CHANGES)
 
@@ -163,7 +164,18 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
         err.print(f"the saved plan is stale ({e.message}); planning again", markup=False)
     fresh = make_plan(s.checked, s.client, prune=saved.prune or prune)
     out.print(render.plan_text(fresh))
+    _refuse_on_preflight(fresh)
     return fresh
+
+
+def _refuse_on_preflight(p: Plan) -> None:
+    """Preflight errors: one line each on stderr, then exit 1 before anything is applied."""
+    from ...apply import require_preflight
+    from .._escape import terminal
+
+    for f in p.refused:
+        err.print(f"error: preflight: {terminal(f.resource)}: {terminal(f.message)}", markup=False)
+    require_preflight(p)
 
 
 def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: bool) -> None:
@@ -172,6 +184,7 @@ def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: boo
 
     p = make_plan(s.checked, s.client, prune=prune)
     out.print(render.plan_text(p))
+    _refuse_on_preflight(p)
     runnable = p.has_changes or any(a.action == "wait" or a.pending for a in p.actions)
     if not runnable:
         out.print("\nNothing to apply.", markup=False)
