@@ -146,8 +146,19 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
     with rt.deploy_lock:
         if a.action == "replace":
             rt.client.delete_deployment(a.name)
+        elif a.served_model and a.served_model != model and a.served_capacity not in (None, a.capacity):
+            # Azure refuses a model and a capacity change in one write: capacity first, on the served model.
+            rt.client.put_deployment(a.name, a.served_model, a.sku, a.capacity, _keep_tags(rt, a.name))
         rt.client.put_deployment(a.name, str(model), a.sku, a.capacity, tags)
+    if a.served_model != model:  # it serves the new model only once it answers (not right after `Succeeded`)
+        waited = rt.client.smoke(a.name, stop=rt.stop)
+        return f"serves {model}" + (f" (answered after {waited:.0f} s)" if waited >= 1 else "")
     return f"serves {model}"
+
+
+def _keep_tags(rt: Runtime, name: str) -> dict[str, str]:
+    """The tags a deployment has now (an intermediate write must not claim the new model yet)."""
+    return dict(rt.client.get_deployment(name).tags)
 
 
 def delete_deployment(rt: Runtime, a: DeleteDeployment) -> str:

@@ -453,6 +453,27 @@ class FoundryClient:
             raise PermanentFoundryError(f"deploy {name}: provisioning {d.provisioning_state}")
         return d
 
+    def smoke(self, deployment: str, *, timeout: float = 600.0, stop: threading.Event | None = None) -> float:
+        """Call a deployment (one token) until it answers; returns the seconds it took to become ready.
+
+        Azure reports a written deployment `Succeeded` before it serves: for a while its chat completions
+        answer 404 ("... created within the last 5 minutes, please wait"). A rollout is done when it answers.
+        """
+        start = time.monotonic()
+        while True:
+            try:
+                self._call(lambda t: self.oai.chat.completions.create(
+                    model=deployment, messages=[{"role": "user", "content": "ping"}], max_tokens=1, timeout=t),
+                    f"smoke-call {deployment}", timeout=self.timeouts.read)
+                return time.monotonic() - start
+            except FoundryNotFound as e:
+                if time.monotonic() - start > timeout:
+                    raise TemporaryFoundryError(f"deployment {deployment} is provisioned but did not answer within "
+                                                f"{timeout:.0f} s; run apply again to check it",
+                                                status=e.status, code=e.code) from e
+            if (stop.wait if stop is not None else time.sleep)(self.poll_interval):
+                return time.monotonic() - start
+
     def delete_deployment(self, name: str) -> None:
         """Delete a deployment and wait until it is gone (deleting one that is gone already is a success)."""
         self._call(lambda t: self.arm.deployments.begin_delete(

@@ -58,6 +58,7 @@ def _rollout_fields(dep: Resource[DeploymentSpec], state: JobState, live: LiveDe
     s = dep.spec
     return {"name": dep.name, "job": s.model.job, "job_hash": state.hash, "sku": s.sku.name,
             "capacity": s.sku.capacity, "spec_hash": deployment_hash(s), "served_model": live.model if live else None,
+            "served_capacity": live.capacity if live else None,
             "served_loss": _served_loss(live), "live_id": live.name if live else None}
 
 

@@ -183,6 +183,7 @@ class RollOut(ActionBase):
     capacity: int = Field(ge=1)
     spec_hash: Hex16
     served_model: str | None = None  # what the deployment serves now (None: it does not exist)
+    served_capacity: int | None = None  # its capacity now (a model and a capacity change go in two writes)
     served_loss: float | None = Field(default=None, allow_inf_nan=False)
     model: str | None = None  # resolved at plan time when the job had finished, else at apply time
     loss: float | None = Field(default=None, allow_inf_nan=False)
