@@ -65,7 +65,39 @@ def list_usages(request: Request) -> Response:
         for name, (label, unit, key) in USAGES.items()]})
 
 
+def _account_view(request: Request) -> dict[str, Any]:
+    """An Account as Accounts_Get answers it (2025-09-01, example GetAccount.json): its endpoint is the
+    base URL clients reach it on, as `https://<subdomain>.openai.azure.com/` is on Azure."""
+    emu = _emu(request)
+    base = str(request.base_url)
+    return {"id": emu.account_id, "name": emu.account, "type": "Microsoft.CognitiveServices/accounts",
+            "location": emu.region, "kind": "OpenAI", "sku": {"name": "S0"}, "etag": '"1"',
+            "properties": {"provisioningState": "Succeeded", "endpoint": base, "customSubDomainName": emu.account,
+                           "endpoints": {"OpenAI Language Model Instance API": base}}}
+
+
+def get_account(request: Request) -> Response:
+    if (bad := check_account(request)) is not None:
+        return bad
+    return JSON(_account_view(request))
+
+
+def list_accounts(request: Request) -> Response:
+    """Accounts_List in a subscription: this emulator serves one account."""
+    emu = _emu(request)
+    if not request.query_params.get("api-version"):
+        return JSON({"error": {"code": "MissingApiVersionParameter",
+                               "message": "The api-version query parameter (?api-version=) is required."}}, 400)
+    if request.path_params["subscription"] != emu.subscription:
+        return JSON({"error": {"code": "SubscriptionNotFound", "message": "The subscription could not be found."}},
+                    404)
+    return JSON({"value": [_account_view(request)]})
+
+
 ROUTES = [
+    Route(ACCOUNT, get_account, methods=["GET"]),
+    Route("/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/accounts", list_accounts,
+          methods=["GET"]),
     Route(ACCOUNT + "/models", list_models, methods=["GET"]),
     Route(ACCOUNT + "/usages", list_usages, methods=["GET"]),
 ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import openai
 from azure.core.credentials import AccessToken
@@ -15,9 +19,10 @@ from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from .._exceptions import FtopsError
 from ..spec import FoundrySpec
 from ._client import FoundryClient
-from ._errors import RetryPolicy
+from ._errors import RetryPolicy, classify
 from ._timeouts import LOCAL, REMOTE, Budgets, Timeouts, budgets_from_env
 
+T = TypeVar("T")
 COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
 API_KEY_ENV = "AZURE_OPENAI_API_KEY"
 
@@ -99,7 +104,7 @@ def connect(spec: FoundrySpec, root: Path, *, timeouts: Timeouts | None = None, 
     budgets = budgets_from_env(LOCAL if spec.local else REMOTE)
     if spec.local:
         return _connect_local(spec, root, timeouts, budgets, launcher)
-    assert spec.endpoint and spec.subscription and spec.resource_group and spec.account
+    assert spec.subscription
     try:
         from azure.identity import DefaultAzureCredential, get_bearer_token_provider
     except ImportError as e:  # pragma: no cover
@@ -107,6 +112,11 @@ def connect(spec: FoundrySpec, root: Path, *, timeouts: Timeouts | None = None, 
     credential = DefaultAzureCredential()
     key = os.environ.get(API_KEY_ENV)
     api_key: Any = key if key else get_bearer_token_provider(credential, COGNITIVE_SCOPE)
+    arm = _arm_client(spec.arm_endpoint, spec.subscription, credential, None, timeouts)
+    account = resolve_account(arm, spec)
+    spec = spec.model_copy(update={"endpoint": account.endpoint, "resource_group": account.resource_group,
+                                   "account": account.name})
+    assert spec.endpoint and spec.subscription and spec.resource_group and spec.account
     oai, arm = _clients(data_plane_endpoint(spec.endpoint), spec.arm_endpoint, spec.subscription, api_key,
                         credential, None, timeouts)
     client = FoundryClient(oai, arm, resource_group=spec.resource_group, account=spec.account,
@@ -139,3 +149,59 @@ def _connect_local(spec: FoundrySpec, root: Path, timeouts: Timeouts, budgets: B
                            outage_budget=budgets.outage, on_close=server.stop)
     client.identity = "the local Foundry's key"
     return client
+
+
+@dataclass(frozen=True)
+class Account:
+    endpoint: str
+    resource_group: str
+    name: str
+
+
+def _arm_client(arm_endpoint: str, subscription: str, credential: Any, ca_cert: str | None,
+                timeouts: Timeouts) -> CognitiveServicesManagementClient:
+    kwargs: dict[str, Any] = {"base_url": arm_endpoint, "retry_total": 0,
+                              "connection_timeout": timeouts.connect, "read_timeout": timeouts.read}
+    if ca_cert:
+        kwargs["connection_verify"] = ca_cert
+    return CognitiveServicesManagementClient(credential, subscription, **kwargs)
+
+
+def resolve_account(arm: CognitiveServicesManagementClient, spec: FoundrySpec) -> Account:
+    """The account's endpoint, resource group and name, from whichever of them the spec gives.
+
+    By ARM id (or subscription, resourceGroup, account) without an endpoint: read the account's endpoint
+    (Accounts_Get). By endpoint and subscription: find the account whose endpoint it is (Accounts_List).
+    """
+    group, name = spec.resource_group, spec.account
+    if group and name:
+        if spec.endpoint:
+            return Account(spec.endpoint, group, name)
+        found = _arm_read(functools.partial(arm.accounts.get, group, name), f"read account {name}")
+        return Account(_endpoint_of(found, name), group, name)
+    assert spec.endpoint
+    host = urllib.parse.urlsplit(spec.endpoint).netloc.lower()
+    accounts = _arm_read(lambda: list(arm.accounts.list()), "list the subscription's accounts")
+    for a in accounts:
+        endpoint = _endpoint_of(a, str(a.name))
+        if urllib.parse.urlsplit(endpoint).netloc.lower() == host:
+            group = str(a.id).split("/resourceGroups/", 1)[1].split("/", 1)[0]  # an ARM id's documented form
+            return Account(spec.endpoint, group, str(a.name))
+    raise FtopsError(f"no Cognitive Services account in subscription {spec.subscription} has the endpoint "
+                     f"{host}; check spec.endpoint, or name the account with resourceId")
+
+
+def _endpoint_of(account: Any, name: str) -> str:
+    props = getattr(account, "properties", None)
+    endpoints = getattr(props, "endpoints", None) or {}
+    endpoint = endpoints.get("OpenAI Language Model Instance API") or getattr(props, "endpoint", None)
+    if not endpoint:
+        raise FtopsError(f"account {name} reports no endpoint; set spec.endpoint")
+    return str(endpoint)
+
+
+def _arm_read(fn: Callable[[], T], what: str) -> T:
+    try:
+        return fn()
+    except Exception as e:
+        raise classify(e, what) from e

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
@@ -28,6 +29,10 @@ class Metadata(_Strict):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+ARM_ID = re.compile(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.CognitiveServices/"
+                    r"accounts/([^/]+)", re.IGNORECASE)
+
+
 class FoundrySpec(_Strict):
     """Where resources live. `local: true` runs the embedded emulator; the rest name an Azure account."""
 
@@ -44,16 +49,39 @@ class FoundrySpec(_Strict):
     concurrency: int = Field(default=8, strict=True, ge=1, le=64)  # independent actions run at once by apply
     poll_interval: PositiveFloat | None = None  # seconds between status polls (5 remote)
 
+    resource_id: str | None = None  # the account's ARM id: gives subscription, resourceGroup and account
+
     @model_validator(mode="after")
     def _remote_needs_coordinates(self) -> FoundrySpec:
-        if not self.local:
-            missing = [
-                to_camel(f) for f in ("endpoint", "subscription", "resource_group", "account")
-                if not getattr(self, f)
-            ]
-            if missing:
-                raise ValueError(f"a remote Foundry needs {', '.join(missing)} (or set local: true)")
+        if self.local:
+            return self
+        if self.resource_id and "${" not in self.resource_id:
+            self._take_resource_id(self.resource_id)
+        coordinates = [to_camel(f) for f in ("subscription", "resource_group", "account") if not getattr(self, f)]
+        if not self.endpoint and coordinates:
+            raise ValueError("a remote Foundry needs its endpoint, or its resourceId (or subscription, "
+                             "resourceGroup and account); or set local: true")
+        if self.endpoint and coordinates and not self.subscription:
+            raise ValueError("a remote Foundry named by its endpoint also needs subscription (ftops finds the "
+                             "account's resource group there), or its resourceId")
         return self
+
+    def _take_resource_id(self, rid: str) -> None:
+        """Fill subscription, resourceGroup and account from an ARM id; a different explicit value is an error."""
+        found = ARM_ID.fullmatch(rid.strip())
+        if found is None:
+            raise ValueError("resourceId must look like /subscriptions/<id>/resourceGroups/<group>/providers/"
+                             "Microsoft.CognitiveServices/accounts/<name>")
+        for name, value in zip(("subscription", "resource_group", "account"), found.groups(), strict=True):
+            current = getattr(self, name)
+            if current and "${" not in current and current.lower() != value.lower():
+                raise ValueError(f"{to_camel(name)} {current!r} contradicts resourceId ({value!r})")
+            object.__setattr__(self, name, current or value)
+
+    @property
+    def needs_discovery(self) -> bool:
+        """Named by endpoint and subscription only: the account is looked up in the subscription."""
+        return not self.local and not (self.resource_group and self.account)
 
 
 class DatasetSpec(_Strict):

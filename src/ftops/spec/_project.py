@@ -29,7 +29,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # ${VAR} expands only in these Foundry fields (where an account's coordinates differ per environment),
 # and only from variables with these prefixes: a spec must not be able to read (and a plan print)
 # any other variable of the runner, such as a CI secret.
-ENV_FIELDS = ("endpoint", "subscription", "resourceGroup", "account", "armEndpoint")
+ENV_FIELDS = ("endpoint", "subscription", "resourceGroup", "account", "armEndpoint", "resourceId")
 ENV_PREFIXES = ("FTOPS_", "AZURE_")
 MAX_SPEC_BYTES = 1 << 20  # one spec file; specs are small, a bigger file is a mistake or an attack
 MAX_SPEC_FILES = 2_000
