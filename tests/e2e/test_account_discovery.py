@@ -29,7 +29,7 @@ def test_an_endpoint_and_a_subscription_give_the_resource_group_and_account(foun
 
 def test_an_endpoint_no_account_has_is_one_line(foundry: Foundry) -> None:
     spec = FoundrySpec(endpoint="https://elsewhere.openai.azure.com", subscription=foundry.conn.subscription)
-    with pytest.raises(FtopsError, match="no Cognitive Services account .* has the endpoint elsewhere"):
+    with pytest.raises(FtopsError, match=r"no Cognitive Services account .* has the endpoint elsewhere"):
         resolve_account(foundry.arm, spec)
 
 
