@@ -104,7 +104,7 @@ CASES = [
     Case("no-foundry", "no Foundry document", "specs", spec=BASE_SPEC.split("---\n", 1)[1]),
     Case("two-foundries", "a second Foundry", "specs/zz.yaml:3",
          files={"specs/zz.yaml": FOUNDRY.replace("name: local", "name: other")}),
-    Case("remote-missing-coordinates", "a remote Foundry needs endpoint, subscription, resourceGroup, account", f"{S}:4",
+    Case("remote-missing-coordinates", "a remote Foundry needs its endpoint, or its resourceId", f"{S}:4",
          spec=BASE_SPEC.replace("{local: true, region: swedencentral}", "{region: swedencentral}")),
     Case("env-var-not-allowed", "variable CI_SECRET may not be used", f"{S}:4",
          spec=BASE_SPEC.replace("{local: true, region: swedencentral}",
