@@ -2,7 +2,8 @@
 
 from ._cache import HashCache
 from ._records import FORMATS, METHOD_FORMAT, infer_format
-from ._scan import DatasetReport, LineProblem, ScanOptions, hash_file, scan_file
+from ._options import DatasetReport, LineProblem, ScanOptions
+from ._scan import hash_file, scan_file
 from ._tokens import get_encoding
 
 __all__ = [

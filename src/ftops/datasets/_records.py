@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
 
 if TYPE_CHECKING:
-    from ._scan import ScanOptions
+    from ._options import ScanOptions
 
 FORMATS = {
     "chat": "supervised fine-tuning: {\"messages\": [...]} with assistant turns",
@@ -23,6 +25,23 @@ MESSAGE_OVERHEAD = 3  # tokens per message in the chat template (OpenAI's counti
 BATCH = 4096
 
 Report = Callable[..., None]
+
+
+class FastMessage(msgspec.Struct, forbid_unknown_fields=True):
+    """A plain text turn; anything else (tools, content parts, null weight) fails to decode."""
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str
+    weight: Literal[0, 1] | msgspec.UnsetType = msgspec.UNSET
+
+
+class FastChat(msgspec.Struct, forbid_unknown_fields=True):
+    """The common chat record: {"messages": [plain turns]} and nothing else."""
+
+    messages: list[FastMessage]
+
+
+fast_chat_decoder = msgspec.json.Decoder(FastChat)
 
 
 def infer_format(rec: Any) -> str | None:
@@ -50,8 +69,9 @@ class Stats:
 class Checker:
     """Checks records of one format; collects statistics and (optionally) token counts."""
 
-    def __init__(self, fmt: str, opts: ScanOptions, report: Report) -> None:
+    def __init__(self, fmt: str, opts: ScanOptions, report: Report, token_threads: int = 2) -> None:
         self.fmt = fmt
+        self.token_threads = token_threads
         self.opts = opts
         self.report = report
         self.stats = Stats()
@@ -75,6 +95,28 @@ class Checker:
             return
         if self._check_record(rec, line):
             self.stats.examples += 1
+
+    def check_fast(self, rec: FastChat, line: int) -> bool:
+        """The common chat shape, decoded by msgspec into typed structs. True when the record is valid
+        and counted; False sends it to the full check, which finds and words what is wrong."""
+        msgs = rec.messages
+        if not msgs or self.fmt != "chat":
+            return False
+        assistant = False
+        for m in msgs:
+            content = m.content
+            if not content or content.isspace():
+                return False
+            if m.role == "assistant":
+                assistant = True
+            elif m.weight is not msgspec.UNSET:
+                return False
+        if not assistant:
+            return False
+        if self._encoding is not None:
+            self._queue([(m.role, m.role == "assistant" and m.weight != 0, m.content) for m in msgs], line)
+        self.stats.examples += 1
+        return True
 
     def finish(self) -> Stats:
         self._flush()
@@ -147,7 +189,8 @@ class Checker:
                 role = m.get("role")
                 content = m.get("content")
                 n = len(m)
-                if (type(content) is str and content and not content.isspace() and role in _PLAIN_ROLES
+                if (type(content) is str and content and not content.isspace() and type(role) is str
+                        and role in _PLAIN_ROLES
                         and (n == 2 or (n == 3 and weights and role == "assistant" and m.get("weight", 2) in (0, 1)
                                         and type(m["weight"]) is int))):
                     if counting:
@@ -160,14 +203,18 @@ class Checker:
                 role, weight, text = checked
                 texts.append((role, train and role == "assistant" and weight == 1, text))
         if counting:
-            example = self.stats.examples
-            self._example_line[example] = line
-            for role, trained, text in texts:
-                self._texts.append(text)
-                self._meta.append((example, role, trained))
-            if len(self._texts) >= BATCH:
-                self._flush()
+            self._queue(texts, line)
         return True
+
+    def _queue(self, texts: list[tuple[str, bool, str]], line: int) -> None:
+        """Queue an example's (role, trained, text) turns for batched token counting."""
+        example = self.stats.examples
+        self._example_line[example] = line
+        for role, trained, text in texts:
+            self._texts.append(text)
+            self._meta.append((example, role, trained))
+        if len(self._texts) >= BATCH:
+            self._flush()
 
     def _message(self, m: Any, i: int, line: int, has_tools: bool, weights: bool) -> tuple[str, Any, str] | None:
         """Full check of one message; returns (role, weight, text) or None after reporting."""
@@ -176,7 +223,7 @@ class Checker:
             self.report(line, f"{where} must be an object with role and content")
             return None
         role = m.get("role")
-        if role not in ROLES:
+        if type(role) is not str or role not in ROLES:  # an unhashable role must not reach the set
             self.report(line, f"{where}: unknown role {role!r} (allowed: {', '.join(sorted(ROLES))})")
             return None
         weight = m.get("weight", 1)
@@ -236,7 +283,7 @@ class Checker:
     def _flush(self) -> None:
         if not self._texts:
             return
-        counts = self._encoding.encode_ordinary_batch(self._texts, num_threads=2)
+        counts = self._encoding.encode_ordinary_batch(self._texts, num_threads=self.token_threads)
         by_role = self.stats.tokens_by_role
         per_example = self._example_tokens
         for (example, role, trained), toks in zip(self._meta, counts, strict=True):

@@ -1,200 +1,224 @@
-"""Stream a JSONL dataset once: hash its bytes, check every record, count examples and tokens.
+"""Scan a JSONL dataset: hash its bytes, check every record, count examples and tokens.
 
-The file is read in large blocks; sha256 runs on a second thread over the same blocks (hashlib
-releases the GIL on large buffers), so hashing costs little on top of parsing. Memory stays
-bounded by the block size whatever the file size.
+The size is checked with fstat before a byte is read: a file over Foundry's limit is refused unread
+and unhashed (hashing 600 MB that can never be uploaded only costs time; nothing downstream uses the
+hash of a report that carries an error). Then:
+
+- sha256 runs over the whole file, in order, on a thread (hashlib releases the GIL);
+- the records are checked in ranges of whole lines (`_lines.cut`), by worker processes for a large
+  file (both cores) and in-process for a small one (a process start costs more than it saves there);
+- each range reports line numbers relative to itself and its line count; the ranges are merged in
+  file order, so problems keep the file's order and the MAX_PROBLEMS kept are the first ones.
+
+Workers are forked when the calling process has a single thread (cheap, and they inherit the loaded
+token ranks); a process that runs other threads spawns them instead, because forking a threaded
+process can copy a lock some other thread holds. Peak memory: per worker one block plus one line
+(bounded by `ScanOptions.max_line_bytes`), whatever the file size.
 """
 
 from __future__ import annotations
 
 import hashlib
-import queue
+import multiprocessing
+import os
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from bisect import bisect_left
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
 
 import orjson
 
-from ._records import FORMATS, Checker, infer_format
+from ._chunk import ChunkJob, ChunkResult, scan_chunk
+from ._lines import BLOCK, Chunk, cut, iter_lines, open_regular
+from ._options import BOM, MAX_PROBLEMS, DatasetReport, LineProblem, ScanOptions
+from ._records import FORMATS, Stats, infer_format
 
-BLOCK = 8 * 1024 * 1024
-BOM = b"\xef\xbb\xbf"
-MAX_PROBLEMS = 50  # per file; the rest are counted, not listed
-
-
-@dataclass
-class ScanOptions:
-    expected_format: str | None = None  # chat | preference | reinforcement; None = infer
-    vision: bool = True  # may image_url parts appear (the model supports vision)?
-    count_tokens: bool = False
-    encoding: str = "o200k_base"
-    max_example_tokens: int | None = None
-    min_examples: int = 10
-    recommended_examples: int = 50
-    max_file_bytes: int = 512 * 1024 * 1024
-
-    def key(self) -> str:
-        return orjson.dumps(self.__dict__, option=orjson.OPT_SORT_KEYS).decode()
-
-
-@dataclass
-class LineProblem:
-    line: int | None
-    message: str
-    severity: str = "error"
-
-
-@dataclass
-class DatasetReport:
-    sha256: str
-    size: int
-    bom: bool
-    format: str | None
-    examples: int = 0
-    tokens_by_role: dict[str, int] = field(default_factory=dict)
-    trained_tokens: int = 0
-    max_tokens_in_example: int = 0
-    tokens_counted: bool = False
-    problems: list[LineProblem] = field(default_factory=list)
-    problems_omitted: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not any(p.severity == "error" for p in self.problems) and self.problems_omitted == 0
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["problems"] = [p.__dict__ for p in self.problems]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DatasetReport:
-        d = dict(d)
-        d["problems"] = [LineProblem(**p) for p in d["problems"]]
-        return cls(**d)
-
-
-def _blocks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb", buffering=0) as f:
-        while block := f.read(BLOCK):
-            yield block
+MAX_WORKERS = 4  # each worker holds a block and a line: more cores would buy speed with memory
+CHUNK_BYTES = 32 * 1024 * 1024  # about this much per range; at least two ranges per worker (balance)
+PROBE_LINES = 1000  # the dataset's format is inferred from the first record that parses in these
+# Smallest files worth worker processes: forking costs milliseconds, spawning ~0.2 s plus imports
+# (and loading the token ranks again, ~1 s, when counting tokens).
+_PARALLEL_MIN = {("fork", False): 8 << 20, ("fork", True): 1 << 20,
+                 ("spawn", False): 64 << 20, ("spawn", True): 16 << 20}
 
 
 def hash_file(path: Path) -> str:
     """sha256 of a file's bytes, read in large blocks."""
+    fd, st = open_regular(str(path))
+    try:
+        return _hash_fd(fd, st.st_size)
+    finally:
+        os.close(fd)
+
+
+def _hash_fd(fd: int, size: int) -> str:
     h = hashlib.sha256()
-    for block in _blocks(path):
+    pos = 0
+    while pos < size:
+        block = os.pread(fd, min(BLOCK, size - pos), pos)
+        if not block:
+            break
         h.update(block)
+        pos += len(block)
     return h.hexdigest()
 
 
-class _Hasher:
-    """sha256 on a worker thread, fed the blocks the parser reads."""
+class _HashThread(threading.Thread):
+    def __init__(self, fd: int, size: int) -> None:
+        super().__init__(daemon=True, name="ftops-sha256")
+        self._fd, self._size = fd, size
+        self._digest = ""
+        self._error: OSError | None = None
 
-    def __init__(self) -> None:
-        self._h = hashlib.sha256()
-        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
+    def run(self) -> None:
+        try:
+            self._digest = _hash_fd(self._fd, self._size)
+        except OSError as e:
+            self._error = e
 
-    def _run(self) -> None:
-        while (block := self._q.get()) is not None:
-            self._h.update(block)
-
-    def feed(self, block: bytes) -> None:
-        self._q.put(block)
-
-    def hexdigest(self) -> str:
-        self._q.put(None)
-        self._t.join()
-        return self._h.hexdigest()
+    def digest(self) -> str:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest
 
 
-def scan_file(path: Path, opts: ScanOptions) -> DatasetReport:
-    """Read `path` once and report everything Foundry would reject or silently mishandle."""
-    hasher = _Hasher()
-    size = 0
+def _unread(size: int, opts: ScanOptions, message: str) -> DatasetReport:
+    return DatasetReport(sha256="", size=size, bom=False, format=opts.expected_format,
+                         problems=[LineProblem(None, message)])
+
+
+def scan_file(path: Path, opts: ScanOptions, *, workers: int | None = None,
+              pieces: int | None = None) -> DatasetReport:
+    """Read `path` and report everything Foundry would reject or silently mishandle.
+
+    `workers` None picks in-process or worker processes by file size; an int forces that many
+    processes (1: in-process). `pieces` forces the number of ranges (tests cut small files with it).
+    """
+    try:
+        fd, st = open_regular(str(path))
+    except OSError as e:
+        return _unread(0, opts, f"cannot read the file: {e.strerror or e}")
+    try:
+        if st.st_size > opts.max_file_bytes:
+            return _unread(st.st_size, opts, f"file is {st.st_size / 2**20:.1f} MiB; Foundry accepts at most "
+                                             f"{opts.max_file_bytes / 2**20:.0f} MiB per file (not read)")
+        return _scan_open(str(path), fd, (st.st_dev, st.st_ino), st.st_size, opts, workers, pieces)
+    except OSError as e:  # the file vanished, was replaced or became unreadable while being read
+        return _unread(st.st_size, opts, f"cannot read the file: {e.strerror or e}")
+    except BrokenProcessPool:
+        return _unread(st.st_size, opts, "a worker process checking the file died (out of memory?)")
+    finally:
+        os.close(fd)
+
+
+def _start_method() -> str:
+    single = threading.active_count() == 1
+    return "fork" if single and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _worker_count(size: int, opts: ScanOptions, method: str) -> int:
+    if size < _PARALLEL_MIN[(method, opts.count_tokens)]:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: ScanOptions,
+               workers: int | None, pieces: int | None) -> DatasetReport:
+    method = _start_method()
+    n = workers if workers is not None else _worker_count(size, opts, method)
+    if pieces is None:
+        pieces = 1 if n == 1 else max(2 * n, -(-size // CHUNK_BYTES))
+    chunks = cut(fd, size, pieces) or [Chunk(0, 0)]
+    bom = os.pread(fd, 3, 0) == BOM
+    fmt, mismatch = _probe(fd, size, opts, bom)
+    jobs = [ChunkJob(path, identity, c, fmt or "chat", opts, 2 if n == 1 else 1) for c in chunks]
+    if n == 1:
+        hasher = _HashThread(fd, size)
+        hasher.start()
+        results = [scan_chunk(job) for job in jobs]
+    else:
+        if opts.count_tokens and method == "fork":
+            from ._tokens import get_encoding
+
+            get_encoding(opts.encoding)  # loaded once here, inherited by every forked worker
+        with ProcessPoolExecutor(max_workers=min(n, len(jobs)),
+                                 mp_context=multiprocessing.get_context(method)) as pool:
+            pending = pool.map(scan_chunk, jobs)  # submits every job: the workers fork here, before
+            hasher = _HashThread(fd, size)  # this process starts its own thread
+            hasher.start()
+            results = list(pending)
+    return _merge(results, mismatch, hasher.digest(), size, bom, fmt, opts)
+
+
+def _probe(fd: int, size: int, opts: ScanOptions, bom: bool) -> tuple[str | None, LineProblem | None]:
+    """The dataset's format, from the first record that parses among the first PROBE_LINES lines, and the
+    problem to report there if it contradicts the format the jobs need."""
+    fmt = opts.expected_format
+    for lineno, raw in enumerate(iter_lines(fd, Chunk(0, size), opts.max_line_bytes()), 1):
+        if lineno > PROBE_LINES:
+            break
+        if not isinstance(raw, bytes):
+            continue
+        if lineno == 1 and bom:
+            raw = raw[3:]
+        try:
+            rec = orjson.loads(raw.removesuffix(b"\r"))
+        except orjson.JSONDecodeError:
+            continue
+        inferred = infer_format(rec)
+        if fmt is None:
+            return inferred, None
+        if inferred is not None and inferred != fmt:
+            return fmt, LineProblem(lineno, f"record is in {inferred} format, but this dataset must be {fmt} "
+                                            f"({FORMATS[fmt]})")
+        return fmt, None
+    return fmt, None
+
+
+def _merge(results: list[ChunkResult], mismatch: LineProblem | None, digest: str, size: int, bom: bool,
+           fmt: str | None, opts: ScanOptions) -> DatasetReport:
     problems: list[LineProblem] = []
     omitted = 0
-    checker: Checker | None = None
-    fmt = opts.expected_format
-    bom = False
-    lineno = 0
-    rest = b""
-    first = True
+    stats = Stats()
+    offset = 0
+    for r in results:
+        problems.extend(LineProblem(p.line + offset if p.line is not None else None, p.message, p.severity)
+                        for p in r.problems)
+        omitted += r.omitted
+        offset += r.lines
+        stats.examples += r.stats.examples
+        for role, count in r.stats.tokens_by_role.items():
+            stats.tokens_by_role[role] = stats.tokens_by_role.get(role, 0) + count
+        stats.trained_tokens += r.stats.trained_tokens
+        stats.max_tokens = max(stats.max_tokens, r.stats.max_tokens)
+    if mismatch is not None:  # before the other problems of its line, as a reader meets them
+        problems.insert(bisect_left([p.line or 0 for p in problems], mismatch.line or 0), mismatch)
+    omitted += max(0, len(problems) - MAX_PROBLEMS)
+    del problems[MAX_PROBLEMS:]
+    report = DatasetReport(sha256=digest, size=size, bom=bom, format=fmt, examples=stats.examples,
+                           tokens_by_role=stats.tokens_by_role, trained_tokens=stats.trained_tokens,
+                           max_tokens_in_example=stats.max_tokens, tokens_counted=opts.count_tokens,
+                           problems=problems, problems_omitted=omitted)
+    _file_problems(report, opts)
+    return report
 
-    def report(line: int | None, msg: str, severity: str = "error") -> None:
-        nonlocal omitted
-        if len(problems) < MAX_PROBLEMS:
-            problems.append(LineProblem(line, msg, severity))
+
+def _file_problems(report: DatasetReport, opts: ScanOptions) -> None:
+    def add(message: str, severity: str = "error") -> None:
+        if len(report.problems) < MAX_PROBLEMS:
+            report.problems.append(LineProblem(None, message, severity))
         else:
-            omitted += 1
+            report.problems_omitted += 1
 
-    def handle(raw: bytes) -> None:
-        nonlocal checker, fmt
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        if not raw.strip():
-            report(lineno, "blank line (Foundry rejects empty lines in JSONL)")
-            return
-        try:
-            rec = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as u:
-                report(lineno, f"invalid UTF-8 at byte {u.start} of the line")
-                return
-            report(lineno, f"invalid JSON: {e.msg}")
-            return
-        if checker is None:
-            inferred = infer_format(rec)
-            if fmt is None:
-                fmt = inferred
-            elif inferred is not None and inferred != fmt:
-                report(lineno, f"record is in {inferred} format, but this dataset must be {fmt} "
-                               f"({FORMATS[fmt]})")
-            checker = Checker(fmt or "chat", opts, report)
-        checker.check(rec, lineno)
-
-    for block in _blocks(path):
-        hasher.feed(block)
-        size += len(block)
-        if first:
-            first = False
-            if block.startswith(BOM):
-                bom = True
-                block = block[3:]
-        data = rest + block if rest else block
-        lines = data.split(b"\n")
-        rest = lines.pop()
-        for raw in lines:
-            lineno += 1
-            handle(raw)
-    if rest:
-        lineno += 1
-        handle(rest)
-    digest = hasher.hexdigest()
-    stats = checker.finish() if checker is not None else None
-    report_ = DatasetReport(sha256=digest, size=size, bom=bom, format=fmt)
-    if stats is not None:
-        report_.examples = stats.examples
-        report_.tokens_by_role = stats.tokens_by_role
-        report_.trained_tokens = stats.trained_tokens
-        report_.max_tokens_in_example = stats.max_tokens
-        report_.tokens_counted = opts.count_tokens
-    if size > opts.max_file_bytes:
-        report(None, f"file is {size / 2**20:.1f} MiB; Foundry accepts at most "
-                     f"{opts.max_file_bytes / 2**20:.0f} MiB per file")
-    if size == 0 or report_.examples == 0:
-        report(None, "no examples: the file is empty")
-    elif report_.examples < opts.min_examples:
-        report(None, f"{report_.examples} examples; Foundry needs at least {opts.min_examples}")
-    elif report_.examples < opts.recommended_examples:
-        report(None, f"{report_.examples} examples; at least {opts.recommended_examples} are recommended",
-               "warning")
-    report_.problems = problems
-    report_.problems_omitted = omitted
-    return report_
+    if report.size == 0 or report.examples == 0:
+        add("no examples: the file is empty")
+    elif report.examples < opts.min_examples:
+        add(f"{report.examples} examples; Foundry needs at least {opts.min_examples}")
+    elif report.examples < opts.recommended_examples:
+        add(f"{report.examples} examples; at least {opts.recommended_examples} are recommended", "warning")

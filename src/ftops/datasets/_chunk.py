@@ -1,0 +1,133 @@
+"""Check the records of one range of a JSONL file: the unit of work of a scan, run in a worker process
+for large files and in-process for small ones. Line numbers here are relative to the range (the first
+line of the range is line 1); the scan adds the range's offset when it merges the results in order.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import msgspec
+import orjson
+
+from ._lines import Chunk, iter_lines, open_regular
+from ._options import BOM, MAX_PROBLEMS, LineProblem, ScanOptions
+from ._records import Checker, Stats, fast_chat_decoder
+
+_FAST_GIVE_UP = 64  # consecutive fast-path misses after which a range stops trying it (e.g. all tool records)
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    path: str
+    identity: tuple[int, int]  # (st_dev, st_ino) measured by the scan: a replaced file is refused
+    chunk: Chunk
+    fmt: str  # the format the records are checked against (decided once, from the file's head)
+    opts: ScanOptions
+    token_threads: int = 1
+    mismatch: LineProblem | None = None  # the first record's format mismatch (first range only)
+
+
+@dataclass
+class ChunkResult:
+    lines: int  # lines in the range, so the next range knows its first line number
+    stats: Stats
+    problems: list[LineProblem] = field(default_factory=list)  # in line order, at most MAX_PROBLEMS
+    omitted: int = 0
+
+
+class Problems:
+    """The first MAX_PROBLEMS problems in line order; the rest are only counted.
+
+    Token-limit problems are found when a batch of examples is counted, after problems on later lines,
+    so the list is sorted (stably, by line) before it is cut; memory stays bounded on any input.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[LineProblem] = []
+        self.omitted = 0
+
+    def add(self, line: int | None, message: str, severity: str = "error") -> None:
+        self.items.append(LineProblem(line, message, severity))
+        if len(self.items) >= 4 * MAX_PROBLEMS:
+            self._cut()
+
+    def _cut(self) -> None:
+        self.items.sort(key=lambda p: p.line or 0)
+        self.omitted += max(0, len(self.items) - MAX_PROBLEMS)
+        del self.items[MAX_PROBLEMS:]
+
+    def done(self) -> tuple[list[LineProblem], int]:
+        self._cut()
+        return self.items, self.omitted
+
+
+def too_long(length: int, limit: int) -> str:
+    return (f"line is {length / 2**20:.1f} MiB; longer than the {limit / 2**20:.0f} MiB ftops reads per line "
+            "(it is not parsed: an example that long cannot fit the model's token limit)")
+
+
+def invalid_line(raw: bytes, err: orjson.JSONDecodeError) -> str:
+    """Words for a line orjson refuses, naming the cause a user can fix."""
+    if raw.startswith(BOM):
+        return "byte-order mark in the middle of the file (only the first line may start with one)"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as u:
+        return f"invalid UTF-8 at byte {u.start + 1} of the line"
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        return f"NUL byte at byte {nul + 1} of the line"
+    return f"invalid JSON at byte {err.pos + 1}: {err.msg}"
+
+
+def scan_chunk(job: ChunkJob) -> ChunkResult:
+    """Check every line of the job's range; runs in a worker process (so everything is picklable)."""
+    problems = Problems()
+    checker = Checker(job.fmt, job.opts, problems.add, job.token_threads)
+    limit = job.opts.max_line_bytes()
+    fast = job.fmt == "chat"
+    misses = 0
+    lineno = 0
+    fd, _ = open_regular(job.path, job.identity)
+    try:
+        for raw in iter_lines(fd, job.chunk, limit):
+            lineno += 1
+            if type(raw) is int:
+                problems.add(lineno, too_long(raw, limit))
+                continue
+            assert isinstance(raw, bytes)
+            if lineno == 1 and job.chunk.start == 0 and raw.startswith(BOM):
+                raw = raw[3:]
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+            if job.mismatch is not None and job.mismatch.line == lineno:
+                problems.add(lineno, job.mismatch.message, job.mismatch.severity)
+            if fast:
+                try:
+                    if checker.check_fast(fast_chat_decoder.decode(raw), lineno):
+                        misses = 0
+                        continue
+                except (msgspec.DecodeError, ValueError, RecursionError):
+                    pass  # not the common shape (or not JSON): the full check below says why
+                misses += 1
+                fast = misses < _FAST_GIVE_UP
+            _check_line(raw, lineno, checker, problems)
+    finally:
+        os.close(fd)
+    stats = checker.finish()
+    items, omitted = problems.done()
+    return ChunkResult(lineno, stats, items, omitted)
+
+
+def _check_line(raw: bytes, lineno: int, checker: Checker, problems: Problems) -> None:
+    if not raw.strip():
+        problems.add(lineno, "blank line (Foundry rejects empty lines in JSONL)")
+        return
+    try:
+        rec = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        problems.add(lineno, invalid_line(raw, e))
+        return
+    checker.check(rec, lineno)

@@ -1,0 +1,107 @@
+"""Bounded line reading over a byte range of a JSONL file, and cutting a file into ranges.
+
+A line is never held whole in memory past a limit: once the unfinished line grows beyond it, its
+bytes are counted and dropped until the next newline, and the caller gets its length instead of its
+bytes. Memory is therefore bounded by the block size plus the line limit, whatever the file holds.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+BLOCK = 4 * 1024 * 1024
+_SEEK_PIECE = 64 * 1024  # read size when looking for the next newline (a cut point)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Bytes [start, end) of a file; start is 0 or follows a newline, end is the size or follows one."""
+
+    start: int
+    end: int
+
+
+class NotRegularFile(OSError):
+    """The path names a directory, a device or a pipe: nothing a dataset can be."""
+
+
+class FileChanged(OSError):
+    """The file at a path is no longer the one that was measured (replaced while being read)."""
+
+
+def open_regular(path: str, expect: tuple[int, int] | None = None) -> tuple[int, os.stat_result]:
+    """Open `path` for reading without blocking on a FIFO or device; refuse anything but a regular file.
+
+    With `expect` = (st_dev, st_ino), also refuse a file that was replaced since it was measured.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(0, "not a regular file (a directory, device or pipe)")
+        if expect is not None and (st.st_dev, st.st_ino) != expect:
+            raise FileChanged(0, "the file was replaced while it was being read")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def iter_lines(fd: int, chunk: Chunk, limit: int) -> Iterator[bytes | int]:
+    """Each line of the range without its newline: its bytes, or its length (an int) when over `limit`."""
+    pos = chunk.start
+    rest = b""
+    skipping = -1  # length so far of an over-long line being skipped; -1 when not skipping
+    while pos < chunk.end:
+        block = os.pread(fd, min(BLOCK, chunk.end - pos), pos)
+        if not block:
+            break  # the file shrank under us: read what is there
+        pos += len(block)
+        if skipping >= 0:
+            i = block.find(b"\n")
+            if i < 0:
+                skipping += len(block)
+                continue
+            yield skipping + i
+            skipping = -1
+            block = block[i + 1:]
+        lines = (rest + block if rest else block).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line if len(line) <= limit else len(line)
+        if len(rest) > limit:
+            skipping, rest = len(rest), b""
+    if skipping >= 0:
+        yield skipping
+    elif rest:
+        yield rest if len(rest) <= limit else len(rest)
+
+
+def next_line_start(fd: int, pos: int, size: int) -> int:
+    """The offset of the first line that starts at or after `pos` (`size` if none does)."""
+    if pos <= 0:
+        return 0
+    at = pos - 1  # if the byte before `pos` is a newline, a line starts exactly at `pos`
+    while at < size:
+        piece = os.pread(fd, min(_SEEK_PIECE, size - at), at)
+        if not piece:
+            return size
+        i = piece.find(b"\n")
+        if i >= 0:
+            return at + i + 1
+        at += len(piece)
+    return size
+
+
+def cut(fd: int, size: int, pieces: int) -> list[Chunk]:
+    """Cut [0, size) into about `pieces` ranges of whole lines (fewer when long lines span the cuts)."""
+    cuts = [0]
+    for k in range(1, pieces):
+        at = next_line_start(fd, k * size // pieces, size)
+        if cuts[-1] < at < size:
+            cuts.append(at)
+    cuts.append(size)
+    return [Chunk(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
