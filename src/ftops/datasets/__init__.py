@@ -1,8 +1,8 @@
 """Datasets layer: stream, check, hash and count tokens of JSONL training files."""
 
 from ._cache import HashCache
-from ._records import FORMATS, METHOD_FORMAT, infer_format
 from ._options import DatasetReport, LineProblem, ScanOptions
+from ._records import FORMATS, METHOD_FORMAT, infer_format
 from ._scan import hash_file, scan_file
 from ._tokens import get_encoding
 

@@ -7,6 +7,7 @@ bytes. Memory is therefore bounded by the block size plus the line limit, whatev
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from collections.abc import Iterator
@@ -104,4 +105,4 @@ def cut(fd: int, size: int, pieces: int) -> list[Chunk]:
         if cuts[-1] < at < size:
             cuts.append(at)
     cuts.append(size)
-    return [Chunk(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    return [Chunk(a, b) for a, b in itertools.pairwise(cuts) if b > a]
