@@ -26,7 +26,7 @@ class ChunkJob:
     fmt: str  # the format the records are checked against (decided once, from the file's head)
     opts: ScanOptions
     token_threads: int = 1
-    mismatch: LineProblem | None = None  # the first record's format mismatch (first range only)
+    mismatch: LineProblem | None = None  # the first record's format mismatch, if it is in this range
 
 
 @dataclass
@@ -104,6 +104,7 @@ def scan_chunk(job: ChunkJob) -> ChunkResult:
                 raw = raw[:-1]
             if job.mismatch is not None and job.mismatch.line == lineno:
                 problems.add(lineno, job.mismatch.message, job.mismatch.severity)
+                continue  # a record of another format: its field-by-field complaints would be noise
             if fast:
                 try:
                     if checker.check_fast(fast_chat_decoder.decode(raw), lineno):

@@ -22,7 +22,6 @@ import hashlib
 import multiprocessing
 import os
 import threading
-from bisect import bisect_left
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -136,8 +135,10 @@ def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: S
         pieces = 1 if n == 1 else max(2 * n, -(-size // CHUNK_BYTES))
     chunks = cut(fd, size, pieces) or [Chunk(0, 0)]
     bom = os.pread(fd, 3, 0) == BOM
-    fmt, mismatch = _probe(fd, size, opts, bom)
-    jobs = [ChunkJob(path, identity, c, fmt or "chat", opts, 2 if n == 1 else 1) for c in chunks]
+    fmt, mismatch, at = _probe(fd, size, opts, bom)
+    jobs = [ChunkJob(path, identity, c, fmt or "chat", opts, 2 if n == 1 else 1,
+                     _relative(fd, mismatch, c) if mismatch is not None and c.start <= at < c.end else None)
+            for c in chunks]
     if n == 1:
         hasher = _HashThread(fd, size)
         hasher.start()
@@ -153,16 +154,18 @@ def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: S
             hasher = _HashThread(fd, size)  # this process starts its own thread
             hasher.start()
             results = list(pending)
-    return _merge(results, mismatch, hasher.digest(), size, bom, fmt, opts)
+    return _merge(results, hasher.digest(), size, bom, fmt, opts)
 
 
-def _probe(fd: int, size: int, opts: ScanOptions, bom: bool) -> tuple[str | None, LineProblem | None]:
+def _probe(fd: int, size: int, opts: ScanOptions, bom: bool) -> tuple[str | None, LineProblem | None, int]:
     """The dataset's format, from the first record that parses among the first PROBE_LINES lines, and the
-    problem to report there if it contradicts the format the jobs need."""
+    problem to report there (with the line's byte offset) if it contradicts the format the jobs need."""
     fmt = opts.expected_format
+    at = 0
     for lineno, raw in enumerate(iter_lines(fd, Chunk(0, size), opts.max_line_bytes()), 1):
         if lineno > PROBE_LINES:
             break
+        start, at = at, at + (raw if isinstance(raw, int) else len(raw)) + 1
         if not isinstance(raw, bytes):
             continue
         if lineno == 1 and bom:
@@ -173,15 +176,28 @@ def _probe(fd: int, size: int, opts: ScanOptions, bom: bool) -> tuple[str | None
             continue
         inferred = infer_format(rec)
         if fmt is None:
-            return inferred, None
+            return inferred, None, 0
         if inferred is not None and inferred != fmt:
             return fmt, LineProblem(lineno, f"record is in {inferred} format, but this dataset must be {fmt} "
-                                            f"({FORMATS[fmt]})")
-        return fmt, None
-    return fmt, None
+                                            f"({FORMATS[fmt]})"), start
+        break
+    return fmt, None, 0
 
 
-def _merge(results: list[ChunkResult], mismatch: LineProblem | None, digest: str, size: int, bom: bool,
+def _relative(fd: int, problem: LineProblem, chunk: Chunk) -> LineProblem:
+    """`problem` (at an absolute line among the first PROBE_LINES) numbered from the start of `chunk`."""
+    before = 0
+    pos = 0
+    while pos < chunk.start:
+        piece = os.pread(fd, min(BLOCK, chunk.start - pos), pos)
+        if not piece:
+            break
+        before += piece.count(b"\n")
+        pos += len(piece)
+    return LineProblem((problem.line or 0) - before, problem.message, problem.severity)
+
+
+def _merge(results: list[ChunkResult], digest: str, size: int, bom: bool,
            fmt: str | None, opts: ScanOptions) -> DatasetReport:
     problems: list[LineProblem] = []
     omitted = 0
@@ -197,8 +213,6 @@ def _merge(results: list[ChunkResult], mismatch: LineProblem | None, digest: str
             stats.tokens_by_role[role] = stats.tokens_by_role.get(role, 0) + count
         stats.trained_tokens += r.stats.trained_tokens
         stats.max_tokens = max(stats.max_tokens, r.stats.max_tokens)
-    if mismatch is not None:  # before the other problems of its line, as a reader meets them
-        problems.insert(bisect_left([p.line or 0 for p in problems], mismatch.line or 0), mismatch)
     omitted += max(0, len(problems) - MAX_PROBLEMS)
     del problems[MAX_PROBLEMS:]
     report = DatasetReport(sha256=digest, size=size, bom=bom, format=fmt, examples=stats.examples,
