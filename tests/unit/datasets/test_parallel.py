@@ -1,0 +1,158 @@
+"""The scan split into ranges across worker processes: same report as in-process, line numbers in file
+order across range boundaries, token counts identical to a single-thread count."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from ftops.datasets import DatasetReport, ScanOptions, get_encoding, scan_file
+from ftops.datasets._lines import Chunk, cut, iter_lines, open_regular
+from ftops.datasets._options import MAX_PROBLEMS
+from ftops.datasets._records import MESSAGE_OVERHEAD
+from tests.conftest import chat_line
+
+WIDTH = 240  # every line is padded to this many bytes (JSON allows trailing spaces), so cuts are predictable
+
+
+def padded(text: bytes) -> bytes:
+    assert len(text) <= WIDTH
+    return text + b" " * (WIDTH - len(text))
+
+
+def dataset(tmp_path: Path, n: int, bad: dict[int, bytes], *, newline: bytes = b"\n", final: bool = True) -> Path:
+    lines = [padded(bad.get(i, chat_line(i).encode())) for i in range(1, n + 1)]
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(newline.join(lines) + (newline if final else b""))
+    return p
+
+
+def chunk_first_lines(p: Path, pieces: int) -> list[int]:
+    fd, st = open_regular(str(p))
+    try:
+        return [1 + len(list(iter_lines(fd, Chunk(0, c.start), 10**9))) for c in cut(fd, st.st_size, pieces)]
+    finally:
+        os.close(fd)
+
+
+def same(a: DatasetReport, b: DatasetReport) -> None:
+    assert asdict(a) == asdict(b)
+
+
+def test_cut_is_at_line_starts_and_covers_the_file(tmp_path: Path) -> None:
+    p = dataset(tmp_path, 40, {})
+    assert chunk_first_lines(p, 4) == [1, 11, 21, 31]
+    fd, st = open_regular(str(p))
+    try:
+        chunks = cut(fd, st.st_size, 7)
+        assert chunks[0].start == 0 and chunks[-1].end == st.st_size
+        assert all(a.end == b.start for a, b in zip(chunks, chunks[1:], strict=False))
+        assert all(os.pread(fd, 1, c.start - 1) == b"\n" for c in chunks[1:])
+    finally:
+        os.close(fd)
+
+
+def test_problems_on_the_first_and_last_line_of_each_range_keep_their_numbers(tmp_path: Path) -> None:
+    bad_lines = [1, 10, 11, 20, 21, 30, 31, 40]
+    p = dataset(tmp_path, 40, {i: b"not json" for i in bad_lines})
+    assert chunk_first_lines(p, 4) == [1, 11, 21, 31]
+    serial = scan_file(p, ScanOptions(), workers=1)
+    parallel = scan_file(p, ScanOptions(), workers=2, pieces=4)
+    assert [x.line for x in parallel.problems if x.line is not None] == bad_lines
+    assert parallel.examples == 40 - len(bad_lines)
+    same(serial, parallel)
+
+
+@pytest.mark.parametrize("final", [True, False])
+def test_crlf_at_a_boundary_and_no_final_newline(tmp_path: Path, final: bool) -> None:
+    p = dataset(tmp_path, 40, {11: b"[]", 40: b"{}"}, newline=b"\r\n", final=final)
+    for pieces in (1, 2, 3, 4, 5, 9):
+        r = scan_file(p, ScanOptions(), workers=2, pieces=pieces)
+        assert [x.line for x in r.problems if x.line is not None] == [11, 40], pieces
+        assert r.examples == 38 and r.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_a_cut_inside_a_long_line_moves_to_the_next_line(tmp_path: Path) -> None:
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(chat_line(1).encode() + b"\n" + b"x" * 5000 + b"\n"
+                  + b"".join(chat_line(i).encode() + b"\n" for i in range(2, 14)))
+    opts = ScanOptions(vision=False, max_example_tokens=10)  # the 5000-byte line is over the bound
+    for pieces in (2, 3, 8):
+        r = scan_file(p, opts, workers=2, pieces=pieces)
+        assert [x.line for x in r.problems if x.severity == "error"] == [2]
+        assert r.examples == 13
+
+
+def test_the_first_problems_kept_are_the_first_in_the_file(tmp_path: Path) -> None:
+    n = 400
+    p = dataset(tmp_path, n, {i: b"not json" for i in range(1, n + 1) if i % 3 == 0})
+    serial = scan_file(p, ScanOptions(), workers=1)
+    for pieces in (2, 5, 13):
+        parallel = scan_file(p, ScanOptions(), workers=2, pieces=pieces)
+        assert [x.line for x in parallel.problems] == [3 * k for k in range(1, MAX_PROBLEMS + 1)]
+        assert parallel.problems_omitted == n // 3 - MAX_PROBLEMS
+        same(serial, parallel)
+
+
+def test_identical_reports_in_process_and_in_workers(tmp_path: Path) -> None:
+    recs = []
+    for i in range(300):
+        msgs: list[dict[str, object]] = [{"role": "user", "content": f"question {i} " * (i % 7 + 1)},
+                                          {"role": "assistant", "content": f"answer {i}", "weight": i % 2}]
+        if i % 5 == 0:  # the slow path: content parts and tools
+            msgs.append({"role": "user", "content": [{"type": "text", "text": "more"}]})
+            msgs.append({"role": "assistant", "content": "done"})
+        rec: dict[str, object] = {"messages": msgs}
+        if i % 11 == 0:
+            rec["extra"] = 1  # a warning
+        recs.append(json.dumps(rec))
+    recs[120] = "{broken"
+    p = tmp_path / "d.jsonl"
+    p.write_text("\n".join(recs) + "\n")
+    for tokens in (False, True):
+        opts = ScanOptions(count_tokens=tokens, max_example_tokens=20 if tokens else None)
+        serial = scan_file(p, opts, workers=1)
+        for pieces in (2, 3, 7):
+            same(serial, scan_file(p, opts, workers=2, pieces=pieces))
+
+
+def test_token_counts_equal_a_single_thread_count(tmp_path: Path) -> None:
+    enc = get_encoding("o200k_base")
+    texts = ["Hello world", "naïve café — 東京 🙂", "x" * 3000, "  spaced\n\tout  ", "1234567890" * 30]
+    lines = []
+    for i in range(200):
+        lines.append(json.dumps({"messages": [{"role": "system", "content": texts[i % 5]},
+                                              {"role": "user", "content": texts[(i + 1) % 5]},
+                                              {"role": "assistant", "content": texts[(i + 2) % 5],
+                                               "weight": i % 2}]}))
+    p = tmp_path / "d.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    by_role: dict[str, int] = {}
+    trained = 0
+    for line in lines:  # the reference: one text at a time, one thread
+        for m in json.loads(line)["messages"]:
+            n = len(enc.encode_ordinary(m["content"])) + MESSAGE_OVERHEAD
+            by_role[m["role"]] = by_role.get(m["role"], 0) + n
+            trained += n if m["role"] == "assistant" and m.get("weight", 1) == 1 else 0
+    for workers, pieces in ((1, None), (2, 2), (2, 6)):
+        r = scan_file(p, ScanOptions(count_tokens=True), workers=workers, pieces=pieces)
+        assert r.tokens_by_role == by_role and r.trained_tokens == trained and r.ok
+
+
+def test_token_limit_problems_are_in_line_order(tmp_path: Path) -> None:
+    long = "word " * 200
+    lines = [json.dumps({"messages": [{"role": "user", "content": long if i % 4 == 0 else "hi"},
+                                      {"role": "assistant", "content": "ok"}]}) for i in range(1, 61)]
+    lines[9] = "not json"
+    p = tmp_path / "d.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    opts = ScanOptions(count_tokens=True, max_example_tokens=100)
+    for workers, pieces in ((1, None), (2, 4)):
+        r = scan_file(p, opts, workers=workers, pieces=pieces)
+        got = [x.line for x in r.problems if x.line is not None]
+        assert got == sorted([i for i in range(1, 61) if i % 4 == 0] + [10])
