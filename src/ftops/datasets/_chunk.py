@@ -25,7 +25,6 @@ class ChunkJob:
     chunk: Chunk
     fmt: str  # the format the records are checked against (decided once, from the file's head)
     opts: ScanOptions
-    token_threads: int = 1
     mismatch: LineProblem | None = None  # the first record's format mismatch, if it is in this range
 
 
@@ -85,7 +84,7 @@ def invalid_line(raw: bytes, err: orjson.JSONDecodeError) -> str:
 def scan_chunk(job: ChunkJob) -> ChunkResult:
     """Check every line of the job's range; runs in a worker process (so everything is picklable)."""
     problems = Problems()
-    checker = Checker(job.fmt, job.opts, problems.add, job.token_threads)
+    checker = Checker(job.fmt, job.opts, problems.add)
     limit = job.opts.max_line_bytes()
     fast = job.fmt == "chat"
     misses = 0

@@ -22,7 +22,7 @@ ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function
 _PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 CHAT_KEYS = frozenset({"messages", "tools", "functions", "parallel_tool_calls"})
 MESSAGE_OVERHEAD = 3  # tokens per message in the chat template (OpenAI's counting recipe)
-BATCH = 4096
+PROMPT_CACHE = 256  # distinct system prompts whose token counts are remembered (then forgotten at once)
 
 Report = Callable[..., None]
 
@@ -69,32 +69,32 @@ class Stats:
 class Checker:
     """Checks records of one format; collects statistics and (optionally) token counts."""
 
-    def __init__(self, fmt: str, opts: ScanOptions, report: Report, token_threads: int = 2) -> None:
+    def __init__(self, fmt: str, opts: ScanOptions, report: Report) -> None:
         self.fmt = fmt
-        self.token_threads = token_threads
         self.opts = opts
         self.report = report
         self.stats = Stats()
-        # Pending texts for batched token counting: (example index, role, trained, text).
-        self._texts: list[str] = []
-        self._meta: list[tuple[int, str, bool]] = []
-        self._example_tokens: dict[int, int] = {}
-        self._example_line: dict[int, int] = {}
-        self._encoding: Any = None
+        # The (role, trained, text) turns of the record being checked; counted once the record passes.
+        self._turns: list[tuple[str, bool, str]] = []
+        self._encode: Callable[[str], list[int]] | None = None
+        self._prompt_tokens: dict[str, int] = {}
         self._check_record = {"chat": self._chat, "preference": self._preference,
                               "reinforcement": self._reinforcement}[fmt]
         if opts.count_tokens:
             from ._tokens import get_encoding
 
-            self._encoding = get_encoding(opts.encoding)
+            self._encode = get_encoding(opts.encoding).encode_ordinary
 
     # -- entry points ------------------------------------------------------------------------
     def check(self, rec: Any, line: int) -> None:
         if not isinstance(rec, dict):
             self.report(line, f"each line must be a JSON object ({FORMATS[self.fmt]})")
             return
+        self._turns.clear()
         if self._check_record(rec, line):
             self.stats.examples += 1
+            if self._encode is not None:
+                self._count(self._turns, line)
 
     def check_fast(self, rec: FastChat, line: int) -> bool:
         """The common chat shape, decoded by msgspec into typed structs. True when the record is valid
@@ -113,13 +113,32 @@ class Checker:
                 return False
         if not assistant:
             return False
-        if self._encoding is not None:
-            self._queue([(m.role, m.role == "assistant" and m.weight != 0, m.content) for m in msgs], line)
         self.stats.examples += 1
+        if self._encode is not None:
+            self._count_fast(msgs, line)
         return True
 
+    def _count_fast(self, msgs: list[FastMessage], line: int) -> None:
+        """`_count` for the fast path's structs (no tuples built: this runs once per turn of every example)."""
+        assert self._encode is not None
+        encode = self._encode
+        stats = self.stats
+        by_role = stats.tokens_by_role
+        total = 0
+        prompts = self._prompt_tokens
+        for m in msgs:
+            role = m.role
+            if role == "system":
+                n = prompts.get(m.content, 0) or self._prompt(m.content)
+            else:
+                n = len(encode(m.content)) + MESSAGE_OVERHEAD
+            by_role[role] = by_role.get(role, 0) + n
+            if role == "assistant" and m.weight != 0:
+                stats.trained_tokens += n
+            total += n
+        self._example_done(total, line)
+
     def finish(self) -> Stats:
-        self._flush()
         return self.stats
 
     # -- formats -----------------------------------------------------------------------------
@@ -181,7 +200,7 @@ class Checker:
     def _messages(self, msgs: list[Any], line: int, has_tools: bool, *, weights: bool,
                   train: bool = True) -> bool:
         """Check a message list. Plain text messages take a fast path; anything else the full one."""
-        counting = self._encoding is not None
+        counting = self._encode is not None
         texts: list[tuple[str, bool, str]] = []
         for i, m in enumerate(msgs):
             # Fast path: {"role": <plain role>, "content": "<non-blank text>"} (+ a valid weight).
@@ -203,18 +222,8 @@ class Checker:
                 role, weight, text = checked
                 texts.append((role, train and role == "assistant" and weight == 1, text))
         if counting:
-            self._queue(texts, line)
+            self._turns.extend(texts)
         return True
-
-    def _queue(self, texts: list[tuple[str, bool, str]], line: int) -> None:
-        """Queue an example's (role, trained, text) turns for batched token counting."""
-        example = self.stats.examples
-        self._example_line[example] = line
-        for role, trained, text in texts:
-            self._texts.append(text)
-            self._meta.append((example, role, trained))
-        if len(self._texts) >= BATCH:
-            self._flush()
 
     def _message(self, m: Any, i: int, line: int, has_tools: bool, weights: bool) -> tuple[str, Any, str] | None:
         """Full check of one message; returns (role, weight, text) or None after reporting."""
@@ -280,25 +289,36 @@ class Checker:
             isinstance(p, dict) and p.get("type") == "image_url" for p in content)
 
     # -- tokens ------------------------------------------------------------------------------
-    def _flush(self) -> None:
-        if not self._texts:
-            return
-        counts = self._encoding.encode_ordinary_batch(self._texts, num_threads=self.token_threads)
-        by_role = self.stats.tokens_by_role
-        per_example = self._example_tokens
-        for (example, role, trained), toks in zip(self._meta, counts, strict=True):
-            n = len(toks) + MESSAGE_OVERHEAD
+    def _count(self, turns: list[tuple[str, bool, str]], line: int) -> None:
+        """Count one example's tokens, one text at a time on this thread: tiktoken's batch encoder pays a
+        thread-pool future per text, more than encoding a chat turn costs; the scan's worker processes
+        use the other cores."""
+        assert self._encode is not None
+        encode = self._encode
+        stats = self.stats
+        by_role = stats.tokens_by_role
+        total = 0
+        for role, trained, text in turns:
+            n = self._prompt(text) if role == "system" else len(encode(text)) + MESSAGE_OVERHEAD
             by_role[role] = by_role.get(role, 0) + n
             if trained:
-                self.stats.trained_tokens += n
-            per_example[example] = per_example.get(example, 0) + n
+                stats.trained_tokens += n
+            total += n
+        self._example_done(total, line)
+
+    def _prompt(self, text: str) -> int:
+        """Tokens of a system prompt, remembered: most datasets repeat one prompt in every example."""
+        assert self._encode is not None
+        n = self._prompt_tokens.get(text)
+        if n is None:
+            if len(self._prompt_tokens) >= PROMPT_CACHE:
+                self._prompt_tokens.clear()
+            n = self._prompt_tokens[text] = len(self._encode(text)) + MESSAGE_OVERHEAD
+        return n
+
+    def _example_done(self, total: int, line: int) -> None:
+        if total > self.stats.max_tokens:
+            self.stats.max_tokens = total
         limit = self.opts.max_example_tokens
-        for example, total in per_example.items():
-            self.stats.max_tokens = max(self.stats.max_tokens, total)
-            if limit is not None and total > limit:
-                self.report(self._example_line[example],
-                            f"example has {total} tokens; the model accepts at most {limit} per example")
-        self._texts.clear()
-        self._meta.clear()
-        per_example.clear()
-        self._example_line.clear()
+        if limit is not None and total > limit:
+            self.report(line, f"example has {total} tokens; the model accepts at most {limit} per example")

@@ -136,7 +136,7 @@ def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: S
     chunks = cut(fd, size, pieces) or [Chunk(0, 0)]
     bom = os.pread(fd, 3, 0) == BOM
     fmt, mismatch, at = _probe(fd, size, opts, bom)
-    jobs = [ChunkJob(path, identity, c, fmt or "chat", opts, 2 if n == 1 else 1,
+    jobs = [ChunkJob(path, identity, c, fmt or "chat", opts,
                      _relative(fd, mismatch, c) if mismatch is not None and c.start <= at < c.end else None)
             for c in chunks]
     if n == 1:
