@@ -103,7 +103,6 @@ def scan_chunk(job: ChunkJob) -> ChunkResult:
                 raw = raw[:-1]
             if job.mismatch is not None and job.mismatch.line == lineno:
                 problems.add(lineno, job.mismatch.message, job.mismatch.severity)
-                continue  # a record of another format: its field-by-field complaints would be noise
             if fast:
                 try:
                     if checker.check_fast(fast_chat_decoder.decode(raw), lineno):
