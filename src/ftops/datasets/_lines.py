@@ -51,34 +51,47 @@ def open_regular(path: str, expect: tuple[int, int] | None = None) -> tuple[int,
     return fd, st
 
 
-def iter_lines(fd: int, chunk: Chunk, limit: int) -> Iterator[bytes | int]:
+def iter_lines(fd: int, chunk: Chunk, limit: int, block_size: int = BLOCK) -> Iterator[bytes | int]:
     """Each line of the range without its newline: its bytes, or its length (an int) when over `limit`."""
     pos = chunk.start
-    rest = b""
-    skipping = -1  # length so far of an over-long line being skipped; -1 when not skipping
+    parts: list[bytes] = []  # the start of the current line, from earlier blocks
+    held = 0  # their length
+    skipping = -1  # length so far of an over-long line whose bytes are dropped; -1 when not skipping
     while pos < chunk.end:
-        block = os.pread(fd, min(BLOCK, chunk.end - pos), pos)
+        block = os.pread(fd, min(block_size, chunk.end - pos), pos)
         if not block:
             break  # the file shrank under us: read what is there
         pos += len(block)
-        if skipping >= 0:
-            i = block.find(b"\n")
-            if i < 0:
+        lines = block.split(b"\n")  # the block itself is never copied whole (a line may start before it)
+        if len(lines) == 1:  # no newline: the current line goes on
+            if skipping >= 0:
                 skipping += len(block)
-                continue
-            yield skipping + i
+            elif held + len(block) > limit:
+                skipping, parts, held = held + len(block), [], 0
+            else:
+                parts.append(block)
+                held += len(block)
+            continue
+        first = lines[0]
+        if skipping >= 0:
+            yield skipping + len(first)
             skipping = -1
-            block = block[i + 1:]
-        lines = (rest + block if rest else block).split(b"\n")
-        rest = lines.pop()
-        for line in lines:
+        elif held + len(first) > limit:
+            yield held + len(first)
+        else:
+            yield b"".join(parts) + first if parts else first
+        tail = lines.pop()
+        for i in range(1, len(lines)):
+            line = lines[i]
             yield line if len(line) <= limit else len(line)
-        if len(rest) > limit:
-            skipping, rest = len(rest), b""
+        if len(tail) > limit:
+            skipping, parts, held = len(tail), [], 0
+        else:
+            parts, held = ([tail], len(tail)) if tail else ([], 0)
     if skipping >= 0:
         yield skipping
-    elif rest:
-        yield rest if len(rest) <= limit else len(rest)
+    elif held:
+        yield b"".join(parts) if held <= limit else held
 
 
 def next_line_start(fd: int, pos: int, size: int) -> int:
