@@ -15,6 +15,7 @@ leaves a torn cache.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -117,7 +118,5 @@ class HashCache:
             pass  # a cache we cannot write only costs a re-hash next time
         finally:
             if tmp is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(tmp)
-                except OSError:
-                    pass

@@ -18,7 +18,7 @@ GOOD = [chat_line(i).encode() for i in range(12)]
 
 def with_bad_line(tmp_path: Path, bad: bytes, at: int = 5) -> Path:
     """12 good records with `bad` as line `at` (1-based)."""
-    lines = GOOD[: at - 1] + [bad] + GOOD[at - 1:]
+    lines = [*GOOD[:at - 1], bad, *GOOD[at - 1:]]
     p = tmp_path / "d.jsonl"
     p.write_bytes(b"\n".join(lines) + b"\n")
     return p

@@ -4,6 +4,7 @@ order across range boundaries, token counts identical to a single-thread count."
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from dataclasses import asdict
@@ -51,7 +52,7 @@ def test_cut_is_at_line_starts_and_covers_the_file(tmp_path: Path) -> None:
     try:
         chunks = cut(fd, st.st_size, 7)
         assert chunks[0].start == 0 and chunks[-1].end == st.st_size
-        assert all(a.end == b.start for a, b in zip(chunks, chunks[1:], strict=False))
+        assert all(a.end == b.start for a, b in itertools.pairwise(chunks))
         assert all(os.pread(fd, 1, c.start - 1) == b"\n" for c in chunks[1:])
     finally:
         os.close(fd)
