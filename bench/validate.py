@@ -243,7 +243,8 @@ def main() -> None:
           f"{'target':<9} | {'peak RSS':>8} | {'peak PSS':>8}")
     print("-" * 106)
     for file, what, s, cpu, mbs, ratio, goal, rss, pss in table:
-        print(f"{file:>7} | {what:<9} | {s:7.3f} | {cpu:6.2f} | {mbs:7.1f} | {ratio:<17} | {goal:<9} | "
+        mbs_s = "-" if what == "warm" else f"{mbs:.1f}"
+        print(f"{file:>7} | {what:<9} | {s:7.3f} | {cpu:6.2f} | {mbs_s:>7} | {ratio:<17} | {goal:<9} | "
               f"{rss:8.0f} | {pss:8.0f}")
     print(f"\ncpus={len(os.sched_getaffinity(0))}  python={sys.version.split()[0]}  load={os.getloadavg()[0]:.1f}  "
           "memory in MiB, the process and its workers summed (RSS counts shared pages in each, PSS splits them); "

@@ -114,8 +114,12 @@ def cut(fd: int, size: int, pieces: int) -> list[Chunk]:
     """Cut [0, size) into about `pieces` ranges of whole lines (fewer when long lines span the cuts)."""
     cuts = [0]
     for k in range(1, pieces):
-        at = next_line_start(fd, k * size // pieces, size)
-        if cuts[-1] < at < size:
-            cuts.append(at)
+        nominal = k * size // pieces
+        if nominal <= cuts[-1]:
+            continue  # a long line carried the last cut past this one: each byte is searched once
+        at = next_line_start(fd, nominal, size)
+        if at >= size:
+            break  # no line starts after this point
+        cuts.append(at)
     cuts.append(size)
     return [Chunk(a, b) for a, b in itertools.pairwise(cuts) if b > a]

@@ -55,3 +55,24 @@ def test_ranges_from_cut_read_the_same_lines_as_the_whole(tmp_path: Path, seed: 
         assert next_line_start(fd, len(data), len(data)) == len(data)
     finally:
         os.close(fd)
+
+
+def test_a_file_without_newlines_is_searched_once_for_cuts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "d"
+    p.write_bytes(b"z" * 100_000)
+    read_bytes = 0
+    real = os.pread
+
+    def counting(fd: int, n: int, at: int) -> bytes:
+        nonlocal read_bytes
+        data = real(fd, n, at)
+        read_bytes += len(data)
+        return data
+
+    monkeypatch.setattr(os, "pread", counting)
+    fd, _ = open_regular(str(p))
+    try:
+        assert cut(fd, 100_000, 16) == [Chunk(0, 100_000)]
+    finally:
+        os.close(fd)
+    assert read_bytes <= 100_000
