@@ -157,3 +157,22 @@ def test_token_limit_problems_are_in_line_order(tmp_path: Path) -> None:
         r = scan_file(p, opts, workers=workers, pieces=pieces)
         got = [x.line for x in r.problems if x.line is not None]
         assert got == sorted([i for i in range(1, 61) if i % 4 == 0] + [10])
+
+
+def test_a_process_with_other_threads_spawns_its_workers_and_gets_the_same_report(tmp_path: Path) -> None:
+    """Forking a threaded process can copy a lock another thread holds: such a process spawns."""
+    import threading
+
+    from ftops.datasets import _scan
+
+    p = dataset(tmp_path, 40, {7: b"not json", 33: b"[]"})
+    serial = scan_file(p, ScanOptions(count_tokens=True), workers=1)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert _scan._start_method() == "spawn"
+        same(serial, scan_file(p, ScanOptions(count_tokens=True), workers=2, pieces=3))
+    finally:
+        stop.set()
+        other.join()
