@@ -51,47 +51,70 @@ def open_regular(path: str, expect: tuple[int, int] | None = None) -> tuple[int,
     return fd, st
 
 
-def iter_lines(fd: int, chunk: Chunk, limit: int, block_size: int = BLOCK) -> Iterator[bytes | int]:
-    """Each line of the range without its newline: its bytes, or its length (an int) when over `limit`."""
+def pread(fd: int, n: int, at: int) -> bytes:
+    """`os.pread`, or seek + read where there is none (each descriptor is read by one thread at a time)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, at)
+    os.lseek(fd, at, os.SEEK_SET)
+    return os.read(fd, n)
+
+
+def _read_into(fd: int, view: memoryview, at: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], at)
+    data = pread(fd, len(view), at)
+    view[: len(data)] = data
+    return len(data)
+
+
+def iter_lines(fd: int, chunk: Chunk, limit: int, block_size: int = BLOCK) -> Iterator[memoryview | bytes | int]:
+    """Each line of the range without its newline: its bytes, or its length (an int) when over `limit`.
+
+    Lines are views of one reused buffer (no copy per line, no new buffer per block): a line is valid
+    only until the next one is asked for. A line that spans blocks is joined into bytes of its own.
+    """
+    buf = bytearray(max(1, min(block_size, chunk.end - chunk.start)))
+    view = memoryview(buf)
+    find = buf.find
     pos = chunk.start
-    parts: list[bytes] = []  # the start of the current line, from earlier blocks
+    parts: list[bytes] = []  # the start of the current line, copied from earlier blocks
     held = 0  # their length
     skipping = -1  # length so far of an over-long line whose bytes are dropped; -1 when not skipping
     while pos < chunk.end:
-        block = os.pread(fd, min(block_size, chunk.end - pos), pos)
-        if not block:
+        n = _read_into(fd, view[: min(len(buf), chunk.end - pos)], pos)
+        if n <= 0:
             break  # the file shrank under us: read what is there
-        pos += len(block)
-        lines = block.split(b"\n")  # the block itself is never copied whole (a line may start before it)
-        if len(lines) == 1:  # no newline: the current line goes on
+        pos += n
+        nl = find(b"\n", 0, n)
+        if nl < 0:  # no newline: the current line goes on
             if skipping >= 0:
-                skipping += len(block)
-            elif held + len(block) > limit:
-                skipping, parts, held = held + len(block), [], 0
+                skipping += n
+            elif held + n > limit:
+                skipping, parts, held = held + n, [], 0
             else:
-                parts.append(block)
-                held += len(block)
+                parts.append(bytes(view[:n]))
+                held += n
             continue
-        first = lines[0]
         if skipping >= 0:
-            yield skipping + len(first)
+            yield skipping + nl
             skipping = -1
-        elif held + len(first) > limit:
-            yield held + len(first)
+        elif held + nl > limit:
+            yield held + nl
         else:
-            yield b"".join(parts) + first if parts else first
-        tail = lines.pop()
-        for i in range(1, len(lines)):
-            line = lines[i]
-            yield line if len(line) <= limit else len(line)
-        if len(tail) > limit:
-            skipping, parts, held = len(tail), [], 0
+            yield b"".join((*parts, view[:nl])) if parts else view[:nl]
+        start = nl + 1
+        while (end := find(b"\n", start, n)) >= 0:
+            yield view[start:end] if end - start <= limit else end - start
+            start = end + 1
+        tail = n - start
+        if tail > limit:
+            skipping, parts, held = tail, [], 0
         else:
-            parts, held = ([tail], len(tail)) if tail else ([], 0)
+            parts, held = ([bytes(view[start:n])], tail) if tail else ([], 0)
     if skipping >= 0:
         yield skipping
     elif held:
-        yield b"".join(parts) if held <= limit else held
+        yield b"".join(parts)
 
 
 def next_line_start(fd: int, pos: int, size: int) -> int:
@@ -100,7 +123,7 @@ def next_line_start(fd: int, pos: int, size: int) -> int:
         return 0
     at = pos - 1  # if the byte before `pos` is a newline, a line starts exactly at `pos`
     while at < size:
-        piece = os.pread(fd, min(_SEEK_PIECE, size - at), at)
+        piece = pread(fd, min(_SEEK_PIECE, size - at), at)
         if not piece:
             return size
         i = piece.find(b"\n")

@@ -97,19 +97,20 @@ class Checker:
                 self._count(self._turns, line)
 
     def check_fast(self, rec: FastChat, line: int) -> bool:
-        """The common chat shape, decoded by msgspec into typed structs. True when the record is valid
-        and counted; False sends it to the full check, which finds and words what is wrong."""
+        """The common chat shape (of a chat dataset), decoded by msgspec into typed structs. True when the
+        record is valid and counted; False sends it to the full check, which finds and words what is wrong."""
         msgs = rec.messages
-        if not msgs or self.fmt != "chat":
+        if not msgs:
             return False
         assistant = False
+        unset = msgspec.UNSET
         for m in msgs:
             content = m.content
             if not content or content.isspace():
                 return False
             if m.role == "assistant":
                 assistant = True
-            elif m.weight is not msgspec.UNSET:
+            elif m.weight is not unset:
                 return False
         if not assistant:
             return False

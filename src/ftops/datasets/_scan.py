@@ -29,7 +29,7 @@ from pathlib import Path
 import orjson
 
 from ._chunk import ChunkJob, ChunkResult, scan_chunk
-from ._lines import BLOCK, Chunk, cut, iter_lines, open_regular
+from ._lines import BLOCK, Chunk, cut, iter_lines, open_regular, pread
 from ._options import BOM, MAX_PROBLEMS, DatasetReport, LineProblem, ScanOptions
 from ._records import FORMATS, Stats, infer_format
 
@@ -55,7 +55,7 @@ def _hash_fd(fd: int, size: int) -> str:
     h = hashlib.sha256()
     pos = 0
     while pos < size:
-        block = os.pread(fd, min(BLOCK, size - pos), pos)
+        block = pread(fd, min(BLOCK, size - pos), pos)
         if not block:
             break
         h.update(block)
@@ -134,7 +134,7 @@ def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: S
     if pieces is None:
         pieces = 1 if n == 1 else max(2 * n, -(-size // CHUNK_BYTES))
     chunks = cut(fd, size, pieces) or [Chunk(0, 0)]
-    bom = os.pread(fd, 3, 0) == BOM
+    bom = pread(fd, 3, 0) == BOM
     fmt, mismatch, at = _probe(fd, size, opts, bom)
     jobs = [ChunkJob(path, identity, c, fmt or "chat", opts,
                      _relative(fd, mismatch, c) if mismatch is not None and c.start <= at < c.end else None)
@@ -166,12 +166,11 @@ def _probe(fd: int, size: int, opts: ScanOptions, bom: bool) -> tuple[str | None
         if lineno > PROBE_LINES:
             break
         start, at = at, at + (raw if isinstance(raw, int) else len(raw)) + 1
-        if not isinstance(raw, bytes):
+        if isinstance(raw, int):
             continue
-        if lineno == 1 and bom:
-            raw = raw[3:]
+        line = bytes(raw)[3:] if lineno == 1 and bom else bytes(raw)
         try:
-            rec = orjson.loads(raw.removesuffix(b"\r"))
+            rec = orjson.loads(line.removesuffix(b"\r"))
         except orjson.JSONDecodeError:
             continue
         inferred = infer_format(rec)
@@ -189,7 +188,7 @@ def _relative(fd: int, problem: LineProblem, chunk: Chunk) -> LineProblem:
     before = 0
     pos = 0
     while pos < chunk.start:
-        piece = os.pread(fd, min(BLOCK, chunk.start - pos), pos)
+        piece = pread(fd, min(BLOCK, chunk.start - pos), pos)
         if not piece:
             break
         before += piece.count(b"\n")
