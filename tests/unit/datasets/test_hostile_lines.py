@@ -182,3 +182,27 @@ def test_format_mismatch_is_reported_on_the_first_record(tmp_path: Path) -> None
         r = scan_file(p, ScanOptions(expected_format="chat"), workers=workers, pieces=3)
         assert [x.line for x in r.problems if x.severity == "error"] == [1, 2, 2]  # mismatch, then the record's
         assert "record is in preference format" in r.problems[1].message and r.examples == 12
+
+
+FRAGMENTS = [b'{"messages": [', b'{"role": "user", "content": "hi"}', b'{"role": "assistant", "content": "ok"}',
+             b"]}", b",", b'"', b"\\u0000", b"\\ud83d", b"\xef\xbb\xbf", b"\r", b"\0", b"\xff", b"[" * 50, b"1e999",
+             b'"weight": 1', b"null", b"{}", b"\r\n", b"\n", b"\n\n", b" ", b"\t", b'"tools": 3', b"true",
+             "é東🙂".encode()]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_garbage_is_reported_never_raised(tmp_path: Path, seed: int) -> None:
+    """Lines stitched from JSON fragments and hostile bytes: a report with every problem on a real line,
+    the same in-process and across workers, whatever the bytes."""
+    import random
+
+    rng = random.Random(seed)
+    data = b"".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(0, 600)))
+    data += b"\n".join(GOOD[: rng.randint(0, 12)])
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(data)
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    opts = ScanOptions(count_tokens=seed % 2 == 0, vision=False, max_example_tokens=20)
+    serial = scan_file(p, opts, workers=1)
+    assert all(x.line is None or 1 <= x.line <= lines for x in serial.problems)
+    assert scan_file(p, opts, workers=2, pieces=rng.randint(2, 9)) == serial
