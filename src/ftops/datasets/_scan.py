@@ -36,9 +36,9 @@ from ._records import FORMATS, Stats, infer_format
 MAX_WORKERS = 4  # each worker holds a block and a line: more cores would buy speed with memory
 CHUNK_BYTES = 32 * 1024 * 1024  # about this much per range; at least two ranges per worker (balance)
 PROBE_LINES = 1000  # the dataset's format is inferred from the first record that parses in these
-# Smallest files worth worker processes. Forking a pool and gathering its results costs ~25 ms, what
-# checking 8 MiB costs (or counting the tokens of 1 MiB: half of it saved needs 4 MiB); spawning costs
-# ~0.2 s plus imports, and loading the token ranks again (~1 s) when counting tokens.
+# Smallest files worth worker processes. A forked pool costs ~25 ms to start and gather: about what
+# checking 8 MiB costs, or counting the tokens of 1 MiB (so parallel counting pays from ~4 MiB).
+# Spawning costs ~0.2 s plus imports, and loading the token ranks again (~1 s) when counting tokens.
 _PARALLEL_MIN = {("fork", False): 8 << 20, ("fork", True): 4 << 20,
                  ("spawn", False): 64 << 20, ("spawn", True): 16 << 20}
 
@@ -140,22 +140,26 @@ def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: S
     jobs = [ChunkJob(path, identity, c, fmt or "chat", opts,
                      _relative(fd, mismatch, c) if mismatch is not None and c.start <= at < c.end else None)
             for c in chunks]
-    if n == 1:
-        hasher = _HashThread(fd, size)
-        hasher.start()
-        results = [scan_chunk(job) for job in jobs]
-    else:
-        if opts.count_tokens and method == "fork":
-            from ._tokens import get_encoding
-
-            get_encoding(opts.encoding)  # loaded once here, inherited by every forked worker
-        with ProcessPoolExecutor(max_workers=min(n, len(jobs)),
-                                 mp_context=multiprocessing.get_context(method)) as pool:
-            pending = pool.map(scan_chunk, jobs)  # submits every job: the workers fork here, before
-            hasher = _HashThread(fd, size)  # this process starts its own thread
+    hasher = _HashThread(fd, size)
+    try:
+        if n == 1:
             hasher.start()
-            results = list(pending)
-    return _merge(results, hasher.digest(), size, bom, fmt, opts)
+            results = [scan_chunk(job) for job in jobs]
+        else:
+            if opts.count_tokens and method == "fork":
+                from ._tokens import get_encoding
+
+                get_encoding(opts.encoding)  # loaded once here, inherited by every forked worker
+            with ProcessPoolExecutor(max_workers=min(n, len(jobs)),
+                                     mp_context=multiprocessing.get_context(method)) as pool:
+                pending = pool.map(scan_chunk, jobs)  # submits every job: the workers fork here, before
+                hasher.start()  # this process starts a thread of its own
+                results = list(pending)
+        digest = hasher.digest()
+    finally:
+        if hasher.is_alive():
+            hasher.join()  # it reads `fd`, which the caller closes once this returns
+    return _merge(results, digest, size, bom, fmt, opts)
 
 
 def _probe(fd: int, size: int, opts: ScanOptions, bom: bool) -> tuple[str | None, LineProblem | None, int]:
