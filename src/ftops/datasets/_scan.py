@@ -234,8 +234,10 @@ def _file_problems(report: DatasetReport, opts: ScanOptions) -> None:
         else:
             report.problems_omitted += 1
 
-    if report.size == 0 or report.examples == 0:
+    if report.size == 0:
         add("no examples: the file is empty")
+    elif report.examples == 0:
+        add("no examples: no line holds a valid record")
     elif report.examples < opts.min_examples:
         add(f"{report.examples} examples; Foundry needs at least {opts.min_examples}")
     elif report.examples < opts.recommended_examples:
