@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 BLOCK = 4 * 1024 * 1024
 _SEEK_PIECE = 64 * 1024  # read size when looking for the next newline (a cut point)
+# Non-blocking, so opening a FIFO named as a dataset does not wait for a writer (the flags that a
+# platform lacks, such as O_NONBLOCK on Windows or O_BINARY elsewhere, count as 0).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ def open_regular(path: str, expect: tuple[int, int] | None = None) -> tuple[int,
 
     With `expect` = (st_dev, st_ino), also refuse a file that was replaced since it was measured.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    fd = os.open(path, _OPEN_FLAGS)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
