@@ -142,24 +142,36 @@ def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: S
             for c in chunks]
     hasher = _HashThread(fd, size)
     try:
-        if n == 1:
+        results = _in_workers(jobs, n, method, opts, hasher) if n > 1 else None
+        if results is None:
             hasher.start()
             results = [scan_chunk(job) for job in jobs]
-        else:
-            if opts.count_tokens and method == "fork":
-                from ._tokens import get_encoding
-
-                get_encoding(opts.encoding)  # loaded once here, inherited by every forked worker
-            with ProcessPoolExecutor(max_workers=min(n, len(jobs)),
-                                     mp_context=multiprocessing.get_context(method)) as pool:
-                pending = pool.map(scan_chunk, jobs)  # submits every job: the workers fork here, before
-                hasher.start()  # this process starts a thread of its own
-                results = list(pending)
         digest = hasher.digest()
     finally:
         if hasher.is_alive():
             hasher.join()  # it reads `fd`, which the caller closes once this returns
     return _merge(results, digest, size, bom, fmt, opts)
+
+
+def _in_workers(jobs: list[ChunkJob], n: int, method: str, opts: ScanOptions,
+                hasher: _HashThread) -> list[ChunkResult] | None:
+    """The jobs' results from `n` worker processes, with `hasher` started once they exist; None where
+    processes cannot be had (no working sem_open in a sandbox, fork refused): the caller scans in-process."""
+    if opts.count_tokens and method == "fork":
+        from ._tokens import get_encoding
+
+        get_encoding(opts.encoding)  # loaded once here, inherited by every forked worker
+    try:
+        pool = ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=multiprocessing.get_context(method))
+    except (OSError, ImportError, NotImplementedError):
+        return None
+    with pool:
+        try:
+            pending = pool.map(scan_chunk, jobs)  # submits every job: the workers fork here, before
+        except OSError:
+            return None
+        hasher.start()  # this process starts a thread of its own
+        return list(pending)
 
 
 def _probe(fd: int, size: int, opts: ScanOptions, bom: bool) -> tuple[str | None, LineProblem | None, int]:
