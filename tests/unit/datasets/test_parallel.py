@@ -189,3 +189,24 @@ def test_without_worker_processes_the_scan_runs_in_process(tmp_path: Path, monke
     serial = scan_file(p, ScanOptions(), workers=1)
     monkeypatch.setattr(_scan, "ProcessPoolExecutor", no_processes)
     same(serial, scan_file(p, ScanOptions(), workers=2, pieces=3))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_replaced_while_it_is_read_is_one_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          workers: int) -> None:
+    from ftops.datasets import _scan
+
+    p = dataset(tmp_path, 40, {})
+    real_cut = _scan.cut
+
+    def cut_then_replace(fd: int, size: int, pieces: int) -> list[Chunk]:
+        chunks = real_cut(fd, size, pieces)
+        other = tmp_path / "other.jsonl"
+        other.write_bytes(p.read_bytes())
+        os.replace(other, p)  # a new inode under the same name, after the scan measured the file
+        return chunks
+
+    monkeypatch.setattr(_scan, "cut", cut_then_replace)
+    r = scan_file(p, ScanOptions(), workers=workers, pieces=3)
+    assert [x.message for x in r.problems] == ["cannot read the file: the file was replaced while it was being read"]
+    assert r.sha256 == "" and not r.ok
