@@ -217,7 +217,10 @@ def main() -> None:
     ap.add_argument("--dir", default=str(HERE / "_data"))
     ap.add_argument("--runs", type=int, default=3, help="runs per measurement, best kept (token rows: 1)")
     ap.add_argument("--no-tokens-on-large", action="store_true", help="skip token counting above 100 MB")
+    ap.add_argument("--only", default="", help="measures to run, comma separated (default: all), "
+                                               "e.g. orjson,validate or tiktoken,tokens or 'long line'")
     args = ap.parse_args()
+    only = {m.strip() for m in args.only.split(",") if m.strip()}
     table = []
     for size in (int(s) for s in args.sizes.split(",")):
         path = Path(args.dir) / f"chat-{size}mb.jsonl"
@@ -227,13 +230,14 @@ def main() -> None:
         secs: dict[str, float] = {}
         for what, ref, target in ROWS:
             tokens = what in ("tiktoken", "tokens")
-            if tokens and args.no_tokens_on_large and size > 100:
+            if (tokens and args.no_tokens_on_large and size > 100) or (only and what not in only):
                 continue
             secs[what], cpu, rss, pss = best(what, path, 1 if tokens else args.runs)
-            ratio = f"{secs[ref] / secs[what]:.2f}x {ref}" if ref else ("reference" if what != "warm" else "")
+            ratio = (f"{secs[ref] / secs[what]:.2f}x {ref}" if ref in secs else
+                     "" if ref or what == "warm" else "reference")
             goal = f">= {target}x" if target else ("< 0.5 s" if what == "warm" else "")
             table.append((f"{size} MB", what, secs[what], cpu, mb / secs[what], ratio, goal, rss, pss))
-        if size >= 512:
+        if size >= 512 and (not only or "long line" in only):
             long_path = Path(args.dir) / f"chat-{size}mb-100mb-line.jsonl"
             generate_long_line(long_path, path)
             subprocess.run(["cat", str(long_path)], stdout=subprocess.DEVNULL, check=True)
