@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..checks import CheckedProject
 from ..foundry import LiveFile, LiveJob
-from ._live import LiveState
+from ._live import LiveIndex, LiveState
 from ._model import Action
 
 
@@ -36,6 +36,10 @@ class Ctx:
     dataset_action: dict[str, str] = field(default_factory=dict)
     dataset_blocked: dict[str, str] = field(default_factory=dict)
     jobs: dict[str, JobState] = field(default_factory=dict)
+    index: LiveIndex = field(init=False)  # the snapshot by name, spec and file: lookups in O(1)
+
+    def __post_init__(self) -> None:
+        self.index = LiveIndex(self.live.snapshot, self.project)
 
     def add(self, action: Action) -> Action:
         self.actions.append(action)

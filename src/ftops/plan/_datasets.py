@@ -16,8 +16,7 @@ def plan_datasets(ctx: Ctx) -> None:
     for name in ctx.checked.project.datasets:
         report = ctx.checked.reports[name]
         fname = ident.file_name(ctx.project, name, report.sha256)
-        candidates = sorted((f for f in ctx.live.snapshot.files if f.filename == fname),
-                            key=lambda f: (f.created_at, f.id))
+        candidates = sorted(ctx.index.files_named(fname), key=lambda f: (f.created_at, f.id))
         processed = [f for f in candidates if f.status == "processed"]
         pending = [f for f in candidates if f.status in PENDING_FILE]
         aid = f"dataset.{name}"
@@ -58,13 +57,7 @@ def _uploaded_before(ctx: Ctx, name: str) -> LiveFile | None:
     ftops stores the data hashes with each job (`ftops-fields`); a job whose file id is no longer
     listed means the file was deleted behind ftops' back (drift), not that this is a first upload.
     """
-    sha = ctx.checked.reports[name].sha256[:16]
-    live_ids = {f.id for f in ctx.live.snapshot.files}
-    for job in ctx.live.snapshot.jobs:
-        if job.metadata.get(ident.META_PROJECT) != ctx.project:
-            continue
-        fields = ident.stored_fields_of(job)
-        for key, fid in (("training_data", job.training_file), ("validation_data", job.validation_file)):
-            if fid and fields.get(key) == sha and fid not in live_ids:
-                return LiveFile(id=fid, filename="", bytes=0, status="deleted", purpose="fine-tune", created_at=0)
-    return None
+    fid = ctx.index.deleted_uploads.get(ctx.checked.reports[name].sha256[:16])
+    if fid is None:
+        return None
+    return LiveFile(id=fid, filename="", bytes=0, status="deleted", purpose="fine-tune", created_at=0)

@@ -31,7 +31,7 @@ def deployment_hash(s: DeploymentSpec) -> str:
 
 def plan_deployment(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
     s, name = dep.spec, dep.name
-    live = next((d for d in ctx.live.snapshot.deployments if d.name == name), None)
+    live = ctx.index.deployment(name)
     monthly = monthly_hosting(ctx.checked.base_model_info(s.model.job), s.sku.name)
     state = ctx.jobs[s.model.job]
     keep = f"keeps serving {live.model}" if live else "not deployed"

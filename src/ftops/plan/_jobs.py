@@ -127,8 +127,7 @@ def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
 
 def _select(ctx: Ctx, name: str, spec_hash: str) -> tuple[list[LiveJob], list[LiveJob]]:
     """(every live job of this spec, those that carry the current spec hash)."""
-    live = [j for j in ctx.live.snapshot.jobs if j.metadata.get(ident.META_PROJECT) == ctx.project
-            and j.metadata.get(ident.META_SPEC) == name]
+    live = list(ctx.index.jobs_of_spec(name))
     return live, [j for j in live if j.metadata.get(ident.META_HASH) == spec_hash]
 
 
@@ -251,9 +250,8 @@ def _unlabelled_twin(ctx: Ctx, job: Resource[FineTuningJobSpec], base_model: str
     file = ctx.dataset_files.get(job.spec.training_data)
     if file is None:
         return None
-    for j in ctx.live.snapshot.jobs:
-        if ident.META_HASH not in j.metadata and j.training_file == file.id and j.model == base_model \
-                and (j.suffix or None) == job.spec.suffix and j.status != "cancelled":
+    for j in ctx.index.unlabelled_jobs_on(file.id):
+        if j.model == base_model and (j.suffix or None) == job.spec.suffix and j.status != "cancelled":
             return j
     return None
 
