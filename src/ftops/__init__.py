@@ -3,6 +3,9 @@
 The public API is small and re-exported here; implementation lives in private modules.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._exceptions import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -17,10 +20,22 @@ from ._exceptions import (
     UsageError,
     ValidationFailed,
 )
-from .checks import CheckedProject, check_project, validate_dir
-from .spec import Project, load_project
+
+if TYPE_CHECKING:
+    from .checks import CheckedProject, check_project, validate_dir
+    from .spec import Project, load_project
 
 __version__ = "0.1.0"
+_LAZY = {"CheckedProject": "checks", "check_project": "checks", "validate_dir": "checks", "Project": "spec",
+         "load_project": "spec"}
+
+
+def __getattr__(name: str) -> Any:
+    # The spec models load on first use: the local Foundry's child process imports `ftops.emulator`
+    # only, and should not pay for pydantic models it never uses.
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "ApplyFailed", "CheckedProject", "FoundryError", "FtopsError",

@@ -45,12 +45,13 @@ class Session:
 
 @contextmanager
 def open_session(spec_dir: str | Path, root: str | Path | None = None, *,
-                 launcher: Launcher | None = None) -> Iterator[Session]:
+                 launcher: Launcher | None = None, checked: CheckedProject | None = None) -> Iterator[Session]:
     """Validate the specs (offline, cached), then connect to the Foundry they name.
 
-    `launcher` starts the local Foundry for a `local: true` spec (the CLI passes the emulator's).
+    `launcher` starts the local Foundry for a `local: true` spec (the CLI passes the emulator's);
+    `checked` is `validate_dir(spec_dir, root)` when the caller has validated already.
     """
-    checked = validate_dir(spec_dir, root)
+    checked = checked or validate_dir(spec_dir, root)
     require_connection(checked.project)  # unset ${VAR}s: fine for validate, an error to connect
     foundry = checked.project.foundry
     assert foundry is not None

@@ -11,11 +11,6 @@ import ipaddress
 import os
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 
 def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -29,6 +24,12 @@ def ensure_certificates(data_dir: Path) -> tuple[Path, Path, Path]:
     ca_path, cert_path, key_path = tls / "ca.pem", tls / "server.pem", tls / "server-key.pem"
     if ca_path.is_file() and cert_path.is_file() and key_path.is_file():
         return ca_path, cert_path, key_path
+    # Made once per data dir: every later start finds them above without loading cryptography.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     tls.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())

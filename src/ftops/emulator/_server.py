@@ -10,43 +10,22 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import orjson
 import uvicorn
 
 from ._app import build_app
 from ._certs import ensure_certificates
+from ._connection import Connection
 from ._state import Emulator
 from ._store import Store
 
+if TYPE_CHECKING:
+    import httpx
+
 DEFAULTS = {"subscription": "00000000-0000-0000-0000-000000000000", "resource_group": "ftops-local",
             "account": "ftops-local", "region": "swedencentral"}
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Everything a client needs, as written to connection.json (like Azurite's connection string)."""
-
-    endpoint: str  # data plane, ending in /openai/v1
-    arm_endpoint: str
-    subscription: str
-    resource_group: str
-    account: str
-    api_key: str
-    ca_cert: str
-    region: str
-
-    def to_json(self) -> str:
-        return orjson.dumps(asdict(self)).decode()
-
-    @classmethod
-    def load(cls, path: Path) -> Connection:
-        data = orjson.loads(path.read_bytes())
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
 def _api_key(data_dir: Path) -> str:
@@ -133,7 +112,9 @@ class AdminClient:
     """A client of the admin API (time, faults, limits, job failures), for tests and the CLI."""
 
     def __init__(self, connection: Connection) -> None:
-        self._http = httpx.Client(base_url=f"{connection.arm_endpoint}/_emulator",
+        import httpx  # the admin API's client; the server itself does not need it (start-up time)
+
+        self._http: httpx.Client = httpx.Client(base_url=f"{connection.arm_endpoint}/_emulator",
                                   verify=ssl.create_default_context(cafile=connection.ca_cert),
                                   headers={"Authorization": f"Bearer {connection.api_key}"}, timeout=30)
 

@@ -56,12 +56,13 @@ def plan(
     Changes are what apply can do now; work that waits for Foundry (a running job, the rollout that
     follows it) is shown as pending and is not a change for --detailed-exitcode.
     """
-    from ...apply import open_session, save_plan_file
-    from ...emulator import launch
-    from ...plan import make_plan
-    from .. import _render as render
+    from .._local import session
 
-    with open_session(spec_dir, launcher=launch) as s:
+    with session(spec_dir) as s:  # the SDKs load inside, while the local Foundry starts on the other core
+        from ...apply import save_plan_file
+        from ...plan import make_plan
+        from .. import _render as render
+
         p = make_plan(s.checked, s.client, prune=prune)
     if out_file is not None:
         save_plan_file(p, out_file)
@@ -95,15 +96,16 @@ def apply(
     Run on a timer (a scheduled sync) it exits 0 when the only remaining work is Foundry's (jobs
     still training: the next run continues), and 1 when something failed or is blocked.
     """
-    from ...apply import load_plan_file, open_session
-    from ...emulator import launch
+    from .._local import session
 
     if target.is_file():
+        from ...apply import load_plan_file
+
         saved = load_plan_file(target)
-        with open_session(saved.spec_dir, launcher=launch) as s:
+        with session(Path(saved.spec_dir)) as s:
             _execute(_fresh_or_replan(saved, s, on_stale, auto_approve, prune), s, wait)
         return
-    with open_session(target, launcher=launch) as s:
+    with session(target) as s:
         _plan_confirm_execute(s, auto_approve, wait, prune)
 
 
@@ -139,11 +141,11 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
 
 
 def _read_only_plan(spec_dir: Path) -> Plan:
-    from ...apply import open_session
-    from ...emulator import launch
-    from ...plan import make_plan
+    from .._local import session
 
-    with open_session(spec_dir, launcher=launch) as s:
+    with session(spec_dir) as s:
+        from ...plan import make_plan
+
         return make_plan(s.checked, s.client)
 
 

@@ -1,0 +1,61 @@
+"""Start the local Foundry early, in a child process, while this process imports the Azure SDKs.
+
+`ftops plan` on a `local: true` spec spends most of its start-up importing `openai` and the Azure
+SDK; the local Foundry's own start-up (uvicorn, starlette, TLS) runs meanwhile on the other core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..checks import CheckedProject, validate_dir
+from ..emulator import ChildFoundry, spawn
+
+if TYPE_CHECKING:
+    from ..apply import Session
+
+
+class EarlyLauncher:
+    """A launcher (see `ftops.foundry.Launcher`) whose local Foundry was started before it was asked for."""
+
+    def __init__(self, checked: CheckedProject) -> None:
+        self._started: ChildFoundry | None = None
+        foundry = checked.project.foundry
+        if foundry is not None and foundry.spec.local:
+            s = foundry.spec
+            self._started = spawn(checked.project.root / s.data_dir, speed=s.speed, subscription=s.subscription,
+                                  resource_group=s.resource_group, account=s.account, region=s.region)
+
+    def __call__(self, data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
+                 account: str | None, region: str) -> ChildFoundry:
+        started, self._started = self._started, None
+        if started is not None and started.args == (data_dir.resolve(), speed, subscription, resource_group, account,
+                                                    region):
+            return started
+        if started is not None:
+            started.stop()
+        return spawn(data_dir, speed=speed, subscription=subscription, resource_group=resource_group,
+                     account=account, region=region)
+
+    def close(self) -> None:
+        """Stop the child if nobody took it (the session stops the one it took)."""
+        if self._started is not None:
+            self._started.stop()
+            self._started = None
+
+
+@contextmanager
+def session(spec_dir: Path) -> Iterator[Session]:
+    """Validate, start the local Foundry (when the specs say so), then import the SDKs and connect."""
+    checked = validate_dir(spec_dir)
+    launcher = EarlyLauncher(checked)
+    try:
+        from ..apply import open_session  # openai and the Azure SDK load here, beside the child's start-up
+
+        with open_session(spec_dir, launcher=launcher, checked=checked) as s:
+            yield s
+    finally:
+        launcher.close()
