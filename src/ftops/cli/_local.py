@@ -2,20 +2,24 @@
 
 `ftops plan` on a `local: true` spec spends most of its start-up importing `openai` and the Azure
 SDK; the local Foundry's own start-up (uvicorn, starlette, TLS) runs meanwhile on the other core.
+FTOPS_LOCAL_FOUNDRY=thread runs it on a thread of this process instead (one process, one core).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..checks import CheckedProject, validate_dir
-from ..emulator import ChildFoundry, spawn
+from ..emulator import ChildFoundry, launch, spawn
 
 if TYPE_CHECKING:
     from ..apply import Session
+
+MODE_ENV = "FTOPS_LOCAL_FOUNDRY"  # process (default) | thread
 
 
 class EarlyLauncher:
@@ -51,6 +55,12 @@ class EarlyLauncher:
 def session(spec_dir: Path) -> Iterator[Session]:
     """Validate, start the local Foundry (when the specs say so), then import the SDKs and connect."""
     checked = validate_dir(spec_dir)
+    if os.environ.get(MODE_ENV, "process") == "thread":
+        from ..apply import open_session
+
+        with open_session(spec_dir, launcher=launch, checked=checked) as s:
+            yield s
+        return
     launcher = EarlyLauncher(checked)
     try:
         from ..apply import open_session  # openai and the Azure SDK load here, beside the child's start-up

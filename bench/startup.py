@@ -1,0 +1,108 @@
+"""Start-up benchmark: whole-process wall time of `ftops validate` and `ftops plan` on the demo, as a user runs them.
+
+    python bench/startup.py [--runs 7]
+
+Copies `specs/` into a temporary git repository, runs each command once to warm the caches (hash
+cache, the local Foundry's certificates and state), then times `--runs` runs of each, interleaved
+with the reference `python -c pass` so that all of them see the same machine load. Prints median,
+min and max, and what bounds `plan`: the import time of the modules it needs, each in a fresh process.
+Targets (issue 11): plan <= 0.8 s median, validate <= 0.35 s median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+COMMANDS = {
+    "python -c pass (reference)": [sys.executable, "-c", "pass"],
+    "ftops validate specs/": [sys.executable, "-m", "ftops", "validate", "specs/"],
+    "ftops plan specs/": [sys.executable, "-m", "ftops", "plan", "specs/"],
+    # The same with the local Foundry on a thread of the CLI's process (as before issue 11).
+    "ftops plan specs/ (Foundry in-process)": ["env", "FTOPS_LOCAL_FOUNDRY=thread", sys.executable, "-m", "ftops",
+                                               "plan", "specs/"],
+}
+TARGETS = {"ftops validate specs/": 0.35, "ftops plan specs/": 0.8}
+# What `ftops plan` must import, by layer (each timed alone in a fresh process, CPU seconds).
+IMPORTS = {
+    "CLI (typer, rich, spec models)": "import ftops.cli._main",
+    "openai": "import openai",
+    "azure-mgmt-cognitiveservices": "import azure.mgmt.cognitiveservices",
+    "everything plan imports": "import ftops.cli._main, ftops.cli.commands.reconcile, ftops.apply, ftops.cli._render",
+    "local Foundry server (child process)": "import ftops.emulator._server",
+}
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CI": "1"}
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    secs = time.perf_counter() - t0
+    if r.returncode not in (0, 2):
+        raise SystemExit(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.decode()[-500:]}")
+    return secs
+
+
+def cpu_seconds(code: str, runs: int) -> float:
+    """Median user+system CPU of a fresh interpreter running `code` (children included)."""
+    samples = []
+    for _ in range(runs):
+        before = os.times()
+        subprocess.run([sys.executable, "-c", code], env=_env(), check=True)
+        after = os.times()
+        samples.append(after.children_user - before.children_user + after.children_system - before.children_system)
+    return statistics.median(samples)
+
+
+def demo_repo(tmp: Path) -> Path:
+    repo = tmp / "demo"
+    shutil.copytree(ROOT / "specs", repo / "specs")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "demo"],
+                   cwd=repo, check=True)
+    return repo
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = demo_repo(Path(tmp))
+        for cmd in COMMANDS.values():
+            timed(cmd, repo)  # warm: hash cache, certificates, emulator state, page cache
+        samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
+        for _ in range(max(5, args.runs)):
+            for name, cmd in COMMANDS.items():
+                samples[name].append(timed(cmd, repo))
+    ref = statistics.median(samples["python -c pass (reference)"])
+    width = max(len(n) for n in COMMANDS)
+    print(f"{'command (whole process, wall)':<{width}} | median  | min     | max     | vs python -c pass | target")
+    print("-" * (width + 72))
+    for name, xs in samples.items():
+        target = f"<= {TARGETS[name]:.2f} s " + ("met" if statistics.median(xs) <= TARGETS[name] else "NOT met") \
+            if name in TARGETS else ""
+        print(f"{name:<{width}} | {statistics.median(xs):.3f} s | {min(xs):.3f} s | {max(xs):.3f} s | "
+              f"{statistics.median(xs) / ref:8.1f}x         | {target}")
+    print(f"\nwhat bounds `ftops plan`: import CPU time in a fresh process (median of {args.runs // 2 + 1})")
+    for name, code in IMPORTS.items():
+        print(f"  {name:<40} {cpu_seconds(code, args.runs // 2 + 1):.3f} s CPU")
+    print(f"\ncpus={os.cpu_count()}  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}  "
+          f"python={sys.version.split()[0]}  runs={max(5, args.runs)}")
+
+
+if __name__ == "__main__":
+    main()
