@@ -37,8 +37,11 @@ lint-ci: $(BIN)/zizmor
 $(BIN)/zizmor: $(BIN)/ftops
 	$(BIN)/pip install -q -e '.[test]'
 
+# Every figure of the README's performance table, each with the reference it is compared with.
 bench: $(BIN)/ftops
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/emulator.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/hostile.py
+	if [ -f bench/evals.py ]; then $(BIN)/python bench/evals.py; fi
