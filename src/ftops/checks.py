@@ -73,10 +73,19 @@ def _check_job(job: Resource[FineTuningJobSpec], project: Project, catalog: Cata
                                 job.path, job.line_of("grader")))
 
 
+def _dataset_users(project: Project) -> dict[str, list[Resource[FineTuningJobSpec]]]:
+    """The jobs that train or validate on each dataset, in spec order (one pass, not one per dataset)."""
+    users: dict[str, list[Resource[FineTuningJobSpec]]] = {name: [] for name in project.datasets}
+    for j in project.jobs.values():
+        for name in dict.fromkeys((j.spec.training_data, j.spec.validation_data)):
+            if name in users:
+                users[name].append(j)
+    return users
+
+
 def _dataset_options(project: Project, catalog: Catalog, name: str, count_tokens: bool,
-                     problems: list[Problem]) -> ScanOptions:
+                     problems: list[Problem], users: list[Resource[FineTuningJobSpec]]) -> ScanOptions:
     ds = project.datasets[name]
-    users = [j for j in project.jobs.values() if name in (j.spec.training_data, j.spec.validation_data)]
     formats = {METHOD_FORMAT[j.spec.method] for j in users}
     fmt: str | None = ds.spec.format
     if fmt is not None and formats and formats != {fmt}:
@@ -119,9 +128,10 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
                                     dep.line_of("sku", "name")))
     checked = CheckedProject(project, catalog)
     cache = HashCache(project.root if use_cache else None)
+    users = _dataset_users(project)
     for name, _ds in project.datasets.items():
         path = project.dataset_paths[name]
-        opts = _dataset_options(project, catalog, name, count_tokens, problems)
+        opts = _dataset_options(project, catalog, name, count_tokens, problems, users[name])
         report = cache.scan(path, opts)
         checked.reports[name] = report
         shown = _shown(path, project.root)
