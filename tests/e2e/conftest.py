@@ -244,4 +244,7 @@ class Project:
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Project:
     shutil.copytree(ROOT / "specs", tmp_path / "specs")
     monkeypatch.chdir(tmp_path)
+    # The CLI runs in-process here, with the SDKs loaded already: a child process for the local Foundry
+    # would only add its start-up to every command (subprocess tests and test_local_child cover it).
+    monkeypatch.setenv("FTOPS_LOCAL_FOUNDRY", "thread")
     return Project(tmp_path, capsys, FAST)

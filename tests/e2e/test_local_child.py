@@ -1,0 +1,82 @@
+"""The local Foundry in a child process (what the CLI starts for local: true): it serves, and it never outlives us."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ftops.emulator import spawn
+from ftops.foundry import connect
+from ftops.spec import FoundrySpec
+
+
+def _gone(pid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                if "zombie" in f.read():
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_spawned_foundry_serves_the_client_and_stops_with_it(tmp_path: Path) -> None:
+    started: list[int] = []
+
+    def launcher(data_dir: Path, **kwargs: object) -> object:
+        child = spawn(data_dir, **kwargs)  # type: ignore[arg-type]
+        started.append(child._proc.pid)
+        return child
+
+    client = connect(FoundrySpec(local=True, speed=20000), tmp_path, launcher=launcher)  # type: ignore[arg-type]
+    try:
+        snap = client.snapshot()
+        assert snap.files == [] and snap.jobs == [] and snap.api_calls == 3
+    finally:
+        client.close()
+    assert started and _gone(started[0], within=0.5)  # stop() waits for the child: nothing lingers
+
+
+def test_a_spawned_foundry_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
+    code = ("import sys, time; from pathlib import Path; from ftops.emulator import spawn\n"
+            "c = spawn(Path(sys.argv[1]), speed=1.0, subscription=None, resource_group=None, account=None, "
+            "region='swedencentral')\n"
+            "c.connection; print(c._proc.pid, flush=True); time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "emu")], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert not _gone(child, within=0.2)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    assert _gone(child), "the local Foundry outlived the process that started it"
+
+
+def test_a_spawned_foundry_ignores_ctrl_c_until_its_parent_lets_go(tmp_path: Path) -> None:
+    child = spawn(tmp_path / "emu", speed=1.0, subscription=None, resource_group=None, account=None,
+                  region="swedencentral")
+    try:
+        child.connection  # noqa: B018 (waits until it serves)
+        os.kill(child._proc.pid, signal.SIGINT)  # a terminal sends Ctrl-C to the whole process group
+        assert not _gone(child._proc.pid, within=0.5)
+    finally:
+        child.stop()
+    assert _gone(child._proc.pid, within=0.5)
+
+
+def test_a_foundry_that_cannot_start_says_why(tmp_path: Path) -> None:
+    blocker = tmp_path / "emu"
+    blocker.mkdir()
+    (blocker / "tls").write_text("not a directory")  # certificates cannot be written there
+    child = spawn(blocker, speed=1.0, subscription=None, resource_group=None, account=None, region="swedencentral")
+    with pytest.raises(RuntimeError, match="the local Foundry exited"):
+        child.connection  # noqa: B018
+    child.stop()
