@@ -32,6 +32,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from ftops.apply import apply_plan, open_session  # noqa: E402
 from ftops.checks import CheckedProject  # noqa: E402
+from ftops.cli._local import session  # noqa: E402
 from ftops.emulator import AdminClient, EmulatorServer, spawn  # noqa: E402
 from ftops.plan import LiveState, Plan, decide, make_plan, read_live  # noqa: E402
 
@@ -152,10 +153,11 @@ def decide_cpu(checked: CheckedProject, live: LiveState, plan: Plan, repeats: in
 
 def noop_plan(root: Path, scale: Scale, repeats: int = 5) -> NoOp:
     """A warm no-op plan through the whole path, then the pure decide() timed on the LiveState it read."""
+    os.chdir(root)
     with open_session(root / "specs", root, launcher=spawn) as s:
         s.client.snapshot()  # warm: connections, TLS sessions, lazily built response models
     t0 = time.perf_counter()
-    with open_session(root / "specs", root, launcher=spawn) as s:
+    with session(root / "specs") as s:  # as `ftops plan` does: the local Foundry starts while specs validate
         t1 = time.perf_counter()
         live = read_live(s.client)
         plan = make_plan(s.checked, s.client, live=live)
