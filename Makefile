@@ -44,4 +44,4 @@ bench: $(BIN)/ftops
 	$(BIN)/python bench/emulator.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/hostile.py
-	if [ -f bench/evals.py ]; then $(BIN)/python bench/evals.py; fi
+	$(BIN)/python bench/evals.py
