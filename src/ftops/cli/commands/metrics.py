@@ -39,12 +39,12 @@ def register(app: typer.Typer) -> None:
         width: int = typer.Option(80, "--width", help="Width of the terminal charts."),
     ) -> None:
         """Show a job's train/valid loss and accuracy curves and its checkpoints' metrics."""
-        from ...apply import open_session
-        from ...emulator import launch
-        from ...foundry import read_job_metrics
-        from .. import _charts as charts
+        from .._local import session
 
-        with open_session(spec_dir, launcher=launch) as s:
+        with session(spec_dir) as s:  # the SDKs load inside, while the local Foundry starts on the other core
+            from ...foundry import read_job_metrics
+            from .. import _charts as charts
+
             job_id, name = _find_job(s, job)
             m = read_job_metrics(s.client, job_id)
         if png is not None:
