@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,3 +81,13 @@ def test_a_foundry_that_cannot_start_says_why(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="the local Foundry exited"):
         child.connection  # noqa: B018
     child.stop()
+
+
+def test_the_cli_says_in_one_line_when_the_local_foundry_cannot_start(tmp_path: Path) -> None:
+    shutil.copytree(Path(__file__).resolve().parents[2] / "specs", tmp_path / "specs")
+    (tmp_path / ".ftops" / "emulator").mkdir(parents=True)
+    (tmp_path / ".ftops" / "emulator" / "tls").write_text("not a directory")
+    r = subprocess.run([sys.executable, "-m", "ftops", "plan", "specs/"], cwd=tmp_path, capture_output=True, text=True,
+                       env={k: v for k, v in os.environ.items() if k != "FTOPS_LOCAL_FOUNDRY"}, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "cannot start the local Foundry" in r.stderr

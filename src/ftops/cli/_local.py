@@ -36,13 +36,19 @@ class EarlyLauncher:
     def __call__(self, data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
                  account: str | None, region: str) -> ChildFoundry:
         started, self._started = self._started, None
-        if started is not None and started.args == (data_dir.resolve(), speed, subscription, resource_group, account,
-                                                    region):
-            return started
-        if started is not None:
+        if started is None or started.args != (data_dir.resolve(), speed, subscription, resource_group, account,
+                                               region):
+            if started is not None:
+                started.stop()
+            started = spawn(data_dir, speed=speed, subscription=subscription, resource_group=resource_group,
+                            account=account, region=region)
+        try:
+            started.connection  # noqa: B018 (waits until it serves: a failed start is raised here, as the
+            # Launcher protocol's RuntimeError, which connect turns into one line)
+        except BaseException:
             started.stop()
-        return spawn(data_dir, speed=speed, subscription=subscription, resource_group=resource_group,
-                     account=account, region=region)
+            raise
+        return started
 
     def close(self) -> None:
         """Stop the child if nobody took it (the session stops the one it took)."""
