@@ -91,3 +91,23 @@ def test_the_cli_says_in_one_line_when_the_local_foundry_cannot_start(tmp_path: 
                        env={k: v for k, v in os.environ.items() if k != "FTOPS_LOCAL_FOUNDRY"}, timeout=120)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "cannot start the local Foundry" in r.stderr
+
+
+def test_two_foundries_starting_at_once_on_a_new_data_dir_both_serve_over_tls(tmp_path: Path) -> None:
+    """Two applies at once each start one: the certificates and key are made once, never half of each."""
+    import ssl
+
+    import httpx
+
+    children = [spawn(tmp_path / "emu", speed=1.0, subscription=None, resource_group=None, account=None,
+                      region="swedencentral") for _ in range(3)]
+    try:
+        for child in children:
+            c = child.connection
+            r = httpx.get(f"{c.endpoint}/files", headers={"api-key": c.api_key},
+                          verify=ssl.create_default_context(cafile=c.ca_cert), timeout=30)
+            assert r.status_code == 200, r.text
+    finally:
+        for child in children:
+            child.stop()
+    assert sorted(p.name for p in (tmp_path / "emu").iterdir() if p.name.startswith(".")) == []

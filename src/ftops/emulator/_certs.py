@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -25,12 +27,33 @@ def ensure_certificates(data_dir: Path) -> tuple[Path, Path, Path]:
     if ca_path.is_file() and cert_path.is_file() and key_path.is_file():
         return ca_path, cert_path, key_path
     # Made once per data dir: every later start finds them above without loading cryptography.
+    # Two local Foundries may start on a new data dir at once (two applies): each writes a complete set
+    # into a directory of its own and renames it into place; the second rename fails and that one uses
+    # the first's, so a server never serves a certificate its clients' ca.pem did not sign.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".tls-", dir=data_dir))
+    try:
+        _create(work)
+        os.rename(work, tls)
+    except OSError:
+        if not (ca_path.is_file() and cert_path.is_file() and key_path.is_file()):
+            if tls.is_dir():  # an incomplete set left by an older version: complete it in place
+                _create(tls)
+            else:
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ca_path, cert_path, key_path
+
+
+def _create(tls: Path) -> None:
+    """Write a new CA and a server certificate for loopback signed by it into `tls`."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    tls.mkdir(parents=True, exist_ok=True)
+    ca_path, cert_path, key_path = tls / "ca.pem", tls / "server.pem", tls / "server-key.pem"
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ftops local Foundry CA")])
@@ -70,4 +93,3 @@ def ensure_certificates(data_dir: Path) -> tuple[Path, Path, Path]:
                                                serialization.NoEncryption()))
     cert_path.write_bytes(cert.public_bytes(pem))
     ca_path.write_bytes(ca_cert.public_bytes(pem))
-    return ca_path, cert_path, key_path

@@ -32,10 +32,19 @@ def _api_key(data_dir: Path) -> str:
     path = data_dir / "api-key"
     if path.is_file():
         return path.read_text().strip()
+    # Written whole under another name, then linked into place: a second emulator starting on the same
+    # new data dir either wins or reads the first one's complete key, never an empty file.
     key = secrets.token_hex(16)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = data_dir / f".api-key-{os.getpid()}-{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(key)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        tmp.unlink()
     return key
 
 
