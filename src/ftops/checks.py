@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._evalchecks import check_held_out
 from ._exceptions import Problem, ValidationFailed
 from .catalog import Catalog, ModelInfo, load_catalog
 from .datasets import METHOD_FORMAT, DatasetReport, HashCache, ScanOptions
@@ -141,6 +142,7 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
             problems.append(Problem(f"... and {report.problems_omitted} more problems", shown))
     cache.save()
     checked.cache_hits = cache.hits
+    check_held_out(project, checked.reports, problems)
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
     checked.warnings.extend(problems)

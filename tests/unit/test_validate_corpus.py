@@ -73,6 +73,88 @@ def dpo_file(*bad: object) -> dict[str, str | bytes]:
     return {T: body, "specs/data/valid.jsonl": "\n".join(good) + "\n"}
 
 
+H = "specs/data/heldout.jsonl"
+EVAL_DOC = """---
+apiVersion: ftops/v1
+kind: Dataset
+metadata: {name: heldout}
+spec: {path: data/heldout.jsonl}
+---
+apiVersion: ftops/v1
+kind: Evaluation
+metadata: {name: quality}
+spec:
+  dataset: heldout
+  criteria:
+    - {type: text_similarity, name: similar, metric: fuzzy_match, threshold: 0.6}
+    - {type: python, name: graded, source: graders/grade.py}
+  pass: {thresholds: {similar: 0.5}, minItems: 10}
+"""
+EVAL_SPEC = sub("  sku: {name: GlobalStandard, capacity: 50}\n",
+                "  sku: {name: GlobalStandard, capacity: 50}\n  evaluation: {name: quality}\n") + EVAL_DOC
+GRADER = "import re\n\ndef grade(sample, item):\n    return 1.0\n"
+
+
+def heldout(n: int = 12) -> str:
+    return "".join(json.dumps({"messages": [msg("user", f"Held-out {i}?"), msg("assistant", f"Answer {i}.")]}) + "\n"
+                   for i in range(n))
+
+
+def ev(old: str = "", new: str = "", files: dict[str, str | bytes] | None = None) -> dict[str, object]:
+    """An evaluation-gated project (spec edited old -> new) with its held-out set and grader, `files` on top."""
+    spec = EVAL_SPEC
+    if old:
+        assert old in spec, old
+        spec = spec.replace(old, new, 1)
+    return {"spec": spec, "files": {H: heldout(), "specs/graders/grade.py": GRADER, **(files or {})}}
+
+
+def ln(spec: str, needle: str) -> int:
+    return next(i for i, line in enumerate(spec.splitlines(), 1) if needle in line)
+
+
+def eval_case(id: str, expect: str, needle: str | None, old: str = "", new: str = "",
+              files: dict[str, str | bytes] | None = None, where: str | None = None) -> Case:
+    kw = ev(old, new, files)
+    spec = str(kw["spec"])
+    return Case(id, expect, where or f"{S}:{ln(spec, needle or new)}", files=kw["files"], spec=spec)  # type: ignore[arg-type]
+
+
+EVAL_CASES = [
+    eval_case("eval-unknown-dataset", "dataset names Dataset 'heldot'", None, "dataset: heldout", "dataset: heldot"),
+    eval_case("eval-unknown-criterion-type", "does not match any of the expected tags", None,
+              "{type: text_similarity, name: similar", "{type: regex, name: similar"),
+    eval_case("eval-bad-metric", "spec.criteria.0.metric: must be one of", None, "metric: fuzzy_match", "metric: fuzzy"),
+    eval_case("eval-threshold-names-no-criterion", "pass.thresholds names 'simlar', which is not a criterion", None,
+              "thresholds: {similar: 0.5}", "thresholds: {simlar: 0.5}"),
+    eval_case("eval-no-pass-rule", "a pass rule needs thresholds and/or beatBaselineBy", None,
+              "pass: {thresholds: {similar: 0.5}, minItems: 10}", "pass: {minItems: 10}"),
+    eval_case("eval-duplicate-criteria", "two criteria are named 'similar'", "  criteria:",
+              "name: graded, source", "name: similar, source"),
+    eval_case("eval-judge-unknown-deployment", "deployment names Deployment 'judge', which no spec defines", None,
+              "- {type: python, name: graded, source: graders/grade.py}",
+              "- {type: score_model, name: judged, deployment: judge}"),
+    eval_case("eval-grader-outside-root", "python grader source '../../../grade.py' resolves outside the project root",
+              None, "source: graders/grade.py", "source: ../../../grade.py"),
+    eval_case("eval-grader-missing", "python grader source 'graders/nope.py' does not exist", None,
+              "source: graders/grade.py", "source: graders/nope.py"),
+    eval_case("eval-grader-import", "python grader imports 'requests'", None,
+              files={"specs/graders/grade.py": "import json\nimport requests\n\ndef grade(sample, item):\n    return 1\n"},
+              where="specs/graders/grade.py:2"),
+    eval_case("eval-grader-no-grade", "python grader must define grade(sample, item)", None,
+              files={"specs/graders/grade.py": "def score(sample):\n    return 1\n"}, where="specs/graders/grade.py:1"),
+    eval_case("eval-grader-too-big", "Foundry accepts less than 256 kB", None,
+              files={"specs/graders/grade.py": GRADER + "#" * 262144 + "\n"}, where="specs/graders/grade.py:1"),
+    eval_case("eval-heldout-overlaps-training", "held-out record shared with training data 'train'", None,
+              files={H: heldout(3) + chat_line(7) + "\n" + heldout(12)}, where=f"{H}:4"),
+    eval_case("eval-too-few-items", "has 12 records, fewer than pass.minItems (50)", None, "minItems: 10",
+              "minItems: 50"),
+    eval_case("deployment-unknown-evaluation", "evaluation.name names Evaluation 'qualty'", None,
+              "evaluation: {name: quality}", "evaluation: {name: qualty}"),
+    eval_case("eval-bad-candidates", "spec.evaluation.candidates", None, "evaluation: {name: quality}",
+              "evaluation: {name: quality, candidates: [latest]}"),
+]
+
 CASES = [
     # --- spec files -------------------------------------------------------------------------
     Case("yaml-syntax", "invalid YAML", f"{S}:4", spec="apiVersion: ftops/v1\nkind: Foundry\nmetadata: {name: [\n"),
@@ -224,6 +306,7 @@ CASES = [
          files=bad_train({"messages": [msg("user", "word " * 70000), msg("assistant", "ok")]})),
     Case("format-mismatch-spec", "dataset format preference does not match the method", f"{S}:9",
          spec=sub("spec: {path: data/train.jsonl}", "spec: {path: data/train.jsonl, format: preference}")),
+    *EVAL_CASES,
 ]
 
 

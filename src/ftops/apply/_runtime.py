@@ -16,7 +16,7 @@ from typing import Protocol
 from .._exceptions import FtopsError
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveFile, LiveJob
-from ..plan import Action, NoOp, PauseJob, Plan, ResumeJob, WaitFile, WaitJob, identity
+from ..plan import Action, NoOp, PauseJob, Plan, ResumeJob, Verdict, WaitFile, WaitJob, identity
 
 SETTLE_SECONDS = 2.5  # a rival apply that started with us has created its job by then
 CLOCK_SKEW_SECONDS = 5
@@ -65,6 +65,7 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: waiting gives up at once
     deploy_lock: threading.Lock = field(default_factory=threading.Lock)  # Foundry: 409 on concurrent writes
     job_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # deployment -> the evaluation verdict of this run
 
     def __post_init__(self) -> None:
         for a in self.plan.actions:

@@ -23,10 +23,12 @@ from ..checks import CheckedProject, validate_dir
 from ..foundry import FoundryClient, Launcher, connect
 from ..plan import (
     CreateJob,
+    EvaluateCandidates,
     Plan,
     RollOut,
     UploadDataset,
     WaitFile,
+    evaluations,
     fingerprint,
     identity,
     read_live,
@@ -124,6 +126,16 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
             raise StalePlanError(f"plan action {a.id}: job {a.name} does not match the specs; plan again")
         elif isinstance(a, RollOut) and (a.name not in project.deployments or a.job not in project.jobs):
             raise StalePlanError(f"plan action {a.id}: deployment {a.name} does not match the specs; plan again")
+        elif isinstance(a, EvaluateCandidates) and (
+                a.name not in project.evaluations or a.deployment not in project.deployments
+                or a.job not in project.jobs or (ref := project.deployments[a.deployment].spec.evaluation) is None
+                or ref.name != a.name):
+            raise StalePlanError(f"plan action {a.id}: evaluation {a.name} does not match the specs; plan again")
+        elif isinstance(a, EvaluateCandidates) and (
+                a.job != project.deployments[a.deployment].spec.model.job
+                or a.criteria_hash != evaluations.criteria_hash(checked, project.evaluations[a.name])):
+            raise StalePlanError(f"plan action {a.id}: evaluation {a.name} is not for these criteria, data or job; "
+                                 "plan again")
 
 
 def require_preflight(plan: Plan) -> None:

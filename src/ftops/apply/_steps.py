@@ -15,17 +15,20 @@ from ..plan import (
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    EvaluateCandidates,
     PauseJob,
     ResumeJob,
     RollOut,
     UploadDataset,
     WaitFile,
     WaitJob,
+    evaluations,
     identity,
     job_request,
     needs_checkpoints,
     resolve_model,
 )
+from ._evaluate import evaluate, verdict_of
 from ._runtime import Runtime, first_look, oldest_upload, settle_upload
 
 
@@ -136,13 +139,27 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
     job = rt.await_job(a, a.job, a.job_hash)
     spec = rt.checked.project.deployments[a.name].spec
     model, loss = a.model, a.loss
-    if model is None or a.job_id != job.id:
+    verdict = a.verdict
+    if a.gated:
+        verdict = verdict_of(rt, a.name)
+        if verdict is None:
+            raise FtopsError(f"rollout blocked: evaluation of {a.name} has no verdict in this run")
+        if not verdict.passed or verdict.winner is None:
+            raise FtopsError(f"rollout blocked: {verdict.reason}; keeps serving {a.served_model or 'nothing'}")
+        model, loss = verdict.winner, _loss_of(rt, job.id, verdict.winner)
+    elif spec.evaluation is not None and (model is None or a.job_id != job.id):
+        raise StalePlanError(f"deployment {a.name}: the plan's verdict is for another job; plan again")
+    elif model is None or a.job_id != job.id:
         checkpoints = rt.client.checkpoints(job.id) if needs_checkpoints(spec) else []
         resolved = resolve_model(job, checkpoints, spec, a.served_loss)
         if resolved.blocked:
             raise FtopsError(f"rollout blocked: {resolved.blocked}")
         model, loss = resolved.model, resolved.loss
     tags = identity.deployment_tags(rt.plan.project, a.name, a.spec_hash, job.id, loss, str(model))
+    if verdict is not None:
+        tags[evaluations.TAG_VERDICT] = evaluations.verdict_tag(verdict)
+        if verdict.baseline_model:
+            tags[evaluations.TAG_BASELINE] = verdict.baseline_model[:256]
     with rt.deploy_lock:
         if a.action == "replace":
             rt.client.delete_deployment(a.name)
@@ -161,6 +178,13 @@ def _keep_tags(rt: Runtime, name: str) -> dict[str, str]:
     return dict(rt.client.get_deployment(name).tags)
 
 
+def _loss_of(rt: Runtime, job_id: str, model: str) -> float | None:
+    """The validation loss of the promoted checkpoint (for later mustBeatCurrent gates)."""
+    cps = sorted(rt.client.checkpoints(job_id), key=lambda c: c.step_number)
+    by_id = {c.id: c.loss for c in cps}
+    return by_id.get(model, cps[-1].loss if cps else None)
+
+
 def delete_deployment(rt: Runtime, a: DeleteDeployment) -> str:
     with rt.deploy_lock:
         rt.client.delete_deployment(a.name)
@@ -176,7 +200,7 @@ Step = Callable[[Runtime, Any], str]
 STEPS: dict[type[Action], Step] = {
     UploadDataset: upload, WaitFile: wait_file, CreateJob: create_job, CancelJob: cancel, PauseJob: pause,
     ResumeJob: resume, WaitJob: wait_job, RollOut: roll_out, DeleteDeployment: delete_deployment,
-    DeleteFile: delete_file,
+    DeleteFile: delete_file, EvaluateCandidates: evaluate,
 }
 
 

@@ -8,7 +8,7 @@ import orjson
 from rich.markup import escape
 
 from ..apply import ApplyResult
-from ..plan import Action, DriftItem, Plan, StatusRow
+from ..plan import Action, DriftItem, EvaluateCandidates, Plan, StatusRow, Verdict, verdicts
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
           "delete": ("-", "red"), "cancel": ("x", "red"), "pause": ("||", "cyan"), "resume": (">", "cyan"),
@@ -53,6 +53,9 @@ def field_changes(a: Action) -> list[tuple[str, Any, Any]]:
 
 
 def _cost_note(a: Action) -> str:
+    if isinstance(a, EvaluateCandidates) and a.tokens:
+        on = len(a.canaries) or "each candidate and the baseline on"
+        return f"  ~{a.tokens:,} eval tokens ({on} {a.canary_sku} canaries)"
     if a.action in ("create", "replace") and a.kind == "FineTuningJob" and a.cost.training_usd:
         return f"  ~{money(a.cost.training_usd)} training"
     if a.kind == "Deployment" and a.action in ("create", "replace") and a.cost.monthly_usd:
@@ -134,6 +137,8 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: st
     if not rows:
         rows = ["| | | | | No changes: the live Foundry matches the specs. |"]
     tail = ["", "_Costs are estimates from the ftops catalog (list prices)._"]
+    if verdicts(plan):
+        tail += ["", verdicts_markdown(verdicts(plan))]
     kept, size = [], sum(len(x) + 1 for x in head + tail) + 200
     for row in rows:
         if size + len(row) + 1 > limit:
@@ -225,3 +230,20 @@ def apply_summary(result: ApplyResult) -> str:
         text += ("\nWaiting for Foundry: deferred actions follow running jobs. The next `ftops apply` (a scheduled "
                  "sync) continues; or use --wait.")
     return text
+
+
+def verdicts_markdown(found: list[tuple[str, Verdict]]) -> str:
+    """One table per evaluation-gated deployment: each candidate's scores, the baseline, the verdict."""
+    from ._charts import VerdictRow, verdict_table_markdown
+    from ._escape import md_cell
+
+    parts = []
+    for deployment, v in found:
+        rows = [VerdictRow(c.label, c.scores, "winner" if c.model == v.winner else "pass" if c.passed else
+                           f"fail: {c.why}") for c in v.candidates]
+        base = VerdictRow(v.baseline.model, v.baseline.scores, "" if v.baseline.items else "not deployable") \
+            if v.baseline is not None else None
+        head = f"#### evaluation `{md_cell(v.evaluation)}` for `{md_cell(deployment)}`: " + \
+            ("passed" if v.passed else "**failed** (the served model keeps serving)")
+        parts.append(head + "\n\n" + verdict_table_markdown(v.criteria, rows, base))
+    return "\n".join(parts)

@@ -215,6 +215,14 @@ class EvalsClient:
             lambda: _oldest(self.find_evals(metadata)), f"create eval {name}", timeout=self.client.timeouts.write)
         return created
 
+    def update_metadata(self, eval_id: str, metadata: Mapping[str, str]) -> LiveEval:
+        """Replace the eval's metadata (at most 16 pairs): a PUT-like write, safe to repeat."""
+        meta: Any = dict(metadata)
+        updated: LiveEval = self.client._call(
+            lambda t: LiveEval.parse(self.oai.evals.update(eval_id, metadata=meta, timeout=self.client._oai(t))),
+            f"update eval {eval_id}", timeout=self.client.timeouts.write)
+        return updated
+
     def list_evals(self) -> list[LiveEval]:
         return [LiveEval.parse(e) for e in self._pages(self.oai.evals.list, "list evals")]
 

@@ -1,5 +1,6 @@
 """Plan layer: live state + specs -> Plan (typed actions with reasons, changes, dependencies, cost)."""
 
+from . import _evaluations as evaluations
 from . import _identity as identity
 from ._drift import DriftItem, drift_items, in_progress
 from ._jobs import job_request
@@ -11,9 +12,12 @@ from ._model import (
     FORMAT_VERSION,
     Action,
     CancelJob,
+    Candidate,
+    CandidateScores,
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    EvaluateCandidates,
     Finding,
     JobProgress,
     NoOp,
@@ -22,17 +26,55 @@ from ._model import (
     ResumeJob,
     RollOut,
     UploadDataset,
+    Verdict,
     WaitFile,
     WaitJob,
 )
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._resolve import Resolved, needs_checkpoints, resolve_model
-from ._status import StatusRow, status_rows
+from ._status import StatusRow, status_rows, verdicts
 
 __all__ = [
-    "ACTIONS", "CHANGING", "DRIFT_KINDS", "FORMAT_VERSION", "Action", "CancelJob", "CreateJob", "DeleteDeployment",
-    "DeleteFile", "DriftItem", "Finding", "JobProgress", "LiveState", "Needs", "NoOp", "PauseJob", "Plan", "Resolved",
-    "ResumeJob", "RollOut", "StatusRow", "UploadDataset", "WaitFile", "WaitJob", "decide", "drift_items",
-    "fingerprint", "identity", "in_progress", "job_request", "make_plan", "needs_checkpoints", "read_live",
-    "resolve_model", "spec_fingerprint", "status_rows",
+    "ACTIONS",
+    "CHANGING",
+    "DRIFT_KINDS",
+    "FORMAT_VERSION",
+    "Action",
+    "CancelJob",
+    "Candidate",
+    "CandidateScores",
+    "CreateJob",
+    "DeleteDeployment",
+    "DeleteFile",
+    "DriftItem",
+    "EvaluateCandidates",
+    "Finding",
+    "JobProgress",
+    "LiveState",
+    "Needs",
+    "NoOp",
+    "PauseJob",
+    "Plan",
+    "Resolved",
+    "ResumeJob",
+    "RollOut",
+    "StatusRow",
+    "UploadDataset",
+    "Verdict",
+    "WaitFile",
+    "WaitJob",
+    "decide",
+    "drift_items",
+    "evaluations",
+    "fingerprint",
+    "identity",
+    "in_progress",
+    "job_request",
+    "make_plan",
+    "needs_checkpoints",
+    "read_live",
+    "resolve_model",
+    "spec_fingerprint",
+    "status_rows",
+    "verdicts",
 ]

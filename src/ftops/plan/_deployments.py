@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..foundry import LiveDeployment, LiveJob
-from ..spec import DeploymentSpec, Resource
+from ..spec import DeploymentSpec, Resource, ScoreModelCriterion
 from . import _identity as ident
 from ._context import Ctx, JobState
 from ._cost import monthly_hosting
-from ._model import Cost, DeleteDeployment, DeleteFile, NoOp, RollOut
+from ._evaluations import TAG_CANARY, plan_gate, plan_pending_evaluation
+from ._model import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, NoOp, RollOut
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 
 DEVELOPER_NOTE = "Foundry deletes Developer-tier deployments after 24 h"
@@ -25,8 +26,11 @@ ROLLOUT_GRACE_SECONDS = 3600
 
 
 def deployment_hash(s: DeploymentSpec) -> str:
-    return ident.canonical_hash({"model": s.model.model_dump(mode="json"), "sku": [s.sku.name, s.sku.capacity],
-                                 "gates": s.gates.model_dump(mode="json")})
+    fields: dict[str, Any] = {"model": s.model.model_dump(mode="json"), "sku": [s.sku.name, s.sku.capacity],
+                              "gates": s.gates.model_dump(mode="json")}
+    if s.evaluation is not None:  # only when set: the hash of an ungated deployment stays what it was
+        fields["evaluation"] = s.evaluation.model_dump(mode="json")
+    return ident.canonical_hash(fields)
 
 
 def plan_deployment(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
@@ -49,7 +53,11 @@ def plan_deployment(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
         why = f"job {s.model.job}: {state.blocked}"
         ctx.add(NoOp(reason=f"{keep}; rollout blocked ({why})", blocked=why, cost=held, **noop))
     elif not state.succeeded or state.live is None:
-        ctx.add(_pending_rollout(ctx, dep, state, live, monthly))
+        rollout = _pending_rollout(ctx, dep, state, live, monthly)
+        if s.evaluation is not None:
+            rollout.depends_on = [plan_pending_evaluation(ctx, dep, state, live)]
+            rollout.gated = True
+        ctx.add(rollout)
     else:
         _plan_rollout(ctx, dep, state.live, state, live, monthly, noop)
 
@@ -68,13 +76,17 @@ def _pending_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, l
     s = dep.spec
     assert state.action_id is not None
     target = f"<{s.model.job}: {_selector(s)}>"
+    what = f"{_selector(s)} of job {s.model.job}"
+    if s.evaluation is not None:
+        target = f"<winner of evaluation {s.evaluation.name}>"
+        what = f"the winner of evaluation {s.evaluation.name} (candidates of job {s.model.job})"
     fields = _rollout_fields(dep, state, live)
     if live is not None:
         return RollOut(id=f"deployment.{dep.name}:update", action="update", depends_on=[state.action_id],
                        reason=f"pending rollout: keeps serving {live.model} until job {s.model.job} finishes",
                        changes={"model": (live.model, target)}, cost=Cost(monthly_usd=monthly), **fields)
     return RollOut(id=f"deployment.{dep.name}:create", action="create", depends_on=[state.action_id],
-                   reason=f"deploy {_selector(s)} of job {s.model.job} once it finishes",
+                   reason=f"deploy {what} once it finishes",
                    changes={"model": (None, target), "sku": (None, f"{s.sku.name} x{s.sku.capacity}")},
                    cost=Cost(monthly_usd=monthly), **fields)
 
@@ -98,22 +110,34 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
                   live: LiveDeployment | None, monthly: float, noop: dict[str, Any]) -> None:
     s, name = dep.spec, dep.name
     keep = f"keeps serving {live.model}" if live else "not deployed"
-    resolved = _resolve(ctx, dep, job, live)
-    if resolved is None:  # the refresh step fetches the checkpoints and plans again
-        ctx.add(NoOp(reason="reading the job's checkpoints", **noop))
-        return
+    verdict = None
+    if s.evaluation is not None:
+        gate = plan_gate(ctx, dep, job, live, noop, Cost(monthly_usd=monthly if live else 0.0))
+        if gate.evaluate_id is not None:
+            ctx.add(_gated_rollout(dep, state, live, monthly, gate.evaluate_id, job.id))
+            return
+        if gate.resolved is None:
+            return  # plan_gate added why (reading, blocked, failed gate)
+        resolved, verdict = gate.resolved, gate.verdict
+    else:
+        found = _resolve(ctx, dep, job, live)
+        if found is None:  # the refresh step fetches the checkpoints and plans again
+            ctx.add(NoOp(reason="reading the job's checkpoints", **noop))
+            return
+        resolved = found
     if resolved.blocked:
         ctx.add(NoOp(reason=f"{keep}; {resolved.blocked}", blocked=resolved.blocked,
                      cost=Cost(monthly_usd=monthly if live else 0.0), **noop))
         return
-    fields = {**_rollout_fields(dep, state, live), "model": resolved.model, "loss": resolved.loss, "job_id": job.id}
+    fields = {**_rollout_fields(dep, state, live), "model": resolved.model, "loss": resolved.loss, "job_id": job.id,
+              "verdict": verdict}
     cost = Cost(monthly_usd=monthly)
     if live is None:
         ctx.add(_recreate(ctx, dep, job, resolved, fields, cost))
         return
     changes = _changes(live, s, resolved)
     if not changes:
-        ctx.add(NoOp(reason=f"serves {live.model} ({resolved.note})", cost=cost, **noop))
+        ctx.add(NoOp(reason=f"serves {live.model} ({resolved.note})", cost=cost, verdict=verdict, **noop))
         return
     by_hand = live.tags.get(ident.META_HASH) == deployment_hash(s) and live.tags.get(ident.TAG_JOB) == job.id
     if "model" in changes and not by_hand:
@@ -125,6 +149,22 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
     verb: Literal["replace", "update"] = "replace" if "sku.name" in changes else "update"
     ctx.add(RollOut(id=f"deployment.{name}:{verb}", action=verb, reason=reason, changes=changes,
                     drift="modified" if by_hand else None, cost=cost, **fields))
+
+
+def _gated_rollout(dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None, monthly: float,
+                   evaluate_id: str, job_id: str) -> RollOut:
+    """Promote whichever candidate the evaluation picks (known when it has run)."""
+    s = dep.spec
+    assert s.evaluation is not None
+    target = f"<winner of evaluation {s.evaluation.name}>"
+    fields = {**_rollout_fields(dep, state, live), "job_id": job_id, "gated": True, "depends_on": [evaluate_id]}
+    if live is None:
+        return RollOut(id=f"deployment.{dep.name}:create", action="create", cost=Cost(monthly_usd=monthly),
+                       reason=f"deploy the winner of evaluation {s.evaluation.name}",
+                       changes={"model": (None, target), "sku": (None, f"{s.sku.name} x{s.sku.capacity}")}, **fields)
+    return RollOut(id=f"deployment.{dep.name}:update", action="update", cost=Cost(monthly_usd=monthly),
+                   reason=f"promote the winner of evaluation {s.evaluation.name} (or keep serving {live.model} if "
+                          "no candidate passes)", changes={"model": (live.model, target)}, **fields)
 
 
 def _recreate(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, resolved: Resolved, fields: dict[str, Any],
@@ -174,8 +214,9 @@ PRUNE_HINT = "managed by ftops but no spec names it; `apply --prune` deletes it"
 
 def plan_orphans(ctx: Ctx) -> None:
     p = ctx.checked.project
+    _canaries(ctx)
     for d in ctx.live.snapshot.deployments:
-        if d.tags.get(ident.META_PROJECT) == ctx.project and d.name not in p.deployments:
+        if d.tags.get(ident.META_PROJECT) == ctx.project and d.name not in p.deployments and TAG_CANARY not in d.tags:
             if ctx.prune:
                 ctx.add(DeleteDeployment(id=f"deployment.{d.name}:delete", name=d.name, live_id=d.name,
                                          reason=f"serves {d.model}; no spec names it: pruned (--prune)"))
@@ -184,6 +225,27 @@ def plan_orphans(ctx: Ctx) -> None:
                              served_model=d.model, reason=f"serves {d.model}; {PRUNE_HINT}", drift="unapplied"))
     _orphan_files(ctx)
     _orphan_jobs(ctx)
+
+
+def _canaries(ctx: Ctx) -> None:
+    """Evaluation canaries an interrupted apply left behind are ftops' own: deleted (no --prune needed)."""
+    deletes = []
+    for d in ctx.live.snapshot.deployments:
+        if d.tags.get(ident.META_PROJECT) == ctx.project and TAG_CANARY in d.tags and d.name not in \
+                ctx.checked.project.deployments:
+            deletes.append(ctx.add(DeleteDeployment(
+                id=f"deployment.{d.name}:delete", name=d.name, live_id=d.name,
+                reason=f"evaluation canary of {d.tags[TAG_CANARY]} left behind by an interrupted apply")).id)
+    rollouts = {a.name: a.id for a in ctx.actions if isinstance(a, RollOut) and not a.gated}
+    for a in ctx.actions:
+        if not isinstance(a, EvaluateCandidates):
+            continue
+        # A canary of the same name may be deployed again: only after the cleanup. A judge deployment
+        # (score_model) rolled out by this plan must exist before the runs that call it.
+        ev = ctx.checked.project.evaluations[a.name].spec
+        judges = [rollouts[c.deployment] for c in ev.criteria if isinstance(c, ScoreModelCriterion)
+                  and c.deployment in rollouts and c.deployment != a.deployment]
+        a.depends_on = list(dict.fromkeys([*a.depends_on, *deletes, *judges]))
 
 
 def _orphan_files(ctx: Ctx) -> None:

@@ -14,9 +14,11 @@ from functools import cached_property
 
 from .._exceptions import FoundryError
 from ..foundry import (
+    EvalsClient,
     FoundryClient,
     LiveCheckpoint,
     LiveDeployment,
+    LiveEval,
     LiveEvent,
     LiveFile,
     LiveJob,
@@ -31,9 +33,10 @@ from . import _identity as ident
 class Needs:
     events: frozenset[str] = frozenset()  # job ids
     checkpoints: frozenset[str] = frozenset()  # job ids
+    evals: bool = False  # the Evals listing (verdicts of evaluation-gated deployments)
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.checkpoints)
+        return bool(self.events or self.checkpoints or self.evals)
 
 
 @dataclass
@@ -41,6 +44,7 @@ class LiveState:
     snapshot: Snapshot
     events: dict[str, list[LiveEvent]] = field(default_factory=dict)
     checkpoints: dict[str, list[LiveCheckpoint]] = field(default_factory=dict)
+    evals: list[LiveEval] | None = None  # None: not read (only plans with evaluation gates read it)
     api_calls: int = 0
     now: float = field(default_factory=time.time)  # the planning clock (rollout grace, retirement dates)
     models: dict[str, LiveModel] | None = None  # base models the account offers; None: not known
@@ -48,6 +52,7 @@ class LiveState:
     unknown: list[str] = field(default_factory=list)  # what could not be read (said in the plan)
     _want_events: set[str] = field(default_factory=set)
     _want_checkpoints: set[str] = field(default_factory=set)
+    _want_evals: bool = False
 
     def events_of(self, job_id: str) -> list[LiveEvent] | None:
         if job_id not in self.events:
@@ -61,10 +66,16 @@ class LiveState:
             return None
         return self.checkpoints[job_id]
 
+    def evals_listed(self) -> list[LiveEval] | None:
+        if self.evals is None:
+            self._want_evals = True
+        return self.evals
+
     def take_needs(self) -> Needs:
-        needs = Needs(frozenset(self._want_events), frozenset(self._want_checkpoints))
+        needs = Needs(frozenset(self._want_events), frozenset(self._want_checkpoints), self._want_evals)
         self._want_events.clear()
         self._want_checkpoints.clear()
+        self._want_evals = False
         return needs
 
 
@@ -134,6 +145,8 @@ def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
         state.events[job_id] = client.latest_events(job_id)
     for job_id in sorted(needs.checkpoints - state.checkpoints.keys()):
         state.checkpoints[job_id] = client.checkpoints(job_id)
+    if needs.evals and state.evals is None:
+        state.evals = EvalsClient(client).list_evals()
     state.api_calls += client.api_calls - before
 
 

@@ -16,7 +16,7 @@ ACTIONS = ("create", "update", "replace", "delete", "cancel", "pause", "resume",
 CHANGING = frozenset({"create", "update", "replace", "delete", "cancel", "pause", "resume"})
 DRIFT_KINDS = ("unapplied", "modified", "deleted", "failed", "foreign", "retiring")
 
-Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File"]
+Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation"]
 Verb = Literal["create", "update", "replace", "delete", "cancel", "pause", "resume", "wait", "no-op"]
 DriftClass = Literal["unapplied", "modified", "deleted", "failed", "foreign", "retiring"]
 SkuName = Literal["Standard", "GlobalStandard", "Developer", "ProvisionedManaged"]
@@ -170,6 +170,57 @@ class CancelJob(_OnJob):
     cause: Literal["duplicate", "superseded", "orphan"]
 
 
+# -- evaluations ----------------------------------------------------------------------------
+class Candidate(_Model):
+    model: str = Field(min_length=1, max_length=256)  # a fine-tuned model id, a checkpoint id or a base model
+    label: str = Field(min_length=1, max_length=100)  # "final", "epoch 3", "baseline" ...
+
+
+class CandidateScores(_Model):
+    """One model's mean score per criterion over the held-out items, and whether it passes the rule."""
+
+    model: str
+    label: str
+    scores: dict[str, float | None]
+    overall: float | None = Field(default=None, allow_inf_nan=False)  # mean over the criteria
+    items: int = Field(default=0, ge=0)  # items graded without error (the fewest over the criteria)
+    passed: bool = False
+    why: str = ""  # what it missed
+
+
+class Verdict(_Model):
+    """The result of an evaluation gate: the winner to promote (None: the gate failed) and every score."""
+
+    evaluation: Name
+    passed: bool
+    winner: str | None = None
+    reason: str = Field(max_length=4000)  # one line with the scores
+    criteria: list[str] = Field(default_factory=list)
+    candidates: list[CandidateScores] = Field(default_factory=list)
+    baseline: CandidateScores | None = None
+    baseline_model: str | None = None  # what the candidates were compared with (scored or not)
+
+
+class EvaluateCandidates(ActionBase):
+    """Deploy each candidate and the baseline on throwaway canaries, run the Evaluation, decide the winner."""
+
+    op: Literal["evaluation.run"] = "evaluation.run"
+    kind: Literal["Evaluation"] = "Evaluation"
+    action: Literal["create"] = "create"
+    deployment: Name  # the Deployment this evaluation gates
+    job: Name
+    job_hash: Hex16
+    candidates: list[Candidate] = Field(default_factory=list)  # empty: from the job's checkpoints at apply time
+    baseline: str | None = None  # what the deployment serves now; None: the job's base model
+    criteria_hash: Hex16  # of the held-out data's sha256 and the criteria (python sources by their sha256)
+    data_sha256: Sha256
+    inputs: dict[str, Hex16] = Field(default_factory=dict)  # model -> hash(model, criteria_hash), when known
+    reuse: list[str] = Field(default_factory=list)  # models whose scores Foundry already holds (not re-run)
+    canaries: list[str] = Field(default_factory=list)  # the throwaway deployments, when the models are known
+    canary_sku: SkuName = "Developer"
+    tokens: int = Field(default=0, ge=0)  # estimated tokens the runs sample and grade
+
+
 # -- deployments ----------------------------------------------------------------------------
 class RollOut(ActionBase):
     """Create, update or replace a deployment with the model a job's checkpoint selector names."""
@@ -188,6 +239,8 @@ class RollOut(ActionBase):
     model: str | None = None  # resolved at plan time when the job had finished, else at apply time
     loss: float | None = Field(default=None, allow_inf_nan=False)
     job_id: LiveId | None = None  # the job `model` was resolved from
+    gated: bool = False  # the model is the winner of the evaluation this rollout depends on (apply time)
+    verdict: Verdict | None = None  # the evaluation verdict known at plan time
 
 
 class DeleteDeployment(ActionBase):
@@ -210,11 +263,12 @@ class NoOp(ActionBase):
     action: Literal["no-op", "wait"] = "no-op"
     served_model: str | None = None  # deployments: what it serves
     fine_tuned_model: str | None = None  # jobs: the model a succeeded job produced
+    verdict: Verdict | None = None  # deployments gated on an evaluation: its verdict
 
 
 Action = Annotated[
-    UploadDataset | WaitFile | CreateJob | WaitJob | PauseJob | ResumeJob | CancelJob | RollOut | DeleteDeployment
-    | DeleteFile | NoOp,
+    UploadDataset | WaitFile | CreateJob | WaitJob | PauseJob | ResumeJob | CancelJob | EvaluateCandidates | RollOut
+    | DeleteDeployment | DeleteFile | NoOp,
     Field(discriminator="op"),
 ]
 

@@ -43,9 +43,10 @@ def spec_fingerprint(checked: CheckedProject) -> str:
     """A hash of every spec document and of the bytes of every dataset they name."""
     p = checked.project
     resources: list[Resource[Any]] = [*([p.foundry] if p.foundry else []), *p.datasets.values(),
-                                      *p.jobs.values(), *p.deployments.values()]
+                                      *p.jobs.values(), *p.deployments.values(), *p.evaluations.values()]
     docs = [(r.kind, r.name, r.doc.data) for r in resources]
     data = sorted((name, report.sha256) for name, report in checked.reports.items())
+    data += sorted((f"{ev}/{crit}", sha) for (ev, crit), sha in p.grader_sha256.items())
     return ident.canonical_hash({"docs": sorted(docs, key=lambda d: (d[0], d[1])), "data": data})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ._model import Action, NoOp, Plan, RollOut
+from ._model import Action, EvaluateCandidates, NoOp, Plan, RollOut, Verdict
 
 DATASET_STATUS = {"no-op": "uploaded", "wait": "processing", "create": "not uploaded"}
 JOB_STATUS = {"no-op": "succeeded", "create": "not submitted"}
@@ -34,10 +34,15 @@ def _row(a: Action) -> StatusRow:
             detail = " · ".join(a.progress.details())
         elif isinstance(a, NoOp) and a.fine_tuned_model:
             detail = f"model {a.fine_tuned_model}"
+    elif isinstance(a, EvaluateCandidates):
+        status = "evaluation pending" if a.pending else "not evaluated"
     else:
         status = DEPLOYMENT_STATUS.get(a.action, a.action)
         if isinstance(a, RollOut) and a.action == "update" and not a.pending:
             status = "update pending"
+        verdict = a.verdict if isinstance(a, NoOp | RollOut) else None
+        if verdict is not None and verdict.reason not in detail:
+            detail = f"{detail} · {verdict.reason}"
     if a.blocked:
         status = "blocked"
     return StatusRow(a.kind, a.name, a.live_id or "", status, detail)
@@ -46,3 +51,8 @@ def _row(a: Action) -> StatusRow:
 def status_rows(plan: Plan) -> list[StatusRow]:
     """Derived from a read-only plan: what exists, what it is doing, and what apply would change."""
     return [_row(a) for a in plan.actions]
+
+
+def verdicts(plan: Plan) -> list[tuple[str, Verdict]]:
+    """(deployment, verdict) of each evaluation-gated deployment whose verdict the plan knows."""
+    return [(a.name, a.verdict) for a in plan.actions if isinstance(a, NoOp | RollOut) and a.verdict is not None]

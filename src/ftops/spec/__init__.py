@@ -1,5 +1,15 @@
 """Spec layer: load YAML spec documents into a checked Project. Imports nothing above it."""
 
+from ._evaluation import (
+    EpochPick,
+    EvaluationRef,
+    EvaluationSpec,
+    PassRule,
+    PythonCriterion,
+    ScoreModelCriterion,
+    StringCheckCriterion,
+    TextSimilarityCriterion,
+)
 from ._hyperparameters import HYPERPARAMETER_MODELS
 from ._models import (
     DatasetSpec,
@@ -32,14 +42,22 @@ __all__ = [
     "DatasetSpec",
     "DeploymentSpec",
     "Epoch",
+    "EpochPick",
+    "EvaluationRef",
+    "EvaluationSpec",
     "FineTuningJobSpec",
     "FoundrySpec",
     "Gates",
     "JobRef",
     "ModelRef",
+    "PassRule",
     "Project",
+    "PythonCriterion",
     "Resource",
+    "ScoreModelCriterion",
     "Sku",
+    "StringCheckCriterion",
+    "TextSimilarityCriterion",
     "UnresolvedEnv",
     "find_root",
     "json_schema",

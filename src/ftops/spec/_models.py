@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from ._evaluation import EvaluationRef, EvaluationSpec
 from ._hyperparameters import HyperValue, check_hyperparameters
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
@@ -143,13 +144,15 @@ class DeploymentSpec(_Strict):
     model: ModelRef
     sku: Sku
     gates: Gates = Field(default_factory=Gates)
+    evaluation: EvaluationRef | None = None  # promote only the candidate that passes this Evaluation
 
 
-SPEC_MODELS: dict[str, type[_Strict]] = {
+SPEC_MODELS: dict[str, type[BaseModel]] = {
     "Foundry": FoundrySpec,
     "Dataset": DatasetSpec,
     "FineTuningJob": FineTuningJobSpec,
     "Deployment": DeploymentSpec,
+    "Evaluation": EvaluationSpec,
 }
 
 
@@ -157,6 +160,6 @@ class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     api_version: Literal["ftops/v1"] = Field(alias="apiVersion")
-    kind: Literal["Foundry", "Dataset", "FineTuningJob", "Deployment"]
+    kind: Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation"]
     metadata: Metadata
     spec: dict[str, Any]

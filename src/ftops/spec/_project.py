@@ -12,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from .._exceptions import FtopsError, Problem, ValidationFailed
+from ._evaluation import EvaluationSpec
+from ._evaluation_refs import check_evaluations
 from ._models import (
     SPEC_MODELS,
     DatasetSpec,
@@ -70,6 +72,9 @@ class Project:
     datasets: dict[str, Resource[DatasetSpec]] = field(default_factory=dict)
     jobs: dict[str, Resource[FineTuningJobSpec]] = field(default_factory=dict)
     deployments: dict[str, Resource[DeploymentSpec]] = field(default_factory=dict)
+    evaluations: dict[str, Resource[EvaluationSpec]] = field(default_factory=dict)
+    grader_paths: dict[tuple[str, str], Path] = field(default_factory=dict)  # (evaluation, criterion) -> file
+    grader_sha256: dict[tuple[str, str], str] = field(default_factory=dict)  # of the source read at load time
     dataset_paths: dict[str, Path] = field(default_factory=dict)  # resolved, inside root
     spec_dir_shown: str = "specs"
     # Connection variables left unset: fine offline (validate), an error for commands that connect
@@ -98,9 +103,11 @@ def _short(value: object, limit: int = 60) -> str:
 def _data_loc(data: Any, loc: Loc) -> Loc:
     """The part of a pydantic error location that exists in the input (drops union member tags)."""
     kept: list[str | int] = []
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(data, dict) and part in data:
             data = data[part]
+        elif isinstance(data, dict) and i + 1 < len(loc) and loc[i + 1] in data:
+            continue  # a discriminated union's tag (criteria.0.text_similarity.metric): not in the input
         elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
             data = data[part]
         elif isinstance(data, dict) and isinstance(part, str) and kept[-1:] != [part] and \
@@ -251,6 +258,7 @@ def load_project(spec_dir: str | Path, root: str | Path | None = None) -> Projec
     _check_references(project, problems, complete)
     _check_local_state_dir(project, problems)
     _resolve_dataset_paths(project, problems)
+    check_evaluations(project, problems)
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
     return project
@@ -322,6 +330,8 @@ def _register(project: Project, res: Resource[Any], problems: list[Problem]) -> 
         project.datasets[res.name] = res
     elif res.kind == "FineTuningJob":
         project.jobs[res.name] = res
+    elif res.kind == "Evaluation":
+        project.evaluations[res.name] = res
     else:
         project.deployments[res.name] = res
 

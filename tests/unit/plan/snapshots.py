@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ftops.checks import CheckedProject, validate_dir
-from ftops.foundry import LiveCheckpoint, LiveDeployment, LiveEvent, LiveFile, LiveJob, Snapshot
+from ftops.foundry import LiveCheckpoint, LiveDeployment, LiveEval, LiveEvent, LiveFile, LiveJob, Snapshot
 from ftops.plan import LiveState, Plan, decide, identity
 from ftops.plan._deployments import deployment_hash
 from ftops.plan._jobs import job_request
@@ -31,6 +31,7 @@ class World:
     deployments: list[LiveDeployment] = field(default_factory=list)
     events: dict[str, list[LiveEvent]] = field(default_factory=dict)
     checkpoints: dict[str, list[LiveCheckpoint]] = field(default_factory=dict)
+    evals: list[LiveEval] = field(default_factory=list)
     now: float = NOW
 
     @property
@@ -39,7 +40,8 @@ class World:
 
     def state(self) -> LiveState:
         snap = Snapshot(files=list(self.files), jobs=list(self.jobs), deployments=list(self.deployments))
-        return LiveState(snap, events=dict(self.events), checkpoints=dict(self.checkpoints), now=self.now)
+        return LiveState(snap, events=dict(self.events), checkpoints=dict(self.checkpoints), evals=list(self.evals),
+                         now=self.now)
 
     def plan(self, *, prune: bool = False) -> Plan:
         state = self.state()

@@ -128,14 +128,17 @@ def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
 
 def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
     """A table of managed resources with live status, progress and the model each deployment serves."""
-    from ...plan import status_rows
+    from ...plan import status_rows, verdicts
     from .. import _render as render
 
-    rows = status_rows(_read_only_plan(spec_dir))
+    plan = _read_only_plan(spec_dir)
+    rows = status_rows(plan)
     if fmt is Format.json:
         out.print(render.status_json(rows), markup=False)
     elif fmt is Format.markdown:
-        out.print(render.status_markdown(rows), markup=False)
+        found = verdicts(plan)
+        out.print(render.status_markdown(rows) + ("\n\n" + render.verdicts_markdown(found) if found else ""),
+                  markup=False)
     else:
         out.print(render.status_table(rows))
 

@@ -1,0 +1,295 @@
+"""Evaluation-gated promotion: which candidates to evaluate, which verdicts Foundry already holds, the winner.
+
+Pure, like the rest of the planner. The verdicts live in Foundry: one eval per (project, deployment,
+criteria hash) carries ftops metadata, and each model's mean scores are kept in that eval's metadata
+under `ftops-s.<inputs hash>` (inputs = the model, the held-out data's sha256 and the criteria), so a
+later plan finds them with one listing and never runs an evaluation of unchanged inputs again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ..checks import CheckedProject
+from ..foundry import LiveCheckpoint, LiveDeployment, LiveEval, LiveJob
+from ..spec import (
+    DeploymentSpec,
+    EpochPick,
+    EvaluationRef,
+    EvaluationSpec,
+    PythonCriterion,
+    Resource,
+    ScoreModelCriterion,
+)
+from . import _identity as ident
+from ._context import Ctx, JobState
+from ._model import Candidate, CandidateScores, Cost, EvaluateCandidates, NoOp, Verdict
+from ._resolve import Resolved
+
+META_DEPLOYMENT = "ftops-deployment"
+META_EVALUATION = "ftops-evaluation"
+META_CRITERIA = "ftops-criteria"
+META_INPUTS = "ftops-inputs"
+META_MODEL = "ftops-model"
+SCORE_PREFIX = "ftops-s."  # eval metadata: ftops-s.<inputs hash> -> {"m": model, "s": [scores], "n": items}
+TAG_CANARY = "ftops-canary"  # a throwaway evaluation deployment: the Deployment it evaluates for
+TAG_VERDICT = "ftops-verdict"  # on a promoted deployment: the verdict that allowed it
+TAG_BASELINE = "ftops-baseline"  # on a promoted deployment: the model its winner was compared with
+MAX_SCORE_KEYS = 12  # Foundry keeps 16 metadata pairs; 4 identify the eval
+DEFAULT_EPOCHS = 3
+
+
+@dataclass(frozen=True)
+class Stored:
+    model: str
+    scores: tuple[float | None, ...]  # in criteria order
+    items: int
+
+
+# -- identities -----------------------------------------------------------------------------
+def criteria_hash(checked: CheckedProject, ev: Resource[EvaluationSpec]) -> str:
+    """The eval's identity: the held-out data's sha256 and the criteria (a python source by its sha256)."""
+    crits: list[Any] = []
+    for c in ev.spec.criteria:
+        d = c.model_dump(mode="json")
+        if isinstance(c, PythonCriterion):
+            d["source"] = checked.project.grader_sha256[(ev.name, c.name)]
+        crits.append(d)
+    return ident.canonical_hash({"data": checked.reports[ev.spec.dataset].sha256, "criteria": crits})
+
+
+def inputs_hash(model: str, chash: str) -> str:
+    return ident.canonical_hash({"model": model, "criteria": chash})
+
+
+def canary_name(deployment: str, model: str) -> str:
+    return f"{deployment[:40]}-eval-{ident.canonical_hash(model)[:8]}"
+
+
+def eval_metadata(project: str, deployment: str, evaluation: str, chash: str) -> dict[str, str]:
+    return {ident.META_PROJECT: project, META_DEPLOYMENT: deployment, META_EVALUATION: evaluation,
+            META_CRITERIA: chash}
+
+
+def stored_scores(live: LiveEval | None) -> dict[str, Stored]:
+    """inputs hash -> the scores recorded in the eval's metadata (entries ftops cannot read are ignored)."""
+    out: dict[str, Stored] = {}
+    for key, value in (live.metadata if live else {}).items():
+        if not key.startswith(SCORE_PREFIX):
+            continue
+        try:
+            d = orjson.loads(value)
+            out[key[len(SCORE_PREFIX):]] = Stored(str(d["m"]), tuple(None if s is None else float(s) for s in d["s"]),
+                                                  int(d["n"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def score_entry(stored: Stored) -> str:
+    return orjson.dumps({"m": stored.model, "s": [None if s is None else round(s, 4) for s in stored.scores],
+                         "n": stored.items}).decode()
+
+
+def find_eval(evals: list[LiveEval], meta: dict[str, str]) -> LiveEval | None:
+    found = [e for e in evals if all(e.metadata.get(k) == v for k, v in meta.items())]
+    return min(found, key=lambda e: (e.created_at, e.id)) if found else None
+
+
+# -- candidates -----------------------------------------------------------------------------
+def candidate_models(job: LiveJob, checkpoints: list[LiveCheckpoint], ref: EvaluationRef
+                     ) -> tuple[list[Candidate], dict[str, float | None], str | None]:
+    """(candidates in order, validation loss by model, why a candidate is not deployable)."""
+    assert job.fine_tuned_model is not None
+    cps = sorted(checkpoints, key=lambda c: c.step_number)
+    n = job.n_epochs or len(cps)
+    by_epoch = {n - (len(cps) - 1 - i): c for i, c in enumerate(cps)}
+    model_of = {e: (job.fine_tuned_model if e == n else c.id) for e, c in by_epoch.items()}
+    loss = {model_of[e]: c.loss for e, c in by_epoch.items()}
+    loss.setdefault(job.fine_tuned_model, cps[-1].loss if cps else None)
+    picks: list[Candidate] = []
+    wanted = ref.candidates
+    if wanted == "all":
+        picks = [Candidate(model=model_of[e], label="final" if e == n else f"epoch {e}") for e in sorted(model_of)]
+        if not picks:
+            picks = [Candidate(model=job.fine_tuned_model, label="final")]
+    else:
+        for w in wanted:
+            if w == "final":
+                picks.append(Candidate(model=job.fine_tuned_model, label="final"))
+            elif w == "best":
+                scored = [c for c in cps if c.loss is not None]
+                best = min(scored, key=lambda c: (c.loss, -c.step_number)) if scored else None
+                model = job.fine_tuned_model if best is None or best is cps[-1] else best.id
+                picks.append(Candidate(model=model, label="best"))
+            else:
+                assert isinstance(w, EpochPick)
+                if w.epoch not in model_of:
+                    have = ", ".join(str(e) for e in sorted(model_of)) or "none"
+                    return [], loss, (f"candidate epoch {w.epoch} is not deployable: Foundry keeps the last three "
+                                      f"checkpoints (epochs {have})")
+                picks.append(Candidate(model=model_of[w.epoch], label=f"epoch {w.epoch}"))
+    unique: dict[str, Candidate] = {}
+    for c in picks:
+        unique.setdefault(c.model, c)
+    return list(unique.values()), loss, None
+
+
+def estimated_tokens(checked: CheckedProject, ev: EvaluationSpec, runs: int) -> int:
+    """Tokens the runs sample and grade: each held-out conversation per run, again per judge criterion."""
+    report = checked.reports[ev.dataset]
+    per_run = sum(report.tokens_by_role.values()) or report.size // 4
+    judges = sum(1 for c in ev.criteria if isinstance(c, ScoreModelCriterion))
+    return per_run * runs * (1 + judges)
+
+
+# -- the verdict ----------------------------------------------------------------------------
+def judge(name: str, spec: EvaluationSpec, candidates: list[Candidate], scores: dict[str, Stored],
+          baseline: Candidate | None) -> Verdict:
+    """Apply the pass rule to the candidates' scores; the winner is the passing one with the best mean."""
+    names = [c.name for c in spec.criteria]
+    base = _row(baseline, scores, names) if baseline is not None and baseline.model in scores else None
+    rows = [_row(c, scores, names) for c in candidates]
+    rule = spec.pass_rule
+    for r in rows:
+        misses = [f"{c} {_fmt(r.scores.get(c))} < {t}" for c, t in rule.thresholds.items()
+                  if r.scores.get(c) is None or r.scores[c] < t]  # type: ignore[operator]
+        if r.items < rule.min_items:
+            misses.append(f"{r.items} items graded < minItems {rule.min_items}")
+        if rule.beat_baseline_by is not None and base is not None and base.overall is not None and (
+                r.overall is None or r.overall < base.overall + rule.beat_baseline_by):
+            misses.append(f"mean {_fmt(r.overall)} does not beat the baseline's {_fmt(base.overall)} by "
+                          f"{rule.beat_baseline_by}")
+        r.passed, r.why = not misses, "; ".join(misses)
+    passing = [r for r in rows if r.passed]
+    winner = max(passing, key=lambda r: r.overall if r.overall is not None else -1.0, default=None)
+    table = ", ".join(f"{r.label} {_fmt(r.overall)}" for r in rows) + (
+        f"; baseline {_fmt(base.overall)}" if base is not None and base.overall is not None else
+        "; no baseline (not deployable)" if base is not None else "; no baseline")
+    if winner is not None:
+        reason = f"evaluation {name} passed: {winner.label} wins ({_scores(winner)}; means: {table})"
+    else:
+        top = max(rows, key=lambda r: r.overall if r.overall is not None else -1.0, default=None)
+        reason = f"evaluation {name} failed: no candidate passes" + (f" (best {top.label}: {top.why})" if top else "")
+        reason += f" [means: {table}]"
+    return Verdict(evaluation=name, passed=winner is not None, winner=winner.model if winner else None,
+                   reason=reason, criteria=names, candidates=rows, baseline=base,
+                   baseline_model=baseline.model if baseline else None)
+
+
+def _row(c: Candidate, scores: dict[str, Stored], names: list[str]) -> CandidateScores:
+    s = scores[c.model]
+    values = dict(zip(names, s.scores, strict=False))
+    known = [v for v in values.values() if v is not None]
+    return CandidateScores(model=c.model, label=c.label, scores=values,
+                           overall=sum(known) / len(known) if known else None, items=s.items)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _scores(r: CandidateScores) -> str:
+    return ", ".join(f"{k} {_fmt(v)}" for k, v in r.scores.items())
+
+
+def verdict_tag(v: Verdict) -> str:
+    """What a promoted deployment's tag says (Azure tag values: 256 characters)."""
+    return v.reason[:256]
+
+
+# -- planning -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Gate:
+    """What the evaluation step decided for a deployment: a model to promote, or actions already added."""
+
+    resolved: Resolved | None = None
+    verdict: Verdict | None = None
+    evaluate_id: str | None = None  # the rollout must wait for this evaluation action
+
+
+def plan_gate(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, live: LiveDeployment | None,
+              noop: dict[str, Any], held: Cost) -> Gate:
+    """For a finished job: reuse the verdict Foundry holds for these inputs, or plan the evaluation."""
+    ref = dep.spec.evaluation
+    assert ref is not None
+    ev = ctx.checked.project.evaluations[ref.name]
+    cps = ctx.live.checkpoints_of(job.id)
+    evals = ctx.live.evals_listed()
+    if cps is None or evals is None:  # the refresh step reads them and plans again
+        ctx.add(NoOp(reason="reading the job's checkpoints and the evaluation verdicts", **noop))
+        return Gate()
+    candidates, losses, blocked = candidate_models(job, cps, ref)
+    if blocked:
+        keep = f"keeps serving {live.model}" if live else "not deployed"
+        ctx.add(NoOp(reason=f"{keep}; {blocked}", blocked=blocked, cost=held, **noop))
+        return Gate()
+    chash = criteria_hash(ctx.checked, ev)
+    found = find_eval(evals, eval_metadata(ctx.project, dep.name, ev.name, chash))
+    stored = stored_scores(found)
+    baseline = Candidate(model=baseline_model(live, job), label="baseline")
+    models = [c.model for c in [*candidates, baseline]]
+    known = {m: stored[inputs_hash(m, chash)] for m in models if inputs_hash(m, chash) in stored}
+    missing = [m for m in models if m not in known]
+    if missing:
+        return Gate(evaluate_id=_evaluate(ctx, dep, ev, candidates, baseline, chash, known, missing, found).id)
+    verdict = judge(ev.name, ev.spec, candidates, known, baseline)
+    if not verdict.passed or verdict.winner is None:
+        keep = f"keeps serving {live.model}" if live else "not deployed"
+        ctx.add(NoOp(reason=f"{keep}; {verdict.reason}", blocked=verdict.reason, verdict=verdict, cost=held, **noop))
+        return Gate(verdict=verdict)
+    return Gate(Resolved(verdict.winner, losses.get(verdict.winner), verdict.reason), verdict)
+
+
+def baseline_model(live: LiveDeployment | None, job: LiveJob) -> str:
+    """What the candidates are compared with: what the deployment served before this job's promotion
+    (kept in a tag once promoted, else what it serves now), or the base model on first rollout."""
+    if live is not None and live.tags.get(ident.TAG_JOB) == job.id and live.tags.get(TAG_BASELINE):
+        return live.tags[TAG_BASELINE]
+    return live.model if live is not None and live.model else job.model
+
+
+def _evaluate(ctx: Ctx, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSpec], candidates: list[Candidate],
+              baseline: Candidate, chash: str, known: dict[str, Stored], missing: list[str],
+              found: LiveEval | None) -> EvaluateCandidates:
+    state = ctx.jobs[dep.spec.model.job]
+    why = "criteria or held-out data changed" if found is None and _any_eval_for(ctx, dep.name) else \
+        "no verdict for these inputs yet"
+    reason = (f"evaluate {len(missing)} model(s) on canaries ({why}); "
+              f"{len(known)} verdict(s) reused" if known else f"evaluate {len(missing)} model(s) on canaries ({why})")
+    a = EvaluateCandidates(
+        id=f"evaluation.{dep.name}:run", name=ev.name, deployment=dep.name, job=dep.spec.model.job, job_hash=state.hash,
+        candidates=candidates, baseline=baseline.model, criteria_hash=chash,
+        data_sha256=ctx.checked.reports[ev.spec.dataset].sha256,
+        inputs={c.model: inputs_hash(c.model, chash) for c in [*candidates, baseline]}, reuse=sorted(known),
+        canaries=[canary_name(dep.name, m) for m in missing], canary_sku=ev.spec.canary_sku,
+        tokens=estimated_tokens(ctx.checked, ev.spec, len(missing)), reason=reason,
+        changes={"verdict": (None, f"<{ev.name}: {', '.join(c.label for c in candidates)} vs baseline>")})
+    ctx.add(a)
+    return a
+
+
+def _any_eval_for(ctx: Ctx, deployment: str) -> bool:
+    return any(e.metadata.get(ident.META_PROJECT) == ctx.project and e.metadata.get(META_DEPLOYMENT) == deployment
+               for e in ctx.live.evals or [])
+
+
+def plan_pending_evaluation(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState,
+                            live: LiveDeployment | None) -> str:
+    """The job has not finished: evaluate its candidates once it has (they are known at apply time)."""
+    ref = dep.spec.evaluation
+    assert ref is not None and state.action_id is not None
+    ev = ctx.checked.project.evaluations[ref.name]
+    n = DEFAULT_EPOCHS if ref.candidates == "all" else len(ref.candidates)
+    a = EvaluateCandidates(
+        id=f"evaluation.{dep.name}:run", name=ev.name, deployment=dep.name, job=dep.spec.model.job, job_hash=state.hash,
+        baseline=live.model if live else None, criteria_hash=criteria_hash(ctx.checked, ev),
+        data_sha256=ctx.checked.reports[ev.spec.dataset].sha256, canary_sku=ev.spec.canary_sku,
+        tokens=estimated_tokens(ctx.checked, ev.spec, n + 1), depends_on=[state.action_id],
+        reason=f"evaluate the candidates of job {dep.spec.model.job} on canaries once it finishes",
+        changes={"verdict": (None, f"<{ev.name}: candidates of {dep.spec.model.job} vs baseline>")})
+    ctx.add(a)
+    return a.id
