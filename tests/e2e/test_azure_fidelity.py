@@ -7,6 +7,7 @@ compared with the dated authoring examples and the outputs printed in Learn's fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import ssl
 from pathlib import Path
@@ -21,6 +22,7 @@ from jsonschema import Draft202012Validator
 
 from ftops.emulator import launch
 from ftops.foundry import LiveJob, connect
+from ftops.plan import identity
 from ftops.plan._resolve import resolve_model
 from ftops.spec import DeploymentSpec, FoundrySpec
 from tests.e2e.conftest import FAST, TRAIN, VALID, Foundry, Project, assert_schema
@@ -478,6 +480,10 @@ def test_reconciler_in_azure_faithful_mode(project: Project) -> None:
     deployment serves the model Azure would deploy for `checkpoint: best`."""
     with project.live() as live:
         live.admin.fidelity(arm_page_size=1, not_ready_seconds=300)
+        for path in (TRAIN, VALID):  # uploaded (and processed) first, under ftops' names: only the job waits
+            dataset = "clippy-train" if path == TRAIN else "clippy-valid"
+            name = identity.file_name("clippy-demo", dataset, hashlib.sha256(path.read_bytes()).hexdigest())
+            live.wait_file(live.oai.files.create(file=(name, path.read_bytes()), purpose="fine-tune").id)
     project.set("speed", 0.01)  # the job stays in validation: its epochs and batch size read -1
     r = project.ftops("apply", "--auto-approve")
     assert r.code == 0, r.out + r.err
