@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from ..apply import ApplyResult
 from ..plan import Action, DriftItem, EvaluateCandidates, Plan, StatusRow, Verdict, verdicts
+from ._escape import md_cell, md_text, terminal
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
           "delete": ("-", "red"), "cancel": ("x", "red"), "pause": ("||", "cyan"), "resume": (">", "cyan"),
@@ -70,8 +71,6 @@ def _label(a: Action) -> str:
 
 
 def plan_text(plan: Plan, verbose: bool = False) -> str:
-    from ._escape import terminal
-
     lines = [f"[bold]ftops plan[/] · project [bold]{escape(plan.project)}[/] · {escape(terminal(plan.endpoint))}"]
     if plan.data_plane:
         where = f"endpoint {terminal(plan.data_plane)} · identity: {terminal(plan.identity)}"
@@ -106,8 +105,6 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
 
 
 def _md_row(a: Action) -> str:
-    from ._escape import md_cell, md_text
-
     sym = SYMBOL.get(a.action, ("?", ""))[0]
     label = "**blocked**" if a.blocked else _label(a)
     fields = "<br>".join(f"`{md_cell(name)}`: {md_text(str(old))} → {md_text(str(new))}"
@@ -117,8 +114,6 @@ def _md_row(a: Action) -> str:
 
 def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: str = "") -> str:
     """A PR comment: summary, cost as Infracost shows it, then one row per change, within `limit` characters."""
-    from ._escape import md_cell
-
     t = plan.totals()
     head = [
         f"### ftops plan: `{md_cell(plan.project)}`", "",
@@ -129,8 +124,6 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: st
         f"| training (this plan) | | {money(t['training_usd'])} | |", "",
     ]
     if plan.findings:
-        from ._escape import md_text
-
         head += [*(f"- **{f.severity}** `{md_cell(f.resource)}`: {md_text(f.message)}" for f in plan.findings), ""]
     head += ["| | resource | action | changes | reason |", "|---|---|---|---|---|"]
     rows = [_md_row(a) for a in plan.actions if _visible(a, False)]
@@ -157,8 +150,6 @@ def plan_json(plan: Plan) -> str:
 
 
 def drift_text(items: list[DriftItem], waiting: list[Action], project: str) -> str:
-    from ._escape import terminal
-
     lines = [f"[green]In sync.[/] project {escape(project)}: the live Foundry matches the specs."] if not items else \
         [f"[bold red]Drift[/] in project {escape(project)}: {len(items)} difference(s)"]
     for d in items:
@@ -170,8 +161,6 @@ def drift_text(items: list[DriftItem], waiting: list[Action], project: str) -> s
 
 
 def drift_markdown(items: list[DriftItem], waiting: list[Action], project: str) -> str:
-    from ._escape import md_cell, md_text
-
     title = f"### ftops drift: `{md_cell(project)}`\n\n"
     if not items:
         body = "In sync: the live Foundry matches the specs."
@@ -194,8 +183,6 @@ def drift_json(items: list[DriftItem], waiting: list[Action], project: str) -> s
 def status_table(rows: list[StatusRow]) -> Any:
     from rich.table import Table
 
-    from ._escape import terminal
-
     table = Table(show_lines=False, header_style="bold")
     for col in ("kind", "name", "live id", "status", "detail"):
         table.add_column(col, overflow="fold")
@@ -209,8 +196,6 @@ def status_json(rows: list[StatusRow]) -> str:
 
 
 def status_markdown(rows: list[StatusRow]) -> str:
-    from ._escape import md_text
-
     lines = ["| kind | name | live id | status | detail |", "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(md_text(x) for x in (r.kind, r.name, r.live_id, r.status, r.detail)) + " |"
               for r in rows]
@@ -218,8 +203,6 @@ def status_markdown(rows: list[StatusRow]) -> str:
 
 
 def apply_summary(result: ApplyResult) -> str:
-    from ._escape import terminal
-
     counts = {s: result.count(s) for s in ("done", "no-op", "failed", "skipped", "blocked", "deferred")}
     head = "[green]Apply complete.[/]" if result.ok else "[red]Apply finished with errors.[/]"
     text = f"{head} {counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, " \
@@ -235,8 +218,6 @@ def apply_summary(result: ApplyResult) -> str:
 def verdicts_markdown(found: list[tuple[str, Verdict]]) -> str:
     """One table per evaluation-gated deployment: each candidate's scores, the baseline, the verdict."""
     from ._charts import VerdictRow, verdict_table_markdown
-    from ._escape import md_cell
-
     parts = []
     for deployment, v in found:
         rows = [VerdictRow(c.label, c.scores, "winner" if c.model == v.winner else "pass" if c.passed else

@@ -10,6 +10,8 @@ import graphlib
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..checks import CheckedProject
 from ..foundry import JobRequest, LiveJob
 from ..spec import FineTuningJobSpec, JobRef, Resource
@@ -267,8 +269,6 @@ def _job_changes(ctx: Ctx, job: Resource[FineTuningJobSpec], live: list[LiveJob]
     compact = ident.stored_fields(new_fields)
     if not old or compact is None:  # nothing stored to compare with: only the hash says it changed
         return {"spec hash": (newest.metadata.get(ident.META_HASH), ident.canonical_hash(new_fields))}
-    import orjson
-
     changes = ident.flat_changes(old, orjson.loads(compact))
     return {k: (_scalar(a), _scalar(b)) for k, (a, b) in changes.items()}
 
@@ -276,6 +276,4 @@ def _job_changes(ctx: Ctx, job: Resource[FineTuningJobSpec], live: list[LiveJob]
 def _scalar(v: Any) -> Any:
     if v is None or isinstance(v, str | int | float | bool):
         return v
-    import orjson
-
     return orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
