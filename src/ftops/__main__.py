@@ -1,3 +1,3 @@
-from ftops.cli import main
+from ftops.cli import run
 
-main()
+run()

@@ -1,5 +1,31 @@
-"""The command line: parse flags, call the core, render. The only layer that prints."""
+"""The command line: parse flags, call the core, render. The only layer that prints.
 
-from ._main import app, main
+`run` is the `ftops` console script: it loads the command line with the GC paused and leaves without
+the interpreter's teardown (see `_startup`). `main` is the same command line for callers that stay
+in the process afterwards (tests, `ftops.cli.main([...])`): it raises SystemExit.
+"""
 
-__all__ = ["app", "main"]
+from __future__ import annotations
+
+from typing import NoReturn
+
+from ._startup import exit_code, leave, loading
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the command line on `args` (default sys.argv); raises SystemExit with the exit code."""
+    with loading():
+        from ._main import main as _main
+    _main(args)
+
+
+def run() -> NoReturn:
+    """The console script: `main`, then leave fast."""
+    try:
+        main()
+    except SystemExit as e:
+        leave(exit_code(e))
+    leave(0)
+
+
+__all__ = ["main", "run"]

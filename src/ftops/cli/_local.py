@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..checks import CheckedProject, validate_dir
 from ..emulator import ChildFoundry, launch, spawn
+from ._startup import loading
 
 if TYPE_CHECKING:
     from ..apply import Session
@@ -62,14 +63,16 @@ def session(spec_dir: Path) -> Iterator[Session]:
     """Validate, start the local Foundry (when the specs say so), then import the SDKs and connect."""
     checked = validate_dir(spec_dir)
     if os.environ.get(MODE_ENV, "process") == "thread":
-        from ..apply import open_session
+        with loading():
+            from ..apply import open_session
 
         with open_session(spec_dir, launcher=launch, checked=checked) as s:
             yield s
         return
     launcher = EarlyLauncher(checked)
     try:
-        from ..apply import open_session  # openai and the Azure SDK load here, beside the child's start-up
+        with loading():  # openai and the Azure SDK load here, beside the child's start-up
+            from ..apply import open_session
 
         with open_session(spec_dir, launcher=launcher, checked=checked) as s:
             yield s

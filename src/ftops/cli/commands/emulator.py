@@ -9,21 +9,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 import typer
 
 from ..._exceptions import FtopsError, UsageError
 from .._output import err, out
 
-if TYPE_CHECKING:  # the server stack (uvicorn, starlette) loads only when an emulator command runs
+if TYPE_CHECKING:  # the server stack (uvicorn, starlette, httpx) loads only when an emulator command runs
+    import httpx
+
     from ...emulator import AdminClient
 
 DATA_DIR = Path(".ftops/emulator")
 FAULT_KINDS = ("429", "500", "503", "drop", "drop_before")
 MAX_ADVANCE_DAYS = 3650.0  # ten years: past every rule the emulator models
-# What a damaged state directory raises while the emulator opens it (SQLite, files, certificates).
-_STATE_ERRORS = (OSError, sqlite3.Error, ValueError, RuntimeError, httpx.HTTPError)
+
+
+def _state_errors() -> tuple[type[Exception], ...]:
+    """What a damaged state directory raises while the emulator opens it (SQLite, files, certificates)."""
+    import httpx
+
+    return (OSError, sqlite3.Error, ValueError, RuntimeError, httpx.HTTPError)
 
 
 def _default_data_dir() -> Path:
@@ -46,26 +52,29 @@ def _number(name: str, value: float, low: float, high: float) -> float:
 def _admin(data_dir: Path | None) -> Iterator[AdminClient]:
     """An admin client on the data dir's state. A short-lived server of our own serves it: state is
     shared through SQLite, so this works whether or not another emulator is running on that dir."""
+    import httpx
+
     from ...emulator import AdminClient, EmulatorServer
 
+    state_errors = _state_errors()
     data_dir = data_dir if data_dir is not None else _default_data_dir()
     if not (data_dir / "state.sqlite3").is_file():
         raise UsageError(f"no local Foundry state in {data_dir} (run `ftops apply` on a local: true spec, "
                          "or `ftops emulator`, first)")
     try:
         server = EmulatorServer(data_dir).start()
-    except _STATE_ERRORS as e:
+    except state_errors as e:
         raise _damaged(data_dir, e) from e
     try:
         client = AdminClient(server.connection)  # reads the CA certificate of the state dir
-    except _STATE_ERRORS as e:
+    except state_errors as e:
         server.stop()
         raise _damaged(data_dir, e) from e
     try:
         yield client
     except httpx.HTTPStatusError as e:
         raise FtopsError(f"the local Foundry refused: HTTP {e.response.status_code}: {_reason(e.response)}") from e
-    except _STATE_ERRORS as e:
+    except state_errors as e:
         raise FtopsError(f"the local Foundry in {data_dir} failed ({type(e).__name__}: {e})") from e
     finally:
         client.close()
@@ -136,7 +145,7 @@ def register(app: typer.Typer) -> None:
         try:
             server = EmulatorServer(data_dir, host=host, port=port, speed=speed, subscription=subscription,
                                     resource_group=resource_group, account=account, region=region)
-        except _STATE_ERRORS as e:
+        except _state_errors() as e:
             raise UsageError(f"cannot start the emulator: {e}") from e
         faults = {"rate": fault_rate, "kinds": kinds, "seed": fault_seed,
                   "latency_ms": latency_ms} if fault_rate or latency_ms else {}
