@@ -44,8 +44,9 @@ def _models(ctx: Ctx) -> Iterator[Finding]:
             yield from _trainable(ctx, a.resource, root_base_model(project, a.name))
         elif isinstance(a, RollOut):
             yield from _deployable(ctx, a.resource, root_base_model(project, a.job), a.sku)
+    rolled_out = {a.name for a in ctx.actions if isinstance(a, RollOut)}
     for name, dep in project.deployments.items():  # what serves now can retire too
-        if not any(isinstance(a, RollOut) and a.name == name for a in ctx.actions):
+        if name not in rolled_out:
             yield from _retiring(ctx, f"Deployment/{name}", root_base_model(project, dep.spec.model.job))
 
 
