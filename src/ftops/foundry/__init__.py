@@ -1,6 +1,7 @@
 """Foundry layer: the only code that talks to Azure (openai data plane, azure-mgmt deployments)."""
 
 from ._client import FoundryClient
+from ._concurrent import at_once
 from ._connect import API_KEY_ENV, Launcher, LocalFoundry, StaticTokenCredential, connect, data_plane_endpoint
 from ._errors import RetryPolicy, classify
 from ._evals import (
@@ -58,6 +59,7 @@ __all__ = [
     "StaticTokenCredential",
     "StepMetrics",
     "Timeouts",
+    "at_once",
     "budgets_from_env",
     "chat_eval_item",
     "classify",

@@ -22,6 +22,7 @@ from .._exceptions import (
     PermanentFoundryError,
     TemporaryFoundryError,
 )
+from ._concurrent import at_once
 from ._errors import RetryPolicy, call
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
 from ._timeouts import REMOTE, Timeouts
@@ -104,9 +105,9 @@ class FoundryClient:
         """The account this client manages, stable across runs (plans record it)."""
         return f"{self.arm._config.subscription_id}/{self.resource_group}/{self.account}"
 
-    def _count(self) -> None:
-        with self._lock:
-            self.api_calls += 1
+    def _count(self, n: int = 1) -> None:
+        with self._lock:  # listings run on several threads at once (snapshot)
+            self.api_calls += n
 
     def _call(self, fn: Callable[[float], T], what: str, *, timeout: float, idempotent: bool = True,
               policy: RetryPolicy | None = None) -> T:
@@ -178,7 +179,7 @@ class FoundryClient:
                 out.extend(LiveDeployment.parse(d) for d in page)
             return out
         result = self._call(fetch, "list deployments", timeout=self.timeouts.read)
-        self.api_calls -= 1  # the first page was counted by _call and by fetch
+        self._count(-1)  # the first page was counted by _call and by fetch
         return result
 
     def list_models(self) -> list[LiveModel]:
@@ -191,7 +192,7 @@ class FoundryClient:
                 out.extend(LiveModel.parse(m) for m in page)
             return out
         result = self._call(fetch, "list the account's models", timeout=self.timeouts.read)
-        self.api_calls -= 1
+        self._count(-1)
         return result
 
     def usages(self) -> dict[str, LiveUsage]:
@@ -202,8 +203,11 @@ class FoundryClient:
         return {u.name: u for u in map(LiveUsage.parse, getattr(result, "value", None) or [])}
 
     def snapshot(self) -> Snapshot:
+        """Files, jobs and deployments, listed at once: each listing waits on the service (two planes),
+        not on this process. Call it while no other call runs on this client (it counts the calls)."""
         start = self.api_calls
-        snap = Snapshot(files=self.list_files(), jobs=self.list_jobs(), deployments=self.list_deployments())
+        files, jobs, deployments = at_once(self.list_files, self.list_jobs, self.list_deployments)
+        snap = Snapshot(files=files, jobs=jobs, deployments=deployments)
         snap.api_calls = self.api_calls - start
         snap.server_time = self.server_time
         return snap

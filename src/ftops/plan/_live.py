@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from .._exceptions import FoundryError
 from ..foundry import (
@@ -25,8 +27,11 @@ from ..foundry import (
     LiveModel,
     LiveUsage,
     Snapshot,
+    at_once,
 )
 from . import _identity as ident
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -151,17 +156,26 @@ def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
 
 
 def read_live(client: FoundryClient) -> LiveState:
-    """The listings: a number of calls that grows with pages, not with resources."""
-    snap = client.snapshot()
-    state = LiveState(snap, api_calls=snap.api_calls, now=snap.server_time or time.time())
+    """The listings, read at once: a number of calls that grows with pages, not with resources."""
     before = client.api_calls
-    try:
-        state.models = {m.id: m for m in client.list_models()}
-    except FoundryError as e:  # preflight is advice: without the list, apply finds out instead
-        state.unknown.append(f"the account's model list ({e.message})")
-    try:
-        state.usages = client.usages()
-    except FoundryError as e:
-        state.unknown.append(f"the account's quota usages ({e.message})")
-    state.api_calls += client.api_calls - before
+    snap, models, usages = at_once(client.snapshot, _or_error(client.list_models), _or_error(client.usages))
+    state = LiveState(snap, api_calls=client.api_calls - before, now=snap.server_time or time.time())
+    # Preflight is advice: without these lists, apply finds out instead.
+    if isinstance(models, FoundryError):
+        state.unknown.append(f"the account's model list ({models.message})")
+    else:
+        state.models = {m.id: m for m in models}
+    if isinstance(usages, FoundryError):
+        state.unknown.append(f"the account's quota usages ({usages.message})")
+    else:
+        state.usages = usages
     return state
+
+
+def _or_error(fn: Callable[[], T]) -> Callable[[], T | FoundryError]:
+    def call() -> T | FoundryError:
+        try:
+            return fn()
+        except FoundryError as e:
+            return e
+    return call

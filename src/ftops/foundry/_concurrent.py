@@ -1,0 +1,36 @@
+"""Reads that wait on the service, run at once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def at_once(*fns: Callable[[], Any]) -> list[Any]:
+    """Call each of `fns` on a thread of its own; their results in order, or the first error (by order)
+    once all have ended.
+
+    For calls that mostly wait on Foundry (listings on two planes): the waits overlap. The threads are
+    daemons, so a Ctrl-C meanwhile ends the command at once instead of waiting for a call riding out
+    an outage.
+    """
+    results: list[Any] = [None] * len(fns)
+    errors: list[BaseException | None] = [None] * len(fns)
+
+    def run(i: int, fn: Callable[[], Any]) -> None:
+        try:
+            results[i] = fn()
+        except BaseException as e:  # handed to the caller below
+            errors[i] = e
+
+    threads = [threading.Thread(target=run, args=(i, fn), name=f"ftops-read-{i}", daemon=True)
+               for i, fn in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in errors:
+        if e is not None:
+            raise e
+    return results
