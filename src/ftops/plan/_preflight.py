@@ -50,20 +50,21 @@ def _models(ctx: Ctx) -> Iterator[Finding]:
             yield from _retiring(ctx, f"Deployment/{name}", root_base_model(project, dep.spec.model.job))
 
 
-def _offered(ctx: Ctx, resource: str, base: str) -> tuple[LiveModel | None, Finding | None]:
+def _offered(ctx: Ctx, resource: str, base: str) -> LiveModel | Finding:
+    """The account's entry for `base`, or the finding that it offers no such model."""
     assert ctx.live.models is not None
     model = ctx.live.models.get(base)
     if model is None:
-        return None, Finding(severity="error", kind="unavailable", resource=resource, message=(
+        return Finding(severity="error", kind="unavailable", resource=resource, message=(
             f"base model {base} is not offered by this account (its region or its models list); pick one the "
             "account lists (`az cognitiveservices account list-models`)"))
-    return model, None
+    return model
 
 
 def _trainable(ctx: Ctx, resource: str, base: str) -> Iterator[Finding]:
-    model, missing = _offered(ctx, resource, base)
-    if missing is not None or model is None:
-        yield from filter(None, [missing])
+    model = _offered(ctx, resource, base)
+    if isinstance(model, Finding):
+        yield model
         return
     if model.fine_tune_retires is not None and model.fine_tune_retires <= ctx.live.now:
         yield Finding(severity="error", kind="retired", resource=resource, message=(
@@ -75,9 +76,9 @@ def _trainable(ctx: Ctx, resource: str, base: str) -> Iterator[Finding]:
 
 
 def _deployable(ctx: Ctx, resource: str, base: str, sku: str) -> Iterator[Finding]:
-    model, missing = _offered(ctx, resource, base)
-    if missing is not None or model is None:
-        yield from filter(None, [missing])
+    model = _offered(ctx, resource, base)
+    if isinstance(model, Finding):
+        yield model
         return
     if model.inference_retires is not None and model.inference_retires <= ctx.live.now:
         yield Finding(severity="error", kind="retired", resource=resource, message=(
