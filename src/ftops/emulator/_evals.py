@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import _graders, _inference
+from ._examples import user_text
 from ._graders import Env, GraderInvalid, Outcome
 from ._http import JSON, int_param, json_body, openai_error, paginate
 from ._http import emulator_of as _emu
@@ -466,7 +467,7 @@ def _sample(ds: dict[str, Any], row: dict[str, Any], prof: _inference.Profile | 
     except _graders.VariableMissing as e:
         view["error"] = {"code": "invalid_variable", "message": str(e)}
         return view, None
-    prompt = _inference.user_text(msgs)
+    prompt = user_text(msgs)
     text = _inference.answer(prof, prompt, _graders.item_reference(item, criteria))
     finish = "stop"
     cap = params.get("max_completion_tokens")

@@ -21,7 +21,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import orjson
 from rapidfuzz import fuzz
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -29,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import _fidelity, _sim
+from ._examples import examples, user_text
 from ._http import JSON, json_body, openai_error
 from ._http import emulator_of as _emu
 from ._store import Store
@@ -126,10 +126,6 @@ def judge(model: str, prompt: str, output: str, reference: str | None) -> float:
     return max(0.0, min(1.0, base + (rng.random() - 0.5) * (1 - JUDGE_QUALITY)))
 
 
-def user_text(messages: list[Any]) -> str:
-    return " ".join(str(m.get("content", "")) for m in messages if isinstance(m, dict) and m.get("role") == "user")
-
-
 def tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
@@ -144,24 +140,10 @@ def _index(path: Path) -> tuple[dict[str, str], tuple[tuple[frozenset[str], str]
     exact: dict[str, str] = {}
     pairs: list[tuple[frozenset[str], str]] = []
     try:
-        with open(path, "rb") as f:
-            for n, line in enumerate(f):
-                if n >= 100_000:
-                    break
-                try:
-                    rec = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                msgs = rec.get("messages") if isinstance(rec, dict) else None
-                if not isinstance(msgs, list):
-                    continue
-                answers = [str(m["content"]) for m in msgs if isinstance(m, dict) and m.get("role") == "assistant"
-                           and isinstance(m.get("content"), str)]
-                if answers:
-                    prompt = user_text(msgs)
-                    exact.setdefault(_norm(prompt), answers[-1])
-                    if len(pairs) < 5000:
-                        pairs.append((frozenset(_WORD.findall(prompt.lower())), answers[-1]))
+        for prompt, answer in examples(path, 100_000):
+            exact.setdefault(_norm(prompt), answer)
+            if len(pairs) < 5000:
+                pairs.append((frozenset(_WORD.findall(prompt.lower())), answer))
     except OSError:
         return {}, ()
     return exact, tuple(pairs)

@@ -10,9 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from . import _sim
+from ._examples import examples
 from ._store import Store
 
 DAY = 86400.0
@@ -89,25 +88,7 @@ class Emulator:
 @lru_cache(maxsize=16)
 def _pairs(path: Path) -> tuple[tuple[frozenset[str], str], ...]:
     """(user words, assistant answer) for each training example (first 5000), cached per file."""
-    out: list[tuple[frozenset[str], str]] = []
     try:
-        with open(path, "rb") as f:
-            for n, line in enumerate(f):
-                if n >= 5000:
-                    break
-                try:
-                    rec = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                msgs = rec.get("messages") if isinstance(rec, dict) else None
-                if not isinstance(msgs, list):
-                    continue
-                user = " ".join(str(m.get("content", "")) for m in msgs if isinstance(m, dict)
-                                and m.get("role") == "user")
-                answers = [str(m["content"]) for m in msgs if isinstance(m, dict) and m.get("role") == "assistant"
-                           and isinstance(m.get("content"), str)]
-                if answers:
-                    out.append((frozenset(_WORD.findall(user.lower())), answers[-1]))
+        return tuple((frozenset(_WORD.findall(user.lower())), answer) for user, answer in examples(path, 5000))
     except OSError:
         return ()
-    return tuple(out)
