@@ -1,27 +1,44 @@
 """Safe, bounded YAML loading that remembers the line of every mapping key and sequence item (spec files,
 the catalog override).
 
-PyYAML's safe constructor forgets positions; we compose nodes ourselves so that a pydantic
-error at `spec.hyperparameters.n_epochs` can be reported at the line that holds it.
+PyYAML's safe constructor forgets positions, so we compose the data ourselves from the parser's events
+and record, for each location (`("spec", "hyperparameters", "n_epochs")`), the line that holds it; a
+pydantic error there is then reported at that line.
 
 A spec file is untrusted input (a pull request can change it), so composing is bounded: nesting
-depth, the number of documents, and the number of nodes a document expands to once aliases are
-followed (a 300-byte "billion laughs" file would otherwise expand to billions). Aliases stay
+depth, the number of documents, and the number of values a document expands to once aliases are
+followed (a 300-byte "billion laughs" file would otherwise expand to billions). Each bound is checked
+on the event that would exceed it, before the value is built: an alias's expanded size is counted
+before it is copied, and nesting is refused at level 65, before any deeper recursion. Aliases stay
 allowed for the usual small reuse; an alias to a node that contains it is refused.
+
+The events come from libyaml's C parser when PyYAML was built with it (about 5x faster on a large spec
+tree), else from PyYAML's pure-Python scanner and parser; both feed the same composer, so the bounds,
+the data and the lines are the same either way. Only the wording of a syntax error can differ.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from yaml.events import AliasEvent, MappingEndEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent
+from yaml.nodes import ScalarNode
 
 Loc = tuple[str | int, ...]
+ParserName = Literal["libyaml", "python"]
 
 MAX_DEPTH = 64  # nesting of mappings and sequences
 MAX_NODES = 20_000  # nodes of one document, aliases expanded
 MAX_DOCUMENTS = 1_000  # documents in one file
+
+HAS_LIBYAML: bool = yaml.__with_libyaml__
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_NOT_ALLOWED = "special characters are not allowed"
 
 
 @dataclass
@@ -55,94 +72,206 @@ def _line(mark: Any) -> int:
     return int(mark.line) + 1 if mark is not None else 1
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader whose composer counts depth, documents and expanded nodes as it goes."""
+class _PythonEvents(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's pure-Python reader, scanner and parser: the events SafeLoader composes from."""
 
     def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._documents = 0
-        self._nodes = 0  # expanded nodes so far in the current document
-        self._size: dict[int, int] = {}  # id(node) -> its expanded size, for aliases to it
-        self._open: set[str] = set()  # anchors of the nodes being composed (an alias to one is a cycle)
+        yaml.reader.Reader.__init__(self, stream)  # checks every character here
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
 
-    def compose_document(self) -> Any:
-        self._documents += 1
-        if self._documents > MAX_DOCUMENTS:
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise YamlError(f"more than {MAX_DOCUMENTS} documents in one file", _line(event.start_mark))
+
+def _events(text: str, parser: ParserName) -> Any:
+    """An event source (`get_event()`) over `text`: libyaml's C parser or PyYAML's Python one."""
+    if parser == "python":
+        return _PythonEvents(text)
+    from yaml._yaml import CParser  # only when PyYAML has libyaml (HAS_LIBYAML)
+
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate: the Python reader refuses it too
+        raise YamlError(f"invalid YAML: unacceptable character #x{ord(text[e.start]):04x}: {_NOT_ALLOWED}",
+                        _line_at(text, e.start)) from None
+    return CParser(data)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_tag(value: str) -> str:
+    """The tag YAML 1.1 gives a plain scalar (int, float, bool, null, timestamp... or str), as SafeLoader."""
+    return str(_RESOLVER.resolve(ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+@dataclass
+class _Anchored:
+    """A node with an anchor, for its aliases: its value, its lines and its size once expanded."""
+
+    value: Any
+    line: int  # where the node starts
+    loc_len: int  # len() of the node's location; its lines are self._lines[start:end]
+    start: int
+    end: int
+    size: int
+    key_like: bool  # a scalar other than "<<": allowed as a mapping key
+
+
+class _Composer:
+    """Builds each document's data and lines from parser events, enforcing the bounds as it goes."""
+
+    def __init__(self, events: Any, path: str) -> None:
+        self._get = events.get_event
+        self._path = path
+        self._constructor = yaml.constructor.SafeConstructor()
+        self._nodes = 0  # values so far in the current document, aliases expanded
+        self._anchors: dict[str, _Anchored] = {}
+        self._open: dict[str, int] = {}  # anchor -> line, of the nodes being composed
+        self._lines: list[tuple[Loc, int]] = []  # in order; a later entry for a location wins
+
+    def documents(self) -> list[Document]:
+        get = self._get
+        get()  # StreamStart
+        docs: list[Document] = []
+        while not isinstance(start := get(), StreamEndEvent):  # DocumentStart
+            if len(docs) == MAX_DOCUMENTS:
+                raise YamlError(f"more than {MAX_DOCUMENTS} documents in one file", _line(start.start_mark))
+            docs.append(self._document())
+        return docs
+
+    def _document(self) -> Document:
         self._nodes = 0
-        self._size.clear()
-        return super().compose_document()
+        self._anchors.clear()
+        self._lines = []
+        first = self._get()
+        data = self._node(first, (), 0)
+        self._get()  # DocumentEnd
+        return Document(data, self._path, _line(first.start_mark), dict(self._lines))
 
-    def _count(self, n: int, mark: Any) -> None:
+    def _node(self, event: Any, loc: Loc, depth: int) -> Any:
+        """The value starting at `event`, located at `loc`, `depth` collections deep."""
+        if event.__class__ is AliasEvent:
+            return self._alias(event, loc)
+        line = event.start_mark.line + 1
+        self._enter(depth, line)
+        before = self._nodes - 1
+        anchor = event.anchor
+        if anchor is not None:
+            self._open_anchor(anchor, line)
+        self._lines.append((loc, line))
+        start = len(self._lines)
+        if event.__class__ is ScalarEvent:
+            value = self._scalar(event)
+        elif event.__class__ is SequenceStartEvent:
+            value = self._sequence(loc, depth + 1)
+        else:
+            value = self._mapping(loc, depth + 1)
+        if anchor is not None:
+            del self._open[anchor]
+            self._anchors[anchor] = _Anchored(value, line, len(loc), start, len(self._lines), self._nodes - before,
+                                              event.__class__ is ScalarEvent and event.value != "<<"
+                                              and event.tag != _MERGE)
+        return value
+
+    def _enter(self, depth: int, line: int) -> None:
+        """Count one more value, `depth` collections deep; refuse it past a bound."""
+        if depth >= MAX_DEPTH:
+            raise YamlError(f"nested more than {MAX_DEPTH} levels deep", line)
+        self._count(1, line)
+
+    def _count(self, n: int, line: int) -> None:
         self._nodes += n
         if self._nodes > MAX_NODES:
             raise YamlError(f"the document expands to more than {MAX_NODES} values once aliases are followed; "
-                            "refusing it (an alias bomb?)", _line(mark))
+                            "refusing it (an alias bomb?)", line)
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent):
-            if event.anchor in self._open:
-                raise YamlError(f"alias *{event.anchor} refers to a value that contains it", _line(event.start_mark))
-            node = super().compose_node(parent, index)
-            self._count(self._size.get(id(node), 1), event.start_mark)
-            return node
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise YamlError(f"nested more than {MAX_DEPTH} levels deep", _line(event.start_mark))
-        anchor = event.anchor
-        if anchor is not None:
-            self._open.add(anchor)
-        before = self._nodes
-        self._count(1, event.start_mark)
+    def _open_anchor(self, anchor: str, line: int) -> None:
+        first = self._anchors[anchor].line if anchor in self._anchors else self._open.get(anchor)
+        if first is not None:
+            raise YamlError(f"invalid YAML: duplicate anchor &{anchor} (first defined at line {first})", line)
+        self._open[anchor] = line
+
+    def _target(self, event: Any) -> _Anchored:
+        anchor, line = event.anchor, event.start_mark.line + 1
+        if anchor in self._open:
+            raise YamlError(f"alias *{anchor} refers to a value that contains it", line)
+        target = self._anchors.get(anchor)
+        if target is None:
+            raise YamlError(f"invalid YAML: found undefined alias {anchor!r}", line)
+        self._count(target.size, line)  # before copying anything
+        return target
+
+    def _alias(self, event: Any, loc: Loc) -> Any:
+        """A copy of the aliased value, its lines repeated under `loc`."""
+        target = self._target(event)
+        n = target.loc_len
+        self._lines.append((loc, target.line))
+        self._lines.extend([((*loc, *sub[n:]), line) for sub, line in self._lines[target.start:target.end]])
+        return _copy(target.value)
+
+    def _scalar(self, event: Any) -> Any:
+        tag, value = event.tag, event.value
+        if tag is None or tag == "!":
+            if not event.implicit[0]:
+                return value  # quoted: text
+            tag = _plain_tag(value)
+        if tag == _STR:
+            return value
+        node = ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style)
         try:
-            node = super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-            if anchor is not None:
-                self._open.discard(anchor)
-        self._size[id(node)] = self._nodes - before
-        return node
-
-
-class _Scalars:
-    """Resolves scalar tags exactly as SafeLoader would (ints, floats, bools, nulls; the rest as text)."""
-
-    def __init__(self) -> None:
-        self._constructor = yaml.constructor.SafeConstructor()
-
-    def value(self, node: yaml.ScalarNode) -> Any:
-        try:
-            value = self._constructor.construct_object(node, deep=True)
+            result = self._constructor.construct_object(node, deep=True)
         except (ValueError, OverflowError, ArithmeticError):
-            return node.value  # e.g. a 5000-digit int or a timestamp like 2025-13-45: keep the text
-        if not isinstance(value, str | int | float | bool | type(None)):
-            return node.value
-        return value
+            return value  # e.g. a 5000-digit int or a timestamp like 2025-13-45: keep the text
+        finally:
+            self._constructor.constructed_objects.clear()
+        return result if isinstance(result, str | int | float | bool | type(None)) else value
 
-
-def _convert(node: yaml.Node, loc: Loc, lines: dict[Loc, int], scalars: _Scalars) -> Any:
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise YamlError("a mapping key must be a plain value, not a list or mapping",
-                                key_node.start_mark.line + 1)
-            if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
-                raise YamlError("merge keys (<<) are not supported", key_node.start_mark.line + 1)
-            key = scalars.value(key_node)
-            if key in out:
-                raise YamlError(f"duplicate key {_short(key)!r}", key_node.start_mark.line + 1)
-            out[key] = _convert(value_node, (*loc, key), lines, scalars)
-            lines[(*loc, key)] = key_node.start_mark.line + 1
+    def _sequence(self, loc: Loc, depth: int) -> list[Any]:
+        out: list[Any] = []
+        get = self._get
+        while (event := get()).__class__ is not SequenceEndEvent:
+            out.append(self._node(event, (*loc, len(out)), depth))
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*loc, i), lines, scalars) for i, item in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
-    return scalars.value(node)
+
+    def _mapping(self, loc: Loc, depth: int) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        get = self._get
+        while (event := get()).__class__ is not MappingEndEvent:
+            key, line = self._key(event, depth)
+            if key in out:
+                raise YamlError(f"duplicate key {_short(key)!r}", line)
+            out[key] = self._node(get(), (*loc, key), depth)
+            self._lines.append(((*loc, key), line))  # a value's location is the line of its key
+        return out
+
+    def _key(self, event: Any, depth: int) -> tuple[Any, int]:
+        """A mapping key and its line: a plain value (a scalar, or an alias to one), not a merge key."""
+        if event.__class__ is AliasEvent:
+            target = self._target(event)
+            _check_key(target.key_like, isinstance(target.value, dict | list), target.line)
+            return target.value, target.line
+        line = event.start_mark.line + 1
+        _check_key(event.__class__ is ScalarEvent and event.value != "<<" and event.tag != _MERGE,
+                   event.__class__ is not ScalarEvent, line)
+        key = self._node(event, (), depth)
+        self._lines.pop()  # a key has no location of its own (an anchor on it keeps its line)
+        return key, line
+
+
+def _check_key(plain: bool, collection: bool, line: int) -> None:
+    if collection:
+        raise YamlError("a mapping key must be a plain value, not a list or mapping", line)
+    if not plain:
+        raise YamlError("merge keys (<<) are not supported", line)
+
+
+def _copy(value: Any) -> Any:
+    """A fresh copy of the containers of an aliased value (each use gets its own, as if written out)."""
+    if value.__class__ is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if value.__class__ is list:
+        return [_copy(v) for v in value]
+    return value
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -150,25 +279,36 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def load_documents(text: str, path: str) -> list[Document]:
-    """Every non-empty document in `text`, with positions. Raises YamlError."""
-    docs: list[Document] = []
-    loader: _BoundedLoader | None = None
+def _line_at(text: str, index: int) -> int:
+    """The line of character `index` (YAML's line breaks: \\n, \\r\\n, \\r, NEL, LS, PS)."""
+    return len((text[:index] + "x").splitlines())
+
+
+def _reader_error(e: yaml.reader.ReaderError, text: str, parser: ParserName) -> YamlError:
+    index = e.position
+    if parser == "libyaml":  # libyaml counts bytes of the UTF-8 text
+        index = len(text.encode("utf-8")[:index].decode("utf-8", errors="ignore"))
+    character = f"#x{e.character:04x}" if isinstance(e.character, int) else repr(e.character)
+    return YamlError(f"invalid YAML: unacceptable character {character}: {_NOT_ALLOWED}", _line_at(text, index))
+
+
+def load_documents(text: str, path: str, *, parser: ParserName | None = None) -> list[Document]:
+    """Every document in `text`, with positions. Raises YamlError.
+
+    `parser`: libyaml's (the default when PyYAML has it) or PyYAML's pure-Python one (tests compare them).
+    """
+    which: ParserName = parser or ("libyaml" if HAS_LIBYAML else "python")
+    events: Any = None
     try:
-        loader = _BoundedLoader(text)  # the reader checks every character here
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            lines: dict[Loc, int] = {}
-            data = _convert(node, (), lines, _Scalars())
-            docs.append(Document(data, path, node.start_mark.line + 1, lines))
+        events = _events(text, which)
+        return _Composer(events, path).documents()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise YamlError(f"invalid YAML: {_short(e.problem or e.context, 200)}", _line(mark)) from None
+    except yaml.reader.ReaderError as e:
+        raise _reader_error(e, text, which) from None
     except yaml.YAMLError as e:
-        raise YamlError(f"invalid YAML: {_short(e, 200)}", 1) from None
+        raise YamlError(f"invalid YAML: {_short(str(e).splitlines()[0], 200)}", 1) from None
     finally:
-        if loader is not None:
-            loader.dispose()
-    return docs
+        if events is not None:
+            events.dispose()
