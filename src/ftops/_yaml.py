@@ -68,8 +68,16 @@ class YamlError(Exception):
         self.line = line
 
 
-def _line(mark: Any) -> int:
-    return int(mark.line) + 1 if mark is not None else 1
+def _line(mark: Any, last: int) -> int:
+    """The 1-based line of `mark`, at most `last`: libyaml puts the end of a text that does not end with a
+    line break on the line after it, PyYAML on its last line; both say the last line."""
+    return min(int(mark.line) + 1, last) if mark is not None else 1
+
+
+def _last_line(text: str) -> int:
+    """The number of lines of `text` as an editor shows them (YAML's line breaks: \\n, \\r\\n, \\r, NEL, LS, PS)."""
+    crlf = text.count("\r\n")
+    return 1 + sum(text.count(c) for c in "\n\r\x85\u2028\u2029") - crlf
 
 
 class _PythonEvents(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
@@ -120,9 +128,10 @@ class _Anchored:
 class _Composer:
     """Builds each document's data and lines from parser events, enforcing the bounds as it goes."""
 
-    def __init__(self, events: Any, path: str) -> None:
+    def __init__(self, events: Any, path: str, last_line: int) -> None:
         self._get = events.get_event
         self._path = path
+        self._last = last_line
         self._constructor = yaml.constructor.SafeConstructor()
         self._nodes = 0  # values so far in the current document, aliases expanded
         self._anchors: dict[str, _Anchored] = {}
@@ -135,7 +144,7 @@ class _Composer:
         docs: list[Document] = []
         while not isinstance(start := get(), StreamEndEvent):  # DocumentStart
             if len(docs) == MAX_DOCUMENTS:
-                raise YamlError(f"more than {MAX_DOCUMENTS} documents in one file", _line(start.start_mark))
+                raise YamlError(f"more than {MAX_DOCUMENTS} documents in one file", _line(start.start_mark, self._last))
             docs.append(self._document())
         return docs
 
@@ -146,13 +155,15 @@ class _Composer:
         first = self._get()
         data = self._node(first, (), 0)
         self._get()  # DocumentEnd
-        return Document(data, self._path, _line(first.start_mark), dict(self._lines))
+        return Document(data, self._path, _line(first.start_mark, self._last), dict(self._lines))
 
     def _node(self, event: Any, loc: Loc, depth: int) -> Any:
         """The value starting at `event`, located at `loc`, `depth` collections deep."""
         if event.__class__ is AliasEvent:
             return self._alias(event, loc)
         line = event.start_mark.line + 1
+        if line > self._last:
+            line = self._last
         self._enter(depth, line)
         before = self._nodes - 1
         anchor = event.anchor
@@ -192,7 +203,7 @@ class _Composer:
         self._open[anchor] = line
 
     def _target(self, event: Any) -> _Anchored:
-        anchor, line = event.anchor, event.start_mark.line + 1
+        anchor, line = event.anchor, _line(event.start_mark, self._last)
         if anchor in self._open:
             raise YamlError(f"alias *{anchor} refers to a value that contains it", line)
         target = self._anchors.get(anchor)
@@ -211,17 +222,20 @@ class _Composer:
 
     def _scalar(self, event: Any) -> Any:
         tag, value = event.tag, event.value
-        if tag is None or tag == "!":
+        if tag is None:
             if not event.implicit[0]:
                 return value  # quoted: text
             tag = _plain_tag(value)
+        elif tag == "!":
+            return value  # the non-specific tag: text (libyaml and PyYAML disagree on `!` alone otherwise)
         if tag == _STR:
             return value
         node = ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style)
         try:
             result = self._constructor.construct_object(node, deep=True)
-        except (ValueError, OverflowError, ArithmeticError):
-            return value  # e.g. a 5000-digit int or a timestamp like 2025-13-45: keep the text
+        except (ValueError, ArithmeticError, LookupError, AttributeError, TypeError):
+            # e.g. a 5000-digit int, a timestamp like 2025-13-45, `!!int ''`, `!!bool maybe`: keep the text
+            return value
         finally:
             self._constructor.constructed_objects.clear()
         return result if isinstance(result, str | int | float | bool | type(None)) else value
@@ -250,7 +264,7 @@ class _Composer:
             target = self._target(event)
             _check_key(target.key_like, isinstance(target.value, dict | list), target.line)
             return target.value, target.line
-        line = event.start_mark.line + 1
+        line = _line(event.start_mark, self._last)
         _check_key(event.__class__ is ScalarEvent and event.value != "<<" and event.tag != _MERGE,
                    event.__class__ is not ScalarEvent, line)
         key = self._node(event, (), depth)
@@ -280,8 +294,8 @@ def _short(value: object, limit: int = 60) -> str:
 
 
 def _line_at(text: str, index: int) -> int:
-    """The line of character `index` (YAML's line breaks: \\n, \\r\\n, \\r, NEL, LS, PS)."""
-    return len((text[:index] + "x").splitlines())
+    """The line of character `index`."""
+    return _last_line(text[:index])
 
 
 def _reader_error(e: yaml.reader.ReaderError, text: str, parser: ParserName) -> YamlError:
@@ -299,12 +313,13 @@ def load_documents(text: str, path: str, *, parser: ParserName | None = None) ->
     """
     which: ParserName = parser or ("libyaml" if HAS_LIBYAML else "python")
     events: Any = None
+    last = _last_line(text)
     try:
         events = _events(text, which)
-        return _Composer(events, path).documents()
+        return _Composer(events, path, last).documents()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        raise YamlError(f"invalid YAML: {_short(e.problem or e.context, 200)}", _line(mark)) from None
+        raise YamlError(f"invalid YAML: {_short(e.problem or e.context, 200)}", _line(mark, last)) from None
     except yaml.reader.ReaderError as e:
         raise _reader_error(e, text, which) from None
     except yaml.YAMLError as e:
