@@ -43,5 +43,6 @@ bench: $(BIN)/ftops
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/emulator.py
 	$(BIN)/python bench/plan.py
+	$(BIN)/python bench/specs.py
 	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/evals.py

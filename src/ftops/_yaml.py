@@ -103,10 +103,13 @@ def _events(text: str, parser: ParserName) -> Any:
     return CParser(data)
 
 
-@functools.lru_cache(maxsize=4096)
 def _plain_tag(value: str) -> str:
     """The tag YAML 1.1 gives a plain scalar (int, float, bool, null, timestamp... or str), as SafeLoader."""
     return str(_RESOLVER.resolve(ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
+
+
+# Keys and short values repeat across documents; a long value is not kept alive by the cache.
+_short_plain_tag = functools.lru_cache(maxsize=4096)(_plain_tag)
 
 
 _RESOLVER = yaml.resolver.Resolver()
@@ -164,7 +167,9 @@ class _Composer:
         line = event.start_mark.line + 1
         if line > self._last:
             line = self._last
-        self._enter(depth, line)
+        if depth >= MAX_DEPTH:  # checked before recursing any deeper
+            raise YamlError(f"nested more than {MAX_DEPTH} levels deep", line)
+        self._count(1, line)
         before = self._nodes - 1
         anchor = event.anchor
         if anchor is not None:
@@ -183,12 +188,6 @@ class _Composer:
                                               event.__class__ is ScalarEvent and event.value != "<<"
                                               and event.tag != _MERGE)
         return value
-
-    def _enter(self, depth: int, line: int) -> None:
-        """Count one more value, `depth` collections deep; refuse it past a bound."""
-        if depth >= MAX_DEPTH:
-            raise YamlError(f"nested more than {MAX_DEPTH} levels deep", line)
-        self._count(1, line)
 
     def _count(self, n: int, line: int) -> None:
         self._nodes += n
@@ -225,7 +224,7 @@ class _Composer:
         if tag is None:
             if not event.implicit[0]:
                 return value  # quoted: text
-            tag = _plain_tag(value)
+            tag = _short_plain_tag(value) if len(value) <= 64 else _plain_tag(value)
         elif tag == "!":
             return value  # the non-specific tag: text (libyaml and PyYAML disagree on `!` alone otherwise)
         if tag == _STR:
