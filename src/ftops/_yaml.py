@@ -103,6 +103,9 @@ def _events(text: str, parser: ParserName) -> Any:
     return CParser(data)
 
 
+_RESOLVER = yaml.resolver.Resolver()
+
+
 def _plain_tag(value: str) -> str:
     """The tag YAML 1.1 gives a plain scalar (int, float, bool, null, timestamp... or str), as SafeLoader."""
     return str(_RESOLVER.resolve(ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
@@ -110,9 +113,6 @@ def _plain_tag(value: str) -> str:
 
 # Keys and short values repeat across documents; a long value is not kept alive by the cache.
 _short_plain_tag = functools.lru_cache(maxsize=4096)(_plain_tag)
-
-
-_RESOLVER = yaml.resolver.Resolver()
 
 
 @dataclass
@@ -253,8 +253,9 @@ class _Composer:
             key, line = self._key(event, depth)
             if key in out:
                 raise YamlError(f"duplicate key {_short(key)!r}", line)
-            out[key] = self._node(get(), (*loc, key), depth)
-            self._lines.append(((*loc, key), line))  # a value's location is the line of its key
+            child = (*loc, key)
+            out[key] = self._node(get(), child, depth)
+            self._lines.append((child, line))  # a value's location is the line of its key
         return out
 
     def _key(self, event: Any, depth: int) -> tuple[Any, int]:
