@@ -70,6 +70,24 @@ def cpu_seconds(code: str, runs: int) -> float:
     return statistics.median(samples)
 
 
+def child_start(runs: int) -> float:
+    """Median wall seconds from spawning the local Foundry's child process until it serves (its
+    connection line), as `ftops plan` starts it; the CLI imports the SDKs meanwhile."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from ftops.emulator import spawn
+
+    samples = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(runs + 1):  # the first run makes the certificates
+            t0 = time.perf_counter()
+            child = spawn(Path(tmp), speed=1.0, subscription=None, resource_group=None, account=None,
+                          region="swedencentral")
+            child.connection  # noqa: B018 (waits until it serves)
+            samples.append(time.perf_counter() - t0)
+            child.stop()
+    return statistics.median(samples[1:])
+
+
 def demo_repo(tmp: Path) -> Path:
     repo = tmp / "demo"
     shutil.copytree(ROOT / "specs", repo / "specs")
@@ -108,6 +126,7 @@ def main() -> None:
     print(f"\nwhat bounds `ftops plan`: import CPU time in a fresh process (median of {args.runs // 2 + 1})")
     for name, code in IMPORTS.items():
         print(f"  {name:<40} {cpu_seconds(code, args.runs // 2 + 1):.3f} s CPU")
+    print(f"  {'local Foundry child: spawn -> serving':<40} {child_start(args.runs):.3f} s wall (median)")
     print(f"\ncpus={os.cpu_count()}  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}  "
           f"python={sys.version.split()[0]}  runs={max(5, args.runs)}")
 

@@ -10,6 +10,7 @@ the whole process group, so the parent can let in-flight requests finish first.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -48,8 +49,8 @@ class ChildFoundry:
                   "resource_group": resource_group, "account": account, "region": region}
         with open(data_dir / LOG_NAME, "wb") as log:
             self._proc: subprocess.Popen[bytes] = subprocess.Popen(
-                [sys.executable, "-c", "from ftops.emulator._launch import serve_child; serve_child()",
-                 json.dumps(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                [sys.executable, "-c", "import gc; gc.disable(); from ftops.emulator._launch import serve_child; "
+                 "serve_child()", json.dumps(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                 close_fds=True)
         self._connection: Connection | None = None
 
@@ -103,6 +104,10 @@ def serve_child(stdin: IO[bytes] | None = None) -> None:
     server = EmulatorServer(Path(config["data_dir"]), speed=config["speed"], subscription=config["subscription"],
                             resource_group=config["resource_group"], account=config["account"],
                             region=config["region"]).start()
+    # Started with the cyclic GC off (what loads meanwhile lives as long as the server): now freeze
+    # those objects, so collections while serving never scan them, and collect as usual.
+    gc.freeze()
+    gc.enable()
     sys.stdout.write(server.connection.to_json() + "\n")
     sys.stdout.flush()
     (stdin or sys.stdin.buffer).read()  # blocks until EOF
