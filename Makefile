@@ -9,6 +9,10 @@ $(BIN)/ftops:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	# Byte-compile the sources as a regular `pip install` does: an editable install does not, and
+	# with PYTHONDONTWRITEBYTECODE set Python never writes the cache itself (about 70 modules compiled
+	# again on every run: 0.05-0.08 s of each command's start-up).
+	$(BIN)/python -m compileall -q src
 
 demo: $(BIN)/ftops
 	$(BIN)/ftops apply specs/ --auto-approve --wait
