@@ -24,7 +24,7 @@ from ..plan import Action, NoOp, PauseJob, Plan, ResumeJob, Verdict, WaitFile, W
 from ._recent import Recent, View
 
 SETTLE_SECONDS = 2.5  # a rival apply that started with us has created its job by then
-CLOCK_SKEW_SECONDS = 5  # also how long after its creation a job is surely visible in listings
+CLOCK_SKEW_SECONDS = 5
 UPLOAD_SETTLE_SECONDS = 1.5  # created_at has one-second resolution: a rival of the same second is visible by then
 DEAD_FILE = frozenset({"error", "deleted"})
 DEAD_JOB = frozenset({"cancelled", "failed"})
@@ -90,11 +90,14 @@ class Runtime:
     def __post_init__(self) -> None:
         # A rival was created after our plan's snapshot (else the plan would have adopted it): the shared
         # listings read only what is newer (5 s allow for clock skew), newest first.
+        # An object is in listings within UPLOAD_SETTLE_SECONDS of its created_at second (the rule uploads
+        # settle by), so a listing need not read again what an earlier one read that long after it.
         floor = int(self.plan.created_at) - CLOCK_SKEW_SECONDS
         self.recent_files = Recent(lambda since: self.client.recent_files(since), lambda f: f.filename, floor,
                                    rescan=UPLOAD_SETTLE_SECONDS + 1)
         self.recent_jobs = Recent(lambda since: self.client.recent_jobs(since),
-                                  lambda j: j.metadata.get(identity.META_HASH, ""), floor, rescan=CLOCK_SKEW_SECONDS)
+                                  lambda j: j.metadata.get(identity.META_HASH, ""), floor,
+                                  rescan=UPLOAD_SETTLE_SECONDS + 1)
         self.settler = Settler(self)
         for a in self.plan.actions:
             if isinstance(a, WaitFile):
@@ -329,13 +332,15 @@ def settle_upload(rt: Runtime, ours: LiveFile) -> LiveFile:
 
 
 def settle_all(rt: Runtime) -> None:
-    """After all actions: the background first looks finish, then one listing that began after our last
-    creation settles every job this run created and has not settled yet (often the last first look's)."""
+    """After all actions: one listing that began after our last creation settles every job this run created
+    and has not settled yet. The background first look of the last jobs needs the same listing and shares
+    it; it is begun here at once, not after the settler's listing in flight (which began too early)."""
+    with rt.lock:
+        moments = [c.at for c in rt.created.values()]
+    view = rt.recent_jobs.after(max(moments)) if moments else None
     rt.settler.close()
     with rt.lock:
         created = dict(rt.created)
-    if not created:
-        return
-    view = rt.recent_jobs.after(max(c.at for c in created.values()))
     for job_id, c in created.items():
+        assert view is not None  # every job in `created` was there before the pool shut down
         look(rt, job_id, c, view)
