@@ -94,8 +94,8 @@ class Recent(Generic[T]):
         while True:
             with self._cond:
                 latest = self._latest
-            if latest is None:
-                self.after(time.monotonic())
+            if latest is None:  # any listing tells Foundry's clock: join one in flight
+                self.after(0.0)
                 continue
             if latest.server_time is None or latest.server_time >= threshold or stop.is_set():
                 return latest
