@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
@@ -15,7 +14,7 @@ from ftops.spec import FoundrySpec
 from tests.e2e.conftest import TRAIN, Foundry
 
 
-def _get(foundry: Foundry, path: str, **params: Any) -> httpx.Response:
+def _get(foundry: Foundry, path: str, **params: Any) -> Any:
     return foundry.oai._client.get(f"{foundry.conn.endpoint}{path}", params=params,
                                    headers={"api-key": foundry.conn.api_key})
 

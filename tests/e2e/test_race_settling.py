@@ -64,7 +64,7 @@ def test_uploads_settle_on_listings_of_what_is_new(project: Project) -> None:
             found = recent_files(since, page)
             read.append(len(found[0]))
             return found
-        s.client.recent_files = recorded  # type: ignore[method-assign]
+        s.client.recent_files = recorded  # type: ignore[method-assign,assignment]
         calls = _count_calls(s.client)
         result = apply_plan(plan, s.checked, s.client)
     assert result.ok
