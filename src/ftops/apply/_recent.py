@@ -12,6 +12,7 @@ such an entry read it again first (`is_current`).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -56,7 +57,7 @@ class Recent(Generic[T]):
     read: Read[T]
     key: Callable[[T], str]
     floor: int
-    rescan: float  # seconds after its creation (Foundry's clock) by which an object is visible in listings
+    rescan: float  # seconds after its created_at (Foundry's clock, whole seconds) by which an object is listed
     listings: int = 0  # how many listings this index made
     _horizon: int = 0
     _groups: dict[str, dict[str, _Entry[T]]] = field(default_factory=dict)
@@ -122,8 +123,9 @@ class Recent(Generic[T]):
                 seen = group.get(item.id)
                 if seen is None or seen.read_at <= started:
                     group[item.id] = _Entry(item, started)
-            if server_time is not None:  # everything created `rescan` s before this listing began was in it
-                self._horizon = max(self._horizon, int(server_time - self.rescan))
+            if server_time is not None:  # everything created `rescan` s before this listing began was in it:
+                # created_at is whole seconds, so c < ceil(t - rescan) means c < t - rescan
+                self._horizon = max(self._horizon, math.ceil(server_time - self.rescan))
             if self._latest is None or started >= self._latest.started:
                 self._latest = view
             self._running.remove(started)

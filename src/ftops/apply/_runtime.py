@@ -90,14 +90,15 @@ class Runtime:
     def __post_init__(self) -> None:
         # A rival was created after our plan's snapshot (else the plan would have adopted it): the shared
         # listings read only what is newer (5 s allow for clock skew), newest first.
-        # An object is in listings within UPLOAD_SETTLE_SECONDS of its created_at second (the rule uploads
-        # settle by), so a listing need not read again what an earlier one read that long after it.
+        # An object is in listings UPLOAD_SETTLE_SECONDS after its created_at second began (the rule uploads
+        # settle by: 1 s of resolution, 0.5 s to show), so a listing need not read again what an earlier
+        # one, begun that long after, read.
         floor = int(self.plan.created_at) - CLOCK_SKEW_SECONDS
         self.recent_files = Recent(lambda since: self.client.recent_files(since), lambda f: f.filename, floor,
-                                   rescan=UPLOAD_SETTLE_SECONDS + 1)
+                                   rescan=UPLOAD_SETTLE_SECONDS)
         self.recent_jobs = Recent(lambda since: self.client.recent_jobs(since),
                                   lambda j: j.metadata.get(identity.META_HASH, ""), floor,
-                                  rescan=UPLOAD_SETTLE_SECONDS + 1)
+                                  rescan=UPLOAD_SETTLE_SECONDS)
         self.settler = Settler(self)
         for a in self.plan.actions:
             if isinstance(a, WaitFile):

@@ -61,8 +61,8 @@ def test_each_listing_reads_only_down_to_what_earlier_ones_covered() -> None:
     view = r.after(time.monotonic())
     # The first read everything since the floor; the second only what is younger than the first listing's
     # clock less the re-read window (2.5 s): an object older than that was visible then and was read.
-    assert account.asked == [900, 997]
-    assert view.horizon == 997 and view.is_current(1001) and not view.is_current(950)
+    assert account.asked == [900, 998]  # created_at is whole seconds: 997 < 1000 - 2.5 was visible
+    assert view.horizon == 998 and view.is_current(1001) and not view.is_current(950)
     assert [o.id for o in r.group("a")] == ["old", "new"]  # oldest first; what earlier listings read is kept
 
 
