@@ -26,6 +26,9 @@ from ._recent import Recent, View
 SETTLE_SECONDS = 2.5  # a rival apply that started with us has created its job by then
 CLOCK_SKEW_SECONDS = 5
 UPLOAD_SETTLE_SECONDS = 1.5  # created_at has one-second resolution: a rival of the same second is visible by then
+# A listing whose Date reads a job's created_at second + 2 or later shows every job created in that second or
+# before (1 s of resolution, 0.5 s to show, rounded up to the Date's whole seconds): its look is conclusive.
+CONCLUSIVE_SECONDS = math.ceil(UPLOAD_SETTLE_SECONDS)
 DEAD_FILE = frozenset({"error", "deleted"})
 DEAD_JOB = frozenset({"cancelled", "failed"})
 
@@ -65,6 +68,12 @@ class Created:
     name: str
     ident: dict[str, str]
     at: float  # time.monotonic() when the create returned
+    created_at: int  # Foundry's clock, whole seconds
+
+    def settled_by(self, view: View) -> bool:
+        """Whether a look in `view` is conclusive: it began after the creation, once Foundry's clock had left
+        the creation's second far enough behind that no rival of that second or before can be missing."""
+        return view.started >= self.at and (view.server_time or 0) >= self.created_at + CONCLUSIVE_SECONDS
 
 
 @dataclass
@@ -188,8 +197,9 @@ class Runtime:
 
 
 class Settler:
-    """First looks for rivals in the background: one listing that began after the newest pending creation
-    settles every job created meanwhile, while the workers go on creating. Only this run's jobs are touched."""
+    """Looks for rivals in the background, while the workers go on: one listing that began after the newest
+    pending creation is the first look of every job created meanwhile, and the conclusive look of every
+    earlier job whose creation second it is far enough past. Only this run's jobs are touched."""
 
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
@@ -225,15 +235,18 @@ class Settler:
                 batch, self._pending = self._pending, {}
             try:
                 view = self._rt.recent_jobs.after(max(c.at for c in batch.values()))
-                for job_id, created in batch.items():
-                    look(self._rt, job_id, created, view)
+                with self._rt.lock:
+                    unsettled = dict(self._rt.created)
+                for job_id, created in unsettled.items():
+                    if job_id in batch or created.settled_by(view):
+                        look(self._rt, job_id, created, view)
             except FtopsError:
                 pass  # the jobs stay in `created`: the end of the run looks again (and says so if it cannot)
 
 
 def first_look(rt: Runtime, job: LiveJob, name: str, ident: dict[str, str]) -> None:
     """Right after creating a job: follow it, and have it settled against a listing that begins after now."""
-    created = Created(name, ident, time.monotonic())
+    created = Created(name, ident, time.monotonic(), job.created_at)
     with rt.lock:
         rt.jobs[name] = job
         rt.created[job.id] = created
@@ -246,20 +259,23 @@ def settle_job(rt: Runtime, name: str, job: LiveJob, *, final: bool = False) -> 
         created = rt.created.get(job.id)
     if created is None:
         return job
-    now = time.monotonic()
-    if not final and now - created.at < SETTLE_SECONDS and job.active:
+    if not final and time.monotonic() - created.at < SETTLE_SECONDS and job.active:
         return job  # the first look happened right after creation; look again once the window has passed
-    view = rt.recent_jobs.after(min(now, created.at + SETTLE_SECONDS))
-    return look(rt, job.id, created, view) or job
+    return look(rt, job.id, created, _conclusive(rt, [created]), last=True) or job
 
 
-def look(rt: Runtime, job_id: str, created: Created, view: View) -> LiveJob | None:
+def look(rt: Runtime, job_id: str, created: Created, view: View, *, last: bool = False) -> LiveJob | None:
     """Settle our job `job_id` against a listing: if an older live job of its identity exists, cancel ours
-    (once, whoever looks) and follow that one, which is returned; else None."""
+    (once, whoever looks) and follow that one, which is returned; else None. A conclusive look (or the `last`
+    one) settles the job for good: no later look is needed."""
     rival = _older_rival(rt, job_id, created.ident, view)
     with rt.lock:
-        if rival is None or rt.created.pop(job_id, None) is None:
+        if rival is None:
+            if last or created.settled_by(view):
+                rt.created.pop(job_id, None)
             return None
+        if rt.created.pop(job_id, None) is None:
+            return None  # another look settled it already
         rt.jobs[created.name] = rival
     _cancel_duplicate(rt, job_id, rival.id)
     return rival
@@ -333,15 +349,25 @@ def settle_upload(rt: Runtime, ours: LiveFile) -> LiveFile:
 
 
 def settle_all(rt: Runtime) -> None:
-    """After all actions: one listing that began after our last creation settles every job this run created
-    and has not settled yet. The background first look of the last jobs needs the same listing and shares
-    it; it is begun here at once, not after the settler's listing in flight (which began too early)."""
+    """After all actions: the conclusive look of every job this run created that has not had one. Its listing
+    begins once Foundry's clock is CONCLUSIVE_SECONDS past the newest such job's creation second (waiting
+    if it must: up to 2 s after the last creation) and after that creation returned; the background looks
+    of the last jobs need the same listing and share it."""
     with rt.lock:
-        moments = [c.at for c in rt.created.values()]
-    view = rt.recent_jobs.after(max(moments)) if moments else None
+        unsettled = list(rt.created.values())
+    if not unsettled:
+        rt.settler.close()
+        return
+    view = _conclusive(rt, unsettled)
     rt.settler.close()
     with rt.lock:
         created = dict(rt.created)
     for job_id, c in created.items():
-        assert view is not None  # every job in `created` was there before the pool shut down
-        look(rt, job_id, c, view)
+        look(rt, job_id, c, view, last=True)
+
+
+def _conclusive(rt: Runtime, jobs: list[Created]) -> View:
+    """A listing that settles all of `jobs` for good (see `Created.settled_by`)."""
+    view = rt.recent_jobs.at_server_time(max(c.created_at for c in jobs) + CONCLUSIVE_SECONDS, rt.stop)
+    moment = max(c.at for c in jobs)
+    return view if view.started >= moment else rt.recent_jobs.after(moment)
