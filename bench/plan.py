@@ -13,13 +13,18 @@ Builds two spec trees, each spread over `--parts` spec directories: a small one 
 and, on the small tree, apply of `--independent-jobs` new independent jobs with `--latency-ms` injected
 on every request, against an ideal (target: within 1.15x of it).
 
-The ideal is the latency a perfect client must pay for the calls it cannot avoid: each job is one create
+The ideal is the time a perfect client must pay for the calls it cannot avoid: each job is one create
 call, `concurrency` creates run at once, so ceil(jobs / concurrency) rounds of one latency each; then race
-settling needs one listing that begins after the last create returned (docs/reference.md "Racing
-applies"): one more latency. ideal = latency x (ceil(jobs / concurrency) + 1). The listings ftops makes
-while the creates go on (first looks, in the background) are calls too, and are reported per job, but
-they overlap the creates, so the ideal does not count them; client CPU and the local Foundry's time are
-not in the ideal either.
+settling (docs/reference.md "Racing applies") needs one conclusive listing: one that begins once Foundry's
+clock (its Date header) reads the last job's created_at second + 2 (so no rival of that second or before
+can be missing), and takes one latency. The local Foundry stamps a job's created_at when it processes the
+create, after the injected latency, i.e. at the end of the create's round, and stamps Date when a request
+arrives; its clock is this machine's. So, with t0 the epoch time apply starts and L the latency:
+    creates = L x ceil(jobs / concurrency)
+    ideal   = max(creates, floor(t0 + creates) + 2 - t0) + L
+The listings ftops makes while the creates go on (first looks, in the background) are calls too, and are
+reported per job, but they overlap the creates, so the ideal does not count them; client CPU and the local
+Foundry's time are not in the ideal either.
 The local Foundry runs in a child process (as the CLI runs it), so its CPU is not the planner's.
 """
 
@@ -40,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from ftops.apply import apply_plan, open_session  # noqa: E402
+from ftops.apply._runtime import CONCLUSIVE_SECONDS  # noqa: E402
 from ftops.checks import CheckedProject  # noqa: E402
 from ftops.cli._local import session  # noqa: E402
 from ftops.emulator import AdminClient, EmulatorServer, spawn  # noqa: E402
@@ -192,17 +198,20 @@ def apply_independent(root: Path, n: int, latency_ms: float, concurrency: int, d
             creates = sum(1 for a in plan.actions if a.action == "create")
             assert creates == n, plan.summary()
             calls = s.client.api_calls
-            t0 = time.perf_counter()
+            epoch, t0 = time.time(), time.perf_counter()
             result = apply_plan(plan, s.checked, s.client, wait_jobs=False, concurrency=concurrency)
             secs = time.perf_counter() - t0
             calls = s.client.api_calls - calls
         assert result.ok
     finally:
         set_latency(root, 0)
-    rounds = math.ceil(n / concurrency) + 1  # the creates, then one listing after the last (see the docstring)
-    ideal = latency_ms / 1000 * rounds
-    return (f"{secs:.2f} s vs ideal {ideal:.2f} s ({latency_ms:.0f} ms x (ceil({n}/{concurrency}) + 1)) = "
-            f"{secs / ideal:.2f}x; {calls} API calls, {calls / n:.2f} per job"), secs / ideal
+    latency = latency_ms / 1000
+    creating = latency * math.ceil(n / concurrency)  # see the docstring
+    clock = math.floor(epoch + creating) + CONCLUSIVE_SECONDS - epoch
+    ideal = max(creating, clock) + latency
+    return (f"{secs:.2f} s vs ideal {ideal:.2f} s (creates {creating:.2f} s, Foundry's clock ready {clock:.2f} s, "
+            f"+ one listing {latency:.2f} s) = {secs / ideal:.2f}x; {calls} API calls, {calls / n:.2f} per job"), \
+        secs / ideal
 
 
 def main() -> None:

@@ -63,6 +63,9 @@ class Recent(Generic[T]):
     _groups: dict[str, dict[str, _Entry[T]]] = field(default_factory=dict)
     _latest: View | None = None
     _running: list[float] = field(default_factory=list)
+    # Foundry's clock less time.monotonic(), never overestimated: a listing's Date (rounded down) was read
+    # before it ended, so Foundry's clock at its end read at least that. The best of all listings is kept.
+    _offset: float = -math.inf
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -90,19 +93,17 @@ class Recent(Generic[T]):
 
     def at_server_time(self, threshold: int, stop: threading.Event) -> View:
         """A listing that began once Foundry's clock read at least `threshold` (whole seconds, as its Date
-        header); waits until then, estimating Foundry's clock from the latest listing. If `stop` is set, or
+        header); waits until then, estimating Foundry's clock from the listings so far. If `stop` is set, or
         Foundry sends no Date, the latest listing."""
         while True:
             with self._cond:
-                latest = self._latest
+                latest, offset = self._latest, self._offset
             if latest is None:  # any listing tells Foundry's clock: join one in flight
                 self.after(0.0)
                 continue
             if latest.server_time is None or latest.server_time >= threshold or stop.is_set():
                 return latest
-            # Foundry's clock reads `threshold` by then (its Date is rounded down, so it is ahead of the
-            # estimate, or a few ms behind when the request was slow: then one more round).
-            moment = latest.started + (threshold - latest.server_time)
+            moment = threshold - offset  # by then Foundry's clock reads `threshold` (the estimate is never ahead)
             if stop.wait(max(0.0, moment - time.monotonic())):
                 return latest
             self.after(moment)
@@ -110,6 +111,7 @@ class Recent(Generic[T]):
     def _list(self, started: float, horizon: int) -> View:
         try:
             items, server_time = self.read(horizon)
+            ended = time.monotonic()
         except BaseException:
             with self._cond:  # those who joined it list again themselves
                 self._running.remove(started)
@@ -123,6 +125,8 @@ class Recent(Generic[T]):
                 seen = group.get(item.id)
                 if seen is None or seen.read_at <= started:
                     group[item.id] = _Entry(item, started)
+            if server_time is not None:
+                self._offset = max(self._offset, server_time - ended)
             if server_time is not None:  # everything created `rescan` s before this listing began was in it:
                 # created_at is whole seconds, so c < ceil(t - rescan) means c < t - rescan
                 self._horizon = max(self._horizon, math.ceil(server_time - self.rescan))
