@@ -261,7 +261,9 @@ def settle_job(rt: Runtime, name: str, job: LiveJob, *, final: bool = False) -> 
         return job
     if not final and time.monotonic() - created.at < SETTLE_SECONDS and job.active:
         return job  # the first look happened right after creation; look again once the window has passed
-    return look(rt, job.id, created, _conclusive(rt, [created]), last=True) or job
+    # A job that has ended can no longer be cancelled: its last look need not wait to be conclusive.
+    view = _conclusive(rt, [created]) if job.active else rt.recent_jobs.after(time.monotonic())
+    return look(rt, job.id, created, view, last=True) or job
 
 
 def look(rt: Runtime, job_id: str, created: Created, view: View, *, last: bool = False) -> LiveJob | None:
