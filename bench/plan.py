@@ -239,7 +239,8 @@ def main() -> None:
             rows.append((f"initial apply --wait, {scale}", f"{secs:.1f} s (setup, concurrency "
                                                            f"{args.setup_concurrency})"))
             r = results[label] = noop_plan(root, scale)
-            rows.append(("  no-op plan: API calls", f"{r.calls} (listing pages: {r.pages}; "
+            rows.append(("  no-op plan: API calls", f"{r.calls} (listing pages: {r.pages}, plus the account's models "
+                         f"and quota usages: 2; "
                                                        f"hash cache hits {r.cache_hits})"))
             rows.append(("  no-op plan: wall time, warm (validate + connect + plan)",
                          f"{r.wall:.2f} s (of which reading and planning {r.planning:.2f} s)"))
