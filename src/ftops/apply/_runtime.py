@@ -2,24 +2,35 @@
 
 Race settling lives here. Concurrent applies of one project follow one rule: for one identity (a
 file name, a job's spec hash) the oldest live object by (created_at, id) survives, and each apply
-removes only what it created itself. Each apply checks right after it creates something, once more
-SETTLE_SECONDS later for jobs (a rival may not be visible at the first look), and at the end of the run.
+removes only what it created itself. Each apply looks for rivals right after it creates something (for
+jobs in the background, while the workers go on), once more SETTLE_SECONDS later for jobs it waits for (a
+rival may not be visible at the first look), and at the end of the run. The looks share listings
+(`_recent.Recent`): one listing serves every step that needs one at that moment, and reads only what was
+created since the plan, newest first, down to what earlier listings covered.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .._exceptions import FtopsError
+from .._exceptions import FoundryNotFound, FtopsError
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveFile, LiveJob
 from ..plan import Action, NoOp, PauseJob, Plan, ResumeJob, Verdict, WaitFile, WaitJob, identity
+from ._recent import Recent, View
 
 SETTLE_SECONDS = 2.5  # a rival apply that started with us has created its job by then
 CLOCK_SKEW_SECONDS = 5
+UPLOAD_SETTLE_SECONDS = 1.5  # created_at has one-second resolution: a rival of the same second is visible by then
+# A listing whose Date reads a job's created_at second + 2 or later shows every job created in that second or
+# before (1 s of resolution, 0.5 s to show, rounded up to the Date's whole seconds): its look is conclusive.
+CONCLUSIVE_SECONDS = math.ceil(UPLOAD_SETTLE_SECONDS)
+DEAD_FILE = frozenset({"error", "deleted"})
+DEAD_JOB = frozenset({"cancelled", "failed"})
 
 
 class Deferred(Exception):
@@ -50,6 +61,21 @@ class Silent:
     def finish(self, action: Action, outcome: Outcome) -> None: ...
 
 
+@dataclass(frozen=True)
+class Created:
+    """A job this run created, until its last look for rivals."""
+
+    name: str
+    ident: dict[str, str]
+    at: float  # time.monotonic() when the create returned
+    created_at: int  # Foundry's clock, whole seconds
+
+    def settled_by(self, view: View) -> bool:
+        """Whether a look in `view` is conclusive: it began after the creation, once Foundry's clock had left
+        the creation's second far enough behind that no rival of that second or before can be missing."""
+        return view.started >= self.at and (view.server_time or 0) >= self.created_at + CONCLUSIVE_SECONDS
+
+
 @dataclass
 class Runtime:
     plan: Plan
@@ -59,15 +85,30 @@ class Runtime:
     reporter: Reporter
     files: dict[str, str] = field(default_factory=dict)  # dataset name -> file id
     jobs: dict[str, LiveJob] = field(default_factory=dict)  # job spec name -> the job to follow
-    created: dict[str, tuple[dict[str, str], float]] = field(default_factory=dict)  # job id -> (identity, when)
+    created: dict[str, Created] = field(default_factory=dict)  # job id -> the job's identity, until settled
     notes: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: waiting gives up at once
     deploy_lock: threading.Lock = field(default_factory=threading.Lock)  # Foundry: 409 on concurrent writes
     job_locks: dict[str, threading.Lock] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # deployment -> the evaluation verdict of this run
+    recent_files: Recent[LiveFile] = field(init=False)
+    recent_jobs: Recent[LiveJob] = field(init=False)
+    settler: Settler = field(init=False)
 
     def __post_init__(self) -> None:
+        # A rival was created after our plan's snapshot (else the plan would have adopted it): the shared
+        # listings read only what is newer (5 s allow for clock skew), newest first.
+        # An object is in listings UPLOAD_SETTLE_SECONDS after its created_at second began (the rule uploads
+        # settle by: 1 s of resolution, 0.5 s to show), so a listing need not read again what an earlier
+        # one, begun that long after, read.
+        floor = int(self.plan.created_at) - CLOCK_SKEW_SECONDS
+        self.recent_files = Recent(lambda since: self.client.recent_files(since), lambda f: f.filename, floor,
+                                   rescan=UPLOAD_SETTLE_SECONDS)
+        self.recent_jobs = Recent(lambda since: self.client.recent_jobs(since),
+                                  lambda j: j.metadata.get(identity.META_HASH, ""), floor,
+                                  rescan=UPLOAD_SETTLE_SECONDS)
+        self.settler = Settler(self)
         for a in self.plan.actions:
             if isinstance(a, WaitFile):
                 self.files[a.name] = a.file_id
@@ -131,45 +172,134 @@ class Runtime:
                 raise Deferred("interrupted while waiting; run apply again to continue")
 
     def _successor(self, action: Action, name: str, spec_hash: str, job: LiveJob) -> LiveJob:
-        """A job we followed but did not create may be cancelled by the concurrent apply that did (as its
-        duplicate of an older one): follow the job of the same spec hash that survives, if there is one."""
+        """A job we followed may be cancelled as a duplicate: by this run's settling (which then names the
+        survivor in `jobs`), or by the concurrent apply that created it. Follow the job of the same spec hash
+        that survives, if there is one."""
         for _ in range(3):
             if job.status != "cancelled":
                 return job
-            ident = identity.job_metadata(self.plan.project, name, spec_hash)
-            alive = [j for j in self.client.list_jobs(metadata=ident) if j.status != "cancelled"]
-            if not alive:
-                return job
-            survivor = min(alive, key=lambda j: (j.created_at, j.id))
-            self.note(f"{job.id} was cancelled (a concurrent apply's duplicate); following {survivor.id}")
+            with self.lock:
+                survivor: LiveJob | None = self.jobs.get(name)
+            if survivor is None or survivor.id == job.id:
+                ident = identity.job_metadata(self.plan.project, name, spec_hash)
+                alive = [j for j in self.client.list_jobs(metadata=ident) if j.status != "cancelled"]
+                if not alive:
+                    return job
+                survivor = min(alive, key=lambda j: (j.created_at, j.id))
+                self.note(f"{job.id} was cancelled (a concurrent apply's duplicate); following {survivor.id}")
             job = self._follow(action, name, survivor)
         return job
 
     def _settle_due(self, job: LiveJob) -> bool:
         with self.lock:
             entry = self.created.get(job.id)
-        return entry is not None and time.monotonic() - entry[1] >= SETTLE_SECONDS
+        return entry is not None and time.monotonic() - entry.at >= SETTLE_SECONDS
+
+
+class Settler:
+    """Looks for rivals in the background, while the workers go on: one listing that began after the newest
+    pending creation is the first look of every job created meanwhile, and the conclusive look of every
+    earlier job whose creation second it is far enough past. Only this run's jobs are touched."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._pending: dict[str, Created] = {}
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    def add(self, job_id: str, created: Created) -> None:
+        with self._cond:
+            self._pending[job_id] = created
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ftops-settle", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Finish the first looks still pending, then stop."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending, {}
+            try:
+                view = self._rt.recent_jobs.after(max(c.at for c in batch.values()))
+                with self._rt.lock:
+                    unsettled = dict(self._rt.created)
+                for job_id, created in unsettled.items():
+                    if job_id in batch or created.settled_by(view):
+                        look(self._rt, job_id, created, view)
+            except FtopsError:
+                pass  # the jobs stay in `created`: the end of the run looks again (and says so if it cannot)
+
+
+def first_look(rt: Runtime, job: LiveJob, name: str, ident: dict[str, str]) -> None:
+    """Right after creating a job: follow it, and have it settled against a listing that begins after now."""
+    created = Created(name, ident, time.monotonic(), job.created_at)
+    with rt.lock:
+        rt.jobs[name] = job
+        rt.created[job.id] = created
+    rt.settler.add(job.id, created)
 
 
 def settle_job(rt: Runtime, name: str, job: LiveJob, *, final: bool = False) -> LiveJob:
     """If a concurrent apply created a job for the same hash first, cancel ours and follow theirs."""
     with rt.lock:
-        entry = rt.created.get(job.id)
-    if entry is None:
+        created = rt.created.get(job.id)
+    if created is None:
         return job
-    ident, created = entry
-    if not final and time.monotonic() - created < SETTLE_SECONDS and job.active:
+    if not final and time.monotonic() - created.at < SETTLE_SECONDS and job.active:
         return job  # the first look happened right after creation; look again once the window has passed
+    # A job that has ended can no longer be cancelled: its last look need not wait to be conclusive.
+    view = _conclusive(rt, [created]) if job.active else rt.recent_jobs.after(time.monotonic())
+    return look(rt, job.id, created, view, last=True) or job
+
+
+def look(rt: Runtime, job_id: str, created: Created, view: View, *, last: bool = False) -> LiveJob | None:
+    """Settle our job `job_id` against a listing: if an older live job of its identity exists, cancel ours
+    (once, whoever looks) and follow that one, which is returned; else None. A conclusive look (or the `last`
+    one) settles the job for good: no later look is needed."""
+    rival = _older_rival(rt, job_id, created.ident, view)
     with rt.lock:
-        rt.created.pop(job.id, None)
-    rivals = [j for j in rt.client.list_jobs(metadata=ident) if j.status not in ("cancelled", "failed")]
-    oldest = min(rivals, key=lambda j: (j.created_at, j.id), default=job)
-    if oldest.id == job.id or not any(j.id == job.id for j in rivals):
-        return job
-    _cancel_duplicate(rt, job.id, oldest.id)
-    with rt.lock:
-        rt.jobs[name] = oldest
-    return oldest
+        if rival is None:
+            if last or created.settled_by(view):
+                rt.created.pop(job_id, None)
+            return None
+        if rt.created.pop(job_id, None) is None:
+            return None  # another look settled it already
+        rt.jobs[created.name] = rival
+    _cancel_duplicate(rt, job_id, rival.id)
+    return rival
+
+
+def _older_rival(rt: Runtime, job_id: str, ident: dict[str, str], view: View) -> LiveJob | None:
+    """The oldest live job of `ident` if it is older than our live job `job_id`, as of `view`."""
+    same = [j for j in rt.recent_jobs.group(ident.get(identity.META_HASH, ""))
+            if all(j.metadata.get(k) == v for k, v in ident.items())]
+    if not any(j.id == job_id and j.status not in DEAD_JOB for j in same):
+        return None  # not listed (yet), or already ended: nothing to cancel
+    for j in same:  # oldest first
+        if j.id == job_id:
+            return None
+        if not view.is_current(j.created_at):  # what we know of it is older than this listing: read it
+            try:
+                j = rt.client.get_job(j.id)
+            except FoundryNotFound:
+                continue
+        if j.status not in DEAD_JOB:
+            return j
+    return None
 
 
 def _cancel_duplicate(rt: Runtime, ours: str, theirs: str) -> None:
@@ -182,33 +312,29 @@ def _cancel_duplicate(rt: Runtime, ours: str, theirs: str) -> None:
                 "(billed) and could not be cancelled; following the older job")
 
 
-def first_look(rt: Runtime, job: LiveJob, ident: dict[str, str]) -> LiveJob:
-    """Right after creating a job: remember it for settling, and settle at once if a rival is already visible."""
-    with rt.lock:
-        rt.created[job.id] = (ident, time.monotonic())
-    rivals = [j for j in rt.client.list_jobs(metadata=ident) if j.status not in ("cancelled", "failed")]
-    oldest = min(rivals, key=lambda j: (j.created_at, j.id), default=job)
-    if oldest.id != job.id and any(j.id == job.id for j in rivals):
-        with rt.lock:
-            rt.created.pop(job.id, None)
-        _cancel_duplicate(rt, job.id, oldest.id)
-        return oldest
-    return job
+def oldest_upload(rt: Runtime, filename: str, created_at: int, known: LiveFile | None = None) -> LiveFile | None:
+    """The upload of `filename` that survives racing applies: the oldest live one by (created_at, id).
 
-
-UPLOAD_SETTLE_SECONDS = 1.5  # created_at has one-second resolution: a rival of the same second is visible by then
-def oldest_upload(rt: Runtime, filename: str, created_at: int) -> LiveFile | None:
-    """The upload of `filename` that survives racing applies: the oldest by (created_at, id).
-
-    Looked at once Foundry's clock is UPLOAD_SETTLE_SECONDS past `created_at` (the upload we know of):
-    any rival that is older exists by then, and one created later sees ours and deletes its own.
+    Looked at in a listing that began once Foundry's clock is UPLOAD_SETTLE_SECONDS (+1 s for its rounding)
+    past `created_at`: any rival that is older exists by then, and one created later sees ours and deletes
+    its own. `known` is an upload known to be live (ours, or the one the plan waits for).
     """
-    same = [f for f in rt.client.list_files() if f.filename == filename and f.status not in ("error", "deleted")]
-    now = rt.client.server_time
-    if now is not None and now - created_at < UPLOAD_SETTLE_SECONDS + 1:
-        rt.stop.wait(UPLOAD_SETTLE_SECONDS + 1 - (now - created_at))
-        same = [f for f in rt.client.list_files() if f.filename == filename and f.status not in ("error", "deleted")]
-    return min(same, key=lambda f: (f.created_at, f.id), default=None)
+    view = rt.recent_files.at_server_time(created_at + math.ceil(UPLOAD_SETTLE_SECONDS + 1), rt.stop)
+    listed = [f for f in rt.recent_files.group(filename) if known is None or f.id != known.id]
+    for f in sorted([*listed, *([known] if known else [])], key=lambda f: (f.created_at, f.id)):
+        if known is not None and f.id == known.id:
+            return known
+        if not view.is_current(f.created_at):  # what we know of it is older than this listing: read it
+            try:
+                f = rt.client.get_file(f.id)
+            except FoundryNotFound:
+                continue
+        if f.status not in DEAD_FILE:
+            return f
+    if known is None:  # the plan's upload is gone, and no newer one is known: the whole listing decides
+        same = [f for f in rt.client.list_files() if f.filename == filename and f.status not in DEAD_FILE]
+        return min(same, key=lambda f: (f.created_at, f.id), default=None)
+    return None
 
 
 def settle_upload(rt: Runtime, ours: LiveFile) -> LiveFile:
@@ -216,7 +342,7 @@ def settle_upload(rt: Runtime, ours: LiveFile) -> LiveFile:
 
     It runs before any job uses the file, so a deleted duplicate was never trained on.
     """
-    oldest = oldest_upload(rt, ours.filename, ours.created_at) or ours
+    oldest = oldest_upload(rt, ours.filename, ours.created_at, ours) or ours
     if oldest.id == ours.id:
         return ours
     rt.client.delete_file(ours.id)
@@ -225,17 +351,25 @@ def settle_upload(rt: Runtime, ours: LiveFile) -> LiveFile:
 
 
 def settle_all(rt: Runtime) -> None:
-    """After all actions: one listing settles every job this run created and has not settled yet."""
+    """After all actions: the conclusive look of every job this run created that has not had one. Its listing
+    begins once Foundry's clock is CONCLUSIVE_SECONDS past the newest such job's creation second (waiting
+    if it must: up to 2 s after the last creation) and after that creation returned; the background looks
+    of the last jobs need the same listing and share it."""
+    with rt.lock:
+        unsettled = list(rt.created.values())
+    if not unsettled:
+        rt.settler.close()
+        return
+    view = _conclusive(rt, unsettled)
+    rt.settler.close()
     with rt.lock:
         created = dict(rt.created)
-    if not created:
-        return
-    # A rival job was created after our plan's snapshot (else the plan would have adopted it), and
-    # jobs come newest first: older pages need not be read (5 s allows for clock skew).
-    live = rt.client.list_jobs(created_after=int(rt.plan.created_at) - CLOCK_SKEW_SECONDS)
-    for job_id, (ident, _) in created.items():
-        same = [j for j in live if all(j.metadata.get(k) == v for k, v in ident.items())
-                and j.status not in ("cancelled", "failed")]
-        oldest = min(same, key=lambda j: (j.created_at, j.id), default=None)
-        if oldest is not None and oldest.id != job_id and any(j.id == job_id for j in same):
-            _cancel_duplicate(rt, job_id, oldest.id)
+    for job_id, c in created.items():
+        look(rt, job_id, c, view, last=True)
+
+
+def _conclusive(rt: Runtime, jobs: list[Created]) -> View:
+    """A listing that settles all of `jobs` for good (see `Created.settled_by`)."""
+    view = rt.recent_jobs.at_server_time(max(c.created_at for c in jobs) + CONCLUSIVE_SECONDS, rt.stop)
+    moment = max(c.at for c in jobs)
+    return view if view.started >= moment else rt.recent_jobs.after(moment)

@@ -29,7 +29,7 @@ from ..plan import (
     resolve_model,
 )
 from ._evaluate import evaluate, verdict_of
-from ._runtime import Runtime, first_look, oldest_upload, settle_upload
+from ._runtime import DEAD_FILE, Runtime, first_look, oldest_upload, settle_upload
 
 
 class DataChanged(StalePlanError):
@@ -71,7 +71,7 @@ def wait_file(rt: Runtime, a: WaitFile) -> str:
                                 on_outage=lambda text: rt.reporter.warn(a, text))
     except FoundryNotFound:  # deleted meanwhile: the apply that uploaded it kept an older twin
         f = None
-    survivor = oldest_upload(rt, a.filename, f.created_at if f else 0)
+    survivor = oldest_upload(rt, a.filename, f.created_at if f else 0, f if f and f.status not in DEAD_FILE else None)
     if survivor is None:
         raise FtopsError(f"{a.file_id} is gone and no other upload of {a.filename} exists; run apply again")
     if survivor.status != "processed":
@@ -109,10 +109,8 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
         raise PermanentFoundryError(
             f"Foundry did not keep the metadata of {job.id}; ftops identifies jobs by it and would resubmit "
             "on every run, so it stops here (the next plan blocks this job's spec until this is resolved)")
-    followed = first_look(rt, job, ident)
-    with rt.lock:
-        rt.jobs[a.name] = followed
-    return f"submitted {job.id}" if followed.id == job.id else f"following {followed.id} (a concurrent apply's)"
+    first_look(rt, job, a.name, ident)  # in the background: a rival's job found then is followed instead
+    return f"submitted {job.id}"
 
 
 def cancel(rt: Runtime, a: CancelJob) -> str:

@@ -15,11 +15,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import _sim
-from ._http import JSON, json_body, list_page, openai_error
+from ._http import JSON, BadListing, bounded_limit, json_body, list_body, newest_first, openai_error
 from ._http import emulator_of as _emu
 from ._state import Emulator
+from ._store import PageQuery
 
 FILE_PROCESS_SECONDS = 5.0
+FILES_PAGE_MAX = 10_000  # Files_List `limit`: "between 1 and 10,000, and the default is 10,000"
 PURPOSES = {"fine-tune", "fine-tune-results", "assistants", "batch", "vision", "user_data", "evals"}
 
 
@@ -68,13 +70,13 @@ async def _store_file(emu: Emulator, source: Path | UploadFile, filename: str, p
     size = dest.stat().st_size
     with emu.store.tx() as c:
         limits = emu.store.limits(c)
-        files = emu.store.all(c, "file")
+        count, total = emu.store.totals(c, "file", "bytes")
         problem = None
         if size > limits["max_file_bytes"]:
             problem = f"File size {size} exceeds the limit of {limits['max_file_bytes']} bytes."
-        elif len(files) >= limits["max_files"]:
+        elif count >= limits["max_files"]:
             problem = f"The maximum number of files ({limits['max_files']}) has been reached for this resource."
-        elif sum(f["bytes"] for f in files) + size > limits["max_total_file_bytes"]:
+        elif total + size > limits["max_total_file_bytes"]:
             problem = f"The total size of files would exceed {limits['max_total_file_bytes']} bytes."
     if problem:
         dest.unlink(missing_ok=True)
@@ -108,14 +110,20 @@ async def create_file(request: Request) -> Response:
 
 
 def list_files(request: Request) -> Response:
+    """One page of files, newest first unless `order=asc`: `limit` 1 to 10,000 (default 10,000); outside
+    that, or another order, is a 400 (docs/emulator.md cites the specs). Reads the page, not every file."""
     emu = _emu(request)
     purpose = request.query_params.get("purpose")
+    try:
+        query = PageQuery(limit=bounded_limit(request, FILES_PAGE_MAX, FILES_PAGE_MAX, clamp=False),
+                          after=request.query_params.get("after"), newest_first=newest_first(request, "desc"),
+                          equal={"purpose": purpose} if purpose is not None else {})
+    except BadListing as e:
+        return e.answer
     with emu.store.tx() as c:
         now = emu.store.now(c)
-        newest_first = request.query_params.get("order", "desc") == "desc"
-        files = [file_view(f, now) for f in emu.store.all(c, "file", newest_first=newest_first)
-                 if purpose is None or f["purpose"] == purpose]
-    return list_page(request, files, 10000, 10000, with_ids=True)
+        page, more = emu.store.page(c, "file", query)
+    return list_body([file_view(f, now) for f in page], more, with_ids=True)
 
 
 def retrieve_file(request: Request) -> Response:

@@ -84,3 +84,45 @@ def list_page(request: Request, items: list[dict[str, Any]], default_limit: int,
         body["last_id"] = page[-1]["id"] if page else None
     return JSON(body)
 
+
+
+class BadListing(Exception):
+    """A list request outside the bounds Foundry documents; `answer` is the error response."""
+
+    def __init__(self, answer: JSON) -> None:
+        super().__init__("bad listing request")
+        self.answer = answer
+
+
+def bounded_limit(request: Request, default: int, maximum: int, *, clamp: bool) -> int:
+    """The `limit` query parameter: an integer of at least 1 and at most `maximum` (clamped to it where
+    Foundry documents no maximum, refused where it does)."""
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1 or (value > maximum and not clamp):
+        raise BadListing(openai_error(400, f"Invalid value for 'limit': {raw!r}. It must be an integer between 1 "
+                                      f"and {maximum}.", "invalid_value", "limit"))
+    return min(value, maximum)
+
+
+def newest_first(request: Request, default: str) -> bool:
+    """The `order` query parameter (`asc` or `desc`, by created_at)."""
+    order = request.query_params.get("order", default)
+    if order not in ("asc", "desc"):
+        raise BadListing(openai_error(400, f"Invalid value for 'order': {order!r}. Supported values are: 'asc' "
+                                      "and 'desc'.", "invalid_value", "order"))
+    return order == "desc"
+
+
+def list_body(page: list[dict[str, Any]], more: bool, *, with_ids: bool = False) -> JSON:
+    """A cursor-paginated `list` object (`has_more`; `first_id`/`last_id` if asked)."""
+    body: dict[str, Any] = {"object": "list", "data": page, "has_more": more}
+    if with_ids:
+        body["first_id"] = page[0]["id"] if page else None
+        body["last_id"] = page[-1]["id"] if page else None
+    return JSON(body)

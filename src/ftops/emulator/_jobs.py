@@ -11,13 +11,15 @@ from starlette.routing import Route
 
 from . import _catalog, _sim
 from ._files import file_view
-from ._http import JSON, json_body, list_page, openai_error
+from ._http import JSON, BadListing, bounded_limit, json_body, list_body, list_page, openai_error
 from ._http import emulator_of as _emu
 from ._state import Emulator
+from ._store import PageQuery
 
 BASE_MODELS = _catalog.model_ids()
 FT_MODEL = re.compile(r"^(?P<base>.+?)\.ft-[0-9a-f]{32}$")
 METHODS = {"supervised", "dpo", "reinforcement"}
+JOBS_PAGE_MAX = 100
 
 
 def _usable_file(emu: Emulator, c: Any, fid: str | None, param: str, now: float) -> dict[str, Any] | JSON:
@@ -136,14 +138,20 @@ def _job_or_404(emu: Emulator, c: Any, jid: str) -> dict[str, Any] | JSON:
 
 
 def list_jobs(request: Request) -> Response:
+    """One page of jobs, newest first: `limit` at least 1 (default 20; Azure documents no maximum, pages
+    hold at most 100 here and `has_more` says the rest), `after`, `metadata[k]=v`. Reads the page only."""
     emu = _emu(request)
     wanted = {k[len("metadata["):-1]: v for k, v in request.query_params.items() if k.startswith("metadata[")}
+    try:
+        query = PageQuery(limit=bounded_limit(request, 20, JOBS_PAGE_MAX, clamp=True),
+                          after=request.query_params.get("after"), newest_first=True, metadata=wanted)
+    except BadListing as e:
+        return e.answer
     with emu.store.tx() as c:
         now = emu.store.now(c)
         _sim.advance(emu.store, c, now)
-        jobs = [j for j in emu.store.all(c, "job", newest_first=True)
-                if all((j.get("metadata") or {}).get(k) == v for k, v in wanted.items())]
-    return list_page(request, jobs, 20, 100, view=lambda j: _sim.job_view(j, now))
+        page, more = emu.store.page(c, "job", query)
+    return list_body([_sim.job_view(j, now) for j in page], more)
 
 
 def retrieve_job(request: Request) -> Response:

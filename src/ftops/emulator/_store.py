@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,17 @@ DEFAULT_LIMITS = {
     "max_file_bytes": 512 * 1024 ** 2,
     "max_deployments": 10,  # fine-tuned deployments per resource
 }
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """A cursor page: `limit` objects after the object with id `after`, filtered by equal fields and metadata."""
+
+    limit: int
+    after: str | None = None
+    newest_first: bool = False
+    equal: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 class Store:
@@ -91,6 +103,33 @@ class Store:
         order = "DESC" if newest_first else "ASC"
         rows = c.execute(f"SELECT data FROM objects WHERE kind=? ORDER BY seq {order}", (kind,)).fetchall()
         return [orjson.loads(r[0]) for r in rows]
+
+    def page(self, c: sqlite3.Connection, kind: str, query: PageQuery) -> tuple[list[dict[str, Any]], bool]:
+        """One page of `kind` in creation order (or newest first) after the object `query.after`, and whether
+        more follow. Costs the page, not the whole listing: the cursor is the object's row, found by its id."""
+        where, args = ["kind=?"], [kind]
+        if query.after:
+            row = c.execute("SELECT seq FROM objects WHERE kind=? AND id=?", (kind, query.after)).fetchone()
+            if row is None:  # an unknown (or deleted) cursor: nothing follows it
+                return [], False
+            where.append("seq < ?" if query.newest_first else "seq > ?")
+            args.append(row[0])
+        for name, value in query.equal.items():  # a top-level string field, e.g. purpose
+            where.append("json_extract(data, ?) = ?")
+            args += [f'$."{name}"', value]
+        for key, value in query.metadata.items():  # any key: json_each compares it exactly, quotes and all
+            where.append("EXISTS (SELECT 1 FROM json_each(data, '$.metadata') WHERE key = ? AND value = ?)")
+            args += [key, value]
+        order = "DESC" if query.newest_first else "ASC"
+        rows = c.execute(f"SELECT data FROM objects WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?",
+                         (*args, query.limit + 1)).fetchall()
+        return [orjson.loads(r[0]) for r in rows[:query.limit]], len(rows) > query.limit
+
+    def totals(self, c: sqlite3.Connection, kind: str, number_field: str) -> tuple[int, int]:
+        """(how many objects of `kind`, the sum of their `number_field`), counted by SQLite."""
+        row = c.execute("SELECT COUNT(*), COALESCE(SUM(json_extract(data, ?)), 0) FROM objects WHERE kind=?",
+                        (f'$."{number_field}"', kind)).fetchone()
+        return int(row[0]), int(row[1])
 
     def active_jobs(self, c: sqlite3.Connection) -> list[dict[str, Any]]:
         rows = c.execute("SELECT data FROM objects WHERE kind='job' AND json_extract(data, '$.status') IN "

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 import openai
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
@@ -29,10 +29,25 @@ from ._timeouts import REMOTE, Timeouts
 from ._wire import JobRequest, LiveEvent, arm_sku, parse_event
 
 PAGE = 100
+# Listing pages (docs/emulator.md cites the specs): files take up to 10,000 a page (Azure's Files_List and
+# OpenAI's listFiles), newest first; Azure documents no maximum for jobs (default 20), 100 is what ftops asks.
+FILES_PAGE = 10_000
+JOBS_PAGE = 100
+RECENT_PAGE = 100  # a run's own recent listings: small pages, stopped once older objects are reached
 PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
 Progress = Callable[[int], None]
 Status = Callable[[str], None]
 T = TypeVar("T")
+
+
+class _HasCreated(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
+
+
+_Dated = TypeVar("_Dated", bound=_HasCreated)
 FILE_BUSY = frozenset({"pending", "uploaded", "running"})  # a file Foundry is still processing
 DEPLOYMENT_BUSY = frozenset({"Accepted", "Creating", "Updating", "Deleting", "Moving"})
 
@@ -133,42 +148,64 @@ class FoundryClient:
 
     # -- reading -----------------------------------------------------------------------------
     def list_files(self) -> list[LiveFile]:
-        out: list[LiveFile] = []
-        after: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"limit": PAGE, "purpose": "fine-tune"}
-            if after:
-                kwargs["after"] = after
+        """Every fine-tune file, newest first, in pages of FILES_PAGE (one call up to 10,000 files)."""
+        return self.recent_files(None, FILES_PAGE)[0]
+
+    def recent_files(self, created_after: int | None, page: int = RECENT_PAGE) -> tuple[list[LiveFile], float | None]:
+        """Fine-tune files created at or after `created_after` (Foundry's clock; None: all), newest first, and
+        Foundry's clock when the listing began (the first page's Date header).
+
+        Pages stop once a page reaches older files, so a run that only needs what was created since its plan
+        reads a few small pages however many files the account holds.
+        """
+        def fetch(kwargs: dict[str, Any]) -> tuple[list[Any], bool, float | None]:
             raw = self._call(self._page(self.oai.files.with_raw_response.list, kwargs), "list files",
                              timeout=self.timeouts.read)
-            self.server_time = _date(raw.headers.get("date")) or self.server_time
-            page = raw.parse()
-            out.extend(LiveFile.parse(f) for f in page.data)
-            if not page.data or not getattr(page, "has_more", False):
-                return out
-            after = page.data[-1].id
+            listed = raw.parse()
+            return list(listed.data), bool(getattr(listed, "has_more", False)), _date(raw.headers.get("date"))
+        items, when = self._newest_first(fetch, {"limit": page, "purpose": "fine-tune", "order": "desc"},
+                                         LiveFile.parse, created_after)
+        return items, when
 
     def list_jobs(self, metadata: dict[str, str] | None = None, created_after: int | None = None) -> list[LiveJob]:
         """All jobs, newest first; with `created_after`, stop paging once older jobs are reached."""
-        out: list[LiveJob] = []
+        out = self.recent_jobs(created_after, metadata=metadata)[0]
+        # Filter here too: a server that ignores the metadata filter must not make us adopt a stranger's job.
+        return [j for j in out if all(j.metadata.get(k) == v for k, v in (metadata or {}).items())]
+
+    def recent_jobs(self, created_after: int | None, page: int = JOBS_PAGE,
+                    metadata: dict[str, str] | None = None) -> tuple[list[LiveJob], float | None]:
+        """Jobs created at or after `created_after` (Foundry's clock; None: all), newest first, and Foundry's
+        clock when the listing began (as `recent_files`)."""
+        def fetch(kwargs: dict[str, Any]) -> tuple[list[Any], bool, float | None]:
+            raw = self._call(self._page(self.oai.fine_tuning.jobs.with_raw_response.list, kwargs),
+                             "list fine-tuning jobs", timeout=self.timeouts.read)
+            listed = raw.parse()
+            return list(listed.data), bool(listed.has_more), _date(raw.headers.get("date"))
+        kwargs: dict[str, Any] = {"limit": page}
+        if metadata:
+            kwargs["metadata"] = metadata
+        return self._newest_first(fetch, kwargs, LiveJob.parse, created_after)
+
+    def _newest_first(self, fetch: Callable[[dict[str, Any]], tuple[list[Any], bool, float | None]],
+                      kwargs: dict[str, Any], parse: Callable[[Any], _Dated],
+                      created_after: int | None) -> tuple[list[_Dated], float | None]:
+        """Follow `after` cursors through a newest-first listing; stop at the end, or once a page reaches
+        objects created before `created_after` (those are left out)."""
+        out: list[_Dated] = []
+        began: float | None = None
         after: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"limit": PAGE}
-            if after:
-                kwargs["after"] = after
-            if metadata:
-                kwargs["metadata"] = metadata
-            page = self._call(self._page(self.oai.fine_tuning.jobs.list, kwargs), "list fine-tuning jobs",
-                              timeout=self.timeouts.read)
-            out.extend(LiveJob.parse(j) for j in page.data)
-            if not page.data or not page.has_more:
+            raw, more, when = fetch({**kwargs, "after": after} if after else kwargs)
+            began = when if began is None else began
+            self.server_time = when or self.server_time
+            out.extend(parse(item) for item in raw)
+            if not raw or not more or (created_after is not None and out[-1].created_at < created_after):
                 break
-            if created_after is not None and out[-1].created_at < created_after:
-                break
-            after = page.data[-1].id
-        # Filter here too: a server that ignores the metadata filter must not make us adopt a stranger's job.
-        return [j for j in out if (created_after is None or j.created_at >= created_after)
-                and all(j.metadata.get(k) == v for k, v in (metadata or {}).items())]
+            after = raw[-1].id
+        if created_after is not None:
+            out = [o for o in out if o.created_at >= created_after]
+        return out, began
 
     def list_deployments(self) -> list[LiveDeployment]:
         def fetch(t: float) -> list[LiveDeployment]:

@@ -1,0 +1,137 @@
+"""What a run knows of the files and jobs created since its plan: shared, incremental, newest-first listings.
+
+Race settling (docs/reference.md "Racing applies") needs, after each upload and each job creation, a listing
+fresh enough to show any rival. Steps that need one at the same time share it (single flight), and a listing
+reads newest first only down to its horizon: everything created before the horizon was read by an earlier
+listing that began at least `rescan` seconds (Foundry's clock) after it was created, by when it was visible.
+So a run of N uploads reads about N listing entries (times a constant), not N per upload.
+
+What an entry says about an object below the horizon may be old (a status, a deletion): callers that act on
+such an entry read it again first (`is_current`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+
+class Dated(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
+
+
+T = TypeVar("T", bound=Dated)
+Read = Callable[[int], tuple[list[T], float | None]]  # (created at or after, Foundry's clock) -> newest first
+
+
+@dataclass(frozen=True)
+class View:
+    """One listing, as callers may rely on it."""
+
+    started: float  # time.monotonic() before its first request
+    server_time: float | None  # Foundry's clock when it began (the Date header), None if not said
+    horizon: int  # it read every object created at or after this (Foundry's clock)
+
+    def is_current(self, created_at: int) -> bool:
+        """Whether this listing read the object itself (so its status and existence are as of this listing)."""
+        return created_at >= self.horizon
+
+
+@dataclass
+class _Entry(Generic[T]):
+    item: T
+    read_at: float  # the start of the listing that read it (a later-started listing's word wins)
+
+
+@dataclass
+class Recent(Generic[T]):
+    """The objects created since `floor` (Foundry's clock), grouped by `key`, kept current by shared listings."""
+
+    read: Read[T]
+    key: Callable[[T], str]
+    floor: int
+    rescan: float  # seconds after its created_at (Foundry's clock, whole seconds) by which an object is listed
+    listings: int = 0  # how many listings this index made
+    _horizon: int = 0
+    _groups: dict[str, dict[str, _Entry[T]]] = field(default_factory=dict)
+    _latest: View | None = None
+    _running: list[float] = field(default_factory=list)
+    # Foundry's clock less time.monotonic(), never overestimated: a listing's Date (rounded down) was read
+    # before it ended, so Foundry's clock at its end read at least that. The best of all listings is kept.
+    _offset: float = -math.inf
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def __post_init__(self) -> None:
+        self._horizon = self.floor
+
+    def group(self, key: str) -> list[T]:
+        """What the latest listings say of the objects with this key, oldest first by (created_at, id)."""
+        with self._cond:
+            items = [e.item for e in self._groups.get(key, {}).values()]
+        return sorted(items, key=lambda o: (o.created_at, o.id))
+
+    def after(self, moment: float) -> View:
+        """A listing that began at or after `moment` (time.monotonic()): the latest if it did, one in flight
+        that did (joined), else a new one. A listing in flight that began earlier is not waited for."""
+        with self._cond:
+            while True:
+                if self._latest is not None and self._latest.started >= moment:
+                    return self._latest
+                if not any(r >= moment for r in self._running):
+                    break
+                self._cond.wait()
+            started, horizon = time.monotonic(), self._horizon
+            self._running.append(started)
+        return self._list(started, horizon)
+
+    def at_server_time(self, threshold: int, stop: threading.Event) -> View:
+        """A listing that began once Foundry's clock read at least `threshold` (whole seconds, as its Date
+        header); waits until then, estimating Foundry's clock from the listings so far. If `stop` is set, or
+        Foundry sends no Date, the latest listing."""
+        while True:
+            with self._cond:
+                latest, offset = self._latest, self._offset
+            if latest is None:  # any listing tells Foundry's clock: join one in flight
+                self.after(0.0)
+                continue
+            if latest.server_time is None or latest.server_time >= threshold or stop.is_set():
+                return latest
+            moment = threshold - offset  # by then Foundry's clock reads `threshold` (the estimate is never ahead)
+            if stop.wait(max(0.0, moment - time.monotonic())):
+                return latest
+            self.after(moment)
+
+    def _list(self, started: float, horizon: int) -> View:
+        try:
+            items, server_time = self.read(horizon)
+            ended = time.monotonic()
+        except BaseException:
+            with self._cond:  # those who joined it list again themselves
+                self._running.remove(started)
+                self._cond.notify_all()
+            raise
+        view = View(started, server_time, horizon)
+        with self._cond:
+            self.listings += 1
+            for item in items:
+                group = self._groups.setdefault(self.key(item), {})
+                seen = group.get(item.id)
+                if seen is None or seen.read_at <= started:
+                    group[item.id] = _Entry(item, started)
+            if server_time is not None:
+                self._offset = max(self._offset, server_time - ended)
+            if server_time is not None:  # everything created `rescan` s before this listing began was in it:
+                # created_at is whole seconds, so c < ceil(t - rescan) means c < t - rescan
+                self._horizon = max(self._horizon, math.ceil(server_time - self.rescan))
+            if self._latest is None or started >= self._latest.started:
+                self._latest = view
+            self._running.remove(started)
+            self._cond.notify_all()
+        return view
