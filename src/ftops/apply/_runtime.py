@@ -14,14 +14,17 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .._exceptions import FoundryNotFound, FtopsError
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveFile, LiveJob
 from ..plan import Action, NoOp, PauseJob, Plan, ResumeJob, Verdict, WaitFile, WaitJob, identity
 from ._recent import Recent, View
+
+LiveT = TypeVar("LiveT", LiveJob, LiveFile)
 
 SETTLE_SECONDS = 2.5  # a rival apply that started with us has created its job by then
 CLOCK_SKEW_SECONDS = 5
@@ -292,14 +295,20 @@ def _older_rival(rt: Runtime, job_id: str, ident: dict[str, str], view: View) ->
     for j in same:  # oldest first
         if j.id == job_id:
             return None
-        if not view.is_current(j.created_at):  # what we know of it is older than this listing: read it
-            try:
-                j = rt.client.get_job(j.id)
-            except FoundryNotFound:
-                continue
-        if j.status not in DEAD_JOB:
-            return j
+        now = _as_of(view, j, rt.client.get_job)
+        if now is not None and now.status not in DEAD_JOB:
+            return now
     return None
+
+
+def _as_of(view: View, item: LiveT, read: Callable[[str], LiveT]) -> LiveT | None:
+    """`item` as of `view`: read again when what the listings know of it is older; None once it is gone."""
+    if view.is_current(item.created_at):
+        return item
+    try:
+        return read(item.id)
+    except FoundryNotFound:
+        return None
 
 
 def _cancel_duplicate(rt: Runtime, ours: str, theirs: str) -> None:
@@ -324,13 +333,9 @@ def oldest_upload(rt: Runtime, filename: str, created_at: int, known: LiveFile |
     for f in sorted([*listed, *([known] if known else [])], key=lambda f: (f.created_at, f.id)):
         if known is not None and f.id == known.id:
             return known
-        if not view.is_current(f.created_at):  # what we know of it is older than this listing: read it
-            try:
-                f = rt.client.get_file(f.id)
-            except FoundryNotFound:
-                continue
-        if f.status not in DEAD_FILE:
-            return f
+        now = _as_of(view, f, rt.client.get_file)
+        if now is not None and now.status not in DEAD_FILE:
+            return now
     if known is None:  # the plan's upload is gone, and no newer one is known: the whole listing decides
         same = [f for f in rt.client.list_files() if f.filename == filename and f.status not in DEAD_FILE]
         return min(same, key=lambda f: (f.created_at, f.id), default=None)

@@ -53,6 +53,24 @@ class PageQuery:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+BUSY_SECONDS = 30
+
+
+def _write_ahead_log(conn: sqlite3.Connection) -> None:
+    """Switch the database to WAL. While another process switches a new database, SQLite answers
+    SQLITE_BUSY at once, without its busy handler (two `ftops apply` starting together, each with its
+    local Foundry, failed so): retry until the mode is set or BUSY_SECONDS have passed."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class Store:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -60,13 +78,16 @@ class Store:
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / "state.sqlite3"
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)
+        with self.tx() as c:  # the write lock first: two emulators starting on a new directory take turns
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    c.execute(statement)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+            _write_ahead_log(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
