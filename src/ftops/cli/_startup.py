@@ -23,14 +23,18 @@ from typing import NoReturn
 
 @contextlib.contextmanager
 def loading() -> Iterator[None]:
-    """Import inside: the cyclic GC is paused, and what was loaded is frozen (never scanned again)."""
+    """Import inside: the cyclic GC is paused, and what was loaded is frozen (never scanned again).
+    Nothing is frozen when nothing new was loaded (a second command in one process, as tests run them):
+    freezing then would only keep that process's uncollected garbage forever."""
     was_enabled = gc.isenabled()
+    modules = len(sys.modules)
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
-            gc.freeze()
+            if len(sys.modules) > modules:
+                gc.freeze()
             gc.enable()
 
 
