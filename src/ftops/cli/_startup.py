@@ -23,18 +23,14 @@ from typing import NoReturn
 
 @contextlib.contextmanager
 def loading() -> Iterator[None]:
-    """Import inside: the cyclic GC is paused, and what was loaded is frozen (never scanned again).
-    Nothing is frozen when nothing new was loaded (a second command in one process, as tests run them):
-    freezing then would only keep that process's uncollected garbage forever."""
+    """Import inside: the cyclic GC is paused, and what was loaded is frozen (never scanned again)."""
     was_enabled = gc.isenabled()
-    modules = len(sys.modules)
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
-            if len(sys.modules) > modules:
-                gc.freeze()
+            gc.freeze()
             gc.enable()
 
 
