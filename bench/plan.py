@@ -214,39 +214,20 @@ def apply_independent(root: Path, n: int, latency_ms: float, concurrency: int, d
         secs / ideal
 
 
-def add_tree_arguments(ap: argparse.ArgumentParser) -> None:
-    """The size of the large tree (the small one is a tenth of it); bench/specs.py shares them."""
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", type=int, default=2000)
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--deployments", type=int, default=1000)
     ap.add_argument("--parts", type=int, default=10, help="spec directories the tree is spread over")
-
-
-def tree_scales(args: argparse.Namespace) -> tuple[Scale, Scale]:
-    """(small, large): the large tree the arguments ask for, and a tenth of it."""
-    large = Scale(args.datasets, args.jobs, args.deployments, args.parts)
-    return Scale(args.datasets // 10, args.jobs // 10, args.deployments // 10, max(1, args.parts // 5)), large
-
-
-def print_rows(rows: list[tuple[str, str]]) -> None:
-    """The benchmark's table: one measure and its result a line."""
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}} | result")
-    print("-" * (width + 60))
-    for name, value in rows:
-        print(f"{name:<{width}} | {value}")
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_tree_arguments(ap)
     ap.add_argument("--independent-jobs", type=int, default=100)
     ap.add_argument("--latency-ms", type=float, default=200.0)
     ap.add_argument("--concurrency", type=int, default=8, help="apply's default (see README: Foundry's limits)")
     ap.add_argument("--setup-concurrency", type=int, default=64, help="for the initial applies only")
     ap.add_argument("--small-only", action="store_true", help="only the tree of a tenth (500 resources)")
     args = ap.parse_args()
-    small, large = tree_scales(args)
+    large = Scale(args.datasets, args.jobs, args.deployments, args.parts)
+    small = Scale(args.datasets // 10, args.jobs // 10, args.deployments // 10, max(1, args.parts // 5))
     rows: list[tuple[str, str]] = []
     results: dict[str, NoOp] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -276,7 +257,11 @@ def main() -> None:
             rows.append((f"planner CPU {small.resources:,} -> {large.resources:,} resources",
                          f"{ratio:.1f}x for {large.resources / small.resources:.0f}x the resources, {no_gc:.1f}x "
                          "with the GC off (target <= 12x)"))
-    print_rows(rows)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}} | result")
+    print("-" * (width + 60))
+    for name, value in rows:
+        print(f"{name:<{width}} | {value}")
     print(f"\ncpus={os.cpu_count()}  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}  "
           f"python={sys.version.split()[0]}  targets: no-op plan calls = pages + constant; no-op plan < 2 s; "
           "planner CPU 500 -> 5,000 <= 12x; apply within 1.15x of ideal")

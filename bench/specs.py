@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
 from hostile import alias_bomb  # noqa: E402
-from plan import Scale, add_tree_arguments, print_rows, tree_scales, write_tree  # noqa: E402
+from plan import Scale, write_tree  # noqa: E402
 
 from ftops._yaml import HAS_LIBYAML, ParserName, load_documents  # noqa: E402
 from ftops.checks import validate_dir  # noqa: E402
@@ -111,10 +111,14 @@ def bomb_refusal(parser: ParserName) -> tuple[str, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_tree_arguments(ap)
+    ap.add_argument("--datasets", type=int, default=2000)
+    ap.add_argument("--jobs", type=int, default=2000)
+    ap.add_argument("--deployments", type=int, default=1000)
+    ap.add_argument("--parts", type=int, default=10, help="spec directories the tree is spread over")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    small, large = tree_scales(args)
+    large = Scale(args.datasets, args.jobs, args.deployments, args.parts)
+    small = Scale(args.datasets // 10, args.jobs // 10, args.deployments // 10, max(1, args.parts // 5))
     rows: list[tuple[str, str]] = []
     seconds = {}
     here = os.getcwd()
@@ -127,7 +131,11 @@ def main() -> None:
                  f"{seconds['5000'] / seconds['500']:.1f}x for {large.resources / small.resources:.0f}x the resources"))
     for parser in ("libyaml", "python") if HAS_LIBYAML else ("python",):
         rows.append(bomb_refusal(parser))
-    print_rows(rows)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}} | result")
+    print("-" * (width + 60))
+    for name, value in rows:
+        print(f"{name:<{width}} | {value}")
     print(f"\ncpus={os.cpu_count()}  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}  "
           f"python={sys.version.split()[0]}  pyyaml={yaml.__version__} libyaml={HAS_LIBYAML}  "
           f"medians of {args.runs} runs ({max(1, args.runs // 2)} for the fallback)")

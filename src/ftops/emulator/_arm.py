@@ -195,20 +195,14 @@ def _put_refusal(request: Request, emu: Emulator, c: Any, now: float, name: str,
     return None
 
 
-async def _write_request(request: Request) -> tuple[Emulator, str, dict[str, Any]] | Response:
-    """(emulator, deployment name, JSON body) of a deployment write (PUT, PATCH), or ARM's refusal."""
+async def put_deployment(request: Request) -> Response:
     if (bad := check_account(request)) is not None:
         return bad
+    emu = _emu(request)
+    name = request.path_params["name"]
     body = await json_body(request)
     if body is None:
         return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
-    return _emu(request), request.path_params["name"], body
-
-
-async def put_deployment(request: Request) -> Response:
-    if isinstance(req := await _write_request(request), Response):
-        return req
-    emu, name, body = req
     sku = _sku(body)
     if isinstance(sku, JSON):
         return sku
@@ -224,9 +218,13 @@ async def put_deployment(request: Request) -> Response:
 
 async def patch_deployment(request: Request) -> Response:
     """Deployments_Update: a PatchResourceTagsAndSku body (sku and tags only)."""
-    if isinstance(req := await _write_request(request), Response):
-        return req
-    emu, name, body = req
+    if (bad := check_account(request)) is not None:
+        return bad
+    emu = _emu(request)
+    name = request.path_params["name"]
+    body = await json_body(request)
+    if body is None:
+        return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
     with swept(emu) as (c, now):
         d = emu.store.get(c, "deployment", name)
         if d is None or d.get("deleting"):
