@@ -68,6 +68,10 @@ class YamlError(Exception):
         self.line = line
 
 
+class YamlBoundError(YamlError):
+    """One of ftops' own bounds (depth, documents, expanded values): its message is ftops' whatever the parser."""
+
+
 def _line(mark: Any, last: int) -> int:
     """The 1-based line of `mark`, at most `last`: libyaml puts the end of a text that does not end with a
     line break on the line after it, PyYAML on its last line; both say the last line."""
@@ -147,7 +151,8 @@ class _Composer:
         docs: list[Document] = []
         while not isinstance(start := get(), StreamEndEvent):  # DocumentStart
             if len(docs) == MAX_DOCUMENTS:
-                raise YamlError(f"more than {MAX_DOCUMENTS} documents in one file", _line(start.start_mark, self._last))
+                raise YamlBoundError(f"more than {MAX_DOCUMENTS} documents in one file",
+                                     _line(start.start_mark, self._last))
             docs.append(self._document())
         return docs
 
@@ -168,7 +173,7 @@ class _Composer:
         if line > self._last:
             line = self._last
         if depth >= MAX_DEPTH:  # checked before recursing any deeper
-            raise YamlError(f"nested more than {MAX_DEPTH} levels deep", line)
+            raise YamlBoundError(f"nested more than {MAX_DEPTH} levels deep", line)
         self._count(1, line)
         before = self._nodes - 1
         anchor = event.anchor
@@ -192,7 +197,7 @@ class _Composer:
     def _count(self, n: int, line: int) -> None:
         self._nodes += n
         if self._nodes > MAX_NODES:
-            raise YamlError(f"the document expands to more than {MAX_NODES} values once aliases are followed; "
+            raise YamlBoundError(f"the document expands to more than {MAX_NODES} values once aliases are followed; "
                             "refusing it (an alias bomb?)", line)
 
     def _open_anchor(self, anchor: str, line: int) -> None:
@@ -312,6 +317,28 @@ def load_documents(text: str, path: str, *, parser: ParserName | None = None) ->
     `parser`: libyaml's (the default when PyYAML has it) or PyYAML's pure-Python one (tests compare them).
     """
     which: ParserName = parser or ("libyaml" if HAS_LIBYAML else "python")
+    try:
+        return _load(text, path, which)
+    except YamlBoundError:
+        raise
+    except YamlError as refused:
+        if which == "python":
+            raise
+        # libyaml has bounds of its own (flow nesting refused by its scanner's look-ahead, before any event
+        # of depth 64 reaches the composer) with its own words. Where one of ftops' bounds is crossed no
+        # later in the text, ftops' message wins; the pure-Python parser delivers events lazily enough to
+        # tell. Only a file libyaml refused pays for this.
+        try:
+            _load(text, path, "python")
+        except YamlBoundError as bound:
+            if bound.line <= refused.line:
+                raise bound from None
+        except YamlError:
+            pass
+        raise
+
+
+def _load(text: str, path: str, which: ParserName) -> list[Document]:
     events: Any = None
     last = _last_line(text)
     try:

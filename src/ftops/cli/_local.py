@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._exceptions import FtopsError
 from ..checks import CheckedProject, validate_dir
-from ..emulator import ChildFoundry, launch, spawn
+from ..emulator import INSTALL_HINT, ChildFoundry, launch, missing_dependencies, spawn
 from ._startup import loading
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class EarlyLauncher:
         self._started: ChildFoundry | None = None
         foundry = checked.project.foundry
         if foundry is not None and foundry.spec.local:
+            require_local_foundry(foundry.path, foundry.line_of("local"))
             s = foundry.spec
             self._started = spawn(checked.project.root / s.data_dir, speed=s.speed, subscription=s.subscription,
                                   resource_group=s.resource_group, account=s.account, region=s.region)
@@ -58,11 +60,22 @@ class EarlyLauncher:
             self._started = None
 
 
+def require_local_foundry(path: str | None = None, line: int | None = None) -> None:
+    """Refuse, in one line, to start a local Foundry that this install cannot run (no `local` extra)."""
+    missing = missing_dependencies()
+    if missing:
+        raise FtopsError(f"the local Foundry is not installed here (missing {', '.join(missing)}): run "
+                         f"{INSTALL_HINT}", path=path, line=line)
+
+
 @contextmanager
 def session(spec_dir: Path) -> Iterator[Session]:
     """Validate, start the local Foundry (when the specs say so), then import the SDKs and connect."""
     checked = validate_dir(spec_dir)
     if os.environ.get(MODE_ENV, "process") == "thread":
+        foundry = checked.project.foundry
+        if foundry is not None and foundry.spec.local:
+            require_local_foundry(foundry.path, foundry.line_of("local"))
         with loading():
             from ..apply import open_session
 

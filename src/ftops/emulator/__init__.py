@@ -10,6 +10,7 @@ that `spawn` (the CLI's launcher) costs the CLI nothing but a child process.
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ._connection import Connection
@@ -18,7 +19,18 @@ from ._launch import ChildFoundry, launch, spawn
 if TYPE_CHECKING:
     from ._server import DEFAULTS, AdminClient, EmulatorServer
 
-__all__ = ["DEFAULTS", "AdminClient", "ChildFoundry", "Connection", "EmulatorServer", "launch", "spawn"]
+__all__ = ["DEFAULTS", "INSTALL_HINT", "AdminClient", "ChildFoundry", "Connection", "EmulatorServer", "launch",
+           "missing_dependencies", "spawn"]
+
+# The modules of the `local` extra (pyproject.toml), by import name: `pip install ftops` has none of them.
+_EXTRA_MODULES = ("starlette", "uvicorn", "multipart", "cryptography", "rapidfuzz", "sacrebleu", "rouge_score",
+                  "nltk", "jsonschema")
+INSTALL_HINT = "pip install 'ftops[local]'"
+
+
+def missing_dependencies() -> list[str]:
+    """The local Foundry's modules this environment lacks (found without importing them: no cost)."""
+    return [m for m in _EXTRA_MODULES if importlib.util.find_spec(m) is None]
 
 
 def __getattr__(name: str) -> Any:

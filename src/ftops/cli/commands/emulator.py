@@ -132,6 +132,9 @@ def register(app: typer.Typer) -> None:
         latency_ms: float = typer.Option(0.0, help="Latency added to every API request."),
     ) -> None:
         """Serve until Ctrl-C. Prints the connection JSON on one line (also in DATA_DIR/connection.json)."""
+        from .._local import require_local_foundry
+
+        require_local_foundry()  # every subcommand too: each runs a local Foundry of its own
         if ctx.invoked_subcommand is not None:
             return
         from ...emulator import EmulatorServer
