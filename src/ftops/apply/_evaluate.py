@@ -19,7 +19,7 @@ import orjson
 
 from .._exceptions import FtopsError, PermanentFoundryError, StalePlanError
 from ..datasets import hash_file
-from ..foundry import Criterion, EvalsClient, LiveEval, LiveEvalRun, chat_eval_item
+from ..foundry import Criterion, DeploymentWrite, EvalsClient, LiveEval, LiveEvalRun, chat_eval_item
 from ..plan import Candidate, EvaluateCandidates, Verdict, evaluations, identity
 from ..spec import (
     EvaluationSpec,
@@ -97,7 +97,7 @@ def _one(rt: Runtime, a: EvaluateCandidates, client: EvalsClient, live: LiveEval
             evaluations.META_MODEL: c.model[:256]}
     try:
         with rt.deploy_lock:
-            rt.client.put_deployment(canary, c.model, a.canary_sku, CANARY_CAPACITY, tags)
+            rt.client.put_deployment(canary, DeploymentWrite(c.model, a.canary_sku, CANARY_CAPACITY, tags))
     except PermanentFoundryError:
         if c.label == "baseline":
             return None  # e.g. a base model that cannot be deployed here: compare on thresholds only

@@ -9,6 +9,7 @@ from typing import Any
 
 from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, StalePlanError
 from ..datasets import hash_file
+from ..foundry import DeploymentWrite
 from ..plan import (
     Action,
     CancelJob,
@@ -158,22 +159,20 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         tags[evaluations.TAG_VERDICT] = evaluations.verdict_tag(verdict)
         if verdict.baseline_model:
             tags[evaluations.TAG_BASELINE] = verdict.baseline_model[:256]
+    write = DeploymentWrite(str(model), a.sku, a.capacity, tags)
     with rt.deploy_lock:
-        if a.action == "replace":
-            rt.client.delete_deployment(a.name)
-        elif a.served_model and a.served_model != model and a.served_capacity not in (None, a.capacity):
-            # Azure refuses a model and a capacity change in one write: capacity first, on the served model.
-            rt.client.put_deployment(a.name, a.served_model, a.sku, a.capacity, _keep_tags(rt, a.name))
-        rt.client.put_deployment(a.name, str(model), a.sku, a.capacity, tags)
+        if a.action == "replace":  # serving stops in between: the plan said so, and --allow-downtime allowed it
+            rt.client.replace_deployment(a.name, write)
+        else:
+            if a.served_model and a.served_model != model and a.served_capacity not in (None, a.capacity):
+                # Azure refuses a model and a capacity change in one write: capacity first, on the served
+                # model, keeping ftops' tags as they are (the deployment does not serve the new model yet).
+                rt.client.put_deployment(a.name, DeploymentWrite(a.served_model, a.sku, a.capacity))
+            rt.client.put_deployment(a.name, write)
     if a.served_model != model:  # it serves the new model only once it answers (not right after `Succeeded`)
         waited = rt.client.smoke(a.name, stop=rt.stop)
         return f"serves {model}" + (f" (answered after {waited:.0f} s)" if waited >= 1 else "")
     return f"serves {model}"
-
-
-def _keep_tags(rt: Runtime, name: str) -> dict[str, str]:
-    """The tags a deployment has now (an intermediate write must not claim the new model yet)."""
-    return dict(rt.client.get_deployment(name).tags)
 
 
 def _loss_of(rt: Runtime, job_id: str, model: str) -> float | None:

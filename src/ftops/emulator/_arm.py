@@ -66,12 +66,37 @@ def deployment_view(emu: Emulator, d: dict[str, Any], now: float) -> dict[str, A
                        "createdAt": _iso(d["created_at"]), "lastModifiedBy": "ftops-emulator",
                        "lastModifiedByType": "Application", "lastModifiedAt": _iso(d["modified_at"])},
         "properties": {
-            "model": {"format": "OpenAI", "name": d["model"], "version": "1"},
+            "model": {"format": "OpenAI", "name": d["model"], "version": "1", **(d.get("model_extra") or {})},
             "provisioningState": state,
             "capabilities": {"chatCompletion": "true"},
-            "versionUpgradeOption": "NoAutoUpgrade",
+            "currentCapacity": d["sku"]["capacity"],
+            **{**PROPERTY_DEFAULTS, **(d.get("settings") or {})},
         },
     }
+
+
+# The writable DeploymentProperties a client sets (ARM 2025-09-01) and what a PUT that leaves one out
+# gets: a PUT replaces the whole resource, so an omitted content filter goes back to the default one.
+PROPERTY_DEFAULTS: dict[str, Any] = {"raiPolicyName": "Microsoft.DefaultV2", "versionUpgradeOption": "NoAutoUpgrade"}
+SETTINGS = ("raiPolicyName", "versionUpgradeOption", "capacitySettings", "spilloverDeploymentName",
+            "parentDeploymentName", "scaleSettings")
+UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
+MODEL_EXTRA = ("source", "sourceAccount", "publisher")
+
+
+def _settings(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | JSON:
+    """(the writable properties a PUT body sets, the model's writable extras), or the 400 answer."""
+    props = body.get("properties") or {}
+    if not isinstance(props, dict):
+        return arm_error(400, "InvalidRequestContent", "properties must be an object.")
+    settings = {k: props[k] for k in SETTINGS if props.get(k) is not None}
+    option = settings.get("versionUpgradeOption")
+    if option is not None and option not in UPGRADE_OPTIONS:
+        return arm_error(400, "InvalidResourceProperties", f"The versionUpgradeOption '{option}' is not supported. "
+                         f"Supported: {', '.join(UPGRADE_OPTIONS)}.")
+    model = props.get("model") or {}
+    extra = {k: model[k] for k in MODEL_EXTRA if isinstance(model, dict) and model.get(k) is not None}
+    return settings, extra
 
 
 def _operation_url(request: Request, emu: Emulator, op_id: str) -> str:
@@ -206,13 +231,17 @@ async def put_deployment(request: Request) -> Response:
     sku = _sku(body)
     if isinstance(sku, JSON):
         return sku
+    settings = _settings(body)
+    if isinstance(settings, JSON):
+        return settings
     model = ((body.get("properties") or {}).get("model") or {}).get("name")
     with swept(emu) as (c, now):
         if (refused := _put_refusal(request, emu, c, now, name, model, sku[1])) is not None:
             return refused
         existing = emu.store.get(c, "deployment", name)
         d = existing or {"name": name, "created_at": now, "last_used_at": None}
-        d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model), tags=body.get("tags") or {})
+        d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model), tags=body.get("tags") or {},
+                 settings=settings[0], model_extra=settings[1])
         return _write(request, emu, c, d, now, 200 if existing else 201)
 
 

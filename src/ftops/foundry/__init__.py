@@ -3,6 +3,7 @@
 from ._client import FoundryClient
 from ._concurrent import at_once
 from ._connect import API_KEY_ENV, Launcher, LocalFoundry, StaticTokenCredential, connect, data_plane_endpoint
+from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite
 from ._errors import RetryPolicy, classify
 from ._evals import (
     CHAT_ITEM_SCHEMA,
@@ -33,11 +34,13 @@ __all__ = [
     "API_KEY_ENV",
     "CHAT_ITEM_SCHEMA",
     "OUTAGE_BUDGET_ENV",
+    "OWNED_TAG_PREFIX",
     "RETRY_BUDGET_ENV",
     "Budgets",
     "CheckpointMetrics",
     "Criterion",
     "CriterionScore",
+    "DeploymentWrite",
     "EvalScores",
     "EvalsClient",
     "FoundryClient",

@@ -13,7 +13,7 @@ from typing import IO, Any, Protocol, TypeVar
 
 import openai
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
-from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
+from azure.mgmt.cognitiveservices.models import Deployment
 
 from .._exceptions import (
     FoundryError,
@@ -23,10 +23,11 @@ from .._exceptions import (
     TemporaryFoundryError,
 )
 from ._concurrent import at_once
+from ._deployments import DeploymentWrite, merged
 from ._errors import RetryPolicy, call
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
 from ._timeouts import REMOTE, Timeouts
-from ._wire import JobRequest, LiveEvent, arm_sku, parse_event
+from ._wire import JobRequest, LiveEvent, parse_event
 
 PAGE = 100
 # Listing pages (docs/emulator.md cites the specs): files take up to 10,000 a page (Azure's Files_List and
@@ -50,6 +51,7 @@ class _HasCreated(Protocol):
 _Dated = TypeVar("_Dated", bound=_HasCreated)
 FILE_BUSY = frozenset({"pending", "uploaded", "running"})  # a file Foundry is still processing
 DEPLOYMENT_BUSY = frozenset({"Accepted", "Creating", "Updating", "Deleting", "Moving"})
+WRITE_ATTEMPTS = 3  # a deployment write merged again after an edit made between our read and our write (412)
 
 
 def _date(value: str | None) -> float | None:
@@ -470,20 +472,67 @@ class FoundryClient:
         return self._job_transition(job_id, "resume", {"running", "queued", "succeeded"})
 
     # -- deployments -------------------------------------------------------------------------
-    def put_deployment(self, name: str, model: str, sku: str, capacity: int,
-                       tags: dict[str, str]) -> LiveDeployment:
-        """Create or update deployment `name` and wait until it is provisioned.
+    def put_deployment(self, name: str, write: DeploymentWrite) -> LiveDeployment:
+        """Create or update deployment `name` with `write` and wait until it is provisioned.
 
-        `sku` is the spec's name (Developer, not DeveloperTier).
-
-        The PUT and each status read are retried on their own (a PUT is idempotent), so a dropped
-        connection costs one request, not the whole operation; the LRO poller is not used for that reason.
+        Only ftops' fields change (`_deployments.py`): the live deployment is read first and every other
+        property and tag is written back as it was. The PUT carries the etag it was merged from
+        (If-Match), so an edit made in between (a person, Azure Policy) is not overwritten: the write
+        is merged again from the newer deployment. The PUT and each status read are retried on their
+        own (a PUT is idempotent), so a dropped connection costs one request, not the whole operation;
+        the LRO poller is not used for that reason.
         """
-        body = Deployment(sku=Sku(name=arm_sku(sku), capacity=capacity), tags=tags,
-                          properties=DeploymentProperties(model=DeploymentModel(format="OpenAI", name=model,
-                                                                                version="1")))
+        for _ in range(WRITE_ATTEMPTS - 1):
+            live = self._raw_deployment(name)
+            try:
+                return self._write_deployment(name, merged(live, write), live.etag if live is not None else None)
+            except PermanentFoundryError as e:
+                if e.status != 412:
+                    raise
+        live = self._raw_deployment(name)
+        return self._write_deployment(name, merged(live, write), live.etag if live is not None else None)
+
+    def replace_deployment(self, name: str, write: DeploymentWrite) -> LiveDeployment:
+        """Delete deployment `name` and create it again with `write` (a change Azure makes only that way).
+
+        Serving is interrupted between the two. The deployment's other properties and tags are read
+        first and carried over to the new one; when the new one cannot be created, the old one is put
+        back as it was (its model, sku, properties and tags), and the error says whether that worked.
+        """
+        old = self._raw_deployment(name)
+        if old is not None:
+            self.delete_deployment(name)
+        try:
+            return self._write_deployment(name, merged(old, write), None)
+        except FoundryError as e:
+            if old is None:
+                raise
+            restored = self._restore(name, old)
+            kind = TemporaryFoundryError if e.retryable else PermanentFoundryError
+            raise kind(f"{e.message}; {restored}", status=e.status, code=e.code) from e
+
+    def _restore(self, name: str, old: Deployment) -> str:
+        """Put `old` back, exactly as it was read, after a failed replacement; says what happened."""
+        try:
+            self._write_deployment(name, old, None)
+        except FoundryError as e:
+            return f"the old deployment could NOT be restored ({e.message}): {name} serves nothing now"
+        return f"the old deployment {name} was restored and serves its model again"
+
+    def _raw_deployment(self, name: str) -> Deployment | None:
+        """The deployment as ARM returns it (every field), or None when there is none."""
+        try:
+            d: Deployment = self._call(
+                lambda t: self.arm.deployments.get(self.resource_group, self.account, name, **self._arm(t)),
+                f"read deployment {name}", timeout=self.timeouts.read)
+        except FoundryNotFound:
+            return None
+        return d
+
+    def _write_deployment(self, name: str, body: Deployment, etag: str | None) -> LiveDeployment:
+        headers = {"If-Match": etag} if etag else {}
         self._call(lambda t: self.arm.deployments.begin_create_or_update(
-            self.resource_group, self.account, name, body, polling=False, **self._arm(t)).result(),
+            self.resource_group, self.account, name, body, polling=False, headers=headers, **self._arm(t)).result(),
             f"deploy {name}", timeout=self.timeouts.write)
         while True:
             d = self.get_deployment(name)

@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ACTIVE_JOB_STATUSES = frozenset({"pending", "validating_files", "queued", "running", "paused"})
+# The writable DeploymentProperties ftops does not own, as the SDK names them and as ARM spells them
+# (api-version 2025-09-01; read-only ones are marked in the SDK's `_validation` and never sent).
+UNOWNED_PROPERTIES: dict[str, str] = {
+    "rai_policy_name": "raiPolicyName",
+    "version_upgrade_option": "versionUpgradeOption",
+    "capacity_settings": "capacitySettings",
+    "spillover_deployment_name": "spilloverDeploymentName",
+    "parent_deployment_name": "parentDeploymentName",
+    "scale_settings": "scaleSettings",
+}
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -99,6 +109,19 @@ class LiveCheckpoint:
                    fine_tuned_model_checkpoint=_get(c, "fine_tuned_model_checkpoint"))
 
 
+def unowned_settings(d: Any) -> dict[str, Any]:
+    """The writable properties ftops does not own, as ARM spells them (for status and `--format json`)."""
+    props = getattr(d, "properties", None)
+    if props is None:
+        return {}
+    out: dict[str, Any] = {}
+    for attr, arm in UNOWNED_PROPERTIES.items():
+        value = getattr(props, attr, None)
+        if value is not None:
+            out[arm] = value.serialize() if hasattr(value, "serialize") else value
+    return out
+
+
 @dataclass(frozen=True)
 class LiveDeployment:
     name: str
@@ -107,6 +130,9 @@ class LiveDeployment:
     capacity: int | None
     tags: dict[str, str]
     provisioning_state: str | None
+    # The writable properties ftops does not own (raiPolicyName, versionUpgradeOption...), as ARM spells
+    # them: shown by `status --format json`, written back unchanged by every rollout, never drift.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sku(self) -> str | None:
@@ -124,7 +150,7 @@ class LiveDeployment:
                    sku_name=_get(sku, "name") if sku is not None else None,
                    capacity=_get(sku, "capacity") if sku is not None else None,
                    tags=dict(_get(d, "tags") or {}), provisioning_state=_get(props, "provisioning_state")
-                   if props is not None else None)
+                   if props is not None else None, settings=unowned_settings(d))
 
 
 @dataclass

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
+from ..foundry import OWNED_TAG_PREFIX, LiveDeployment
 from ._model import Action, EvaluateCandidates, NoOp, Plan, RollOut, Verdict
 
 DATASET_STATUS = {"no-op": "uploaded", "wait": "processing", "create": "not uploaded"}
@@ -18,8 +21,12 @@ class StatusRow:
     live_id: str
     status: str
     detail: str
+    # Deployments: what ftops does not own, as it is live (ARM's other writable properties, tags not
+    # named ftops-*). ftops writes them back unchanged and never reports them as drift.
+    settings: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -48,9 +55,18 @@ def _row(a: Action) -> StatusRow:
     return StatusRow(a.kind, a.name, a.live_id or "", status, detail)
 
 
-def status_rows(plan: Plan) -> list[StatusRow]:
-    """Derived from a read-only plan: what exists, what it is doing, and what apply would change."""
-    return [_row(a) for a in plan.actions]
+def status_rows(plan: Plan, deployments: Iterable[LiveDeployment] = ()) -> list[StatusRow]:
+    """Derived from a read-only plan: what exists, what it is doing, and what apply would change; with the
+    live `deployments` the plan was made from, each deployment row also shows what ftops does not own."""
+    live = {d.name: d for d in deployments}
+    return [_with_unowned(_row(a), live.get(a.name) if a.kind == "Deployment" else None) for a in plan.actions]
+
+
+def _with_unowned(row: StatusRow, live: LiveDeployment | None) -> StatusRow:
+    if live is None:
+        return row
+    tags = {k: v for k, v in live.tags.items() if not k.startswith(OWNED_TAG_PREFIX)}
+    return StatusRow(row.kind, row.name, row.live_id, row.status, row.detail, dict(live.settings), tags)
 
 
 def verdicts(plan: Plan) -> list[tuple[str, Verdict]]:

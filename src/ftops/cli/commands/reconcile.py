@@ -130,9 +130,14 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
     """A table of managed resources with live status, progress and the model each deployment serves."""
     from ...plan import status_rows, verdicts
     from .. import _render as render
+    from .._local import session
 
-    plan = _read_only_plan(spec_dir)
-    rows = status_rows(plan)
+    with session(spec_dir) as s:
+        from ...plan import make_plan, read_live
+
+        live = read_live(s.client)
+        plan = make_plan(s.checked, s.client, live=live)
+    rows = status_rows(plan, live.snapshot.deployments)
     if fmt is Format.json:
         out.print(render.status_json(rows), markup=False)
     elif fmt is Format.markdown:

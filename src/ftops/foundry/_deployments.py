@@ -1,0 +1,76 @@
+"""A deployment write that changes only what ftops owns (as Kubernetes server-side apply does).
+
+ARM's PUT replaces the whole resource: a property the body leaves out goes back to Azure's default.
+A rollout that sent only model, sku and tags would reset a content filter (`raiPolicyName`) a security
+team set to the built-in default, and drop tags that a person, Azure Policy or Terraform set, and
+nothing would say so. So every write starts from the live deployment as ARM returned it, and changes:
+
+- `properties.model` (the model ftops rolls out: format, name, version),
+- `sku.name` and `sku.capacity` (the sku's other fields are kept while its name stays),
+- the tags named `ftops-*` (ftops' namespace: its own tags are replaced as a set, the others kept).
+
+Everything else ARM lets a client write (`raiPolicyName`, `versionUpgradeOption`, `capacitySettings`,
+`spilloverDeploymentName`, `parentDeploymentName`, `scaleSettings`, the model's `source`...) is written
+back as it was read. `currentCapacity` is the one exception: it mirrors `sku.capacity`, so it follows
+the capacity ftops writes. Read-only fields (provisioningState, rateLimits, etag...) are never sent: the
+SDK's serializer drops them.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
+
+from ._models import UNOWNED_PROPERTIES
+from ._wire import arm_sku
+
+OWNED_TAG_PREFIX = "ftops-"
+@dataclass(frozen=True)
+class DeploymentWrite:
+    """What ftops writes to a deployment, in the spec's terms (sku `Developer`, not `DeveloperTier`).
+
+    `tags`: ftops' own tags, every one named `ftops-*`; None keeps the ones the deployment has (an
+    intermediate write must not claim the new model yet).
+    """
+
+    model: str
+    sku: str
+    capacity: int
+    tags: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        foreign = [k for k in self.tags or {} if not k.startswith(OWNED_TAG_PREFIX)]
+        if foreign:  # a programming error: ftops writes only its own namespace
+            raise ValueError(f"ftops writes only tags named {OWNED_TAG_PREFIX}*, not {foreign}")
+
+
+def merged(live: Deployment | None, write: DeploymentWrite) -> Deployment:
+    """The body to PUT: `live` (None for a new deployment) with ftops' fields set to `write`'s."""
+    base = copy.deepcopy(live) if live is not None else Deployment()
+    props = base.properties or DeploymentProperties()
+    old_sku = base.sku
+    name = arm_sku(write.sku)
+    sku = Sku(name=name, capacity=write.capacity)
+    if old_sku is not None and (old_sku.name or "").lower() == name.lower():
+        sku.tier, sku.size, sku.family = old_sku.tier, old_sku.size, old_sku.family
+    old_model = props.model
+    model = DeploymentModel(format="OpenAI", name=write.model, version="1")
+    if old_model is not None:  # where the model comes from, and who publishes it, are not ftops' to reset
+        model.source, model.source_account, model.publisher = (old_model.source, old_model.source_account,
+                                                               old_model.publisher)
+    kept = {k: getattr(props, k) for k in UNOWNED_PROPERTIES}
+    new_props = DeploymentProperties(model=model, **kept)
+    if props.current_capacity is not None:
+        new_props.current_capacity = write.capacity
+    return Deployment(sku=sku, properties=new_props, tags=merged_tags(base.tags, write.tags))
+
+
+def merged_tags(live: dict[str, str] | None, ours: dict[str, str] | None) -> dict[str, str]:
+    """Every tag that is not ftops' as it is, then ftops' own (`ours`; None keeps the live ones)."""
+    live = dict(live or {})
+    others = {k: v for k, v in live.items() if not k.startswith(OWNED_TAG_PREFIX)}
+    if ours is None:
+        return live
+    return {**others, **ours}

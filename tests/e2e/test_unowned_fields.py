@@ -1,0 +1,90 @@
+"""ftops owns only the fields its specs set: a rollout keeps every other property and tag of a deployment
+as a person (or Azure Policy, or Terraform) left it, and those are never drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.mgmt.cognitiveservices.models import Deployment
+
+from tests.e2e.conftest import Foundry, Project
+
+CONTENT_FILTER = "acme-strict-filter"
+
+
+def _read(live: Foundry) -> Deployment:
+    return live.arm.deployments.get(live.conn.resource_group, live.conn.account, "clippy-prod")
+
+
+def _edit_by_hand(live: Foundry) -> None:
+    """What a security team does in the portal: a content filter, an upgrade option, a tag of its own."""
+    d = _read(live)
+    d.properties.rai_policy_name = CONTENT_FILTER
+    d.properties.version_upgrade_option = "OnceCurrentVersionExpired"
+    d.properties.spillover_deployment_name = "clippy-spill"
+    d.tags = {**(d.tags or {}), "cost-center": "cc-4711"}
+    live.arm.deployments.begin_create_or_update(live.conn.resource_group, live.conn.account, "clippy-prod",
+                                                d).result()
+
+
+def _settings(d: Deployment) -> dict[str, Any]:
+    return {"rai": d.properties.rai_policy_name, "upgrade": d.properties.version_upgrade_option,
+            "spill": d.properties.spillover_deployment_name, "tag": (d.tags or {}).get("cost-center")}
+
+
+KEPT = {"rai": CONTENT_FILTER, "upgrade": "OnceCurrentVersionExpired", "spill": "clippy-spill", "tag": "cc-4711"}
+
+
+def test_a_capacity_rollout_keeps_the_content_filter_and_user_tags(project: Project) -> None:
+    assert project.ftops("apply", "--auto-approve", "--wait").code == 0
+    with project.live() as live:
+        _edit_by_hand(live)
+    # Not ftops' fields: neither a change to plan nor drift.
+    assert project.ftops("plan", "--detailed-exitcode").code == 0
+    assert project.ftops("drift").code == 0
+    project.edit("capacity: 50", "capacity: 40")
+    r = project.ftops("apply", "--auto-approve", "--wait")
+    assert r.code == 0, r.out + r.err
+    with project.live() as live:
+        d = _read(live)
+    assert d.sku.capacity == 40 and _settings(d) == KEPT
+    assert d.tags["ftops-project"]  # ftops' own tags are there too
+
+
+def test_a_model_rollout_keeps_them_too(project: Project) -> None:
+    assert project.ftops("apply", "--auto-approve", "--wait").code == 0
+    with project.live() as live:
+        _edit_by_hand(live)
+        before = _read(live).properties.model.name
+    project.edit("n_epochs: 3", "n_epochs: 2")
+    project.edit("capacity: 50", "capacity: 40")  # a model and a capacity change: two writes
+    r = project.ftops("apply", "--auto-approve", "--wait")
+    assert r.code == 0, r.out + r.err
+    with project.live() as live:
+        d = _read(live)
+    assert d.properties.model.name != before and d.sku.capacity == 40 and _settings(d) == KEPT
+
+
+def test_a_hand_edit_of_an_owned_field_is_still_drift(project: Project) -> None:
+    assert project.ftops("apply", "--auto-approve", "--wait").code == 0
+    with project.live() as live:
+        d = _read(live)
+        d.sku.capacity = 7
+        d.tags = {**(d.tags or {}), "cost-center": "cc-4711"}
+        live.arm.deployments.begin_create_or_update(live.conn.resource_group, live.conn.account, "clippy-prod",
+                                                    d).result()
+    r = project.ftops("drift")
+    assert r.code == 2 and "modified" in r.out and "clippy-prod" in r.out
+    assert project.ftops("apply", "--auto-approve").code == 0
+    with project.live() as live:
+        d = _read(live)
+    assert d.sku.capacity == 50 and d.tags["cost-center"] == "cc-4711"
+
+
+def test_status_json_shows_the_fields_ftops_does_not_own(project: Project) -> None:
+    assert project.ftops("apply", "--auto-approve", "--wait").code == 0
+    with project.live() as live:
+        _edit_by_hand(live)
+    r = project.ftops("status", "--format", "json")
+    assert r.code == 0, r.err
+    assert CONTENT_FILTER in r.out and "cc-4711" in r.out

@@ -1,0 +1,81 @@
+"""The deployment write merges ftops' fields onto the live deployment and keeps everything else."""
+
+from __future__ import annotations
+
+import pytest
+from azure.mgmt.cognitiveservices.models import (
+    Deployment,
+    DeploymentCapacitySettings,
+    DeploymentModel,
+    DeploymentProperties,
+    Sku,
+)
+
+from ftops.foundry import DeploymentWrite, LiveDeployment
+from ftops.foundry._deployments import merged
+
+WRITE = DeploymentWrite("m2", "GlobalStandard", 40, {"ftops-project": "p", "ftops-job": "ftjob-2"})
+
+
+def live() -> Deployment:
+    return Deployment(
+        sku=Sku(name="GlobalStandard", capacity=50, tier="Standard"),
+        tags={"ftops-project": "p", "ftops-job": "ftjob-1", "ftops-verdict": "old", "cost-center": "cc-1"},
+        properties=DeploymentProperties(
+            model=DeploymentModel(format="OpenAI", name="m1", version="1", source="/subscriptions/s/x"),
+            rai_policy_name="acme-strict", version_upgrade_option="OnceCurrentVersionExpired",
+            spillover_deployment_name="spill", capacity_settings=DeploymentCapacitySettings(designated_capacity=5),
+            current_capacity=50))
+
+
+def test_only_owned_fields_change() -> None:
+    body = merged(live(), WRITE)
+    p = body.properties
+    assert (p.model.name, p.model.format, p.model.version, p.model.source) == ("m2", "OpenAI", "1", "/subscriptions/s/x")
+    assert (body.sku.name, body.sku.capacity, body.sku.tier) == ("GlobalStandard", 40, "Standard")
+    assert (p.rai_policy_name, p.version_upgrade_option, p.spillover_deployment_name) == \
+        ("acme-strict", "OnceCurrentVersionExpired", "spill")
+    assert p.capacity_settings.designated_capacity == 5 and p.current_capacity == 40
+
+
+def test_ftops_tags_are_replaced_as_a_set_and_the_others_kept() -> None:
+    assert merged(live(), WRITE).tags == {"cost-center": "cc-1", "ftops-project": "p", "ftops-job": "ftjob-2"}
+
+
+def test_no_tags_keeps_the_live_ones() -> None:
+    assert merged(live(), DeploymentWrite("m1", "GlobalStandard", 40)).tags == live().tags
+
+
+def test_a_new_sku_name_drops_the_old_skus_tier() -> None:
+    body = merged(live(), DeploymentWrite("m2", "Developer", 1))
+    assert (body.sku.name, body.sku.tier) == ("DeveloperTier", None)
+
+
+def test_a_new_deployment() -> None:
+    body = merged(None, WRITE)
+    assert body.properties.rai_policy_name is None and body.tags == WRITE.tags
+    assert body.properties.current_capacity is None
+
+
+def test_the_live_object_is_not_changed() -> None:
+    d = live()
+    merged(d, WRITE)
+    assert d.properties.model.name == "m1" and d.tags["ftops-job"] == "ftjob-1"
+
+
+def test_ftops_writes_only_its_own_tag_namespace() -> None:
+    with pytest.raises(ValueError, match="ftops-"):
+        DeploymentWrite("m", "Standard", 1, {"cost-center": "x"})
+
+
+def test_read_only_fields_are_never_sent() -> None:
+    d = live()
+    d.properties.provisioning_state = "Succeeded"  # type: ignore[misc]
+    wire = merged(d, WRITE).serialize()
+    assert "provisioningState" not in wire["properties"] and wire["properties"]["raiPolicyName"] == "acme-strict"
+
+
+def test_the_live_view_shows_what_ftops_does_not_own() -> None:
+    d = LiveDeployment.parse(live())
+    assert d.settings["raiPolicyName"] == "acme-strict" and d.settings["capacitySettings"] == {"designatedCapacity": 5}
+    assert "model" not in d.settings
