@@ -11,6 +11,7 @@ from ._exceptions import (
     EXIT_ERROR,
     EXIT_OK,
     ApplyFailed,
+    DowntimeRefused,
     FoundryError,
     FtopsError,
     PermanentFoundryError,
@@ -38,7 +39,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "ApplyFailed", "CheckedProject", "FoundryError", "FtopsError",
-    "PermanentFoundryError", "Problem", "Project", "StalePlanError", "TemporaryFoundryError", "UsageError",
-    "ValidationFailed", "__version__", "check_project", "load_project", "validate_dir",
+    "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "ApplyFailed", "CheckedProject", "DowntimeRefused", "FoundryError",
+    "FtopsError", "PermanentFoundryError", "Problem", "Project", "StalePlanError", "TemporaryFoundryError",
+    "UsageError", "ValidationFailed", "__version__", "check_project", "load_project", "validate_dir",
 ]

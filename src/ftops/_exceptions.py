@@ -10,6 +10,7 @@
     │       └── FoundryUnreachable  no answer came back: connection failed, dropped or timed out
     ├── StalePlanError              a saved plan no longer matches the live state
     ├── PreflightFailed             the plan would exceed a quota or use a retired model: nothing was done
+    ├── DowntimeRefused             the plan interrupts serving and --allow-downtime was not given: nothing was done
     └── ApplyFailed                 some actions of an apply failed (the summary says which)
 
 Exit codes: 0 success, 1 any FtopsError, 2 "changes present" (plan --detailed-exitcode) or
@@ -108,6 +109,10 @@ class StalePlanError(FtopsError):
 
 class PreflightFailed(FtopsError):
     """The plan would be refused by Foundry (a quota, a retired model, a sku not offered): nothing was done."""
+
+
+class DowntimeRefused(FtopsError):
+    """The plan stops a deployment serving (a delete + create) and the user did not allow it: nothing was done."""
 
 
 class ApplyFailed(FtopsError):

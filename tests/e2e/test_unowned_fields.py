@@ -3,11 +3,19 @@ as a person (or Azure Policy, or Terraform) left it, and those are never drift."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from azure.mgmt.cognitiveservices.models import Deployment
 
-from tests.e2e.conftest import Foundry, Project
+from ftops import FoundryError
+from ftops.emulator import Connection, launch
+from ftops.foundry import DeploymentWrite, FoundryClient, connect
+from ftops.spec import FoundrySpec
+from tests.e2e.conftest import Foundry, Project, clients
 
 CONTENT_FILTER = "acme-strict-filter"
 
@@ -88,3 +96,57 @@ def test_status_json_shows_the_fields_ftops_does_not_own(project: Project) -> No
     r = project.ftops("status", "--format", "json")
     assert r.code == 0, r.err
     assert CONTENT_FILTER in r.out and "cc-4711" in r.out
+
+
+def test_a_sku_name_change_interrupts_serving_only_when_allowed(project: Project) -> None:
+    assert project.ftops("apply", "--auto-approve", "--wait").code == 0
+    with project.live() as live:
+        _edit_by_hand(live)
+        before = _read(live)
+    project.edit("name: GlobalStandard", "name: Developer")
+    plan = project.ftops("plan")
+    assert "INTERRUPTS SERVING" in plan.out and "--allow-downtime" in plan.out
+    r = project.ftops("apply", "--auto-approve")
+    assert r.code == 1 and "--allow-downtime" in r.err and "nothing was applied" in r.err
+    assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+    with project.live() as live:
+        assert _read(live).etag == before.etag  # untouched
+    r = project.ftops("apply", "--auto-approve", "--allow-downtime")
+    assert r.code == 0, r.out + r.err
+    with project.live() as live:
+        d = _read(live)
+    assert d.sku.name == "DeveloperTier" and d.properties.model.name == before.properties.model.name
+    assert _settings(d) == KEPT
+    assert project.ftops("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_failed_replacement_puts_the_old_deployment_back(tmp_path: Path) -> None:
+    client = connect(FoundrySpec(local=True, speed=20000), tmp_path, launcher=launch)
+    try:
+        with _direct(client) as live:
+            fid = live.upload()
+            model = live.wait_job(live.job(fid).id).fine_tuned_model
+            live.deploy("prod", model, tags={"cost-center": "cc-1"}).result()
+            _set_filter(live, "prod")
+        with pytest.raises(FoundryError, match="was restored") as e:
+            client.replace_deployment("prod", DeploymentWrite("not-a-model", "Standard", 1))
+        assert e.value.status == 400
+        d = client.get_deployment("prod")
+        assert (d.model, d.sku, d.tags.get("cost-center"), d.settings["raiPolicyName"]) == \
+            (model, "GlobalStandard", "cc-1", CONTENT_FILTER)
+    finally:
+        client.close()
+
+
+@contextmanager
+def _direct(client: FoundryClient) -> Iterator[Foundry]:
+    """Plain SDK clients on the local Foundry that `client` started (as a person would use them)."""
+    server = client._on_close.__self__  # type: ignore[union-attr]
+    conn: Connection = server.connection
+    yield clients(conn, server)
+
+
+def _set_filter(live: Foundry, name: str) -> None:
+    d = live.arm.deployments.get(live.conn.resource_group, live.conn.account, name)
+    d.properties.rai_policy_name = CONTENT_FILTER
+    live.arm.deployments.begin_create_or_update(live.conn.resource_group, live.conn.account, name, d).result()

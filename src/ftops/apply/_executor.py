@@ -13,7 +13,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from .._exceptions import FtopsError
+from .._exceptions import DowntimeRefused, FtopsError
 from ..checks import CheckedProject
 from ..foundry import FoundryClient
 from ..plan import Action, Plan, WaitJob
@@ -69,9 +69,23 @@ def _immediate(rt: Runtime, a: Action, outcomes: dict[str, Outcome]) -> Outcome 
     return None
 
 
+def require_downtime_allowed(plan: Plan, allow_downtime: bool) -> None:
+    """Refuse, before any change, a plan that stops a deployment serving unless the user allowed it."""
+    stops = plan.interruptions
+    if stops and not allow_downtime:
+        names = ", ".join(a.name for a in stops)
+        raise DowntimeRefused(f"the plan interrupts serving of {names} (Azure changes a deployment's sku only by "
+                              "deleting and creating it again); pass --allow-downtime to apply it; nothing was "
+                              "applied")
+
+
 def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wait_jobs: bool = False,
-               concurrency: int = 8, reporter: Reporter | None = None) -> ApplyResult:
-    """Run the plan's actions in dependency order; returns every action's outcome (never prints)."""
+               concurrency: int = 8, reporter: Reporter | None = None, allow_downtime: bool = False) -> ApplyResult:
+    """Run the plan's actions in dependency order; returns every action's outcome (never prints).
+
+    A plan that interrupts serving is refused whole (DowntimeRefused) unless `allow_downtime`.
+    """
+    require_downtime_allowed(plan, allow_downtime)
     rt = Runtime(plan, checked, client, wait_jobs, reporter or Silent())
     actions = plan.by_id()
     order = graphlib.TopologicalSorter({a.id: set(a.depends_on) for a in plan.actions})

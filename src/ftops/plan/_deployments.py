@@ -147,8 +147,11 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
     else:
         reason = "spec changed: " + ", ".join(changes)
     verb: Literal["replace", "update"] = "replace" if "sku.name" in changes else "update"
+    if verb == "replace":
+        reason += (f"; INTERRUPTS SERVING: Azure changes a deployment's sku only by deleting it and creating it "
+                   f"again, so {name} serves nothing in between (apply needs --allow-downtime)")
     ctx.add(RollOut(id=f"deployment.{name}:{verb}", action=verb, reason=reason, changes=changes,
-                    drift="modified" if by_hand else None, cost=cost, **fields))
+                    drift="modified" if by_hand else None, cost=cost, interrupts=verb == "replace", **fields))
 
 
 def _gated_rollout(dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None, monthly: float,

@@ -241,6 +241,9 @@ class RollOut(ActionBase):
     job_id: LiveId | None = None  # the job `model` was resolved from
     gated: bool = False  # the model is the winner of the evaluation this rollout depends on (apply time)
     verdict: Verdict | None = None  # the evaluation verdict known at plan time
+    # A change Azure makes only by delete + create (the sku's name): the deployment serves nothing in
+    # between, so apply runs it only with --allow-downtime.
+    interrupts: bool = False
 
 
 class DeleteDeployment(ActionBase):
@@ -306,6 +309,11 @@ class Plan(_Model):
     @property
     def has_changes(self) -> bool:
         return any(a.is_change for a in self.actions)
+
+    @property
+    def interruptions(self) -> list[RollOut]:
+        """The changes that stop a deployment serving for a while (apply needs --allow-downtime)."""
+        return [a for a in self.actions if isinstance(a, RollOut) and a.interrupts and a.is_change]
 
     def by_id(self) -> dict[str, Action]:
         return {a.id: a for a in self.actions}

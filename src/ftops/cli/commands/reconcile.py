@@ -90,6 +90,11 @@ def apply(
                                      help="For a PLANFILE whose specs, data or live state changed since it was "
                                           "made: fail (default), or replan (show a new plan and apply it; "
                                           "needs --auto-approve)."),
+    allow_downtime: bool = typer.Option(False, "--allow-downtime",
+                                        help="Allow changes Azure makes only by deleting a deployment and creating "
+                                             "it again (a new sku name): it serves nothing in between. The plan "
+                                             "marks them INTERRUPTS SERVING; without this flag apply refuses them "
+                                             "before any change."),
 ) -> None:
     """Make the live Foundry match the specs (idempotent; safe to interrupt and run again).
 
@@ -103,10 +108,10 @@ def apply(
 
         saved = load_plan_file(target)
         with session(Path(saved.spec_dir)) as s:
-            _execute(_fresh_or_replan(saved, s, on_stale, auto_approve, prune), s, wait)
+            _execute(_fresh_or_replan(saved, s, on_stale, auto_approve, prune), s, wait, allow_downtime)
         return
     with session(target) as s:
-        _plan_confirm_execute(s, auto_approve, wait, prune)
+        _plan_confirm_execute(s, auto_approve, wait, prune, allow_downtime)
 
 
 def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
@@ -188,7 +193,8 @@ def _refuse_on_preflight(p: Plan) -> None:
     require_preflight(p)
 
 
-def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: bool) -> None:
+def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: bool, allow_downtime: bool) -> None:
+    from ...apply import require_downtime_allowed
     from ...plan import make_plan
     from .. import _render as render
 
@@ -201,9 +207,10 @@ def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: boo
         if any(a.blocked for a in p.actions):
             raise ApplyFailed("some resources are blocked (see above)")
         return
+    require_downtime_allowed(p, allow_downtime)  # before asking: the answer could not change it
     if p.has_changes and not auto_approve:
         _confirm()
-    _execute(p, s, wait)
+    _execute(p, s, wait, allow_downtime)
 
 
 def _confirm() -> None:
@@ -219,7 +226,7 @@ def _confirm() -> None:
         raise UsageError("apply cancelled")
 
 
-def _execute(p: Plan, s: Session, wait: bool) -> None:
+def _execute(p: Plan, s: Session, wait: bool, allow_downtime: bool) -> None:
     from ...apply import apply_plan
     from .. import _render as render
     from .._progress import ProgressReporter
@@ -228,7 +235,8 @@ def _execute(p: Plan, s: Session, wait: bool) -> None:
     concurrency = foundry.spec.concurrency if foundry else 8
     err.print("")
     with ProgressReporter(enabled=err.is_terminal) as reporter:
-        result = apply_plan(p, s.checked, s.client, wait_jobs=wait, concurrency=concurrency, reporter=reporter)
+        result = apply_plan(p, s.checked, s.client, wait_jobs=wait, concurrency=concurrency, reporter=reporter,
+                            allow_downtime=allow_downtime)
     out.print("\n" + render.apply_summary(result))
     if not result.ok:
         raise ApplyFailed("some actions failed, were skipped or are blocked (see above)")
