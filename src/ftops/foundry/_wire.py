@@ -9,14 +9,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-# Spec sku names <-> ARM sku names.
-ARM_SKU = {"Standard": "Standard", "GlobalStandard": "GlobalStandard", "Developer": "DeveloperTier",
-           "ProvisionedManaged": "ProvisionedManaged"}
+from .._vocabulary import SkuName
+
+# Spec sku names <-> ARM sku names (every spec name: a test checks the keys against SKU_NAMES).
+ARM_SKU: dict[SkuName, str] = {"Standard": "Standard", "GlobalStandard": "GlobalStandard",
+                               "Developer": "DeveloperTier", "ProvisionedManaged": "ProvisionedManaged"}
 SPEC_SKU = {v.lower(): k for k, v in ARM_SKU.items()}
 
 
 def arm_sku(spec_sku: str) -> str:
-    return ARM_SKU[spec_sku]
+    return ARM_SKU[spec_sku]  # type: ignore[index]  # a spec name, validated by the spec models
 
 
 def spec_sku(arm_name: str | None) -> str | None:

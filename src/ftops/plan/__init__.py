@@ -5,9 +5,9 @@ from . import _identity as identity
 from ._drift import DriftItem, drift_items, in_progress
 from ._jobs import job_request
 from ._live import LiveState, Needs, read_live
+from .._vocabulary import CHANGING
 from ._model import (
     ACTIONS,
-    CHANGING,
     DRIFT_KINDS,
     FORMAT_VERSION,
     Action,

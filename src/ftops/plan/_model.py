@@ -11,15 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .._vocabulary import CHANGING, DRIFT_CLASSES, VERBS, DriftClass, SkuName, Verb
+
 FORMAT_VERSION: Literal[2] = 2
-ACTIONS = ("create", "update", "replace", "delete", "cancel", "pause", "resume", "wait", "no-op")
-CHANGING = frozenset({"create", "update", "replace", "delete", "cancel", "pause", "resume"})
-DRIFT_KINDS = ("unapplied", "modified", "deleted", "failed", "foreign", "retiring")
+ACTIONS = VERBS
+DRIFT_KINDS = DRIFT_CLASSES
 
 Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation"]
-Verb = Literal["create", "update", "replace", "delete", "cancel", "pause", "resume", "wait", "no-op"]
-DriftClass = Literal["unapplied", "modified", "deleted", "failed", "foreign", "retiring"]
-SkuName = Literal["Standard", "GlobalStandard", "Developer", "ProvisionedManaged"]
 Scalar = str | int | float | bool | None
 Hex16 = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from .._vocabulary import CanarySku
+
 # The same shape as _models.Name / _models._Strict (kept here so _models can import this module).
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Metric = Literal["fuzzy_match", "bleu", "gleu", "meteor", "cosine", "rouge_1", "rouge_2", "rouge_3", "rouge_4",
@@ -79,7 +81,7 @@ class EvaluationSpec(_Strict):
     dataset: Name  # held-out chat records; the last assistant message is the reference
     criteria: list[Criterion] = Field(min_length=1, max_length=8)
     pass_rule: PassRule = Field(alias="pass")
-    canary_sku: Literal["Developer", "Standard", "GlobalStandard"] = "Developer"
+    canary_sku: CanarySku = "Developer"
 
     @field_validator("criteria")
     @classmethod

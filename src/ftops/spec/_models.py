@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from .._vocabulary import SkuName, TrainingType
 from ._evaluation import EvaluationRef, EvaluationSpec
 from ._hyperparameters import HyperValue, check_hyperparameters
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Method = Literal["supervised", "dpo", "reinforcement"]
-TrainingType = Literal["Standard", "GlobalStandard", "Developer"]
 DatasetFormat = Literal["chat", "preference", "reinforcement"]
 # Integers are strict (YAML `true` is not 1) and floats finite (`.nan`/`.inf` are not numbers here).
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
@@ -130,7 +130,7 @@ class ModelRef(_Strict):
 
 
 class Sku(_Strict):
-    name: Literal["Standard", "GlobalStandard", "Developer", "ProvisionedManaged"]
+    name: SkuName
     capacity: PositiveInt = 1
 
 
