@@ -1,11 +1,11 @@
 """Plan layer: live state + specs -> Plan (typed actions with reasons, changes, dependencies, cost)."""
 
+from .._vocabulary import CHANGING
 from . import _evaluations as evaluations
 from . import _identity as identity
 from ._drift import DriftItem, drift_items, in_progress
 from ._jobs import job_request
 from ._live import LiveState, Needs, read_live
-from .._vocabulary import CHANGING
 from ._model import (
     ACTIONS,
     DRIFT_KINDS,
