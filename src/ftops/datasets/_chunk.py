@@ -6,14 +6,16 @@ line of the range is line 1); the scan adds the range's offset when it merges th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 import orjson
 
 from ._lines import Chunk, iter_lines, open_regular
 from ._options import BOM, MAX_PROBLEMS, LineProblem, ScanOptions
-from ._records import Checker, Stats, fast_chat_decoder
+from ._records import FORMATS, Checker, Stats, fast_chat_decoder
 
 _FAST_GIVE_UP = 64  # consecutive fast-path misses after which a range stops trying it (e.g. all tool records)
 
@@ -67,6 +69,11 @@ def too_long(length: int, limit: int) -> str:
             "(it is not parsed: an example that long cannot fit the model's token limit)")
 
 
+def mismatch_problem(lineno: int, inferred: str, fmt: str) -> LineProblem:
+    """The first record is in another format than the jobs using the dataset need."""
+    return LineProblem(lineno, f"record is in {inferred} format, but this dataset must be {fmt} ({FORMATS[fmt]})")
+
+
 def invalid_line(raw: bytes, err: orjson.JSONDecodeError) -> str:
     """Words for a line orjson refuses, naming the cause a user can fix."""
     if raw.startswith(BOM):
@@ -83,53 +90,67 @@ def invalid_line(raw: bytes, err: orjson.JSONDecodeError) -> str:
 
 def scan_chunk(job: ChunkJob) -> ChunkResult:
     """Check every line of the job's range; runs in a worker process (so everything is picklable)."""
-    problems = Problems()
-    checker = Checker(job.fmt, job.opts, problems.add)
-    limit = job.opts.max_line_bytes()
-    # Hot loop: names bound once; one call per line on the common shape.
-    fast = job.fmt == "chat"
-    check_fast, decode = checker.check_fast, fast_chat_decoder.decode
-    mismatch_line = job.mismatch.line if job.mismatch is not None else -1
-    misses = 0
-    lineno = 0
     fd, _ = open_regular(job.path, job.identity)
     try:
-        for raw in iter_lines(fd, job.chunk, limit):
-            lineno += 1
-            if type(raw) is int:
-                problems.add(lineno, too_long(raw, limit))
-                continue
-            assert not isinstance(raw, int)
-            if lineno == 1 and job.chunk.start == 0 and raw[:3] == BOM:
-                raw = raw[3:]
-            if raw and raw[-1] == 13:  # CRLF
-                raw = raw[:-1]
-            if lineno == mismatch_line and job.mismatch is not None:
-                problems.add(lineno, job.mismatch.message, job.mismatch.severity)
-            if fast:
-                try:
-                    if check_fast(decode(raw), lineno):
-                        misses = 0
-                        continue
-                except (msgspec.DecodeError, ValueError, RecursionError):
-                    pass  # not the common shape (or not JSON): the full check below says why
-                misses += 1
-                fast = misses < _FAST_GIVE_UP
-            _check_line(bytes(raw), lineno, checker, problems)
+        lines = iter_lines(fd, job.chunk, job.opts.max_line_bytes())
+        return check_lines(lines, Checker(job.fmt, job.opts, (problems := Problems()).add), problems,
+                           first=job.chunk.start == 0, mismatch=job.mismatch)
     finally:
         os.close(fd)
+
+
+def check_lines(lines: Iterable[memoryview | bytes | int], checker: Checker, problems: Problems, *,
+                first: bool, mismatch: LineProblem | None = None, lineno: int = 0) -> ChunkResult:
+    """Check each line after line `lineno` with `checker`; `first`: the lines start the file (a BOM may lead).
+
+    The one record-checking loop of ftops: file ranges and URL streams both come through here.
+    """
+    limit = checker.opts.max_line_bytes()
+    # Hot loop: names bound once; one call per line on the common shape.
+    fast = checker.fmt == "chat"
+    check_fast, decode = checker.check_fast, fast_chat_decoder.decode
+    mismatch_line = mismatch.line if mismatch is not None else -1
+    misses = 0
+    for raw in lines:
+        lineno += 1
+        if type(raw) is int:
+            problems.add(lineno, too_long(raw, limit))
+            continue
+        assert not isinstance(raw, int)
+        if lineno == 1 and first and raw[:3] == BOM:
+            raw = raw[3:]
+        if raw and raw[-1] == 13:  # CRLF
+            raw = raw[:-1]
+        if lineno == mismatch_line and mismatch is not None:
+            problems.add(lineno, mismatch.message, mismatch.severity)
+        if fast:
+            try:
+                if check_fast(decode(raw), lineno):
+                    misses = 0
+                    continue
+            except (msgspec.DecodeError, ValueError, RecursionError):
+                pass  # not the common shape (or not JSON): the full check below says why
+            misses += 1
+            fast = misses < _FAST_GIVE_UP
+        _check_line(bytes(raw), lineno, checker, problems)
     stats = checker.finish()
     items, omitted = problems.done()
     return ChunkResult(lineno, stats, items, omitted)
 
 
-def _check_line(raw: bytes, lineno: int, checker: Checker, problems: Problems) -> None:
+def parse_line(raw: bytes, lineno: int, problems: Problems) -> tuple[bool, Any]:
+    """(True, the record) of a line that is JSON; (False, None) after reporting a blank or invalid one."""
     if not raw.strip():
         problems.add(lineno, "blank line (Foundry rejects empty lines in JSONL)")
-        return
+        return False, None
     try:
-        rec = orjson.loads(raw)
+        return True, orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         problems.add(lineno, invalid_line(raw, e))
-        return
-    checker.check(rec, lineno)
+        return False, None
+
+
+def _check_line(raw: bytes, lineno: int, checker: Checker, problems: Problems) -> None:
+    parsed, rec = parse_line(raw, lineno, problems)
+    if parsed:
+        checker.check(rec, lineno)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 BLOCK = 4 * 1024 * 1024
@@ -76,18 +76,29 @@ def iter_lines(fd: int, chunk: Chunk, limit: int, block_size: int = BLOCK) -> It
     Lines are views of one reused buffer (no copy per line, no new buffer per block): a line is valid
     only until the next one is asked for. A line that spans blocks is joined into bytes of its own.
     """
-    buf = bytearray(max(1, min(block_size, chunk.end - chunk.start)))
+    pos = chunk.start
+
+    def fill(view: memoryview) -> int:
+        nonlocal pos
+        want = min(len(view), chunk.end - pos)
+        if want <= 0:
+            return 0
+        n = _read_into(fd, view[:want], pos)
+        pos += max(n, 0)
+        return n  # 0 when the file shrank under us: read what is there
+    return split_lines(fill, max(1, min(block_size, chunk.end - chunk.start)), limit)
+
+
+def split_lines(fill: Callable[[memoryview], int], block_size: int, limit: int) -> Iterator[memoryview | bytes | int]:
+    """`iter_lines` over any source: `fill(view)` writes the next bytes into `view` and says how many (0 at
+    the end). A file range and an HTTP stream are cut into lines, and bounded, by this one loop."""
+    buf = bytearray(max(1, block_size))
     view = memoryview(buf)
     find = buf.find
-    pos = chunk.start
     parts: list[bytes] = []  # the start of the current line, copied from earlier blocks
     held = 0  # their length
     skipping = -1  # length so far of an over-long line whose bytes are dropped; -1 when not skipping
-    while pos < chunk.end:
-        n = _read_into(fd, view[: min(len(buf), chunk.end - pos)], pos)
-        if n <= 0:
-            break  # the file shrank under us: read what is there
-        pos += n
+    while (n := fill(view)) > 0:
         nl = find(b"\n", 0, n)
         if nl < 0:  # no newline: the current line goes on
             if skipping >= 0:

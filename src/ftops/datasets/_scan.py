@@ -28,10 +28,10 @@ from pathlib import Path
 
 import orjson
 
-from ._chunk import ChunkJob, ChunkResult, scan_chunk
+from ._chunk import ChunkJob, ChunkResult, mismatch_problem, scan_chunk
 from ._lines import BLOCK, Chunk, cut, iter_lines, open_regular, pread
 from ._options import BOM, MAX_PROBLEMS, DatasetReport, LineProblem, ScanOptions
-from ._records import FORMATS, Stats, infer_format
+from ._records import Stats, infer_format
 
 MAX_WORKERS = 4  # each worker holds a block and a line: more cores would buy speed with memory
 CHUNK_BYTES = 32 * 1024 * 1024  # about this much per range; at least two ranges per worker (balance)
@@ -154,7 +154,7 @@ def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: S
     finally:
         if hasher.is_alive():
             hasher.join()  # it reads `fd`, which the caller closes once this returns
-    return _merge(results, digest, size, bom, fmt, opts)
+    return merge_results(results, digest, size, bom, fmt, opts)
 
 
 def _in_workers(jobs: list[ChunkJob], n: int, method: str, opts: ScanOptions,
@@ -198,8 +198,7 @@ def _probe(fd: int, size: int, opts: ScanOptions, bom: bool) -> tuple[str | None
         if fmt is None:
             return inferred, None, 0
         if inferred is not None and inferred != fmt:
-            return fmt, LineProblem(lineno, f"record is in {inferred} format, but this dataset must be {fmt} "
-                                            f"({FORMATS[fmt]})"), start
+            return fmt, mismatch_problem(lineno, inferred, fmt), start
         break
     return fmt, None, 0
 
@@ -217,7 +216,7 @@ def _relative(fd: int, problem: LineProblem, chunk: Chunk) -> LineProblem:
     return LineProblem((problem.line or 0) - before, problem.message, problem.severity)
 
 
-def _merge(results: list[ChunkResult], digest: str, size: int, bom: bool,
+def merge_results(results: list[ChunkResult], digest: str, size: int, bom: bool,
            fmt: str | None, opts: ScanOptions) -> DatasetReport:
     problems: list[LineProblem] = []
     omitted = 0
