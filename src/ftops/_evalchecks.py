@@ -31,6 +31,11 @@ def check_held_out(project: Project, reports: dict[str, DatasetReport], problems
                 continue
             job = project.jobs.get(dep.spec.model.job)
             train = job.spec.training_data if job else None
+            if train is not None and train in project.datasets and train not in project.dataset_paths:
+                problems.append(Problem(f"held-out records not compared with training data {train!r}: it is a url "
+                                        "(ftops compares files of the project only)", ev.path, ev.line_of("dataset"),
+                                        "warning"))
+                continue
             if train is None or train not in project.dataset_paths:
                 continue
             line = first_overlap(path, project.dataset_paths[train])

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import _urls as urls
 from ._evalchecks import check_held_out
-from ._exceptions import Problem, ValidationFailed
+from ._exceptions import FtopsError, Problem, ValidationFailed
 from .catalog import Catalog, ModelInfo, load_catalog
-from .datasets import METHOD_FORMAT, DatasetReport, HashCache, ScanOptions
-from .spec import FineTuningJobSpec, JobRef, Project, Resource, load_project
+from .datasets import METHOD_FORMAT, DatasetReport, HashCache, ScanOptions, UrlAuth, scan_url
+from .spec import DatasetSpec, FineTuningJobSpec, JobRef, Project, Resource, expand_env, load_project
 
 
 @dataclass
@@ -112,8 +113,12 @@ def _dataset_options(project: Project, catalog: Catalog, name: str, count_tokens
     )
 
 
-def check_project(project: Project, *, count_tokens: bool = True, use_cache: bool = True) -> CheckedProject:
-    """Run every offline check. Raises ValidationFailed with all problems (errors and warnings)."""
+def check_project(project: Project, *, count_tokens: bool = True, use_cache: bool = True,
+                  url_auth: UrlAuth | None = None) -> CheckedProject:
+    """Run every offline check. Raises ValidationFailed with all problems (errors and warnings).
+
+    A dataset named by `url` is read over the network (the one check that is not offline); `url_auth` gives
+    the headers for an Azure Blob URL without a SAS (an Entra ID token), from a layer that may talk to Azure."""
     catalog = load_catalog(project.root)
     problems: list[Problem] = []
     region = project.foundry.spec.region if project.foundry else "swedencentral"
@@ -130,16 +135,15 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
     checked = CheckedProject(project, catalog)
     cache = HashCache(project.root if use_cache else None)
     users = _dataset_users(project)
-    for name, _ds in project.datasets.items():
-        path = project.dataset_paths[name]
+    for name, ds in project.datasets.items():
         opts = _dataset_options(project, catalog, name, count_tokens, problems, users[name])
+        if ds.spec.url is not None:
+            _check_url_dataset(ds, opts, url_auth, checked, problems)
+            continue
+        path = project.dataset_paths[name]
         report = cache.scan(path, opts)
         checked.reports[name] = report
-        shown = _shown(path, project.root)
-        for p in report.problems:
-            problems.append(Problem(p.message, shown, p.line, p.severity))
-        if report.problems_omitted:
-            problems.append(Problem(f"... and {report.problems_omitted} more problems", shown))
+        _report_problems(report, _shown(path, project.root), None, problems)
     cache.save()
     checked.cache_hits = cache.hits
     check_held_out(project, checked.reports, problems)
@@ -147,6 +151,35 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
         raise ValidationFailed(problems)
     checked.warnings.extend(problems)
     return checked
+
+
+def _check_url_dataset(ds: Resource[DatasetSpec], opts: ScanOptions, auth: UrlAuth | None, checked: CheckedProject,
+                       problems: list[Problem]) -> None:
+    """Read a URL dataset (its SAS expanded only here, to send it) and check it as a file is checked."""
+    assert ds.spec.url is not None
+    line = ds.line_of("url")
+    try:
+        url = expand_env(ds.spec.url, "url", ds.path, line)
+    except FtopsError as e:
+        problems.append(Problem(f"{e.message}: ftops cannot read the dataset", ds.path, line))
+        return
+    refused = urls.url_problem(url)
+    if refused is not None:
+        problems.append(Problem(refused, ds.path, line))
+        return
+    report = scan_url(url, opts, auth=auth)
+    checked.reports[ds.name] = report
+    _report_problems(report, urls.shown(ds.spec.url), (ds.path, line), problems)
+
+
+def _report_problems(report: DatasetReport, shown: str, spec_at: tuple[str, int] | None,
+                     problems: list[Problem]) -> None:
+    """The report's problems at their data line; those of no line at `spec_at` (a URL's spec line) if given."""
+    for p in report.problems:
+        at = spec_at if p.line is None and spec_at is not None else (shown, p.line)
+        problems.append(Problem(p.message, at[0], at[1], p.severity))
+    if report.problems_omitted:
+        problems.append(Problem(f"... and {report.problems_omitted} more problems", shown))
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -157,6 +190,7 @@ def _shown(path: Path, root: Path) -> str:
 
 
 def validate_dir(spec_dir: str | Path, root: str | Path | None = None, *, count_tokens: bool = True,
-                 use_cache: bool = True) -> CheckedProject:
+                 use_cache: bool = True, url_auth: UrlAuth | None = None) -> CheckedProject:
     """Load and check a spec directory: the whole of `ftops validate`."""
-    return check_project(load_project(spec_dir, root), count_tokens=count_tokens, use_cache=use_cache)
+    return check_project(load_project(spec_dir, root), count_tokens=count_tokens, use_cache=use_cache,
+                         url_auth=url_auth)

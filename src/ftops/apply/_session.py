@@ -19,11 +19,13 @@ import orjson
 from pydantic import ValidationError
 
 from .._exceptions import FtopsError, PreflightFailed, StalePlanError
+from .._urls import plan_form
 from ..checks import CheckedProject, validate_dir
-from ..foundry import FoundryClient, Launcher, connect
+from ..foundry import FoundryClient, Launcher, connect, storage_headers
 from ..plan import (
     CreateJob,
     EvaluateCandidates,
+    ImportDataset,
     Plan,
     RollOut,
     UploadDataset,
@@ -53,7 +55,7 @@ def open_session(spec_dir: str | Path, root: str | Path | None = None, *,
     `launcher` starts the local Foundry for a `local: true` spec (the CLI passes the emulator's);
     `checked` is `validate_dir(spec_dir, root)` when the caller has validated already.
     """
-    checked = checked or validate_dir(spec_dir, root)
+    checked = checked or validate_dir(spec_dir, root, url_auth=storage_headers)
     require_connection(checked.project)  # unset ${VAR}s: fine for validate, an error to connect
     foundry = checked.project.foundry
     assert foundry is not None
@@ -117,6 +119,8 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
     for a in plan.actions:
         if isinstance(a, UploadDataset):
             _check_upload(a, checked)
+        elif isinstance(a, ImportDataset):
+            _check_import(a, checked)
         elif isinstance(a, WaitFile) and (a.name not in checked.reports or a.filename != identity.file_name(
                 project.project_name, a.name, checked.reports[a.name].sha256)):
             raise StalePlanError(f"plan action {a.id}: file name {a.filename!r} is not this dataset's upload; "
@@ -170,6 +174,22 @@ def _check_upload(a: UploadDataset, checked: CheckedProject) -> None:
                              f"{a.name}; refusing to upload it")
     report = checked.reports[a.name]
     if a.sha256 != report.sha256 or a.bytes != report.size:
+        raise StalePlanError(f"plan action {a.id}: dataset {a.name} changed since the plan was made; plan again")
+    if a.filename != identity.file_name(project.project_name, a.name, a.sha256):
+        raise StalePlanError(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
+                             "refusing it")
+
+
+def _check_import(a: ImportDataset, checked: CheckedProject) -> None:
+    """An import sends the spec's url (expanded at apply): the plan must have been made for that url, the
+    identity validation found now, and the name ftops gives it."""
+    project = checked.project
+    ds = project.datasets.get(a.name)
+    if ds is None or ds.spec.url is None or plan_form(ds.spec.url) != a.url:
+        raise StalePlanError(f"plan action {a.id}: url {a.url!r} is not the url the specs name for dataset "
+                             f"{a.name}; refusing to import it")
+    report = checked.reports[a.name]
+    if (a.sha256, a.bytes, a.identity) != (report.sha256, report.size, report.identity):
         raise StalePlanError(f"plan action {a.id}: dataset {a.name} changed since the plan was made; plan again")
     if a.filename != identity.file_name(project.project_name, a.name, a.sha256):
         raise StalePlanError(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "

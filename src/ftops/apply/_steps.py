@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import _urls as urls
 from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, StalePlanError
-from ..datasets import hash_file
-from ..foundry import DeploymentWrite
+from ..datasets import UrlRefused, hash_file, head_url
+from ..foundry import DeploymentWrite, storage_headers
 from ..plan import (
     Action,
     CancelJob,
@@ -17,6 +18,7 @@ from ..plan import (
     DeleteDeployment,
     DeleteFile,
     EvaluateCandidates,
+    ImportDataset,
     PauseJob,
     ResumeJob,
     RollOut,
@@ -29,6 +31,7 @@ from ..plan import (
     needs_checkpoints,
     resolve_model,
 )
+from ..spec import expand_env
 from ._evaluate import evaluate, verdict_of
 from ._runtime import DEAD_FILE, Runtime, first_look, oldest_upload, settle_upload
 
@@ -63,6 +66,45 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
     with rt.lock:
         rt.files[a.name] = f.id
     return f"uploaded {f.id}"
+
+
+def import_dataset(rt: Runtime, a: ImportDataset) -> str:
+    """Have Foundry fetch the dataset's URL (its SAS expanded only for this request), wait until it is
+    processed, and keep the oldest import of that name (racing applies), as an upload does."""
+    ds = rt.checked.project.datasets[a.name]
+    assert ds.spec.url is not None  # verify_plan / the planner checked it is the spec's url
+    url = expand_env(ds.spec.url, "url", ds.path, ds.line_of("url"))
+    _same_remote(a, url)
+    f = rt.client.import_file(url, a.filename)
+    if f.status != "processed":
+        f = rt.client.wait_file(f.id, stop=rt.stop, on_status=lambda text: rt.reporter.status(a, text),
+                                on_outage=lambda text: rt.reporter.warn(a, text))
+    if f.status != "processed":
+        raise FtopsError(f"Foundry rejected {f.id}: {f.status_details or f.status}")
+    if f.bytes and f.bytes != a.bytes:  # Foundry fetched other bytes than ftops validated: never train on them
+        rt.client.delete_file(f.id)
+        raise DataChanged(f"dataset {a.name}: Foundry imported {f.bytes:,} bytes, the plan was made for "
+                          f"{a.bytes:,}; the import was deleted; plan again")
+    f = settle_upload(rt, f)
+    with rt.lock:
+        rt.files[a.name] = f.id
+    return f"imported {f.id}"
+
+
+def _same_remote(a: ImportDataset, url: str) -> None:
+    """Refuse when a HEAD shows another version than the plan's (its ETag or size). The content itself is
+    hashed again by the validation every apply starts with; this narrows the window up to the import."""
+    if a.etag is None:
+        return
+    try:
+        head = head_url(url, auth=storage_headers)
+    except UrlRefused as e:
+        if a.identity == "etag":
+            raise DataChanged(f"dataset {a.name}: {e.message}; plan again") from None
+        return  # a server that reads but does not answer HEAD: the plan's hash was made moments ago
+    if head.etag != a.etag or (head.size is not None and head.size != a.bytes):
+        raise DataChanged(f"dataset {a.name}: {urls.shown(url)} changed since the plan was made (its ETag or "
+                          "size); plan again")
 
 
 def wait_file(rt: Runtime, a: WaitFile) -> str:
@@ -197,7 +239,7 @@ Step = Callable[[Runtime, Any], str]
 STEPS: dict[type[Action], Step] = {
     UploadDataset: upload, WaitFile: wait_file, CreateJob: create_job, CancelJob: cancel, PauseJob: pause,
     ResumeJob: resume, WaitJob: wait_job, RollOut: roll_out, DeleteDeployment: delete_deployment,
-    DeleteFile: delete_file, EvaluateCandidates: evaluate,
+    DeleteFile: delete_file, EvaluateCandidates: evaluate, ImportDataset: import_dataset,
 }
 
 

@@ -20,6 +20,7 @@ import click
 import typer
 
 from .._exceptions import EXIT_ERROR, FtopsError, ValidationFailed
+from .._urls import redact_text
 from ._escape import terminal
 from ._output import err, out
 from .commands import register
@@ -54,7 +55,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 
 
 def _line(text: str) -> None:
-    err.print(terminal(text), markup=False, highlight=False)
+    err.print(terminal(redact_text(text)), markup=False, highlight=False)  # a URL's query (a SAS) never shows
 
 
 def _usage_line(e: Exception) -> str:
@@ -124,8 +125,22 @@ def _thread_exception(hook: threading.ExceptHookArgs) -> None:
     logging.getLogger("ftops").debug("thread %s died", getattr(hook.thread, "name", "?"), exc_info=hook.exc_value)
 
 
+class _RedactQueries(logging.Filter):
+    """Log records with every URL's query cut to `?…`: httpx logs each request's URL and openai a request's
+    body at DEBUG, and a dataset import sends a SAS in both."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
 def main(args: list[str] | None = None) -> None:
     logging.basicConfig(level=_log_level(), format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RedactQueries())
     threading.excepthook = _thread_exception
     # The Azure SDK logs request headers at DEBUG and credential chains at WARNING: keep it to real
     # errors, so no token can leak into logs and a failed login reads as our one line.

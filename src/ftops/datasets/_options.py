@@ -65,6 +65,10 @@ class DatasetReport:
     tokens_counted: bool = False
     problems: list[LineProblem] = field(default_factory=list)
     problems_omitted: int = 0
+    # URL datasets: "sha256" when the content was read and hashed; "etag" when only a HEAD answered, and
+    # `sha256` then stands for the ETag and size (`_remote.etag_identity`). `etag` as the server gave it.
+    identity: str = "sha256"
+    etag: str | None = None
 
     @property
     def ok(self) -> bool:

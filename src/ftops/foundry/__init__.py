@@ -26,6 +26,7 @@ from ._models import (
     Snapshot,
 )
 from ._results import CheckpointMetrics, JobMetrics, StepMetrics, parse_results_csv, read_job_metrics
+from ._storage import storage_headers
 from ._timeouts import OUTAGE_BUDGET_ENV, RETRY_BUDGET_ENV, Budgets, Timeouts, budgets_from_env
 from ._wire import JobRequest, LiveEvent
 
@@ -70,4 +71,5 @@ __all__ = [
     "data_plane_endpoint",
     "parse_results_csv",
     "read_job_metrics",
+    "storage_headers",
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import _urls as urls
 from ..foundry import LiveFile
 from . import _identity as ident
 from ._context import Ctx
-from ._model import NoOp, UploadDataset, WaitFile
+from ._model import ImportDataset, NoOp, UploadDataset, WaitFile
 
 PENDING_FILE = frozenset({"pending", "uploaded", "running"})
 
@@ -34,6 +35,8 @@ def plan_datasets(ctx: Ctx) -> None:
             ctx.dataset_blocked[name] = why
             ctx.add(NoOp(id=f"{aid}:no-op", kind="Dataset", name=name, reason=why, blocked=why, drift="failed",
                          live_id=candidates[-1].id))
+        elif ctx.checked.project.datasets[name].spec.url is not None:
+            ctx.dataset_action[name] = ctx.add(_import(ctx, name, fname)).id
         else:
             ctx.dataset_action[name] = ctx.add(_upload(ctx, name, fname)).id
 
@@ -49,6 +52,24 @@ def _upload(ctx: Ctx, name: str, fname: str) -> UploadDataset:
                          drift="deleted" if deleted is not None else None,
                          path=Path(path).relative_to(ctx.checked.project.root).as_posix(), filename=fname,
                          sha256=report.sha256, bytes=report.size)
+
+
+def _import(ctx: Ctx, name: str, fname: str) -> ImportDataset:
+    """Foundry fetches the URL itself. The reason shows the URL without its query and says what identifies
+    the data: its content's sha256 when validate could read it, else its ETag and size."""
+    report = ctx.checked.reports[name]
+    url = ctx.checked.project.datasets[name].spec.url
+    assert url is not None
+    etag = report.identity == "etag"
+    ident = (f"identity: ETag {report.etag} and size (not readable here)" if etag else
+             f"identity: sha256 of the content {report.sha256[:12]}")
+    deleted = _uploaded_before(ctx, name)
+    what = (f"the imported file {deleted.id} is missing (deleted outside ftops); import again"
+            if deleted is not None else f"import {report.size:,} bytes")
+    return ImportDataset(id=f"dataset.{name}:create", name=name, reason=f"{what} from {urls.shown(url)} ({ident})",
+                         changes={"file": (None, fname)}, drift="deleted" if deleted is not None else None,
+                         url=urls.plan_form(url), filename=fname, sha256=report.sha256, bytes=report.size,
+                         identity="etag" if etag else "sha256", etag=report.etag)
 
 
 def _uploaded_before(ctx: Ctx, name: str) -> LiveFile | None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .._urls import plan_form
 from .._vocabulary import CHANGING, DRIFT_CLASSES, VERBS, DriftClass, SkuName, Verb
 
 FORMAT_VERSION: Literal[2] = 2
@@ -115,6 +116,29 @@ class UploadDataset(ActionBase):
         parts = v.split("/")
         if v.startswith("/") or "\\" in v or ".." in parts or "\x00" in v:
             raise ValueError("must be a relative path inside the project root")
+        return v
+
+
+class ImportDataset(ActionBase):
+    """Have Foundry fetch a URL dataset itself (Files - Import), under the name its identity gives."""
+
+    op: Literal["dataset.import"] = "dataset.import"
+    kind: Literal["Dataset"] = "Dataset"
+    action: Literal["create"] = "create"
+    # The spec's url as a plan file may carry it: `${VAR}` kept, any literal query as `…` (`_urls.plan_form`).
+    # Apply sends the spec's url, expanded, once it has checked that this plan was made for it.
+    url: str = Field(min_length=1, max_length=8192)
+    filename: str = Field(min_length=1, max_length=512)
+    sha256: Sha256  # of the content; with identity "etag", of the ETag and size
+    bytes: int = Field(ge=0)
+    identity: Literal["sha256", "etag"]
+    etag: str | None = Field(default=None, max_length=256)  # checked again (HEAD) right before the import
+
+    @field_validator("url")
+    @classmethod
+    def _no_query_value(cls, v: str) -> str:
+        if plan_form(v) != v:
+            raise ValueError("must be the spec's url with its query as ${VAR} references or `…`")
         return v
 
 
@@ -268,8 +292,8 @@ class NoOp(ActionBase):
 
 
 Action = Annotated[
-    UploadDataset | WaitFile | CreateJob | WaitJob | PauseJob | ResumeJob | CancelJob | EvaluateCandidates | RollOut
-    | DeleteDeployment | DeleteFile | NoOp,
+    UploadDataset | ImportDataset | WaitFile | CreateJob | WaitJob | PauseJob | ResumeJob | CancelJob
+    | EvaluateCandidates | RollOut | DeleteDeployment | DeleteFile | NoOp,
     Field(discriminator="op"),
 ]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from ..checks import root_base_model
 from ..foundry import LiveModel
 from ._context import Ctx
-from ._model import CreateJob, DeleteDeployment, Finding, RollOut, UploadDataset
+from ._model import CreateJob, DeleteDeployment, Finding, ImportDataset, RollOut, UploadDataset
 
 RETIRING_DAYS = 90
 DAY = 86400.0
@@ -108,7 +108,7 @@ def _quotas(ctx: Ctx) -> Iterator[Finding]:
         return
     new_deployments = [a for a in ctx.actions if isinstance(a, RollOut) and a.action == "create" and not a.blocked]
     deleted = sum(1 for a in ctx.actions if isinstance(a, DeleteDeployment))
-    uploads = [a for a in ctx.actions if isinstance(a, UploadDataset)]
+    uploads = [a for a in ctx.actions if isinstance(a, UploadDataset | ImportDataset)]
     jobs = [a for a in ctx.actions if isinstance(a, CreateJob) and not a.blocked]
     yield from _headroom(usages.get(DEPLOYMENTS), [a.resource for a in new_deployments], -deleted,
                          "fine-tuned deployments", "delete one (`apply --prune` removes those no spec names) or "

@@ -19,6 +19,10 @@ def check_evaluations(project: Project, problems: list[Problem]) -> None:
         if ev.spec.dataset not in project.datasets:
             problems.append(Problem(f"dataset names Dataset {ev.spec.dataset!r}, which no spec defines", ev.path,
                                     ev.line_of("dataset")))
+        elif project.datasets[ev.spec.dataset].spec.url is not None:
+            # ftops reads the held-out records itself (overlap with training data, eval items): a file of the project
+            problems.append(Problem(f"dataset {ev.spec.dataset!r} is a url: an Evaluation's held-out set must be a "
+                                    "file of the project (path:)", ev.path, ev.line_of("dataset")))
         for i, c in enumerate(ev.spec.criteria):
             if isinstance(c, ScoreModelCriterion) and c.deployment not in project.deployments:
                 problems.append(Problem(f"criterion {c.name!r}: deployment names Deployment {c.deployment!r}, "

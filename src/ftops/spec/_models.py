@@ -86,8 +86,18 @@ class FoundrySpec(_Strict):
 
 
 class DatasetSpec(_Strict):
-    path: str
+    """The data: a file of the project (`path`) or a URL that Foundry imports (`url`), exactly one of them."""
+
+    path: str | None = None  # relative to the spec file; must stay inside the project root
+    # https (Azure Blob with a SAS in ${AZURE_*}/${FTOPS_*}, or with Entra ID), or plain http to loopback
+    url: str | None = None
     format: DatasetFormat | None = None  # inferred from the first record when not given
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatasetSpec:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("a Dataset names its data by exactly one of path (a file of the project) and url")
+        return self
 
 
 class JobRef(_Strict):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from .._exceptions import FtopsError, Problem, ValidationFailed
+from .._urls import literal_sas
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
 from ._models import (
@@ -185,6 +186,35 @@ def _expand(m: re.Match[str], key: str, path: str, line: int, problems: list[Pro
     return os.environ[name]
 
 
+def _check_url_refs(data: dict[str, Any], doc: Document, problems: list[Problem]) -> None:
+    """A Dataset's `url` may hold ${VAR} (a SAS token, say) under the Foundry fields' rules; it is kept
+    unexpanded in the Project (and so in plans) and expanded only to read or import (`expand_env`)."""
+    url = data.get("url")
+    if not isinstance(url, str):
+        return
+    line = doc.line_of(("spec", "url"))
+    for m in _ENV_REF.finditer(url):
+        _expand(m, "url", doc.path, line, problems, [])
+    if "${" in _ENV_REF.sub("", url):
+        problems.append(Problem("spec.url: an unterminated ${", doc.path, line))
+    if literal_sas(url):
+        problems.append(Problem("spec.url holds a SAS token (sig=): a secret in git. Put the query in a variable "
+                                "and write ?${AZURE_...} (see docs/reference.md)", doc.path, line))
+
+
+def expand_env(text: str, field_name: str, path: str | None = None, line: int | None = None) -> str:
+    """`text` (a Dataset's url) with each `${VAR}` replaced by its value, to send it; the references were checked
+    at load. An unset variable is a one-line FtopsError naming it, never a value."""
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if not name.startswith(ENV_PREFIXES):
+            return m.group(0)  # refused at load already
+        if name not in os.environ:
+            raise FtopsError(f"environment variable {name} is not set (spec.{field_name})", path=path, line=line)
+        return os.environ[name]
+    return _ENV_REF.sub(value, text)
+
+
 def require_connection(project: Project) -> None:
     """For commands that connect: every `${VAR}` of the Foundry document must be set. Raises a
     one-line FtopsError at the first unset one (`ftops validate`, offline, does not call this)."""
@@ -309,6 +339,8 @@ def _load_document(doc: Document, problems: list[Problem], unresolved: list[Unre
     data = env.spec
     if env.kind == "Foundry":
         data = _substitute_env(data, doc, problems, unresolved)
+    elif env.kind == "Dataset":
+        _check_url_refs(data, doc, problems)
     try:
         spec = SPEC_MODELS[env.kind].model_validate(data)
     except ValidationError as e:
@@ -414,6 +446,8 @@ class _Resolver:
 def _resolve_dataset_paths(project: Project, problems: list[Problem]) -> None:
     resolver = _Resolver()
     for ds in project.datasets.values():
+        if ds.spec.path is None:
+            continue  # a URL: read by the checks, imported by Foundry
         spec_file = project.root / ds.path if not Path(ds.path).is_absolute() else Path(ds.path)
         line = ds.line_of("path")
         shown = _short(ds.spec.path)

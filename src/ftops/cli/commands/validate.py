@@ -10,6 +10,7 @@ import typer
 
 from ...checks import validate_dir
 from .._escape import terminal
+from .._local import storage_auth
 from .._output import err, out
 
 
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
         fmt: ValidateFormat = typer.Option(ValidateFormat.text, "--format", "-f", help="text | json"),
     ) -> None:
         """Check specs, references and datasets offline. Exit 0 valid, 1 invalid."""
-        checked = validate_dir(spec_dir, count_tokens=tokens)
+        checked = validate_dir(spec_dir, count_tokens=tokens, url_auth=storage_auth)
         for w in checked.warnings:
             err.print(terminal(str(w)), markup=False)
         if fmt is ValidateFormat.json:
@@ -43,6 +44,10 @@ def register(app: typer.Typer) -> None:
         out.print(terminal(f"valid: {len(p.datasets)} dataset(s), {len(p.jobs)} job(s), "
                            f"{len(p.deployments)} deployment(s) in {spec_dir}"), markup=False)
         for name, r in checked.reports.items():
+            if r.identity == "etag":  # not read: only what a HEAD said
+                out.print(terminal(f"  dataset {name}: {r.size:,} bytes, not readable here: identity ETag {r.etag} "
+                                   "and size"), markup=False)
+                continue
             tokens_s = f", {r.trained_tokens} trained tokens" if r.tokens_counted else ""
             bom = "UTF-8 with BOM" if r.bom else "UTF-8 without BOM"
             out.print(f"  dataset {name}: {r.format}, {r.examples} examples{tokens_s}, {bom}, "
