@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -107,6 +110,116 @@ async def create_file(request: Request) -> Response:
     result = await _store_file(emu, upload, upload.filename or "upload.jsonl", str(purpose))
     await form.close()
     return result if isinstance(result, Response) else JSON(result)
+
+
+# -- import from a URL ---------------------------------------------------------------------
+IMPORT_CONNECT_SECONDS = 10.0
+IMPORT_READ_SECONDS = 60.0
+IMPORT_REDIRECTS = 5
+
+
+class _FetchFailed(Exception):
+    """The content_url could not be fetched; the file is then stored in status `error` with this reason."""
+
+
+def _loopback(url: object) -> bool:
+    """An http(s) URL to 127.0.0.0/8, ::1 or localhost: all the local Foundry fetches (it must not reach
+    out of the machine it runs on for whoever can call it)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or "@" in parts.netloc:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _fetch(url: str, dest: Path, limit: int) -> None:
+    """GET `url` into `dest` (redirects followed only to loopback), at most `limit` bytes. Runs on a thread."""
+    import httpx  # only an import needs it: the server starts without it
+
+    timeout = httpx.Timeout(IMPORT_READ_SECONDS, connect=IMPORT_CONNECT_SECONDS)
+    with httpx.Client(follow_redirects=False, trust_env=False, timeout=timeout,
+                      headers={"User-Agent": "ftops-local-foundry"}) as client:
+        for _ in range(IMPORT_REDIRECTS + 1):
+            try:
+                with client.stream("GET", url) as response:
+                    location = response.headers.get("location")
+                    if response.status_code in (301, 302, 303, 307, 308) and location:
+                        url = urljoin(url, location)
+                        if not _loopback(url):
+                            raise _FetchFailed("content_url redirected outside the local machine.")
+                        continue
+                    if response.status_code != 200:
+                        raise _FetchFailed(f"Failed to download content_url: HTTP {response.status_code}.")
+                    _save(response.iter_bytes(1024 * 1024), dest, limit)
+                    return
+            except httpx.HTTPError as e:
+                raise _FetchFailed(f"Failed to download content_url: {type(e).__name__}.") from None
+        raise _FetchFailed("content_url redirected too many times.")
+
+
+def _save(pieces: Iterator[bytes], dest: Path, limit: int) -> None:
+    size = 0
+    with open(dest, "wb") as out:
+        for piece in pieces:
+            size += len(piece)
+            if size > limit:
+                raise _FetchFailed(f"File size exceeds the limit of {limit} bytes.")
+            out.write(piece)
+
+
+async def import_file(request: Request) -> Response:
+    """Files - Import: Foundry fetches `content_url` itself and answers 201 with the file `pending`; it is
+    processed like an upload (`processed`, or `error` with `status_details`), also when the fetch fails."""
+    emu = _emu(request)
+    body = await json_body(request)
+    if body is None:
+        return openai_error(400, "The request body must be a JSON object.")
+    url, filename, purpose = body.get("content_url"), body.get("filename"), body.get("purpose")
+    if not isinstance(url, str) or not url:
+        return openai_error(400, "Missing required parameter: 'content_url'.", "invalidPayload", "content_url")
+    if not _loopback(url):
+        return openai_error(400, "The local Foundry imports only from loopback http(s) URLs (127.0.0.1, ::1, "
+                                 "localhost).", "invalidPayload", "content_url")
+    if not isinstance(filename, str) or not filename:
+        return openai_error(400, "Missing required parameter: 'filename'.", "invalidPayload", "filename")
+    if purpose not in PURPOSES:
+        return openai_error(400, f"Invalid purpose {purpose!r}.", param="purpose")
+    tmp = emu.store.blob_dir / f"{emu.new_id('import-')}.part"
+    with emu.store.tx() as c:
+        limit = emu.store.limits(c)["max_file_bytes"]
+    try:
+        await run_in_threadpool(_fetch, url, tmp, limit)
+        result = await _store_file(emu, tmp, filename, str(purpose))
+    except _FetchFailed as e:
+        tmp.unlink(missing_ok=True)
+        result = _store_failed(emu, filename, str(purpose), str(e))
+    if isinstance(result, Response):
+        return result
+    location = request.url.replace(path=request.url.path.rsplit("/", 1)[0] + f"/{result['id']}")
+    return JSON(result, status_code=201, headers={"Location": str(location)})
+
+
+def _store_failed(emu: Emulator, filename: str, purpose: str, message: str) -> dict[str, Any]:
+    """A file whose import failed: listed, `pending` for a while, then `error` with the reason (no content)."""
+    fid = emu.new_id("file-")
+    (emu.store.blob_dir / fid).write_bytes(b"")
+    with emu.store.tx() as c:
+        now = emu.store.now(c)
+        rec = {"id": fid, "object": "file", "bytes": 0, "created_at": int(now), "filename": filename,
+               "purpose": purpose, "processed_at": now + FILE_PROCESS_SECONDS / emu.speed,
+               "status_details": message, "examples": 0, "tokens": 0}
+        emu.store.put(c, "file", fid, rec)
+        return file_view(rec, now)
 
 
 def list_files(request: Request) -> Response:
@@ -267,6 +380,7 @@ def cancel_upload(request: Request) -> Response:
 
 ROUTES = [
     Route("/openai/v1/files", create_file, methods=["POST"]),
+    Route("/openai/v1/files/import", import_file, methods=["POST"]),
     Route("/openai/v1/files", list_files, methods=["GET"]),
     Route("/openai/v1/files/{file_id}", retrieve_file, methods=["GET"]),
     Route("/openai/v1/files/{file_id}", delete_file, methods=["DELETE"]),
