@@ -37,6 +37,8 @@ def json_schema() -> dict[str, Any]:
         defs[f"{kind}Spec"] = schema
         if kind == "FineTuningJob":
             schema["allOf"] = _hyperparameters_by_method(defs)
+        elif kind == "Dataset":  # exactly one of path and url (the model's validator, for editors)
+            schema["oneOf"] = [{"required": ["path"]}, {"required": ["url"]}]
         variants.append({
             "type": "object",
             "additionalProperties": False,
