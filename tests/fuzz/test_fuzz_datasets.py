@@ -10,6 +10,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ftops.datasets import ScanOptions, scan_file, scan_stream
 from tests.conftest import chat_jsonl, chat_line
 
 from ._harness import assert_contract, run_cli, write_project
@@ -72,3 +73,15 @@ def test_mutated_training_data(data: st.DataObject) -> None:
                  st.builds(lambda e: json.dumps({"version": 1, "entries": e}, allow_nan=True), VALUES)))
 def test_damaged_hash_cache(cache: str) -> None:
     check_validate({CACHE: cache}, twice=True)
+
+
+@given(st.one_of(st.binary(max_size=400), mutated_text(chat_jsonl(12)).map(lambda t: t.encode("utf-8", "surrogatepass"))),
+       st.integers(1, 64), st.sampled_from([None, "chat", "preference", "reinforcement"]), st.booleans())
+def test_a_stream_reads_as_its_file(data: bytes, piece: int, fmt: str | None, tokens: bool) -> None:
+    """A URL's body (`scan_stream`, read once, in pieces of any size) gets the report its file gets."""
+    opts = ScanOptions(expected_format=fmt, count_tokens=tokens)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "d.jsonl"
+        path.write_bytes(data)
+        expected = scan_file(path, opts, workers=1).to_dict()
+    assert scan_stream([data[i:i + piece] for i in range(0, len(data), piece)], opts).to_dict() == expected
