@@ -23,7 +23,7 @@ class Route:
     status: int = 200
     head_status: int | None = None  # default: `status`
     location: str | None = None  # a redirect (with a 3xx status)
-    refuse_agent: str | None = None  # a User-Agent prefix answered 404 on GET (HEAD still answers)
+    refuse_agent: str | None = None  # a User-Agent answered 404 on GET (HEAD still answers): a reader without access
     require_query: str | None = None  # answered 403 unless the query holds this text (a SAS)
     delay: float = 0.0  # seconds before each piece of the body
 
@@ -110,7 +110,7 @@ def _status(route: Route | None, head: bool, query: str, agent: str) -> int:
         return 404
     if route.require_query is not None and route.require_query not in query:
         return 403
-    if not head and route.refuse_agent is not None and agent.startswith(route.refuse_agent):
+    if not head and route.refuse_agent is not None and agent == route.refuse_agent:
         return 404
     return route.head_status if head and route.head_status is not None else route.status
 
