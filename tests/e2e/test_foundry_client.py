@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from ftops import PermanentFoundryError
 from ftops.emulator import launch
 from ftops.foundry import FoundryClient, connect
 from ftops.spec import FoundrySpec
@@ -38,3 +41,13 @@ def test_snapshot_calls_grow_with_pages_not_resources(tmp_path: Path) -> None:
         assert client.snapshot().api_calls == 3
     finally:
         client.close()
+
+
+def test_an_import_error_never_carries_the_urls_query(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    try:
+        with pytest.raises(PermanentFoundryError) as e:
+            client.import_file("https://acct.blob.core.windows.net/c/x.jsonl?sv=1&sig=SECRETSIG", "x.jsonl")
+    finally:
+        client.close()
+    assert e.value.status == 400 and "SECRETSIG" not in str(e.value) and "x.jsonl?…" in str(e.value)

@@ -188,8 +188,9 @@ async def import_file(request: Request) -> Response:
     if not isinstance(url, str) or not url:
         return openai_error(400, "Missing required parameter: 'content_url'.", "invalidPayload", "content_url")
     if not _loopback(url):
-        return openai_error(400, "The local Foundry imports only from loopback http(s) URLs (127.0.0.1, ::1, "
-                                 "localhost).", "invalidPayload", "content_url")
+        # Quoting the URL as given, as a service may: ftops must not show what comes back (its query is a SAS).
+        return openai_error(400, f"Cannot import from {str(url)[:2000]}: the local Foundry imports only from "
+                                 "loopback http(s) URLs (127.0.0.1, ::1, localhost).", "invalidPayload", "content_url")
     if not isinstance(filename, str) or not filename:
         return openai_error(400, "Missing required parameter: 'filename'.", "invalidPayload", "filename")
     if purpose not in PURPOSES:
