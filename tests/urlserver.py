@@ -26,6 +26,7 @@ class Route:
     refuse_agent: str | None = None  # a User-Agent answered 404 on GET (HEAD still answers): a reader without access
     require_query: str | None = None  # answered 403 unless the query holds this text (a SAS)
     delay: float = 0.0  # seconds before each piece of the body
+    other_body: tuple[str, bytes] | None = None  # (User-Agent, body): what that reader gets instead
 
 
 @dataclass
@@ -72,6 +73,8 @@ def _handler(server: DataServer) -> type[BaseHTTPRequestHandler]:
                 self._empty(status, route)
                 return
             body = route.body if isinstance(route.body, bytes) else None
+            if route.other_body is not None and agent == route.other_body[0]:
+                body = route.other_body[1]
             length = len(body) if body is not None and route.length is None else route.length
             self.send_response(200)
             if length is not None:

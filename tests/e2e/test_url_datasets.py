@@ -80,6 +80,28 @@ def test_an_unreadable_url_is_identified_by_etag_and_still_imported(project: Pro
         assert project.ftops("plan", "specs", "--detailed-exitcode").code == 0
 
 
+def test_a_url_that_changed_since_the_plan_is_not_imported(project: Project) -> None:
+    data = (project.root / "specs" / "data" / "clippy.train.jsonl").read_bytes()
+    route = Route(data)
+    with serve({"/t.jsonl": route}) as server:
+        _use_url(project, server.url("/t.jsonl"))
+        assert project.ftops("plan", "specs", "--out", "plan.json").code == 0
+        route.etag = '"0x8DCNEW"'  # a new version of the blob, same bytes to ftops' eyes: the HEAD tells
+        r = project.ftops("apply", "plan.json", "--auto-approve")
+        assert r.code == 1 and "changed since the plan was made (its ETag or size)" in r.err, r.err
+        assert not [s for s in server.seen if s.agent == "ftops-local-foundry"]  # never imported
+
+
+def test_an_import_of_other_bytes_than_validated_is_deleted(project: Project) -> None:
+    data = (project.root / "specs" / "data" / "clippy.train.jsonl").read_bytes()
+    with serve({"/t.jsonl": Route(data, other_body=("ftops-local-foundry", data + data))}) as server:
+        _use_url(project, server.url("/t.jsonl"))
+        r = project.ftops("apply", "specs", "--auto-approve")
+        assert r.code == 1 and "the import was deleted" in r.err, r.err
+    with project.live() as live:
+        assert [f.filename for f in live.oai.files.list().data if "clippy-train" in f.filename] == []
+
+
 def _one_line_error(project: Project, line: int, *words: str) -> str:
     r = project.ftops("validate", "specs")
     assert r.code == 1
