@@ -92,9 +92,10 @@ def scan_chunk(job: ChunkJob) -> ChunkResult:
     """Check every line of the job's range; runs in a worker process (so everything is picklable)."""
     fd, _ = open_regular(job.path, job.identity)
     try:
+        problems = Problems()
+        checker = Checker(job.fmt, job.opts, problems.add)
         lines = iter_lines(fd, job.chunk, job.opts.max_line_bytes())
-        return check_lines(lines, Checker(job.fmt, job.opts, (problems := Problems()).add), problems,
-                           first=job.chunk.start == 0, mismatch=job.mismatch)
+        return check_lines(lines, checker, problems, first=job.chunk.start == 0, mismatch=job.mismatch)
     finally:
         os.close(fd)
 
