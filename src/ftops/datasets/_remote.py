@@ -20,13 +20,15 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from .._urls import is_loopback_host, needs_storage_token, redact_text, redirect_problem, shown
 from ._options import DatasetReport, LineProblem, ScanOptions
 from ._stream import TooLarge, scan_stream
+
+if TYPE_CHECKING:
+    import httpx  # imported where a URL is read: `validate` of files only does not load it
 
 # Headers that let ftops read an Azure Blob URL without a SAS (an Entra ID bearer token for Azure Storage);
 # supplied by the layer that may talk to Azure, and asked only for such URLs.
@@ -82,6 +84,8 @@ def head_url(url: str, *, auth: UrlAuth | None = None) -> RemoteHead:
 
 
 def _read(client: httpx.Client, url: str, opts: ScanOptions, auth: UrlAuth | None) -> DatasetReport:
+    import httpx
+
     started = time.monotonic()
     try:
         response = _open(client, "GET", url, auth)
@@ -129,6 +133,8 @@ def _by_head(client: httpx.Client, url: str, opts: ScanOptions, auth: UrlAuth | 
 
 
 def _head(client: httpx.Client, url: str, auth: UrlAuth | None) -> RemoteHead:
+    import httpx
+
     try:
         with contextlib.closing(_open(client, "HEAD", url, auth)) as response:
             if response.status_code != 200:
@@ -139,6 +145,8 @@ def _head(client: httpx.Client, url: str, auth: UrlAuth | None) -> RemoteHead:
 
 
 def _client(url: str) -> httpx.Client:
+    import httpx
+
     # A proxy from the environment is for the outside world: loopback (tests) is reached directly.
     loopback = is_loopback_host(urlsplit(url).hostname or "")
     return httpx.Client(follow_redirects=False, trust_env=not loopback, headers={"User-Agent": "ftops"},
@@ -187,6 +195,8 @@ def _etag(response: httpx.Response) -> str | None:
 
 
 def _reason(e: httpx.HTTPError) -> str:
+    import httpx
+
     kinds: dict[type[httpx.HTTPError], str] = {
         httpx.ConnectTimeout: "connection timed out", httpx.ConnectError: "connection failed",
         httpx.ReadTimeout: f"no data for {READ_SECONDS:.0f} s"}
