@@ -214,13 +214,13 @@ def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: boo
 
 
 def _confirm() -> None:
-    import click
+    from .._parser import ABORTS
 
     if not is_tty():
         raise UsageError("refusing to apply without a terminal to confirm; pass --auto-approve")
     try:
         confirmed = typer.confirm("\nApply these actions?", default=False)
-    except (EOFError, click.exceptions.Abort) as e:
+    except ABORTS as e:
         raise UsageError("apply cancelled (no answer)") from e
     if not confirmed:
         raise UsageError("apply cancelled")
