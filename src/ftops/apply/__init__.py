@@ -1,5 +1,6 @@
 """Apply layer: execute a Plan against Foundry; returns outcomes, never prints."""
 
+from ._access import require_permissions
 from ._executor import BLOCKED, DEFERRED, DONE, FAILED, NOOP, SKIPPED, ApplyResult, apply_plan
 from ._runtime import Outcome, Reporter
 from ._session import (
@@ -14,6 +15,6 @@ from ._session import (
 
 __all__ = [
     "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Outcome", "Reporter", "Session",
-    "apply_plan", "check_fresh", "load_plan_file", "open_session", "require_preflight", "save_plan_file",
-    "verify_plan",
+    "apply_plan", "check_fresh", "load_plan_file", "open_session", "require_permissions", "require_preflight",
+    "save_plan_file", "verify_plan",
 ]
