@@ -64,8 +64,11 @@ class Principal:
     @classmethod
     def load(cls, data_dir: Path) -> Principal:
         data = orjson.loads(_create_once(data_dir / FILE, _new_principal))
-        return cls(bytes.fromhex(data["signing_key"]), data["header"], data["object_id"], data["client_id"],
-                   data["tenant_id"])
+        try:
+            return cls(bytes.fromhex(data["signing_key"]), str(data["header"]), str(data["object_id"]),
+                       str(data["client_id"]), str(data["tenant_id"]))
+        except (KeyError, TypeError, ValueError) as e:  # the callers report a damaged state dir as ValueError
+            raise ValueError(f"{FILE} is damaged ({type(e).__name__})") from None
 
 
 def _new_principal() -> bytes:
@@ -119,6 +122,12 @@ def update(store: Store, c: sqlite3.Connection, change: dict[str, Any]) -> str |
         return "audience is a string (the audience every token carries), or null"
     store.set_meta(c, "identity", {**store.meta(c, "identity", {}), **change})
     return None
+
+
+def change_settings(store: Store, change: dict[str, Any]) -> str | None:
+    """`update` in a transaction of its own (`ftops emulator --role` before it serves)."""
+    with store.tx() as c:
+        return update(store, c, dict(change))
 
 
 def count(store: Store, what: str) -> None:
