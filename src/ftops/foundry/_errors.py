@@ -22,7 +22,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -160,14 +160,22 @@ def _openai_status(exc: openai.APIStatusError, what: str) -> FoundryError:
     # Azure OpenAI answers a missing role with 401 PermissionDenied (docs/emulator.md cites it), not 403.
     if status == 403 or code == "PermissionDenied":
         return _refused_action(what, status, code or "PermissionDenied", exc.request.method, exc.request.url.path)
-    if status == 401:
-        return PermanentFoundryError(f"{what}: HTTP 401: the key or token was refused; check AZURE_OPENAI_API_KEY "
-                                     "(or your Entra ID sign-in) and that spec.endpoint is this resource's endpoint",
-                                     status=status, code=code)
     body = exc.body if isinstance(exc.body, dict) else {}
+    if status == 401:
+        return PermanentFoundryError(f"{what}: HTTP 401: {_data_401(body)}", status=status, code=code)
     err = body.get("error", body)
     msg = err.get("message") if isinstance(err, dict) else None
     return _status_error(what, status, code, str(msg or exc.message), _retry_after(exc.response.headers))
+
+
+def _data_401(body: dict[str, Any]) -> str:
+    # Azure OpenAI answers a refused Entra ID token {"statusCode": 401, "message": ...}, a refused key
+    # {"error": {"code": "401", ...}} (docs/emulator.md cites both): the shape says which one failed.
+    if "statusCode" in body and "error" not in body:
+        return ("the Entra ID token was refused (a wrong audience, expired, or not for this tenant); check what "
+                "your credential returns for https://cognitiveservices.azure.com")
+    return ("the key or token was refused; check AZURE_OPENAI_API_KEY (or your Entra ID sign-in) and that "
+            "spec.endpoint is this resource's endpoint")
 
 
 def _refused_action(what: str, status: int, code: str, method: str, path: str) -> PermanentFoundryError:
