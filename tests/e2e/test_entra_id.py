@@ -5,8 +5,12 @@ IDENTITY_ENDPOINT, IDENTITY_HEADER and SSL_CERT_FILE set (no API key, no `local:
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -203,7 +207,47 @@ def test_an_unreachable_token_endpoint_is_one_line_in_bounded_time(remote: Remot
            "IDENTITY_ENDPOINT" in r.err
 
 
-def test_the_demo_specs_still_copy(tmp_path: Path) -> None:
-    """The fixture rewrites the shipped demo: it must still have its one Foundry document."""
+ENV_FOUNDRY = """apiVersion: ftops/v1
+kind: Foundry
+metadata: {name: local}
+spec:
+  project: clippy-demo
+  endpoint: ${AZURE_OPENAI_ENDPOINT}
+  armEndpoint: ${AZURE_ARM_ENDPOINT}
+  subscription: ${AZURE_SUBSCRIPTION_ID}
+  resourceGroup: ${AZURE_RESOURCE_GROUP}
+  account: ${AZURE_OPENAI_RESOURCE}
+  pollInterval: 0.05
+"""
+
+
+def test_the_ci_recipe_of_docs_ci_md(tmp_path: Path) -> None:
+    """docs/ci.md section 9 as a CI job runs it: `ftops emulator` in its own process, the variables taken
+    from its connection JSON, the team's foundry.yaml with every coordinate from a variable, ftops in a
+    process of its own."""
     shutil.copytree(ROOT / "specs", tmp_path / "specs")
-    assert (tmp_path / "specs" / "clippy.yaml").read_text().count("kind: Foundry") == 1
+    spec = tmp_path / "specs" / "clippy.yaml"
+    docs = spec.read_text().split("---\n")
+    spec.write_text("---\n".join(ENV_FOUNDRY if "kind: Foundry" in d else d for d in docs))
+    env = {k: v for k, v in os.environ.items() if k not in OTHER_CREDENTIALS and not k.startswith("FTOPS_")}
+    foundry = subprocess.Popen([sys.executable, "-m", "ftops", "emulator", "--port", "0", "--data-dir",
+                                str(tmp_path / "foundry"), "--speed", "20000", "--role", "Azure AI Owner"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    try:
+        assert foundry.stdout is not None
+        c = json.loads(foundry.stdout.readline())
+        env.update(IDENTITY_ENDPOINT=c["identity_endpoint"], IDENTITY_HEADER=c["identity_header"],
+                   SSL_CERT_FILE=c["ca_cert"], AZURE_OPENAI_ENDPOINT=c["arm_endpoint"],
+                   AZURE_ARM_ENDPOINT=c["arm_endpoint"], AZURE_SUBSCRIPTION_ID=c["subscription"],
+                   AZURE_RESOURCE_GROUP=c["resource_group"], AZURE_OPENAI_RESOURCE=c["account"])
+        r = subprocess.run([sys.executable, "-m", "ftops", "apply", "specs", "--auto-approve", "--wait"],
+                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert "identity: Entra ID (managed identity from IDENTITY_ENDPOINT)" in r.stdout
+        assert "Deployment/clippy-prod create: serves" in r.stdout + r.stderr
+        assert c["identity_header"] not in r.stdout + r.stderr and c["api_key"] not in r.stdout + r.stderr
+    finally:
+        foundry.terminate()
+        foundry.wait(timeout=30)
+        if foundry.stdout is not None:
+            foundry.stdout.close()
