@@ -128,6 +128,17 @@ def test_the_demo_applies_end_to_end_with_entra_id_only(remote: Remote, standalo
         assert_no_secret(r, standalone)
 
 
+def test_the_account_is_discovered_by_arm_with_entra_id(remote: Remote, standalone: EmulatorServer) -> None:
+    """A spec naming only the endpoint and subscription: ftops finds resource group and account by ARM."""
+    text = remote.project.spec.read_text()
+    c = standalone.connection
+    remote.project.spec.write_text(text.replace(f"  resourceGroup: {c.resource_group}\n", "")
+                                   .replace(f"  account: {c.account}\n", ""))
+    r = remote.ftops("plan")
+    assert r.code == 0, r.err
+    assert f"{c.subscription}/{c.resource_group}/{c.account}" in r.out
+
+
 def test_tokens_expire_during_apply_wait_and_the_credential_refreshes(remote: Remote,
                                                                       standalone: EmulatorServer) -> None:
     remote.admin.identity(token_lifetime=2)
