@@ -2,8 +2,8 @@
 
 The endpoint speaks App Service's managed identity protocol, exactly as azure-identity (through MSAL)
 sends it when IDENTITY_ENDPOINT and IDENTITY_HEADER are set (msal `managed_identity.py`,
-`_obtain_token_on_app_service`; Microsoft Learn "Managed identities for App Service", REST endpoint
-reference): `GET IDENTITY_ENDPOINT?api-version=2019-08-01&resource=R` with the header `X-IDENTITY-HEADER`,
+`_obtain_token_on_app_service`; Microsoft Learn "Managed identities for App Service", REST protocol
+examples): `GET IDENTITY_ENDPOINT?api-version=2019-08-01&resource=R` with the header `X-IDENTITY-HEADER`,
 answered `{"access_token", "expires_on" (epoch seconds, as a string), "resource", "token_type": "Bearer",
 "client_id"}`; errors `{"statusCode", "message"}` (the shape MSAL reads back).
 
