@@ -24,6 +24,7 @@ import secrets
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ def _new_principal() -> bytes:
                          "tenant_id": str(uuid.uuid4())})
 
 
-def _create_once(path: Path, make: Any) -> bytes:
+def _create_once(path: Path, make: Callable[[], bytes]) -> bytes:
     """The file's bytes, written whole on first use (mode 0600). Two emulators starting on one new data
     dir: each writes under its own name and links it into place; the loser reads the winner's."""
     if path.is_file():
