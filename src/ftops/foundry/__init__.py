@@ -2,7 +2,15 @@
 
 from ._client import FoundryClient
 from ._concurrent import at_once
-from ._connect import API_KEY_ENV, Launcher, LocalFoundry, StaticTokenCredential, connect, data_plane_endpoint
+from ._connect import (
+    API_KEY_ENV,
+    Launcher,
+    LocalFoundry,
+    StaticTokenCredential,
+    ca_bundle,
+    connect,
+    data_plane_endpoint,
+)
 from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite
 from ._errors import RetryPolicy, classify
 from ._evals import (
@@ -25,6 +33,19 @@ from ._models import (
     LiveUsage,
     Snapshot,
 )
+from ._permissions import (
+    CHAT,
+    DEPLOYMENTS_DELETE,
+    DEPLOYMENTS_WRITE,
+    EVALS_WRITE,
+    FILES_DELETE,
+    FILES_WRITE,
+    FINE_TUNES_WRITE,
+    Need,
+    Permissions,
+    is_data,
+    lacks,
+)
 from ._results import CheckpointMetrics, JobMetrics, StepMetrics, parse_results_csv, read_job_metrics
 from ._timeouts import OUTAGE_BUDGET_ENV, RETRY_BUDGET_ENV, Budgets, Timeouts, budgets_from_env
 from ._wire import JobRequest, LiveEvent
@@ -32,7 +53,14 @@ from ._wire import JobRequest, LiveEvent
 __all__ = [
     "ACTIVE_JOB_STATUSES",
     "API_KEY_ENV",
+    "CHAT",
     "CHAT_ITEM_SCHEMA",
+    "DEPLOYMENTS_DELETE",
+    "DEPLOYMENTS_WRITE",
+    "EVALS_WRITE",
+    "FILES_DELETE",
+    "FILES_WRITE",
+    "FINE_TUNES_WRITE",
     "OUTAGE_BUDGET_ENV",
     "OWNED_TAG_PREFIX",
     "RETRY_BUDGET_ENV",
@@ -57,6 +85,8 @@ __all__ = [
     "LiveModel",
     "LiveUsage",
     "LocalFoundry",
+    "Need",
+    "Permissions",
     "RetryPolicy",
     "Snapshot",
     "StaticTokenCredential",
@@ -64,10 +94,13 @@ __all__ = [
     "Timeouts",
     "at_once",
     "budgets_from_env",
+    "ca_bundle",
     "chat_eval_item",
     "classify",
     "connect",
     "data_plane_endpoint",
+    "is_data",
+    "lacks",
     "parse_results_csv",
     "read_job_metrics",
 ]

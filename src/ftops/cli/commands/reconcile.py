@@ -227,10 +227,11 @@ def _confirm() -> None:
 
 
 def _execute(p: Plan, s: Session, wait: bool, allow_downtime: bool) -> None:
-    from ...apply import apply_plan
+    from ...apply import apply_plan, require_permissions
     from .. import _render as render
     from .._progress import ProgressReporter
 
+    require_permissions(p, s.client)  # Entra ID: a role that lacks an action refuses the apply before any change
     foundry = s.checked.project.foundry
     concurrency = foundry.spec.concurrency if foundry else 8
     err.print("")
