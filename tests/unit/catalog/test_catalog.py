@@ -43,7 +43,7 @@ def test_broken_override_is_a_clean_error(tmp_path: Path) -> None:
     (tmp_path / "ftops.catalog.yaml").write_text("models:\n  bad: {encoding: x}\n")
     with pytest.raises(FtopsError) as e:
         load_catalog(tmp_path)
-    assert str(e.value) == "ftops.catalog.yaml:2: catalog override: models.bad.methods: missing required field (and 1 more)"
+    assert str(e.value) == "ftops.catalog.yaml:2: catalog override: models.bad.methods: missing required field"
 
 
 BAD_OVERRIDES = {
