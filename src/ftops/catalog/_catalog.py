@@ -204,8 +204,8 @@ def _info(name: str, m: _Model, pages: dict[str, _Page]) -> ModelInfo:
         max_example_tokens=m.maxExampleTokens,
         training={k: tuple(v) for k, v in m.training.items()},
         deployment={k: tuple(v) for k, v in m.deployment.items()},
-        training_price=dict(m.price.trainingPerMillionTokens),
-        hosting_price=dict(m.price.hostingPerHour),
+        training_price={str(k): v for k, v in m.price.trainingPerMillionTokens.items()},
+        hosting_price={str(k): v for k, v in m.price.hostingPerHour.items()},
         # An override entry without a source is sourced by the override file itself.
         source=_source(m.source, pages, f"{where}.source") or Source(OVERRIDE_FILE),
         sources=sources, title=m.title or name, format=m.format, status=m.status, access=m.access,

@@ -24,6 +24,7 @@ from ._models import (
     LiveModel,
     LiveUsage,
     Snapshot,
+    models_by_id,
 )
 from ._results import CheckpointMetrics, JobMetrics, StepMetrics, parse_results_csv, read_job_metrics
 from ._timeouts import OUTAGE_BUDGET_ENV, RETRY_BUDGET_ENV, Budgets, Timeouts, budgets_from_env
@@ -68,6 +69,7 @@ __all__ = [
     "classify",
     "connect",
     "data_plane_endpoint",
+    "models_by_id",
     "parse_results_csv",
     "read_job_metrics",
 ]
