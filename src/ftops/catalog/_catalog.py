@@ -188,7 +188,8 @@ def _source(ref: PageRef | None, pages: dict[str, _Page], where: str) -> Source 
         return None
     page = pages.get(ref) if isinstance(ref, str) else ref
     if page is None:
-        raise FtopsError(f"catalog override: {where} names page {ref!r}, which `pages` does not define", path=OVERRIDE_FILE)
+        raise FtopsError(f"catalog override: {where} names page {ref!r}, which `pages` does not define",
+                         path=OVERRIDE_FILE)
     return Source(page.url, page.checked, page.title)
 
 
