@@ -157,8 +157,9 @@ class AdminClient:
         """Azure behaviours with a size: not_ready_seconds (inference after a deployment write), arm_page_size."""
         return self._post("/fidelity", settings)
 
-    def model_lifecycle(self, model: str, **change: str) -> dict[str, Any]:
-        """Set a base model's lifecycleStatus and fineTune/inference retirement dates (ISO 8601)."""
+    def model_lifecycle(self, model: str, **change: Any) -> dict[str, Any]:
+        """Set a base model's lifecycleStatus and fineTune/inference retirement dates (ISO 8601), or withdraw it
+        (`offered=False`); an unknown model with `methods` (and optionally name, version, format) is added."""
         return self._post("/models", {"model": model, **change})
 
     def fail_job(self, job_id: str | None = None, **rule: Any) -> dict[str, Any]:

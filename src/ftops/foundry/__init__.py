@@ -32,6 +32,7 @@ from ._models import (
     LiveModel,
     LiveUsage,
     Snapshot,
+    models_by_id,
 )
 from ._permissions import (
     CHAT,
@@ -101,6 +102,7 @@ __all__ = [
     "data_plane_endpoint",
     "is_data",
     "lacks",
+    "models_by_id",
     "parse_results_csv",
     "read_job_metrics",
 ]
