@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 # A deployment's SKU in the spec's words (ARM spells Developer `DeveloperTier`: `foundry/_wire.py` maps them).
-SkuName = Literal["Standard", "GlobalStandard", "Developer", "ProvisionedManaged"]
+# DataZoneStandard: inference within a data zone (Learn, fine-tuning overview: only the US zone for fine-tuned models).
+SkuName = Literal["Standard", "GlobalStandard", "DataZoneStandard", "Developer", "ProvisionedManaged"]
 SKU_NAMES: tuple[SkuName, ...] = get_args(SkuName)
 # The SKUs an evaluation canary may use: throwaway deployments, never provisioned throughput.
 CanarySku = Literal["Developer", "Standard", "GlobalStandard"]
-TrainingType = Literal["Standard", "GlobalStandard", "Developer"]
+# DataZoneStandard: training within a data zone (Learn lists "Data Zone: US" training for every fine-tunable model).
+# Learn names no API value for it; ftops sends the deployment SKU's spelling, as Azure does for GlobalStandard.
+TrainingType = Literal["Standard", "GlobalStandard", "DataZoneStandard", "Developer"]
 TRAINING_TYPES: tuple[TrainingType, ...] = get_args(TrainingType)
 
 # What a plan action does to its resource.

@@ -51,16 +51,7 @@ def _check_job(job: Resource[FineTuningJobSpec], project: Project, catalog: Cata
         problems.append(Problem(f"base model {base!r} is not in the catalog (known: {known}); add it to "
                                 "ftops.catalog.yaml if Foundry supports it", job.path, job.line_of("baseModel")))
         return
-    if s.method not in info.methods:
-        problems.append(Problem(f"method {s.method!r} is not supported for {info.name} "
-                                f"(supported: {', '.join(info.methods)})", job.path, job.line_of("method")))
-    regions = info.training_regions(s.training_type)
-    if not ModelInfo.allows(regions, region):
-        allowed = [t for t in info.training if ModelInfo.allows(info.training[t], region)]
-        where = f"in region {region}" if regions is not None else "at all"
-        problems.append(Problem(f"trainingType {s.training_type} is not available for {info.name} {where} "
-                                f"(available there: {', '.join(allowed) or 'none'})", job.path,
-                                job.line_of("trainingType")))
+    _check_model_rules(job, info, region, problems)
     if s.suffix is not None and not catalog.suffix_ok(s.suffix):
         problems.append(Problem(f"suffix {s.suffix!r} is invalid: Foundry allows at most {catalog.suffix_max} "
                                 "characters of [A-Za-z0-9_-] (no dots)", job.path, job.line_of("suffix")))
@@ -73,6 +64,34 @@ def _check_job(job: Resource[FineTuningJobSpec], project: Project, catalog: Cata
     elif s.grader is not None:
         problems.append(Problem(f"grader is only used by method reinforcement (method is {s.method})",
                                 job.path, job.line_of("grader")))
+
+
+def _check_model_rules(job: Resource[FineTuningJobSpec], info: ModelInfo, region: str,
+                       problems: list[Problem]) -> None:
+    """What the base model cannot do, each refusal naming the rule and the page it comes from."""
+    s = job.spec
+    if s.method not in info.methods:
+        problems.append(Problem(f"method {s.method!r} is not supported for {info.name} "
+                                f"(supported: {', '.join(info.methods)}; {info.cite('methods')})",
+                                job.path, job.line_of("method")))
+    regions = info.training_regions(s.training_type)
+    if not ModelInfo.allows(regions, region):
+        allowed = [t for t in info.training if ModelInfo.allows(info.training[t], region)]
+        where = f"in region {region}" if regions is not None else "at all"
+        problems.append(Problem(f"trainingType {s.training_type} is not available for {info.name} {where} "
+                                f"(available there: {', '.join(allowed) or 'none'}; {info.cite('training')})",
+                                job.path, job.line_of("trainingType")))
+    if s.paused and not info.pause_resume:
+        problems.append(Problem(f"paused: true, but Foundry cannot pause or resume jobs on {info.name} "
+                                f"({info.cite('pauseResume')})", job.path, job.line_of("paused")))
+    if isinstance(s.base_model, JobRef) and not info.continuous_fine_tuning:
+        problems.append(Problem(f"continuous fine-tuning (baseModel: {{job: {s.base_model.job}}}) is not supported "
+                                f"for {info.name} ({info.cite('continuousFineTuning')})", job.path,
+                                job.line_of("baseModel")))
+    if info.access == "invitation":
+        problems.append(Problem(f"{info.name} fine-tuning ({', '.join(info.methods)}) is available by invitation "
+                                f"only: the job fails unless the subscription is enrolled ({info.cite('methods')})",
+                                job.path, job.line_of("baseModel"), "warning"))
 
 
 def _dataset_users(project: Project) -> dict[str, list[Resource[FineTuningJobSpec]]]:
@@ -104,7 +123,8 @@ def _dataset_options(project: Project, catalog: Catalog, name: str, count_tokens
         vision=all(i.vision for i in infos),
         count_tokens=count_tokens,
         encoding=infos[0].encoding if infos else "o200k_base",
-        max_example_tokens=min((i.max_example_tokens for i in infos), default=None) if count_tokens else None,
+        max_example_tokens=min((i.max_example_tokens for i in infos if i.max_example_tokens is not None),
+                               default=None) if count_tokens else None,
         min_examples=catalog.min_examples,
         # Only training sets need many examples; a small validation set is normal.
         recommended_examples=catalog.recommended_examples
@@ -130,8 +150,8 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
         if info is not None and not ModelInfo.allows(info.deployment.get(dep.spec.sku.name), region):
             allowed = [k for k, v in info.deployment.items() if ModelInfo.allows(v, region)]
             problems.append(Problem(f"sku {dep.spec.sku.name} is not available for fine-tuned {info.name} in "
-                                    f"{region} (available: {', '.join(allowed) or 'none'})", dep.path,
-                                    dep.line_of("sku", "name")))
+                                    f"{region} (available: {', '.join(allowed) or 'none'}; "
+                                    f"{info.cite('deployment')})", dep.path, dep.line_of("sku", "name")))
     checked = CheckedProject(project, catalog)
     cache = HashCache(project.root if use_cache else None)
     users = _dataset_users(project)

@@ -262,3 +262,14 @@ def test_install_sh_installs_ftops_from_the_checkout_into_its_own_venv(github: M
     validated = subprocess.run([str(venv / "bin" / "ftops"), "validate", "specs"], cwd=gh.root,
                                capture_output=True, text=True, check=False)
     assert validated.returncode == 0, validated.stderr
+    # What a CI runner against Azure installs: none of the local Foundry's server or graders (cryptography
+    # comes with azure-identity, jsonschema with nothing of ours but may come with other tools)...
+    absent = subprocess.run([str(venv / "bin" / "python"), "-c", "import importlib.util as u; print([m for m in "
+                             "('starlette', 'uvicorn', 'multipart', 'rapidfuzz', 'sacrebleu', 'nltk', 'rouge_score') "
+                             "if u.find_spec(m)])"], capture_output=True, text=True, check=True).stdout.strip()
+    assert absent == "[]", absent
+    # ... and a local: true spec says, in one line, what to install.
+    local = subprocess.run([str(venv / "bin" / "ftops"), "plan", "specs"], cwd=gh.root, capture_output=True,
+                           text=True, check=False)
+    assert local.returncode == 1 and "pip install 'ftops[local]'" in local.stderr, local.stderr
+    assert len(local.stderr.strip().splitlines()) == 1 and "Traceback" not in local.stderr

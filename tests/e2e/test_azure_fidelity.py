@@ -409,7 +409,7 @@ def test_models_list_shows_lifecycle_and_retired_models_refuse_training(foundry:
     assert_arm_response(first, "/models", "get")
     assert "nextLink" in first.json()
     models = list(foundry.arm.accounts.list_models(foundry.conn.resource_group, foundry.conn.account))
-    assert len(models) == 6 and all(m.lifecycle_status == "GenerallyAvailable" for m in models)
+    assert len(models) == 11 and all(m.lifecycle_status == "GenerallyAvailable" for m in models)
     foundry.admin.model_lifecycle("gpt-4o-mini-2024-07-18", lifecycleStatus="Deprecating",
                                   fineTune="2020-01-01T00:00:00Z", inference="2099-01-01T00:00:00Z")
     mini = next(m for m in http.get("/models", params={"$skipToken": "0"}).json()["value"] + http.get(

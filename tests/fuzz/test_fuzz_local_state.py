@@ -19,7 +19,8 @@ from ftops.emulator import EmulatorServer
 from ._harness import assert_contract, run_cli, write_project
 
 FEW = max(3, settings().max_examples // 4)  # each example starts the local Foundry
-STATE_FILES = ["state.sqlite3", "api-key", "connection.json", "tls/ca.pem", "tls/server.pem", "tls/server-key.pem"]
+STATE_FILES = ["state.sqlite3", "api-key", "identity.json", "connection.json", "tls/ca.pem", "tls/server.pem",
+               "tls/server-key.pem"]
 
 
 @pytest.fixture(scope="module")

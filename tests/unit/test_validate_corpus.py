@@ -41,6 +41,8 @@ def bad_train(*records: object, pad: int = 12) -> dict[str, str | bytes]:
 
 
 S = "specs/main.yaml"
+LEARN_MODELS = ("source: https://learn.microsoft.com/azure/foundry/foundry-models/concepts/models-sold-directly-by-azure"
+                "#fine-tuning-models, read 2026-12-05)")
 T = "specs/data/train.jsonl"
 DPO_SPEC = sub("baseModel: gpt-4.1-mini-2025-04-14\n  method: supervised",
                "baseModel: gpt-4.1-mini-2025-04-14\n  method: dpo")
@@ -201,9 +203,48 @@ CASES = [
          spec=sub("path: data/train.jsonl", "path: ../../../etc/passwd")),
     Case("path-missing", "does not exist", f"{S}:9", spec=sub("path: data/train.jsonl", "path: data/nope.jsonl")),
     Case("unknown-base-model", "is not in the catalog", f"{S}:20", spec=sub("gpt-4.1-mini-2025-04-14", "gpt-9")),
-    Case("dpo-on-o4-mini", "method 'dpo' is not supported for o4-mini-2025-04-16 (supported: reinforcement)", f"{S}:21",
+    Case("dpo-on-o4-mini", "method 'dpo' is not supported for o4-mini-2025-04-16 (supported: reinforcement; source: "
+         "https://learn.microsoft.com/", f"{S}:21",
          spec=sub("baseModel: gpt-4.1-mini-2025-04-14\n  method: supervised",
                   "baseModel: o4-mini-2025-04-16\n  method: dpo")),
+    # --- what a model cannot do, with the rule and the page it comes from ----------------------------
+    Case("dpo-on-ministral", f"method 'dpo' is not supported for Ministral-3B (supported: supervised; {LEARN_MODELS}",
+         f"{S}:21", spec=sub("baseModel: gpt-4.1-mini-2025-04-14\n  method: supervised",
+                             "baseModel: Ministral-3B\n  method: dpo")),
+    Case("rft-on-gpt-4.1-mini", "method 'reinforcement' is not supported for gpt-4.1-mini-2025-04-14 (supported: "
+         f"supervised, dpo; {LEARN_MODELS}", f"{S}:21", spec=sub("method: supervised", "method: reinforcement")),
+    Case("developer-on-open-source", "trainingType Developer is not available for gpt-oss-20b at all (available there: "
+         f"DataZoneStandard, GlobalStandard; {LEARN_MODELS}", f"{S}:22",
+         spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: gpt-oss-20b").replace(
+             "trainingType: GlobalStandard", "trainingType: Developer").replace(
+             "region: swedencentral", "region: eastus2")),
+    Case("standard-training-on-open-source", "trainingType Standard is not available for Qwen-32B at all", f"{S}:22",
+         spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: Qwen-32B").replace(
+             "trainingType: GlobalStandard", "trainingType: Standard")),
+    Case("data-zone-outside-the-us", "trainingType DataZoneStandard is not available for gpt-4.1-mini-2025-04-14 in "
+         "region swedencentral", f"{S}:22", spec=sub("trainingType: GlobalStandard", "trainingType: DataZoneStandard")),
+    Case("sku-not-offered-in-region", "sku Standard is not available for fine-tuned gpt-4.1-mini-2025-04-14 in "
+         "westeurope (available: GlobalStandard, Developer; source: https://learn.microsoft.com/azure/foundry/"
+         "fine-tuning/overview, read 2026-12-05)", f"{S}:34",
+         spec=sub("sku: {name: GlobalStandard", "sku: {name: Standard").replace(
+             "region: swedencentral", "region: westeurope")),
+    Case("developer-sku-on-open-source", "sku Developer is not available for fine-tuned Llama-3.3-70B-Instruct", f"{S}:34",
+         spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: Llama-3.3-70B-Instruct").replace(
+             "sku: {name: GlobalStandard", "sku: {name: Developer")),
+    Case("pause-on-open-source", "paused: true, but Foundry cannot pause or resume jobs on Ministral-3B (source: "
+         "https://learn.microsoft.com/azure/foundry/openai/how-to/fine-tuning, read 2026-12-05)", f"{S}:28",
+         spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: Ministral-3B").replace(
+             "  seed: 105\n", "  seed: 105\n  paused: true\n")),
+    Case("continuous-on-open-source", "continuous fine-tuning (baseModel: {job: clippy}) is not supported for gpt-oss-20b",
+         f"{S}:40", spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: gpt-oss-20b") + """---
+apiVersion: ftops/v1
+kind: FineTuningJob
+metadata: {name: again}
+spec:
+  baseModel: {job: clippy}
+  method: supervised
+  trainingData: train
+"""),
     Case("standard-region", "trainingType Standard is not available for gpt-4.1-mini-2025-04-14 in region westeurope",
          f"{S}:22", spec=sub("trainingType: GlobalStandard", "trainingType: Standard").replace(
              "region: swedencentral", "region: westeurope")),
@@ -262,8 +303,9 @@ CASES = [
          files={T: "\n".join([RFT_LINE] * 12) + "\n", "specs/data/valid.jsonl": "\n".join([RFT_LINE] * 12) + "\n"}),
     Case("grader-on-sft", "grader is only used by method reinforcement", f"{S}:28",
          spec=sub("  seed: 105\n", "  seed: 105\n  grader: {type: string_check}\n")),
-    Case("sku-region", "sku Standard is not available for fine-tuned gpt-4.1-mini-2025-04-14 in swedencentral",
-         f"{S}:34", spec=sub("sku: {name: GlobalStandard", "sku: {name: Standard")),
+    Case("sku-region", "sku Standard is not available for fine-tuned gpt-4.1-mini-2025-04-14 in eastus2",
+         f"{S}:34", spec=sub("sku: {name: GlobalStandard", "sku: {name: Standard").replace(
+             "region: swedencentral", "region: eastus2")),
     # --- JSONL datasets ---------------------------------------------------------------------
     Case("invalid-json", "invalid JSON", f"{T}:1", files=bad_train('{"messages": [')),
     Case("invalid-utf8", "invalid UTF-8", f"{T}:1",

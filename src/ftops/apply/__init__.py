@@ -1,6 +1,17 @@
 """Apply layer: execute a Plan against Foundry; returns outcomes, never prints."""
 
-from ._executor import BLOCKED, DEFERRED, DONE, FAILED, NOOP, SKIPPED, ApplyResult, apply_plan, require_downtime_allowed
+from ._access import require_permissions
+from ._executor import (
+    BLOCKED,
+    DEFERRED,
+    DONE,
+    FAILED,
+    NOOP,
+    SKIPPED,
+    ApplyResult,
+    apply_plan,
+    require_downtime_allowed,
+)
 from ._runtime import Outcome, Reporter
 from ._session import (
     Session,
@@ -14,6 +25,7 @@ from ._session import (
 
 __all__ = [
     "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Outcome", "Reporter", "Session",
-    "apply_plan", "check_fresh", "load_plan_file", "open_session", "require_downtime_allowed", "require_preflight",
+    "apply_plan", "check_fresh", "load_plan_file", "open_session", "require_downtime_allowed", "require_permissions",
+    "require_preflight",
     "save_plan_file", "verify_plan",
 ]

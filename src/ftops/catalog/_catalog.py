@@ -6,21 +6,41 @@ model (a model entry given there replaces the shipped entry whole; new models ar
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from .._exceptions import FtopsError
+from .._vocabulary import SkuName, TrainingType
 from .._yaml import YamlError, load_documents
 
 OVERRIDE_FILE = "ftops.catalog.yaml"
 MAX_OVERRIDE_BYTES = 1 << 20
 _FT_MODEL = re.compile(r"^(?P<base>.+)\.ft-[0-9a-f]{32}(?:-[A-Za-z0-9_-]+)?$")
+
+
+# The rules a model's entry states, each of which can cite its own page (`sources:` in the YAML).
+Topic = Literal["methods", "training", "deployment", "pauseResume", "continuousFineTuning", "tokens", "prices"]
+TOPICS: tuple[Topic, ...] = get_args(Topic)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A page a catalog entry was read from, and the day it was read (`checked`; None: not said)."""
+
+    url: str
+    checked: str | None = None
+    title: str | None = None
+
+    def cite(self) -> str:
+        """`source: <url>, read <date>`: the tail of every catalog-based error."""
+        return f"source: {self.url}" + (f", read {self.checked}" if self.checked else "")
 
 
 @dataclass(frozen=True)
@@ -29,14 +49,28 @@ class ModelInfo:
     encoding: str
     methods: tuple[str, ...]
     vision: bool
-    max_example_tokens: int
+    max_example_tokens: int | None  # None: no limit published
     training: dict[str, tuple[str, ...]]  # training type -> regions ("*" = all)
     deployment: dict[str, tuple[str, ...]]  # sku -> regions
     training_price: dict[str, float]  # training type -> USD per 1M trained tokens
     hosting_price: dict[str, float]  # sku -> USD per hour
+    source: Source = field(default_factory=lambda: Source(OVERRIDE_FILE))
+    sources: dict[str, Source] = field(default_factory=dict)  # topic -> page, where it differs from `source`
+    title: str = ""
+    format: str | None = None  # the ARM model format (OpenAI, Mistral AI, Meta, ...)
+    status: str = "GA"
+    access: str = "open"
+    foundry_resources_only: bool = False
+    pause_resume: bool = True
+    continuous_fine_tuning: bool = True
+    notes: str = ""
 
     def training_regions(self, training_type: str) -> tuple[str, ...] | None:
         return self.training.get(training_type)
+
+    def cite(self, topic: Topic) -> str:
+        """Where the rule on `topic` comes from, as the tail of an error message."""
+        return self.sources.get(topic, self.source).cite()
 
     @staticmethod
     def allows(regions: tuple[str, ...] | None, region: str) -> bool:
@@ -68,25 +102,55 @@ class Catalog:
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, Field(strict=True, ge=1)]
 Regions = list[Annotated[str, StringConstraints(min_length=1, max_length=64)]]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+PageName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 
 
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Page(_Entry):
+    url: Annotated[str, StringConstraints(pattern=r"^https://\S{1,490}$")]
+    checked: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    title: Text | None = None
+
+    @field_validator("checked")
+    @classmethod
+    def _a_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            dt.date.fromisoformat(value)  # ValueError: pydantic reports it at the field
+        return value
+
+
+PageRef = PageName | _Page  # a key of `pages`, or the page itself
+
+
 class _Price(_Entry):
-    trainingPerMillionTokens: dict[str, NonNegative] = Field(default_factory=dict)
-    hostingPerHour: dict[str, NonNegative] = Field(default_factory=dict)
+    trainingPerMillionTokens: dict[TrainingType, NonNegative] = Field(default_factory=dict)
+    hostingPerHour: dict[SkuName, NonNegative] = Field(default_factory=dict)
 
 
 class _Model(_Entry):
+    title: Text | None = None
+    format: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    status: Literal["GA", "public-preview", "private-preview"] = "GA"
+    access: Literal["open", "invitation"] = "open"
+    foundryResourcesOnly: bool = False
     encoding: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
     methods: Annotated[list[Literal["supervised", "dpo", "reinforcement"]], Field(min_length=1)]
     vision: bool = False
-    maxExampleTokens: Count
-    training: dict[str, Regions] = Field(default_factory=dict)
-    deployment: dict[str, Regions] = Field(default_factory=dict)
+    maxExampleTokens: Count | None = None
+    training: dict[TrainingType, Regions] = Field(default_factory=dict)
+    deployment: dict[SkuName, Regions] = Field(default_factory=dict)
+    # Learn: pausing and continuous fine-tuning are supported only for OpenAI models. An override entry that
+    # does not say keeps what ftops did before (allowed); every shipped entry says.
+    pauseResume: bool = True
+    continuousFineTuning: bool = True
     price: _Price = Field(default_factory=_Price)
+    notes: Annotated[str, StringConstraints(max_length=600)] | None = None
+    source: PageRef | None = None
+    sources: dict[Topic, PageRef] = Field(default_factory=dict)
 
 
 class _Suffix(_Entry):
@@ -113,11 +177,26 @@ class _Defaults(_Entry):
 class _CatalogFile(_Entry):
     """The shipped `models.yaml` and an override share this shape (an override may give less)."""
 
+    pages: dict[PageName, _Page] = Field(default_factory=dict)
+    regions: dict[PageName, Regions] = Field(default_factory=dict)  # named lists for YAML anchors, else unused
     defaults: _Defaults = Field(default_factory=_Defaults)
     models: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], _Model] = Field(default_factory=dict)
 
 
-def _info(name: str, m: _Model) -> ModelInfo:
+def _source(ref: PageRef | None, pages: dict[str, _Page], where: str) -> Source | None:
+    if ref is None:
+        return None
+    page = pages.get(ref) if isinstance(ref, str) else ref
+    if page is None:
+        raise FtopsError(f"catalog override: {where} names page {ref!r}, which `pages` does not define",
+                         path=OVERRIDE_FILE)
+    return Source(page.url, page.checked, page.title)
+
+
+def _info(name: str, m: _Model, pages: dict[str, _Page]) -> ModelInfo:
+    where = f"models.{name}"
+    sources: dict[str, Source] = {
+        t: s for t, ref in m.sources.items() if (s := _source(ref, pages, f"{where}.sources.{t}"))}
     return ModelInfo(
         name=name,
         encoding=m.encoding,
@@ -126,19 +205,25 @@ def _info(name: str, m: _Model) -> ModelInfo:
         max_example_tokens=m.maxExampleTokens,
         training={k: tuple(v) for k, v in m.training.items()},
         deployment={k: tuple(v) for k, v in m.deployment.items()},
-        training_price=dict(m.price.trainingPerMillionTokens),
-        hosting_price=dict(m.price.hostingPerHour),
+        training_price={str(k): v for k, v in m.price.trainingPerMillionTokens.items()},
+        hosting_price={str(k): v for k, v in m.price.hostingPerHour.items()},
+        # An override entry without a source is sourced by the override file itself.
+        source=_source(m.source, pages, f"{where}.source") or Source(OVERRIDE_FILE),
+        sources=sources, title=m.title or name, format=m.format, status=m.status, access=m.access,
+        foundry_resources_only=m.foundryResourcesOnly, pause_resume=m.pauseResume,
+        continuous_fine_tuning=m.continuousFineTuning, notes=m.notes or "",
     )
 
 
 def _merge(shipped: _CatalogFile, override: _CatalogFile) -> Catalog:
     """A model given in the override replaces the shipped entry whole; defaults merge field by field."""
     models = {**shipped.models, **override.models}
+    pages = {**shipped.pages, **override.pages}
     d, o = shipped.defaults, override.defaults
     suffix = o.suffix or d.suffix
     assert suffix is not None and d.minExamples and d.recommendedExamples and d.maxFileBytes  # shipped has all
     return Catalog(
-        models={name: _info(name, m) for name, m in models.items()},
+        models={name: _info(name, m, pages) for name, m in models.items()},
         suffix_pattern=suffix.pattern,
         suffix_max=suffix.maxLength,
         min_examples=o.minExamples or d.minExamples,

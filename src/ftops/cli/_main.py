@@ -8,21 +8,19 @@ both families are caught), Ctrl-C, Ctrl-D at a prompt, and, last, anything unexp
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import logging
 import os
 import sys
 import threading
 import traceback
 
-import click
 import typer
 
 from .._exceptions import EXIT_ERROR, FtopsError, ValidationFailed
 from .._urls import redact_text
 from ._escape import terminal
 from ._output import err, out
+from ._parser import ABORTS, NO_ARGS_HELP, USAGE_ERRORS
 from .commands import register
 
 EXIT_INTERRUPTED = 130
@@ -41,8 +39,8 @@ app = typer.Typer(
 register(app)
 
 # The parser's exceptions: Typer's bundled click (0.29+) and the standalone click (older Typer).
-_USAGE_ERRORS: tuple[type[Exception], ...] = (typer.TyperException, click.ClickException)
-_ABORTS: tuple[type[BaseException], ...] = (typer.Abort, click.exceptions.Abort, EOFError)
+_USAGE_ERRORS = USAGE_ERRORS
+_ABORTS = ABORTS
 
 
 @app.callback(invoke_without_command=True)
@@ -66,18 +64,7 @@ def _usage_line(e: Exception) -> str:
     return f"error: {message} (see `{command} --help`)"
 
 
-def _no_args_help_errors() -> tuple[type[Exception], ...]:
-    """`ftops` alone: the parser raises its help text as an error; that is help, not a mistake."""
-    found: list[type[Exception]] = []
-    for module in ("typer._click.exceptions", "click.exceptions"):
-        with contextlib.suppress(ImportError):
-            cls = getattr(importlib.import_module(module), "NoArgsIsHelpError", None)
-            if isinstance(cls, type) and issubclass(cls, Exception):
-                found.append(cls)
-    return tuple(found)
-
-
-_NO_ARGS_HELP = _no_args_help_errors()
+_NO_ARGS_HELP = NO_ARGS_HELP
 
 
 def _run(args: list[str] | None) -> int:

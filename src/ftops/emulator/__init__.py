@@ -17,10 +17,11 @@ from ._connection import Connection
 from ._launch import ChildFoundry, launch, spawn
 
 if TYPE_CHECKING:
+    from ._identity import change_settings as identity_settings
     from ._server import DEFAULTS, AdminClient, EmulatorServer
 
-__all__ = ["DEFAULTS", "INSTALL_HINT", "AdminClient", "ChildFoundry", "Connection", "EmulatorServer", "launch",
-           "missing_dependencies", "spawn"]
+__all__ = ["DEFAULTS", "INSTALL_HINT", "AdminClient", "ChildFoundry", "Connection", "EmulatorServer",
+           "identity_settings", "launch", "missing_dependencies", "spawn"]
 
 # The modules of the `local` extra (pyproject.toml), by import name: `pip install ftops` has none of them.
 _EXTRA_MODULES = ("starlette", "uvicorn", "multipart", "cryptography", "rapidfuzz", "sacrebleu", "rouge_score",
@@ -38,4 +39,8 @@ def __getattr__(name: str) -> Any:
         from . import _server
 
         return getattr(_server, name)
+    if name == "identity_settings":
+        from . import _identity
+
+        return _identity.change_settings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,61 +1,20 @@
-"""The ASGI application: routes of the three planes, authentication, fault injection."""
+"""The ASGI application: routes of the three planes and the token endpoint, authentication (`_auth`), fault
+injection, the Date header."""
 
 from __future__ import annotations
 
 import email.utils
-import hmac
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import _account, _admin, _arm, _dataplane
+from . import _account, _admin, _arm, _dataplane, _identity
+from ._auth import AuthMiddleware
 from ._faults import FaultMiddleware
 from ._http import JSON, arm_error
 from ._state import Emulator
-
-DATA_401 = {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint. "
-                      "Make sure to provide a valid key for an active subscription and use a correct regional API "
-                      "endpoint for your resource."}}
-ARM_401_MISSING = {"error": {"code": "AuthenticationFailed",
-                             "message": "Authentication failed. The 'Authorization' header is missing."}}
-ARM_401_INVALID = {"error": {"code": "InvalidAuthenticationToken",
-                             "message": "The access token is invalid."}}
-
-
-class AuthMiddleware:
-    """Data plane: `api-key` header or bearer token. ARM and admin: bearer token."""
-
-    def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
-        self.app = app
-        self.key = emulator.api_key.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers", []))
-        auth = headers.get(b"authorization", b"")
-        bearer = auth[7:] if auth[:7].lower() == b"bearer " else None
-        path: str = scope["path"]
-        if path.startswith("/openai/"):
-            key = headers.get(b"api-key")
-            ok = (key is not None and hmac.compare_digest(key, self.key)) or (
-                bearer is not None and hmac.compare_digest(bearer, self.key))
-            body = DATA_401
-        else:
-            ok = bearer is not None and hmac.compare_digest(bearer, self.key)
-            body = ARM_401_MISSING if not auth else ARM_401_INVALID
-        if not ok:
-            extra = [(b"www-authenticate", b'Bearer authorization_uri="https://login.microsoftonline.com/common", '
-                      b'error="invalid_token"')] if not path.startswith("/openai/") else []
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-type", b"application/json"), *extra]})
-            await send({"type": "http.response.body", "body": orjson.dumps(body)})
-            return
-        await self.app(scope, receive, send)
 
 
 class DateMiddleware:
@@ -102,7 +61,8 @@ async def not_allowed(request: Request, exc: Exception) -> Response:
 
 
 def build_app(emulator: Emulator) -> ASGIApp:
-    app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_account.ROUTES, *_admin.ROUTES],
+    app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_account.ROUTES, *_admin.ROUTES,
+                            *_identity.ROUTES],
                     exception_handlers={404: not_found, 405: not_allowed})
     app.state.emulator = emulator
     return DateMiddleware(AuthMiddleware(FaultMiddleware(app, emulator), emulator), emulator)

@@ -20,6 +20,10 @@ class Connection:
     api_key: str
     ca_cert: str
     region: str
+    # The managed identity's token endpoint and its header secret: set them as IDENTITY_ENDPOINT and
+    # IDENTITY_HEADER and azure-identity (DefaultAzureCredential) gets Entra ID tokens from this Foundry.
+    identity_endpoint: str = ""
+    identity_header: str = ""
 
     def to_json(self) -> str:
         return orjson.dumps(asdict(self)).decode()
@@ -27,7 +31,7 @@ class Connection:
     @classmethod
     def from_json(cls, text: str | bytes) -> Connection:
         data = orjson.loads(text)
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     @classmethod
     def load(cls, path: Path) -> Connection:

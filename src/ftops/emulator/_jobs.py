@@ -16,9 +16,8 @@ from ._http import emulator_of as _emu
 from ._state import Emulator
 from ._store import PageQuery
 
-BASE_MODELS = _catalog.model_ids()
 FT_MODEL = re.compile(r"^(?P<base>.+?)\.ft-[0-9a-f]{32}$")
-METHODS = {"supervised", "dpo", "reinforcement"}
+METHODS = set(_catalog.METHODS)
 JOBS_PAGE_MAX = 100
 
 
@@ -37,15 +36,31 @@ def _usable_file(emu: Emulator, c: Any, fid: str | None, param: str, now: float)
     return f
 
 
-def _root_base(emu: Emulator, c: Any, model: str, now: float) -> str | None:
+def _root_base(emu: Emulator, c: Any, model: str, now: float) -> _catalog.BaseModel | None:
     """The base model a job on `model` trains from; None if it is not fine-tunable (or retired)."""
-    if model in BASE_MODELS:
-        return None if _catalog.retired_for_training(emu.store, c, model, now) else model
+    found = _catalog.find(emu.store, c, model)
+    if found is not None:
+        return None if _catalog.retired_for_training(emu.store, c, found.id, now) else found
     m = FT_MODEL.match(model)
-    if m and m.group("base") in BASE_MODELS:
+    base = _catalog.find(emu.store, c, m.group("base")) if m else None
+    # Continuous fine-tuning: a succeeded job's model of this resource, and only for OpenAI models (Learn,
+    # "Customize a model with fine-tuning": continuous fine-tuning is supported only for OpenAI models).
+    if base is not None and not base.open_source:
         for j in emu.store.all(c, "job"):
             if j.get("fine_tuned_model") == model:
-                return m.group("base")
+                return base
+    return None
+
+
+def _unsupported(base: _catalog.BaseModel, method: str, training_type: str) -> JSON | None:
+    """What this base model cannot train with, refused as Azure refuses a model it cannot fine-tune: 400
+    `invalidPayload` naming the parameter. Azure's own text for these is not published (docs/emulator.md)."""
+    if method not in base.methods:
+        return openai_error(400, f"The specified base model {base.id} does not support the {method} fine-tuning "
+                            f"method (supported: {', '.join(base.methods)}).", "invalidPayload", "method")
+    if training_type not in base.training_types:
+        return openai_error(400, f"The specified base model {base.id} does not support trainingType {training_type} "
+                            f"(supported: {', '.join(base.training_types)}).", "invalidPayload", "trainingType")
     return None
 
 
@@ -79,10 +94,13 @@ async def create_job(request: Request) -> Response:
     with emu.store.tx() as c:
         now = emu.store.now(c)
         _sim.advance(emu.store, c, now)
-        base = _root_base(emu, c, str(body.get("model", "")), now)
-        if base is None:
+        found = _root_base(emu, c, str(body.get("model", "")), now)
+        if found is None:
             return openai_error(400, "The specified base model does not support fine-tuning.", "invalidPayload",
                                 "model")
+        if (refused := _unsupported(found, mtype, training_type)) is not None:
+            return refused
+        base = found.id
         train = _usable_file(emu, c, body.get("training_file"), "training_file", now)
         if isinstance(train, JSON):
             return train
@@ -173,6 +191,8 @@ def _transition(request: Request, action: str) -> Response:
                 return openai_error(400, f"Job {job['id']} is already {status} and cannot be cancelled.",
                                     "invalidState")
             _sim.cancel(job, now)
+        elif action in ("pause", "resume") and (refused := _no_pausing(emu, c, job, action)) is not None:
+            return refused
         elif action == "pause":
             if status != "running":
                 return openai_error(400, f"Only a running job can be paused (job is {status}).", "invalidState")
@@ -185,6 +205,16 @@ def _transition(request: Request, action: str) -> Response:
             job["pauses"][-1][1] = now
         emu.store.put(c, "job", job["id"], job)
         return JSON(_sim.job_view(job, now))
+
+
+def _no_pausing(emu: Emulator, c: Any, job: dict[str, Any], action: str) -> JSON | None:
+    """Learn ("Customize a model with fine-tuning"): pausing is supported only for OpenAI models. The error
+    Azure answers for the others is not published; this one is the emulator's (docs/emulator.md)."""
+    base = _catalog.find(emu.store, c, str(job["base_model"]))
+    if base is None or not base.open_source:
+        return None
+    return openai_error(400, f"Jobs on base model {base.id} cannot be {action}d: pausing is supported only for "
+                        "OpenAI models.", "operationNotSupported")
 
 
 def cancel_job(request: Request) -> Response:

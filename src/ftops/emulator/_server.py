@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 import socket
 import ssl
 import threading
@@ -18,6 +17,7 @@ import uvicorn
 from ._app import build_app
 from ._certs import ensure_certificates
 from ._connection import Connection
+from ._identity import TOKEN_PATH, Principal, secret_file
 from ._state import Emulator
 from ._store import Store
 
@@ -29,23 +29,7 @@ DEFAULTS = {"subscription": "00000000-0000-0000-0000-000000000000", "resource_gr
 
 
 def _api_key(data_dir: Path) -> str:
-    path = data_dir / "api-key"
-    if path.is_file():
-        return path.read_text().strip()
-    # Written whole under another name, then linked into place: a second emulator starting on the same
-    # new data dir either wins or reads the first one's complete key, never an empty file.
-    key = secrets.token_hex(16)
-    tmp = data_dir / f".api-key-{os.getpid()}-{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return path.read_text().strip()
-    finally:
-        tmp.unlink()
-    return key
+    return secret_file(data_dir, "api-key")
 
 
 class EmulatorServer:
@@ -63,7 +47,8 @@ class EmulatorServer:
             store=Store(self.data_dir), api_key=_api_key(self.data_dir),
             subscription=subscription or DEFAULTS["subscription"],
             resource_group=resource_group or DEFAULTS["resource_group"],
-            account=account or DEFAULTS["account"], region=region or DEFAULTS["region"], speed=speed)
+            account=account or DEFAULTS["account"], region=region or DEFAULTS["region"], speed=speed,
+            principal=Principal.load(self.data_dir))
         family = socket.AF_INET6 if host == "::1" else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -82,7 +67,8 @@ class EmulatorServer:
         e = self.emulator
         self.connection = Connection(endpoint=f"{base}/openai/v1", arm_endpoint=base, subscription=e.subscription,
                                      resource_group=e.resource_group, account=e.account, api_key=e.api_key,
-                                     ca_cert=str(ca), region=e.region)
+                                     ca_cert=str(ca), region=e.region, identity_endpoint=f"{base}{TOKEN_PATH}",
+                                     identity_header=e.principal.header if e.principal else "")
         path = self.data_dir / "connection.json"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -171,8 +157,9 @@ class AdminClient:
         """Azure behaviours with a size: not_ready_seconds (inference after a deployment write), arm_page_size."""
         return self._post("/fidelity", settings)
 
-    def model_lifecycle(self, model: str, **change: str) -> dict[str, Any]:
-        """Set a base model's lifecycleStatus and fineTune/inference retirement dates (ISO 8601)."""
+    def model_lifecycle(self, model: str, **change: Any) -> dict[str, Any]:
+        """Set a base model's lifecycleStatus and fineTune/inference retirement dates (ISO 8601), or withdraw it
+        (`offered=False`); an unknown model with `methods` (and optionally name, version, format) is added."""
         return self._post("/models", {"model": model, **change})
 
     def fail_job(self, job_id: str | None = None, **rule: Any) -> dict[str, Any]:
@@ -185,6 +172,11 @@ class AdminClient:
 
     def clear_eval_faults(self) -> dict[str, Any]:
         return self._post("/evals/faults", {})
+
+    def identity(self, **settings: Any) -> dict[str, Any]:
+        """The managed identity's role, token_lifetime (seconds), audience (every token's, to test a wrong
+        one; None: the resource asked for) and permissions_api (False: the permissions API refuses)."""
+        return self._post("/identity", settings)
 
     def eval_limits(self, **limits: float) -> dict[str, Any]:
         """python_timeout_seconds, python_memory_mb for python graders."""

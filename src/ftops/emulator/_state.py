@@ -8,11 +8,14 @@ import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _sim
 from ._examples import examples
 from ._store import Store
+
+if TYPE_CHECKING:
+    from ._identity import Principal
 
 DAY = 86400.0
 INACTIVITY_SECONDS = 15 * DAY  # a fine-tuned deployment unused for 15 days is deleted
@@ -29,6 +32,7 @@ class Emulator:
     account: str
     region: str
     speed: float
+    principal: Principal | None = None  # the managed identity it plays (Entra ID tokens); None: keys only
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}{secrets.token_hex(16)}"

@@ -2,7 +2,15 @@
 
 from ._client import FoundryClient
 from ._concurrent import at_once
-from ._connect import API_KEY_ENV, Launcher, LocalFoundry, StaticTokenCredential, connect, data_plane_endpoint
+from ._connect import (
+    API_KEY_ENV,
+    Launcher,
+    LocalFoundry,
+    StaticTokenCredential,
+    ca_bundle,
+    connect,
+    data_plane_endpoint,
+)
 from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite
 from ._errors import RetryPolicy, classify
 from ._evals import (
@@ -24,6 +32,20 @@ from ._models import (
     LiveModel,
     LiveUsage,
     Snapshot,
+    models_by_id,
+)
+from ._permissions import (
+    CHAT,
+    DEPLOYMENTS_DELETE,
+    DEPLOYMENTS_WRITE,
+    EVALS_WRITE,
+    FILES_DELETE,
+    FILES_WRITE,
+    FINE_TUNES_WRITE,
+    Need,
+    Permissions,
+    is_data,
+    lacks,
 )
 from ._results import CheckpointMetrics, JobMetrics, StepMetrics, parse_results_csv, read_job_metrics
 from ._storage import storage_headers
@@ -33,7 +55,14 @@ from ._wire import JobRequest, LiveEvent
 __all__ = [
     "ACTIVE_JOB_STATUSES",
     "API_KEY_ENV",
+    "CHAT",
     "CHAT_ITEM_SCHEMA",
+    "DEPLOYMENTS_DELETE",
+    "DEPLOYMENTS_WRITE",
+    "EVALS_WRITE",
+    "FILES_DELETE",
+    "FILES_WRITE",
+    "FINE_TUNES_WRITE",
     "OUTAGE_BUDGET_ENV",
     "OWNED_TAG_PREFIX",
     "RETRY_BUDGET_ENV",
@@ -58,6 +87,8 @@ __all__ = [
     "LiveModel",
     "LiveUsage",
     "LocalFoundry",
+    "Need",
+    "Permissions",
     "RetryPolicy",
     "Snapshot",
     "StaticTokenCredential",
@@ -65,10 +96,14 @@ __all__ = [
     "Timeouts",
     "at_once",
     "budgets_from_env",
+    "ca_bundle",
     "chat_eval_item",
     "classify",
     "connect",
     "data_plane_endpoint",
+    "is_data",
+    "lacks",
+    "models_by_id",
     "parse_results_csv",
     "read_job_metrics",
     "storage_headers",

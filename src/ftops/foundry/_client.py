@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
 import openai
+from azure.core.rest import HttpRequest
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.cognitiveservices.models import Deployment
 from openai.types import FileObject
@@ -28,6 +29,7 @@ from ._concurrent import at_once
 from ._deployments import DeploymentWrite, merged
 from ._errors import RetryPolicy, call
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
+from ._permissions import PERMISSIONS_API, Permissions
 from ._timeouts import REMOTE, Timeouts
 from ._wire import JobRequest, LiveEvent, parse_event
 
@@ -117,6 +119,9 @@ class FoundryClient:
         self.api_calls = 0
         self.part_bytes = PART_BYTES
         self.identity = "unknown"  # how this client authenticates, for people (never a secret)
+        # The planes reached with Entra ID tokens ("data", "arm"): there Azure checks the identity's roles
+        # (an API key bypasses them), so apply checks the permissions first.
+        self.entra_planes: frozenset[str] = frozenset()
         self.server_time: float | None = None  # the service's clock (its Date header), as last seen
 
     @property
@@ -242,6 +247,18 @@ class FoundryClient:
                                                                    **self._arm(t)),
                             "read the account's quota usages", timeout=self.timeouts.read)
         return {u.name: u for u in map(LiveUsage.parse, getattr(result, "value", None) or [])}
+
+    def permissions(self) -> Permissions:
+        """What this identity may do on the account: one ARM read (Microsoft.Authorization permissions)."""
+        url = (f"/subscriptions/{self.arm._config.subscription_id}/resourceGroups/{self.resource_group}/providers/"
+               f"Microsoft.CognitiveServices/accounts/{self.account}/providers/Microsoft.Authorization/"
+               f"permissions?api-version={PERMISSIONS_API}")
+
+        def fetch(t: float) -> Permissions:
+            response = self.arm._send_request(HttpRequest("GET", url), **self._arm(t))
+            response.raise_for_status()
+            return Permissions.parse(response.json())
+        return self._call(fetch, "read the identity's permissions", timeout=self.timeouts.read)
 
     def snapshot(self) -> Snapshot:
         """Files, jobs and deployments, listed at once: each listing waits on the service (two planes),

@@ -109,24 +109,59 @@ def connect(spec: FoundrySpec, root: Path, *, timeouts: Timeouts | None = None, 
         from azure.identity import DefaultAzureCredential, get_bearer_token_provider
     except ImportError as e:  # pragma: no cover
         raise FtopsError(f"azure-identity is required for a remote Foundry: {e}") from None
-    credential = DefaultAzureCredential()
+    ca = ca_bundle()
+    credential = DefaultAzureCredential(**_transport(ca, timeouts))
     key = os.environ.get(API_KEY_ENV)
     api_key: Any = key if key else get_bearer_token_provider(credential, COGNITIVE_SCOPE)
-    arm = _arm_client(spec.arm_endpoint, spec.subscription, credential, None, timeouts)
+    arm = _arm_client(spec.arm_endpoint, spec.subscription, credential, ca, timeouts)
     account = resolve_account(arm, spec)
     spec = spec.model_copy(update={"endpoint": account.endpoint, "resource_group": account.resource_group,
                                    "account": account.name})
     assert spec.endpoint and spec.subscription and spec.resource_group and spec.account
     oai, arm = _clients(data_plane_endpoint(spec.endpoint), spec.arm_endpoint, spec.subscription, api_key,
-                        credential, None, timeouts)
+                        credential, ca, timeouts)
     client = FoundryClient(oai, arm, resource_group=spec.resource_group, account=spec.account,
                            endpoint=data_plane_endpoint(spec.endpoint), policy=RetryPolicy(budget=budgets.retry),
                            poll_interval=spec.poll_interval or 5.0, timeouts=timeouts, outage_budget=budgets.outage)
-    # Which identity is used, never what it is: the variable's name, not its value.
-    client.identity = (f"data plane: API key from {API_KEY_ENV}; deployments: Entra ID (DefaultAzureCredential)"
-                       if key else "Entra ID (DefaultAzureCredential) for the data plane and deployments")
+    # Which identity is used, never what it is: the variables' names, not their values.
+    entra = f"Entra ID ({_credential_source()})"
+    client.identity = (f"data plane: API key from {API_KEY_ENV}; deployments: {entra}" if key
+                       else f"{entra} for the data plane and deployments")
+    client.entra_planes = frozenset({"arm"} if key else {"data", "arm"})
     return client
 
+
+def ca_bundle() -> str | None:
+    """The CA bundle the standard variables name: REQUESTS_CA_BUNDLE (requests' own), else SSL_CERT_FILE
+    (OpenSSL's). Each SDK honours only one of them by itself; ftops hands it to all three clients (openai,
+    ARM, and the credential's token requests), so either variable trusts a private CA everywhere."""
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _transport(ca: str | None, timeouts: Timeouts) -> dict[str, Any]:
+    """azure-core transport settings for the credential: the CA bundle, and timeouts that bound a token
+    request (a token endpoint that does not answer fails in seconds, not after azure-core's 300 s default).
+    Proxies stay as the environment sets them (HTTPS_PROXY, NO_PROXY)."""
+    kwargs: dict[str, Any] = {"connection_timeout": timeouts.connect, "read_timeout": timeouts.read}
+    if ca:
+        kwargs["connection_verify"] = ca
+    return kwargs
+
+
+def _credential_source() -> str:
+    """Which of DefaultAzureCredential's sources the environment selects, by variable names."""
+    env = os.environ
+    if env.get("AZURE_CLIENT_SECRET") or env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
+        return "service principal from AZURE_CLIENT_ID"
+    if env.get("AZURE_FEDERATED_TOKEN_FILE"):
+        return "workload identity from AZURE_FEDERATED_TOKEN_FILE"
+    if env.get("IDENTITY_ENDPOINT") or env.get("MSI_ENDPOINT"):
+        return "managed identity from " + ("IDENTITY_ENDPOINT" if env.get("IDENTITY_ENDPOINT") else "MSI_ENDPOINT")
+    return "DefaultAzureCredential"
 
 
 def _connect_local(spec: FoundrySpec, root: Path, timeouts: Timeouts, budgets: Budgets,

@@ -14,13 +14,15 @@ handles an ambiguous failure by listing first (see FoundryClient.create_job).
 from __future__ import annotations
 
 import logging
+import os
 import random
 import socket
 import ssl
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -48,6 +50,7 @@ from .._exceptions import (
     PermanentFoundryError,
     TemporaryFoundryError,
 )
+from ._permissions import lacks, need_of
 
 try:  # the transport of openai >= 3; older ones use httpx
     import httpx2
@@ -153,36 +156,78 @@ def _host(chain: list[BaseException]) -> str | None:
 
 def _openai_status(exc: openai.APIStatusError, what: str) -> FoundryError:
     status = exc.status_code
-    if status == 401:
-        return PermanentFoundryError(f"{what}: HTTP 401: the key or token was refused; check AZURE_OPENAI_API_KEY "
-                                     "(or your Entra ID sign-in) and that spec.endpoint is this resource's endpoint",
-                                     status=status)
-    if status == 403:
-        return PermanentFoundryError(f"{what}: HTTP 403: this identity may not fine-tune here; assign it the role "
-                                     "'Cognitive Services OpenAI Contributor' on the resource", status=status)
+    code = exc.code if isinstance(exc.code, str) else None
+    # Azure OpenAI answers a missing role with 401 PermissionDenied (docs/emulator.md cites it), not 403.
+    if status == 403 or code == "PermissionDenied":
+        return _refused_action(what, status, code or "PermissionDenied", exc.request.method, exc.request.url.path)
     body = exc.body if isinstance(exc.body, dict) else {}
+    if status == 401:
+        return PermanentFoundryError(f"{what}: HTTP 401: {_data_401(body)}", status=status, code=code)
     err = body.get("error", body)
     msg = err.get("message") if isinstance(err, dict) else None
-    code = exc.code if isinstance(exc.code, str) else None
     return _status_error(what, status, code, str(msg or exc.message), _retry_after(exc.response.headers))
+
+
+def _data_401(body: dict[str, Any]) -> str:
+    # Azure OpenAI answers a refused Entra ID token {"statusCode": 401, "message": ...}, a refused key
+    # {"error": {"code": "401", ...}} (docs/emulator.md cites both): the shape says which one failed.
+    if "statusCode" in body and "error" not in body:
+        return ("the Entra ID token was refused (a wrong audience, expired, or not for this tenant); check what "
+                "your credential returns for https://cognitiveservices.azure.com")
+    return ("the key or token was refused; check AZURE_OPENAI_API_KEY (or your Entra ID sign-in) and that "
+            "spec.endpoint is this resource's endpoint")
+
+
+def _refused_action(what: str, status: int, code: str, method: str, path: str) -> PermanentFoundryError:
+    """One line naming the action the identity lacks (from the request, never from Azure's text) and the
+    roles that grant it."""
+    need = need_of(method, path)
+    text = (f"{what}: {lacks(need.action)}" if need is not None else
+            f"{what}: HTTP {status}: {code}: the identity may not do this; ask for a role on the account")
+    return PermanentFoundryError(text, status=status, code=code)
+
+
+# ARM's 401 codes that say what was wrong with the token, and what to do about it.
+_ARM_401 = {
+    "InvalidAuthenticationTokenAudience": "the token was issued for another audience; ftops asks for "
+                                          "https://management.azure.com: check what your credential returns",
+    "ExpiredAuthenticationToken": "the token had expired; check this machine's clock",
+}
 
 
 def _azure_status(exc: HttpResponseError, what: str) -> FoundryError:
     status = exc.status_code or 0
     code = getattr(exc.error, "code", None) if exc.error is not None else None
+    code = code if isinstance(code, str) else None
     message = getattr(exc.error, "message", None) if exc.error is not None else None
     if status == 401:
-        return PermanentFoundryError(f"{what}: HTTP 401: Azure refused the sign-in; run `az login` (in CI: "
-                                     "azure/login with OIDC) and check spec.subscription", status=status, code=code)
+        hint = _ARM_401.get(code or "", "Azure refused the sign-in; run `az login` (in CI: azure/login with OIDC) "
+                            "and check spec.subscription")
+        return PermanentFoundryError(f"{what}: HTTP 401: {code + ': ' if code else ''}{hint}", status=status,
+                                     code=code)
     if status == 403:
-        return PermanentFoundryError(f"{what}: HTTP 403: this identity may not manage deployments; assign it the "
-                                     "role 'Cognitive Services OpenAI Contributor' (or 'Cognitive Services "
-                                     "Contributor') on the account", status=status, code=code)
+        request = getattr(exc.response, "request", None)
+        return _refused_action(what, status, code or "AuthorizationFailed", str(getattr(request, "method", "")),
+                               urllib.parse.urlsplit(str(getattr(request, "url", ""))).path)
     if isinstance(exc, DecodeError) or any(isinstance(e, BadResponse) for e in _chain(exc)):
         # An answer came but could not be read (a body cut short, an unreadable poll): try again.
         return TemporaryFoundryError(f"{what}: HTTP {status}: unreadable answer", status=status, code=code)
-    return _status_error(what, status, code if isinstance(code, str) else None, str(message or exc.reason or "error"),
+    return _status_error(what, status, code, str(message or exc.reason or "error"),
                          _retry_after(getattr(exc.response, "headers", None)))
+
+
+def _signin_source() -> str:
+    """Where DefaultAzureCredential looked for a token, by the variables that chose it (never their values)."""
+    env = os.environ
+    if env.get("IDENTITY_ENDPOINT") and env.get("IDENTITY_HEADER"):
+        return "the managed identity endpoint in IDENTITY_ENDPOINT (check that it answers, and IDENTITY_HEADER)"
+    if env.get("AZURE_FEDERATED_TOKEN_FILE"):
+        return "workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID)"
+    if env.get("AZURE_CLIENT_SECRET") or env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
+        return "the service principal in AZURE_CLIENT_ID and AZURE_TENANT_ID"
+    if env.get("MSI_ENDPOINT"):
+        return "the managed identity endpoint in MSI_ENDPOINT"
+    return "any source: run `az login` (in CI: azure/login with OIDC)"
 
 
 def classify(exc: BaseException, what: str) -> FoundryError:
@@ -194,10 +239,9 @@ def classify(exc: BaseException, what: str) -> FoundryError:
         return exc
     if isinstance(exc, openai.APIStatusError):
         return _openai_status(exc, what)
-    if isinstance(exc, ClientAuthenticationError):
-        return PermanentFoundryError(f"{what}: authentication failed; check your Azure credentials "
-                                     "(az login, or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)",
-                                     status=exc.status_code)
+    if isinstance(exc, ClientAuthenticationError) and exc.response is None:  # no token: Azure was not asked
+        return PermanentFoundryError(f"{what}: Entra ID sign-in failed: DefaultAzureCredential got no token from "
+                                     f"{_signin_source()}")
     if isinstance(exc, _NO_ANSWER) or (isinstance(exc, HttpResponseError) and not exc.status_code):
         return _unreachable(exc, what)
     if isinstance(exc, HttpResponseError):

@@ -188,6 +188,9 @@ class LiveModel:
     fine_tune_retires: float | None  # when it can no longer be fine-tuned
     inference_retires: float | None  # when its deployments stop serving
     skus: tuple[str, ...]  # sku names (the spec's spelling) it can be deployed with (empty: not said)
+    name: str = ""  # the model's name without its version (open-source models are fine-tuned by name)
+    fine_tunable: bool | None = None  # capabilities.fineTune; None: not said
+    format: str | None = None  # OpenAI, Mistral AI, Meta, ...
 
     @classmethod
     def parse(cls, m: Any) -> LiveModel:
@@ -197,11 +200,31 @@ class LiveModel:
         name, version = _get(model, "name") or _get(m, "name"), _get(model, "version") or _get(m, "version")
         deprecation = _get(m, "deprecation") or _get(model, "deprecation")
         skus = _get(m, "skus") or _get(model, "skus") or []
+        capabilities = _get(m, "capabilities") or _get(model, "capabilities") or {}
         return cls(id=f"{name}-{version}" if version else str(name),
                    lifecycle_status=_get(m, "lifecycle_status") or _get(model, "lifecycle_status"),
                    fine_tune_retires=_timestamp(_get(deprecation, "fine_tune")) if deprecation else None,
                    inference_retires=_timestamp(_get(deprecation, "inference")) if deprecation else None,
-                   skus=tuple(spec_sku(str(_get(k, "name"))) or "" for k in skus if _get(k, "name")))
+                   skus=tuple(spec_sku(str(_get(k, "name"))) or "" for k in skus if _get(k, "name")),
+                   name=str(name or ""), fine_tunable=_flag(_get(capabilities, "fineTune")),
+                   format=_get(model, "format") or _get(m, "format"))
+
+
+def _flag(value: Any) -> bool | None:
+    """ARM capabilities are strings ("true"/"false")."""
+    if value is None:
+        return None
+    return str(value).lower() == "true"
+
+
+def models_by_id(models: list[LiveModel]) -> dict[str, LiveModel]:
+    """The account's models by data-plane id, and by bare name where no id already says it: Learn names the
+    open-source models without a version (`Ministral-3B`), while ARM lists every model with one."""
+    found = {m.id: m for m in models}
+    for m in models:
+        if m.name:
+            found.setdefault(m.name, m)
+    return found
 
 
 @dataclass(frozen=True)

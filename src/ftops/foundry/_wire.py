@@ -13,7 +13,8 @@ from .._vocabulary import SkuName
 
 # Spec sku names <-> ARM sku names (every spec name: a test checks the keys against SKU_NAMES).
 ARM_SKU: dict[SkuName, str] = {"Standard": "Standard", "GlobalStandard": "GlobalStandard",
-                               "Developer": "DeveloperTier", "ProvisionedManaged": "ProvisionedManaged"}
+                               "DataZoneStandard": "DataZoneStandard", "Developer": "DeveloperTier",
+                               "ProvisionedManaged": "ProvisionedManaged"}
 SPEC_SKU = {v.lower(): k for k, v in ARM_SKU.items()}
 
 

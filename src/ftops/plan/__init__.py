@@ -3,6 +3,7 @@
 from .._vocabulary import CHANGING
 from . import _evaluations as evaluations
 from . import _identity as identity
+from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
 from ._drift import DriftItem, drift_items, in_progress
 from ._jobs import job_request
 from ._live import LiveState, Needs, read_live
@@ -44,6 +45,8 @@ __all__ = [
     "CancelJob",
     "Candidate",
     "CandidateScores",
+    "CatalogComparison",
+    "CatalogDifference",
     "CreateJob",
     "DeleteDeployment",
     "DeleteFile",
@@ -65,6 +68,7 @@ __all__ = [
     "Verdict",
     "WaitFile",
     "WaitJob",
+    "compare_catalog",
     "decide",
     "drift_items",
     "evaluations",
@@ -74,6 +78,7 @@ __all__ = [
     "job_request",
     "make_plan",
     "needs_checkpoints",
+    "read_catalog_comparison",
     "read_live",
     "resolve_model",
     "spec_fingerprint",

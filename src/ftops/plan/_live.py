@@ -28,6 +28,7 @@ from ..foundry import (
     LiveUsage,
     Snapshot,
     at_once,
+    models_by_id,
 )
 from . import _identity as ident
 
@@ -164,7 +165,7 @@ def read_live(client: FoundryClient) -> LiveState:
     if isinstance(models, FoundryError):
         state.unknown.append(f"the account's model list ({models.message})")
     else:
-        state.models = {m.id: m for m in models}
+        state.models = models_by_id(models)
     if isinstance(usages, FoundryError):
         state.unknown.append(f"the account's quota usages ({usages.message})")
     else:

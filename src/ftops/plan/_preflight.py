@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from ..checks import root_base_model
 from ..foundry import LiveModel
 from ._context import Ctx
-from ._model import CreateJob, DeleteDeployment, Finding, ImportDataset, RollOut, UploadDataset
+from ._model import CreateJob, DeleteDeployment, Finding, ImportDataset, PauseJob, ResumeJob, RollOut, UploadDataset
 
 RETIRING_DAYS = 90
 DAY = 86400.0
@@ -23,7 +23,7 @@ DEPLOYMENTS, FILES, FILE_BYTES, QUEUED_JOBS = ("FineTunedDeployments", "FineTuni
 
 
 def preflight(ctx: Ctx) -> list[Finding]:
-    findings = [*_models(ctx), *_quotas(ctx)]
+    findings = [*_pausing(ctx), *_models(ctx), *_quotas(ctx)]
     findings += [Finding(severity="warning", kind="unknown", resource="Foundry", message=f"not checked: {what}")
                  for what in ctx.live.unknown]
     return findings
@@ -50,14 +50,31 @@ def _models(ctx: Ctx) -> Iterator[Finding]:
             yield from _retiring(ctx, f"Deployment/{name}", root_base_model(project, dep.spec.model.job))
 
 
+def _pausing(ctx: Ctx) -> Iterator[Finding]:
+    """A pause or resume the base model does not support (validate refuses `paused: true`; a resume comes from
+    a job paused outside ftops, or from a catalog that changed since): refused before any change."""
+    project = ctx.checked.project
+    for a in ctx.actions:
+        if isinstance(a, PauseJob | ResumeJob) and a.name in project.jobs:
+            info = ctx.checked.catalog.get(root_base_model(project, a.name))
+            if info is not None and not info.pause_resume:
+                verb = "pause" if isinstance(a, PauseJob) else "resume"
+                yield Finding(severity="error", kind="unavailable", resource=a.resource, message=(
+                    f"cannot {verb} {a.job_id}: Foundry does not pause or resume jobs on {info.name} "
+                    f"({info.cite('pauseResume')}); cancel it or let it finish"))
+
+
 def _offered(ctx: Ctx, resource: str, base: str) -> LiveModel | Finding:
     """The account's entry for `base`, or the finding that it offers no such model."""
     assert ctx.live.models is not None
     model = ctx.live.models.get(base)
     if model is None:
+        info = ctx.checked.catalog.get(base)
+        where = (" (it is offered on Foundry resources only, not on Azure OpenAI resources: "
+                 f"{info.cite('methods')})") if info is not None and info.foundry_resources_only else ""
         return Finding(severity="error", kind="unavailable", resource=resource, message=(
-            f"base model {base} is not offered by this account (its region or its models list); pick one the "
-            "account lists (`az cognitiveservices account list-models`)"))
+            f"base model {base} is not offered by this account (its region or its models list){where}; pick one "
+            "the account lists (`az cognitiveservices account list-models`)"))
     return model
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ftops import FtopsError
-from ftops.catalog import ModelInfo, load_catalog
+from ftops.catalog import TOPICS, ModelInfo, load_catalog
 
 
 def test_shipped_catalog_knows_the_documented_models() -> None:
@@ -43,7 +43,7 @@ def test_broken_override_is_a_clean_error(tmp_path: Path) -> None:
     (tmp_path / "ftops.catalog.yaml").write_text("models:\n  bad: {encoding: x}\n")
     with pytest.raises(FtopsError) as e:
         load_catalog(tmp_path)
-    assert str(e.value) == "ftops.catalog.yaml:2: catalog override: models.bad.methods: missing required field (and 1 more)"
+    assert str(e.value) == "ftops.catalog.yaml:2: catalog override: models.bad.methods: missing required field"
 
 
 BAD_OVERRIDES = {
@@ -106,3 +106,57 @@ def test_an_edited_override_is_read_again(tmp_path: Path) -> None:
     assert load_catalog(tmp_path).min_examples == 3
     target.write_text("defaults: {minExamples: 12345}\n")
     assert load_catalog(tmp_path).min_examples == 12345
+
+
+def test_every_shipped_model_names_the_page_it_was_read_from() -> None:
+    for info in load_catalog().models.values():
+        assert info.source.url.startswith("https://") and info.source.checked, info.name
+        assert all(s.url.startswith("https://") and s.checked for s in info.sources.values()), info.name
+        for topic in TOPICS:
+            assert info.cite(topic).startswith("source: https://"), (info.name, topic)
+
+
+def test_todays_models_and_their_rules() -> None:
+    c = load_catalog()
+    gpt5 = c.models["gpt-5-2025-08-07"]
+    assert gpt5.methods == ("reinforcement",) and gpt5.access == "invitation" and "Developer" not in gpt5.training
+    for name in ("Ministral-3B", "Qwen-32B", "Llama-3.3-70B-Instruct", "gpt-oss-20b"):
+        oss = c.models[name]
+        assert oss.methods == ("supervised",) and oss.foundry_resources_only
+        assert set(oss.training) == {"GlobalStandard", "DataZoneStandard"}  # global (and US data zone) only
+        assert not oss.pause_resume and not oss.continuous_fine_tuning
+        assert "learn.microsoft.com" in oss.cite("pauseResume")
+    assert all(c.models[m].pause_resume for m in ("gpt-4.1-2025-04-14", "o4-mini-2025-04-16", "gpt-5-2025-08-07"))
+    assert ModelInfo.allows(c.models["gpt-4.1-2025-04-14"].deployment["DataZoneStandard"], "eastus2")
+    assert not ModelInfo.allows(c.models["gpt-4.1-2025-04-14"].deployment["DataZoneStandard"], "swedencentral")
+    assert c.models["gpt-4.1-nano-2025-04-14"].max_example_tokens == 32768
+    assert c.models["Ministral-3B"].max_example_tokens is None  # not published
+
+
+def test_an_override_model_cites_a_shipped_page_or_its_own(tmp_path: Path) -> None:
+    (tmp_path / "ftops.catalog.yaml").write_text(
+        "pages:\n  mine: {url: 'https://example.com/models', checked: '2026-12-01'}\n"
+        "models:\n  a: {encoding: o200k_base, methods: [supervised], source: learn-models}\n"
+        "  b: {encoding: o200k_base, methods: [supervised], source: mine}\n"
+        "  c: {encoding: o200k_base, methods: [supervised]}\n")
+    c = load_catalog(tmp_path)
+    assert "foundry-models" in c.models["a"].source.url and c.models["b"].cite("methods") == \
+        "source: https://example.com/models, read 2026-12-01"
+    assert c.models["c"].cite("methods") == "source: ftops.catalog.yaml" and c.models["c"].pause_resume
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("models:\n  a: {encoding: o200k_base, methods: [dpo], source: nowhere}\n",
+     "ftops.catalog.yaml: catalog override: models.a.source names page 'nowhere'"),
+    ("models:\n  a: {encoding: o200k_base, methods: [dpo], training: {Globalstandard: ['*']}}\n",
+     "ftops.catalog.yaml:2: catalog override: models.a.training.Globalstandard"),
+    ("pages:\n  p: {url: 'http://insecure', checked: '2026-12-01'}\n", "ftops.catalog.yaml:2: catalog override: pages.p.url"),
+    ("pages:\n  p: {url: 'https://x', checked: '2026-13-01'}\n", "ftops.catalog.yaml:2: catalog override: pages.p.checked"),
+    ("models:\n  a: {encoding: o200k_base, methods: [dpo], sources: {price: mine}}\n",
+     "ftops.catalog.yaml:2: catalog override: models.a.sources.price"),
+])
+def test_a_bad_source_is_one_located_line(tmp_path: Path, content: str, expected: str) -> None:
+    (tmp_path / "ftops.catalog.yaml").write_text(content)
+    with pytest.raises(FtopsError) as e:
+        load_catalog(tmp_path)
+    assert str(e.value).startswith(expected), str(e.value)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # the server stack (uvicorn, starlette, httpx) loads only whe
 DATA_DIR = Path(".ftops/emulator")
 FAULT_KINDS = ("429", "500", "503", "drop", "drop_before")
 MAX_ADVANCE_DAYS = 3650.0  # ten years: past every rule the emulator models
+# Azure's role names the local Foundry's identity can hold (ftops.emulator._rbac has their definitions).
+ROLES = ("Azure AI Owner", "Azure AI User", "Cognitive Services OpenAI Contributor", "Cognitive Services OpenAI User")
 
 
 def _state_errors() -> tuple[type[Exception], ...]:
@@ -94,6 +96,25 @@ def _reason(response: httpx.Response) -> str:
     return str(body.get("error", body)) if isinstance(body, dict) else str(body)
 
 
+def _identity_change(role: str | None, token_lifetime: float | None, audience: str | None) -> dict[str, Any]:
+    change: dict[str, Any] = {}
+    if role is not None:
+        change["role"] = role
+    if token_lifetime is not None:
+        change["token_lifetime"] = _number("token-lifetime", token_lifetime, 1, 604800)
+    if audience is not None:
+        change["audience"] = audience or None  # "" goes back to the resource asked for
+    return change
+
+
+def _set_identity(server: Any, change: dict[str, Any]) -> None:
+    from ...emulator import identity_settings
+
+    problem = identity_settings(server.emulator.store, change)
+    if problem:
+        raise UsageError(problem)
+
+
 DATA_DIR_HELP = "State directory of the local Foundry (default: the nearest .ftops/emulator upward)."
 
 
@@ -130,6 +151,9 @@ def register(app: typer.Typer) -> None:
         fault_kinds: str = typer.Option("429,500,503,drop", help="Comma list of 429,500,503,drop,drop_before."),
         fault_seed: int = typer.Option(0, help="Seed that makes injected faults repeatable."),
         latency_ms: float = typer.Option(0.0, help="Latency added to every API request."),
+        role: str = typer.Option(None, help="Role of its managed identity (default Azure AI Owner): "
+                                            f"{', '.join(ROLES)}."),
+        token_lifetime: float = typer.Option(None, help="Seconds its Entra ID tokens live (default 3600)."),
     ) -> None:
         """Serve until Ctrl-C. Prints the connection JSON on one line (also in DATA_DIR/connection.json)."""
         from .._local import require_local_foundry
@@ -154,6 +178,8 @@ def register(app: typer.Typer) -> None:
                   "latency_ms": latency_ms} if fault_rate or latency_ms else {}
         with server.emulator.store.tx() as c:
             server.emulator.store.set_meta(c, "faults", faults)
+        if role is not None or token_lifetime is not None:
+            _set_identity(server, _identity_change(role, token_lifetime, None))
         out.print(server.connection.to_json(), markup=False)
         err.print(f"local Foundry listening on {server.connection.arm_endpoint} (Ctrl-C to stop)", markup=False)
         with contextlib.suppress(KeyboardInterrupt):
@@ -194,3 +220,18 @@ def register(app: typer.Typer) -> None:
             raise UsageError("give --job-id or --suffix")
         with _admin(data_dir) as admin:
             _print(admin.fail_job(job_id, suffix=suffix, message=message))
+
+    @emu.command()
+    def identity(role: str = typer.Option(None, help=f"Azure role of the identity: {', '.join(ROLES)}."),
+                 token_lifetime: float = typer.Option(None, help="Seconds each new token lives."),
+                 audience: str = typer.Option(None, help="Give every new token this audience (to test a "
+                                                         "wrong one); '' restores the resource asked for."),
+                 data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
+        """The managed identity the local Foundry plays (Entra ID): its role and its tokens' lifetime.
+
+        Clients get its tokens with IDENTITY_ENDPOINT and IDENTITY_HEADER set to the values in
+        connection.json (azure-identity's DefaultAzureCredential does). Prints the settings and counts.
+        """
+        change = _identity_change(role, token_lifetime, audience)
+        with _admin(data_dir) as admin:
+            _print(admin.identity(**change))

@@ -214,23 +214,24 @@ def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: boo
 
 
 def _confirm() -> None:
-    import click
+    from .._parser import ABORTS
 
     if not is_tty():
         raise UsageError("refusing to apply without a terminal to confirm; pass --auto-approve")
     try:
         confirmed = typer.confirm("\nApply these actions?", default=False)
-    except (EOFError, click.exceptions.Abort) as e:
+    except ABORTS as e:
         raise UsageError("apply cancelled (no answer)") from e
     if not confirmed:
         raise UsageError("apply cancelled")
 
 
 def _execute(p: Plan, s: Session, wait: bool, allow_downtime: bool) -> None:
-    from ...apply import apply_plan
+    from ...apply import apply_plan, require_permissions
     from .. import _render as render
     from .._progress import ProgressReporter
 
+    require_permissions(p, s.client)  # Entra ID: a role that lacks an action refuses the apply before any change
     foundry = s.checked.project.foundry
     concurrency = foundry.spec.concurrency if foundry else 8
     err.print("")

@@ -1,0 +1,139 @@
+"""Azure RBAC as ftops needs it: the action each request needs, the roles that grant it, and what the
+identity may do (Microsoft.Authorization `Permissions - List For Resource`, read once before an apply).
+
+The four roles a fine-tuning team is given, from their Azure definitions: "Cognitive Services OpenAI
+User" and "Cognitive Services OpenAI Contributor" (MicrosoftDocs/azure-docs, `articles/role-based-access-
+control/built-in-roles/ai-machine-learning.md`), "Azure AI User" and "Azure AI Owner" (MicrosoftDocs/
+azure-ai-docs, `articles/ai-foundry/concepts/rbac-azure-ai-foundry.md`; since renamed Foundry User and
+Foundry Owner). Only their Microsoft.CognitiveServices entries matter to ftops. Azure matches `*` against
+any characters, case-insensitively; an action is allowed when an entry grants it and none of the same
+permission's not-entries takes it back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+CS = "Microsoft.CognitiveServices"
+OPENAI = f"{CS}/accounts/OpenAI"
+FILES_WRITE = f"{OPENAI}/files/write"
+FILES_DELETE = f"{OPENAI}/files/delete"
+FINE_TUNES_WRITE = f"{OPENAI}/fine-tunes/write"
+EVALS_WRITE = f"{OPENAI}/evals/write"
+CHAT = f"{OPENAI}/deployments/chat/completions/action"
+DEPLOYMENTS_WRITE = f"{CS}/accounts/deployments/write"
+DEPLOYMENTS_DELETE = f"{CS}/accounts/deployments/delete"
+PERMISSIONS_API = "2022-04-01"  # Microsoft.Authorization permissions
+
+
+@dataclass(frozen=True)
+class Need:
+    """An action a request needs; `data`: a data action (dataActions) rather than a control-plane one."""
+
+    action: str
+    data: bool
+
+
+def is_data(action: str) -> bool:
+    return action.lower().startswith(OPENAI.lower() + "/")
+
+
+@dataclass(frozen=True)
+class Permission:
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    data_actions: tuple[str, ...] = ()
+    not_data_actions: tuple[str, ...] = ()
+
+    def allows(self, need: Need) -> bool:
+        granted, denied = ((self.data_actions, self.not_data_actions) if need.data
+                           else (self.actions, self.not_actions))
+        return _any(granted, need.action) and not _any(denied, need.action)
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What an identity may do at a scope: the union of its role assignments' permissions."""
+
+    entries: tuple[Permission, ...] = field(default_factory=tuple)
+
+    def allows(self, need: Need) -> bool:
+        return any(p.allows(need) for p in self.entries)
+
+    @classmethod
+    def parse(cls, body: Any) -> Permissions:
+        """From `{"value": [{"actions", "notActions", "dataActions", "notDataActions"}]}`, leniently."""
+        items = body.get("value") if isinstance(body, dict) else None
+        return cls(tuple(Permission(*(_strings(i, k) for k in ("actions", "notActions", "dataActions",
+                                                                  "notDataActions")))
+                         for i in (items if isinstance(items, list) else []) if isinstance(i, dict)))
+
+
+def _strings(item: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = item.get(key)
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+@lru_cache(maxsize=128)
+def _pattern(p: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in p.split("*")), re.IGNORECASE)
+
+
+def _any(patterns: Iterable[str], action: str) -> bool:
+    return any(_pattern(p).fullmatch(action) for p in patterns)
+
+
+# Most capable first: the order the fix names them in.
+ROLES: dict[str, Permission] = {
+    "Azure AI Owner": Permission(actions=(f"{CS}/*",), data_actions=(f"{CS}/*",)),
+    "Azure AI User": Permission(actions=(f"{CS}/*/read", f"{CS}/accounts/listkeys/action"),
+                                data_actions=(f"{CS}/*",)),
+    "Cognitive Services OpenAI Contributor": Permission(
+        actions=(f"{CS}/*/read", DEPLOYMENTS_WRITE, DEPLOYMENTS_DELETE, f"{CS}/accounts/raiPolicies/*",
+                 f"{CS}/accounts/commitmentplans/*"),
+        data_actions=(f"{OPENAI}/*",)),
+    "Cognitive Services OpenAI User": Permission(
+        actions=(f"{CS}/*/read",),
+        data_actions=(f"{OPENAI}/*/read", CHAT, f"{OPENAI}/deployments/completions/action",
+                      f"{OPENAI}/deployments/embeddings/action", f"{OPENAI}/assistants/*"),
+        not_data_actions=(f"{OPENAI}/stored-completions/read",)),
+}
+
+
+def granting(need: Need) -> list[str]:
+    return [name for name, p in ROLES.items() if p.allows(need)]
+
+
+def lacks(action: str) -> str:
+    """`the identity lacks <action>; a role that grants it: A or B` (the fix, in Azure's names)."""
+    roles = granting(Need(action, is_data(action)))
+    names = " or ".join([", ".join(roles[:-1]), roles[-1]] if len(roles) > 1 else roles) or "a custom role"
+    return f"the identity lacks {action}; a role that grants it: {names}"
+
+
+# -- the action of a request (to name it when Azure refuses one) ------------------------------------
+_DATA_GROUPS = {"files": "files", "uploads": "files", "fine_tuning": "fine-tunes", "evals": "evals",
+                "models": "models"}
+_VERBS = {"GET": "read", "HEAD": "read", "POST": "write", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
+
+
+def need_of(method: str, path: str) -> Need | None:
+    """The action Azure checks for `method path` on the data plane (/openai/...) or ARM (/subscriptions/...)."""
+    parts = [p for p in path.split("/") if p]
+    verb = _VERBS.get(method.upper(), "write")
+    if parts[:1] == ["openai"]:
+        rest = parts[2:] if parts[1:2] == ["v1"] else parts[1:]
+        if "chat" in rest and "completions" in rest:
+            return Need(CHAT, True)
+        if rest[:1] == ["fine_tuning"] and "graders" in rest:
+            return Need(FINE_TUNES_WRITE, True)
+        return Need(f"{OPENAI}/{_DATA_GROUPS.get(rest[0], rest[0])}/{verb}", True) if rest else None
+    lowered = [p.lower() for p in parts]
+    if parts[:1] != ["subscriptions"] or CS.lower() not in lowered or "microsoft.authorization" in lowered:
+        return None
+    types = parts[lowered.index(CS.lower()) + 1:][0::2]
+    return Need(f"{CS}/{'/'.join(types)}/{verb}", False) if types else None

@@ -1,0 +1,75 @@
+"""Azure RBAC as ftops reads it: the action of a request, wildcard matching, and the roles that grant it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ftops.foundry._permissions import (
+    DEPLOYMENTS_WRITE,
+    FILES_WRITE,
+    FINE_TUNES_WRITE,
+    Need,
+    Permissions,
+    granting,
+    lacks,
+    need_of,
+)
+
+ACCOUNT = "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a"
+
+
+@pytest.mark.parametrize("method,path,action", [
+    ("POST", "/openai/v1/files", FILES_WRITE),
+    ("POST", "/openai/v1/uploads/upload_1/parts", FILES_WRITE),
+    ("DELETE", "/openai/files/file-1", "Microsoft.CognitiveServices/accounts/OpenAI/files/delete"),
+    ("POST", "/openai/v1/fine_tuning/jobs", FINE_TUNES_WRITE),
+    ("POST", "/openai/v1/fine_tuning/jobs/ftjob-1/cancel", FINE_TUNES_WRITE),
+    ("GET", "/openai/v1/fine_tuning/jobs", "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes/read"),
+    ("POST", "/openai/v1/fine_tuning/alpha/graders/run", FINE_TUNES_WRITE),
+    ("POST", "/openai/v1/chat/completions", "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"),
+    ("POST", "/openai/v1/evals", "Microsoft.CognitiveServices/accounts/OpenAI/evals/write"),
+    ("PUT", f"{ACCOUNT}/deployments/d", DEPLOYMENTS_WRITE),
+    ("PATCH", f"{ACCOUNT}/deployments/d", DEPLOYMENTS_WRITE),
+    ("DELETE", f"{ACCOUNT}/deployments/d", "Microsoft.CognitiveServices/accounts/deployments/delete"),
+    ("GET", f"{ACCOUNT}/models", "Microsoft.CognitiveServices/accounts/models/read"),
+])
+def test_the_action_of_a_request(method: str, path: str, action: str) -> None:
+    need = need_of(method, path)
+    assert need is not None and need.action == action and need.data == path.startswith("/openai/")
+
+
+def test_no_action_is_named_for_paths_azure_does_not_authorize_so() -> None:
+    assert need_of("GET", f"{ACCOUNT}/providers/Microsoft.Authorization/permissions") is None
+    assert need_of("GET", "/elsewhere") is None
+
+
+def test_wildcards_and_not_actions_as_azure_matches_them() -> None:
+    p = Permissions.parse({"value": [{"actions": ["microsoft.cognitiveservices/*/read"], "notActions": [],
+                                      "dataActions": ["Microsoft.CognitiveServices/accounts/OpenAI/*"],
+                                      "notDataActions": ["Microsoft.CognitiveServices/accounts/OpenAI/files/*"]}]})
+    assert p.allows(Need("Microsoft.CognitiveServices/accounts/deployments/read", False))
+    assert not p.allows(Need(DEPLOYMENTS_WRITE, False))
+    assert p.allows(Need(FINE_TUNES_WRITE, True)) and not p.allows(Need(FILES_WRITE, True))
+    assert not p.allows(Need(FINE_TUNES_WRITE, False))  # a data action is not granted by `actions`
+
+
+def test_a_second_assignment_adds_what_the_first_lacks() -> None:
+    p = Permissions.parse({"value": [{"actions": ["Microsoft.CognitiveServices/*/read"]},
+                                     {"actions": [DEPLOYMENTS_WRITE]}]})
+    assert p.allows(Need(DEPLOYMENTS_WRITE, False))
+
+
+@pytest.mark.parametrize("body", [None, [], {"value": "x"}, {"value": [None, {"actions": "*"}]}])
+def test_odd_answers_grant_nothing(body: object) -> None:
+    assert not Permissions.parse(body).allows(Need(DEPLOYMENTS_WRITE, False))
+
+
+def test_the_roles_that_grant_an_action_as_the_reference_says() -> None:
+    # "Azure AI Users may train (fine-tune) models, only AI Owners may deploy them" (reference 001); the OpenAI
+    # Contributor role may do both, the OpenAI User neither.
+    assert granting(Need(FINE_TUNES_WRITE, True)) == ["Azure AI Owner", "Azure AI User",
+                                                       "Cognitive Services OpenAI Contributor"]
+    assert granting(Need(DEPLOYMENTS_WRITE, False)) == ["Azure AI Owner", "Cognitive Services OpenAI Contributor"]
+    assert lacks(DEPLOYMENTS_WRITE) == ("the identity lacks Microsoft.CognitiveServices/accounts/deployments/write; "
+                                        "a role that grants it: Azure AI Owner or Cognitive Services OpenAI Contributor")
+    assert lacks("Microsoft.Storage/storageAccounts/write").endswith("a role that grants it: a custom role")
