@@ -162,6 +162,29 @@ spec: {baseModel: {job: clippy}, trainingData: train-more, suffix: more}
 """, files={**ev()["files"], H: heldout(3) + chat_line(7) + "\n" + heldout(12),  # type: ignore[dict-item]
             "specs/data/train-more.jsonl": "".join(json.dumps({"messages": [msg("user", f"More {i}?"), msg(
                 "assistant", f"More {i}.")]}) + "\n" for i in range(12))}),
+    Case("deployment-named-like-a-canary", "deployment name 'clippy-prod-eval-0badc0de' is reserved",
+         f"{S}:{ln(BASE_SPEC, 'name: clippy-prod}')}",
+         spec=sub("metadata: {name: clippy-prod}", "metadata: {name: clippy-prod-eval-0badc0de}")),
+    eval_case("eval-judge-is-the-gated-deployment", "deployment 'clippy-prod' judges its own candidates", None,
+              "- {type: python, name: graded, source: graders/grade.py}",
+              "- {type: score_model, name: judged, deployment: clippy-prod}"),
+    Case("eval-judge-cycle", "deployment 'clippy-prod' is in a judge cycle: clippy-prod -> judge -> clippy-prod",
+         f"{S}:{ln(EVAL_SPEC, 'type: python, name: graded')}",
+         spec=EVAL_SPEC.replace("- {type: python, name: graded, source: graders/grade.py}",
+                                "- {type: score_model, name: graded, deployment: judge}") + """---
+apiVersion: ftops/v1
+kind: Evaluation
+metadata: {name: judged}
+spec:
+  dataset: heldout
+  criteria: [{type: score_model, name: judged, deployment: clippy-prod}]
+  pass: {thresholds: {judged: 0.5}, minItems: 10}
+---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {name: judge}
+spec: {model: {job: clippy}, sku: {name: GlobalStandard, capacity: 1}, evaluation: {name: judged}}
+""", files=ev()["files"]),  # type: ignore[arg-type]
     eval_case("eval-too-few-items", "has 12 records, fewer than pass.minItems (50)", None, "minItems: 10",
               "minItems: 50"),
     eval_case("deployment-unknown-evaluation", "evaluation.name names Evaluation 'qualty'", None,

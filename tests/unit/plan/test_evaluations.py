@@ -264,3 +264,11 @@ def test_a_plan_file_evaluation_for_other_criteria_is_refused(w: World) -> None:
     ev.criteria_hash = "0123456789abcdef"
     with pytest.raises(StalePlanError, match="not for these criteria"):
         verify_plan(plan, w.checked)
+
+
+def test_every_canary_name_is_one_validate_reserves() -> None:
+    from ftops.spec._evaluation import CANARY_NAME
+
+    for deployment in ("a", "clippy-prod", "x" * 63, "abc-" + "d" * 59):
+        for model in ("gpt-4.1-mini-2025-04-14", "ftchkpt-0123", "m.ft-abc"):
+            assert CANARY_NAME.fullmatch(evaluations.canary_name(deployment, model))
