@@ -80,3 +80,15 @@ def test_without_a_jail_the_apply_refuses_python_graders_in_one_line(gated: Proj
     with gated.live() as live:
         names = {d.name for d in live.arm.deployments.list(live.conn.resource_group, live.conn.account)}
         assert names == set()  # the canaries were deleted; nothing was promoted
+
+
+@jailed
+def test_a_grader_score_outside_0_to_1_does_not_win(gated: Project) -> None:
+    # Foundry passes a python grader's float through; ftops reads every criterion on 0..1, so 1e9 is an error.
+    add_python_grader(gated, "def grade(sample, item):\n    return 1e9\n")
+    r = gated.ftops("apply", "--auto-approve", "--wait")
+    assert r.code == 1, r.out + r.err
+    assert "score(s) of criterion graded were outside 0..1" in r.out + r.err
+    assert "0 items graded < minItems 20" in r.out + r.err
+    with gated.live() as live:
+        assert {d.name for d in live.arm.deployments.list(live.conn.resource_group, live.conn.account)} == set()
