@@ -202,9 +202,13 @@ class _Jail:
                   "cpu": int(limits.timeout_s) + 1, "nproc": limits.processes, "parent": os.getpid(),
                   "uid": 0x40000000 + secrets.randbelow(0x3FF00000), "inner_uid": max(os.getuid(), 1000),
                   "cpu_pick": secrets.randbelow(1024)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", str(JAIL), json.dumps(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env={"LANG": "C.UTF-8"}, start_new_session=True)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", str(JAIL), json.dumps(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env={"LANG": "C.UTF-8"}, start_new_session=True)
+        except OSError as e:  # no process to be had (EAGAIN): an error on these items, not on the server
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise JailUnavailable(f"the launcher did not start: {e.strerror or e}") from None
         self._buf = b""
         self.ns: str | None = None
         self._checked = 0.0
