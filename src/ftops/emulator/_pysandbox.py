@@ -216,10 +216,12 @@ class _Jail:
 
     def __enter__(self) -> _Jail:
         hello = self._line(START_SECONDS, watch=False)
-        if not hello or "jail" not in hello:
+        if hello is None:
             self.__exit__()
-            why = (hello or {}).get("jail_error") or f"the launcher exited with code {self.proc.poll()}"
-            raise JailUnavailable(str(why))
+            raise JailUnavailable(f"the sandbox did not start within {START_SECONDS:g} s")
+        if "jail" not in hello:
+            self.__exit__()
+            raise JailUnavailable(str(hello.get("jail_error") or f"the launcher exited ({self._exit_reason()})"))
         self.ns = str(hello["ns"])
         return self
 

@@ -176,3 +176,16 @@ def test_without_a_jail_python_graders_are_refused_not_run(monkeypatch: pytest.M
     assert result.score is None and not marker.exists()
     assert result.error == _pysandbox.refusal("unshare: Operation not permitted")
     assert "\n" not in result.error and "cannot contain them (unshare: Operation not permitted)" in result.error
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the probe starts the jail only on Linux")
+def test_the_probe_reports_why_the_jail_cannot_be_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # As the launcher reports it where unshare is forbidden (a container's seccomp profile, for example).
+    fake = tmp_path / "jail.py"
+    fake.write_text("import json, sys\nprint(json.dumps({'jail_error': 'unshare: Operation not permitted; Linux user, "
+                    "pid, network and mount namespaces are needed'}), flush=True)\nsys.exit(3)\n")
+    monkeypatch.setattr(_pysandbox, "JAIL", fake)
+    monkeypatch.setattr(_pysandbox, "_probed", [])
+    problem = _pysandbox.sandbox_problem()
+    assert problem == "unshare: Operation not permitted; Linux user, pid, network and mount namespaces are needed"
+    assert grade("def grade(sample, item):\n    return 1.0\n")[0].error == _pysandbox.refusal(problem)
