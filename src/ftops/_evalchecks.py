@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ._exceptions import Problem
 from .datasets import DatasetReport, first_overlap
-from .spec import Project
+from .spec import EvaluationSpec, JobRef, Project, Resource
 
 
 def check_held_out(project: Project, reports: dict[str, DatasetReport], problems: list[Problem]) -> None:
@@ -29,22 +29,51 @@ def check_held_out(project: Project, reports: dict[str, DatasetReport], problems
         for dep in project.deployments.values():
             if dep.spec.evaluation is None or dep.spec.evaluation.name != ev.name:
                 continue
-            job = project.jobs.get(dep.spec.model.job)
-            train = job.spec.training_data if job else None
-            if train is not None and train in project.datasets and train not in project.dataset_paths:
-                problems.append(Problem(f"held-out records not compared with training data {train!r}: it is a url "
-                                        "(ftops compares files of the project only)", ev.path, ev.line_of("dataset"),
-                                        "warning"))
-                continue
-            if train is None or train not in project.dataset_paths:
-                continue
-            line = first_overlap(path, project.dataset_paths[train])
-            if line is not None:
-                problems.append(Problem(
-                    f"held-out record shared with training data {train!r} of job {job.name if job else ''!r} "
-                    f"(Evaluation {ev.name!r}): an evaluation on training records says nothing",
-                    _shown(path, project.root), line))
+            problem = _shared_with_training(project, path, dep.spec.model.job, ev.name)
+            if problem is not None:
+                problems.append(problem)
                 break
+            problems.extend(_not_compared(project, dep.spec.model.job, ev))
+
+
+def _shared_with_training(project: Project, held_out: Path, job_name: str, evaluation: str) -> Problem | None:
+    """The first held-out record that the job, or a job it continues (`baseModel: {job: ...}`), trained on."""
+    for job, train in _training_lineage(project, job_name):
+        if train not in project.dataset_paths:
+            continue  # a url: `_not_compared` says so
+        line = first_overlap(held_out, project.dataset_paths[train])
+        if line is not None:
+            via = "" if job == job_name else f", which job {job_name!r} continues"
+            return Problem(f"held-out record shared with training data {train!r} of job {job!r}{via} "
+                           f"(Evaluation {evaluation!r}): an evaluation on training records says nothing",
+                           _shown(held_out, project.root), line)
+    return None
+
+
+def _not_compared(project: Project, job_name: str, ev: Resource[EvaluationSpec]) -> list[Problem]:
+    """A warning for each training set of the lineage that is a url: ftops reads held-out and training records
+    of files of the project only, so an overlap there goes unseen."""
+    return [Problem(f"held-out records not compared with training data {train!r} of job {job!r}: it is a url "
+                    "(ftops compares files of the project only)", ev.path, ev.line_of("dataset"), "warning")
+            for job, train in _training_lineage(project, job_name) if train not in project.dataset_paths]
+
+
+def _training_lineage(project: Project, job_name: str) -> list[tuple[str, str]]:
+    """(job, training dataset) of the job and of every job it continues, nearest first: a continued model
+    has learned its base job's training data too."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    name: str | None = job_name
+    while name is not None and name not in seen:  # validate refuses cycles; this only must not loop on one
+        seen.add(name)
+        job = project.jobs.get(name)
+        if job is None:
+            break
+        if job.spec.training_data in project.datasets:
+            out.append((name, job.spec.training_data))
+        base = job.spec.base_model
+        name = base.job if isinstance(base, JobRef) else None
+    return out
 
 
 def _shown(path: Path, root: Path) -> str:

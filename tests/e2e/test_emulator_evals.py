@@ -18,11 +18,13 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from ftops.emulator import AdminClient, Connection, launch
+from ftops.emulator import AdminClient, Connection, _pysandbox, launch
 from ftops.foundry import CHAT_ITEM_SCHEMA, Criterion, EvalsClient, FoundryClient, JobRequest, chat_eval_item, connect
 from ftops.spec import FoundrySpec
 from tests.e2e.conftest import ROOT, Foundry
 
+jailed = pytest.mark.skipif(_pysandbox.sandbox_problem() is not None,
+                            reason=f"no python grader jail here: {_pysandbox.sandbox_problem()}")
 SPEC = yaml.safe_load((ROOT / "tests" / "fixtures" / "openai-evals-graders.openapi.yaml").read_text())
 SYSTEM = "You answer questions about numbered facts."
 COLORS = ["red", "blue", "green", "yellow", "purple", "orange"]
@@ -240,6 +242,7 @@ def test_text_similarity_metrics(foundry: Foundry, metric: str, sample: str, ref
     assert run_grader(foundry, grader, sample, {"ref": reference})["reward"] == pytest.approx(score, abs=1e-3)
 
 
+@jailed
 def test_python_score_model_and_multi_graders(foundry: Foundry) -> None:
     py = {"type": "python", "name": "len", "source": "def grade(sample, item):\n"
           "    return min(1.0, len(sample['output_text']) / item['n'])\n"}
@@ -263,6 +266,7 @@ def test_python_score_model_and_multi_graders(foundry: Foundry) -> None:
     assert bad_var["metadata"]["errors"]["invalid_variable_error"]
 
 
+@jailed
 def test_python_graders_are_held_to_foundrys_limits(foundry: Foundry) -> None:
     f = foundry
     validate = f.oai.fine_tuning.alpha.graders.validate
@@ -286,6 +290,70 @@ def test_python_graders_are_held_to_foundrys_limits(foundry: Foundry) -> None:
     secret = run_grader(f, {"type": "python", "name": "env", "source":
                             "import os\ndef grade(s, i):\n    return float(len([k for k in os.environ if 'KEY' in k]))\n"}, "x")
     assert secret["reward"] == 0.0  # the emulator's environment does not reach grader code
+
+
+PY_EVAL = {"type": "python", "name": "py", "source": "def grade(sample, item):\n    return 1.0\n"}
+
+
+def test_without_a_jail_python_graders_are_refused_where_they_would_run(foundry: Foundry,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_pysandbox, "sandbox_problem", lambda: "unshare: Operation not permitted")
+    f = foundry
+    ev = make_eval(f, [EXACT, PY_EVAL])  # created and validated: nothing runs yet
+    assert f.oai.fine_tuning.alpha.graders.validate(grader=PY_EVAL).grader is not None  # type: ignore[arg-type]
+    for call in (lambda: _jsonl_run(f, ev.id, "refused", 2),
+                 lambda: f.oai.fine_tuning.alpha.graders.run(grader=PY_EVAL, model_sample="x")):  # type: ignore[arg-type]
+        with pytest.raises(openai.BadRequestError) as info:
+            call()
+        assert info.value.code == "python_grader_unavailable"
+        assert "cannot contain them (unshare: Operation not permitted)" in info.value.message
+    assert f.oai.evals.runs.list(ev.id).data == []
+
+
+def _sleepers(marker: str) -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, marker)]
+
+
+def _cmdline_has(proc: Path, marker: str) -> bool:
+    try:
+        return marker.encode() in (proc / "cmdline").read_bytes() and b"pytest" not in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@jailed
+def test_a_run_item_past_the_memory_cap_errors_and_a_cancel_kills_the_graders(foundry: Foundry) -> None:
+    f = foundry
+    f.admin.eval_limits(python_memory_mb=256)
+    hog = {**PY_EVAL, "source": "import os, time\ndef grade(sample, item):\n    if item['reference'] == 'hog':\n"
+           "        for _ in range(3):\n            if os.fork() == 0:\n                break\n"
+           "        block = bytearray(100 * 1024 * 1024)\n        for k in range(0, len(block), 4096):\n"
+           "            block[k] = 1\n        time.sleep(60)\n    return 1.0\n"}
+    ev = make_eval(f, [hog])
+    rows = [{"item": {"messages": [], "reference": ref}, "sample": {"output_text": "x"}} for ref in ("hog", "ok")]
+    run = f.oai.evals.runs.create(ev.id, name="hog", data_source={"type": "jsonl", "source": {
+        "type": "file_content", "content": rows}})  # type: ignore[typeddict-item]
+    assert wait_run(f, ev.id, run.id).status == "completed"
+    first, second = f.oai.evals.runs.output_items.list(run.id, eval_id=ev.id).data
+    assert first.status == "error" and "256 MB memory limit" in str(first.results[0].model_extra)
+    assert second.status == "pass"
+
+    marker = f"{random.randrange(10 ** 6)}.375"
+    slow = {**PY_EVAL, "source": f"import subprocess\ndef grade(sample, item):\n"
+            f"    subprocess.run(['sleep', '{marker}'])\n    return 1.0\n"}
+    ev = make_eval(f, [slow])
+    run = _jsonl_run(f, ev.id, "slow", 2)
+    for _ in range(500):  # the grader is running
+        if _sleepers(marker):
+            break
+        time.sleep(0.01)
+    assert _sleepers(marker)
+    assert f.oai.evals.runs.cancel(run.id, eval_id=ev.id).status == "canceled"
+    for _ in range(500):
+        if not _sleepers(marker):
+            break
+        time.sleep(0.01)
+    assert _sleepers(marker) == []
 
 
 # -- faults ---------------------------------------------------------------------------------
@@ -337,6 +405,7 @@ def client(tmp_path: Path) -> Iterator[tuple[FoundryClient, AdminClient]]:
         c.close()
 
 
+@jailed
 def test_evals_client_scores_a_deployment_and_survives_a_failed_run(client: tuple[FoundryClient, AdminClient],
                                                                     tmp_path: Path) -> None:
     c, admin = client

@@ -149,6 +149,44 @@ EVAL_CASES = [
               files={"specs/graders/grade.py": GRADER + "#" * 262144 + "\n"}, where="specs/graders/grade.py:1"),
     eval_case("eval-heldout-overlaps-training", "held-out record shared with training data 'train'", None,
               files={H: heldout(3) + chat_line(7) + "\n" + heldout(12)}, where=f"{H}:4"),
+    Case("eval-heldout-overlaps-an-ancestors-training",  # continuous fine-tuning learned its base job's data too
+         "held-out record shared with training data 'train' of job 'clippy', which job 'clippy-more' continues",
+         f"{H}:4", spec=EVAL_SPEC.replace("model: {job: clippy, checkpoint: best}", "model: {job: clippy-more}") + """---
+apiVersion: ftops/v1
+kind: Dataset
+metadata: {name: train-more}
+spec: {path: data/train-more.jsonl}
+---
+apiVersion: ftops/v1
+kind: FineTuningJob
+metadata: {name: clippy-more}
+spec: {baseModel: {job: clippy}, trainingData: train-more, suffix: more}
+""", files={**ev()["files"], H: heldout(3) + chat_line(7) + "\n" + heldout(12),  # type: ignore[dict-item]
+            "specs/data/train-more.jsonl": "".join(json.dumps({"messages": [msg("user", f"More {i}?"), msg(
+                "assistant", f"More {i}.")]}) + "\n" for i in range(12))}),
+    Case("deployment-named-like-a-canary", "deployment name 'clippy-prod-eval-0badc0de' is reserved",
+         f"{S}:{ln(BASE_SPEC, 'name: clippy-prod}')}",
+         spec=sub("metadata: {name: clippy-prod}", "metadata: {name: clippy-prod-eval-0badc0de}")),
+    eval_case("eval-judge-is-the-gated-deployment", "deployment 'clippy-prod' judges its own candidates", None,
+              "- {type: python, name: graded, source: graders/grade.py}",
+              "- {type: score_model, name: judged, deployment: clippy-prod}"),
+    Case("eval-judge-cycle", "deployment 'clippy-prod' is in a judge cycle: clippy-prod -> judge -> clippy-prod",
+         f"{S}:{ln(EVAL_SPEC, 'type: python, name: graded')}",
+         spec=EVAL_SPEC.replace("- {type: python, name: graded, source: graders/grade.py}",
+                                "- {type: score_model, name: graded, deployment: judge}") + """---
+apiVersion: ftops/v1
+kind: Evaluation
+metadata: {name: judged}
+spec:
+  dataset: heldout
+  criteria: [{type: score_model, name: judged, deployment: clippy-prod}]
+  pass: {thresholds: {judged: 0.5}, minItems: 10}
+---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {name: judge}
+spec: {model: {job: clippy}, sku: {name: GlobalStandard, capacity: 1}, evaluation: {name: judged}}
+""", files=ev()["files"]),  # type: ignore[arg-type]
     eval_case("eval-too-few-items", "has 12 records, fewer than pass.minItems (50)", None, "minItems: 10",
               "minItems: 50"),
     eval_case("deployment-unknown-evaluation", "evaluation.name names Evaluation 'qualty'", None,

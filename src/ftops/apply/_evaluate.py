@@ -1,26 +1,37 @@
-"""Apply an `evaluation.run`: canaries, eval runs with retries, scores recorded in Foundry, the verdict.
+"""Apply an `evaluation.run`: canaries, eval runs with retries, scores read from the runs, the verdict.
 
-Each model without a recorded score (candidates and the baseline) is deployed on a throwaway canary
-tagged as ftops' own (writes under `rt.deploy_lock`, like every deployment write), evaluated, and the
-canary is deleted again, also on failure. Models run concurrently within MAX_PARALLEL. A completed run
-of the same inputs found in Foundry is read, never run again. The scores go into the eval's metadata,
-where the next plan finds them; the verdict goes to the rollout that depends on this action.
+Every model (candidates and baseline) is scored from an eval run of its inputs: a completed run found in
+Foundry is read, never run again; otherwise the model is deployed on a throwaway canary (writes under
+`rt.deploy_lock`, like every deployment write), evaluated, and the canary is deleted again, also on
+failure. Models run concurrently within MAX_PARALLEL.
+
+Scores always come from the runs' output items, which nobody can edit; the eval's metadata only caches
+them for the next plan. So a rollout the plan decided from that cache is confirmed against the runs
+before it promotes anything (`confirm`), and metadata that says otherwise is corrected.
+
+Canaries and the uploaded eval items carry a lease (an expiry on Foundry's clock and this apply as its
+holder; renewed while runs are polled): another apply or plan cleans up only expired ones, and this
+apply will not take over a canary another one holds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
+import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from .._exceptions import FtopsError, PermanentFoundryError, StalePlanError
+from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, StalePlanError
 from ..datasets import hash_file
 from ..foundry import Criterion, DeploymentWrite, EvalsClient, LiveEval, LiveEvalRun, chat_eval_item
-from ..plan import Candidate, EvaluateCandidates, Verdict, evaluations, identity
+from ..plan import Candidate, EvaluateCandidates, RollOut, Verdict, evaluations, identity
 from ..spec import (
     EvaluationSpec,
     PythonCriterion,
@@ -33,6 +44,55 @@ from ._runtime import Runtime
 MAX_PARALLEL = 4  # eval runs (and canaries) at once; Foundry documents no limit, this keeps quota modest
 RUN_ATTEMPTS = 3  # an eval run that fails or is cancelled is started again, at most this many times in all
 CANARY_CAPACITY = 1
+ITEMS_LEASE_SECONDS = 6 * 3600  # the items upload's lease (in its name, never renewed: it covers the retries)
+
+
+@dataclass
+class _Eval:
+    """One evaluation of one deployment, as its models' threads share it."""
+
+    rt: Runtime
+    client: EvalsClient
+    live: LiveEval
+    deployment: str
+    chash: str
+    names: list[str]  # the criteria, in order
+    sku: str
+    holder: str = field(default_factory=lambda: secrets.token_hex(4))  # this apply, in leases
+    runs: list[LiveEvalRun] = field(default_factory=list)
+
+    def lease(self, seconds: float = evaluations.LEASE_SECONDS) -> str:
+        return evaluations.lease(self.holder, self.client.clock(), seconds)
+
+    def from_runs(self, models: list[Candidate]) -> dict[str, evaluations.Stored]:
+        """The scores of each model that has a completed eval run of its inputs, read from that run."""
+        self.runs = self.client.list_runs(self.live.id)
+        found = {}
+        for c in models:
+            run = self.backing_run(c.model)
+            if run is not None:
+                found[c.model] = self.read(run, c.model)
+        return found
+
+    def backing_run(self, model: str) -> LiveEvalRun | None:
+        """The newest completed run of these inputs that sampled this model's canary (run metadata is immutable)."""
+        inputs = evaluations.inputs_hash(model, self.chash)
+        canary = evaluations.canary_name(self.deployment, model)
+        done = [r for r in self.runs if r.status == "completed" and r.model == canary
+                and r.metadata.get(evaluations.META_INPUTS) == inputs
+                and r.metadata.get(evaluations.META_MODEL) == model[:512]]
+        return max(done, key=lambda r: (r.created_at, r.id)) if done else None
+
+    def read(self, run: LiveEvalRun, model: str) -> evaluations.Stored:
+        scores = self.client.scores(self.live.id, run.id)
+        by_name = {s.name: s for s in scores.criteria}
+        for s in scores.criteria:
+            if s.out_of_range:
+                self.rt.note(f"evaluation of {model}: {s.out_of_range} score(s) of criterion {s.name} were outside "
+                             "0..1 and count as errors (ftops reads every criterion on a 0 to 1 scale)")
+        means = tuple(by_name[n].mean if n in by_name else None for n in self.names)
+        graded = min((by_name[n].graded if n in by_name else 0 for n in self.names), default=0)
+        return evaluations.Stored(model, means, graded, run.id)
 
 
 def evaluate(rt: Runtime, a: EvaluateCandidates) -> str:
@@ -53,87 +113,120 @@ def evaluate(rt: Runtime, a: EvaluateCandidates) -> str:
     meta = evaluations.eval_metadata(rt.plan.project, a.deployment, a.name, a.criteria_hash)
     live = evaluations.find_eval(client.find_evals(meta), meta) or client.create_eval(
         f"ftops {rt.plan.project} {a.deployment}", _criteria(rt, ev.spec, a.name), meta)
-    stored = evaluations.stored_scores(live)
-    names = [c.name for c in ev.spec.criteria]
+    e = _Eval(rt, client, live, a.deployment, a.criteria_hash, [c.name for c in ev.spec.criteria], a.canary_sku)
     unique = {c.model: c for c in [baseline, *reversed(candidates)]}  # one canary per model: a candidate's label wins
-    todo = [c for c in reversed(unique.values()) if evaluations.inputs_hash(c.model, a.criteria_hash) not in stored]
-    runs = client.list_runs(live.id) if todo else []
-    notes: list[str] = []
+    models = list(reversed(unique.values()))
+    scores = e.from_runs(models)
+    todo = [c for c in models if c.model not in scores]
     if todo:
         rt.reporter.status(a, f"evaluating {len(todo)} model(s) on canaries")
-        upload = client.upload_items(items, f"ftops-eval.{rt.plan.project}.{a.deployment}.{a.criteria_hash}.jsonl")
-        try:
-            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(todo)), thread_name_prefix="ftops-eval") as pool:
-                results = list(pool.map(lambda c: _one(rt, a, client, live, runs, upload.id, c, names), todo))
-        finally:
-            with contextlib.suppress(FtopsError):
-                rt.client.delete_file(upload.id)
-        for c, got in zip(todo, results, strict=True):
-            if got is None:  # recorded as such: later plans do not try to deploy it again
-                notes.append(f"no baseline: {c.model} could not be deployed, so beatBaselineBy is not applied")
-                got = evaluations.Stored(c.model, tuple(None for _ in names), 0)
-            stored[evaluations.inputs_hash(c.model, a.criteria_hash)] = got
-        _record(client, live, meta, stored, {a.inputs.get(c.model) or evaluations.inputs_hash(c.model, a.criteria_hash)
-                                              for c in [*candidates, baseline]})
-    by_model = {s.model: s for h, s in stored.items()
-                if h == evaluations.inputs_hash(s.model, a.criteria_hash)}
-    verdict = evaluations.judge(a.name, ev.spec, candidates, by_model, baseline)
+        scores.update(_on_canaries(e, a, todo, items))
+    _record(client, live, meta, {**evaluations.stored_scores(live), **_keyed(scores, a.criteria_hash)},
+            {evaluations.inputs_hash(c.model, a.criteria_hash) for c in models})
+    verdict = evaluations.judge(a.name, ev.spec, candidates, scores, baseline)
     with rt.lock:
         rt.verdicts[a.deployment] = verdict
-    for note in notes:
-        rt.note(note)
     return verdict.reason
 
 
-def _one(rt: Runtime, a: EvaluateCandidates, client: EvalsClient, live: LiveEval, runs: list[LiveEvalRun],
-         file_id: str, c: Candidate, names: list[str]) -> evaluations.Stored | None:
-    """Scores of one model: a completed run of the same inputs if Foundry has one, else a run on a canary."""
-    inputs = evaluations.inputs_hash(c.model, a.criteria_hash)
-    done = [r for r in runs if r.metadata.get(evaluations.META_INPUTS) == inputs and r.status == "completed"]
-    if done:
-        return _stored(client, live.id, max(done, key=lambda r: (r.created_at, r.id)), c.model, names)
-    canary = evaluations.canary_name(a.deployment, c.model)
-    tags = {identity.META_PROJECT: rt.plan.project, evaluations.TAG_CANARY: a.deployment,
-            evaluations.META_MODEL: c.model[:256]}
+def _keyed(scores: dict[str, evaluations.Stored], chash: str) -> dict[str, evaluations.Stored]:
+    return {evaluations.inputs_hash(model, chash): s for model, s in scores.items()}
+
+
+def _on_canaries(e: _Eval, a: EvaluateCandidates, todo: list[Candidate], items: list[dict[str, Any]]
+                 ) -> dict[str, evaluations.Stored]:
+    """Run each model on a canary; a baseline that cannot be deployed is recorded as such (with a note)."""
+    name = evaluations.items_file_name(e.rt.plan.project, a.deployment, a.criteria_hash,
+                                       e.lease(ITEMS_LEASE_SECONDS))
+    upload = e.client.upload_items(items, name)
     try:
-        with rt.deploy_lock:
-            rt.client.put_deployment(canary, DeploymentWrite(c.model, a.canary_sku, CANARY_CAPACITY, tags))
-    except PermanentFoundryError:
-        if c.label == "baseline":
-            return None  # e.g. a base model that cannot be deployed here: compare on thresholds only
-        raise
-    try:
-        rt.client.smoke(canary, stop=rt.stop)  # Azure reports `Succeeded` before a deployment answers
-        return _run_with_retries(rt, a, client, live, file_id, canary, c, inputs, names)
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(todo)), thread_name_prefix="ftops-eval") as pool:
+            results = list(pool.map(lambda c: _one(e, a, upload.id, c), todo))
     finally:
-        with rt.deploy_lock:
-            rt.client.delete_deployment(canary)
+        with contextlib.suppress(FtopsError):
+            e.rt.client.delete_file(upload.id)
+    out = {}
+    for c, got in zip(todo, results, strict=True):
+        if got is None:  # recorded as such: later plans do not try to deploy it again
+            e.rt.note(f"no baseline: {c.model} could not be deployed, so beatBaselineBy is not applied")
+            got = evaluations.Stored(c.model, tuple(None for _ in e.names), 0)
+        out[c.model] = got
+    return out
 
 
-def _run_with_retries(rt: Runtime, a: EvaluateCandidates, client: EvalsClient, live: LiveEval, file_id: str,
-                      canary: str, c: Candidate, inputs: str, names: list[str]) -> evaluations.Stored:
-    meta = {identity.META_PROJECT: rt.plan.project, evaluations.META_DEPLOYMENT: a.deployment,
-            evaluations.META_INPUTS: inputs, evaluations.META_MODEL: c.model[:512]}
+def _one(e: _Eval, a: EvaluateCandidates, file_id: str, c: Candidate) -> evaluations.Stored | None:
+    """Scores of one model from a run on a canary; None when a baseline cannot be deployed."""
+    canary = evaluations.canary_name(a.deployment, c.model)
+    if not _put_canary(e, canary, c.model, refuse_baseline=c.label == "baseline"):
+        return None
+    try:
+        e.rt.client.smoke(canary, stop=e.rt.stop)  # Azure reports `Succeeded` before a deployment answers
+        return _run_with_retries(e, a, file_id, canary, c)
+    finally:
+        with e.rt.deploy_lock:
+            e.rt.client.delete_deployment(canary)
+
+
+def _put_canary(e: _Eval, canary: str, model: str, *, refuse_baseline: bool) -> bool:
+    """Deploy (or renew the lease of) our canary; False when Foundry refuses a baseline's model."""
+    _claim(e, canary)
+    tags = {identity.META_PROJECT: e.rt.plan.project, evaluations.TAG_CANARY: e.deployment,
+            evaluations.META_MODEL: model[:256], evaluations.TAG_LEASE: e.lease()}
+    try:
+        with e.rt.deploy_lock:
+            e.rt.client.put_deployment(canary, DeploymentWrite(model, e.sku, CANARY_CAPACITY, tags))
+    except PermanentFoundryError:
+        if refuse_baseline:
+            return False  # e.g. a base model that cannot be deployed here: compare on thresholds only
+        raise
+    return True
+
+
+def _claim(e: _Eval, canary: str) -> None:
+    """Refuse a canary another apply holds (an unexpired lease that is not ours)."""
+    try:
+        live = e.rt.client.get_deployment(canary)
+    except FoundryNotFound:
+        return
+    held = live.tags.get(evaluations.TAG_LEASE)
+    if evaluations.lease_expired(held, e.client.clock()) or (held or "").endswith("/" + e.holder):
+        return
+    until = datetime.datetime.fromtimestamp(evaluations.lease_until(held), datetime.UTC).strftime("%H:%M:%S UTC")
+    raise FtopsError(f"evaluation canary {canary} is in use by another apply until {until} (Foundry's clock); "
+                     "run one apply at a time, or apply again after that")
+
+
+def _run_with_retries(e: _Eval, a: EvaluateCandidates, file_id: str, canary: str, c: Candidate) -> evaluations.Stored:
+    meta = {identity.META_PROJECT: e.rt.plan.project, evaluations.META_DEPLOYMENT: a.deployment,
+            evaluations.META_INPUTS: evaluations.inputs_hash(c.model, a.criteria_hash),
+            evaluations.META_MODEL: c.model[:512]}
+    renew = _renewer(e, canary, c.model)
     last: LiveEvalRun | None = None
     for attempt in range(1, RUN_ATTEMPTS + 1):
-        run = client.start_run(live.id, canary, file_id, f"{c.label} ({canary}) #{attempt}", meta)
-        rt.reporter.status(a, f"{c.label}: run {run.id} {run.status}")
-        last = client.wait_run(live.id, run.id)
+        run = e.client.start_run(e.live.id, canary, file_id, f"{c.label} ({canary}) #{attempt}", meta)
+        e.rt.reporter.status(a, f"{c.label}: run {run.id} {run.status}")
+        last = e.client.wait_run(e.live.id, run.id, tick=renew)
         if last.status == "completed":
-            return _stored(client, live.id, last, c.model, names)
-        if rt.stop.is_set():
+            return e.read(last, c.model)
+        if e.rt.stop.is_set():
             break
     assert last is not None
     raise FtopsError(f"evaluation of {c.label} ({c.model}): eval run {last.id} {last.status} "
                      f"{RUN_ATTEMPTS} times ({last.error or 'no reason given'})")
 
 
-def _stored(client: EvalsClient, eval_id: str, run: LiveEvalRun, model: str, names: list[str]) -> evaluations.Stored:
-    scores = client.scores(eval_id, run.id)
-    by_name = {s.name: s for s in scores.criteria}
-    means = tuple(by_name[n].mean if n in by_name else None for n in names)
-    graded = min((by_name[n].graded if n in by_name else 0 for n in names), default=0)
-    return evaluations.Stored(model, means, graded)
+def _renewer(e: _Eval, canary: str, model: str) -> Any:
+    """A tick for wait_run: renews the canary's lease once a third of it has passed."""
+    renewed = [e.client.clock()]
+    lock = threading.Lock()
+
+    def tick() -> None:
+        with lock:
+            if e.client.clock() - renewed[0] < evaluations.LEASE_SECONDS / 3:
+                return
+            renewed[0] = e.client.clock()
+        _put_canary(e, canary, model, refuse_baseline=False)
+    return tick
 
 
 def _record(client: EvalsClient, live: LiveEval, meta: dict[str, str], stored: dict[str, evaluations.Stored],
@@ -144,6 +237,63 @@ def _record(client: EvalsClient, live: LiveEval, meta: dict[str, str], stored: d
     client.update_metadata(live.id, {**meta, **entries})
 
 
+# -- a verdict the plan read from the cache ----------------------------------------------------
+def confirm(rt: Runtime, a: RollOut, verdict: Verdict) -> Verdict:
+    """The plan's verdict, recomputed from the eval runs before it promotes anything.
+
+    Scores the metadata records but no completed run backs are removed (the next apply evaluates those
+    models again); scores that differ from their runs are corrected; a verdict that then differs from the
+    plan's refuses the rollout with both.
+    """
+    ev = rt.checked.project.evaluations[verdict.evaluation]
+    chash = evaluations.criteria_hash(rt.checked, ev)
+    client = EvalsClient(rt.client)
+    meta = evaluations.eval_metadata(rt.plan.project, a.name, ev.name, chash)
+    live = evaluations.find_eval(client.find_evals(meta), meta)
+    if live is None:
+        raise StalePlanError(f"deployment {a.name}: the eval holding the verdict of {ev.name} is gone; plan again")
+    e = _Eval(rt, client, live, a.name, chash, [c.name for c in ev.spec.criteria], ev.spec.canary_sku)
+    candidates = [Candidate(model=r.model, label=r.label) for r in verdict.candidates]
+    baseline = Candidate(model=verdict.baseline_model, label="baseline") if verdict.baseline_model else None
+    models = [*candidates, *([baseline] if baseline else [])]
+    scores = e.from_runs(models)
+    if baseline is not None and baseline.model not in scores and _undeployable(e, baseline.model):
+        scores[baseline.model] = evaluations.Stored(baseline.model, tuple(None for _ in e.names), 0)
+    recorded = evaluations.stored_scores(live)
+    unbacked = [c for c in models if c.model not in scores]
+    wrong = [m for m, s in scores.items()
+             if (r := recorded.get(evaluations.inputs_hash(m, chash))) is None or not evaluations.same_scores(r, s)]
+    if unbacked or wrong:
+        fixed = {h: s for h, s in {**recorded, **_keyed(scores, chash)}.items()
+                 if h not in {evaluations.inputs_hash(c.model, chash) for c in unbacked}}
+        _record(client, live, meta, fixed, set(_keyed(scores, chash)))
+    if unbacked:
+        raise FtopsError(f"rollout refused: Foundry's eval metadata records scores of "
+                         f"{', '.join(f'{c.label} ({c.model})' for c in unbacked)} that no completed eval run of "
+                         "those inputs backs (changed outside ftops, or its runs were deleted); removed, so the "
+                         "next apply evaluates again")
+    truth = evaluations.judge(ev.name, ev.spec, candidates, scores, baseline)
+    if truth.passed != verdict.passed or truth.winner != verdict.winner:
+        raise FtopsError(f"rollout refused: the verdict Foundry's eval metadata gave ({verdict.reason}) is not what "
+                         f"its eval runs say ({truth.reason}); the metadata was changed outside ftops and is "
+                         "corrected now: plan again")
+    if wrong:
+        rt.note(f"evaluation {ev.name}: scores in Foundry's eval metadata differed from its runs (changed outside "
+                "ftops); corrected, and the verdict stands")
+    return truth
+
+
+def _undeployable(e: _Eval, model: str) -> bool:
+    """Whether Foundry still refuses to deploy the baseline (recorded so, without a run): tried once more."""
+    canary = evaluations.canary_name(e.deployment, model)
+    if not _put_canary(e, canary, model, refuse_baseline=True):
+        return True
+    with e.rt.deploy_lock:
+        e.rt.client.delete_deployment(canary)
+    return False
+
+
+# -- inputs ---------------------------------------------------------------------------------
 def _items(rt: Runtime, ev: EvaluationSpec, a: EvaluateCandidates) -> list[dict[str, Any]]:
     path = rt.checked.project.dataset_paths[ev.dataset]
     if hash_file(path) != a.data_sha256:
@@ -177,3 +327,4 @@ def _criteria(rt: Runtime, ev: EvaluationSpec, name: str) -> list[Criterion]:
 def verdict_of(rt: Runtime, deployment: str) -> Verdict | None:
     with rt.lock:
         return rt.verdicts.get(deployment)
+

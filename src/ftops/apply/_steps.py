@@ -32,7 +32,7 @@ from ..plan import (
     resolve_model,
 )
 from ..spec import expand_env
-from ._evaluate import evaluate, verdict_of
+from ._evaluate import confirm, evaluate, verdict_of
 from ._runtime import DEAD_FILE, Runtime, first_look, oldest_upload, settle_upload
 
 
@@ -196,6 +196,8 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         if resolved.blocked:
             raise FtopsError(f"rollout blocked: {resolved.blocked}")
         model, loss = resolved.model, resolved.loss
+    if verdict is not None and not a.gated:  # read from eval metadata, which anyone may edit: the runs decide
+        verdict = confirm(rt, a, verdict)
     tags = identity.deployment_tags(rt.plan.project, a.name, a.spec_hash, job.id, loss, str(model))
     if verdict is not None:
         tags[evaluations.TAG_VERDICT] = evaluations.verdict_tag(verdict)

@@ -1,10 +1,12 @@
 """The Evals API under /openai/v1/evals: evals, runs, output items, and their fault injection.
 
-A run is graded in full when it is created (sampling from the deployment through the simulation
-in `_inference`, then every testing criterion through `_graders`); what the API shows then follows
-the emulator clock, like a job: `queued` for 5 emulated seconds, `in_progress` while its items
-complete one by one (0.2 emulated seconds each, plus 5), then `completed` (or `failed`/`canceled`
-when a fault or a cancel stops it part way). Counts, usage and output items cover the items done
+Creating a run answers at once, `queued`, as Foundry does; the run is graded in the background
+(`_grading`: sampling from the deployment through the simulation in `_inference`, then every testing
+criterion through `_graders`, python graders in their jails). Once its items are stored, what the API
+shows follows the emulator clock, like a job: `queued` for 5 emulated seconds, `in_progress` while its
+items complete one by one (0.2 emulated seconds each, plus 5), then `completed` (or `failed`/`canceled`
+when a fault or a cancel stops it part way); while it is still being graded it reads `queued`, then
+`in_progress`, with no items. Counts, usage and output items cover the items done
 by then. Output items live in their own table (`eval_items`), evals and runs in the object store.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _graders, _inference
+from . import _graders, _grading, _inference, _pysandbox
 from ._examples import user_text
 from ._graders import Env, GraderInvalid, Outcome
 from ._http import JSON, int_param, json_body, openai_error, paginate
@@ -217,6 +220,10 @@ def _stop_at(r: dict[str, Any]) -> float:
 def run_status(r: dict[str, Any], now: float) -> str:
     if r.get("canceled_at") is not None and now >= r["canceled_at"]:
         return "canceled"
+    if r.get("grading"):
+        if _grading.abandoned(r["id"], r["grading"]):
+            return "failed"
+        return "queued" if now < r["start"] else "in_progress"
     if now < r["start"] and now < _stop_at(r):
         return "queued"
     if now < _stop_at(r):
@@ -225,6 +232,8 @@ def run_status(r: dict[str, Any], now: float) -> str:
 
 
 def done_count(r: dict[str, Any], now: float) -> int:
+    if r.get("grading"):
+        return 0  # nothing is stored before the grading ends
     total = int(r["total"])
     frac = _stop_fraction(r) if now >= _stop_at(r) else (now - float(r["start"])) / float(r["duration"])
     return max(0, min(total, int(total * frac + 1e-6)))
@@ -256,7 +265,9 @@ def _aggregate(c: sqlite3.Connection, r: dict[str, Any], done: int) -> dict[str,
 def run_view(c: sqlite3.Connection, r: dict[str, Any], now: float) -> dict[str, Any]:
     status = run_status(r, now)
     error = NO_ERROR
-    if status == "failed":
+    if status == "failed" and r.get("grading"):
+        error = {"code": "internal_error", "message": "The local Foundry stopped before it had graded this run."}
+    elif status == "failed":
         error = {"code": "internal_error", "message": r.get("fault_message") or "The eval run failed (injected)."}
     return {"object": "eval.run", "id": r["id"], "eval_id": r["eval_id"], "status": status, "model": r["model"],
             "name": r["name"], "created_at": int(r["created_at"]), "report_url": r["report_url"],
@@ -313,6 +324,7 @@ def cancel_run(request: Request) -> Response:
         if status != "canceled":
             r["canceled_at"] = now
             emu.store.put(c, "eval_run", r["id"], r)
+            _grading.cancel(r["id"])  # its jails are killed; what was graded is stored
         return JSON(run_view(c, r, now))
 
 
@@ -494,12 +506,19 @@ def _input_messages(spec: dict[str, Any], item: dict[str, Any]) -> list[dict[str
                                     {"item": item})
 
 
-def _grade(plan: _Plan, ds: dict[str, Any], rid: str, eid: str, start: float, step: float
-           ) -> list[tuple[int, str, str, str, str]]:
-    """Sample and grade every row: (seq, id, status, summary, data) rows of eval_items."""
+@dataclass
+class _Graded:
+    """What the background grading produced: each row's sample view and its outcomes by criterion."""
+
+    samples: list[tuple[dict[str, Any], dict[str, Any] | None]]
+    outcomes: list[dict[int, Outcome]]
+
+
+def _grade(plan: _Plan, ds: dict[str, Any], cancel: threading.Event) -> _Graded:
+    """Sample and grade every row (python graders in their jails; `cancel` kills them)."""
     criteria: list[dict[str, Any]] = plan.eval["testing_criteria"]
     samples = [_sample(ds, row, plan.profile, criteria) for row in plan.rows]
-    env = Env(plan.limits, lambda item: _graders.item_reference(item, criteria))
+    env = Env(plan.limits, lambda item: _graders.item_reference(item, criteria), cancel)
     graded = [(i, row["item"], ns) for i, (row, (_, ns)) in enumerate(zip(plan.rows, samples, strict=True))
               if ns is not None]
     outcomes: list[dict[int, Outcome]] = [{} for _ in plan.rows]
@@ -507,10 +526,29 @@ def _grade(plan: _Plan, ds: dict[str, Any], rid: str, eid: str, start: float, st
         for (i, _, _), o in zip(graded, _graders.grade_all(g, [(item, ns) for _, item, ns in graded], env),
                                 strict=True):
             outcomes[i][ci] = o
-    out = []
-    for i, (row, (view, ns)) in enumerate(zip(plan.rows, samples, strict=True)):
-        out.append(_item_row(i, row, view, ns, outcomes[i], criteria, plan, rid, eid, start + (i + 1) * step))
-    return out
+    return _Graded(samples, outcomes)
+
+
+def _store_graded(emu: Emulator, plan: _Plan, rid: str, graded: _Graded | Exception) -> None:
+    """Store the output items; the run's emulated timeline (queued, items one by one) starts now."""
+    with emu.store.tx() as c:
+        _tables(c)
+        r = emu.store.get(c, "eval_run", rid)
+        if r is None:  # deleted while it was graded
+            return
+        r.pop("grading", None)
+        if isinstance(graded, Exception):
+            r.update(fault="fail", stop_fraction=0.0, fault_message=f"The local Foundry could not grade the run: "
+                                                                    f"{type(graded).__name__}: {graded}")
+        else:
+            r["start"] = max(float(r["start"]), emu.store.now(c))
+            step = float(r["duration"]) / max(1, len(plan.rows))
+            criteria = plan.eval["testing_criteria"]
+            c.executemany("INSERT INTO eval_items (run_id, seq, id, status, summary, data) VALUES (?, ?, ?, ?, ?, ?)",
+                          [(rid, *_item_row(i, row, view, ns, graded.outcomes[i], criteria, plan, rid, r["eval_id"],
+                                            r["start"] + (i + 1) * step))
+                           for i, (row, (view, ns)) in enumerate(zip(plan.rows, graded.samples, strict=True))])
+        emu.store.put(c, "eval_run", rid, r)
 
 
 def _item_row(i: int, row: dict[str, Any], view: dict[str, Any], ns: dict[str, Any] | None,
@@ -572,6 +610,8 @@ async def create_run(request: Request) -> Response:
     if (problem := _metadata_problem(body.get("metadata"))) is not None:
         return openai_error(400, problem, "invalid_request", "metadata")
     eid = request.path_params["eval_id"]
+    if (refused := await _python_refused(emu, eid)) is not None:
+        return refused
     with emu.store.tx() as c:
         _tables(c)
         plan = _read_plan(emu, c, eid, ds)
@@ -579,25 +619,47 @@ async def create_run(request: Request) -> Response:
             return plan
         now = emu.store.now(c)
         fault = _fault_for(emu, c, eid, body)
-    rid = emu.new_id("evalrun_")
+        rid = emu.new_id("evalrun_")
+        grading = _grading.register(emu, rid)
+        try:
+            r = _new_run(request, body, ds, plan, rid, eid, now, fault, emu.speed)
+            emu.store.put(c, "eval_run", rid, r)
+            answer = JSON(run_view(c, r, now), status_code=201)
+        except BaseException:
+            _grading.forget(rid)
+            raise
+    _grading.start(grading, rid, lambda cancel: _grade(plan, ds, cancel),
+                   lambda graded: _store_graded(emu, plan, rid, graded))
+    return answer
+
+
+def _new_run(request: Request, body: dict[str, Any], ds: dict[str, Any], plan: _Plan, rid: str, eid: str, now: float,
+             fault: dict[str, Any] | None, speed: float) -> dict[str, Any]:
+    """A run's record, `grading` until its items are stored (its timeline may start later, see _store_graded)."""
     factor = float(fault.get("factor", 10)) if fault and fault["mode"] == "slow" else 1.0
-    start = now + QUEUE_SECONDS / emu.speed
-    duration = factor * (RUN_BASE_SECONDS + ITEM_SECONDS * len(plan.rows)) / emu.speed
-    rows = await run_in_threadpool(_grade, plan, ds, rid, eid, start, duration / max(1, len(plan.rows)))
     r: dict[str, Any] = {
         "id": rid, "eval_id": eid, "created_at": now, "name": str(body.get("name") or rid),
         "model": str(ds.get("model") or ""), "metadata": body.get("metadata") or {}, "data_source": ds,
         "report_url": f"{str(request.base_url).rstrip('/')}/openai/v1/evals/{eid}/runs/{rid}",
-        "criteria": [g["name"] for g in plan.eval["testing_criteria"]], "total": len(plan.rows), "start": start,
-        "duration": duration, "canceled_at": None}
+        "criteria": [g["name"] for g in plan.eval["testing_criteria"]], "total": len(plan.rows),
+        "start": now + QUEUE_SECONDS / speed,
+        "duration": factor * (RUN_BASE_SECONDS + ITEM_SECONDS * len(plan.rows)) / speed, "canceled_at": None,
+        "grading": _grading.owner()}
     if fault and fault["mode"] in ("fail", "cancel"):
         r.update(fault=fault["mode"], stop_fraction=float(fault.get("at", 0.5)), fault_message=fault.get("message"))
+    return r
+
+
+async def _python_refused(emu: Emulator, eid: str) -> JSON | None:
+    """A 400 with the reason when the eval has a python grader and this machine cannot contain one."""
     with emu.store.tx() as c:
-        _tables(c)
-        c.executemany("INSERT INTO eval_items (run_id, seq, id, status, summary, data) VALUES (?, ?, ?, ?, ?, ?)",
-                      [(rid, *row) for row in rows])
-        emu.store.put(c, "eval_run", rid, r)
-        return JSON(run_view(c, r, emu.store.now(c)), status_code=201)
+        e = emu.store.get(c, "eval", eid)
+    if e is None or not any(_graders.uses_python(g) for g in e["testing_criteria"]):
+        return None
+    problem = await run_in_threadpool(_pysandbox.sandbox_problem)
+    if problem is None:
+        return None
+    return openai_error(400, _pysandbox.refusal(problem), "python_grader_unavailable", "testing_criteria")
 
 
 # -- admin: faults and limits of eval runs ---------------------------------------------------

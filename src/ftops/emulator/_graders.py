@@ -13,6 +13,7 @@ import ast
 import math
 import operator
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -74,6 +75,7 @@ class Env:
 
     limits: PyLimits
     reference: Callable[[dict[str, Any]], str | None]
+    cancel: threading.Event | None = None  # set: python graders stop (their jails are killed)
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -168,6 +170,13 @@ def _check_multi(g: dict[str, Any], param: str, in_eval: bool) -> None:
         _formula(_need_str(g, "calculate_output", param), set(subs))
     except ValueError as e:
         raise GraderInvalid(f"calculate_output: {e}", f"{param}.calculate_output") from None
+
+
+def uses_python(g: Any) -> bool:
+    """Whether running grader `g` runs python code (itself, or one of a multi grader's graders)."""
+    if not isinstance(g, dict):
+        return False
+    return g.get("type") == "python" or (g.get("type") == "multi" and any(map(uses_python, sub_graders(g).values())))
 
 
 def sub_graders(g: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -293,7 +302,7 @@ def _grade_label_model(g: dict[str, Any], ns: dict[str, Any], env: Env) -> Outco
 
 def _grade_python(g: dict[str, Any], pairs: list[tuple[dict[str, Any], dict[str, Any]]], env: Env) -> list[Outcome]:
     threshold = g.get("pass_threshold")
-    results = _pysandbox.run_batch(g["source"], [(sample, item) for item, sample in pairs], env.limits)
+    results = _pysandbox.run_batch(g["source"], [(sample, item) for item, sample in pairs], env.limits, env.cancel)
     return [Outcome(r.score, r.score >= (threshold if threshold is not None else 0.5)) if r.score is not None
             else Outcome.failed(r.error or "python grader error", "python_grader_runtime_error") for r in results]
 

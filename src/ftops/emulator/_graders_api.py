@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _graders
+from . import _graders, _pysandbox
 from ._evals import python_limits
 from ._graders import Env, GraderInvalid, Outcome
 from ._http import JSON, json_body, openai_error
@@ -55,6 +55,8 @@ async def run_grader(request: Request) -> Response:
     if isinstance(found, JSON):
         return found
     grader, body = found
+    if _graders.uses_python(grader) and (problem := await run_in_threadpool(_pysandbox.sandbox_problem)):
+        return openai_error(400, _pysandbox.refusal(problem), "python_grader_unavailable", "grader")
     sample_text = body.get("model_sample")
     if not isinstance(sample_text, str):
         return openai_error(400, "Missing required parameter: 'model_sample' (a string).", "invalid_request",

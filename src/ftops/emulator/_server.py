@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from . import _grading
 from ._app import build_app
 from ._certs import ensure_certificates
 from ._connection import Connection
@@ -90,6 +91,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        _grading.stop(self.emulator)  # runs being graded end now (they read as failed), and their jails with them
         self._server.should_exit = True
         self._server.force_exit = True  # do not wait for clients' idle keep-alive connections
         if self._thread is not None:

@@ -8,6 +8,7 @@ its metadata and adopted, as jobs are (`FoundryClient.create_job`).
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 import orjson
 
 from .._exceptions import FoundryError, FoundryNotFound, TemporaryFoundryError
-from ._client import PAGE, FoundryClient
+from ._client import PAGE, FoundryClient, _date
 from ._models import LiveFile, _get
 
 T = TypeVar("T")
@@ -29,6 +30,7 @@ CHAT_ITEM_SCHEMA: dict[str, Any] = {
     "properties": {"messages": {"type": "array"}, "reference": {"type": "string"}},
     "required": ["messages", "reference"],
 }
+SCORE_RANGE = (0.0, 1.0)  # ftops' criteria all score in [0, 1] (score_model graders are created with this range)
 OUTPUT = "{{sample.output_text}}"
 REFERENCE = "{{item.reference}}"
 
@@ -154,7 +156,8 @@ class CriterionScore:
     mean: float | None
     pass_rate: float | None
     graded: int
-    errored: int
+    errored: int  # items it could not grade, including out_of_range
+    out_of_range: int = 0  # items whose score was outside the range ftops reads scores in
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,16 @@ class EvalsClient:
     def __init__(self, client: FoundryClient) -> None:
         self.client = client
         self.oai = client.oai
+        self._offset: float | None = None  # Foundry's clock minus this machine's
+
+    def clock(self) -> float:
+        """Foundry's clock now: its Date header, read once, then this machine's clock plus the difference."""
+        if self._offset is None:
+            raw = self._read(lambda t: self.oai.evals.with_raw_response.list(limit=1, timeout=t),
+                             "read Foundry's clock")
+            when = _date(raw.headers.get("date"))
+            self._offset = when - time.time() if when is not None else 0.0
+        return time.time() + self._offset
 
     def _read(self, fn: Callable[[Any], T], what: str) -> T:
         """A read: fn(openai timeout), retried within the client's budget."""
@@ -236,13 +249,23 @@ class EvalsClient:
 
     # data
     def upload_items(self, items: Iterable[Mapping[str, Any]], filename: str) -> LiveFile:
-        """Upload eval items as a JSONL file (purpose `evals`), one `{"item": ...}` per line."""
+        """Upload eval items as a JSONL file (purpose `evals`), one `{"item": ...}` per line.
+
+        `filename` must be unique to this upload: after an ambiguous failure (a dropped answer), the file the
+        attempt may have made is found by it and adopted, so the caller knows every file it must delete.
+        """
         data = b"".join(orjson.dumps({"item": dict(i)}) + b"\n" for i in items)
-        created = self.client._call(
-            lambda t: self.oai.files.create(file=(filename, data, "application/jsonl"), purpose="evals",
-                                            timeout=self.client._oai(t)),
-            f"upload {filename}", timeout=self.client.timeouts.for_upload(len(data)), idempotent=False)
-        return LiveFile.parse(created)
+        created: LiveFile = self.client._create_once(
+            lambda t: LiveFile.parse(self.oai.files.create(file=(filename, data, "application/jsonl"), purpose="evals",
+                                                           timeout=self.client._oai(t))),
+            lambda: next((f for f in self.list_item_files() if f.filename == filename), None),
+            f"upload {filename}", timeout=self.client.timeouts.for_upload(len(data)))
+        return created
+
+    def list_item_files(self) -> list[LiveFile]:
+        """Every file of purpose `evals` (eval items), newest first."""
+        return [LiveFile.parse(f) for f in self._pages(self.oai.files.list, "list eval item files", purpose="evals",
+                                                       order="desc")]
 
     # runs
     def start_run(self, eval_id: str, deployment: str, file_id: str, name: str, metadata: Mapping[str, str],
@@ -270,7 +293,9 @@ class EvalsClient:
         return LiveEvalRun.parse(self._read(lambda t: self.oai.evals.runs.retrieve(run_id, eval_id=eval_id, timeout=t),
                                             f"read eval run {run_id}"))
 
-    def wait_run(self, eval_id: str, run_id: str, timeout: float = 3600) -> LiveEvalRun:
+    def wait_run(self, eval_id: str, run_id: str, timeout: float = 3600,
+                 tick: Callable[[], None] | None = None) -> LiveEvalRun:
+        """Poll the run until it ends; `tick` is called between polls (to renew what the run needs)."""
         deadline = time.monotonic() + timeout
         while True:
             run = self.get_run(eval_id, run_id)
@@ -279,6 +304,8 @@ class EvalsClient:
             if time.monotonic() > deadline:
                 raise TemporaryFoundryError(f"eval run {run_id} still {run.status} after {timeout:.0f}s")
             time.sleep(self.client.poll_interval)
+            if tick is not None:
+                tick()
 
     def cancel_run(self, eval_id: str, run_id: str) -> LiveEvalRun:
         try:
@@ -291,34 +318,24 @@ class EvalsClient:
                 return run
             raise
 
-    def scores(self, eval_id: str, run_id: str) -> EvalScores:
-        """Mean score and pass rate of each criterion over the run's output items (read page by page)."""
+    def scores(self, eval_id: str, run_id: str, score_range: tuple[float, float] = SCORE_RANGE) -> EvalScores:
+        """Mean score and pass rate of each criterion over the run's output items (read page by page).
+
+        A score outside `score_range` (or not a finite number) counts as an error of that item, not as a score:
+        a grader that returns 1e9 must not win a comparison of means.
+        """
         run = self.get_run(eval_id, run_id)
-        sums: dict[str, list[float]] = {}
-        order: list[str] = [c.name for c in run.criteria]
-        items = 0
+        tally = Tally([c.name for c in run.criteria], score_range)
         after: str | None = None
         while True:
             kwargs: dict[str, Any] = {"eval_id": eval_id, "limit": PAGE, **({"after": after} if after else {})}
             # Raw JSON: building SDK models for 100 items a page costs more than the request itself.
             page = self._read(partial(self._items_page, run_id, kwargs), f"read output items of {run_id}")
-            for it in page["data"]:
-                items += 1
-                for res in _get(it, "results") or []:
-                    name = str(_get(res, "name") or "")
-                    if name not in order:
-                        order.append(name)
-                    acc = sums.setdefault(name, [0.0, 0.0, 0.0, 0.0])  # score sum, passed, graded, errored
-                    if _get(res, "error"):
-                        acc[3] += 1
-                        continue
-                    acc[0] += float(_get(res, "score") or 0.0)
-                    acc[1] += 1.0 if _get(res, "passed") else 0.0
-                    acc[2] += 1
+            tally.add(page["data"])
             if not page["data"] or not page.get("has_more"):
                 break
             after = str(page["data"][-1]["id"])
-        return EvalScores(run, tuple(_criterion(name, sums.get(name)) for name in order), items)
+        return EvalScores(run, tally.criteria(), tally.items)
 
     def _items_page(self, run_id: str, kwargs: dict[str, Any], timeout: Any) -> dict[str, Any]:
         raw = self.oai.evals.runs.output_items.with_raw_response.list(run_id, **kwargs, timeout=timeout)
@@ -359,7 +376,46 @@ def _has(metadata: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
     return all(metadata.get(k) == v for k, v in wanted.items())
 
 
+class Tally:
+    """Per-criterion sums over output items: score, passed, graded, errored, out of range."""
+
+    def __init__(self, order: list[str], score_range: tuple[float, float]) -> None:
+        self.order = list(order)
+        self.low, self.high = score_range
+        self.sums: dict[str, list[float]] = {}
+        self.items = 0
+
+    def add(self, items: Iterable[Any]) -> None:
+        for it in items:
+            self.items += 1
+            for res in _get(it, "results") or []:
+                name = str(_get(res, "name") or "")
+                if name not in self.order:
+                    self.order.append(name)
+                acc = self.sums.setdefault(name, [0.0, 0.0, 0.0, 0.0, 0.0])
+                score = _number(_get(res, "score"))
+                if _get(res, "error") or score is None or not self.low <= score <= self.high:
+                    acc[3] += 1
+                    acc[4] += 0 if _get(res, "error") else 1
+                    continue
+                acc[0] += score
+                acc[1] += 1.0 if _get(res, "passed") else 0.0
+                acc[2] += 1
+
+    def criteria(self) -> tuple[CriterionScore, ...]:
+        return tuple(_criterion(name, self.sums.get(name)) for name in self.order)
+
+
+def _number(value: Any) -> float | None:
+    """A finite number, else None (a bool, a string, NaN or infinity is no score)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def _criterion(name: str, acc: list[float] | None) -> CriterionScore:
-    if acc is None or acc[2] == 0:
-        return CriterionScore(name, None, None, 0, int(acc[3]) if acc else 0)
-    return CriterionScore(name, acc[0] / acc[2], acc[1] / acc[2], int(acc[2]), int(acc[3]))
+    if acc is None:
+        return CriterionScore(name, None, None, 0, 0)
+    if acc[2] == 0:
+        return CriterionScore(name, None, None, 0, int(acc[3]), int(acc[4]))
+    return CriterionScore(name, acc[0] / acc[2], acc[1] / acc[2], int(acc[2]), int(acc[3]), int(acc[4]))

@@ -14,7 +14,7 @@ from ..spec import DeploymentSpec, Resource, ScoreModelCriterion
 from . import _identity as ident
 from ._context import Ctx, JobState
 from ._cost import monthly_hosting
-from ._evaluations import TAG_CANARY, plan_gate, plan_pending_evaluation
+from ._evaluations import TAG_CANARY, TAG_LEASE, lease_expired, plan_gate, plan_pending_evaluation
 from ._model import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, NoOp, RollOut
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 
@@ -231,11 +231,12 @@ def plan_orphans(ctx: Ctx) -> None:
 
 
 def _canaries(ctx: Ctx) -> None:
-    """Evaluation canaries an interrupted apply left behind are ftops' own: deleted (no --prune needed)."""
+    """Evaluation canaries an interrupted apply left behind are ftops' own: deleted (no --prune needed) once
+    their lease has expired (before that, another apply may be evaluating on them)."""
     deletes = []
     for d in ctx.live.snapshot.deployments:
         if d.tags.get(ident.META_PROJECT) == ctx.project and TAG_CANARY in d.tags and d.name not in \
-                ctx.checked.project.deployments:
+                ctx.checked.project.deployments and lease_expired(d.tags.get(TAG_LEASE), ctx.live.now):
             deletes.append(ctx.add(DeleteDeployment(
                 id=f"deployment.{d.name}:delete", name=d.name, live_id=d.name,
                 reason=f"evaluation canary of {d.tags[TAG_CANARY]} left behind by an interrupted apply")).id)

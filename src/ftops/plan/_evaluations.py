@@ -4,11 +4,18 @@ Pure, like the rest of the planner. The verdicts live in Foundry: one eval per (
 criteria hash) carries ftops metadata, and each model's mean scores are kept in that eval's metadata
 under `ftops-s.<inputs hash>` (inputs = the model, the held-out data's sha256 and the criteria), so a
 later plan finds them with one listing and never runs an evaluation of unchanged inputs again.
+
+That metadata is a cache, not evidence: anyone who may call `evals.update` can rewrite it. The plan
+reads it to decide what to show; apply promotes only on scores it recomputed from the eval runs' own
+output items (`apply/_evaluate.py`), which no update can change. Canaries and the uploaded eval items
+carry a lease (an expiry on Foundry's clock and the apply that holds it): only expired ones are
+cleaned up by another apply or plan.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -26,7 +33,7 @@ from ..spec import (
 )
 from . import _identity as ident
 from ._context import Ctx, JobState
-from ._model import Candidate, CandidateScores, Cost, EvaluateCandidates, NoOp, Verdict
+from ._model import Candidate, CandidateScores, Cost, DeleteFile, EvaluateCandidates, NoOp, Verdict
 from ._resolve import Resolved
 
 META_DEPLOYMENT = "ftops-deployment"
@@ -34,6 +41,9 @@ META_EVALUATION = "ftops-evaluation"
 META_CRITERIA = "ftops-criteria"
 META_INPUTS = "ftops-inputs"
 META_MODEL = "ftops-model"
+TAG_LEASE = "ftops-lease"  # on a canary: "<expiry, Foundry's clock>/<holder>"; renewed while its runs go on
+LEASE_SECONDS = 1800  # a killed apply's canaries and eval items are cleaned up at most this long after
+ITEMS_PREFIX = "ftops-eval."  # eval items uploads: ftops-eval.<project>.<deployment>.<criteria>.<expiry>.<holder>.jsonl
 SCORE_PREFIX = "ftops-s."  # eval metadata: ftops-s.<inputs hash> -> {"m": model, "s": [scores], "n": items}
 TAG_CANARY = "ftops-canary"  # a throwaway evaluation deployment: the Deployment it evaluates for
 TAG_VERDICT = "ftops-verdict"  # on a promoted deployment: the verdict that allowed it
@@ -47,6 +57,7 @@ class Stored:
     model: str
     scores: tuple[float | None, ...]  # in criteria order
     items: int
+    run: str | None = None  # the eval run the scores came from (None: the model could not be deployed)
 
 
 # -- identities -----------------------------------------------------------------------------
@@ -83,15 +94,59 @@ def stored_scores(live: LiveEval | None) -> dict[str, Stored]:
         try:
             d = orjson.loads(value)
             out[key[len(SCORE_PREFIX):]] = Stored(str(d["m"]), tuple(None if s is None else float(s) for s in d["s"]),
-                                                  int(d["n"]))
+                                                  int(d["n"]), str(d["r"]) if d.get("r") else None)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             continue
     return out
 
 
 def score_entry(stored: Stored) -> str:
-    return orjson.dumps({"m": stored.model, "s": [None if s is None else round(s, 4) for s in stored.scores],
-                         "n": stored.items}).decode()
+    entry: dict[str, Any] = {"m": stored.model, "s": [None if s is None else round(s, 4) for s in stored.scores],
+                             "n": stored.items}
+    if stored.run:
+        entry["r"] = stored.run
+    return orjson.dumps(entry).decode()
+
+
+def same_scores(a: Stored, b: Stored) -> bool:
+    """Whether two records say the same (scores as recorded: rounded to 4 places)."""
+    return score_entry(replace(a, run=None)) == score_entry(replace(b, run=None))
+
+
+# -- leases ---------------------------------------------------------------------------------
+def lease(holder: str, now: float, seconds: float = LEASE_SECONDS) -> str:
+    """The lease a canary (tag) or an eval items upload (file name) carries: an expiry and its holder."""
+    return f"{int(now + seconds)}/{holder}"
+
+
+def lease_expired(value: str | None, now: float) -> bool:
+    """A lease past its expiry (Foundry's clock), or none at all (made before leases: left behind)."""
+    try:
+        return value is None or int(value.split("/", 1)[0]) <= now
+    except ValueError:
+        return True
+
+
+def lease_until(value: str | None) -> int:
+    try:
+        return int((value or "").split("/", 1)[0])
+    except ValueError:
+        return 0
+
+
+def items_file_name(project: str, deployment: str, chash: str, lease_value: str) -> str:
+    expiry, _, holder = lease_value.partition("/")
+    return f"{ITEMS_PREFIX}{project}.{deployment}.{chash[:16]}.{expiry}.{holder}.jsonl"
+
+
+def parse_items_file(filename: str) -> tuple[str, str, str] | None:
+    """(project, deployment, lease) of an eval items upload's name, else None."""
+    if not filename.startswith(ITEMS_PREFIX) or not filename.endswith(".jsonl"):
+        return None
+    parts = filename[len(ITEMS_PREFIX):-len(".jsonl")].split(".")
+    if len(parts) != 5 or not parts[3].isdigit():
+        return None
+    return parts[0], parts[1], f"{parts[3]}/{parts[4]}"
 
 
 def find_eval(evals: list[LiveEval], meta: dict[str, str]) -> LiveEval | None:
@@ -293,3 +348,27 @@ def plan_pending_evaluation(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobS
         changes={"verdict": (None, f"<{ev.name}: candidates of {dep.spec.model.job} vs baseline>")})
     ctx.add(a)
     return a.id
+
+
+def plan_eval_items(ctx: Ctx) -> None:
+    """Eval items uploads of this project: in use while their lease lasts, then prune candidates (an apply
+    that was killed, or lost the answer to its upload, left them behind)."""
+    for f in ctx.live.eval_files or []:
+        parsed = parse_items_file(f.filename)
+        if parsed is None or parsed[0] != ctx.project:
+            continue
+        what = f"{f.id}: eval items of deployment {parsed[1]}"
+        if not lease_expired(parsed[2], ctx.live.now):
+            ctx.add(NoOp(id=f"file.{f.id}:no-op", kind="File", name=f.filename, live_id=f.id,
+                         reason=f"{what}, in use by an apply until {_clock(lease_until(parsed[2]))} (if that apply "
+                                "was interrupted, they are a prune candidate then)"))
+        elif ctx.prune:
+            ctx.add(DeleteFile(id=f"file.{f.id}:delete", name=f.filename, file_id=f.id, live_id=f.id,
+                               reason=f"{what}, left behind by an interrupted apply; pruned (--prune)"))
+        else:
+            ctx.add(NoOp(id=f"file.{f.id}:no-op", kind="File", name=f.filename, live_id=f.id, drift="unapplied",
+                         reason=f"{what}, left behind by an interrupted apply; `apply --prune` deletes it"))
+
+
+def _clock(ts: int) -> str:
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")

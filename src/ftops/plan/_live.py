@@ -51,6 +51,7 @@ class LiveState:
     events: dict[str, list[LiveEvent]] = field(default_factory=dict)
     checkpoints: dict[str, list[LiveCheckpoint]] = field(default_factory=dict)
     evals: list[LiveEval] | None = None  # None: not read (only plans with evaluation gates read it)
+    eval_files: list[LiveFile] | None = None  # files of purpose `evals`, read with `evals` (leftover eval items)
     api_calls: int = 0
     now: float = field(default_factory=time.time)  # the planning clock (rollout grace, retirement dates)
     models: dict[str, LiveModel] | None = None  # base models the account offers; None: not known
@@ -152,7 +153,8 @@ def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
     for job_id in sorted(needs.checkpoints - state.checkpoints.keys()):
         state.checkpoints[job_id] = client.checkpoints(job_id)
     if needs.evals and state.evals is None:
-        state.evals = EvalsClient(client).list_evals()
+        evals = EvalsClient(client)
+        state.evals, state.eval_files = at_once(evals.list_evals, evals.list_item_files)
     state.api_calls += client.api_calls - before
 
 

@@ -20,6 +20,7 @@ from ._context import Ctx
 from ._cost import monthly_hosting
 from ._datasets import plan_datasets
 from ._deployments import plan_deployment, plan_orphans
+from ._evaluations import plan_eval_items
 from ._jobs import job_order, plan_job
 from ._live import LiveState, fetch, read_live
 from ._model import Action, Plan, WaitJob
@@ -61,6 +62,7 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     for dep in checked.project.deployments.values():
         plan_deployment(ctx, dep)
     plan_orphans(ctx)
+    plan_eval_items(ctx)
     _mark_pending(ctx.actions)
     findings = preflight(ctx)
     return Plan(project=project, endpoint=endpoint, fingerprint=fingerprint(live.snapshot, project),

@@ -7,6 +7,7 @@ score_model, python); the pass rule reads each criterion's mean score over the h
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
@@ -19,6 +20,9 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0
 Metric = Literal["fuzzy_match", "bleu", "gleu", "meteor", "cosine", "rouge_1", "rouge_2", "rouge_3", "rouge_4",
                  "rouge_5", "rouge_l"]
 Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+# What ftops names its throwaway evaluation deployments (plan/_evaluations.canary_name): reserved, since
+# ftops deletes what matches (a Deployment spec of such a name would be overwritten by a canary, then deleted).
+CANARY_NAME = re.compile(r"[a-z0-9][-a-z0-9]*-eval-[0-9a-f]{8}")
 
 
 class _Strict(BaseModel):

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._exceptions import Problem
-from ._evaluation import PythonCriterion, ScoreModelCriterion
+from ._evaluation import CANARY_NAME, EvaluationSpec, PythonCriterion, ScoreModelCriterion
 from ._python_grader import MAX_SOURCE_BYTES, python_grader_problem
 
 if TYPE_CHECKING:
-    from ._project import Project
+    from ._project import Project, Resource
 
 
 def check_evaluations(project: Project, problems: list[Problem]) -> None:
@@ -34,6 +34,50 @@ def check_evaluations(project: Project, problems: list[Problem]) -> None:
         if ref is not None and ref.name not in project.evaluations:
             problems.append(Problem(f"evaluation.name names Evaluation {ref.name!r}, which no spec defines",
                                     dep.path, dep.line_of("evaluation", "name")))
+        if CANARY_NAME.fullmatch(dep.name):
+            problems.append(Problem(f"deployment name {dep.name!r} is reserved: ftops names its evaluation canaries "
+                                    "<deployment>-eval-<8 hex digits> and deletes them; choose another name",
+                                    dep.path, dep.doc.line_of(("metadata", "name"))))
+    _check_judges(project, problems)
+
+
+def _judges(project: Project, deployment: str) -> list[tuple[str, Resource[EvaluationSpec], int]]:
+    """(judge deployment, the evaluation, criterion index) for each score_model judging `deployment`."""
+    ref = project.deployments[deployment].spec.evaluation
+    ev = project.evaluations.get(ref.name) if ref is not None else None
+    if ev is None:
+        return []
+    return [(c.deployment, ev, i) for i, c in enumerate(ev.spec.criteria)
+            if isinstance(c, ScoreModelCriterion) and c.deployment in project.deployments]
+
+
+def _check_judges(project: Project, problems: list[Problem]) -> None:
+    """A gated deployment's judge must be rolled out before it: never itself, never through a cycle."""
+    for start in sorted(project.deployments):
+        for judge, ev, i in _judges(project, start):
+            rest = _reach(project, judge, start, {start})
+            if rest is None or min([start, *rest]) != start:  # no cycle, or one reported from its first name
+                continue
+            what = (f"judges its own candidates (criterion {ev.spec.criteria[i].name!r} of Evaluation {ev.name!r}); "
+                    "a model cannot judge whether it may replace itself" if not rest else
+                    f"is in a judge cycle: {' -> '.join([start, *rest, start])} (each deployment's evaluation is "
+                    "judged by the next, so none can be rolled out first)")
+            problems.append(Problem(f"deployment {start!r} {what}; name another deployment as the judge", ev.path,
+                                    ev.line_of("criteria", i, "deployment")))
+            break
+
+
+def _reach(project: Project, current: str, target: str, seen: set[str]) -> list[str] | None:
+    """The chain of judges from `current` back to `target` ([] when current is target), or None."""
+    if current == target:
+        return []
+    if current in seen:
+        return None
+    for judge, _, _ in _judges(project, current):
+        rest = _reach(project, judge, target, seen | {current})
+        if rest is not None:
+            return [current, *rest]
+    return None
 
 
 def _python_source(project: Project, ev: str, c: PythonCriterion, path: str, line: int,

@@ -32,6 +32,7 @@ class World:
     events: dict[str, list[LiveEvent]] = field(default_factory=dict)
     checkpoints: dict[str, list[LiveCheckpoint]] = field(default_factory=dict)
     evals: list[LiveEval] = field(default_factory=list)
+    eval_files: list[LiveFile] = field(default_factory=list)
     now: float = NOW
 
     @property
@@ -41,7 +42,7 @@ class World:
     def state(self) -> LiveState:
         snap = Snapshot(files=list(self.files), jobs=list(self.jobs), deployments=list(self.deployments))
         return LiveState(snap, events=dict(self.events), checkpoints=dict(self.checkpoints), evals=list(self.evals),
-                         now=self.now)
+                         eval_files=list(self.eval_files), now=self.now)
 
     def plan(self, *, prune: bool = False) -> Plan:
         state = self.state()

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from ftops.foundry import LiveDeployment, LiveEval, LiveJob
-from ftops.plan import Candidate, DeleteDeployment, EvaluateCandidates, NoOp, RollOut, evaluations, status_rows
+from ftops.foundry import LiveDeployment, LiveEval, LiveFile, LiveJob
+from ftops.plan import (
+    Candidate,
+    DeleteDeployment,
+    DeleteFile,
+    EvaluateCandidates,
+    NoOp,
+    RollOut,
+    evaluations,
+    status_rows,
+)
 from ftops.plan._drift import drift_items
 from tests.conftest import BASE_SPEC, SYSTEM, MakeProject
 from tests.unit.plan.snapshots import World, by_resource, new_id, world
@@ -168,6 +177,40 @@ def test_a_canary_left_behind_is_deleted_before_the_next_evaluation(w: World) ->
     assert delete.id in ev.depends_on
 
 
+def test_a_canary_another_apply_holds_is_left_alone_until_its_lease_ends(w: World) -> None:
+    # A concurrent apply is evaluating on it: deleting it as "left behind" would break that apply's runs.
+    _, models = finished(w)
+    name = evaluations.canary_name("clippy-prod", models[0])
+    held = LiveDeployment(name=name, model=models[0], sku_name="DeveloperTier", capacity=1, tags={
+        "ftops-project": w.project, evaluations.TAG_CANARY: "clippy-prod",
+        evaluations.TAG_LEASE: evaluations.lease("0a1b2c3d", w.now)}, provisioning_state="Succeeded")
+    w.deployments.append(held)
+    assert not any(isinstance(x, DeleteDeployment) for x in w.plan().actions)
+    w.now += evaluations.LEASE_SECONDS + 1  # its apply was killed: the lease ran out
+    delete = next(x for x in w.plan().actions if isinstance(x, DeleteDeployment))
+    assert delete.name == name and "left behind" in delete.reason
+
+
+def test_eval_items_uploads_show_in_use_then_as_prune_candidates(w: World) -> None:
+    finished(w)
+
+    def items(holder: str, expires_in: float, project: str | None = None) -> LiveFile:
+        name = evaluations.items_file_name(project or w.project, "clippy-prod", "0123456789abcdef",
+                                           evaluations.lease(holder, w.now, expires_in))
+        f = LiveFile(id=new_id("file-"), filename=name, bytes=100, status="processed", purpose="evals", created_at=1)
+        w.eval_files.append(f)
+        return f
+    live, left, foreign = items("aaaa0001", 600), items("bbbb0002", -1), items("cccc0003", -1, "other-project")
+    a = by_resource(w.plan())
+    in_use, leftover = a[f"File/{live.filename}"], a[f"File/{left.filename}"]
+    assert isinstance(in_use, NoOp) and in_use.drift is None and "in use by an apply until" in in_use.reason
+    assert isinstance(leftover, NoOp) and leftover.drift == "unapplied" and "`apply --prune` deletes it" in leftover.reason
+    assert f"File/{foreign.filename}" not in a  # another project's
+    pruned = by_resource(w.plan(prune=True))
+    assert isinstance(pruned[f"File/{left.filename}"], DeleteFile)
+    assert isinstance(pruned[f"File/{live.filename}"], NoOp)
+
+
 def test_judge_picks_the_passing_candidate_with_the_best_mean() -> None:
     from ftops.spec import EvaluationSpec
 
@@ -264,3 +307,11 @@ def test_a_plan_file_evaluation_for_other_criteria_is_refused(w: World) -> None:
     ev.criteria_hash = "0123456789abcdef"
     with pytest.raises(StalePlanError, match="not for these criteria"):
         verify_plan(plan, w.checked)
+
+
+def test_every_canary_name_is_one_validate_reserves() -> None:
+    from ftops.spec._evaluation import CANARY_NAME
+
+    for deployment in ("a", "clippy-prod", "x" * 63, "abc-" + "d" * 59):
+        for model in ("gpt-4.1-mini-2025-04-14", "ftchkpt-0123", "m.ft-abc"):
+            assert CANARY_NAME.fullmatch(evaluations.canary_name(deployment, model))
