@@ -70,3 +70,13 @@ def test_the_saved_plan_round_trips(url_world: Any, tmp_path: Path) -> None:
     save_plan_file(plan, tmp_path / "plan.json")
     assert load_plan_file(tmp_path / "plan.json").to_dict() == plan.to_dict()
     verify_plan(load_plan_file(tmp_path / "plan.json"), url_world.checked)
+
+
+def test_held_out_records_are_not_compared_with_a_url_training_set(make_project: MakeProject) -> None:
+    from tests.unit.plan.test_evaluations import EVAL_SPEC, heldout
+
+    with serve({"/train.jsonl": Route(chat_jsonl(60).encode())}) as server:
+        spec = EVAL_SPEC.replace("spec: {path: data/train.jsonl}", f"spec: {{url: '{server.url('/train.jsonl')}'}}")
+        w = world(make_project({"specs/data/heldout.jsonl": heldout()}, spec))
+    (warning,) = [str(p) for p in w.checked.warnings if "not compared" in p.message]
+    assert "training data 'train' of job 'clippy': it is a url" in warning
