@@ -14,6 +14,7 @@ from ._exceptions import (
     FoundryError,
     FtopsError,
     PermanentFoundryError,
+    PlanNotApproved,
     Problem,
     StalePlanError,
     TemporaryFoundryError,
@@ -39,6 +40,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "ApplyFailed", "CheckedProject", "FoundryError", "FtopsError",
-    "PermanentFoundryError", "Problem", "Project", "StalePlanError", "TemporaryFoundryError", "UsageError",
-    "ValidationFailed", "__version__", "check_project", "load_project", "validate_dir",
+    "PermanentFoundryError", "PlanNotApproved", "Problem", "Project", "StalePlanError", "TemporaryFoundryError",
+    "UsageError", "ValidationFailed", "__version__", "check_project", "load_project", "validate_dir",
 ]

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from ..checks import CheckedProject
-from ..foundry import FoundryClient, Snapshot
+from ..foundry import FoundryClient, LiveEval, Snapshot
 from ..spec import Resource
 from . import _identity as ident
 from ._context import Ctx
@@ -28,15 +28,20 @@ from ._preflight import preflight
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
 
 
-def fingerprint(snap: Snapshot, project: str) -> str:
-    """A hash of the live objects the plan depends on: this project's files and jobs, all deployments."""
+def fingerprint(snap: Snapshot, project: str, *, evals: list[LiveEval] | None = None) -> str:
+    """A hash of the live objects the plan depends on: this project's files and jobs, all deployments, and
+    this project's evals when the plan read them (the verdicts of evaluation gates live in their metadata)."""
     files = sorted((f.id, f.filename, f.status) for f in snap.files
                    if (p := ident.parse_file_name(f.filename)) is not None and p[0] == project)
     jobs = sorted((j.id, j.status, j.fine_tuned_model or "") for j in snap.jobs
                   if j.metadata.get(ident.META_PROJECT) == project)
     deps = sorted((d.name, d.model or "", d.sku_name or "", d.capacity or 0, ident.canonical_hash(d.tags))
                   for d in snap.deployments)
-    return ident.canonical_hash({"files": files, "jobs": jobs, "deployments": deps})
+    seen: dict[str, object] = {"files": files, "jobs": jobs, "deployments": deps}
+    if evals is not None:  # only then: a plan without gates keeps the fingerprint it always had
+        seen["evals"] = sorted((e.id, ident.canonical_hash(e.metadata)) for e in evals
+                               if e.metadata.get(ident.META_PROJECT) == project)
+    return ident.canonical_hash(seen)
 
 
 def spec_fingerprint(checked: CheckedProject) -> str:
@@ -63,7 +68,7 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     plan_orphans(ctx)
     _mark_pending(ctx.actions)
     findings = preflight(ctx)
-    return Plan(project=project, endpoint=endpoint, fingerprint=fingerprint(live.snapshot, project),
+    return Plan(project=project, endpoint=endpoint, fingerprint=fingerprint(live.snapshot, project, evals=live.evals),
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(checked, live, project),
