@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import graphlib
 import time
+from collections.abc import Collection
 from typing import Any
 
 from ..checks import CheckedProject
@@ -20,7 +21,7 @@ from ._context import Ctx
 from ._cost import monthly_hosting
 from ._datasets import plan_datasets
 from ._deployments import plan_deployment, plan_orphans
-from ._jobs import job_order, plan_job
+from ._jobs import identify_jobs, job_order, plan_job
 from ._live import LiveState, fetch, read_live
 from ._model import Action, Plan, WaitJob
 from ._preflight import preflight
@@ -28,13 +29,15 @@ from ._preflight import preflight
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
 
 
-def fingerprint(snap: Snapshot, project: str, *, evals: list[LiveEval] | None = None) -> str:
-    """A hash of the live objects the plan depends on: this project's files and jobs, all deployments, and
-    this project's evals when the plan read them (the verdicts of evaluation gates live in their metadata)."""
+def fingerprint(snap: Snapshot, project: str, *, evals: list[LiveEval] | None = None,
+                borrowed: Collection[str] = ()) -> str:
+    """A hash of the live objects the plan depends on: this project's files and jobs, the jobs of other
+    projects it re-attaches to or could (`borrowed`: same training content), all deployments, and this
+    project's evals when the plan read them (the verdicts of evaluation gates live in their metadata)."""
     files = sorted((f.id, f.filename, f.status) for f in snap.files
                    if (p := ident.parse_file_name(f.filename)) is not None and p[0] == project)
     jobs = sorted((j.id, j.status, j.fine_tuned_model or "") for j in snap.jobs
-                  if j.metadata.get(ident.META_PROJECT) == project)
+                  if j.metadata.get(ident.META_PROJECT) == project or j.id in borrowed)
     deps = sorted((d.name, d.model or "", d.sku_name or "", d.capacity or 0, ident.canonical_hash(d.tags))
                   for d in snap.deployments)
     seen: dict[str, object] = {"files": files, "jobs": jobs, "deployments": deps}
@@ -61,6 +64,7 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     project = checked.project.project_name
     ctx = Ctx(checked, live, project, prune)
     plan_datasets(ctx)
+    identify_jobs(ctx)
     for name in job_order(checked):
         plan_job(ctx, checked.project.jobs[name])
     for dep in checked.project.deployments.values():
@@ -68,7 +72,8 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     plan_orphans(ctx)
     _mark_pending(ctx.actions)
     findings = preflight(ctx)
-    return Plan(project=project, endpoint=endpoint, fingerprint=fingerprint(live.snapshot, project, evals=live.evals),
+    seen = fingerprint(live.snapshot, project, evals=live.evals, borrowed=ctx.borrowed)
+    return Plan(project=project, endpoint=endpoint, fingerprint=seen,
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(checked, live, project),
