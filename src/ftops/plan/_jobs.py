@@ -130,11 +130,19 @@ def _base(ctx: Ctx, s: FineTuningJobSpec) -> _Base:
 
 def identify_jobs(ctx: Ctx) -> None:
     """Every spec's identity and the live job it follows, bases first (a base's model is in its child's)."""
+    first: dict[str, str] = {}  # content hash -> the spec that has it
     for name in job_order(ctx.checked):
         job = ctx.checked.project.jobs[name]
         base_model = _base_model(ctx, job.spec)
         state = ctx.jobs[name] = JobState(ident.canonical_hash(_content(ctx.checked, job, base_model)),
                                           ident.canonical_hash(_spec_fields(ctx.checked, job, base_model)))
+        twin = first.setdefault(state.hash, name)
+        if twin != name:
+            # validate refuses twins it can see; this one shows once a base job's model is resolved (a spec
+            # that names that model outright): both would be one job, so the later spec is blocked.
+            state.blocked = (f"trains exactly what FineTuningJob {twin} trains once its base model is resolved, so "
+                             f"both would be one job: point its deployments at {twin}, or change its seed or suffix")
+            continue
         found = ctx.index.jobs_with_content(state.hash, state.spec_hash)
         state.matches = [j for j in found if j.metadata.get(ident.META_PROJECT) == ctx.project]
         theirs = [j for j in found if j.metadata.get(ident.META_PROJECT) != ctx.project]
@@ -151,8 +159,12 @@ def identify_jobs(ctx: Ctx) -> None:
 
 def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
     s = job.spec
-    base = _base(ctx, s)
     state = ctx.jobs[job.name]
+    if state.blocked:  # a twin of another spec (identify_jobs)
+        ctx.add(NoOp(id=f"job.{job.name}:no-op", kind="FineTuningJob", name=job.name, reason=state.blocked,
+                     blocked=state.blocked))
+        return
+    base = _base(ctx, s)
     for ds in filter(None, (s.training_data, s.validation_data)):
         if ds in ctx.dataset_action:
             base.depends.append(ctx.dataset_action[ds])

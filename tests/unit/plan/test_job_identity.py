@@ -198,3 +198,45 @@ def test_two_specs_of_one_training_content_are_refused_at_validate(make_project:
     (problem,) = [p for p in e.value.problems if p.severity == "error"]
     assert problem.path == "specs/main.yaml" and problem.line is not None and problem.line > 30
     assert "trains exactly what FineTuningJob clippy (specs/main.yaml:" in problem.message
+
+
+def test_a_spec_that_names_its_twins_resolved_base_model_is_blocked_not_shared(make_project: MakeProject) -> None:
+    continuous = """---
+apiVersion: ftops/v1
+kind: FineTuningJob
+metadata: {name: child}
+spec:
+  baseModel: {job: clippy}
+  trainingData: train
+  hyperparameters: {n_epochs: 1}
+---
+apiVersion: ftops/v1
+kind: FineTuningJob
+metadata: {name: pinned}
+spec:
+  baseModel: MODEL
+  trainingData: train
+  hyperparameters: {n_epochs: 1}
+"""
+    before = world(make_project(spec=BASE_SPEC + continuous.replace("MODEL", "gpt-4.1-mini-2025-04-14")))
+    before.uploads()
+    base = _trained(before)
+    assert base.fine_tuned_model
+    # `pinned` names the model `child`'s base job made (the catalog override lets validate accept it).
+    override = f"""models:
+  {base.fine_tuned_model}:
+    encoding: o200k_base
+    methods: [supervised]
+    vision: false
+    maxExampleTokens: 65536
+    training: {{GlobalStandard: ["*"]}}
+    deployment: {{GlobalStandard: ["*"]}}
+    price: {{trainingPerMillionTokens: {{GlobalStandard: 5.0}}, hostingPerHour: {{GlobalStandard: 1.7}}}}
+"""
+    make_project(files={"ftops.catalog.yaml": override})
+    after = _after_edit(before, make_project, BASE_SPEC + continuous.replace("MODEL", base.fine_tuned_model))
+    plan = after.plan()
+    a = by_resource(plan)
+    (blocked,) = [x for x in (a["FineTuningJob/child"], a["FineTuningJob/pinned"]) if x.blocked]
+    assert isinstance(blocked, NoOp) and "trains exactly what FineTuningJob" in str(blocked.blocked)
+    assert [x.name for x in _jobs(plan.actions)] == [{"child": "pinned", "pinned": "child"}[blocked.name]]
