@@ -167,7 +167,9 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
         if not auto_approve:
             raise UsageError("--on-stale replan applies a plan nobody reviewed; it needs --auto-approve") from e
         err.print(f"the saved plan is stale ({e.message}); planning again", markup=False)
-    fresh = make_plan(s.checked, s.client, prune=saved.prune or prune)
+    # Replanning runs nothing of the file, and takes nothing of it but where the specs are: `prune: true` in
+    # a stale file must not turn deletions on unreviewed (only `--prune` on this command line does).
+    fresh = make_plan(s.checked, s.client, prune=prune)
     out.print(render.plan_text(fresh))
     _refuse_on_preflight(fresh)
     return fresh
