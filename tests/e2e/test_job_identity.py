@@ -41,6 +41,8 @@ def test_a_renamed_job_spec_re_attaches_and_the_deployment_keeps_serving(project
         assert [j.id for j in jobs(live)] == [job.id] and served(live) == model
     assert project.ftops("drift").code == 0
     assert project.ftops("plan", "--detailed-exitcode").code == 0
+    metrics = project.ftops("metrics", "clippy-renamed")  # found by its content, not the name it was created under
+    assert metrics.code == 0 and job.id in metrics.out, metrics.out + metrics.err
 
 
 def test_edits_that_change_nothing_foundry_trains_on_start_no_job(project: Project) -> None:

@@ -58,6 +58,13 @@ def _content(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_mod
     return job.spec.training_content(base_model, {name: r.sha256 for name, r in checked.reports.items()})
 
 
+def job_identity(checked: CheckedProject, name: str, base_model: str) -> tuple[str, str]:
+    """(training-content hash, spec hash) of job `name` on `base_model`: what live jobs of it carry."""
+    job = checked.project.jobs[name]
+    return (ident.canonical_hash(_content(checked, job, base_model)),
+            ident.canonical_hash(_spec_fields(checked, job, base_model)))
+
+
 def job_request(checked: CheckedProject, name: str, base_model: str,
                 files: dict[str, str]) -> tuple[JobRequest, dict[str, str]]:
     """(request, identity metadata) of job `name` on `base_model`: what apply submits.
@@ -69,8 +76,8 @@ def job_request(checked: CheckedProject, name: str, base_model: str,
     job = checked.project.jobs[name]
     s = job.spec
     content = _content(checked, job, base_model)
-    identity = ident.job_metadata(project, name, ident.canonical_hash(_spec_fields(checked, job, base_model)),
-                                  ident.canonical_hash(content))
+    content_hash, spec_hash = job_identity(checked, name, base_model)
+    identity = ident.job_metadata(project, name, spec_hash, content_hash)
     metadata = dict(identity)
     stored = ident.stored_fields(content)
     if stored is not None:
@@ -134,8 +141,7 @@ def identify_jobs(ctx: Ctx) -> None:
     for name in job_order(ctx.checked):
         job = ctx.checked.project.jobs[name]
         base_model = _base_model(ctx, job.spec)
-        state = ctx.jobs[name] = JobState(ident.canonical_hash(_content(ctx.checked, job, base_model)),
-                                          ident.canonical_hash(_spec_fields(ctx.checked, job, base_model)))
+        state = ctx.jobs[name] = JobState(*job_identity(ctx.checked, name, base_model))
         twin = first.setdefault(state.hash, name)
         if twin != name:
             # validate refuses twins it can see; this one shows once a base job's model is resolved (a spec
