@@ -298,7 +298,7 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
         spec_hash=None if base.model.startswith("job:") else state.hash,
         base_model=None if base.model.startswith("job:") else base.model, base_job=base.job,
         base_hash=ctx.jobs[base.job].hash if base.job else None, retry=len(failed),
-        supersedes=[j.id for j in superseded]))
+        supersedes=sorted(j.id for j in superseded)))  # sorted: a listing may order jobs of one second either way
     state.action_id, state.blocked, state.creating = create.id, base.blocked, True
     for old in superseded:
         if s.keep_superseded:
