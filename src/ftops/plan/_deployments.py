@@ -275,7 +275,8 @@ def _orphan_jobs(ctx: Ctx) -> None:
 
     for j in ctx.live.snapshot.jobs:
         spec = j.metadata.get(ident.META_SPEC)
-        if j.metadata.get(ident.META_PROJECT) != ctx.project or not j.active or spec in ctx.checked.project.jobs:
+        if j.metadata.get(ident.META_PROJECT) != ctx.project or not j.active or spec in ctx.checked.project.jobs \
+                or j.id in ctx.claimed:  # a renamed spec's job: re-attached by its content
             continue
         name = spec or j.id
         reason = f"{j.id} is {j.status} but no spec names {spec!r}"

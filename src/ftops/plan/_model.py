@@ -16,6 +16,10 @@ from .._vocabulary import CHANGING, DRIFT_CLASSES, VERBS, DriftClass, SkuName, V
 FORMAT_VERSION: Literal[2] = 2
 ACTIONS = VERBS
 DRIFT_KINDS = DRIFT_CLASSES
+# What an action shows a person and apply never reads. A saved plan may differ from a fresh decision only
+# here: a reason or drift class can move with the clock (a deployment missing for an hour reads `deleted`),
+# progress with a running job's events. Every other field decides what apply sends or does.
+DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost"})
 
 Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation"]
 Scalar = str | int | float | bool | None
@@ -97,6 +101,15 @@ class ActionBase(_Model):
     def is_change(self) -> bool:
         """A change apply can make now (not blocked, not waiting for a running job)."""
         return self.changes_something and not self.pending and not self.blocked
+
+    def decisive(self) -> dict[str, Any]:
+        """Every field that decides what apply sends or does (all but DISPLAY_ONLY), as JSON values.
+
+        `depends_on` is a sorted set: its order in the list means nothing to the scheduler.
+        """
+        fields = self.model_dump(mode="json", exclude=set(DISPLAY_ONLY))
+        fields["depends_on"] = sorted(set(self.depends_on))
+        return fields
 
 
 # -- datasets -------------------------------------------------------------------------------
