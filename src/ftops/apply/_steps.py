@@ -162,7 +162,7 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         tags[evaluations.TAG_VERDICT] = evaluations.verdict_tag(verdict)
         if verdict.baseline_model:
             tags[evaluations.TAG_BASELINE] = verdict.baseline_model[:256]
-    write = DeploymentWrite(str(model), a.sku, a.capacity, tags)
+    write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format)
     with rt.deploy_lock:
         if a.action == "replace":  # serving stops in between: the plan said so, and --allow-downtime allowed it
             rt.client.replace_deployment(a.name, write)
@@ -170,7 +170,8 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
             if a.served_model and a.served_model != model and a.served_capacity not in (None, a.capacity):
                 # Azure refuses a model and a capacity change in one write: capacity first, on the served
                 # model, keeping ftops' tags as they are (the deployment does not serve the new model yet).
-                rt.client.put_deployment(a.name, DeploymentWrite(a.served_model, a.sku, a.capacity))
+                first = DeploymentWrite(a.served_model, a.sku, a.capacity, None, a.model_format)
+                rt.client.put_deployment(a.name, first)
             rt.client.put_deployment(a.name, write)
     if a.served_model != model:  # it serves the new model only once it answers (not right after `Succeeded`)
         waited = rt.client.smoke(a.name, stop=rt.stop)

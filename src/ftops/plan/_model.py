@@ -243,6 +243,8 @@ class RollOut(ActionBase):
     job_hash: Hex16
     sku: SkuName
     capacity: int = Field(ge=1)
+    # ARM's model format of the fine-tuned model (`OpenAI`; an open-source base model's provider, `Mistral AI`)
+    model_format: str = Field(default="OpenAI", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 .\-]+$")
     spec_hash: Hex16
     served_model: str | None = None  # what the deployment serves now (None: it does not exist)
     served_capacity: int | None = None  # its capacity now (a model and a capacity change go in two writes)
