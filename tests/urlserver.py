@@ -27,6 +27,7 @@ class Route:
     require_query: str | None = None  # answered 403 unless the query holds this text (a SAS)
     delay: float = 0.0  # seconds before each piece of the body
     other_body: tuple[str, bytes] | None = None  # (User-Agent, body): what that reader gets instead
+    etag_after_get: str | None = None  # the ETag once a GET was answered (the blob rewritten right after)
 
 
 @dataclass
@@ -86,6 +87,7 @@ def _handler(server: DataServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if not head:
                 self._body(route, body)
+                route.etag = route.etag_after_get or route.etag
 
         def _empty(self, status: int, route: Route | None) -> None:
             self.send_response(status)

@@ -15,6 +15,7 @@ from ._exceptions import (
     FoundryError,
     FtopsError,
     PermanentFoundryError,
+    PlanNotApproved,
     Problem,
     StalePlanError,
     TemporaryFoundryError,
@@ -40,6 +41,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "ApplyFailed", "CheckedProject", "DowntimeRefused", "FoundryError",
-    "FtopsError", "PermanentFoundryError", "Problem", "Project", "StalePlanError", "TemporaryFoundryError",
+    "FtopsError", "PermanentFoundryError", "PlanNotApproved", "Problem", "Project", "StalePlanError",
+    "TemporaryFoundryError",
     "UsageError", "ValidationFailed", "__version__", "check_project", "load_project", "validate_dir",
 ]

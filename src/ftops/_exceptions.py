@@ -9,6 +9,7 @@
     │   └── TemporaryFoundryError   retrying may help, after `retry_after` seconds (429, 5xx, network)
     │       └── FoundryUnreachable  no answer came back: connection failed, dropped or timed out
     ├── StalePlanError              a saved plan no longer matches the live state
+    ├── PlanNotApproved             a saved plan is not what a fresh decision makes (edited, not stale)
     ├── PreflightFailed             the plan would exceed a quota or use a retired model: nothing was done
     ├── DowntimeRefused             the plan interrupts serving and --allow-downtime was not given: nothing was done
     └── ApplyFailed                 some actions of an apply failed (the summary says which)
@@ -105,6 +106,14 @@ class TemporaryFoundryError(FoundryError):
 
 class StalePlanError(FtopsError):
     """A saved plan was made against a live state that has changed since."""
+
+
+class PlanNotApproved(FtopsError):
+    """A saved plan's actions are not what a fresh decision makes from the same specs and live state.
+
+    Nothing moved since the plan was made, so this is not staleness: the file was edited (or made by
+    another ftops version). It is refused also with `--on-stale replan`, which replans only stale plans.
+    """
 
 
 class PreflightFailed(FtopsError):

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from . import _urls as urls
 from ._evalchecks import check_held_out
 from ._exceptions import FtopsError, Problem, ValidationFailed
@@ -167,6 +169,7 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
     cache.save()
     checked.cache_hits = cache.hits
     check_held_out(project, checked.reports, problems)
+    _check_twins(project, checked.reports, problems)
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
     checked.warnings.extend(problems)
@@ -200,6 +203,23 @@ def _report_problems(report: DatasetReport, shown: str, spec_at: tuple[str, int]
         problems.append(Problem(p.message, at[0], at[1], p.severity))
     if report.problems_omitted:
         problems.append(Problem(f"... and {report.problems_omitted} more problems", shown))
+
+
+def _check_twins(project: Project, reports: dict[str, DatasetReport], problems: list[Problem]) -> None:
+    """Refuse two jobs of one training content: a job is what it trains on (its identity, not its name), so
+    two such specs would claim one live job, or train the same thing twice."""
+    sha256 = {name: r.sha256 for name, r in reports.items()}
+    first: dict[bytes, Resource[FineTuningJobSpec]] = {}
+    for job in project.jobs.values():
+        base = job.spec.base_model
+        content = job.spec.training_content(f"job:{base.job}" if isinstance(base, JobRef) else base, sha256)
+        twin = first.setdefault(orjson.dumps(content, option=orjson.OPT_SORT_KEYS), job)
+        if twin is not job:
+            problems.append(Problem(
+                f"FineTuningJob {job.name} trains exactly what FineTuningJob {twin.name} ({twin.path}:{twin.line}) "
+                "trains (same base model, data, method, hyperparameters, training type, seed and suffix), so both "
+                f"would be one job: point {job.name}'s deployments at {twin.name}, or change its seed or suffix",
+                job.path, job.line))
 
 
 def _shown(path: Path, root: Path) -> str:

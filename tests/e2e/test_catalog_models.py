@@ -93,7 +93,11 @@ def test_gpt5_reinforcement_and_ministral_supervised_validate_plan_and_train(pro
     assert r.code == 0, r.err
     with project.live() as live:
         trained = {j.model: j.status for j in live.oai.fine_tuning.jobs.list().data}
+        formats = {d.name: d.properties.model.format
+                   for d in live.arm.deployments.list(live.conn.resource_group, live.conn.account)}
     assert trained["gpt-5-2025-08-07"] == trained["Ministral-3B"] == "succeeded"
+    # A fine-tuned open-source model deploys with its provider's model format (the catalog's `format`).
+    assert formats["tiny-prod"] == "Mistral AI" and formats["math-prod"] == formats["clippy-prod"] == "OpenAI"
 
 
 def test_dpo_on_ministral_fails_validate_with_the_rule_and_its_source(project: Project) -> None:

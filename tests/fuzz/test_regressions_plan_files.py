@@ -1,8 +1,11 @@
-"""Named regressions for tampered plan files (issue 7): refused with one line before any change.
+"""Named regressions for tampered plan files (issues 7 and 19): refused with one line before any change.
 
 The old loader accepted each of these and apply half-ran or crashed (an edited dataset path uploaded
 /etc/passwd under the dataset's name). The typed plan of issue 7 item 1 refuses them; these tests hold
-it to that through the CLI, with the live state compared before and after."""
+it to that through the CLI, with the live state compared before and after. Issue 19: a well-formed plan
+that is not what ftops decides (a delete appended, an action dropped, a capacity or a dependency edited)
+ran as written; apply now runs a fresh decision only when the file approved exactly it. The same
+tamperings on an applied account, through the real clients: tests/e2e/test_plan_file_trust.py."""
 
 from __future__ import annotations
 
@@ -60,6 +63,26 @@ def _action_not_a_mapping(plan: dict[str, Any]) -> None:
     plan["actions"][0] = 42
 
 
+def _delete_appended(plan: dict[str, Any]) -> None:
+    plan["actions"].append({"op": "deployment.delete", "id": "deployment.clippy-prod:delete", "name": "clippy-prod",
+                            "kind": "Deployment", "action": "delete", "reason": "pruned", "live_id": "clippy-prod"})
+
+
+def _upload_dropped(plan: dict[str, Any]) -> None:
+    gone = _dataset(plan)["id"]
+    plan["actions"] = [a for a in plan["actions"] if a["id"] != gone]
+    for a in plan["actions"]:
+        a["depends_on"] = [d for d in a["depends_on"] if d != gone]
+
+
+def _capacity_edited(plan: dict[str, Any]) -> None:
+    next(a for a in plan["actions"] if a["kind"] == "Deployment")["capacity"] = 500
+
+
+def _dependency_removed(plan: dict[str, Any]) -> None:
+    next(a for a in plan["actions"] if a["kind"] == "Deployment")["depends_on"] = []
+
+
 TAMPERINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "dataset-path-etc-passwd": _path_to_etc_passwd,
     "dataset-path-escaping-the-root": _path_escaping_the_root,
@@ -68,6 +91,10 @@ TAMPERINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "created-at-not-a-number": _created_at_text,
     "actions-not-a-list": _actions_not_a_list,
     "action-not-a-mapping": _action_not_a_mapping,
+    "deployment-delete-appended": _delete_appended,
+    "upload-dropped": _upload_dropped,
+    "capacity-edited": _capacity_edited,
+    "dependency-removed": _dependency_removed,
 }
 
 
@@ -83,4 +110,5 @@ def test_tampered_plan_file_is_refused_and_changes_nothing(planned: Path, name: 
         code, out, err = run_cli("apply", "plan.json", "--auto-approve", where=root)
         assert_contract(code, out, err)
         assert code == 1, out
+        assert len(err.strip().splitlines()) == 1, err
         assert live_counts(root) == before

@@ -1,8 +1,14 @@
 """A session (checked specs plus a connected client); saved plan files, their validation and freshness.
 
-A plan file is validated as a whole before anything runs: its schema (`format_version`, every action's
-type and fields), its graph (known ids, no cycle), its paths (inside the project root, the files the
-specs name), its hashes (the bytes and specs it was made for), then the live state it was made against.
+A plan file is an approval, not a program. It is validated as a whole before anything runs: its schema
+(`format_version`, every action's type and fields), its graph (known ids, no cycle), its paths (inside the
+project root, the files the specs name), its hashes (the bytes and specs it was made for), then the live
+state it was made against; and then apply decides again and runs that fresh decision only if the file
+approved exactly it (`_approval.py`).
+
+Two kinds of refusal: a *stale* plan (StalePlanError: the specs, their data or the live state moved since,
+by the fingerprints) is planned again under `--on-stale replan`; a plan that is *not approved*
+(PlanNotApproved: nothing moved, yet the file is not what ftops decides, so it was edited) is always refused.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 import orjson
 from pydantic import ValidationError
 
-from .._exceptions import FtopsError, PreflightFailed, StalePlanError
+from .._exceptions import FtopsError, PlanNotApproved, PreflightFailed, StalePlanError
 from .._urls import plan_form
 from ..checks import CheckedProject, validate_dir
 from ..foundry import FoundryClient, Launcher, connect, storage_headers
@@ -31,12 +37,12 @@ from ..plan import (
     UploadDataset,
     WaitFile,
     evaluations,
-    fingerprint,
     identity,
-    read_live,
+    make_plan,
     spec_fingerprint,
 )
 from ..spec import require_connection
+from ._approval import approve
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 
@@ -107,7 +113,12 @@ def load_plan_file(path: str | Path) -> Plan:
 
 
 def verify_plan(plan: Plan, checked: CheckedProject) -> None:
-    """Refuse, before any change, a plan that does not fit these specs and data (StalePlanError)."""
+    """Refuse, before any change, a plan that does not fit these specs and data, offline.
+
+    StalePlanError when the specs or data changed since; PlanNotApproved for what no plan of ftops holds
+    (a repeated id, an unknown dependency, a cycle; once the specs are the plan's own, an action that
+    does not match them).
+    """
     project = checked.project
     if plan.project != project.project_name:
         raise StalePlanError(f"the plan is for project {plan.project!r}, the specs are for "
@@ -123,23 +134,23 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
             _check_import(a, checked)
         elif isinstance(a, WaitFile) and (a.name not in checked.reports or a.filename != identity.file_name(
                 project.project_name, a.name, checked.reports[a.name].sha256)):
-            raise StalePlanError(f"plan action {a.id}: file name {a.filename!r} is not this dataset's upload; "
-                                 "plan again")
+            raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} is not this dataset's upload; "
+                                  "refusing it")
         elif isinstance(a, CreateJob) and (a.name not in project.jobs or (a.base_job and (
                 a.base_job not in project.jobs or a.base_hash is None))):
-            raise StalePlanError(f"plan action {a.id}: job {a.name} does not match the specs; plan again")
+            raise PlanNotApproved(f"plan action {a.id}: job {a.name} does not match the specs; refusing it")
         elif isinstance(a, RollOut) and (a.name not in project.deployments or a.job not in project.jobs):
-            raise StalePlanError(f"plan action {a.id}: deployment {a.name} does not match the specs; plan again")
+            raise PlanNotApproved(f"plan action {a.id}: deployment {a.name} does not match the specs; refusing it")
         elif isinstance(a, EvaluateCandidates) and (
                 a.name not in project.evaluations or a.deployment not in project.deployments
                 or a.job not in project.jobs or (ref := project.deployments[a.deployment].spec.evaluation) is None
                 or ref.name != a.name):
-            raise StalePlanError(f"plan action {a.id}: evaluation {a.name} does not match the specs; plan again")
+            raise PlanNotApproved(f"plan action {a.id}: evaluation {a.name} does not match the specs; refusing it")
         elif isinstance(a, EvaluateCandidates) and (
                 a.job != project.deployments[a.deployment].spec.model.job
                 or a.criteria_hash != evaluations.criteria_hash(checked, project.evaluations[a.name])):
-            raise StalePlanError(f"plan action {a.id}: evaluation {a.name} is not for these criteria, data or job; "
-                                 "plan again")
+            raise PlanNotApproved(f"plan action {a.id}: evaluation {a.name} is not for these criteria, data or "
+                                  "job; refusing it")
 
 
 def require_preflight(plan: Plan) -> None:
@@ -153,16 +164,16 @@ def require_preflight(plan: Plan) -> None:
 def _check_graph(plan: Plan) -> None:
     ids = [a.id for a in plan.actions]
     if len(set(ids)) != len(ids):
-        raise StalePlanError("the plan file repeats an action id; plan again")
+        raise PlanNotApproved("the plan file repeats an action id; refusing it")
     known = set(ids)
     for a in plan.actions:
         unknown = [d for d in a.depends_on if d not in known]
         if unknown:
-            raise StalePlanError(f"plan action {a.id} depends on unknown action {unknown[0]!r}")
+            raise PlanNotApproved(f"plan action {a.id} depends on unknown action {unknown[0]!r}")
     try:
         graphlib.TopologicalSorter({a.id: set(a.depends_on) for a in plan.actions}).prepare()
     except graphlib.CycleError as e:
-        raise StalePlanError(f"the plan's dependencies form a cycle ({' -> '.join(map(str, e.args[1]))})") from e
+        raise PlanNotApproved(f"the plan's dependencies form a cycle ({' -> '.join(map(str, e.args[1]))})") from e
 
 
 def _check_upload(a: UploadDataset, checked: CheckedProject) -> None:
@@ -170,14 +181,16 @@ def _check_upload(a: UploadDataset, checked: CheckedProject) -> None:
     expected = project.dataset_paths.get(a.name)
     target = (project.root / a.path).resolve()
     if expected is None or not target.is_relative_to(project.root) or target != expected:
-        raise StalePlanError(f"plan action {a.id}: path {a.path!r} is not the file the specs name for dataset "
-                             f"{a.name}; refusing to upload it")
+        raise PlanNotApproved(f"plan action {a.id}: path {a.path!r} is not the file the specs name for dataset "
+                              f"{a.name}; refusing to upload it")
     report = checked.reports[a.name]
     if a.sha256 != report.sha256 or a.bytes != report.size:
-        raise StalePlanError(f"plan action {a.id}: dataset {a.name} changed since the plan was made; plan again")
+        # The specs' data is what the plan was made for (spec_fingerprint): other bytes here are an edit.
+        raise PlanNotApproved(f"plan action {a.id}: sha256 or size of dataset {a.name} is not its file's; "
+                              "refusing to upload it")
     if a.filename != identity.file_name(project.project_name, a.name, a.sha256):
-        raise StalePlanError(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
-                             "refusing it")
+        raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
+                              "refusing it")
 
 
 def _check_import(a: ImportDataset, checked: CheckedProject) -> None:
@@ -186,23 +199,29 @@ def _check_import(a: ImportDataset, checked: CheckedProject) -> None:
     project = checked.project
     ds = project.datasets.get(a.name)
     if ds is None or ds.spec.url is None or plan_form(ds.spec.url) != a.url:
-        raise StalePlanError(f"plan action {a.id}: url {a.url!r} is not the url the specs name for dataset "
-                             f"{a.name}; refusing to import it")
+        raise PlanNotApproved(f"plan action {a.id}: url {a.url!r} is not the url the specs name for dataset "
+                              f"{a.name}; refusing to import it")
     report = checked.reports[a.name]
     if (a.sha256, a.bytes, a.identity) != (report.sha256, report.size, report.identity):
-        raise StalePlanError(f"plan action {a.id}: dataset {a.name} changed since the plan was made; plan again")
+        # The specs' data is what the plan was made for (spec_fingerprint): another identity here is an edit.
+        raise PlanNotApproved(f"plan action {a.id}: identity of dataset {a.name} is not its url's; refusing to "
+                              "import it")
     if a.filename != identity.file_name(project.project_name, a.name, a.sha256):
-        raise StalePlanError(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
-                             "refusing it")
+        raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
+                              "refusing it")
 
 
-def check_fresh(plan: Plan, session: Session) -> None:
-    """Refuse a plan made for other specs, another endpoint, or a live state that has changed since."""
+def check_fresh(plan: Plan, session: Session) -> Plan:
+    """The plan to run for a saved `plan`: a fresh decision from the specs and the live state, when `plan`
+    approved exactly it. Refuses a plan made for other specs, another account or another live state
+    (StalePlanError), and one whose actions are not that decision (PlanNotApproved)."""
     verify_plan(plan, session.checked)
     if plan.endpoint != session.client.target:
         raise StalePlanError(f"the plan was made against another account ({plan.endpoint}), not "
                              f"{session.client.target}")
-    live = fingerprint(read_live(session.client).snapshot, plan.project)
-    if live != plan.fingerprint:
+    fresh = make_plan(session.checked, session.client, prune=plan.prune)
+    if fresh.fingerprint != plan.fingerprint:
         raise StalePlanError("the live state changed since the plan was made (fingerprint "
-                             f"{plan.fingerprint[:12]} -> {live[:12]}); run `ftops plan` again")
+                             f"{plan.fingerprint[:12]} -> {fresh.fingerprint[:12]}); run `ftops plan` again")
+    require_preflight(fresh)  # what Foundry would refuse now (a model retired since), even if the plan was clean
+    return approve(plan, fresh)

@@ -134,20 +134,21 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
     spec = rt.checked.project.jobs[a.name].spec
     files = {name: rt.files[name] for name in filter(None, (spec.training_data, spec.validation_data))}
     request, ident = job_request(rt.checked, a.name, str(base_model), files)
-    if a.spec_hash is not None and ident[identity.META_HASH] != a.spec_hash:
+    if a.spec_hash is not None and ident[identity.META_CONTENT] != a.spec_hash:
         raise StalePlanError(f"job {a.name}: the spec or its data changed since the plan was made; plan again")
     if a.spec_hash is None:
         # The hash was not known at plan time (the base job had not finished): look before creating.
-        existing = [j for j in rt.client.list_jobs(metadata=ident) if j.status != "cancelled"]
+        lookup = identity.job_lookup(rt.plan.project, ident[identity.META_CONTENT])
+        existing = [j for j in rt.client.list_jobs(metadata=lookup) if j.status != "cancelled"]
         if existing and not a.retry:
             job = min(existing, key=lambda j: (j.created_at, j.id))
             with rt.lock:
                 rt.jobs[a.name] = job
-            return f"adopted {job.id} (created earlier for the same spec hash)"
+            return f"adopted {job.id} (created earlier for the same training content)"
     # One call. The plan's snapshot (or a saved plan's fingerprint check) showed no job for this hash;
     # a concurrent apply that created one meanwhile is settled right after creation.
     job = rt.client.create_job(request, ident)
-    if job.metadata.get(identity.META_HASH) != ident[identity.META_HASH]:
+    if job.metadata.get(identity.META_CONTENT) != ident[identity.META_CONTENT]:
         # Without its metadata the job cannot be found again, and every run would submit another.
         raise PermanentFoundryError(
             f"Foundry did not keep the metadata of {job.id}; ftops identifies jobs by it and would resubmit "
@@ -203,7 +204,7 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         tags[evaluations.TAG_VERDICT] = evaluations.verdict_tag(verdict)
         if verdict.baseline_model:
             tags[evaluations.TAG_BASELINE] = verdict.baseline_model[:256]
-    write = DeploymentWrite(str(model), a.sku, a.capacity, tags)
+    write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format)
     with rt.deploy_lock:
         if a.action == "replace":  # serving stops in between: the plan said so, and --allow-downtime allowed it
             rt.client.replace_deployment(a.name, write)
@@ -211,7 +212,8 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
             if a.served_model and a.served_model != model and a.served_capacity not in (None, a.capacity):
                 # Azure refuses a model and a capacity change in one write: capacity first, on the served
                 # model, keeping ftops' tags as they are (the deployment does not serve the new model yet).
-                rt.client.put_deployment(a.name, DeploymentWrite(a.served_model, a.sku, a.capacity))
+                first = DeploymentWrite(a.served_model, a.sku, a.capacity, None, a.model_format)
+                rt.client.put_deployment(a.name, first)
             rt.client.put_deployment(a.name, write)
     if a.served_model != model:  # it serves the new model only once it answers (not right after `Succeeded`)
         waited = rt.client.smoke(a.name, stop=rt.stop)

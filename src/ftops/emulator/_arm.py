@@ -66,7 +66,8 @@ def deployment_view(emu: Emulator, d: dict[str, Any], now: float) -> dict[str, A
                        "createdAt": _iso(d["created_at"]), "lastModifiedBy": "ftops-emulator",
                        "lastModifiedByType": "Application", "lastModifiedAt": _iso(d["modified_at"])},
         "properties": {
-            "model": {"format": "OpenAI", "name": d["model"], "version": "1", **(d.get("model_extra") or {})},
+            "model": {"format": d.get("model_format") or "OpenAI", "name": d["model"], "version": "1",
+                      **(d.get("model_extra") or {})},
             "provisioningState": state,
             "capabilities": {"chatCompletion": "true"},
             "currentCapacity": d["sku"]["capacity"],
@@ -97,6 +98,13 @@ def _settings(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | J
     model = props.get("model") or {}
     extra = {k: model[k] for k in MODEL_EXTRA if isinstance(model, dict) and model.get(k) is not None}
     return settings, extra
+
+
+def _model_format(body: dict[str, Any]) -> str:
+    """The model's format as the PUT names it (a fine-tuned open-source model keeps its provider's)."""
+    model = (body.get("properties") or {}).get("model") or {}
+    fmt = model.get("format") if isinstance(model, dict) else None
+    return fmt if isinstance(fmt, str) and fmt else "OpenAI"
 
 
 def _operation_url(request: Request, emu: Emulator, op_id: str) -> str:
@@ -241,7 +249,7 @@ async def put_deployment(request: Request) -> Response:
         existing = emu.store.get(c, "deployment", name)
         d = existing or {"name": name, "created_at": now, "last_used_at": None}
         d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model), tags=body.get("tags") or {},
-                 settings=settings[0], model_extra=settings[1])
+                 settings=settings[0], model_extra=settings[1], model_format=_model_format(body))
         return _write(request, emu, c, d, now, 200 if existing else 201)
 
 

@@ -5,7 +5,7 @@ from . import _evaluations as evaluations
 from . import _identity as identity
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
 from ._drift import DriftItem, drift_items, in_progress
-from ._jobs import job_request
+from ._jobs import job_identity, job_request
 from ._live import LiveState, Needs, read_live
 from ._model import (
     ACTIONS,
@@ -75,6 +75,7 @@ __all__ = [
     "fingerprint",
     "identity",
     "in_progress",
+    "job_identity",
     "job_request",
     "make_plan",
     "needs_checkpoints",

@@ -12,8 +12,11 @@ from ._model import Action
 
 @dataclass
 class JobState:
-    hash: str
-    live: LiveJob | None = None  # the job that carries this spec hash, if any
+    hash: str  # the training-content hash: the job's identity (`ftops-content`)
+    spec_hash: str = ""  # the spec hash older ftops versions stored (`ftops-hash`): matches jobs made by them
+    matches: list[LiveJob] = field(default_factory=list)  # this project's jobs of this identity, any spec name
+    owner: str | None = None  # the project of `live` when it is another project's job (followed, never touched)
+    live: LiveJob | None = None  # the job of this identity to follow, if any
     action_id: str | None = None  # the action others must wait for (create or wait)
     blocked: str | None = None
     paused: bool = False  # on hold by the spec (paused: true): dependents wait, nothing failed
@@ -36,6 +39,8 @@ class Ctx:
     dataset_action: dict[str, str] = field(default_factory=dict)
     dataset_blocked: dict[str, str] = field(default_factory=dict)
     jobs: dict[str, JobState] = field(default_factory=dict)
+    claimed: dict[str, str] = field(default_factory=dict)  # live job id -> the spec whose identity it carries
+    borrowed: set[str] = field(default_factory=set)  # other projects' job ids this plan's decisions read
     index: LiveIndex = field(init=False)  # the snapshot by name, spec and file: lookups in O(1)
 
     def __post_init__(self) -> None:

@@ -23,6 +23,8 @@ INACTIVE_NOTE = "Foundry deletes fine-tuned deployments unused for 15 days"
 # A deployment still missing this long after its job finished was most likely deployed and then deleted
 # (by a person, or by Foundry's inactivity and Developer-tier rules); sooner, its rollout is just unapplied.
 ROLLOUT_GRACE_SECONDS = 3600
+# ARM's model format of a fine-tuned model whose base model the catalog does not name (its own models say).
+DEFAULT_MODEL_FORMAT = "OpenAI"
 
 
 def deployment_hash(s: DeploymentSpec) -> str:
@@ -62,9 +64,12 @@ def plan_deployment(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
         _plan_rollout(ctx, dep, state.live, state, live, monthly, noop)
 
 
-def _rollout_fields(dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None) -> dict[str, Any]:
+def _rollout_fields(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState,
+                    live: LiveDeployment | None) -> dict[str, Any]:
     s = dep.spec
+    info = ctx.checked.base_model_info(s.model.job)
     return {"name": dep.name, "job": s.model.job, "job_hash": state.hash, "sku": s.sku.name,
+            "model_format": (info.format if info is not None else None) or DEFAULT_MODEL_FORMAT,
             "capacity": s.sku.capacity, "spec_hash": deployment_hash(s), "served_model": live.model if live else None,
             "served_capacity": live.capacity if live else None,
             "served_loss": _served_loss(live), "live_id": live.name if live else None}
@@ -80,7 +85,7 @@ def _pending_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, l
     if s.evaluation is not None:
         target = f"<winner of evaluation {s.evaluation.name}>"
         what = f"the winner of evaluation {s.evaluation.name} (candidates of job {s.model.job})"
-    fields = _rollout_fields(dep, state, live)
+    fields = _rollout_fields(ctx, dep, state, live)
     if live is not None:
         return RollOut(id=f"deployment.{dep.name}:update", action="update", depends_on=[state.action_id],
                        reason=f"pending rollout: keeps serving {live.model} until job {s.model.job} finishes",
@@ -114,7 +119,7 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
     if s.evaluation is not None:
         gate = plan_gate(ctx, dep, job, live, noop, Cost(monthly_usd=monthly if live else 0.0))
         if gate.evaluate_id is not None:
-            ctx.add(_gated_rollout(dep, state, live, monthly, gate.evaluate_id, job.id))
+            ctx.add(_gated_rollout(ctx, dep, state, live, monthly, gate.evaluate_id, job.id))
             return
         if gate.resolved is None:
             return  # plan_gate added why (reading, blocked, failed gate)
@@ -129,8 +134,8 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
         ctx.add(NoOp(reason=f"{keep}; {resolved.blocked}", blocked=resolved.blocked,
                      cost=Cost(monthly_usd=monthly if live else 0.0), **noop))
         return
-    fields = {**_rollout_fields(dep, state, live), "model": resolved.model, "loss": resolved.loss, "job_id": job.id,
-              "verdict": verdict}
+    fields = {**_rollout_fields(ctx, dep, state, live), "model": resolved.model, "loss": resolved.loss,
+              "job_id": job.id, "verdict": verdict}
     cost = Cost(monthly_usd=monthly)
     if live is None:
         ctx.add(_recreate(ctx, dep, job, resolved, fields, cost))
@@ -154,13 +159,13 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
                     drift="modified" if by_hand else None, cost=cost, interrupts=verb == "replace", **fields))
 
 
-def _gated_rollout(dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None, monthly: float,
-                   evaluate_id: str, job_id: str) -> RollOut:
+def _gated_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None,
+                   monthly: float, evaluate_id: str, job_id: str) -> RollOut:
     """Promote whichever candidate the evaluation picks (known when it has run)."""
     s = dep.spec
     assert s.evaluation is not None
     target = f"<winner of evaluation {s.evaluation.name}>"
-    fields = {**_rollout_fields(dep, state, live), "job_id": job_id, "gated": True, "depends_on": [evaluate_id]}
+    fields = {**_rollout_fields(ctx, dep, state, live), "job_id": job_id, "gated": True, "depends_on": [evaluate_id]}
     if live is None:
         return RollOut(id=f"deployment.{dep.name}:create", action="create", cost=Cost(monthly_usd=monthly),
                        reason=f"deploy the winner of evaluation {s.evaluation.name}",
@@ -275,7 +280,8 @@ def _orphan_jobs(ctx: Ctx) -> None:
 
     for j in ctx.live.snapshot.jobs:
         spec = j.metadata.get(ident.META_SPEC)
-        if j.metadata.get(ident.META_PROJECT) != ctx.project or not j.active or spec in ctx.checked.project.jobs:
+        if j.metadata.get(ident.META_PROJECT) != ctx.project or not j.active or spec in ctx.checked.project.jobs \
+                or j.id in ctx.claimed:  # a renamed spec's job: re-attached by its content
             continue
         name = spec or j.id
         reason = f"{j.id} is {j.status} but no spec names {spec!r}"

@@ -1,7 +1,11 @@
 """Identity rules: how live objects are matched to specs, with no state file.
 
 - file: uploaded as `ftops.<project>.<dataset>.<sha256[:32]>.jsonl`; same bytes, same name -> reuse.
-- job: metadata holds project, spec name and spec hash; same hash -> re-attach, never resubmit.
+- job: what it trains on. Metadata holds the training-content hash (`ftops-content`: base model, data,
+  method, hyperparameters as Foundry reads them, training type, seed, suffix, grader; never a name or a
+  project), plus project and spec name; same content -> re-attach, whatever the spec or project is called
+  now, never resubmit. Jobs created before the content hash carry only `ftops-hash` (the spec hash as it
+  was computed then: the same fields, hyperparameters as written); they are matched by that.
 - deployment: its name, plus tags with project, spec name and spec hash.
 """
 
@@ -17,7 +21,9 @@ if TYPE_CHECKING:
 
 META_PROJECT = "ftops-project"
 META_SPEC = "ftops-spec"
-META_HASH = "ftops-hash"
+META_HASH = "ftops-hash"  # the spec hash (still written: older ftops versions find new jobs by it)
+META_CONTENT = "ftops-content"  # a job's identity: its training-content hash
+LEGACY = "spec:"  # content_key of a job from before META_CONTENT: its spec hash
 TAG_JOB = "ftops-job"  # the job id whose model a deployment serves
 TAG_LOSS = "ftops-valid-loss"  # validation loss of the served checkpoint, for "must beat current" gates
 TAG_MODEL = "ftops-model"  # the model ftops resolved and rolled out (a hand edit of the model shows as a mismatch)
@@ -44,8 +50,25 @@ def parse_file_name(name: str) -> tuple[str, str, str] | None:
     return parts[0], parts[1], parts[2]
 
 
-def job_metadata(project: str, name: str, spec_hash: str) -> dict[str, str]:
-    return {META_PROJECT: project, META_SPEC: name, META_HASH: spec_hash}
+def job_metadata(project: str, name: str, spec_hash: str, content: str) -> dict[str, str]:
+    return {META_PROJECT: project, META_SPEC: name, META_HASH: spec_hash, META_CONTENT: content}
+
+
+def job_lookup(project: str, content: str) -> dict[str, str]:
+    """The metadata to list a project's jobs of one identity by (whatever spec name they were created under)."""
+    return {META_PROJECT: project, META_CONTENT: content}
+
+
+def content_key(metadata: dict[str, str]) -> str | None:
+    """The identity a live job carries: its content hash, else (created before it existed) its spec hash."""
+    if META_CONTENT in metadata:
+        return metadata[META_CONTENT]
+    return LEGACY + metadata[META_HASH] if META_HASH in metadata else None
+
+
+def same_job(metadata: dict[str, str], ident: dict[str, str]) -> bool:
+    """Whether a live job's metadata names the job `ident` (job_metadata's) identifies: project and content."""
+    return metadata.get(META_PROJECT) == ident.get(META_PROJECT) and content_key(metadata) == content_key(ident)
 
 
 def deployment_tags(project: str, name: str, spec_hash: str, job_id: str | None, loss: float | None,

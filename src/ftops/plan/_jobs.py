@@ -1,7 +1,11 @@
-"""Planning fine-tuning jobs: re-attach by spec hash, pause/resume, retry, supersede, settle races.
+"""Planning fine-tuning jobs: re-attach by training content, pause/resume, retry, supersede, settle races.
 
-`plan_job` selects what is live for a spec (`_select`), then decides: follow the job that carries the
-spec hash (`_plan_existing`) or submit a new one (`_plan_new`). Pure: it reads only `ctx.live`.
+Two passes, both pure (they read only `ctx.live`). `identify_jobs` finds, for every spec (bases first),
+the live jobs of its identity: the content it trains on (`FineTuningJobSpec.training_content`), never its
+name or project, so a renamed spec or project re-attaches to its job. It prefers this project's jobs; when
+none is usable, another project's job of the same content is followed (read, never paused, resumed or
+cancelled). Every spec's identity is known before any decision, so no spec supersedes a job another spec
+re-attaches to. `plan_job` then decides: follow the job (`_plan_existing`) or submit one (`_plan_new`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import orjson
 
 from ..checks import CheckedProject
 from ..foundry import JobRequest, LiveJob
-from ..spec import FineTuningJobSpec, JobRef, Resource
+from ..spec import HYPERPARAMETER_MODELS, FineTuningJobSpec, JobRef, Resource, normalised_hyperparameters
 from . import _identity as ident
 from ._context import Ctx, JobState
 from ._cost import training_cost
@@ -33,7 +37,8 @@ def job_order(checked: CheckedProject) -> list[str]:
     return list(graphlib.TopologicalSorter(graph).static_order())
 
 
-def _fields(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_model: str) -> dict[str, Any]:
+def _spec_fields(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_model: str) -> dict[str, Any]:
+    """The fields of the spec hash older ftops versions stored (`ftops-hash`): hyperparameters as written."""
     s = job.spec
     reports = checked.reports
     return {
@@ -49,23 +54,32 @@ def _fields(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_mode
     }
 
 
-def job_hash(ctx: Ctx, job: Resource[FineTuningJobSpec], base_model: str) -> str:
-    return ident.canonical_hash(_fields(ctx.checked, job, base_model))
+def _content(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_model: str) -> dict[str, Any]:
+    return job.spec.training_content(base_model, {name: r.sha256 for name, r in checked.reports.items()})
+
+
+def job_identity(checked: CheckedProject, name: str, base_model: str) -> tuple[str, str]:
+    """(training-content hash, spec hash) of job `name` on `base_model`: what live jobs of it carry."""
+    job = checked.project.jobs[name]
+    return (ident.canonical_hash(_content(checked, job, base_model)),
+            ident.canonical_hash(_spec_fields(checked, job, base_model)))
 
 
 def job_request(checked: CheckedProject, name: str, base_model: str,
                 files: dict[str, str]) -> tuple[JobRequest, dict[str, str]]:
     """(request, identity metadata) of job `name` on `base_model`: what apply submits.
 
-    The spec hash covers the resolved base model, data hashes, method, hyperparameters, training
-    type, seed, suffix and grader; the stored fields let a later plan show what changed.
+    The identity is the training-content hash (`ftops-content`); the spec hash is stored beside it for
+    older ftops versions, and the content's fields (compact) let a later plan show what changed.
     """
     project = checked.project.project_name
-    s = checked.project.jobs[name].spec
-    fields = _fields(checked, checked.project.jobs[name], base_model)
-    identity = ident.job_metadata(project, name, ident.canonical_hash(fields))
+    job = checked.project.jobs[name]
+    s = job.spec
+    content = _content(checked, job, base_model)
+    content_hash, spec_hash = job_identity(checked, name, base_model)
+    identity = ident.job_metadata(project, name, spec_hash, content_hash)
     metadata = dict(identity)
-    stored = ident.stored_fields(fields)
+    stored = ident.stored_fields(content)
     if stored is not None:
         metadata[ident.META_FIELDS] = stored
     request = JobRequest(base_model=base_model, training_file=files[s.training_data], method=s.method,
@@ -99,89 +113,157 @@ class _Base:
     blocked: str | None
 
 
-def _base(ctx: Ctx, s: FineTuningJobSpec) -> _Base:
+def _base_model(ctx: Ctx, s: FineTuningJobSpec) -> str:
+    """The model to train on: the base job's fine-tuned model once it exists, else a stand-in for it."""
     if not isinstance(s.base_model, JobRef):
-        return _Base(s.base_model, None, [], None)
+        return s.base_model
+    base = ctx.jobs[s.base_model.job]
+    if base.succeeded and base.live is not None and base.live.fine_tuned_model:
+        return base.live.fine_tuned_model
+    return f"job:{base.hash}"
+
+
+def _base(ctx: Ctx, s: FineTuningJobSpec) -> _Base:
+    model = _base_model(ctx, s)
+    if not isinstance(s.base_model, JobRef):
+        return _Base(model, None, [], None)
     name = s.base_model.job
     base = ctx.jobs[name]
-    if base.succeeded and base.live is not None and base.live.fine_tuned_model:
-        return _Base(base.live.fine_tuned_model, name, [], None)
-    return _Base(f"job:{base.hash}", name, [base.action_id] if base.action_id else [],
+    if not model.startswith("job:"):
+        return _Base(model, name, [], None)
+    return _Base(model, name, [base.action_id] if base.action_id else [],
                  base.blocked and f"base job {name} cannot finish: {base.blocked}")
+
+
+def identify_jobs(ctx: Ctx) -> None:
+    """Every spec's identity and the live job it follows, bases first (a base's model is in its child's)."""
+    first: dict[str, str] = {}  # content hash -> the spec that has it
+    for name in job_order(ctx.checked):
+        job = ctx.checked.project.jobs[name]
+        base_model = _base_model(ctx, job.spec)
+        state = ctx.jobs[name] = JobState(*job_identity(ctx.checked, name, base_model))
+        twin = first.setdefault(state.hash, name)
+        if twin != name:
+            # validate refuses twins it can see; this one shows once a base job's model is resolved (a spec
+            # that names that model outright): both would be one job, so the later spec is blocked.
+            state.blocked = (f"trains exactly what FineTuningJob {twin} trains once its base model is resolved, so "
+                             f"both would be one job: point its deployments at {twin}, or change its seed or suffix")
+            continue
+        found = ctx.index.jobs_with_content(state.hash, state.spec_hash)
+        state.matches = [j for j in found if j.metadata.get(ident.META_PROJECT) == ctx.project]
+        theirs = [j for j in found if j.metadata.get(ident.META_PROJECT) != ctx.project]
+        for j in state.matches:
+            ctx.claimed.setdefault(j.id, name)
+        ours = _follow_order(state.matches, name)
+        if ours and ours[0].status != "failed":
+            state.live = ours[0]
+            continue
+        ctx.borrowed.update(j.id for j in theirs)  # only now do other projects' jobs decide anything
+        if usable := [j for j in _follow_order(theirs, name) if j.status != "failed"]:
+            state.live, state.owner = usable[0], usable[0].metadata.get(ident.META_PROJECT)
 
 
 def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
     s = job.spec
+    state = ctx.jobs[job.name]
+    if state.blocked:  # a twin of another spec (identify_jobs)
+        ctx.add(NoOp(id=f"job.{job.name}:no-op", kind="FineTuningJob", name=job.name, reason=state.blocked,
+                     blocked=state.blocked))
+        return
     base = _base(ctx, s)
-    state = ctx.jobs[job.name] = JobState(job_hash(ctx, job, base.model))
     for ds in filter(None, (s.training_data, s.validation_data)):
         if ds in ctx.dataset_action:
             base.depends.append(ctx.dataset_action[ds])
         if ds in ctx.dataset_blocked:
             base.blocked = base.blocked or f"dataset {ds}: {ctx.dataset_blocked[ds]}"
-    live, current = _select(ctx, job.name, state.hash)
-    alive = _settle_duplicates(ctx, job.name, current)
+    alive = _settle_duplicates(ctx, job.name, state.matches)
     if alive and alive[0].status != "failed":
         _plan_existing(ctx, job, state, alive[0])
+    elif state.owner is not None and state.live is not None:
+        _plan_existing(ctx, job, state, state.live)
     else:
-        _plan_new(ctx, job, state, base, live, current)
+        _plan_new(ctx, job, state, base, list(ctx.index.jobs_of_spec(job.name)), state.matches)
 
 
-def _select(ctx: Ctx, name: str, spec_hash: str) -> tuple[list[LiveJob], list[LiveJob]]:
-    """(every live job of this spec, those that carry the current spec hash)."""
-    live = list(ctx.index.jobs_of_spec(name))
-    return live, [j for j in live if j.metadata.get(ident.META_HASH) == spec_hash]
+def _follow_order(current: list[LiveJob], name: str) -> list[LiveJob]:
+    """The live jobs of one identity, the one to follow first; cancelled ones left out.
 
-
-def _settle_duplicates(ctx: Ctx, name: str, current: list[LiveJob]) -> list[LiveJob]:
-    """Order the jobs of one hash (the one to follow first); cancel or report duplicates of racing applies."""
+    A finished job beats a running one (no more billing); among equals the oldest survives, as in apply's race
+    settling, except that a job created under this spec's own name goes first (a spec renamed before ftops
+    knew content identity may have trained twice: keep following the job its deployments were moved to).
+    """
     alive = sorted((j for j in current if j.status != "cancelled"),
                    key=lambda j: (KEEP_ORDER.get(j.status, 2), j.created_at, j.id))
     usable = [j for j in alive if j.status != "failed"]
     if len(usable) < 2:
         return alive
-    # The oldest survives, as in apply's race settling; but a finished job beats a running one (no more billing).
     done = [j for j in usable if j.status == "succeeded"]
-    oldest = min(done or usable, key=lambda j: (j.created_at, j.id))
-    for dup in (j for j in usable if j is not oldest):
+    first = min(done or usable, key=lambda j: (j.metadata.get(ident.META_SPEC) != name, j.created_at, j.id))
+    return [first] + [j for j in alive if j is not first]
+
+
+def _settle_duplicates(ctx: Ctx, name: str, current: list[LiveJob]) -> list[LiveJob]:
+    """Order this project's jobs of one identity (`_follow_order`); cancel or report the duplicates of racing
+    applies (or of a renamed spec trained twice before content identity)."""
+    alive = _follow_order(current, name)
+    usable = [j for j in alive if j.status != "failed"]
+    if len(usable) < 2:
+        return alive
+    kept = alive[0]
+    for dup in (j for j in usable if j is not kept):
         if dup.active:
             ctx.add(CancelJob(id=f"job.{name}:cancel:{dup.id}", name=name, job_id=dup.id, live_id=dup.id,
-                              cause="duplicate", duplicate_of=oldest.id,
-                              reason=f"duplicate of {oldest.id} for the same spec hash (concurrent applies); "
+                              cause="duplicate", duplicate_of=kept.id,
+                              reason=f"duplicate of {kept.id} for the same training content (concurrent applies); "
                                      "keeping the oldest"))
         else:
             ctx.add(NoOp(id=f"job.{name}:duplicate:{dup.id}", kind="FineTuningJob", name=name, live_id=dup.id,
-                         duplicate_of=oldest.id, reason=f"{dup.id} ({dup.status}) duplicates {oldest.id} for the "
-                         "same spec hash (concurrent applies); both were billed, nothing to do"))
-    return [oldest] + [j for j in alive if j is not oldest]
+                         duplicate_of=kept.id, reason=f"{dup.id} ({dup.status}) duplicates {kept.id} for the "
+                         "same training content; both were billed, nothing to do"))
+    return alive
+
+
+def _attached(ctx: Ctx, name: str, chosen: LiveJob) -> tuple[str, dict[str, tuple[Any, Any]]]:
+    """How a re-attached job was named when it was created, if not as now: (a note, the changes to show)."""
+    project, spec = chosen.metadata.get(ident.META_PROJECT), chosen.metadata.get(ident.META_SPEC)
+    if project != ctx.project:
+        return ("; another project's job of the same training content: followed, never paused or cancelled "
+                f"(was {project}/{spec})"), {"project": (project, ctx.project)}
+    if spec != name:
+        return f"; re-attached: same training content (was {spec})", {"name": (spec, name)}
+    return "", {}
 
 
 def _plan_existing(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, chosen: LiveJob) -> None:
     s, name, aid = job.spec, job.name, f"job.{job.name}"
     state.live = chosen
+    was, renamed = _attached(ctx, name, chosen)
     common: dict[str, Any] = {"name": name, "live_id": chosen.id}
     if chosen.status == "succeeded":
         ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", reason=f"{chosen.id} succeeded: "
-                     f"{chosen.fine_tuned_model}", fine_tuned_model=chosen.fine_tuned_model, **common))
+                     f"{chosen.fine_tuned_model}{was}", changes=renamed, fine_tuned_model=chosen.fine_tuned_model,
+                     **common))
         return
     progress = _progress(ctx, chosen)
     if s.paused:
         state.paused = True
-        if chosen.status != "paused":
-            ctx.add(PauseJob(id=f"{aid}:pause", reason=f"paused: true in the spec; {chosen.id} is {chosen.status}",
-                             changes={"status": (chosen.status, "paused")}, job_id=chosen.id, progress=progress,
-                             **common))
+        if chosen.status != "paused" and state.owner is None:
+            ctx.add(PauseJob(id=f"{aid}:pause", reason=f"paused: true in the spec; {chosen.id} is {chosen.status}"
+                             f"{was}", changes={"status": (chosen.status, "paused")}, job_id=chosen.id,
+                             progress=progress, **common))
         else:
-            ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", reason=f"{chosen.id} is paused (paused: true)",
-                         progress=progress, **common))
+            ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", reason=f"{chosen.id} is {chosen.status} "
+                         f"(paused: true holds this spec's rollouts){was}", changes=renamed, progress=progress,
+                         **common))
         return
     after: list[str] = []
-    if chosen.status == "paused":
-        after.append(ctx.add(ResumeJob(id=f"{aid}:resume", reason=f"paused: false in the spec; resume {chosen.id}",
-                                       changes={"status": ("paused", "running")}, job_id=chosen.id,
+    if chosen.status == "paused" and state.owner is None:
+        after.append(ctx.add(ResumeJob(id=f"{aid}:resume", reason=f"paused: false in the spec; resume {chosen.id}"
+                                       f"{was}", changes={"status": ("paused", "running")}, job_id=chosen.id,
                                        progress=progress, **common)).id)
-    state.action_id = ctx.add(WaitJob(id=f"{aid}:wait", reason=f"{chosen.id} is {chosen.status}", job_id=chosen.id,
-                                      spec_hash=state.hash, progress=progress, depends_on=after, **common)).id
+    state.action_id = ctx.add(WaitJob(id=f"{aid}:wait", reason=f"{chosen.id} is {chosen.status}{was}",
+                                      changes=renamed, job_id=chosen.id, spec_hash=state.hash, progress=progress,
+                                      depends_on=after, **common)).id
 
 
 def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base: _Base, live: list[LiveJob],
@@ -205,15 +287,18 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
         ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", name=name, reason=state.blocked,
                      blocked=state.blocked, drift="foreign", live_id=twin.id))
         return
-    superseded = [j for j in live if j.metadata.get(ident.META_HASH) != state.hash and j.active]
+    # A job of this spec's name that no spec's identity claims is what the new job replaces (one another spec
+    # re-attaches to, after names were swapped, is that spec's).
+    superseded = [j for j in live if j.id not in ctx.claimed and j.active]
+    changed = any(j.id not in ctx.claimed or ctx.claimed[j.id] != name for j in live)
     create = ctx.add(CreateJob(
-        id=f"{aid}:create", name=name, reason=_create_reason(state, live, current, failed, superseded, s.retries),
+        id=f"{aid}:create", name=name, reason=_create_reason(changed, current, failed, superseded, s.retries),
         changes=_job_changes(ctx, job, live, base.model), depends_on=sorted(set(base.depends)),
         blocked=base.blocked, drift="modified" if current and not failed else None, cost=_cost(ctx, job),
         spec_hash=None if base.model.startswith("job:") else state.hash,
         base_model=None if base.model.startswith("job:") else base.model, base_job=base.job,
         base_hash=ctx.jobs[base.job].hash if base.job else None, retry=len(failed),
-        supersedes=[j.id for j in superseded]))
+        supersedes=sorted(j.id for j in superseded)))  # sorted: a listing may order jobs of one second either way
     state.action_id, state.blocked, state.creating = create.id, base.blocked, True
     for old in superseded:
         if s.keep_superseded:
@@ -225,13 +310,13 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
                               reason=f"superseded by the new spec; {old.id} is {old.status}"))
 
 
-def _create_reason(state: JobState, live: list[LiveJob], current: list[LiveJob], failed: list[LiveJob],
-                   superseded: list[LiveJob], retries: int) -> str:
+def _create_reason(changed: bool, current: list[LiveJob], failed: list[LiveJob], superseded: list[LiveJob],
+                   retries: int) -> str:
     if failed:
         reason = f"retry {len(failed)}/{retries}: {failed[-1].id} failed: {failed[-1].error or 'no reason given'}"
     elif current:
         reason = f"the job for this spec ({current[-1].id}) was cancelled outside ftops; resubmitting"
-    elif any(j.metadata.get(ident.META_HASH) != state.hash for j in live):
+    elif changed:
         reason = "spec changed: jobs are immutable, so a new job"
     else:
         reason = "new job"
@@ -264,13 +349,22 @@ def _job_changes(ctx: Ctx, job: Resource[FineTuningJobSpec], live: list[LiveJob]
     newest = max(live, key=lambda j: (j.created_at, j.id), default=None)
     if newest is None:
         return {}
-    new_fields = _fields(ctx.checked, job, base_model)
-    old = ident.stored_fields_of(newest)
+    new_fields = _content(ctx.checked, job, base_model)
+    old = _as_content(ident.stored_fields_of(newest))
     compact = ident.stored_fields(new_fields)
     if not old or compact is None:  # nothing stored to compare with: only the hash says it changed
-        return {"spec hash": (newest.metadata.get(ident.META_HASH), ident.canonical_hash(new_fields))}
+        was = newest.metadata.get(ident.META_CONTENT, newest.metadata.get(ident.META_HASH))
+        return {"spec hash": (was, ident.canonical_hash(new_fields))}
     changes = ident.flat_changes(old, orjson.loads(compact))
     return {k: (_scalar(a), _scalar(b)) for k, (a, b) in changes.items()}
+
+
+def _as_content(stored: dict[str, Any]) -> dict[str, Any]:
+    """Stored fields as the content would hold them (jobs from before it stored hyperparameters as written)."""
+    hp, method = stored.get("hyperparameters"), stored.get("method")
+    if isinstance(hp, dict) and method in HYPERPARAMETER_MODELS:
+        return {**stored, "hyperparameters": normalised_hyperparameters(method, hp)}
+    return stored
 
 
 def _scalar(v: Any) -> Any:

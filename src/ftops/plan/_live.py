@@ -102,7 +102,11 @@ class LiveIndex:
         self.project_jobs: list[LiveJob] = []
         self.jobs_by_spec: dict[str, list[LiveJob]] = defaultdict(list)
         self.unlabelled_by_training_file: dict[str, list[LiveJob]] = defaultdict(list)
+        self.jobs_by_content: dict[str, list[LiveJob]] = defaultdict(list)  # every project's managed jobs
         for j in snapshot.jobs:
+            key = ident.content_key(j.metadata)
+            if key is not None and ident.META_PROJECT in j.metadata:
+                self.jobs_by_content[key].append(j)
             if j.metadata.get(ident.META_PROJECT) == project:
                 self.project_jobs.append(j)
                 spec = j.metadata.get(ident.META_SPEC)
@@ -120,6 +124,11 @@ class LiveIndex:
     def jobs_of_spec(self, name: str) -> list[LiveJob]:
         """This project's live jobs whose metadata names spec `name`, in snapshot order."""
         return self.jobs_by_spec.get(name, [])
+
+    def jobs_with_content(self, content: str, spec_hash: str) -> list[LiveJob]:
+        """Every project's managed jobs of one identity: those that carry the content hash, then those from
+        before content hashes that carry the spec hash of the same spec (callers order them as they need)."""
+        return self.jobs_by_content.get(content, []) + self.jobs_by_content.get(ident.LEGACY + spec_hash, [])
 
     def unlabelled_jobs_on(self, file_id: str) -> list[LiveJob]:
         """Live jobs without an ftops spec hash that trained on `file_id`, in snapshot order."""

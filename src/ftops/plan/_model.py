@@ -17,6 +17,10 @@ from .._vocabulary import CHANGING, DRIFT_CLASSES, VERBS, DriftClass, SkuName, V
 FORMAT_VERSION: Literal[2] = 2
 ACTIONS = VERBS
 DRIFT_KINDS = DRIFT_CLASSES
+# What an action shows a person and apply never reads. A saved plan may differ from a fresh decision only
+# here: a reason or drift class can move with the clock (a deployment missing for an hour reads `deleted`),
+# progress with a running job's events. Every other field decides what apply sends or does.
+DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost"})
 
 Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation"]
 Scalar = str | int | float | bool | None
@@ -99,6 +103,15 @@ class ActionBase(_Model):
         """A change apply can make now (not blocked, not waiting for a running job)."""
         return self.changes_something and not self.pending and not self.blocked
 
+    def decisive(self) -> dict[str, Any]:
+        """Every field that decides what apply sends or does (all but DISPLAY_ONLY), as JSON values.
+
+        `depends_on` is a sorted set: its order in the list means nothing to the scheduler.
+        """
+        fields = self.model_dump(mode="json", exclude=set(DISPLAY_ONLY))
+        fields["depends_on"] = sorted(set(self.depends_on))
+        return fields
+
 
 # -- datasets -------------------------------------------------------------------------------
 class UploadDataset(ActionBase):
@@ -133,6 +146,13 @@ class ImportDataset(ActionBase):
     bytes: int = Field(ge=0)
     identity: Literal["sha256", "etag"]
     etag: str | None = Field(default=None, max_length=256)  # checked again (HEAD) right before the import
+
+    def decisive(self) -> dict[str, Any]:
+        # The ETag guards only the moments up to the import (a HEAD with the fresh decision's ETag). With
+        # identity "sha256" a new ETag over the same bytes is the same approval; with "etag" it is in `sha256`.
+        fields = super().decisive()
+        fields.pop("etag", None)
+        return fields
 
     @field_validator("url")
     @classmethod
@@ -254,6 +274,8 @@ class RollOut(ActionBase):
     job_hash: Hex16
     sku: SkuName
     capacity: int = Field(ge=1)
+    # ARM's model format of the fine-tuned model (`OpenAI`; an open-source base model's provider, `Mistral AI`)
+    model_format: str = Field(default="OpenAI", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 .\-]+$")
     spec_hash: Hex16
     served_model: str | None = None  # what the deployment serves now (None: it does not exist)
     served_capacity: int | None = None  # its capacity now (a model and a capacity change go in two writes)

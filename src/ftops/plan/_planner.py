@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import graphlib
 import time
+from collections.abc import Collection
 from typing import Any
 
 from ..checks import CheckedProject
-from ..foundry import FoundryClient, Snapshot
+from ..foundry import FoundryClient, LiveEval, Snapshot
 from ..spec import Resource
 from . import _identity as ident
 from ._context import Ctx
@@ -21,7 +22,7 @@ from ._cost import monthly_hosting
 from ._datasets import plan_datasets
 from ._deployments import plan_deployment, plan_orphans
 from ._evaluations import plan_eval_items
-from ._jobs import job_order, plan_job
+from ._jobs import identify_jobs, job_order, plan_job
 from ._live import LiveState, fetch, read_live
 from ._model import Action, Plan, WaitJob
 from ._preflight import preflight
@@ -29,15 +30,22 @@ from ._preflight import preflight
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
 
 
-def fingerprint(snap: Snapshot, project: str) -> str:
-    """A hash of the live objects the plan depends on: this project's files and jobs, all deployments."""
+def fingerprint(snap: Snapshot, project: str, *, evals: list[LiveEval] | None = None,
+                borrowed: Collection[str] = ()) -> str:
+    """A hash of the live objects the plan depends on: this project's files and jobs, the jobs of other
+    projects it re-attaches to or could (`borrowed`: same training content), all deployments, and this
+    project's evals when the plan read them (the verdicts of evaluation gates live in their metadata)."""
     files = sorted((f.id, f.filename, f.status) for f in snap.files
                    if (p := ident.parse_file_name(f.filename)) is not None and p[0] == project)
     jobs = sorted((j.id, j.status, j.fine_tuned_model or "") for j in snap.jobs
-                  if j.metadata.get(ident.META_PROJECT) == project)
+                  if j.metadata.get(ident.META_PROJECT) == project or j.id in borrowed)
     deps = sorted((d.name, d.model or "", d.sku_name or "", d.capacity or 0, ident.canonical_hash(d.tags))
                   for d in snap.deployments)
-    return ident.canonical_hash({"files": files, "jobs": jobs, "deployments": deps})
+    seen: dict[str, object] = {"files": files, "jobs": jobs, "deployments": deps}
+    if evals is not None:  # only then: a plan without gates keeps the fingerprint it always had
+        seen["evals"] = sorted((e.id, ident.canonical_hash(e.metadata)) for e in evals
+                               if e.metadata.get(ident.META_PROJECT) == project)
+    return ident.canonical_hash(seen)
 
 
 def spec_fingerprint(checked: CheckedProject) -> str:
@@ -57,6 +65,7 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     project = checked.project.project_name
     ctx = Ctx(checked, live, project, prune)
     plan_datasets(ctx)
+    identify_jobs(ctx)
     for name in job_order(checked):
         plan_job(ctx, checked.project.jobs[name])
     for dep in checked.project.deployments.values():
@@ -65,7 +74,8 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     plan_eval_items(ctx)
     _mark_pending(ctx.actions)
     findings = preflight(ctx)
-    return Plan(project=project, endpoint=endpoint, fingerprint=fingerprint(live.snapshot, project),
+    seen = fingerprint(live.snapshot, project, evals=live.evals, borrowed=ctx.borrowed)
+    return Plan(project=project, endpoint=endpoint, fingerprint=seen,
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(checked, live, project),

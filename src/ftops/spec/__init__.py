@@ -10,7 +10,7 @@ from ._evaluation import (
     StringCheckCriterion,
     TextSimilarityCriterion,
 )
-from ._hyperparameters import HYPERPARAMETER_MODELS
+from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
 from ._models import (
     DatasetSpec,
     DeploymentSpec,
@@ -64,6 +64,7 @@ __all__ = [
     "find_root",
     "json_schema",
     "load_project",
+    "normalised_hyperparameters",
     "require_connection",
     "spec_files",
 ]

@@ -96,3 +96,20 @@ def check_hyperparameters(method: str, values: dict[Any, Any]) -> None:
                 error = PydanticCustomError("hyperparameter", err["msg"])
             errors.append({"type": error, "loc": (key,) if key is not None else (), "input": err.get("input")})
         raise ValidationError.from_exception_data("hyperparameters", errors) from None
+
+
+def normalised_hyperparameters(method: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters as Foundry reads them, for a job's identity: what it trains on, not how it is written.
+
+    A value equal to Foundry's default is left out ("auto", and `reasoning_effort: default`: the defaults of
+    the reference OpenAPI's `Fine-tune*Hyperparameters`), so writing it out is the same job as leaving it
+    out; a number field holds a float (`learning_rate_multiplier: 2` is 2.0). Values that do not validate
+    are kept as written (validation refuses them before any plan).
+    """
+    model = HYPERPARAMETER_MODELS[method]
+    try:
+        typed = model.model_validate(values)
+    except ValidationError:
+        return dict(sorted(values.items()))
+    defaults = {name: f.default for name, f in model.model_fields.items()}
+    return {k: v for k, v in sorted(typed.model_dump().items()) if v != defaults[k]}

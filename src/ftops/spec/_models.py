@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
@@ -10,7 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from .._vocabulary import SkuName, TrainingType
 from ._evaluation import EvaluationRef, EvaluationSpec
-from ._hyperparameters import HyperValue, check_hyperparameters
+from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Method = Literal["supervised", "dpo", "reinforcement"]
@@ -129,6 +130,26 @@ class FineTuningJobSpec(_Strict):
             check_hyperparameters(method, value)
         return value
 
+    def training_content(self, base_model: str, sha256: Mapping[str, str]) -> dict[str, Any]:
+        """What Foundry trains on, as it reads it: the job's identity, so never its name or its project.
+
+        The resolved base model, the bytes of the data (by `sha256`, dataset name -> digest), the method, the
+        hyperparameters with Foundry's defaults left out, the training type, seed, suffix (it names the
+        model) and grader. Editing anything else (a name, key order, `"auto"` written out, 2 vs 2.0, which
+        dataset name holds the bytes) is the same job; `paused`, `retries` and `keepSuperseded` are not sent.
+        """
+        return {
+            "model": base_model,
+            "training_data": sha256[self.training_data],
+            "validation_data": sha256[self.validation_data] if self.validation_data else None,
+            "method": self.method,
+            "hyperparameters": normalised_hyperparameters(self.method, self.hyperparameters),
+            "trainingType": self.training_type,
+            "seed": self.seed,
+            "suffix": self.suffix,
+            "grader": _same_numbers(self.grader),
+        }
+
 
 class Epoch(_Strict):
     epoch: PositiveInt
@@ -173,3 +194,14 @@ class Envelope(BaseModel):
     kind: Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation"]
     metadata: Metadata
     spec: dict[str, Any]
+
+
+def _same_numbers(value: Any) -> Any:
+    """`value` with integral floats as ints: JSON reads 1 and 1.0 as one number, and so does Foundry."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _same_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_same_numbers(v) for v in value]
+    return value

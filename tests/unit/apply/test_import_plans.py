@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ftops import FtopsError, StalePlanError
+from ftops import FtopsError, PlanNotApproved
 from ftops.apply import load_plan_file, save_plan_file, verify_plan
 from ftops.plan import ImportDataset, Plan, identity
 from tests.conftest import BASE_SPEC, MakeProject, chat_jsonl
@@ -51,12 +51,12 @@ def _tampered(plan: Plan, tmp_path: Path, **change: Any) -> Plan:
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"url": "http://127.0.0.1:1/other.jsonl"}, "is not the url the specs name"),
-    ({"sha256": "0" * 64}, "changed since the plan was made"),
-    ({"identity": "etag"}, "changed since the plan was made"),
+    ({"sha256": "0" * 64}, "is not its url's"),
+    ({"identity": "etag"}, "is not its url's"),
     ({"filename": "ftops.x.train.evil.jsonl"}, "does not follow ftops' naming"),
 ])
 def test_a_tampered_import_is_refused(url_world: Any, tmp_path: Path, change: dict[str, Any], message: str) -> None:
-    with pytest.raises(StalePlanError, match=message):
+    with pytest.raises(PlanNotApproved, match=message):
         verify_plan(_tampered(url_world.plan(), tmp_path, **change), url_world.checked)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ftops import FtopsError, StalePlanError
+from ftops import FtopsError, PlanNotApproved, StalePlanError
 from ftops.apply import load_plan_file, save_plan_file, verify_plan
 from ftops.plan import Plan, decide
 from tests.conftest import BASE_SPEC, MakeProject
@@ -57,19 +57,21 @@ def _upload(data: dict[str, Any]) -> dict[str, Any]:
     return next(a for a in data["actions"] if a["op"] == "dataset.upload")
 
 
-@pytest.mark.parametrize("edit,message", [
-    (lambda d: _upload(d).update(path="specs/data/valid.jsonl"), "is not the file the specs name"),
-    (lambda d: _upload(d).update(sha256="0" * 64), "changed since the plan was made"),
-    (lambda d: _upload(d).update(filename="ftops.local.train.evil.jsonl"), "does not follow ftops' naming"),
-    (lambda d: d["actions"][0]["depends_on"].append("nowhere:create"), "depends on unknown action"),
-    (lambda d: d["actions"][0]["depends_on"].append(d["actions"][-1]["id"]), "cycle"),
-    (lambda d: d.update(project="other"), "is for project 'other'"),
-    (lambda d: d.update(spec_fingerprint="f" * 16), "specs or their data changed"),
+@pytest.mark.parametrize("edit,message,refusal", [
+    (lambda d: _upload(d).update(path="specs/data/valid.jsonl"), "is not the file the specs name", PlanNotApproved),
+    (lambda d: _upload(d).update(sha256="0" * 64), "is not its file's", PlanNotApproved),
+    (lambda d: _upload(d).update(filename="ftops.local.train.evil.jsonl"), "does not follow ftops' naming",
+     PlanNotApproved),
+    (lambda d: d["actions"][0]["depends_on"].append("nowhere:create"), "depends on unknown action", PlanNotApproved),
+    (lambda d: d["actions"][0]["depends_on"].append(d["actions"][-1]["id"]), "cycle", PlanNotApproved),
+    (lambda d: d.update(project="other"), "is for project 'other'", StalePlanError),
+    (lambda d: d.update(spec_fingerprint="f" * 16), "specs or their data changed", StalePlanError),
 ])
 def test_a_plan_that_does_not_fit_the_specs_is_refused_before_anything_runs(
-        tmp_path: Path, make_project: MakeProject, edit: Any, message: str) -> None:
+        tmp_path: Path, make_project: MakeProject, edit: Any, message: str, refusal: type[Exception]) -> None:
+    # Stale (the specs moved: `--on-stale replan` plans again) or not approved (edited: always refused).
     plan, checked = _fresh(make_project)
-    with pytest.raises(StalePlanError, match=message):
+    with pytest.raises(refusal, match=message):
         verify_plan(_tamper(plan, tmp_path, edit), checked)
 
 

@@ -297,7 +297,7 @@ spec:
 
 
 def test_a_plan_file_evaluation_for_other_criteria_is_refused(w: World) -> None:
-    from ftops import StalePlanError
+    from ftops import PlanNotApproved
     from ftops.apply import verify_plan
 
     finished(w)
@@ -305,7 +305,7 @@ def test_a_plan_file_evaluation_for_other_criteria_is_refused(w: World) -> None:
     ev = by_resource(plan)["Evaluation/quality"]
     verify_plan(plan, w.checked)
     ev.criteria_hash = "0123456789abcdef"
-    with pytest.raises(StalePlanError, match="not for these criteria"):
+    with pytest.raises(PlanNotApproved, match="not for these criteria"):
         verify_plan(plan, w.checked)
 
 

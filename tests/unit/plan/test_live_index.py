@@ -28,7 +28,10 @@ def _mixed_snapshot(seed: int) -> Snapshot:
     for _ in range(400):
         metadata = {}
         if rnd.random() < 0.8:
-            metadata = identity.job_metadata(rnd.choice(PROJECTS), rnd.choice(SPECS), f"h{rnd.randrange(3)}")
+            metadata = identity.job_metadata(rnd.choice(PROJECTS), rnd.choice(SPECS), f"h{rnd.randrange(3)}",
+                                             f"c{rnd.randrange(3)}")
+            if rnd.random() < 0.3:  # a job from before content identity
+                del metadata[identity.META_CONTENT]
             metadata[identity.META_FIELDS] = (f'{{"training_data":"{rnd.randrange(4):016x}",'
                                               f'"validation_data":"{rnd.randrange(4):016x}"}}')
         jobs.append(LiveJob(id=new_id("ftjob-"), status=rnd.choice(["running", "succeeded", "failed", "cancelled"]),
@@ -51,6 +54,11 @@ def test_each_lookup_equals_the_scan_it_replaces(seed: int, project: str) -> Non
     for spec in [*SPECS, "missing"]:
         assert index.jobs_of_spec(spec) == [j for j in snap.jobs if j.metadata.get(identity.META_PROJECT) == project
                                              and j.metadata.get(identity.META_SPEC) == spec]
+    for content, spec_hash in ((f"c{a}", f"h{b}") for a in range(4) for b in range(4)):
+        scan = [j for j in snap.jobs if identity.META_PROJECT in j.metadata and (
+            j.metadata.get(identity.META_CONTENT) == content
+            or (identity.META_CONTENT not in j.metadata and j.metadata.get(identity.META_HASH) == spec_hash))]
+        assert sorted(j.id for j in index.jobs_with_content(content, spec_hash)) == sorted(j.id for j in scan)
     for fid in [*(f.id for f in snap.files[:25]), "file-gone"]:
         assert index.unlabelled_jobs_on(fid) == [j for j in snap.jobs if identity.META_HASH not in j.metadata
                                                  and j.training_file == fid]

@@ -1,8 +1,8 @@
 """`ftops metrics JOB [DIR]`: a job's training curves (loss, accuracy) and checkpoint metrics.
 
-JOB is the name of a FineTuningJob spec (the newest succeeded or running job ftops created for it,
-found by its metadata) or a raw `ftjob-...` id. The layers (and openai) are imported inside the
-command, so that `ftops --help` starts fast.
+JOB is the name of a FineTuningJob spec (the newest succeeded or running job of this project created
+under that name or, whatever it was called then, of the same training content) or a raw `ftjob-...` id.
+The layers (and openai) are imported inside the command, so that `ftops --help` starts fast.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
 
 def _find_job(s: Session, job: str) -> tuple[str, str]:
     """(job id, display name) for a spec name or a raw job id."""
-    from ...plan import identity
+    from ...plan import identity, job_identity
 
     if job.startswith("ftjob-"):
         return job, job
@@ -69,8 +69,14 @@ def _find_job(s: Session, job: str) -> tuple[str, str]:
     if job not in project.jobs:
         known = ", ".join(sorted(project.jobs)) or "none"
         raise UsageError(f"no FineTuningJob named {job!r} in the specs (known: {known}); or pass an ftjob-... id")
-    live = s.client.list_jobs(metadata={identity.META_PROJECT: project.project_name, identity.META_SPEC: job})
-    usable = [j for j in live if j.status in LIVE_STATUSES]
+    keys: set[str] = set()
+    base = project.jobs[job].spec.base_model
+    if isinstance(base, str):  # a `{job: ...}` base's model is known only live: such a job is found by its name
+        content, spec_hash = job_identity(s.checked, job, base)
+        keys = {content, identity.LEGACY + spec_hash}
+    live = s.client.list_jobs(metadata={identity.META_PROJECT: project.project_name})
+    usable = [j for j in live if j.status in LIVE_STATUSES and (
+        j.metadata.get(identity.META_SPEC) == job or identity.content_key(j.metadata) in keys)]
     if not usable:
         raise FtopsError(f"job {job!r} has no succeeded or running job on the Foundry yet; run `ftops apply`")
     newest = max(usable, key=lambda j: (j.created_at, j.id))

@@ -163,21 +163,23 @@ def _read_only_plan(spec_dir: Path) -> Plan:
 
 
 def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool) -> Plan:
-    """The saved plan if it still fits specs, data and live state; else refuse, or plan again if asked."""
+    """What the saved plan approved, if it still fits specs, data and live state; else refuse, or plan again
+    if asked (only a stale plan: one that is not what ftops decides, with nothing moved, is always refused)."""
     from ...apply import check_fresh
     from ...plan import make_plan
     from .. import _render as render
 
     try:
-        check_fresh(saved, s)  # a plan file is applied verbatim, or refused if stale
-        return saved
+        return check_fresh(saved, s)  # a fresh decision, run only when the file approved exactly it
     except StalePlanError as e:
         if on_stale is OnStale.fail:
             raise
         if not auto_approve:
             raise UsageError("--on-stale replan applies a plan nobody reviewed; it needs --auto-approve") from e
         err.print(f"the saved plan is stale ({e.message}); planning again", markup=False)
-    fresh = make_plan(s.checked, s.client, prune=saved.prune or prune)
+    # Replanning runs nothing of the file, and takes nothing of it but where the specs are: `prune: true` in
+    # a stale file must not turn deletions on unreviewed (only `--prune` on this command line does).
+    fresh = make_plan(s.checked, s.client, prune=prune)
     out.print(render.plan_text(fresh))
     _refuse_on_preflight(fresh)
     return fresh

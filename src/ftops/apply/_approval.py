@@ -1,0 +1,56 @@
+"""A saved plan is an approval, not a program: apply runs a fresh decision, and only what the file approved.
+
+`apply PLANFILE` decides again from the specs and the live state (the same pure planner `plan` uses) and
+runs that fresh plan, only when the file names exactly its actions: each saved action equal, in every field
+that decides what is sent or done (`Action.decisive`: ids, names, models, skus, capacities, gated, baseline,
+files, dependencies, blocked ...), to the fresh action of its id, and no fresh action missing from the file.
+Anything else is refused as a whole, before any change, naming the first action that differs. A file
+cannot add a delete, unblock a gate, or point a rollout at another model: what runs is always what ftops
+itself decides, and the file only says that a person saw it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from .._exceptions import PlanNotApproved
+from ..plan import Action, Plan
+
+SHOWN_CHARS = 60
+REFUSED = "refusing the whole plan (nothing was applied); plan again with this ftops"
+
+
+def approve(saved: Plan, fresh: Plan) -> Plan:
+    """`fresh` when `saved` approved exactly its actions; else PlanNotApproved naming the first difference."""
+    decided = fresh.by_id()
+    for a in saved.actions:
+        b = decided.get(a.id)
+        if b is None:
+            raise PlanNotApproved(f"plan action {a.id} ({a.resource} {a.action}) is not what ftops decides for "
+                                  f"these specs and this live state; {REFUSED}")
+        difference = _first_difference(a, b)
+        if difference is not None:
+            raise PlanNotApproved(f"plan action {a.id}: {difference}; {REFUSED}")
+    approved = {a.id for a in saved.actions}
+    missing = next((b for b in fresh.actions if b.id not in approved), None)
+    if missing is not None:
+        raise PlanNotApproved(f"plan action {missing.id} ({missing.resource} {missing.action}) is missing from "
+                              f"the plan file, and ftops decides it for these specs and this live state; {REFUSED}")
+    return fresh
+
+
+def _first_difference(saved: Action, fresh: Action) -> str | None:
+    mine, theirs = saved.decisive(), fresh.decisive()
+    for key in dict.fromkeys([*mine, *theirs]):
+        if mine.get(key) != theirs.get(key):
+            return (f"{key} is {_shown(mine.get(key))} in the plan file but {_shown(theirs.get(key))} in a fresh "
+                    "decision")
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A short JSON rendering (control characters escaped: the file is untrusted text)."""
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
