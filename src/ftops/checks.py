@@ -14,7 +14,7 @@ from . import _urls as urls
 from ._evalchecks import check_held_out
 from ._exceptions import FtopsError, Problem, ValidationFailed
 from .catalog import Catalog, ModelInfo, load_catalog
-from .datasets import METHOD_FORMAT, DatasetReport, HashCache, ScanOptions, UrlAuth, scan_url
+from .datasets import METHOD_FORMAT, DatasetReport, HashCache, LineProblem, ScanOptions, UrlAuth, scan_url
 from .spec import DatasetSpec, FineTuningJobSpec, JobRef, Project, Resource, expand_env, load_project
 
 
@@ -178,19 +178,20 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
 
 def _check_url_dataset(ds: Resource[DatasetSpec], opts: ScanOptions, auth: UrlAuth | None, checked: CheckedProject,
                        problems: list[Problem]) -> None:
-    """Read a URL dataset (its SAS expanded only here, to send it) and check it as a file is checked."""
+    """Read a URL dataset (its SAS expanded only here, to send it) and check it as a file is checked. A URL
+    that cannot be read gets an unread report (no sha256) as a file that cannot be read does."""
     assert ds.spec.url is not None
     line = ds.line_of("url")
     try:
         url = expand_env(ds.spec.url, "url", ds.path, line)
+        refused = urls.url_problem(url)
     except FtopsError as e:
-        problems.append(Problem(f"{e.message}: ftops cannot read the dataset", ds.path, line))
-        return
-    refused = urls.url_problem(url)
-    if refused is not None:
-        problems.append(Problem(refused, ds.path, line))
-        return
-    report = scan_url(url, opts, auth=auth)
+        url, refused = "", f"{e.message}: ftops cannot read the dataset"
+    if refused is None:
+        report = scan_url(url, opts, auth=auth)
+    else:
+        report = DatasetReport(sha256="", size=0, bom=False, format=opts.expected_format,
+                               problems=[LineProblem(None, refused)])
     checked.reports[ds.name] = report
     _report_problems(report, urls.shown(ds.spec.url), (ds.path, line), problems)
 
