@@ -175,3 +175,26 @@ def test_both_spellings_are_one_located_error(project: Project) -> None:
     line = project.spec.read_text().splitlines().index("  project: clippy-demo") + 1
     assert r.err.strip() == (f"specs/clippy.yaml:{line}: spec.project and spec.namespace are both set: "
                              "spec.project is the old spelling of spec.namespace; keep only namespace"), r.err
+
+
+def test_projects_through_the_arm_client(foundry: Any) -> None:
+    """Projects_Create, Get, List and Delete with azure-mgmt-cognitiveservices, as Azure's spec shapes them."""
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.mgmt.cognitiveservices.models import Project as ArmProject
+
+    c, projects = foundry.conn, foundry.arm.projects
+    with pytest.raises(ResourceNotFoundError) as missing:
+        projects.get(c.resource_group, c.account, LAB)
+    assert missing.value.error is not None and missing.value.error.code == "ResourceNotFound"
+    created = projects.begin_create(c.resource_group, c.account, LAB, ArmProject(location=c.region)).result()
+    assert created.name == LAB and created.properties.is_default
+    endpoint = created.properties.endpoints["AI Foundry API"]
+    assert endpoint == f"{c.arm_endpoint}/api/projects/{LAB}"
+    projects.begin_create(c.resource_group, c.account, "second", ArmProject(location=c.region)).result()
+    assert [(p.name, p.properties.is_default) for p in projects.list(c.resource_group, c.account)] == [
+        (LAB, True), ("second", False)]
+    oai = project_client(foundry.server, LAB, c.api_key)  # the local key works on a project too
+    assert oai.files.list().data == []
+    projects.begin_delete(c.resource_group, c.account, "second").result()
+    with pytest.raises(openai.NotFoundError):
+        project_client(foundry.server, "second", c.api_key).files.list()
