@@ -57,6 +57,8 @@ def test_local_foundry_project_runs_the_demo(project: Project) -> None:
         jobs = oai.fine_tuning.jobs.list().data
         assert len(jobs) == 1 and jobs[0].status == "succeeded" and jobs[0].metadata
         assert jobs[0].metadata["ftops-project"] == "clippy-demo"  # the namespace, unchanged
+        resource = clients(server.connection, server).oai  # the account's own /openai/v1 sees the same
+        assert [j.id for j in resource.fine_tuning.jobs.list().data] == [jobs[0].id]
         with pytest.raises(openai.NotFoundError) as unknown:  # a project that was never created
             project_client(server, "no-such-project", server.connection.api_key).files.list()
         assert unknown.value.body == {"code": "404", "message": "Resource not found"}
