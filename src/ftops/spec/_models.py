@@ -90,13 +90,18 @@ class FoundrySpec(_Strict):
                                  "projects/<project>, as the portal shows it (nothing after the project's name)")
         return value
 
+    @field_validator("foundry_project")
+    @classmethod
+    def _local_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and not info.data.get("local"):  # `local` is validated first (field order)
+            raise ValueError("foundryProject is for local: true; a remote Foundry names its project in endpoint "
+                             "(https://<resource>.services.ai.azure.com/api/projects/<project>)")
+        return value
+
     @model_validator(mode="after")
     def _remote_needs_coordinates(self) -> FoundrySpec:
         if self.local:
             return self
-        if self.foundry_project:
-            raise ValueError("foundryProject is for local: true; a remote Foundry names its project in endpoint "
-                             "(https://<resource>.services.ai.azure.com/api/projects/<project>)")
         if self.resource_id and "${" not in self.resource_id:
             self._take_resource_id(self.resource_id)
         coordinates = [to_camel(f) for f in ("subscription", "resource_group", "account") if not getattr(self, f)]
