@@ -137,7 +137,7 @@ def _dataset_options(project: Project, catalog: Catalog, name: str, count_tokens
 def check_project(project: Project, *, count_tokens: bool = True, use_cache: bool = True) -> CheckedProject:
     """Run every offline check. Raises ValidationFailed with all problems (errors and warnings)."""
     catalog = load_catalog(project.root)
-    problems: list[Problem] = []
+    problems: list[Problem] = list(project.warnings)  # the loader's (an old spelling) come first
     region = project.foundry.spec.region if project.foundry else "swedencentral"
     for job in project.jobs.values():
         _check_job(job, project, catalog, region, problems)

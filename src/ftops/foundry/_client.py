@@ -117,6 +117,7 @@ class FoundryClient:
         self.api_calls = 0
         self.part_bytes = PART_BYTES
         self.identity = "unknown"  # how this client authenticates, for people (never a secret)
+        self.foundry_project = ""  # the Foundry project whose data plane `endpoint` is ("": the resource's)
         # The planes reached with Entra ID tokens ("data", "arm"): there Azure checks the identity's roles
         # (an API key bypasses them), so apply checks the permissions first.
         self.entra_planes: frozenset[str] = frozenset()

@@ -50,7 +50,7 @@ from .._exceptions import (
     PermanentFoundryError,
     TemporaryFoundryError,
 )
-from ._permissions import lacks, need_of
+from ._permissions import PROJECT_AUDIENCE, lacks, need_of, project_route
 
 try:  # the transport of openai >= 3; older ones use httpx
     import httpx2
@@ -162,18 +162,21 @@ def _openai_status(exc: openai.APIStatusError, what: str) -> FoundryError:
         return _refused_action(what, status, code or "PermissionDenied", exc.request.method, exc.request.url.path)
     body = exc.body if isinstance(exc.body, dict) else {}
     if status == 401:
-        return PermanentFoundryError(f"{what}: HTTP 401: {_data_401(body)}", status=status, code=code)
+        return PermanentFoundryError(f"{what}: HTTP 401: {_data_401(body, exc.request.url.path)}", status=status,
+                                     code=code)
     err = body.get("error", body)
     msg = err.get("message") if isinstance(err, dict) else None
     return _status_error(what, status, code, str(msg or exc.message), _retry_after(exc.response.headers))
 
 
-def _data_401(body: dict[str, Any]) -> str:
+def _data_401(body: dict[str, Any], path: str) -> str:
     # Azure OpenAI answers a refused Entra ID token {"statusCode": 401, "message": ...}, a refused key
-    # {"error": {"code": "401", ...}} (docs/emulator.md cites both): the shape says which one failed.
+    # {"error": {"code": "401", ...}} (docs/emulator.md cites both): the shape says which one failed. The
+    # audience is the one ftops asked for on that path: a Foundry project's data plane takes its own.
     if "statusCode" in body and "error" not in body:
+        audience = PROJECT_AUDIENCE if project_route(path) else "https://cognitiveservices.azure.com"
         return ("the Entra ID token was refused (a wrong audience, expired, or not for this tenant); check what "
-                "your credential returns for https://cognitiveservices.azure.com")
+                f"your credential returns for {audience}")
     return ("the key or token was refused; check AZURE_OPENAI_API_KEY (or your Entra ID sign-in) and that "
             "spec.endpoint is this resource's endpoint")
 

@@ -233,3 +233,18 @@ def test_access_errors_name_the_fix() -> None:
         exc = openai.APIStatusError("no", response=response, body={"error": {"message": "no"}})
         err = classify(exc, "list files")
         assert fix in str(err) and not err.retryable and err.status == status
+
+
+@pytest.mark.parametrize("url,audience", [
+    ("https://acme.openai.azure.com/openai/v1/files", "https://cognitiveservices.azure.com"),
+    ("https://acme.services.ai.azure.com/api/projects/lab/openai/v1/files", "https://ai.azure.com"),
+])
+def test_a_refused_token_names_the_audience_of_the_route(url: str, audience: str) -> None:
+    """A Foundry project's data plane takes tokens for https://ai.azure.com, the resource's for Cognitive Services."""
+    import httpx
+    import openai
+
+    body = {"statusCode": 401, "message": "Unauthorized."}
+    response = httpx.Response(401, request=httpx.Request("GET", url), json=body)
+    err = classify(openai.APIStatusError("no", response=response, body=body), "list files")
+    assert str(err).endswith(f"check what your credential returns for {audience}") and err.status == 401
