@@ -27,6 +27,10 @@ from ._steps import STEPS, Step
 DONE, NOOP, FAILED, SKIPPED, DEFERRED, BLOCKED = "done", "no-op", "failed", "skipped", "deferred", "blocked"
 NOT_OK = frozenset({FAILED, SKIPPED, BLOCKED})
 INTERRUPT_GRACE = 5.0  # seconds Ctrl-C gives the steps in flight to finish their requests
+# The scheduler wakes at least this often. Python runs a signal handler between bytecodes: a SIGINT that arrives
+# just before the scheduler blocks would otherwise raise KeyboardInterrupt only once a step finishes (hours, with
+# --wait). Waking bounds that delay.
+WAKE_SECONDS = 0.25
 
 
 @dataclass
@@ -142,11 +146,11 @@ def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wa
                 while ready and len(running) < concurrency:
                     start(*ready.popleft())
                 if running:
-                    result = collect(None)
+                    result = collect(WAKE_SECONDS)
                     if isinstance(result, BaseException):
                         raise result
-                    assert result is not None
-                    record(result)
+                    if result is not None:
+                        record(result)
         except KeyboardInterrupt:
             rt.stop.set()  # waits and back-offs end; what has not started never starts
             deadline = time.monotonic() + INTERRUPT_GRACE
