@@ -41,14 +41,7 @@ from azure.core.exceptions import (
     ServiceResponseTimeoutError,
 )
 from azure.core.polling.base_polling import BadResponse
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-    stop_when_event_set,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from .._exceptions import (
     FoundryError,
@@ -249,10 +242,9 @@ def call(fn: Callable[[float], T], what: str, policy: RetryPolicy, *, timeout: f
         elif stop.wait(seconds) and failed:
             raise failed[0]
 
-    give_up = stop_after_attempt(policy.attempts) | stop_before_delay(policy.budget)
     retrying = Retrying(
         retry=retry_if_exception(lambda e: idempotent and isinstance(e, FoundryError) and e.retryable),
-        stop=give_up if stop is None else give_up | stop_when_event_set(stop),
+        stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.budget),
         wait=wait,
         sleep=back_off,
         reraise=True,

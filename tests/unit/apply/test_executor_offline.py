@@ -113,9 +113,9 @@ def test_independent_actions_run_at_once_up_to_the_concurrency(checked: CheckedP
                                                                  foundry: FakeFoundry) -> None:
     steps = Steps()
 
-    def together(rt: Runtime, a: Action) -> str:  # wait (briefly) for two more to run alongside
+    def together(rt: Runtime, a: Action) -> str:  # a while, in which more would start if they could
         with steps.cond:
-            steps.cond.wait_for(lambda: steps.active >= 3, timeout=0.05)
+            steps.cond.wait_for(lambda: steps.active > 3, timeout=0.03)
         return "done"
     steps.behaviour = {f"x{i}": together for i in range(7)}
     result = run(checked, foundry, steps, *[act(f"x{i}") for i in range(7)], concurrency=3)
