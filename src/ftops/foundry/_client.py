@@ -137,6 +137,14 @@ class FoundryClient:
         finally:
             self._stop = previous
 
+    def _pause(self, seconds: float) -> bool:
+        """Sleep `seconds`, or less: True at once when `stopping_on`'s event is set (the caller stops waiting)."""
+        stop = self._stop
+        if stop is None:
+            time.sleep(seconds)
+            return False
+        return stop.wait(seconds)
+
     def _call(self, fn: Callable[[float], T], what: str, *, timeout: float, idempotent: bool = True,
               policy: RetryPolicy | None = None) -> T:
         """fn(seconds) with retries; `timeout` is the request's read timeout before the budget caps it."""
@@ -443,10 +451,7 @@ class FoundryClient:
                 if not err.retryable or attempt + 1 >= self.policy.attempts \
                         or _since(start) + delay > self.policy.budget:
                     raise
-                stop = self._stop
-                if stop is None:
-                    time.sleep(delay)
-                elif stop.wait(delay):
+                if self._pause(delay):
                     raise  # interrupted: the next apply looks for what this attempt may have created
         raise TemporaryFoundryError(f"{what}: gave up")  # pragma: no cover (attempts >= 1)
 

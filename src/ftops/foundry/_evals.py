@@ -271,6 +271,7 @@ class EvalsClient:
                                             f"read eval run {run_id}"))
 
     def wait_run(self, eval_id: str, run_id: str, timeout: float = 3600) -> LiveEvalRun:
+        """The run once it is done; the run as last read, at once, when the client is stopped (Ctrl-C)."""
         deadline = time.monotonic() + timeout
         while True:
             run = self.get_run(eval_id, run_id)
@@ -278,7 +279,8 @@ class EvalsClient:
                 return run
             if time.monotonic() > deadline:
                 raise TemporaryFoundryError(f"eval run {run_id} still {run.status} after {timeout:.0f}s")
-            time.sleep(self.client.poll_interval)
+            if self.client._pause(self.client.poll_interval):
+                return run
 
     def cancel_run(self, eval_id: str, run_id: str) -> LiveEvalRun:
         try:

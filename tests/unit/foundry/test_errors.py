@@ -253,6 +253,26 @@ def test_a_create_that_failed_ambiguously_stops_retrying_on_the_stop_event() -> 
     assert time.monotonic() - t0 < 1 and cancels == ["ftjob-1"]
 
 
+def test_waiting_for_an_eval_run_ends_on_the_stop_event() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from ftops.foundry import EvalsClient, FoundryClient
+
+    stop = threading.Event()
+
+    def retrieve(run_id: str, **kw: Any) -> Any:
+        threading.Timer(0.02, stop.set).start()
+        return {"id": run_id, "eval_id": "eval-1", "status": "in_progress"}
+    oai = SimpleNamespace(evals=SimpleNamespace(runs=SimpleNamespace(retrieve=retrieve)))
+    client = FoundryClient(cast(Any, oai), cast(Any, None), resource_group="g", account="a", endpoint="e",
+                           poll_interval=30)
+    t0 = time.monotonic()
+    with client.stopping_on(stop):
+        run = EvalsClient(client).wait_run("eval-1", "run-1")
+    assert time.monotonic() - t0 < 1 and run.status == "in_progress"  # the caller sees it is not done
+
+
 def test_each_attempt_gets_its_timeout_capped_by_the_budget_left() -> None:
     given: list[float] = []
     call(lambda t: given.append(t), "x", RetryPolicy(budget=5.0), timeout=30.0)
