@@ -30,7 +30,7 @@ INTERRUPT_GRACE = 5.0  # seconds Ctrl-C gives the steps in flight to finish thei
 # The scheduler wakes at least this often. Python runs a signal handler between bytecodes: a SIGINT that arrives
 # just before the scheduler blocks would otherwise raise KeyboardInterrupt only once a step finishes (hours, with
 # --wait). Waking bounds that delay.
-WAKE_SECONDS = 0.25
+WAKE_SECONDS = 0.1
 
 
 @dataclass

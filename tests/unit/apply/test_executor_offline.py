@@ -209,7 +209,7 @@ def test_ctrl_c_stops_scheduling_lets_steps_in_flight_finish_and_is_raised_promp
     def waits(rt: Runtime, a: Action) -> str:  # a step waiting for Foundry: ends when Ctrl-C stops the waits
         with steps.cond:
             steps.cond.wait_for(lambda: steps.active == 2, timeout=5)
-        ctrl_c()
+        ctrl_c()  # often while the scheduler is still busy starting `b`: it must not miss the signal
         assert rt.stop.wait(5)
         return "interrupted"
 
