@@ -7,7 +7,8 @@ temporary. 408, 409, 429 and 5xx are temporary; 404 is `FoundryNotFound`; other 
 
 Retrying (tenacity): 429 honours Retry-After; the rest back off with full jitter; bounded by a number
 of attempts and by a budget in seconds (`RetryPolicy.budget`), and each attempt's timeout is capped by
-what is left of the budget. Creates are never retried blindly: the caller passes `idempotent=False` and
+what is left of the budget. A `stop` event (set on Ctrl-C) ends a back-off at once: the call gives up with
+its last error instead of trying again. Creates are never retried blindly: the caller passes `idempotent=False` and
 handles an ambiguous failure by listing first (see FoundryClient.create_job).
 """
 
@@ -18,6 +19,7 @@ import os
 import random
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -253,12 +255,14 @@ def classify(exc: BaseException, what: str) -> FoundryError:
 
 
 def call(fn: Callable[[float], T], what: str, policy: RetryPolicy, *, timeout: float, idempotent: bool = True,
-         on_call: Callable[[], None] | None = None) -> T:
+         on_call: Callable[[], None] | None = None, stop: threading.Event | None = None) -> T:
     """Run fn(seconds); retry temporary failures (with tenacity) when `idempotent`. Raises FoundryError.
 
-    fn receives the timeout its requests must use: `timeout`, capped by what is left of the budget.
+    fn receives the timeout its requests must use: `timeout`, capped by what is left of the budget. Once
+    `stop` is set, no new attempt starts: a back-off in progress ends at once and the last error is raised.
     """
     start = time.monotonic()
+    failed: list[BaseException] = []  # the latest failure, which a back-off that `stop` ends raises
 
     def attempt() -> T:
         if on_call is not None:
@@ -276,12 +280,20 @@ def call(fn: Callable[[float], T], what: str, policy: RetryPolicy, *, timeout: f
         retry_after = err.retry_after if isinstance(err, FoundryError) else None
         delay = policy.delay(state.attempt_number - 1, retry_after)
         log.info("retrying %s in %.2fs after: %s", what, delay, err)
+        failed[:] = [err] if err is not None else []
         return delay
+
+    def back_off(seconds: float) -> None:
+        if stop is None:
+            time.sleep(seconds)
+        elif stop.wait(seconds) and failed:
+            raise failed[0]
 
     retrying = Retrying(
         retry=retry_if_exception(lambda e: idempotent and isinstance(e, FoundryError) and e.retryable),
         stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.budget),
         wait=wait,
+        sleep=back_off,
         reraise=True,
     )
     return retrying(attempt)
