@@ -55,7 +55,7 @@ from ftops.plan import LiveState, Plan, decide, make_plan, read_live  # noqa: E4
 FOUNDRY = """apiVersion: ftops/v1
 kind: Foundry
 metadata: {{name: bench}}
-spec: {{local: true, project: bench, speed: 1000000, concurrency: {concurrency}}}
+spec: {{local: true, namespace: bench, speed: 1000000, concurrency: {concurrency}}}
 """
 MODEL = "gpt-4.1-mini-2025-04-14"
 

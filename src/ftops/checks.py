@@ -142,7 +142,7 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
     A dataset named by `url` is read over the network (the one check that is not offline); `url_auth` gives
     the headers for an Azure Blob URL without a SAS (an Entra ID token), from a layer that may talk to Azure."""
     catalog = load_catalog(project.root)
-    problems: list[Problem] = []
+    problems: list[Problem] = list(project.warnings)  # the loader's (an old spelling) come first
     region = project.foundry.spec.region if project.foundry else "swedencentral"
     for job in project.jobs.values():
         _check_job(job, project, catalog, region, problems)

@@ -19,7 +19,16 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from ftops.emulator import AdminClient, Connection, _pysandbox, launch
-from ftops.foundry import CHAT_ITEM_SCHEMA, Criterion, EvalsClient, FoundryClient, JobRequest, chat_eval_item, connect
+from ftops.foundry import (
+    CHAT_ITEM_SCHEMA,
+    Criterion,
+    DeploymentWrite,
+    EvalsClient,
+    FoundryClient,
+    JobRequest,
+    chat_eval_item,
+    connect,
+)
 from ftops.spec import FoundrySpec
 from tests.e2e.conftest import ROOT, Foundry
 
@@ -416,7 +425,7 @@ def test_evals_client_scores_a_deployment_and_survives_a_failed_run(client: tupl
     while (job := c.get_job(job.id)).status != "succeeded":
         time.sleep(0.01)
     assert job.fine_tuned_model
-    c.put_deployment("candidate", job.fine_tuned_model, "Standard", 1, {})
+    c.put_deployment("candidate", DeploymentWrite(job.fine_tuned_model, "Standard", 1, {}))
     evals = EvalsClient(c)
     ev = evals.create_eval("facts", [Criterion.string_check("exact"), Criterion.text_similarity("rouge", "rouge_l", 0.6),
                                      Criterion.python("short", "def grade(sample, item):\n    return 1.0 if len("

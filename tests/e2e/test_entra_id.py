@@ -65,7 +65,7 @@ class Remote:
 def remote_spec(server: EmulatorServer, poll: float = 0.02) -> str:
     c = server.connection
     base = c.arm_endpoint
-    return (f"apiVersion: ftops/v1\nkind: Foundry\nmetadata: {{name: local}}\nspec:\n  project: clippy-demo\n"
+    return (f"apiVersion: ftops/v1\nkind: Foundry\nmetadata: {{name: local}}\nspec:\n  namespace: clippy-demo\n"
             f"  endpoint: {base}\n  armEndpoint: {base}\n  subscription: {c.subscription}\n"
             f"  resourceGroup: {c.resource_group}\n  account: {c.account}\n  region: {c.region}\n"
             f"  pollInterval: {poll}\n")
@@ -222,7 +222,7 @@ ENV_FOUNDRY = """apiVersion: ftops/v1
 kind: Foundry
 metadata: {name: local}
 spec:
-  project: clippy-demo
+  namespace: clippy-demo
   endpoint: ${AZURE_OPENAI_ENDPOINT}
   armEndpoint: ${AZURE_ARM_ENDPOINT}
   subscription: ${AZURE_SUBSCRIPTION_ID}

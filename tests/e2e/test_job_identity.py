@@ -60,7 +60,7 @@ def test_a_renamed_project_trains_nothing_again(project: Project) -> None:
     assert project.ftops("apply", "--auto-approve", "--wait").code == 0
     with project.live() as live:
         (job,) = jobs(live)
-    project.edit("project: clippy-demo", "project: clippy-renamed")
+    project.edit("namespace: clippy-demo", "namespace: clippy-renamed")
     plan = project.plan_json()
     assert not [a for a in plan["actions"] if a["op"] == "job.create"], plan["actions"]
     followed = next(a for a in plan["actions"] if a["resource"] == "FineTuningJob/clippy")

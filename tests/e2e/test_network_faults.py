@@ -15,7 +15,7 @@ import pytest
 
 from ftops import TemporaryFoundryError
 from ftops._exceptions import FoundryNotFound, FoundryUnreachable
-from ftops.foundry import FoundryClient, JobRequest, LiveJob, RetryPolicy, Timeouts
+from ftops.foundry import DeploymentWrite, FoundryClient, JobRequest, LiveJob, RetryPolicy, Timeouts
 from tests.e2e.conftest import TRAIN, Foundry, Project
 
 MODEL = "gpt-4.1-mini-2025-04-14"
@@ -42,7 +42,7 @@ def test_deployments_converge_through_half_dropped_arm_connections(foundry: Foun
     model = _fine_tuned_model(foundry)
     client = _client(foundry)
     foundry.admin.faults(rate=0.5, kinds=["drop", "drop_before"], scope="arm", seed=seed)
-    d = client.put_deployment("clippy-prod", model, "GlobalStandard", 2, {"ftops.project": "p"})
+    d = client.put_deployment("clippy-prod", DeploymentWrite(model, "GlobalStandard", 2, {"ftops-project": "p"}))
     assert (d.provisioning_state, d.model, d.capacity) == ("Succeeded", model, 2)
     client.delete_deployment("clippy-prod")
     foundry.admin.clear_faults()

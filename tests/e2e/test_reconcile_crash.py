@@ -62,10 +62,18 @@ def test_two_applies_at_once_end_with_one_job_per_spec_hash(project: Project) ->
     assert project.ftops("plan", "--detailed-exitcode").code == 0
 
 
+def _ctrl_c_as_on_a_terminal() -> None:
+    """In the child before exec: SIGINT at its default, as in a shell on a terminal. A non-interactive shell
+    starts background commands (`make test &`) with SIGINT ignored, every process below inherits that, and
+    Python then installs no KeyboardInterrupt handler: the SIGINT below would be ignored, as it should be."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_promptly_and_the_next_apply_finishes(project: Project) -> None:
     project.set("speed", 20)  # the job would train for about 25 s
     proc = subprocess.Popen([sys.executable, "-m", "ftops", "apply", "--auto-approve", "--wait"], cwd=project.root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_as_on_a_terminal)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # until the job exists, so the apply is waiting on it
         time.sleep(0.3)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
+
+from ._clock import SYSTEM, Clock
 
 
 class Dated(Protocol):
@@ -35,7 +36,7 @@ Read = Callable[[int], tuple[list[T], float | None]]  # (created at or after, Fo
 class View:
     """One listing, as callers may rely on it."""
 
-    started: float  # time.monotonic() before its first request
+    started: float  # the clock's monotonic() before its first request
     server_time: float | None  # Foundry's clock when it began (the Date header), None if not said
     horizon: int  # it read every object created at or after this (Foundry's clock)
 
@@ -58,12 +59,13 @@ class Recent(Generic[T]):
     key: Callable[[T], str]
     floor: int
     rescan: float  # seconds after its created_at (Foundry's clock, whole seconds) by which an object is listed
+    clock: Clock = SYSTEM
     listings: int = 0  # how many listings this index made
     _horizon: int = 0
     _groups: dict[str, dict[str, _Entry[T]]] = field(default_factory=dict)
     _latest: View | None = None
     _running: list[float] = field(default_factory=list)
-    # Foundry's clock less time.monotonic(), never overestimated: a listing's Date (rounded down) was read
+    # Foundry's clock less the clock's monotonic(), never overestimated: a listing's Date (rounded down) was read
     # before it ended, so Foundry's clock at its end read at least that. The best of all listings is kept.
     _offset: float = -math.inf
     _cond: threading.Condition = field(default_factory=threading.Condition)
@@ -78,7 +80,7 @@ class Recent(Generic[T]):
         return sorted(items, key=lambda o: (o.created_at, o.id))
 
     def after(self, moment: float) -> View:
-        """A listing that began at or after `moment` (time.monotonic()): the latest if it did, one in flight
+        """A listing that began at or after `moment` (the clock's monotonic()): the latest if it did, one in flight
         that did (joined), else a new one. A listing in flight that began earlier is not waited for."""
         with self._cond:
             while True:
@@ -87,7 +89,7 @@ class Recent(Generic[T]):
                 if not any(r >= moment for r in self._running):
                     break
                 self._cond.wait()
-            started, horizon = time.monotonic(), self._horizon
+            started, horizon = self.clock.monotonic(), self._horizon
             self._running.append(started)
         return self._list(started, horizon)
 
@@ -104,14 +106,14 @@ class Recent(Generic[T]):
             if latest.server_time is None or latest.server_time >= threshold or stop.is_set():
                 return latest
             moment = threshold - offset  # by then Foundry's clock reads `threshold` (the estimate is never ahead)
-            if stop.wait(max(0.0, moment - time.monotonic())):
+            if self.clock.wait(stop, max(0.0, moment - self.clock.monotonic())):
                 return latest
             self.after(moment)
 
     def _list(self, started: float, horizon: int) -> View:
         try:
             items, server_time = self.read(horizon)
-            ended = time.monotonic()
+            ended = self.clock.monotonic()
         except BaseException:
             with self._cond:  # those who joined it list again themselves
                 self._running.remove(started)

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .._exceptions import FoundryNotFound, FtopsError
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveFile, LiveJob
 from ..plan import Action, NoOp, PauseJob, Plan, ResumeJob, Verdict, WaitFile, WaitJob, identity
+from ._clock import SYSTEM, Clock
 from ._recent import Recent, View
 
 LiveT = TypeVar("LiveT", LiveJob, LiveFile)
@@ -56,6 +56,23 @@ class Outcome:
     seconds: float = 0.0
 
 
+class SettleClient(Protocol):
+    """What race settling asks of Foundry: the shared listings, reads of one object, and removing our own
+    duplicate. FoundryClient has it; offline tests hand a fake of it to a Runtime."""
+
+    def recent_files(self, created_after: int | None) -> tuple[list[LiveFile], float | None]: ...
+    def recent_jobs(self, created_after: int | None) -> tuple[list[LiveJob], float | None]: ...
+    def list_files(self) -> list[LiveFile]: ...
+    def get_file(self, file_id: str) -> LiveFile: ...
+    def get_job(self, job_id: str) -> LiveJob: ...
+    def cancel_job(self, job_id: str) -> LiveJob: ...
+    def delete_file(self, file_id: str) -> None: ...
+
+
+if TYPE_CHECKING:
+    _FOUNDRY_SETTLES: type[SettleClient] = FoundryClient  # mypy checks that the real client has all of it
+
+
 class Silent:
     def start(self, action: Action) -> None: ...
     def progress(self, action: Action, advance: int, total: int | None) -> None: ...
@@ -70,7 +87,7 @@ class Created:
 
     name: str
     ident: dict[str, str]
-    at: float  # time.monotonic() when the create returned
+    at: float  # the run's clock (monotonic) when the create returned
     created_at: int  # Foundry's clock, whole seconds
 
     def settled_by(self, view: View) -> bool:
@@ -86,6 +103,7 @@ class Runtime:
     client: FoundryClient
     wait_jobs: bool
     reporter: Reporter
+    clock: Clock = SYSTEM  # what settling measures and waits by (tests: a fake one)
     files: dict[str, str] = field(default_factory=dict)  # dataset name -> file id
     jobs: dict[str, LiveJob] = field(default_factory=dict)  # job spec name -> the job to follow
     created: dict[str, Created] = field(default_factory=dict)  # job id -> the job's identity, until settled
@@ -107,10 +125,10 @@ class Runtime:
         # one, begun that long after, read.
         floor = int(self.plan.created_at) - CLOCK_SKEW_SECONDS
         self.recent_files = Recent(lambda since: self.client.recent_files(since), lambda f: f.filename, floor,
-                                   rescan=UPLOAD_SETTLE_SECONDS)
+                                   rescan=UPLOAD_SETTLE_SECONDS, clock=self.clock)
         self.recent_jobs = Recent(lambda since: self.client.recent_jobs(since),
                                   lambda j: identity.content_key(j.metadata) or "", floor,
-                                  rescan=UPLOAD_SETTLE_SECONDS)
+                                  rescan=UPLOAD_SETTLE_SECONDS, clock=self.clock)
         self.settler = Settler(self)
         for a in self.plan.actions:
             if isinstance(a, WaitFile):
@@ -196,7 +214,7 @@ class Runtime:
     def _settle_due(self, job: LiveJob) -> bool:
         with self.lock:
             entry = self.created.get(job.id)
-        return entry is not None and time.monotonic() - entry.at >= SETTLE_SECONDS
+        return entry is not None and self.clock.monotonic() - entry.at >= SETTLE_SECONDS
 
 
 class Settler:
@@ -249,7 +267,7 @@ class Settler:
 
 def first_look(rt: Runtime, job: LiveJob, name: str, ident: dict[str, str]) -> None:
     """Right after creating a job: follow it, and have it settled against a listing that begins after now."""
-    created = Created(name, ident, time.monotonic(), job.created_at)
+    created = Created(name, ident, rt.clock.monotonic(), job.created_at)
     with rt.lock:
         rt.jobs[name] = job
         rt.created[job.id] = created
@@ -262,10 +280,10 @@ def settle_job(rt: Runtime, name: str, job: LiveJob, *, final: bool = False) -> 
         created = rt.created.get(job.id)
     if created is None:
         return job
-    if not final and time.monotonic() - created.at < SETTLE_SECONDS and job.active:
+    if not final and rt.clock.monotonic() - created.at < SETTLE_SECONDS and job.active:
         return job  # the first look happened right after creation; look again once the window has passed
     # A job that has ended can no longer be cancelled: its last look need not wait to be conclusive.
-    view = _conclusive(rt, [created]) if job.active else rt.recent_jobs.after(time.monotonic())
+    view = _conclusive(rt, [created]) if job.active else rt.recent_jobs.after(rt.clock.monotonic())
     return look(rt, job.id, created, view, last=True) or job
 
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from .._exceptions import FtopsError
 from ..checks import CheckedProject, validate_dir
 from ..emulator import INSTALL_HINT, ChildFoundry, launch, missing_dependencies, spawn
+from ._escape import terminal
+from ._output import err
 from ._startup import loading
 
 if TYPE_CHECKING:
@@ -34,17 +36,18 @@ class EarlyLauncher:
             require_local_foundry(foundry.path, foundry.line_of("local"))
             s = foundry.spec
             self._started = spawn(checked.project.root / s.data_dir, speed=s.speed, subscription=s.subscription,
-                                  resource_group=s.resource_group, account=s.account, region=s.region)
+                                  resource_group=s.resource_group, account=s.account, region=s.region,
+                                  project=s.foundry_project)
 
     def __call__(self, data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
-                 account: str | None, region: str) -> ChildFoundry:
+                 account: str | None, region: str, project: str | None = None) -> ChildFoundry:
         started, self._started = self._started, None
         if started is None or started.args != (data_dir.resolve(), speed, subscription, resource_group, account,
-                                               region):
+                                               region, project):
             if started is not None:
                 started.stop()
             started = spawn(data_dir, speed=speed, subscription=subscription, resource_group=resource_group,
-                            account=account, region=region)
+                            account=account, region=region, project=project)
         try:
             started.connection  # noqa: B018 (waits until it serves: a failed start is raised here, as the
             # Launcher protocol's RuntimeError, which connect turns into one line)
@@ -80,6 +83,8 @@ def storage_auth(url: str) -> dict[str, str]:
 def session(spec_dir: Path) -> Iterator[Session]:
     """Validate, start the local Foundry (when the specs say so), then import the SDKs and connect."""
     checked = validate_dir(spec_dir, url_auth=storage_auth)
+    for w in checked.project.warnings:  # an old spelling: said once, on stderr, by every command
+        err.print(terminal(str(w)), markup=False)
     if os.environ.get(MODE_ENV, "process") == "thread":
         foundry = checked.project.foundry
         if foundry is not None and foundry.spec.local:

@@ -71,9 +71,11 @@ def _label(a: Action) -> str:
 
 
 def plan_text(plan: Plan, verbose: bool = False) -> str:
-    lines = [f"[bold]ftops plan[/] · project [bold]{escape(plan.project)}[/] · {escape(terminal(plan.endpoint))}"]
+    lines = [f"[bold]ftops plan[/] · namespace [bold]{escape(plan.project)}[/] · account "
+             f"{escape(terminal(plan.endpoint))}"]
     if plan.data_plane:
-        where = f"endpoint {terminal(plan.data_plane)} · identity: {terminal(plan.identity)}"
+        project = f" (Foundry project {terminal(plan.foundry_project)})" if plan.foundry_project else ""
+        where = f"data plane {terminal(plan.data_plane)}{project} · identity: {terminal(plan.identity)}"
         lines.append(f"[dim]{escape(where)}[/]")
     lines.append("")
     width = max((len(a.resource) for a in plan.actions), default=10)

@@ -67,13 +67,17 @@ def list_usages(request: Request) -> Response:
 
 def _account_view(request: Request) -> dict[str, Any]:
     """An Account as Accounts_Get answers it (2025-09-01, example GetAccount.json): its endpoint is the
-    base URL clients reach it on, as `https://<subdomain>.openai.azure.com/` is on Azure."""
+    base URL clients reach it on, as `https://<subdomain>.openai.azure.com/` is on Azure. It is a Foundry
+    resource (kind AIServices, allowProjectManagement: the accounts that hold projects), so its endpoints
+    also name the one projects live under ("AI Foundry API", `https://<subdomain>.services.ai.azure.com/`
+    on Azure); here every endpoint is the one base URL."""
     emu = _emu(request)
     base = str(request.base_url)
     return {"id": emu.account_id, "name": emu.account, "type": "Microsoft.CognitiveServices/accounts",
-            "location": emu.region, "kind": "OpenAI", "sku": {"name": "S0"}, "etag": '"1"',
+            "location": emu.region, "kind": "AIServices", "sku": {"name": "S0"}, "etag": '"1"',
             "properties": {"provisioningState": "Succeeded", "endpoint": base, "customSubDomainName": emu.account,
-                           "endpoints": {"OpenAI Language Model Instance API": base}}}
+                           "allowProjectManagement": True,
+                           "endpoints": {"OpenAI Language Model Instance API": base, "AI Foundry API": base}}}
 
 
 def get_account(request: Request) -> Response:

@@ -1,5 +1,5 @@
-"""The ASGI application: routes of the three planes and the token endpoint, authentication (`_auth`), fault
-injection, the Date header."""
+"""The ASGI application: routes of the three planes and the token endpoint, authentication (`_auth`), Foundry
+projects' data plane (`_projects`), fault injection, the Date header."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import _account, _admin, _arm, _dataplane, _identity
+from . import _account, _admin, _arm, _dataplane, _identity, _projects
 from ._auth import AuthMiddleware
 from ._faults import FaultMiddleware
 from ._http import JSON, arm_error
+from ._projects import ProjectMiddleware
 from ._state import Emulator
 
 
@@ -61,8 +62,10 @@ async def not_allowed(request: Request, exc: Exception) -> Response:
 
 
 def build_app(emulator: Emulator) -> ASGIApp:
-    app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_account.ROUTES, *_admin.ROUTES,
+    app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_account.ROUTES, *_projects.ROUTES, *_admin.ROUTES,
                             *_identity.ROUTES],
                     exception_handlers={404: not_found, 405: not_allowed})
     app.state.emulator = emulator
-    return DateMiddleware(AuthMiddleware(FaultMiddleware(app, emulator), emulator), emulator)
+    # Authentication sees a project's whole path (its audience is its own); the routes see /openai/...
+    inner = ProjectMiddleware(FaultMiddleware(app, emulator), emulator)
+    return DateMiddleware(AuthMiddleware(inner, emulator), emulator)

@@ -13,6 +13,11 @@ Refusals, as Azure sends them:
 - data plane, bad token: 401 `{"statusCode": 401, "message": "Unauthorized. Access token is missing,
   invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}`
   (Azure-Samples/azure-search-openai-demo #458, YILING0013/AI_NovelGenerator #26);
+- a Foundry project's data plane (`/api/projects/{p}/openai/...`): tokens for `https://ai.azure.com` only
+  (azure-ai-projects asks for that scope in `get_openai_client`); a bad one gets the same body naming that
+  audience (Azure's own body for the project route is not published). The key still works there: Microsoft
+  documents keys only for the resource's `/openai/v1`, but reports that the resource key works on a
+  project's files (foundryR's API support matrix, CRAN) give no reason to refuse it locally;
 - data plane, role lacks the data action: 401 (not 403) `{"error": {"code": "PermissionDenied", "message":
   "The principal `<oid>` lacks the required data action `<action>` to perform `<METHOD> <path>`
   operation."}}` (MicrosoftDocs/azure-docs #119588 and Azure-Samples/rag-data-openai-python-promptflow #28
@@ -31,15 +36,22 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import _identity, _rbac
+from . import _identity, _projects, _rbac
 from ._http import JSON, arm_error
 from ._state import Emulator
 
 DATA_401 = {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint. "
                       "Make sure to provide a valid key for an active subscription and use a correct regional API "
                       "endpoint for your resource."}}
-DATA_TOKEN_401 = {"statusCode": 401, "message": "Unauthorized. Access token is missing, invalid, audience is incorrect "
-                  "(https://cognitiveservices.azure.com), or have expired."}
+
+
+def _token_401(audience: str) -> dict[str, object]:
+    return {"statusCode": 401, "message": "Unauthorized. Access token is missing, invalid, audience is incorrect "
+            f"({audience}), or have expired."}
+
+
+DATA_TOKEN_401 = _token_401("https://cognitiveservices.azure.com")
+PROJECT_TOKEN_401 = _token_401("https://ai.azure.com")
 CHALLENGE = {"www-authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
                                  'error="invalid_token"'}
 
@@ -70,40 +82,50 @@ class AuthMiddleware:
         auth = headers.get(b"authorization", b"")
         bearer = auth[7:] if auth[:7].lower() == b"bearer " else None
         path: str = scope["path"]
-        if path.startswith("/openai/"):
+        project = _projects.split(path)
+        if path.startswith("/openai/") or project is not None:
             key = headers.get(b"api-key")
             if (key is not None and hmac.compare_digest(key, self.key)) or self._is_key(bearer):
                 return None
             if bearer is None or key is not None or bearer.count(b".") != 2:  # a key, not a JWT
                 return JSON(DATA_401, status_code=401)
-            return self._token(scope, bearer, data=True)
+            return self._data_token(scope, bearer, project[1] if project else path, project=project is not None)
         if self._is_key(bearer):
             return None
         if not path.startswith("/subscriptions/"):  # the admin API and unknown paths: the key only
             return _arm_401("AuthenticationFailed" if not auth else "InvalidAuthenticationToken", None)
         if bearer is None:
             return _arm_401("AuthenticationFailed", None)
-        return self._token(scope, bearer, data=False)
+        return self._arm_token(scope, bearer)
 
     def _is_key(self, bearer: bytes | None) -> bool:
         return bearer is not None and hmac.compare_digest(bearer, self.key)
 
-    def _token(self, scope: Scope, token: bytes, *, data: bool) -> JSON | None:
-        principal = self.emu.principal
-        audiences = _identity.DATA_AUDIENCES if data else _identity.ARM_AUDIENCES
-        found = _identity.verify(principal, token, audiences, time.time()) if principal else None
+    def _data_token(self, scope: Scope, token: bytes, route: str, *, project: bool) -> JSON | None:
+        """A data-plane token: the resource's audiences, or a project's own; `route` is the /openai/... path
+        (under a project, the action is the one the same request has on the resource)."""
+        audiences = _identity.PROJECT_AUDIENCES if project else _identity.DATA_AUDIENCES
+        found = self._verify(token, audiences)
         if found is None or found.problem is not None:
-            if data:
-                return JSON(DATA_TOKEN_401, status_code=401)
+            return JSON(PROJECT_TOKEN_401 if project else DATA_TOKEN_401, status_code=401)
+        return self._authorize(scope, found, route, data=True)
+
+    def _arm_token(self, scope: Scope, token: bytes) -> JSON | None:
+        found = self._verify(token, _identity.ARM_AUDIENCES)
+        if found is None or found.problem is not None:
             problem = found.problem if found is not None else None
             return _arm_401(_ARM_CODES.get(problem or "", "InvalidAuthenticationToken"), found)
+        return self._authorize(scope, found, scope["path"], data=False)
+
+    def _verify(self, token: bytes, audiences: frozenset[str] | tuple[str, ...]) -> _identity.Checked | None:
+        principal = self.emu.principal
+        return _identity.verify(principal, token, audiences, time.time()) if principal else None
+
+    def _authorize(self, scope: Scope, found: _identity.Checked, route: str, *, data: bool) -> JSON | None:
         oid = str(found.claims.get("oid", ""))
         scope["ftops.principal"] = oid  # the permissions API answers for this identity
-        return self._authorize(scope, oid, data=data)
-
-    def _authorize(self, scope: Scope, oid: str, *, data: bool) -> JSON | None:
         method, path = scope["method"], scope["path"]
-        need = _rbac.data_need(method, path) if data else _rbac.arm_need(method, path)
+        need = _rbac.data_need(method, route) if data else _rbac.arm_need(method, path)
         if need is None:
             return None
         with self.emu.store.tx() as c:

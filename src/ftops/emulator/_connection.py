@@ -24,6 +24,9 @@ class Connection:
     # IDENTITY_HEADER and azure-identity (DefaultAzureCredential) gets Entra ID tokens from this Foundry.
     identity_endpoint: str = ""
     identity_header: str = ""
+    # The project asked for at start, as the portal shows its endpoint (`.../api/projects/<name>`; its data
+    # plane is that plus /openai/v1, with tokens for https://ai.azure.com). Empty: none was asked for.
+    project_endpoint: str = ""
 
     def to_json(self) -> str:
         return orjson.dumps(asdict(self)).decode()

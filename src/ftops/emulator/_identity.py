@@ -44,6 +44,8 @@ TOKEN_PATH = "/msi/token"  # App Service's IDENTITY_ENDPOINT is a path like /MSI
 API_VERSION = "2019-08-01"
 DATA_AUDIENCES = frozenset({"https://cognitiveservices.azure.com", "https://cognitiveservices.azure.com/",
                             "https://ai.azure.com", "https://ai.azure.com/"})
+# A Foundry project's data plane: the scope azure-ai-projects asks for (`get_openai_client`).
+PROJECT_AUDIENCES = frozenset({"https://ai.azure.com", "https://ai.azure.com/"})
 # The audiences ARM accepts, in the order its InvalidAuthenticationTokenAudience message lists them.
 ARM_AUDIENCES = ("https://management.core.windows.net/", "https://management.core.windows.net",
                  "https://management.azure.com/", "https://management.azure.com")
@@ -119,8 +121,11 @@ def update(store: Store, c: sqlite3.Connection, change: dict[str, Any]) -> str |
     lifetime = change.get("token_lifetime", 1.0)
     if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or not 1 <= lifetime <= 86400 * 7:
         return "token_lifetime is a number of seconds from 1 to 604800"
-    if change.get("audience") is not None and not isinstance(change["audience"], str):
-        return "audience is a string (the audience every token carries), or null"
+    audience = change.get("audience")
+    if audience is not None and not isinstance(audience, str) and not (
+            isinstance(audience, dict) and all(isinstance(v, str) for v in audience.values())):
+        return ("audience is a string (the audience every token carries), an object {resource asked for: audience "
+                "its tokens carry}, or null")
     store.set_meta(c, "identity", {**store.meta(c, "identity", {}), **change})
     return None
 
@@ -195,6 +200,14 @@ def _refusal(status: int, message: str) -> JSON:
     return JSON({"statusCode": status, "message": message}, status_code=status)
 
 
+def _audience(setting: str | dict[str, str] | None, resource: str) -> str:
+    """The audience a token for `resource` carries: the one asked for, unless a test set another (for every
+    token, or per resource asked for: a client asking one plane's audience for another)."""
+    if isinstance(setting, dict):
+        return setting.get(resource) or setting.get(resource.rstrip("/")) or resource
+    return setting or resource
+
+
 def token_endpoint(request: Request) -> Response:
     emu = _emu(request)
     principal = emu.principal
@@ -212,7 +225,7 @@ def token_endpoint(request: Request) -> Response:
         return _refusal(400, "No managed identity with that id is assigned to this resource.")
     with emu.store.tx() as c:
         s = settings(emu.store, c)
-    token, exp = issue(principal, s["audience"] or resource, float(s["token_lifetime"]), time.time())
+    token, exp = issue(principal, _audience(s["audience"], resource), float(s["token_lifetime"]), time.time())
     count(emu.store, "tokens_issued")
     return JSON({"access_token": token, "expires_on": str(exp), "resource": resource, "token_type": "Bearer",
                  "client_id": principal.client_id})

@@ -29,24 +29,24 @@ START_TIMEOUT = 60.0
 
 
 def launch(data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
-           account: str | None, region: str) -> EmulatorServer:
+           account: str | None, region: str, project: str | None = None) -> EmulatorServer:
     """A started emulator on a free loopback port; its `connection` says how to reach it; `stop()` ends it."""
     from ._server import EmulatorServer
 
     return EmulatorServer(data_dir, speed=speed, subscription=subscription, resource_group=resource_group,
-                          account=account, region=region).start()
+                          account=account, region=region, project=project).start()
 
 
 class ChildFoundry:
     """A local Foundry in a child process. `connection` waits until it serves; `stop()` ends it."""
 
     def __init__(self, data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
-                 account: str | None, region: str) -> None:
-        self.args = (Path(data_dir).resolve(), speed, subscription, resource_group, account, region)
+                 account: str | None, region: str, project: str | None = None) -> None:
+        self.args = (Path(data_dir).resolve(), speed, subscription, resource_group, account, region, project)
         data_dir = self.args[0]
         data_dir.mkdir(parents=True, exist_ok=True)
         config = {"data_dir": str(data_dir), "speed": speed, "subscription": subscription,
-                  "resource_group": resource_group, "account": account, "region": region}
+                  "resource_group": resource_group, "account": account, "region": region, "project": project}
         with open(data_dir / LOG_NAME, "wb") as log:
             self._proc: subprocess.Popen[bytes] = subprocess.Popen(
                 [sys.executable, "-c", "import gc; gc.disable(); from ftops.emulator._launch import serve_child; "
@@ -89,10 +89,10 @@ class ChildFoundry:
 
 
 def spawn(data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
-          account: str | None, region: str) -> ChildFoundry:
+          account: str | None, region: str, project: str | None = None) -> ChildFoundry:
     """Start a local Foundry in a child process and return at once (its `connection` waits for it)."""
     return ChildFoundry(data_dir, speed=speed, subscription=subscription, resource_group=resource_group,
-                        account=account, region=region)
+                        account=account, region=region, project=project)
 
 
 def serve_child(stdin: IO[bytes] | None = None) -> None:
@@ -103,7 +103,7 @@ def serve_child(stdin: IO[bytes] | None = None) -> None:
 
     server = EmulatorServer(Path(config["data_dir"]), speed=config["speed"], subscription=config["subscription"],
                             resource_group=config["resource_group"], account=config["account"],
-                            region=config["region"]).start()
+                            region=config["region"], project=config.get("project")).start()
     # Started with the cyclic GC off (what loads meanwhile lives as long as the server): now freeze
     # those objects, so collections while serving never scan them, and collect as usual.
     gc.freeze()

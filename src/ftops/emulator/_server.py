@@ -19,6 +19,8 @@ from ._app import build_app
 from ._certs import ensure_certificates
 from ._connection import Connection
 from ._identity import TOKEN_PATH, Principal, secret_file
+from ._projects import NAME, PREFIX
+from ._projects import ensure as ensure_project
 from ._state import Emulator
 from ._store import Store
 
@@ -38,7 +40,7 @@ class EmulatorServer:
 
     def __init__(self, data_dir: str | Path, *, host: str = "127.0.0.1", port: int = 0, speed: float = 60.0,
                  subscription: str | None = None, resource_group: str | None = None, account: str | None = None,
-                 region: str | None = None) -> None:
+                 region: str | None = None, project: str | None = None) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the emulator listens on loopback only")
         self.data_dir = Path(data_dir).resolve()
@@ -50,6 +52,10 @@ class EmulatorServer:
             resource_group=resource_group or DEFAULTS["resource_group"],
             account=account or DEFAULTS["account"], region=region or DEFAULTS["region"], speed=speed,
             principal=Principal.load(self.data_dir))
+        if project is not None:
+            if not NAME.fullmatch(project):
+                raise ValueError(f"project {project!r}: 2 to 64 letters, digits, '_', '.' or '-'")
+            ensure_project(self.emulator.store, project)
         family = socket.AF_INET6 if host == "::1" else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,7 +75,8 @@ class EmulatorServer:
         self.connection = Connection(endpoint=f"{base}/openai/v1", arm_endpoint=base, subscription=e.subscription,
                                      resource_group=e.resource_group, account=e.account, api_key=e.api_key,
                                      ca_cert=str(ca), region=e.region, identity_endpoint=f"{base}{TOKEN_PATH}",
-                                     identity_header=e.principal.header if e.principal else "")
+                                     identity_header=e.principal.header if e.principal else "",
+                                     project_endpoint=f"{base}{PREFIX}{project}" if project else "")
         path = self.data_dir / "connection.json"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -177,7 +184,8 @@ class AdminClient:
 
     def identity(self, **settings: Any) -> dict[str, Any]:
         """The managed identity's role, token_lifetime (seconds), audience (every token's, to test a wrong
-        one; None: the resource asked for) and permissions_api (False: the permissions API refuses)."""
+        one; a dict: per resource asked for; None: the resource asked for) and permissions_api (False: the
+        permissions API refuses)."""
         return self._post("/identity", settings)
 
     def eval_limits(self, **limits: float) -> dict[str, Any]:

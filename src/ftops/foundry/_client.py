@@ -7,7 +7,7 @@ import dataclasses
 import email.utils
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
@@ -119,10 +119,12 @@ class FoundryClient:
         self.api_calls = 0
         self.part_bytes = PART_BYTES
         self.identity = "unknown"  # how this client authenticates, for people (never a secret)
+        self.foundry_project = ""  # the Foundry project whose data plane `endpoint` is ("": the resource's)
         # The planes reached with Entra ID tokens ("data", "arm"): there Azure checks the identity's roles
         # (an API key bypasses them), so apply checks the permissions first.
         self.entra_planes: frozenset[str] = frozenset()
         self.server_time: float | None = None  # the service's clock (its Date header), as last seen
+        self._stop: threading.Event | None = None  # see `stopping_on`
 
     @property
     def target(self) -> str:
@@ -133,10 +135,29 @@ class FoundryClient:
         with self._lock:  # listings run on several threads at once (snapshot)
             self.api_calls += n
 
+    @contextlib.contextmanager
+    def stopping_on(self, stop: threading.Event) -> Iterator[None]:
+        """Within: once `stop` is set (Ctrl-C), a call that failed tries no more (a back-off in progress ends at
+        once) and raises its last error; requests in flight finish as they would."""
+        previous, self._stop = self._stop, stop
+        try:
+            yield
+        finally:
+            self._stop = previous
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep `seconds`, or less: True at once when `stopping_on`'s event is set (the caller stops waiting)."""
+        stop = self._stop
+        if stop is None:
+            time.sleep(seconds)
+            return False
+        return stop.wait(seconds)
+
     def _call(self, fn: Callable[[float], T], what: str, *, timeout: float, idempotent: bool = True,
               policy: RetryPolicy | None = None) -> T:
         """fn(seconds) with retries; `timeout` is the request's read timeout before the budget caps it."""
-        return call(fn, what, policy or self.policy, timeout=timeout, idempotent=idempotent, on_call=self._count)
+        return call(fn, what, policy or self.policy, timeout=timeout, idempotent=idempotent, on_call=self._count,
+                    stop=self._stop)
 
     def _oai(self, seconds: float) -> openai.Timeout:
         """The openai per-request timeout: `seconds` for each read and write, a short connect."""
@@ -475,7 +496,8 @@ class FoundryClient:
                 if not err.retryable or attempt + 1 >= self.policy.attempts \
                         or _since(start) + delay > self.policy.budget:
                     raise
-                time.sleep(delay)
+                if self._pause(delay):
+                    raise  # interrupted: the next apply looks for what this attempt may have created
         raise TemporaryFoundryError(f"{what}: gave up")  # pragma: no cover (attempts >= 1)
 
     # -- jobs --------------------------------------------------------------------------------

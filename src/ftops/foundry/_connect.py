@@ -16,7 +16,7 @@ import openai
 from azure.core.credentials import AccessToken
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-from .._exceptions import FtopsError
+from .._exceptions import FoundryNotFound, FtopsError
 from ..spec import FoundrySpec
 from ._client import FoundryClient
 from ._errors import RetryPolicy, classify
@@ -24,7 +24,12 @@ from ._timeouts import LOCAL, REMOTE, Budgets, Timeouts, budgets_from_env
 
 T = TypeVar("T")
 COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
+# A Foundry project's data plane takes tokens for this audience: azure-ai-projects' `get_openai_client`
+# (2.10.0, azure/ai/projects/_patch.py) asks for it, with base_url = the project endpoint + /openai/v1.
+PROJECT_SCOPE = "https://ai.azure.com/.default"
 API_KEY_ENV = "AZURE_OPENAI_API_KEY"
+# Hosts whose first label is the account's: the portal's project endpoint, and the resource's own.
+ACCOUNT_HOSTS = (".services.ai.azure.com", ".cognitiveservices.azure.com", ".openai.azure.com")
 
 
 class StaticTokenCredential:
@@ -78,6 +83,8 @@ class LocalConnection(Protocol):
     def api_key(self) -> str: ...
     @property
     def ca_cert(self) -> str: ...
+    @property
+    def project_endpoint(self) -> str: ...  # the project asked for at start ("" for none)
 
 
 class LocalFoundry(Protocol):
@@ -90,7 +97,7 @@ class Launcher(Protocol):
     """Starts a local Foundry (the CLI hands in the emulator's; this layer never imports it)."""
 
     def __call__(self, data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
-                 account: str | None, region: str) -> LocalFoundry: ...
+                 account: str | None, region: str, project: str | None = None) -> LocalFoundry: ...
 
 
 def connect(spec: FoundrySpec, root: Path, *, timeouts: Timeouts | None = None, launcher: Launcher | None = None
@@ -104,31 +111,76 @@ def connect(spec: FoundrySpec, root: Path, *, timeouts: Timeouts | None = None, 
     budgets = budgets_from_env(LOCAL if spec.local else REMOTE)
     if spec.local:
         return _connect_local(spec, root, timeouts, budgets, launcher)
+    return _connect_remote(spec, timeouts, budgets)
+
+
+def _connect_remote(spec: FoundrySpec, timeouts: Timeouts, budgets: Budgets) -> FoundryClient:
+    """A resource endpoint: its /openai/v1 with the key or Entra ID. A Foundry project endpoint: the project's
+    /openai/v1 with Entra ID tokens for https://ai.azure.com. Deployments: ARM on the account, Entra ID."""
     assert spec.subscription
     try:
         from azure.identity import DefaultAzureCredential, get_bearer_token_provider
     except ImportError as e:  # pragma: no cover
         raise FtopsError(f"azure-identity is required for a remote Foundry: {e}") from None
+    project = spec.project_in_endpoint
+    key = _api_key(project)
     ca = ca_bundle()
     credential = DefaultAzureCredential(**_transport(ca, timeouts))
-    key = os.environ.get(API_KEY_ENV)
-    api_key: Any = key if key else get_bearer_token_provider(credential, COGNITIVE_SCOPE)
     arm = _arm_client(spec.arm_endpoint, spec.subscription, credential, ca, timeouts)
-    account = resolve_account(arm, spec)
-    spec = spec.model_copy(update={"endpoint": account.endpoint, "resource_group": account.resource_group,
-                                   "account": account.name})
-    assert spec.endpoint and spec.subscription and spec.resource_group and spec.account
-    oai, arm = _clients(data_plane_endpoint(spec.endpoint), spec.arm_endpoint, spec.subscription, api_key,
-                        credential, ca, timeouts)
-    client = FoundryClient(oai, arm, resource_group=spec.resource_group, account=spec.account,
-                           endpoint=data_plane_endpoint(spec.endpoint), policy=RetryPolicy(budget=budgets.retry),
-                           poll_interval=spec.poll_interval or 5.0, timeouts=timeouts, outage_budget=budgets.outage)
+    account = resolve_account(arm, _account_from_host(spec) if project else spec)
+    if project:
+        require_project(arm, account, project)
+    api_key: Any = key or get_bearer_token_provider(credential, PROJECT_SCOPE if project else COGNITIVE_SCOPE)
+    endpoint = data_plane_endpoint(account.endpoint)
+    oai, arm = _clients(endpoint, spec.arm_endpoint, spec.subscription, api_key, credential, ca, timeouts)
+    client = FoundryClient(oai, arm, resource_group=account.resource_group, account=account.name, endpoint=endpoint,
+                           policy=RetryPolicy(budget=budgets.retry), poll_interval=spec.poll_interval or 5.0,
+                           timeouts=timeouts, outage_budget=budgets.outage)
     # Which identity is used, never what it is: the variables' names, not their values.
     entra = f"Entra ID ({_credential_source()})"
     client.identity = (f"data plane: API key from {API_KEY_ENV}; deployments: {entra}" if key
                        else f"{entra} for the data plane and deployments")
     client.entra_planes = frozenset({"arm"} if key else {"data", "arm"})
+    client.foundry_project = project or ""
     return client
+
+
+def _api_key(project: str | None) -> str | None:
+    """AZURE_OPENAI_API_KEY for a resource endpoint. A project endpoint takes Entra ID only, as Microsoft's
+    own client does (azure-ai-projects has no key option; Learn documents keys for the resource's
+    /openai/v1 only): a key set there is refused rather than ignored, so the identity used is never a
+    surprise (unset it, or name the resource endpoint to use the key)."""
+    key = os.environ.get(API_KEY_ENV) or None
+    if key and project:
+        raise FtopsError(f"spec.endpoint is the Foundry project {project}'s endpoint, which ftops reaches with "
+                         f"Entra ID only; unset {API_KEY_ENV}, or set endpoint to the resource's "
+                         "(https://<resource>.openai.azure.com) to use the key")
+    return key
+
+
+def _account_from_host(spec: FoundrySpec) -> FoundrySpec:
+    """A project endpoint names its account by its host's first label (<resource>.services.ai.azure.com),
+    unless the spec names the account (a custom subdomain can differ from the account's name)."""
+    host = (urllib.parse.urlsplit(spec.endpoint or "").hostname or "").lower()
+    if spec.account or not host.endswith(ACCOUNT_HOSTS):
+        return spec
+    return spec.model_copy(update={"account": host.split(".", 1)[0]})
+
+
+def require_project(arm: CognitiveServicesManagementClient, account: Account, project: str) -> None:
+    """The project must exist on the account (Projects_Get), else one line now instead of a 404 per call.
+    azure-mgmt-cognitiveservices before 14 has no Projects API: then the data plane's answers tell."""
+    projects = getattr(arm, "projects", None)
+    if projects is None:  # pragma: no cover (the locked SDK has it)
+        return
+    try:
+        projects.get(account.resource_group, account.name, project)
+    except Exception as e:
+        err = classify(e, f"read Foundry project {project}")
+        if isinstance(err, FoundryNotFound):
+            raise FtopsError(f"account {account.name} has no Foundry project {project!r} (Azure Resource Manager "
+                             "answered 404); check the project's name in spec.endpoint") from e
+        raise err from e
 
 
 def ca_bundle() -> str | None:
@@ -171,18 +223,22 @@ def _connect_local(spec: FoundrySpec, root: Path, timeouts: Timeouts, budgets: B
                          "no launcher)")
     try:
         server = launcher(root / spec.data_dir, speed=spec.speed, subscription=spec.subscription,
-                          resource_group=spec.resource_group, account=spec.account, region=spec.region)
+                          resource_group=spec.resource_group, account=spec.account, region=spec.region,
+                          project=spec.foundry_project)
     except Exception as e:  # the launcher is the emulator's code: a damaged state dir can fail in many ways
         raise FtopsError(f"cannot start the local Foundry in {root / spec.data_dir}: {type(e).__name__}: {e}; "
                          "move the directory aside to start afresh") from e
     c = server.connection
-    oai, arm = _clients(c.endpoint, c.arm_endpoint, c.subscription, c.api_key, StaticTokenCredential(c.api_key),
+    # The local Foundry takes its key on a project's data plane too (docs/emulator.md says why).
+    endpoint = data_plane_endpoint(c.project_endpoint) if spec.foundry_project else c.endpoint
+    oai, arm = _clients(endpoint, c.arm_endpoint, c.subscription, c.api_key, StaticTokenCredential(c.api_key),
                         c.ca_cert, timeouts)
-    client = FoundryClient(oai, arm, resource_group=c.resource_group, account=c.account, endpoint=c.endpoint,
+    client = FoundryClient(oai, arm, resource_group=c.resource_group, account=c.account, endpoint=endpoint,
                            policy=RetryPolicy(attempts=8, base_delay=0.05, max_delay=1.0, budget=budgets.retry),
                            poll_interval=spec.poll_interval or 0.02, timeouts=timeouts,
                            outage_budget=budgets.outage, on_close=server.stop)
     client.identity = "the local Foundry's key"
+    client.foundry_project = spec.foundry_project or ""
     return client
 
 
@@ -217,13 +273,20 @@ def resolve_account(arm: CognitiveServicesManagementClient, spec: FoundrySpec) -
     assert spec.endpoint
     host = urllib.parse.urlsplit(spec.endpoint).netloc.lower()
     accounts = _arm_read(lambda: list(arm.accounts.list()), "list the subscription's accounts")
-    for a in accounts:
-        endpoint = _endpoint_of(a, str(a.name))
-        if urllib.parse.urlsplit(endpoint).netloc.lower() == host:
-            group = str(a.id).split("/resourceGroups/", 1)[1].split("/", 1)[0]  # an ARM id's documented form
-            return Account(spec.endpoint, group, str(a.name))
+    # By any of its endpoints (a project endpoint is on its "AI Foundry API" host), else by its name.
+    matches = [a for a in accounts if host in _hosts_of(a)] or [
+        a for a in accounts if name is not None and str(a.name).lower() == name.lower()]
+    for a in matches[:1]:
+        group = str(a.id).split("/resourceGroups/", 1)[1].split("/", 1)[0]  # an ARM id's documented form
+        return Account(spec.endpoint, group, str(a.name))
     raise FtopsError(f"no Cognitive Services account in subscription {spec.subscription} has the endpoint "
                      f"{host}; check spec.endpoint, or name the account with resourceId")
+
+
+def _hosts_of(account: Any) -> set[str]:
+    props = getattr(account, "properties", None)
+    urls = [getattr(props, "endpoint", None), *(getattr(props, "endpoints", None) or {}).values()]
+    return {urllib.parse.urlsplit(str(u)).netloc.lower() for u in urls if u}
 
 
 def _endpoint_of(account: Any, name: str) -> str:

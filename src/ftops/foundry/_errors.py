@@ -7,7 +7,8 @@ temporary. 408, 409, 429 and 5xx are temporary; 404 is `FoundryNotFound`; other 
 
 Retrying (tenacity): 429 honours Retry-After; the rest back off with full jitter; bounded by a number
 of attempts and by a budget in seconds (`RetryPolicy.budget`), and each attempt's timeout is capped by
-what is left of the budget. Creates are never retried blindly: the caller passes `idempotent=False` and
+what is left of the budget. A `stop` event (set on Ctrl-C) ends a back-off at once: the call gives up with
+its last error instead of trying again. Creates are never retried blindly: the caller passes `idempotent=False` and
 handles an ambiguous failure by listing first (see FoundryClient.create_job).
 """
 
@@ -18,6 +19,7 @@ import os
 import random
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -50,7 +52,7 @@ from .._exceptions import (
     PermanentFoundryError,
     TemporaryFoundryError,
 )
-from ._permissions import lacks, need_of
+from ._permissions import PROJECT_AUDIENCE, lacks, need_of, project_route
 
 try:  # the transport of openai >= 3; older ones use httpx
     import httpx2
@@ -162,18 +164,21 @@ def _openai_status(exc: openai.APIStatusError, what: str) -> FoundryError:
         return _refused_action(what, status, code or "PermissionDenied", exc.request.method, exc.request.url.path)
     body = exc.body if isinstance(exc.body, dict) else {}
     if status == 401:
-        return PermanentFoundryError(f"{what}: HTTP 401: {_data_401(body)}", status=status, code=code)
+        return PermanentFoundryError(f"{what}: HTTP 401: {_data_401(body, exc.request.url.path)}", status=status,
+                                     code=code)
     err = body.get("error", body)
     msg = err.get("message") if isinstance(err, dict) else None
     return _status_error(what, status, code, str(msg or exc.message), _retry_after(exc.response.headers))
 
 
-def _data_401(body: dict[str, Any]) -> str:
+def _data_401(body: dict[str, Any], path: str) -> str:
     # Azure OpenAI answers a refused Entra ID token {"statusCode": 401, "message": ...}, a refused key
-    # {"error": {"code": "401", ...}} (docs/emulator.md cites both): the shape says which one failed.
+    # {"error": {"code": "401", ...}} (docs/emulator.md cites both): the shape says which one failed. The
+    # audience is the one ftops asked for on that path: a Foundry project's data plane takes its own.
     if "statusCode" in body and "error" not in body:
+        audience = PROJECT_AUDIENCE if project_route(path) else "https://cognitiveservices.azure.com"
         return ("the Entra ID token was refused (a wrong audience, expired, or not for this tenant); check what "
-                "your credential returns for https://cognitiveservices.azure.com")
+                f"your credential returns for {audience}")
     return ("the key or token was refused; check AZURE_OPENAI_API_KEY (or your Entra ID sign-in) and that "
             "spec.endpoint is this resource's endpoint")
 
@@ -250,12 +255,14 @@ def classify(exc: BaseException, what: str) -> FoundryError:
 
 
 def call(fn: Callable[[float], T], what: str, policy: RetryPolicy, *, timeout: float, idempotent: bool = True,
-         on_call: Callable[[], None] | None = None) -> T:
+         on_call: Callable[[], None] | None = None, stop: threading.Event | None = None) -> T:
     """Run fn(seconds); retry temporary failures (with tenacity) when `idempotent`. Raises FoundryError.
 
-    fn receives the timeout its requests must use: `timeout`, capped by what is left of the budget.
+    fn receives the timeout its requests must use: `timeout`, capped by what is left of the budget. Once
+    `stop` is set, no new attempt starts: a back-off in progress ends at once and the last error is raised.
     """
     start = time.monotonic()
+    failed: list[BaseException] = []  # the latest failure, which a back-off that `stop` ends raises
 
     def attempt() -> T:
         if on_call is not None:
@@ -273,12 +280,20 @@ def call(fn: Callable[[float], T], what: str, policy: RetryPolicy, *, timeout: f
         retry_after = err.retry_after if isinstance(err, FoundryError) else None
         delay = policy.delay(state.attempt_number - 1, retry_after)
         log.info("retrying %s in %.2fs after: %s", what, delay, err)
+        failed[:] = [err] if err is not None else []
         return delay
+
+    def back_off(seconds: float) -> None:
+        if stop is None:
+            time.sleep(seconds)
+        elif stop.wait(seconds) and failed:
+            raise failed[0]
 
     retrying = Retrying(
         retry=retry_if_exception(lambda e: idempotent and isinstance(e, FoundryError) and e.retryable),
         stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.budget),
         wait=wait,
+        sleep=back_off,
         reraise=True,
     )
     return retrying(attempt)

@@ -295,7 +295,8 @@ class EvalsClient:
 
     def wait_run(self, eval_id: str, run_id: str, timeout: float = 3600,
                  tick: Callable[[], None] | None = None) -> LiveEvalRun:
-        """Poll the run until it ends; `tick` is called between polls (to renew what the run needs)."""
+        """Poll the run until it ends; `tick` is called between polls (to renew what the run needs). The run
+        as last read, at once, when the client is stopped (Ctrl-C)."""
         deadline = time.monotonic() + timeout
         while True:
             run = self.get_run(eval_id, run_id)
@@ -303,7 +304,8 @@ class EvalsClient:
                 return run
             if time.monotonic() > deadline:
                 raise TemporaryFoundryError(f"eval run {run_id} still {run.status} after {timeout:.0f}s")
-            time.sleep(self.client.poll_interval)
+            if self.client._pause(self.client.poll_interval):
+                return run
             if tick is not None:
                 tick()
 

@@ -121,9 +121,22 @@ _DATA_GROUPS = {"files": "files", "uploads": "files", "fine_tuning": "fine-tunes
 _VERBS = {"GET": "read", "HEAD": "read", "POST": "write", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
 
 
+PROJECT_AUDIENCE = "https://ai.azure.com"  # a Foundry project's data plane (azure-ai-projects' scope)
+
+
+def project_route(path: str) -> tuple[str, str] | None:
+    """(project, the /openai/... rest) of a Foundry project's data-plane path, else None."""
+    parts = path.split("/", 4)  # "", "api", "projects", <project>, "openai/..."
+    if len(parts) == 5 and parts[1:3] == ["api", "projects"] and parts[4].startswith("openai"):
+        return parts[3], "/" + parts[4]
+    return None
+
+
 def need_of(method: str, path: str) -> Need | None:
-    """The action Azure checks for `method path` on the data plane (/openai/...) or ARM (/subscriptions/...)."""
-    parts = [p for p in path.split("/") if p]
+    """The action Azure checks for `method path` on the data plane (/openai/..., also under a Foundry project's
+    /api/projects/<p>: the same data actions, as far as Azure publishes them) or ARM (/subscriptions/...)."""
+    project = project_route(path)
+    parts = [p for p in (project[1] if project else path).split("/") if p]
     verb = _VERBS.get(method.upper(), "write")
     if parts[:1] == ["openai"]:
         rest = parts[2:] if parts[1:2] == ["v1"] else parts[1:]

@@ -334,6 +334,7 @@ class Plan(_Model):
     project: Name
     endpoint: str = Field(max_length=1000)  # "<subscription>/<resource group>/<account>"
     data_plane: str = Field(default="", max_length=1000)  # the endpoint URL the plan read (for people)
+    foundry_project: str = Field(default="", max_length=64)  # the Foundry project of data_plane ("": none)
     identity: str = Field(default="", max_length=300)  # how ftops authenticated (for people; never a secret)
     fingerprint: Hex16  # of the live state the plan was computed against
     spec_fingerprint: Hex16  # of the specs and the data they name

@@ -93,7 +93,7 @@ def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = F
             break
         fetch(state, client, needs)
         plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time())
-    plan.data_plane, plan.identity = client.endpoint, client.identity
+    plan.data_plane, plan.identity, plan.foundry_project = client.endpoint, client.identity, client.foundry_project
     return plan
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -35,12 +36,39 @@ ARM_ID = re.compile(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Mi
                     r"accounts/([^/]+)", re.IGNORECASE)
 
 
+# Azure's names of accounts and of their projects (Microsoft.CognitiveServices 2025-09-01: accountName and
+# projectName, 2 to 64 characters).
+AzureName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}$")]
+# A Foundry project endpoint as the portal shows it: https://<resource>.services.ai.azure.com/api/projects/<p>
+PROJECT_PATH = re.compile(r"/api/projects/([^/]+)/?")
+
+
+def endpoint_project(endpoint: str | None) -> str | None:
+    """The Foundry project a project endpoint names, or None for a resource endpoint (or an unset ${VAR})."""
+    if not endpoint or "${" in endpoint:
+        return None
+    found = PROJECT_PATH.fullmatch(urllib.parse.urlsplit(endpoint.strip()).path)
+    return found.group(1) if found else None
+
+
 class FoundrySpec(_Strict):
     """Where resources live. `local: true` runs the embedded emulator; the rest name an Azure account."""
 
     local: bool = False
-    project: Name | None = None  # namespace in metadata/tags; defaults to the Foundry's metadata.name
-    endpoint: str | None = None  # https://<resource>.openai.azure.com (the /openai/v1 path is added)
+    # ftops' own namespace, NOT a Foundry project: it is written as the ftops-project tag and job metadata
+    # (so the value keeps live objects matching), and keeps two repositories on one account apart.
+    namespace: Name | None = Field(default=None, description=(
+        "ftops' namespace: written as the ftops-project tag and job metadata of every object it manages, so "
+        "that two repositories on one account never touch each other's objects (default: metadata.name). "
+        "Not a Foundry project: name that in endpoint, https://<resource>.services.ai.azure.com/api/projects/"
+        "<project>. Formerly spelled project."))
+    endpoint: str | None = Field(default=None, description=(
+        "The resource endpoint https://<resource>.openai.azure.com, or a Foundry project endpoint as the portal "
+        "shows it, https://<resource>.services.ai.azure.com/api/projects/<project> (then the data plane is the "
+        "project's, with Entra ID tokens for https://ai.azure.com). /openai/v1 is added."))
+    foundry_project: AzureName | None = Field(default=None, description=(
+        "local: true only: the local Foundry's project to work in (/api/projects/<name>/openai/v1), created "
+        "when the local Foundry starts. A remote Foundry names its project in endpoint."))
     subscription: str | None = None
     resource_group: str | None = None
     account: str | None = None
@@ -52,6 +80,24 @@ class FoundrySpec(_Strict):
     poll_interval: PositiveFloat | None = None  # seconds between status polls (5 remote)
 
     resource_id: str | None = None  # the account's ARM id: gives subscription, resourceGroup and account
+
+    @field_validator("endpoint")
+    @classmethod
+    def _project_endpoint_shape(cls, value: str | None) -> str | None:
+        if value and "${" not in value and "/api/projects" in urllib.parse.urlsplit(value.strip()).path:
+            project = endpoint_project(value)
+            if project is None or not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}", project):
+                raise ValueError("a Foundry project endpoint is https://<resource>.services.ai.azure.com/api/"
+                                 "projects/<project>, as the portal shows it (nothing after the project's name)")
+        return value
+
+    @field_validator("foundry_project")
+    @classmethod
+    def _local_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and not info.data.get("local"):  # `local` is validated first (field order)
+            raise ValueError("foundryProject is for local: true; a remote Foundry names its project in endpoint "
+                             "(https://<resource>.services.ai.azure.com/api/projects/<project>)")
+        return value
 
     @model_validator(mode="after")
     def _remote_needs_coordinates(self) -> FoundrySpec:
@@ -79,6 +125,11 @@ class FoundrySpec(_Strict):
             if current and "${" not in current and current.lower() != value.lower():
                 raise ValueError(f"{to_camel(name)} {current!r} contradicts resourceId ({value!r})")
             object.__setattr__(self, name, current or value)
+
+    @property
+    def project_in_endpoint(self) -> str | None:
+        """The Foundry project `endpoint` names (a project endpoint), else None."""
+        return endpoint_project(self.endpoint)
 
     @property
     def needs_discovery(self) -> bool:

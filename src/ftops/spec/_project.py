@@ -81,12 +81,15 @@ class Project:
     # Connection variables left unset: fine offline (validate), an error for commands that connect
     # (`require_connection`). The field keeps its `${VAR}` text meanwhile.
     unresolved_env: list[UnresolvedEnv] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # found while loading (an old spelling)
 
     @property
     def project_name(self) -> str:
+        """ftops' namespace (spec.namespace, else the Foundry's name): the ftops-project tag and metadata.
+        Not a Foundry project; the name is kept because plan files and tags carry it as `project`."""
         if self.foundry is None:
             return "default"
-        return self.foundry.spec.project or self.foundry.name
+        return self.foundry.spec.namespace or self.foundry.name
 
 
 def _display(path: Path, root: Path) -> str:
@@ -291,6 +294,7 @@ def load_project(spec_dir: str | Path, root: str | Path | None = None) -> Projec
     check_evaluations(project, problems)
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
+    project.warnings = problems
     return project
 
 
@@ -338,7 +342,10 @@ def _load_document(doc: Document, problems: list[Problem], unresolved: list[Unre
         return None
     data = env.spec
     if env.kind == "Foundry":
-        data = _substitute_env(data, doc, problems, unresolved)
+        renamed = _namespace_spelling(data, doc, problems)
+        if renamed is None:
+            return None
+        data = _substitute_env(renamed, doc, problems, unresolved)
     elif env.kind == "Dataset":
         _check_url_refs(data, doc, problems)
     try:
@@ -347,6 +354,21 @@ def _load_document(doc: Document, problems: list[Problem], unresolved: list[Unre
         problems.extend(_pydantic_problems(e, doc, ("spec",)))
         return None
     return Resource(env.kind, env.metadata.name, spec, doc.path, doc.line_of(("metadata", "name")), doc)
+
+
+def _namespace_spelling(data: dict[str, Any], doc: Document, problems: list[Problem]) -> dict[str, Any] | None:
+    """`project:` is the old spelling of `namespace:` (it read as if it named a Foundry project): still
+    taken, with a warning; both at once is an error (None), as ftops cannot know which one is meant."""
+    if "project" not in data:
+        return data
+    line = doc.line_of(("spec", "project"))
+    if "namespace" in data:
+        problems.append(Problem("spec.project and spec.namespace are both set: spec.project is the old spelling "
+                                "of spec.namespace; keep only namespace", doc.path, line))
+        return None
+    problems.append(Problem("spec.project is now spec.namespace (ftops' namespace for its tags and metadata, not a "
+                            "Foundry project); rename it, the value stays", doc.path, line, "warning"))
+    return {("namespace" if k == "project" else k): v for k, v in data.items()}
 
 
 def _register(project: Project, res: Resource[Any], problems: list[Problem]) -> None:

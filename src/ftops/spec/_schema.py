@@ -25,6 +25,14 @@ def _hyperparameters_by_method(defs: dict[str, Any]) -> list[dict[str, Any]]:
     return rules
 
 
+def _old_namespace_spelling(schema: dict[str, Any]) -> None:
+    """`project` is still read (the loader renames it, with a warning): editors mark it deprecated, and
+    refuse it beside `namespace` as the loader does."""
+    schema["properties"]["project"] = {**schema["properties"]["namespace"], "deprecated": True,
+                                       "title": "Project", "description": "Old spelling of namespace."}
+    schema["not"] = {"required": ["namespace", "project"]}
+
+
 def json_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     variants = []
@@ -39,6 +47,8 @@ def json_schema() -> dict[str, Any]:
             schema["allOf"] = _hyperparameters_by_method(defs)
         elif kind == "Dataset":  # exactly one of path and url (the model's validator, for editors)
             schema["oneOf"] = [{"required": ["path"]}, {"required": ["url"]}]
+        elif kind == "Foundry":
+            _old_namespace_spelling(schema)
         variants.append({
             "type": "object",
             "additionalProperties": False,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
+import time
 
 import httpx
 import httpx2
@@ -207,6 +209,70 @@ def test_call_stops_before_a_wait_that_would_overrun_the_budget() -> None:
     assert len(n) == 1
 
 
+def test_a_stop_event_ends_a_back_off_at_once_with_the_last_error() -> None:
+    n: list[float] = []
+    stop = threading.Event()
+
+    def throttled(timeout: float) -> None:
+        n.append(time.monotonic())
+        threading.Timer(0.02, stop.set).start()  # Ctrl-C, while the call backs off for 30 s
+        raise status_error(429, {"retry-after": "30"})
+
+    t0 = time.monotonic()
+    with pytest.raises(TemporaryFoundryError) as err:
+        call(throttled, "x", RetryPolicy(attempts=5, max_delay=60, budget=300), timeout=1.0, stop=stop)
+    assert time.monotonic() - t0 < 1 and len(n) == 1 and err.value.status == 429  # no attempt after the stop
+    with pytest.raises(TemporaryFoundryError):  # once stopped, a failure is not retried at all
+        call(throttled, "x", RetryPolicy(attempts=5, base_delay=0.0), timeout=1.0, stop=stop)
+    assert len(n) == 2
+
+
+def test_a_create_that_failed_ambiguously_stops_retrying_on_the_stop_event() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from ftops.foundry import FoundryClient
+
+    stop = threading.Event()
+    cancels: list[str] = []
+
+    def cancel(job_id: str, **kw: Any) -> Any:
+        cancels.append(job_id)
+        threading.Timer(0.02, stop.set).start()
+        raise status_error(503, {"retry-after": "30"})
+
+    def retrieve(job_id: str, **kw: Any) -> Any:  # the attempt did not cancel it
+        return {"id": job_id, "status": "running", "created_at": 1}
+    jobs = SimpleNamespace(cancel=cancel, retrieve=retrieve, pause=None, resume=None)
+    oai = SimpleNamespace(fine_tuning=SimpleNamespace(jobs=jobs))
+    client = FoundryClient(cast(Any, oai), cast(Any, None), resource_group="g", account="a", endpoint="e",
+                           policy=RetryPolicy(attempts=5, max_delay=60, budget=300))
+    t0 = time.monotonic()
+    with client.stopping_on(stop), pytest.raises(TemporaryFoundryError):
+        client.cancel_job("ftjob-1")
+    assert time.monotonic() - t0 < 1 and cancels == ["ftjob-1"]
+
+
+def test_waiting_for_an_eval_run_ends_on_the_stop_event() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from ftops.foundry import EvalsClient, FoundryClient
+
+    stop = threading.Event()
+
+    def retrieve(run_id: str, **kw: Any) -> Any:
+        threading.Timer(0.02, stop.set).start()
+        return {"id": run_id, "eval_id": "eval-1", "status": "in_progress"}
+    oai = SimpleNamespace(evals=SimpleNamespace(runs=SimpleNamespace(retrieve=retrieve)))
+    client = FoundryClient(cast(Any, oai), cast(Any, None), resource_group="g", account="a", endpoint="e",
+                           poll_interval=30)
+    t0 = time.monotonic()
+    with client.stopping_on(stop):
+        run = EvalsClient(client).wait_run("eval-1", "run-1")
+    assert time.monotonic() - t0 < 1 and run.status == "in_progress"  # the caller sees it is not done
+
+
 def test_each_attempt_gets_its_timeout_capped_by_the_budget_left() -> None:
     given: list[float] = []
     call(lambda t: given.append(t), "x", RetryPolicy(budget=5.0), timeout=30.0)
@@ -233,3 +299,18 @@ def test_access_errors_name_the_fix() -> None:
         exc = openai.APIStatusError("no", response=response, body={"error": {"message": "no"}})
         err = classify(exc, "list files")
         assert fix in str(err) and not err.retryable and err.status == status
+
+
+@pytest.mark.parametrize("url,audience", [
+    ("https://acme.openai.azure.com/openai/v1/files", "https://cognitiveservices.azure.com"),
+    ("https://acme.services.ai.azure.com/api/projects/lab/openai/v1/files", "https://ai.azure.com"),
+])
+def test_a_refused_token_names_the_audience_of_the_route(url: str, audience: str) -> None:
+    """A Foundry project's data plane takes tokens for https://ai.azure.com, the resource's for Cognitive Services."""
+    import httpx
+    import openai
+
+    body = {"statusCode": 401, "message": "Unauthorized."}
+    response = httpx.Response(401, request=httpx.Request("GET", url), json=body)
+    err = classify(openai.APIStatusError("no", response=response, body=body), "list files")
+    assert str(err).endswith(f"check what your credential returns for {audience}") and err.status == 401

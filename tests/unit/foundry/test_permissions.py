@@ -73,3 +73,13 @@ def test_the_roles_that_grant_an_action_as_the_reference_says() -> None:
     assert lacks(DEPLOYMENTS_WRITE) == ("the identity lacks Microsoft.CognitiveServices/accounts/deployments/write; "
                                         "a role that grants it: Azure AI Owner or Cognitive Services OpenAI Contributor")
     assert lacks("Microsoft.Storage/storageAccounts/write").endswith("a role that grants it: a custom role")
+
+
+@pytest.mark.parametrize("method,path,action", [
+    ("POST", "/api/projects/lab/openai/v1/files", FILES_WRITE),
+    ("POST", "/api/projects/lab/openai/v1/fine_tuning/jobs", FINE_TUNES_WRITE),
+    ("GET", "/api/projects/lab/openai/fine_tuning/jobs", "Microsoft.CognitiveServices/accounts/OpenAI/fine-tunes/read"),
+])
+def test_a_foundry_projects_route_needs_the_same_data_action(method: str, path: str, action: str) -> None:
+    need = need_of(method, path)
+    assert need is not None and need.action == action and need.data

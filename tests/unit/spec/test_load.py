@@ -50,3 +50,70 @@ def test_many_files_and_documents(make_project: MakeProject) -> None:
     make_project(files=files, spec=parts[0])
     project = load_project("specs")
     assert set(project.datasets) == {"train", "valid"} and set(project.jobs) == {"clippy"}
+
+
+PROJECT_FOUNDRY = """apiVersion: ftops/v1
+kind: Foundry
+metadata: {name: acme}
+spec:
+  subscription: s
+  endpoint: ENDPOINT
+"""
+
+
+@pytest.mark.parametrize("endpoint,project", [
+    ("https://acme.services.ai.azure.com/api/projects/clippy-lab", "clippy-lab"),
+    ("https://acme.services.ai.azure.com/api/projects/clippy-lab/", "clippy-lab"),
+    ("https://acme.openai.azure.com", None),
+    ("https://acme.openai.azure.com/openai/v1", None),
+])
+def test_a_project_endpoint_as_the_portal_shows_it(make_project: MakeProject, endpoint: str,
+                                                   project: str | None) -> None:
+    make_project(spec=BASE_SPEC.replace(BASE_SPEC.split("---\n")[0], PROJECT_FOUNDRY.replace("ENDPOINT", endpoint)))
+    foundry = load_project("specs").foundry
+    assert foundry is not None and foundry.spec.project_in_endpoint == project
+
+
+@pytest.mark.parametrize("endpoint", [
+    "https://acme.services.ai.azure.com/api/projects/clippy-lab/openai/v1",
+    "https://acme.services.ai.azure.com/api/projects/",
+    "https://acme.services.ai.azure.com/api/projects/x",
+])
+def test_a_malformed_project_endpoint_is_located(make_project: MakeProject, endpoint: str) -> None:
+    make_project(spec=BASE_SPEC.replace(BASE_SPEC.split("---\n")[0], PROJECT_FOUNDRY.replace("ENDPOINT", endpoint)))
+    with pytest.raises(ValidationFailed) as e:
+        load_project("specs")
+    assert [str(p) for p in e.value.problems] == [
+        "specs/main.yaml:6: spec.endpoint: Value error, a Foundry project endpoint is https://<resource>.services."
+        "ai.azure.com/api/projects/<project>, as the portal shows it (nothing after the project's name)"]
+
+
+def test_foundry_project_is_for_the_local_foundry(make_project: MakeProject) -> None:
+    remote = PROJECT_FOUNDRY.replace("ENDPOINT", "https://acme.openai.azure.com") + "  foundryProject: lab\n"
+    make_project(spec=BASE_SPEC.replace(BASE_SPEC.split("---\n")[0], remote))
+    with pytest.raises(ValidationFailed) as e:
+        load_project("specs")
+    assert "foundryProject is for local: true; a remote Foundry names its project in endpoint" in str(e.value)
+    local = BASE_SPEC.replace("{local: true, region: swedencentral}", "{local: true, foundryProject: clippy-lab}")
+    make_project(spec=local)
+    foundry = load_project("specs").foundry
+    assert foundry is not None and foundry.spec.foundry_project == "clippy-lab"
+
+
+def test_namespace_and_its_old_spelling(make_project: MakeProject) -> None:
+    make_project(spec=BASE_SPEC.replace("{local: true, region: swedencentral}", "{local: true, namespace: team-a}"))
+    project = load_project("specs")
+    assert project.project_name == "team-a" and project.warnings == []
+    make_project(spec=BASE_SPEC.replace("{local: true, region: swedencentral}", "{local: true, project: team-a}"))
+    project = load_project("specs")
+    assert project.project_name == "team-a"
+    assert [str(w) for w in project.warnings] == [
+        "specs/main.yaml:4: warning: spec.project is now spec.namespace (ftops' namespace for its tags and "
+        "metadata, not a Foundry project); rename it, the value stays"]
+    make_project(spec=BASE_SPEC.replace("{local: true, region: swedencentral}",
+                                        "{local: true, project: team-a, namespace: team-a}"))
+    with pytest.raises(ValidationFailed) as e:
+        load_project("specs")
+    assert [str(p) for p in e.value.problems] == [
+        "specs/main.yaml:4: spec.project and spec.namespace are both set: spec.project is the old spelling of "
+        "spec.namespace; keep only namespace"]

@@ -147,6 +147,8 @@ def register(app: typer.Typer) -> None:
         resource_group: str = typer.Option(None, help="ARM resource group."),
         account: str = typer.Option(None, help="ARM account (Foundry resource) name."),
         region: str = typer.Option(None, help="Region of the account."),
+        project: str = typer.Option(None, help="A Foundry project to create (its endpoint is in the connection "
+                                               "JSON as project_endpoint)."),
         fault_rate: float = typer.Option(0.0, help="Share of API requests that get an injected fault."),
         fault_kinds: str = typer.Option("429,500,503,drop", help="Comma list of 429,500,503,drop,drop_before."),
         fault_seed: int = typer.Option(0, help="Seed that makes injected faults repeatable."),
@@ -171,7 +173,8 @@ def register(app: typer.Typer) -> None:
         kinds = _fault_kinds(fault_kinds)
         try:
             server = EmulatorServer(data_dir, host=host, port=port, speed=speed, subscription=subscription,
-                                    resource_group=resource_group, account=account, region=region)
+                                    resource_group=resource_group, account=account, region=region,
+                                    project=project)
         except _state_errors() as e:
             raise UsageError(f"cannot start the emulator: {e}") from e
         faults = {"rate": fault_rate, "kinds": kinds, "seed": fault_seed,
