@@ -2,8 +2,8 @@
 
 Two halves: `decide` is pure (specs + LiveState -> Plan) and unit-tested offline; `make_plan` is the
 refresh loop that reads the listings, lets `decide` say which events and checkpoints it needs, fetches
-exactly those, and decides again. The steps live beside this module: datasets (`_datasets.py`), jobs
-(`_jobs.py`), deployments and orphans (`_deployments.py`); they share a `Ctx` (`_context.py`).
+exactly those, and decides again. `decide` runs the steps the registry lists (`_kinds.py`: one per kind,
+in dependency order), which share a `Ctx` (`_context.py`); it names no kind itself.
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ from ..spec import Resource
 from . import _identity as ident
 from ._context import Ctx
 from ._cost import monthly_hosting
-from ._datasets import plan_datasets
-from ._deployments import plan_deployment, plan_orphans
-from ._evaluations import plan_eval_items
-from ._jobs import identify_jobs, job_order, plan_job
+from ._kinds import STEPS
 from ._live import LiveState, fetch, read_live
 from ._model import Action, Plan, WaitJob
 from ._preflight import preflight
@@ -64,14 +61,8 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     """The actions that make the live state match the specs: a pure function of its inputs."""
     project = checked.project.project_name
     ctx = Ctx(checked, live, project, prune)
-    plan_datasets(ctx)
-    identify_jobs(ctx)
-    for name in job_order(checked):
-        plan_job(ctx, checked.project.jobs[name])
-    for dep in checked.project.deployments.values():
-        plan_deployment(ctx, dep)
-    plan_orphans(ctx)
-    plan_eval_items(ctx)
+    for step in STEPS:  # each kind in dependency order (`_kinds.py`)
+        step.run(ctx)
     _mark_pending(ctx.actions)
     findings = preflight(ctx)
     seen = fingerprint(live.snapshot, project, evals=live.evals, borrowed=ctx.borrowed)

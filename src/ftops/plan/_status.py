@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..foundry import OWNED_TAG_PREFIX, LiveDeployment
-from ._model import Action, EvaluateCandidates, NoOp, Plan, RollOut, Verdict
+from ._model import Action, Kind, NoOp, Plan, RollOut, Verdict
 
 DATASET_STATUS = {"no-op": "uploaded", "wait": "processing", "create": "not uploaded"}
 JOB_STATUS = {"no-op": "succeeded", "create": "not submitted"}
 DEPLOYMENT_STATUS = {"no-op": "in sync", "create": "not deployed", "update": "rollout pending"}
+FILE_STATUS = {"no-op": "in use", "delete": "to delete (no spec names it)"}
 
 
 @dataclass(frozen=True)
@@ -30,26 +31,46 @@ class StatusRow:
         return asdict(self)
 
 
+# What a row says per kind of resource: (status, detail) of its action. Every Kind has one (a test checks);
+# none is a default for another.
+_Words = Callable[[Action], tuple[str, str]]
+
+
+def _dataset(a: Action) -> tuple[str, str]:
+    return DATASET_STATUS.get(a.action, a.action), "" if a.action == "no-op" and not a.drift else a.reason
+
+
+def _job(a: Action) -> tuple[str, str]:
+    if a.progress is not None:
+        return a.progress.status, " · ".join(a.progress.details())
+    detail = f"model {a.fine_tuned_model}" if isinstance(a, NoOp) and a.fine_tuned_model else a.reason
+    return JOB_STATUS.get(a.action, a.action), detail
+
+
+def _evaluation(a: Action) -> tuple[str, str]:
+    return ("evaluation pending" if a.pending else "not evaluated"), a.reason
+
+
+def _deployment(a: Action) -> tuple[str, str]:
+    status, detail = DEPLOYMENT_STATUS.get(a.action, a.action), a.reason
+    if isinstance(a, RollOut) and a.action == "update" and not a.pending:
+        status = "update pending"
+    verdict = a.verdict if isinstance(a, NoOp | RollOut) else None
+    if verdict is not None and verdict.reason not in detail:
+        detail = f"{detail} · {verdict.reason}"
+    return status, detail
+
+
+def _file(a: Action) -> tuple[str, str]:
+    return FILE_STATUS.get(a.action, a.action), a.reason
+
+
+STATUS_WORDS: dict[Kind, _Words] = {"Dataset": _dataset, "FineTuningJob": _job, "Evaluation": _evaluation,
+                                    "Deployment": _deployment, "File": _file}
+
+
 def _row(a: Action) -> StatusRow:
-    detail = a.reason
-    if a.kind == "Dataset":
-        status = DATASET_STATUS.get(a.action, a.action)
-        detail = "" if a.action == "no-op" and not a.drift else detail
-    elif a.kind == "FineTuningJob":
-        status = a.progress.status if a.progress else JOB_STATUS.get(a.action, a.action)
-        if a.progress is not None:
-            detail = " · ".join(a.progress.details())
-        elif isinstance(a, NoOp) and a.fine_tuned_model:
-            detail = f"model {a.fine_tuned_model}"
-    elif isinstance(a, EvaluateCandidates):
-        status = "evaluation pending" if a.pending else "not evaluated"
-    else:
-        status = DEPLOYMENT_STATUS.get(a.action, a.action)
-        if isinstance(a, RollOut) and a.action == "update" and not a.pending:
-            status = "update pending"
-        verdict = a.verdict if isinstance(a, NoOp | RollOut) else None
-        if verdict is not None and verdict.reason not in detail:
-            detail = f"{detail} · {verdict.reason}"
+    status, detail = STATUS_WORDS[a.kind](a)
     if a.blocked:
         status = "blocked"
     return StatusRow(a.kind, a.name, a.live_id or "", status, detail)

@@ -1,0 +1,22 @@
+"""The planner's registry and the status words: every kind has its entry, none falls back on another's."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from ftops.plan._kinds import STEPS
+from ftops.plan._model import Kind
+from ftops.plan._status import STATUS_WORDS
+from ftops.spec._models import SPEC_MODELS
+
+
+def test_every_action_kind_has_its_status_words() -> None:
+    assert set(STATUS_WORDS) == set(get_args(Kind))
+
+
+def test_every_spec_kind_that_makes_actions_is_planned_once_in_dependency_order() -> None:
+    planned = [s.plans for s in STEPS]
+    # Foundry is where, not what: no actions. An Evaluation is planned with the Deployment it gates.
+    assert set(SPEC_MODELS) - {"Foundry", "Evaluation"} <= set(planned)
+    assert len(planned) == len(set(planned))
+    assert planned.index("Dataset") < planned.index("FineTuningJob") < planned.index("Deployment")
