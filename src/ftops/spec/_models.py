@@ -229,20 +229,24 @@ class DeploymentSpec(_Strict):
     evaluation: EvaluationRef | None = None  # promote only the candidate that passes this Evaluation
 
 
-SPEC_MODELS: dict[str, type[BaseModel]] = {
-    "Foundry": FoundrySpec,
-    "Dataset": DatasetSpec,
-    "FineTuningJob": FineTuningJobSpec,
-    "Deployment": DeploymentSpec,
-    "Evaluation": EvaluationSpec,
+SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation"]
+# The kinds a spec document may be, each with its model and the Project collection that holds its
+# resources by name (None: the Foundry, one per directory). One line per kind; everything else derives.
+SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
+    "Foundry": (FoundrySpec, None),
+    "Dataset": (DatasetSpec, "datasets"),
+    "FineTuningJob": (FineTuningJobSpec, "jobs"),
+    "Deployment": (DeploymentSpec, "deployments"),
+    "Evaluation": (EvaluationSpec, "evaluations"),
 }
+SPEC_MODELS: dict[SpecKind, type[BaseModel]] = {kind: model for kind, (model, _) in SPEC_KINDS.items()}
 
 
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     api_version: Literal["ftops/v1"] = Field(alias="apiVersion")
-    kind: Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation"]
+    kind: SpecKind
     metadata: Metadata
     spec: dict[str, Any]
 

@@ -16,6 +16,7 @@ from .._urls import literal_sas
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
 from ._models import (
+    SPEC_KINDS,
     SPEC_MODELS,
     DatasetSpec,
     DeploymentSpec,
@@ -23,6 +24,7 @@ from ._models import (
     FineTuningJobSpec,
     FoundrySpec,
     JobRef,
+    SpecKind,
 )
 from ._yaml import Document, Loc, YamlError, load_documents
 
@@ -52,7 +54,7 @@ class UnresolvedEnv:
 class Resource(Generic[S]):
     """One spec document: kind, name, validated spec and where it was written."""
 
-    kind: str
+    kind: SpecKind
     name: str
     spec: S
     path: str  # as shown to the user (relative to the project root when inside it)
@@ -372,22 +374,17 @@ def _namespace_spelling(data: dict[str, Any], doc: Document, problems: list[Prob
 
 
 def _register(project: Project, res: Resource[Any], problems: list[Problem]) -> None:
-    if res.kind == "Foundry":
-        if project.foundry is not None:
-            problems.append(Problem(
-                f"a second Foundry {res.name!r}: one spec directory manages one Foundry account "
-                f"(first is {project.foundry.name!r} at {project.foundry.path}:{project.foundry.line})",
-                res.path, res.line))
-        else:
-            project.foundry = res
-    elif res.kind == "Dataset":
-        project.datasets[res.name] = res
-    elif res.kind == "FineTuningJob":
-        project.jobs[res.name] = res
-    elif res.kind == "Evaluation":
-        project.evaluations[res.name] = res
+    """File `res` in the Project's collection for its kind (SPEC_KINDS; the envelope refused any other)."""
+    _, collection = SPEC_KINDS[res.kind]
+    if collection is not None:
+        getattr(project, collection)[res.name] = res
+    elif project.foundry is not None:
+        problems.append(Problem(
+            f"a second Foundry {res.name!r}: one spec directory manages one Foundry account "
+            f"(first is {project.foundry.name!r} at {project.foundry.path}:{project.foundry.line})",
+            res.path, res.line))
     else:
-        project.deployments[res.name] = res
+        project.foundry = res
 
 
 def _check_references(project: Project, problems: list[Problem], complete: bool) -> None:

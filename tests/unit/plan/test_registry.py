@@ -20,3 +20,14 @@ def test_every_spec_kind_that_makes_actions_is_planned_once_in_dependency_order(
     assert set(SPEC_MODELS) - {"Foundry", "Evaluation"} <= set(planned)
     assert len(planned) == len(set(planned))
     assert planned.index("Dataset") < planned.index("FineTuningJob") < planned.index("Deployment")
+
+
+def test_every_spec_kind_has_its_collection() -> None:
+    from pathlib import Path
+
+    from ftops.spec import Project
+    from ftops.spec._models import SPEC_KINDS
+
+    project = Project(Path("."), Path("."))
+    assert all(coll is None or isinstance(getattr(project, coll), dict) for _, coll in SPEC_KINDS.values())
+    assert [k for k, (_, coll) in SPEC_KINDS.items() if coll is None] == ["Foundry"]
