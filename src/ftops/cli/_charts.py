@@ -3,6 +3,7 @@ Mermaid `xychart-beta` blocks for Markdown (GitHub renders them), and a verdict 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,17 @@ def terminal_chart(chart: Chart, width: int = 80, height: int = 20, color: bool 
 
 # -- PNG ------------------------------------------------------------------------------------
 def write_png(charts: Sequence[Chart], path: Path, title: str) -> None:
+    """Draw the charts and write them as PNG to exactly `path` (matplotlib would add `.png` to a name
+    without a suffix and pick the format from any other suffix)."""
+    data = _png_bytes(charts, title)
+    try:
+        with open(path, "wb") as f:  # closing flushes: a full device fails here, not silently later
+            f.write(data)
+    except OSError as e:
+        raise FtopsError(f"cannot write the PNG: {e.strerror or e}", path=path) from None
+
+
+def _png_bytes(charts: Sequence[Chart], title: str) -> bytes:
     try:
         import matplotlib
 
@@ -91,12 +103,12 @@ def write_png(charts: Sequence[Chart], path: Path, title: str) -> None:
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
+    buffer = io.BytesIO()
     try:
-        fig.savefig(path, dpi=110)
-    except OSError as e:
-        raise FtopsError(f"cannot write the PNG: {e.strerror}", path=path) from None
+        fig.savefig(buffer, format="png", dpi=110)
     finally:
         pyplot.close(fig)
+    return buffer.getvalue()
 
 
 # -- Mermaid --------------------------------------------------------------------------------
