@@ -26,10 +26,12 @@ from ._model import (
     Plan,
     ResumeJob,
     RollOut,
+    Scalar,
     UploadDataset,
     Verdict,
     WaitFile,
     WaitJob,
+    known_after_apply,
 )
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._resolve import Resolved, needs_checkpoints, resolve_model
@@ -61,6 +63,7 @@ __all__ = [
     "Resolved",
     "ResumeJob",
     "RollOut",
+    "Scalar",
     "StatusRow",
     "UploadDataset",
     "Verdict",
@@ -75,6 +78,7 @@ __all__ = [
     "in_progress",
     "job_identity",
     "job_request",
+    "known_after_apply",
     "make_plan",
     "needs_checkpoints",
     "read_catalog_comparison",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..checks import CheckedProject
-from ..foundry import LiveFile, LiveJob
+from ..foundry import LiveDeployment, LiveFile, LiveJob
 from ._live import LiveIndex, LiveState
 from ._model import Action
 
@@ -49,3 +49,9 @@ class Ctx:
     def add(self, action: Action) -> Action:
         self.actions.append(action)
         return action
+
+
+def serving(live: LiveDeployment) -> str:
+    """What a live deployment serves, for a reason: Azure may report a deployment without a model (one
+    being created or broken), which must not read `serves None`."""
+    return live.model or "no model (Azure reports none)"

@@ -29,6 +29,12 @@ Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 LiveId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
+def known_after_apply(what: str) -> str:
+    """A desired value the plan cannot know yet, in Terraform's words, saying what will decide it (shown
+    in `changes`; apply reads the action's typed fields, never this text)."""
+    return f"(known after apply: {what})"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
 

@@ -144,13 +144,13 @@ def _quotas(ctx: Ctx) -> Iterator[Finding]:
 
 
 def _headroom(usage: object, wanted: list[str], freed: int, what: str, fix: str) -> Iterator[Finding]:
+    """One finding per resource past the quota, all with one message: one cause reads as one line."""
     from ..foundry import LiveUsage
 
     if not isinstance(usage, LiveUsage) or not wanted:
         return
     room = int(usage.limit - usage.current) - freed
-    for i, resource in enumerate(wanted):
-        if i >= room:
-            yield Finding(severity="error", kind="quota", resource=resource, message=(
-                f"would be number {int(usage.current) + i + 1 + freed} of {what}; this resource allows "
-                f"{int(usage.limit)}: {fix}"))
+    total = int(usage.current) + freed + len(wanted)
+    message = f"this plan would bring {what} to {total}; this resource allows {int(usage.limit)}: {fix}"
+    for resource in wanted[max(room, 0):]:
+        yield Finding(severity="error", kind="quota", resource=resource, message=message)

@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
     def metrics(
         job: str = typer.Argument(..., metavar="JOB", help="FineTuningJob spec name, or an ftjob-... id."),
         spec_dir: Path = typer.Argument(Path("specs"), metavar="[DIR]", help="Spec directory (default specs/)."),
-        png: Path = typer.Option(None, "--png", help="Also write the curves as a PNG to exactly FILE (a .png name, or none; needs ftops[png])."),
+        png: Path = typer.Option(None, "--png", help="Also write the curves as a PNG to exactly this file "
+                                 "(a .png name, or none; needs ftops[png])."),
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="text | json | markdown"),
         width: int = typer.Option(80, "--width", help="Width of the terminal charts."),
     ) -> None:
