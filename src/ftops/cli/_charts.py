@@ -12,6 +12,7 @@ import orjson
 
 from .._exceptions import FtopsError
 from ..foundry import JobMetrics, StepMetrics
+from ._escape import md_cell, md_text
 
 MERMAID_POINTS = 40  # xychart-beta draws every category; more points only crowd the axis
 
@@ -166,13 +167,13 @@ def checkpoints_markdown(m: JobMetrics) -> str:
         return ""
     rows = ["| checkpoint | step | full valid loss | full valid accuracy | train loss |", "|---|---:|---:|---:|---:|"]
     for c in m.checkpoints:
-        rows.append(f"| `{c.id}` | {c.step} | {_opt(c.full_valid_loss)} | {_opt(c.full_valid_accuracy)} | "
+        rows.append(f"| `{md_cell(c.id)}` | {c.step} | {_opt(c.full_valid_loss)} | {_opt(c.full_valid_accuracy)} | "
                     f"{_opt(c.train_loss)} |")
     return "\n".join(rows)
 
 
 def metrics_markdown(m: JobMetrics, name: str) -> str:
-    parts = [f"### Training curves: {name} (`{m.job.id}`, {m.job.status})", ""]
+    parts = [f"### Training curves: {md_text(name)} (`{md_cell(m.job.id)}`, {md_text(m.job.status)})", ""]
     for chart in (loss_chart(m), accuracy_chart(m)):
         if not chart.empty:
             parts += [mermaid_xychart(chart), ""]
@@ -221,4 +222,4 @@ def _row(r: VerdictRow, criteria: Sequence[str], base: VerdictRow | None, *, bas
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text)  # spec names and verdict reasons: plain text in a table

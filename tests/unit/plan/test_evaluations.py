@@ -237,7 +237,7 @@ def test_a_gated_plan_round_trips_through_a_plan_file_and_renders_its_verdicts(w
     verify_plan(loaded, w.checked)
     md = plan_markdown(plan)
     assert "#### evaluation `quality` for `clippy-prod`: **failed**" in md
-    assert "| epoch 2 | 0.4500 (+0.1500) | 0.1000 (+0.1000) | fail: similar 0.450 < 0.5 |" in md
+    assert "| epoch 2 | 0.4500 (+0.1500) | 0.1000 (+0.1000) | fail: similar 0.450 \\< 0.5 |" in md
 
     w.evals.clear()  # no verdict: the evaluation is planned, with its token estimate
     text = plan_text(w.plan())
