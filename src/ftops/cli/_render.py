@@ -10,6 +10,7 @@ import orjson
 from rich.markup import escape
 
 from ..apply import ApplyResult
+from ..foundry import public_url
 from ..plan import Action, DriftItem, EvaluateCandidates, Finding, Plan, Scalar, StatusRow, Verdict, verdicts
 from ._escape import md_cell, md_text, terminal
 
@@ -112,7 +113,9 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
              f"{escape(terminal(plan.endpoint))}"]
     if plan.data_plane:
         project = f" (Foundry project {terminal(plan.foundry_project)})" if plan.foundry_project else ""
-        where = f"data plane {terminal(plan.data_plane)}{project} · identity: {terminal(plan.identity)}"
+        # A plan file may come from elsewhere: its endpoint is redacted again, not trusted.
+        where = (f"data plane {terminal(public_url(plan.data_plane))}{project} · identity: "
+                 f"{terminal(plan.identity)}")
         lines.append(f"[dim]{escape(where)}[/]")
     lines.append("")
     width = max((len(a.resource) for a in plan.actions), default=10)

@@ -61,6 +61,29 @@ def _clients(endpoint: str, arm_endpoint: str, subscription: str, api_key: str |
     return oai, arm
 
 
+def public_url(url: str) -> str:
+    """`url` as ftops shows it to people (plan header, plan file, messages): without the parts where a
+    credential can travel (`user:password@`, a query such as `?sig=` or `?api-key=`, a fragment), each
+    replaced by `***` so that one reads that something was there."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a port that is not a number, brackets that do not close ...
+        return "(an endpoint that is not a valid URL)"
+    host = f"[{host}]" if ":" in host else host
+    netloc = ("***@" if "@" in parts.netloc else "") + host + (f":{port}" if port is not None else "")
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "",
+                                    "***" if parts.fragment else ""))
+
+
+def _hostname(url: str) -> str:
+    """The host of `url`, lower-case, without a user name or password (those must never be printed)."""
+    try:
+        return (urllib.parse.urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
 def data_plane_endpoint(endpoint: str) -> str:
     e = endpoint.rstrip("/")
     return e if e.endswith("/openai/v1") else f"{e}/openai/v1"
@@ -271,7 +294,7 @@ def resolve_account(arm: CognitiveServicesManagementClient, spec: FoundrySpec) -
         found = _arm_read(functools.partial(arm.accounts.get, group, name), f"read account {name}")
         return Account(_endpoint_of(found, name), group, name)
     assert spec.endpoint
-    host = urllib.parse.urlsplit(spec.endpoint).netloc.lower()
+    host = _hostname(spec.endpoint)
     accounts = _arm_read(lambda: list(arm.accounts.list()), "list the subscription's accounts")
     # By any of its endpoints (a project endpoint is on its "AI Foundry API" host), else by its name.
     matches = [a for a in accounts if host in _hosts_of(a)] or [
@@ -286,7 +309,7 @@ def resolve_account(arm: CognitiveServicesManagementClient, spec: FoundrySpec) -
 def _hosts_of(account: Any) -> set[str]:
     props = getattr(account, "properties", None)
     urls = [getattr(props, "endpoint", None), *(getattr(props, "endpoints", None) or {}).values()]
-    return {urllib.parse.urlsplit(str(u)).netloc.lower() for u in urls if u}
+    return {_hostname(str(u)) for u in urls if u}
 
 
 def _endpoint_of(account: Any, name: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 from ..checks import CheckedProject
-from ..foundry import FoundryClient, LiveEval, Snapshot
+from ..foundry import FoundryClient, LiveEval, Snapshot, public_url
 from ..spec import Resource
 from . import _identity as ident
 from ._context import Ctx
@@ -93,7 +93,9 @@ def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = F
             break
         fetch(state, client, needs)
         plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time())
-    plan.data_plane, plan.identity, plan.foundry_project = client.endpoint, client.identity, client.foundry_project
+    # For people, and kept in plan files: never a credential a connection field may carry.
+    plan.data_plane, plan.identity = public_url(client.endpoint), client.identity
+    plan.foundry_project = client.foundry_project
     return plan
 
 

@@ -161,8 +161,8 @@ def test_everything_fits_under_any_cap() -> None:
 
 def test_identical_findings_are_one_line_with_a_count(capsys: pytest.CaptureFixture[str]) -> None:
     plan = _plan(1)
-    plan.findings = _findings(250, same=True) + [Finding(severity="warning", kind="unknown", resource="Foundry",
-                                                         message="not checked: quotas")]
+    plan.findings = [*_findings(250, same=True),
+                     Finding(severity="warning", kind="unknown", resource="Foundry", message="not checked: quotas")]
     md = plan_markdown(plan)
     assert md.count("is not offered") == 1
     assert "- **error** `FineTuningJob/j0`, `FineTuningJob/j1`, `FineTuningJob/j2` and 247 more (250 in all): " \
@@ -177,3 +177,21 @@ def test_identical_findings_are_one_line_with_a_count(capsys: pytest.CaptureFixt
         _refuse_on_preflight(plan)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: preflight: FineTuningJob/j0, ")
+
+
+# -- no credential in the plan header ---------------------------------------------------------------------
+def test_a_credential_in_the_endpoint_never_reaches_the_plan(make_project: MakeProject) -> None:
+    """spec.endpoint (or the ${AZURE_*} variable it names) with user:password@ or ?sig=/?api-key= was printed."""
+    from types import SimpleNamespace
+
+    from ftops.plan import make_plan
+
+    w = world(make_project())
+    client = SimpleNamespace(target="s/g/a", identity="Entra ID",
+                             endpoint="https://ops:hunter2@acme.openai.azure.com/openai/v1?sig=SECRET&api-key=KEY")
+    plan = make_plan(w.checked, client, live=w.state())  # type: ignore[arg-type]
+    assert plan.data_plane == "https://***@acme.openai.azure.com/openai/v1?***"
+    plan.data_plane = client.endpoint  # a plan file written elsewhere: the header redacts it again
+    for text in (plan_text(plan), plan_markdown(plan)):
+        assert "hunter2" not in text and "SECRET" not in text and "KEY" not in text and "ops:" not in text
+    assert "endpoint https://***@acme.openai.azure.com/openai/v1?*** · identity: Entra ID" in plan_text(plan)
