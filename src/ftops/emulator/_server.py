@@ -22,6 +22,7 @@ from ._identity import TOKEN_PATH, Principal, secret_file
 from ._projects import NAME, PREFIX
 from ._projects import ensure as ensure_project
 from ._state import Emulator
+from ._statedir import make_state_dir
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class EmulatorServer:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the emulator listens on loopback only")
         self.data_dir = Path(data_dir).resolve()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_state_dir(self.data_dir)
         ca, cert, key = ensure_certificates(self.data_dir)
         self.emulator = Emulator(
             store=Store(self.data_dir), api_key=_api_key(self.data_dir),
