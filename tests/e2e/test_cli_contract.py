@@ -62,3 +62,15 @@ def test_git_never_offers_the_local_foundrys_keys(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=True).stdout
     assert status and ".ftops" not in status, status
     assert (tmp_path / ".ftops" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_an_empty_api_key_file_is_one_line_saying_so(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    assert run("validate", "specs", cwd=tmp_path).returncode == 0
+    key = tmp_path / ".ftops" / "emulator" / "api-key"
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_text("")
+    for env in ({}, {"FTOPS_LOCAL_FOUNDRY": "thread"}):
+        r = run("plan", cwd=tmp_path, env=env)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+        assert "api-key is empty: delete it" in r.stderr and "internal error" not in r.stderr

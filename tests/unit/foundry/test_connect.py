@@ -35,3 +35,27 @@ def test_an_endpoint_matched_among_accounts_is_never_printed_with_its_password()
     with pytest.raises(FtopsError) as e:
         resolve_account(arm, spec)  # type: ignore[arg-type]
     assert "hunter2" not in str(e.value) and "ops" not in str(e.value) and "other.openai.azure.com" in str(e.value)
+
+
+@pytest.mark.parametrize(("value", "key"), [(None, None), ("", None), ("abc123\n", "abc123"), ("  k-1_2  ", "k-1_2")])
+def test_the_api_key_variable_is_read_stripped(monkeypatch: pytest.MonkeyPatch, value: str | None,
+                                               key: str | None) -> None:
+    from ftops.foundry._connect import api_key_from_env
+
+    if value is None:
+        monkeypatch.delenv("AZURE_OPENAI_API_KEY", raising=False)
+    else:
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", value)
+    assert api_key_from_env() == key
+
+
+@pytest.mark.parametrize("value", [" ", "\n\t", "two words", "k\x01ey", "clé"])
+def test_an_api_key_variable_that_holds_no_key_is_one_line(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """A blank key reached the SDK and came back as "internal error ... please report"."""
+    from ftops.foundry._connect import api_key_from_env
+
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", value)
+    with pytest.raises(FtopsError) as e:
+        api_key_from_env()
+    assert str(e.value).startswith("AZURE_OPENAI_API_KEY ") and "Entra ID" in str(e.value)
+    assert value.strip() not in str(e.value) or not value.strip()
