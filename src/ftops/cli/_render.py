@@ -138,19 +138,49 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
     for g in group_findings(plan.findings):
         color = "red" if g.severity == "error" else "yellow"
         lines.append(f"  [{color}]{g.severity}:[/] {escape(terminal(g.names(str)))}: {escape(terminal(g.message))}")
-    t = plan.totals()
-    lines += ["", plan_summary_line(plan),
-              f"Estimated cost: training {money(t['training_usd'])} (this plan) · hosting "
-              f"{money(t['monthly_hosting_before_usd'])} -> {money(t['monthly_hosting_usd'])}/month "
-              f"({signed(t['monthly_hosting_delta_usd'])}); estimates from the catalog."]
+    lines += ["", plan_summary_line(plan), *(escape(x) for x in cost_text(plan, plan.totals()))]
     return "\n".join(lines)
 
 
+def _canary_label(plan: Plan) -> str | None:
+    """The evaluation canaries this plan deploys, or None when it deploys none."""
+    runs = [a for a in plan.actions if isinstance(a, EvaluateCandidates)]
+    if not runs:
+        return None
+    return f"evaluation canaries (this plan: {len(runs)} evaluation(s), billed by the hour, about 1 h each; " \
+           "tokens billed besides)"
+
+
+def _unmanaged_label(plan: Plan) -> str | None:
+    u = plan.unmanaged
+    if not u.deployments:
+        return None
+    unpriced = f", {u.unpriced} not priced: no job says which model they serve" if u.unpriced else ""
+    return f"other deployments on this account, not managed by this project ({u.deployments}{unpriced})"
+
+
 def cost_markdown(plan: Plan, t: dict[str, float]) -> list[str]:
-    return ["| estimated cost | before | after | change |", "|---|---|---|---|",
+    rows = ["| estimated cost | before | after | change |", "|---|---|---|---|",
             f"| hosting (monthly) | {money(t['monthly_hosting_before_usd'])} | {money(t['monthly_hosting_usd'])} "
             f"| {signed(t['monthly_hosting_delta_usd'])} |",
             f"| training (this plan) | | {money(t['training_usd'])} | |"]
+    if label := _canary_label(plan):
+        rows.append(f"| {label} | | {money(t['canary_hosting_usd'])} | |")
+    if label := _unmanaged_label(plan):
+        other = money(t["monthly_unmanaged_usd"])
+        rows.append(f"| {label}, monthly | {other} | {other} | {signed(0)} |")
+    return rows
+
+
+def cost_text(plan: Plan, t: dict[str, float]) -> list[str]:
+    lines = [f"Estimated cost: training {money(t['training_usd'])} (this plan) · hosting "
+             f"{money(t['monthly_hosting_before_usd'])} -> {money(t['monthly_hosting_usd'])}/month "
+             f"({signed(t['monthly_hosting_delta_usd'])}); estimates from the catalog."]
+    if label := _canary_label(plan):
+        lines.append(f"  + {label}: {money(t['canary_hosting_usd'])}")
+    if label := _unmanaged_label(plan):
+        lines.append(f"  also on the bill: {label}: {money(t['monthly_unmanaged_usd'])}/month")
+    return lines
 
 
 def _md_row(a: Action) -> str:

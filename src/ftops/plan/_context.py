@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..checks import CheckedProject
 from ..foundry import LiveDeployment, LiveFile, LiveJob
+from ._cost import LivePrices
 from ._live import LiveIndex, LiveState
 from ._model import Action
 
@@ -45,6 +47,11 @@ class Ctx:
 
     def __post_init__(self) -> None:
         self.index = LiveIndex(self.live.snapshot, self.project)
+
+    @cached_property
+    def prices(self) -> LivePrices:
+        """Monthly hosting of live deployments no spec describes (orphans, canaries, other projects')."""
+        return LivePrices(self.checked.catalog, self.live.snapshot)
 
     def add(self, action: Action) -> Action:
         self.actions.append(action)

@@ -228,9 +228,10 @@ def plan_orphans(ctx: Ctx) -> None:
             if ctx.prune:
                 ctx.add(DeleteDeployment(id=f"deployment.{d.name}:delete", name=d.name, live_id=d.name,
                                          reason=f"serves {serving(d)}; no spec names it: pruned (--prune)"))
-            else:
+            else:  # it keeps costing until pruned: counted in the hosting after the plan
                 ctx.add(NoOp(id=f"deployment.{d.name}:no-op", kind="Deployment", name=d.name, live_id=d.name,
-                             served_model=d.model, reason=f"serves {serving(d)}; {PRUNE_HINT}", drift="unapplied"))
+                             served_model=d.model, reason=f"serves {serving(d)}; {PRUNE_HINT}", drift="unapplied",
+                             cost=Cost(monthly_usd=ctx.prices.monthly(d) or 0.0)))
     _orphan_files(ctx)
     _orphan_jobs(ctx)
 

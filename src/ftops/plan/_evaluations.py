@@ -33,6 +33,7 @@ from ..spec import (
 )
 from . import _identity as ident
 from ._context import Ctx, JobState, serving
+from ._cost import canary_hosting
 from ._model import Candidate, CandidateScores, Cost, DeleteFile, EvaluateCandidates, NoOp, Verdict, known_after_apply
 from ._resolve import Resolved
 
@@ -322,10 +323,17 @@ def _evaluate(ctx: Ctx, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSp
         inputs={c.model: inputs_hash(c.model, chash) for c in [*candidates, baseline]}, reuse=sorted(known),
         canaries=[canary_name(dep.name, m) for m in missing], canary_sku=ev.spec.canary_sku,
         tokens=estimated_tokens(ctx.checked, ev.spec, len(missing)), reason=reason,
+        cost=_canary_cost(ctx, dep, ev, len(missing)),
         changes={"verdict": (None, known_after_apply(
             f"evaluation {ev.name} of {', '.join(c.label for c in candidates)} against the baseline"))})
     ctx.add(a)
     return a
+
+
+def _canary_cost(ctx: Ctx, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSpec], canaries: int) -> Cost:
+    """The canaries' hosting for one run (billed by the hour; their tokens are billed besides)."""
+    info = ctx.checked.base_model_info(dep.spec.model.job)
+    return Cost(canary_hosting_usd=canary_hosting(info, ev.spec.canary_sku, canaries))
 
 
 def _any_eval_for(ctx: Ctx, deployment: str) -> bool:
@@ -345,6 +353,7 @@ def plan_pending_evaluation(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobS
         baseline=live.model if live else None, criteria_hash=criteria_hash(ctx.checked, ev),
         data_sha256=ctx.checked.reports[ev.spec.dataset].sha256, canary_sku=ev.spec.canary_sku,
         tokens=estimated_tokens(ctx.checked, ev.spec, n + 1), depends_on=[state.action_id],
+        cost=_canary_cost(ctx, dep, ev, n + 1),
         reason=f"evaluate the candidates of job {dep.spec.model.job} on canaries once it finishes",
         changes={"verdict": (None, known_after_apply(
             f"evaluation {ev.name} of the candidates of job {dep.spec.model.job} against the baseline"))})

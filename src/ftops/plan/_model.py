@@ -42,6 +42,16 @@ class _Model(BaseModel):
 class Cost(_Model):
     training_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     monthly_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    canary_hosting_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # once: evaluation canaries
+
+
+class Unmanaged(_Model):
+    """The account's deployments this project does not manage (other projects', made by hand): they cost
+    whatever the plan does, so the plan shows them apart instead of leaving them out."""
+
+    deployments: int = Field(default=0, ge=0)
+    unpriced: int = Field(default=0, ge=0)  # no job says which model they serve: not in monthly_usd
+    monthly_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
 class JobProgress(_Model):
@@ -319,6 +329,7 @@ class Plan(_Model):
     prune: bool = False
     api_calls: int = Field(default=0, ge=0)
     hosting_before_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # monthly, deployments live now
+    unmanaged: Unmanaged = Field(default_factory=Unmanaged)  # the account's other deployments (not in before/after)
     findings: list[Finding] = Field(default_factory=list)  # preflight: quotas, retired models, skus
 
     @property
@@ -341,9 +352,12 @@ class Plan(_Model):
     def totals(self) -> dict[str, float]:
         training = sum(a.cost.training_usd for a in self.actions if isinstance(a, CreateJob))
         after = sum(a.cost.monthly_usd for a in self.actions if a.kind == "Deployment" and a.action != "delete")
+        canaries = sum(a.cost.canary_hosting_usd for a in self.actions if isinstance(a, EvaluateCandidates))
         return {"training_usd": _money(training), "monthly_hosting_usd": _money(after),
                 "monthly_hosting_before_usd": _money(self.hosting_before_usd),
-                "monthly_hosting_delta_usd": _money(after - self.hosting_before_usd)}
+                "monthly_hosting_delta_usd": _money(after - self.hosting_before_usd),
+                "canary_hosting_usd": _money(canaries),
+                "monthly_unmanaged_usd": _money(self.unmanaged.monthly_usd)}
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -195,3 +195,36 @@ def test_a_credential_in_the_endpoint_never_reaches_the_plan(make_project: MakeP
     for text in (plan_text(plan), plan_markdown(plan)):
         assert "hunter2" not in text and "SECRET" not in text and "KEY" not in text and "ops:" not in text
     assert "endpoint https://***@acme.openai.azure.com/openai/v1?*** · identity: Entra ID" in plan_text(plan)
+
+
+# -- honest numbers: what the plan leaves out of its hosting is shown, labelled --------------------------------
+def test_unmanaged_and_orphaned_deployments_are_in_the_cost(make_project: MakeProject) -> None:
+    """Deployments no spec names (this project's, or others') cost money too: they were left out."""
+    from ftops.plan import identity
+
+    w = world(make_project())
+    w.uploads()
+    job = w.job("clippy")
+    w.deploy("clippy-prod", job)
+    other_job = LiveJob(id="ftjob-" + "a" * 32, status="succeeded", model="gpt-4.1-mini-2025-04-14", created_at=1,
+                        fine_tuned_model="gpt-4.1-mini-2025-04-14.ft-other", metadata={}, training_file=None,
+                        validation_file=None, n_epochs=3)
+    w.jobs.append(other_job)
+    w.deployments += [
+        LiveDeployment(name="theirs", model="gpt-4.1-mini-2025-04-14.ft-other", sku_name="GlobalStandard",
+                       capacity=1, tags={identity.META_PROJECT: "someone-else"}, provisioning_state="Succeeded"),
+        LiveDeployment(name="by-hand", model="gpt-4.1-mini-2025-04-14", sku_name="GlobalStandard", capacity=1,
+                       tags={}, provisioning_state="Succeeded"),
+        LiveDeployment(name="old-prod", model=job.fine_tuned_model, sku_name="GlobalStandard", capacity=1,
+                       tags={identity.META_PROJECT: w.project, identity.TAG_JOB: job.id},
+                       provisioning_state="Succeeded")]
+    plan = w.plan()
+    t = plan.totals()
+    assert plan.unmanaged.deployments == 2 and plan.unmanaged.unpriced == 1 and t["monthly_unmanaged_usd"] == 1241.0
+    assert t["monthly_hosting_before_usd"] == t["monthly_hosting_usd"] == 2 * 1241.0  # the orphan keeps costing
+    md = plan_markdown(plan)
+    assert "| other deployments on this account, not managed by this project (2, 1 not priced: no job says which " \
+           "model they serve), monthly | $1,241.00 | $1,241.00 | ±$0.00 |" in md
+    assert "also on the bill: other deployments on this account" in plan_text(plan)
+    pruned = w.plan(prune=True).totals()
+    assert pruned["monthly_hosting_before_usd"] == 2 * 1241.0 and pruned["monthly_hosting_usd"] == 1241.0
