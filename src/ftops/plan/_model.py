@@ -309,7 +309,7 @@ class Finding(_Model):
     """What preflight found: an error refuses the plan before any change; a warning is shown."""
 
     severity: Literal["error", "warning"]
-    kind: Literal["quota", "retired", "retiring", "unavailable", "unknown"]
+    kind: Literal["quota", "retired", "retiring", "unavailable", "ephemeral", "unknown"]
     resource: str
     message: str = Field(max_length=2000)
 

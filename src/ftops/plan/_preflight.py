@@ -23,7 +23,7 @@ DEPLOYMENTS, FILES, FILE_BYTES, QUEUED_JOBS = ("FineTunedDeployments", "FineTuni
 
 
 def preflight(ctx: Ctx) -> list[Finding]:
-    findings = [*_pausing(ctx), *_models(ctx), *_quotas(ctx)]
+    findings = [*_pausing(ctx), *_models(ctx), *_quotas(ctx), *_developer_tier(ctx)]
     findings += [Finding(severity="warning", kind="unknown", resource="Foundry", message=f"not checked: {what}")
                  for what in ctx.live.unknown]
     return findings
@@ -117,6 +117,17 @@ def _retiring(ctx: Ctx, resource: str, base: str) -> Iterator[Finding]:
         yield Finding(severity="warning", kind="retiring", resource=resource, message=(
             f"models fine-tuned from {base} stop serving on {_date(when)} (in {days} days); plan a retrain on a "
             "newer base model"))
+
+
+def _developer_tier(ctx: Ctx) -> Iterator[Finding]:
+    """A Deployment spec on the Developer tier: Azure deletes it 24 h after it is created, so it cannot
+    keep serving (evaluation canaries are meant to be throwaway and are not Deployment specs)."""
+    for name, dep in ctx.checked.project.deployments.items():
+        if dep.spec.sku.name == "Developer":
+            yield Finding(severity="warning", kind="ephemeral", resource=f"Deployment/{name}", message=(
+                "sku Developer: Azure deletes Developer-tier deployments 24 hours after they are created (drift "
+                "`deleted` the next day, recreated by the next apply); use Standard or GlobalStandard for a "
+                "deployment that must keep serving"))
 
 
 def _quotas(ctx: Ctx) -> Iterator[Finding]:

@@ -289,3 +289,13 @@ def test_no_op_world_makes_an_empty_plan(w: World) -> None:
     plan = w.plan()
     assert not plan.has_changes and drift_items(plan) == [] and in_progress(plan) == []
     assert plan.totals()["monthly_hosting_delta_usd"] == 0
+
+
+def test_a_deployment_on_the_developer_tier_gets_a_warning(make_project: MakeProject) -> None:
+    """Azure deletes Developer-tier deployments after 24 h: a Deployment spec there could not keep serving."""
+    spec = BASE_SPEC.replace("sku: {name: GlobalStandard, capacity: 50}", "sku: {name: Developer, capacity: 50}")
+    plan = world(make_project(spec=spec)).plan()
+    found = [(f.severity, f.kind, f.resource) for f in plan.findings]
+    assert found == [("warning", "ephemeral", "Deployment/clippy-prod")] and not plan.refused
+    assert "deletes Developer-tier deployments 24 hours after" in plan.findings[0].message
+    assert not world(make_project()).plan().findings  # GlobalStandard: nothing to say
