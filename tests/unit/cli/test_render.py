@@ -81,7 +81,7 @@ def _rendered(plan: Plan) -> str:
     from ftops.plan import drift_items, status_rows
 
     drift = drift_text(drift_items(plan), [], plan.project)
-    status = "\n".join(" ".join(r.to_dict().values()) for r in status_rows(plan))
+    status = "\n".join(" ".join((r.kind, r.name, r.live_id, r.status, r.detail)) for r in status_rows(plan))
     return "\n".join([plan_text(plan, verbose=True), plan_markdown(plan), drift, status])
 
 
