@@ -177,15 +177,28 @@ def _gated_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, liv
 
 def _recreate(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, resolved: Resolved, fields: dict[str, Any],
               cost: Cost) -> RollOut:
+    """Deploy a missing deployment; `deleted` drift when it had been deployed for this job (see _missing)."""
     s = dep.spec
-    note = DEVELOPER_NOTE if s.sku.name == "Developer" else INACTIVE_NOTE
-    finished = job.finished_at or 0
-    long_ago = finished and ctx.live.now - finished > ROLLOUT_GRACE_SECONDS
-    reason = (f"deploy {resolved.note}: {resolved.model}" + (f" (missing: deleted by a person, or {note})"
-                                                               if long_ago else ""))
+    why = _missing(ctx, dep, job)
+    reason = f"deploy {resolved.note}: {resolved.model}" + (f" (missing: {why})" if why else "")
     return RollOut(id=f"deployment.{dep.name}:create", action="create", reason=reason,
                    changes={"model": (None, resolved.model), "sku": (None, f"{s.sku.name} x{s.sku.capacity}")},
-                   drift="deleted" if long_ago else None, cost=cost, **fields)
+                   drift="deleted" if why else None, cost=cost, **fields)
+
+
+def _missing(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob) -> str | None:
+    """Why a deployment of a finished job is missing, when it was deployed and is gone; None when it may
+    simply not be rolled out yet. ftops keeps no state and Foundry no record of deletions, so two signals:
+    the job's own record that the apply which submitted it rolled out this very spec when it finished
+    (`--wait`), or, without it, an hour since the job finished (a sync tick deploys it before)."""
+    note = DEVELOPER_NOTE if dep.spec.sku.name == "Developer" else INACTIVE_NOTE
+    if ident.rolled_out_on_finish(job, dep.name, deployment_hash(dep.spec)):
+        return (f"deployed by the apply that followed job {job.id} to its end; deleted since by a person, or "
+                f"{note}, unless that apply was interrupted before deploying it")
+    finished = job.finished_at or 0
+    if finished and ctx.live.now - finished > ROLLOUT_GRACE_SECONDS:
+        return f"deleted by a person, or {note}"
+    return None
 
 
 def _changes(live: LiveDeployment, s: DeploymentSpec, resolved: Resolved) -> dict[str, tuple[Any, Any]]:
