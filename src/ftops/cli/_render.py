@@ -235,8 +235,8 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: st
             "evaluation table(s)": len(tables) - len(kept_tables)}
     if any(left.values()):
         what = ", ".join(f"{n} more {k}" for k, n in left.items() if n)
-        where = full_plan_hint or "run `ftops plan --format json` for the whole plan"
-        body += ["", f"**{what} not shown** (the comment is capped at {limit:,} characters); {md_text(where)}."]
+        where = md_text(full_plan_hint) if full_plan_hint else "run `ftops plan --format json` for the whole plan"
+        body += ["", f"**{what} not shown** (the comment is capped at {limit:,} characters); {where}."]
     return "\n".join(body)
 
 
