@@ -103,7 +103,7 @@ def test_no_python_reprs_while_a_job_trains_and_for_a_model_azure_does_not_repor
     w.uploads()
     old = w.job("clippy")
     w.deploy("clippy-prod", old, model="gpt-4.1-mini-2025-04-14.ft-old")
-    w.set_job(old, metadata={**old.metadata, "ftops-hash": "0" * 16})  # an older spec: a new job trains
+    w.set_job(old, metadata={**old.metadata, "ftops-hash": "0" * 16, "ftops-content": "0" * 16})  # an older spec
     w.job("clippy", status="running")
     text = _rendered(w.plan())
     _assert_no_reprs(text)
@@ -120,7 +120,7 @@ def test_no_python_reprs_for_orphans_and_a_continuous_job_on_an_unfinished_base(
     w.uploads()
     base = w.job("clippy")
     w.job("clippy-v2", base_model=base.fine_tuned_model)
-    w.set_job(base, metadata={**base.metadata, "ftops-hash": "0" * 16})  # the base job is retrained ...
+    w.set_job(base, metadata={**base.metadata, "ftops-hash": "0" * 16, "ftops-content": "0" * 16})  # retrained ...
     w.job("clippy", status="running")  # ... and still trains
     w.jobs.append(LiveJob(id="ftjob-" + "e" * 32, status="running", model="m", created_at=5, fine_tuned_model=None,
                           metadata={identity.META_PROJECT: w.project}, training_file=None, validation_file=None,
@@ -187,14 +187,14 @@ def test_a_credential_in_the_endpoint_never_reaches_the_plan(make_project: MakeP
     from ftops.plan import make_plan
 
     w = world(make_project())
-    client = SimpleNamespace(target="s/g/a", identity="Entra ID",
+    client = SimpleNamespace(target="s/g/a", identity="Entra ID", foundry_project="",
                              endpoint="https://ops:hunter2@acme.openai.azure.com/openai/v1?sig=SECRET&api-key=KEY")
     plan = make_plan(w.checked, client, live=w.state())  # type: ignore[arg-type]
     assert plan.data_plane == "https://***@acme.openai.azure.com/openai/v1?***"
     plan.data_plane = client.endpoint  # a plan file written elsewhere: the header redacts it again
     for text in (plan_text(plan), plan_markdown(plan)):
         assert "hunter2" not in text and "SECRET" not in text and "KEY" not in text and "ops:" not in text
-    assert "endpoint https://***@acme.openai.azure.com/openai/v1?*** · identity: Entra ID" in plan_text(plan)
+    assert "data plane https://***@acme.openai.azure.com/openai/v1?*** · identity: Entra ID" in plan_text(plan)
 
 
 # -- honest numbers: what the plan leaves out of its hosting is shown, labelled --------------------------------
