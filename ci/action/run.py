@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -107,6 +108,7 @@ class Report:
     markdown: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     exit_code: int = 0
+    blocked: int = 0  # actions the plan blocks (a failed job, a failed gate, a foreign name ...)
 
     def add(self, text: str) -> None:
         self.markdown.append(text.rstrip("\n") + "\n")
@@ -178,18 +180,33 @@ FORK_NOTE = ("> **Plan skipped: this pull request comes from a fork.** GitHub gi
              "offline; a maintainer can push the branch to this repository to get a plan.")
 
 
-def do_plan(inputs: Inputs, event: Event, report: Report) -> Ran | None:
+def count_blocked(plan_file: Path) -> int:
+    """How many actions of a saved plan are blocked (0 for a file that is not a plan)."""
+    try:
+        data = json.loads(plan_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    actions = data.get("actions") if isinstance(data, dict) else None
+    return sum(1 for a in actions if isinstance(a, dict) and a.get("blocked")) if isinstance(actions, list) else 0
+
+
+def runner_temp(env: dict[str, str]) -> Path:
+    return Path(env.get("RUNNER_TEMP") or ".") / "ftops"
+
+
+def do_plan(inputs: Inputs, event: Event, env: dict[str, str], report: Report) -> Ran | None:
     if event.is_fork:
         report.add(f"### ftops plan: `{inputs.spec_dir}`\n\n{FORK_NOTE}")
         report.outputs["skipped"] = "true"
         return None
-    args = ["plan", inputs.spec_dir, "--format", "markdown", "--detailed-exitcode"]
-    if inputs.plan_file:
-        Path(inputs.plan_file).parent.mkdir(parents=True, exist_ok=True)
-        args += ["--out", inputs.plan_file]
-    ran = ftops(*args)
+    # Always saved: the plan file's typed `blocked` fields say whether apply would be blocked, which
+    # neither the exit code nor (without parsing text) the Markdown tells.
+    saved = Path(inputs.plan_file) if inputs.plan_file else runner_temp(env) / "plan.json"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    ran = ftops("plan", inputs.spec_dir, "--format", "markdown", "--detailed-exitcode", "--out", str(saved))
     if ran.code in (0, 2):
         report.add(ran.stdout)
+        report.blocked = count_blocked(saved)
         if inputs.plan_file:
             report.outputs["plan-file"] = inputs.plan_file
     else:
@@ -217,7 +234,7 @@ def do_apply(inputs: Inputs, env: dict[str, str], report: Report) -> Ran:
 
 def replan_and_apply(inputs: Inputs, env: dict[str, str], report: Report) -> Ran:
     """No saved plan: plan again, show it, apply exactly that plan (or its fresh replacement)."""
-    fresh = Path(env.get("RUNNER_TEMP") or ".") / "ftops" / "replan.json"
+    fresh = runner_temp(env) / "replan.json"
     fresh.parent.mkdir(parents=True, exist_ok=True)
     report.add(f"### ftops apply: `{inputs.spec_dir}`\n\nNo saved plan was found for this change: "
                "planned again. This is the plan that is applied:")
@@ -291,7 +308,7 @@ def fetch_saved_plan(inputs: Inputs, env: dict[str, str], report: Report) -> Pat
                    f"(head `{head_sha[:12]}`).")
         return None
     newest = max(candidates, key=lambda a: str(a.get("created_at", "")))
-    dest = Path(env.get("RUNNER_TEMP") or ".") / "ftops" / "saved-plan"
+    dest = runner_temp(env) / "saved-plan"
     dest.mkdir(parents=True, exist_ok=True)
     gh("run", "download", str(newest["workflow_run"]["id"]), "--repo", repo,
        "--name", inputs.plan_artifact, "--dir", str(dest))
@@ -324,7 +341,7 @@ def sync_drift_issue(inputs: Inputs, env: dict[str, str], *, drifted: bool, body
 
 
 def write_body(env: dict[str, str], name: str, text: str) -> str:
-    path = Path(env.get("RUNNER_TEMP") or ".") / "ftops" / name
+    path = runner_temp(env) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return str(path)
@@ -355,9 +372,11 @@ def comment_body(inputs: Inputs, env: dict[str, str], markdown: str) -> str:
 # ------------------------------------------------------------------------------------------------ main
 
 
-def outcome(command: str, code: int, skipped: bool) -> str:
+def outcome(command: str, code: int, skipped: bool, blocked: int = 0) -> str:
     if skipped:
         return "skipped"
+    if blocked and code in (0, 2):  # apply would end in exit 1 with these: never "success"
+        return "blocked"
     return {0: "success", 2: "drift" if command == "drift" else "changes"}.get(code, "failed")
 
 
@@ -367,7 +386,7 @@ def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
     if inputs.command == "validate":
         ran = do_validate(inputs, event, report)
     elif inputs.command == "plan":
-        ran = do_plan(inputs, event, report)
+        ran = do_plan(inputs, event, env, report)
     elif inputs.command == "apply":
         ran = do_apply(inputs, env, report)
     elif inputs.command == "sync":
@@ -377,8 +396,9 @@ def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
     code = ran.code if ran is not None else 0
     report.outputs.update({
         "exit-code": str(code),
-        "outcome": outcome(inputs.command, code, ran is None),
+        "outcome": outcome(inputs.command, code, ran is None, report.blocked),
         "has-changes": "true" if code == 2 else "false",
+        "blocked": str(report.blocked),
     })
     # 2 means "there are changes" (plan) or "there is drift" (drift): information, not failure.
     report.exit_code = 0 if code in (0, 2) else (code or 1)
@@ -400,9 +420,18 @@ def publish(report: Report, inputs: Inputs, event: Event, env: dict[str, str]) -
         report.outputs["comment-header"] = f"ftops-plan-{inputs.spec_dir}"
     output = env.get("GITHUB_OUTPUT")
     if output:
-        with open(output, "a", encoding="utf-8") as f:
-            for key, value in report.outputs.items():
-                f.write(f"{key}={value}\n")
+        write_outputs(Path(output), report.outputs)
+
+
+def write_outputs(path: Path, outputs: dict[str, str]) -> None:
+    """Each output in GitHub's multiline form (`name<<DELIMITER`, the value, `DELIMITER`) with a random
+    delimiter, so no value (a spec-dir input holding a newline, say) can add outputs of its own."""
+    with open(path, "a", encoding="utf-8") as f:
+        for key, value in outputs.items():
+            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+            while delimiter in value:  # as good as impossible; never write a value that could end early
+                delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+            f.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
 
 
 def main() -> int:

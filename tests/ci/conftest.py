@@ -88,10 +88,31 @@ class GitHub:
         env.update({f"FTOPS_{k.upper()}": v for k, v in inputs.items()})
         proc = subprocess.run([sys.executable, str(RUN_PY)], cwd=self.root, env=env,
                               capture_output=True, text=True, check=False)
-        outputs = dict(line.split("=", 1) for line in output.read_text(encoding="utf-8").splitlines() if line)
+        outputs = parse_outputs(output.read_text(encoding="utf-8"))
         calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
         return ActionRun(proc.returncode, proc.stdout, proc.stderr, summary.read_text(encoding="utf-8"),
                          outputs, calls)
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    """GITHUB_OUTPUT read as the runner reads it: `name=value` lines and `name<<DELIMITER` blocks."""
+    outputs: dict[str, str] = {}
+    lines = iter(text.split("\n"))
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            value: list[str] = []
+            for body in lines:
+                if body == delimiter:
+                    break
+                value.append(body)
+            else:
+                raise AssertionError(f"output {name}: no closing delimiter")
+            outputs[name] = "\n".join(value)
+        elif line:
+            name, value_text = line.split("=", 1)
+            outputs[name] = value_text
+    return outputs
 
 
 @pytest.fixture

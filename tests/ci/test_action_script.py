@@ -273,3 +273,23 @@ def test_install_sh_installs_ftops_from_the_checkout_into_its_own_venv(github: M
                            text=True, check=False)
     assert local.returncode == 1 and "pip install 'ftops[local]'" in local.stderr, local.stderr
     assert len(local.stderr.strip().splitlines()) == 1 and "Traceback" not in local.stderr
+
+
+def test_a_plan_with_blocked_actions_is_not_a_success(github: Make) -> None:
+    """A failed job blocks its deployment: `apply` would exit 1, so the plan's outcome must not be success."""
+    gh = github()
+    assert ftops(gh.root, "plan", "specs").returncode == 0  # the local Foundry's state exists from here on
+    assert ftops(gh.root, "emulator", "fail-job", "--suffix", "clippy").returncode == 0
+    assert ftops(gh.root, "apply", "specs", "--auto-approve", "--wait").returncode == 1
+    run = gh.run(command="plan")
+    assert run.code == 0, run.stderr  # the comment shows what is blocked; the outcome says so
+    assert run.outputs["exit-code"] == "0" and run.outputs["outcome"] == "blocked"
+    assert int(run.outputs["blocked"]) >= 1 and "blocked" in run.summary
+
+
+def test_a_newline_in_an_input_cannot_write_outputs_of_its_own(github: Make) -> None:
+    gh = github(event_name="pull_request", pr_head_repo="acme/models")
+    run = gh.run(command="plan", spec_dir="specs\nplan-file=/etc/passwd\nexit-code=0")
+    assert run.code == 1
+    assert "plan-file" not in run.outputs and run.outputs["exit-code"] == "1"
+    assert run.outputs["comment-header"] == "ftops-plan-specs\nplan-file=/etc/passwd\nexit-code=0"

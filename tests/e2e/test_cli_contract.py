@@ -50,3 +50,27 @@ def test_remote_foundry_without_credentials_fails_cleanly(tmp_path: Path) -> Non
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: ")
     assert "sk-secret-value-123" not in r.stderr + r.stdout
+
+
+def test_git_never_offers_the_local_foundrys_keys(tmp_path: Path) -> None:
+    """`.ftops/` (the local Foundry's api-key, connection.json and TLS key) showed in `git status`."""
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    assert run("plan", cwd=tmp_path).returncode == 0
+    assert (tmp_path / ".ftops" / "emulator" / "api-key").is_file()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--ignored=no"], cwd=tmp_path,
+                            capture_output=True, text=True, check=True).stdout
+    assert status and ".ftops" not in status, status
+    assert (tmp_path / ".ftops" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_an_empty_api_key_file_is_one_line_saying_so(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    assert run("validate", "specs", cwd=tmp_path).returncode == 0
+    key = tmp_path / ".ftops" / "emulator" / "api-key"
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_text("")
+    for env in ({}, {"FTOPS_LOCAL_FOUNDRY": "thread"}):
+        r = run("plan", cwd=tmp_path, env=env)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+        assert "api-key is empty: delete it" in r.stderr and "internal error" not in r.stderr

@@ -75,6 +75,21 @@ def test_merge_apply_then_sync_ticks_promote_and_drift_follows(project: Project)
     assert _drift(project) == (0, [])
 
 
+def test_a_deployment_deleted_right_after_apply_wait_is_deleted_drift(project: Project) -> None:
+    """The apply that followed the job recorded on it which deployment specs it rolled out at the end."""
+    assert project.ftops("apply", "--auto-approve", "--wait").code == 0
+    with project.live() as live:
+        live.arm.deployments.begin_delete(live.conn.resource_group, live.conn.account, "clippy-prod").result()
+    assert _drift(project) == (2, [("deleted", "Deployment/clippy-prod")])
+    assert project.ftops("apply", "--auto-approve").code == 0
+    assert _drift(project) == (0, [])
+    # A capacity edited in git since the job was submitted: not what that apply rolled out.
+    project.edit("capacity: 50", "capacity: 70")
+    with project.live() as live:
+        live.arm.deployments.begin_delete(live.conn.resource_group, live.conn.account, "clippy-prod").result()
+    assert _drift(project) == (2, [("unapplied", "Deployment/clippy-prod")])
+
+
 def test_a_saved_plan_is_refused_when_the_specs_changed_and_a_fresh_one_applies_exactly(project: Project) -> None:
     assert project.ftops("apply", "--auto-approve", "--wait").code == 0
     project.edit("n_epochs: 3", "n_epochs: 2")

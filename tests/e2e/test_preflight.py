@@ -27,7 +27,7 @@ def test_an_11th_fine_tuned_deployment_is_refused_before_any_change(project: Pro
     project.append(EXTRA_DEPLOYMENT.format(name="clippy-canary"))
     r = project.ftops("plan")
     assert r.code == 1 and "Traceback" not in r.out + r.err
-    assert "error: preflight: Deployment/clippy-canary: would be number 2 of fine-tuned deployments; this " \
+    assert "error: preflight: Deployment/clippy-canary: this plan would bring fine-tuned deployments to 2; this " \
            "resource allows 1: delete one" in r.err
     assert project.ftops("apply", "--auto-approve").code == 1
     _nothing_happened(project)

@@ -134,6 +134,9 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
     spec = rt.checked.project.jobs[a.name].spec
     files = {name: rt.files[name] for name in filter(None, (spec.training_data, spec.validation_data))}
     request, ident = job_request(rt.checked, a.name, str(base_model), files)
+    if rt.wait_jobs and (marks := identity.rollout_marks(
+            (r.name, r.spec_hash) for r in rt.plan.actions if isinstance(r, RollOut) and r.job == a.name)):
+        request.metadata[identity.META_ROLLOUTS] = marks  # this apply rolls them out when the job finishes
     if a.spec_hash is not None and ident[identity.META_CONTENT] != a.spec_hash:
         raise StalePlanError(f"job {a.name}: the spec or its data changed since the plan was made; plan again")
     if a.spec_hash is None:

@@ -3,6 +3,7 @@ Mermaid `xychart-beta` blocks for Markdown (GitHub renders them), and a verdict 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import orjson
 
 from .._exceptions import FtopsError
 from ..foundry import JobMetrics, StepMetrics
+from ._escape import md_cell, md_text
 
 MERMAID_POINTS = 40  # xychart-beta draws every category; more points only crowd the axis
 
@@ -72,6 +74,17 @@ def terminal_chart(chart: Chart, width: int = 80, height: int = 20, color: bool 
 
 # -- PNG ------------------------------------------------------------------------------------
 def write_png(charts: Sequence[Chart], path: Path, title: str) -> None:
+    """Draw the charts and write them as PNG to exactly `path` (matplotlib would add `.png` to a name
+    without a suffix and pick the format from any other suffix)."""
+    data = _png_bytes(charts, title)
+    try:
+        with open(path, "wb") as f:  # closing flushes: a full device fails here, not silently later
+            f.write(data)
+    except OSError as e:
+        raise FtopsError(f"cannot write the PNG: {e.strerror or e}", path=path) from None
+
+
+def _png_bytes(charts: Sequence[Chart], title: str) -> bytes:
     try:
         import matplotlib
 
@@ -91,12 +104,12 @@ def write_png(charts: Sequence[Chart], path: Path, title: str) -> None:
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
+    buffer = io.BytesIO()
     try:
-        fig.savefig(path, dpi=110)
-    except OSError as e:
-        raise FtopsError(f"cannot write the PNG: {e.strerror}", path=path) from None
+        fig.savefig(buffer, format="png", dpi=110)
     finally:
         pyplot.close(fig)
+    return buffer.getvalue()
 
 
 # -- Mermaid --------------------------------------------------------------------------------
@@ -154,13 +167,13 @@ def checkpoints_markdown(m: JobMetrics) -> str:
         return ""
     rows = ["| checkpoint | step | full valid loss | full valid accuracy | train loss |", "|---|---:|---:|---:|---:|"]
     for c in m.checkpoints:
-        rows.append(f"| `{c.id}` | {c.step} | {_opt(c.full_valid_loss)} | {_opt(c.full_valid_accuracy)} | "
+        rows.append(f"| `{md_cell(c.id)}` | {c.step} | {_opt(c.full_valid_loss)} | {_opt(c.full_valid_accuracy)} | "
                     f"{_opt(c.train_loss)} |")
     return "\n".join(rows)
 
 
 def metrics_markdown(m: JobMetrics, name: str) -> str:
-    parts = [f"### Training curves: {name} (`{m.job.id}`, {m.job.status})", ""]
+    parts = [f"### Training curves: {md_text(name)} (`{md_cell(m.job.id)}`, {md_text(m.job.status)})", ""]
     for chart in (loss_chart(m), accuracy_chart(m)):
         if not chart.empty:
             parts += [mermaid_xychart(chart), ""]
@@ -209,4 +222,4 @@ def _row(r: VerdictRow, criteria: Sequence[str], base: VerdictRow | None, *, bas
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text)  # spec names and verdict reasons: plain text in a table

@@ -7,7 +7,9 @@ escape sequences that recolour or retitle a terminal, hide text or forge hyperli
 - `terminal(text)`: no escape sequences or control characters; one line unless `multiline`.
 - `md_cell(text)`: one table cell, safe inside a code span too (`|` escaped, backticks become `'`).
 - `md_text(text)`: one table cell of plain text: also escapes what Markdown would read as emphasis,
-  links or HTML (`* _ [ ] < > \\`). Not for code spans, where a backslash shows as itself.
+  links, HTML or entities (`* _ [ ] < > & \\`), and what GitHub would act on: an @mention (a ping), an
+  issue or pull request reference (`#123`, `GH-123`, `owner/repo#1`, a github.com URL: a back-link on that
+  issue). Not for code spans, where a backslash shows as itself (GitHub acts on nothing in a code span).
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ _SEQUENCE = re.compile(f"{_STRING}|{_CSI}|{_ESC2}")
 # C0 controls except \t and \n, DEL, C1 controls; also the bidi overrides that reorder shown text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_MD_SPECIAL = re.compile(r"([\\*_\[\]<>])")
+_MD_SPECIAL = re.compile(r"([\\*_\[\]<>&])")
+# GitHub links a mention or reference only when it starts right there: a zero-width space (as an entity,
+# which a code span never holds) after `@`, `#`, `GH-` or inside `github.com` shows the same text, acted on by
+# nothing (what Renovate does in release notes).
+_ZWSP = "&#8203;"
+_GITHUB_ACTS = re.compile(r"(@|#|\bGH-)(?=[A-Za-z0-9])|(github)(?=\.com)", re.IGNORECASE)
 
 
 def terminal(text: str, *, multiline: bool = False) -> str:
@@ -47,6 +54,8 @@ def md_cell(text: str) -> str:
 
 
 def md_text(text: str) -> str:
-    """`text` as one Markdown table cell of plain text (not in a code span): `md_cell`, and the
-    characters Markdown gives a meaning (emphasis, links, HTML, backslash) escaped."""
-    return md_cell(_MD_SPECIAL.sub(r"\\\1", _one_line(text)))
+    """`text` as one Markdown table cell of plain text (not in a code span): `md_cell`, the characters
+    Markdown gives a meaning (emphasis, links, HTML, entities, backslash) escaped, and mentions and issue
+    references that GitHub would act on broken by a zero-width space."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", _one_line(text))
+    return md_cell(_GITHUB_ACTS.sub(lambda m: m.group(0) + _ZWSP, escaped))

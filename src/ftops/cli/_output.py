@@ -3,10 +3,43 @@
 from __future__ import annotations
 
 import sys
+from typing import IO, Any, cast
 
 from rich.console import Console
 
-out = Console(highlight=False, soft_wrap=True)
+from .._exceptions import FtopsError
+
+
+class OutputFailed(FtopsError):
+    """Standard output could not be written (a full disk, `> /dev/full`, a closed pipe)."""
+
+
+def _failed(e: OSError) -> BaseException:
+    # A reader that left (`| head`) is no error to report: the parser exits 1 quietly on EPIPE.
+    return e if isinstance(e, BrokenPipeError) else OutputFailed(f"cannot write to standard output: {e.strerror or e}")
+
+
+class _Stdout:
+    """sys.stdout as it is at each write (tests swap it), with a failed write raised as one line instead
+    of a bug: a result that was not delivered must not exit 0, nor end in "internal error"."""
+
+    def write(self, text: str) -> int:
+        try:
+            return sys.stdout.write(text)
+        except OSError as e:
+            raise _failed(e) from None
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except OSError as e:
+            raise _failed(e) from None
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding ...: the real stream's
+        return getattr(sys.stdout, name)
+
+
+out = Console(file=cast(IO[str], _Stdout()), highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

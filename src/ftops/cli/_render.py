@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from rich.markup import escape
 
 from ..apply import ApplyResult
-from ..plan import Action, DriftItem, EvaluateCandidates, Plan, StatusRow, Verdict, verdicts
+from ..foundry import public_url
+from ..plan import Action, DriftItem, EvaluateCandidates, Finding, Plan, Scalar, StatusRow, Verdict, verdicts
 from ._escape import md_cell, md_text, terminal
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
@@ -16,6 +19,8 @@ SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+"
           "wait": ("...", "blue"), "no-op": (" ", "dim")}
 ORDER = ("create", "update", "replace", "delete", "cancel", "pause", "resume")
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
+CUT_NOTE_ROOM = 600  # kept free for the line that says what did not fit
+FINDING_NAMES = 3  # resources named in a group of identical findings; the rest are counted
 HIDDEN_CHANGES = ("spec hash",)  # shown only when nothing else changed
 
 
@@ -25,6 +30,39 @@ def money(x: float) -> str:
 
 def signed(x: float) -> str:
     return ("+" if x > 0 else "-" if x < 0 else "±") + money(abs(x))
+
+
+def shown(value: Scalar) -> str:
+    """A field's value for people: what is not set (or does not exist yet) reads `(none)`, booleans as
+    YAML spells them; never a Python repr. A value the plan cannot know yet is the planner's
+    `(known after apply: ...)` text."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """Identical findings (one severity, kind and message) for several resources: one line, counted."""
+
+    severity: str
+    message: str
+    resources: tuple[str, ...]
+
+    def names(self, fmt: Callable[[str], str]) -> str:
+        named = ", ".join(fmt(r) for r in self.resources[:FINDING_NAMES])
+        more = len(self.resources) - FINDING_NAMES
+        return f"{named} and {more} more ({len(self.resources)} in all)" if more > 0 else named
+
+
+def group_findings(findings: list[Finding]) -> list[FindingGroup]:
+    """One group per distinct (severity, kind, message), in the order of first appearance."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for f in findings:
+        groups.setdefault((f.severity, f.kind, f.message), []).append(f.resource)
+    return [FindingGroup(sev, msg, tuple(dict.fromkeys(res))) for (sev, _kind, msg), res in groups.items()]
 
 
 def _visible(a: Action, verbose: bool) -> bool:
@@ -47,7 +85,7 @@ def plan_summary_line(plan: Plan) -> str:
     return "Plan: " + ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "") + "."
 
 
-def field_changes(a: Action) -> list[tuple[str, Any, Any]]:
+def field_changes(a: Action) -> list[tuple[str, Scalar, Scalar]]:
     """(field, before, after) for a person: the spec's fields, not internal tags or hashes unless alone."""
     rows = [(k, old, new) for k, (old, new) in a.changes.items() if k not in HIDDEN_CHANGES]
     return rows or [(k, old, new) for k, (old, new) in a.changes.items()]
@@ -75,7 +113,9 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
              f"{escape(terminal(plan.endpoint))}"]
     if plan.data_plane:
         project = f" (Foundry project {terminal(plan.foundry_project)})" if plan.foundry_project else ""
-        where = f"data plane {terminal(plan.data_plane)}{project} · identity: {terminal(plan.identity)}"
+        # A plan file may come from elsewhere: its endpoint is redacted again, not trusted.
+        where = (f"data plane {terminal(public_url(plan.data_plane))}{project} · identity: "
+                 f"{terminal(plan.identity)}")
         lines.append(f"[dim]{escape(where)}[/]")
     lines.append("")
     width = max((len(a.resource) for a in plan.actions), default=10)
@@ -87,64 +127,117 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
         lines.append(f"  [{color}]{sym:>3} {escape(a.resource):<{width}}  {_label(a):<8}[/] "
                      f"{escape(terminal(a.reason))}{_cost_note(a)}")
         for name, old, new in field_changes(a):
-            lines.append(f"        [dim]{escape(terminal(name))}: {escape(terminal(str(old)))} -> "
-                         f"{escape(terminal(str(new)))}[/]")
+            lines.append(f"        [dim]{escape(terminal(name))}: {escape(terminal(shown(old)))} -> "
+                         f"{escape(terminal(shown(new)))}[/]")
         if a.progress and a.action == "wait":
             lines.append(f"        [dim]progress: {escape(terminal(str(a.progress)))}[/]")
         if a.depends_on and a.action != "no-op":
             lines.append(f"        [dim]after: {escape(', '.join(a.depends_on))}[/]")
     if not plan.has_changes and not any(a.action == "wait" or a.blocked for a in plan.actions):
         lines.append("  [green]No changes.[/] The live Foundry matches the specs.")
-    for f in plan.findings:
-        color = "red" if f.severity == "error" else "yellow"
-        lines.append(f"  [{color}]{f.severity}:[/] {escape(terminal(f.resource))}: {escape(terminal(f.message))}")
-    t = plan.totals()
-    lines += ["", plan_summary_line(plan),
-              f"Estimated cost: training {money(t['training_usd'])} (this plan) · hosting "
-              f"{money(t['monthly_hosting_before_usd'])} -> {money(t['monthly_hosting_usd'])}/month "
-              f"({signed(t['monthly_hosting_delta_usd'])}); estimates from the catalog."]
+    for g in group_findings(plan.findings):
+        color = "red" if g.severity == "error" else "yellow"
+        lines.append(f"  [{color}]{g.severity}:[/] {escape(terminal(g.names(str)))}: {escape(terminal(g.message))}")
+    lines += ["", plan_summary_line(plan), *(escape(x) for x in cost_text(plan, plan.totals()))]
     return "\n".join(lines)
+
+
+def _canary_label(plan: Plan) -> str | None:
+    """The evaluation canaries this plan deploys, or None when it deploys none."""
+    runs = [a for a in plan.actions if isinstance(a, EvaluateCandidates)]
+    if not runs:
+        return None
+    return f"evaluation canaries (this plan: {len(runs)} evaluation(s), billed by the hour, about 1 h each; " \
+           "tokens billed besides)"
+
+
+def _unmanaged_label(plan: Plan) -> str | None:
+    u = plan.unmanaged
+    if not u.deployments:
+        return None
+    unpriced = f", {u.unpriced} not priced: no job says which model they serve" if u.unpriced else ""
+    return f"other deployments on this account, not managed by this project ({u.deployments}{unpriced})"
+
+
+def cost_markdown(plan: Plan, t: dict[str, float]) -> list[str]:
+    rows = ["| estimated cost | before | after | change |", "|---|---|---|---|",
+            f"| hosting (monthly) | {money(t['monthly_hosting_before_usd'])} | {money(t['monthly_hosting_usd'])} "
+            f"| {signed(t['monthly_hosting_delta_usd'])} |",
+            f"| training (this plan) | | {money(t['training_usd'])} | |"]
+    if label := _canary_label(plan):
+        rows.append(f"| {label} | | {money(t['canary_hosting_usd'])} | |")
+    if label := _unmanaged_label(plan):
+        other = money(t["monthly_unmanaged_usd"])
+        rows.append(f"| {label}, monthly | {other} | {other} | {signed(0)} |")
+    return rows
+
+
+def cost_text(plan: Plan, t: dict[str, float]) -> list[str]:
+    lines = [f"Estimated cost: training {money(t['training_usd'])} (this plan) · hosting "
+             f"{money(t['monthly_hosting_before_usd'])} -> {money(t['monthly_hosting_usd'])}/month "
+             f"({signed(t['monthly_hosting_delta_usd'])}); estimates from the catalog."]
+    if label := _canary_label(plan):
+        lines.append(f"  + {label}: {money(t['canary_hosting_usd'])}")
+    if label := _unmanaged_label(plan):
+        lines.append(f"  also on the bill: {label}: {money(t['monthly_unmanaged_usd'])}/month")
+    return lines
 
 
 def _md_row(a: Action) -> str:
     sym = SYMBOL.get(a.action, ("?", ""))[0]
     label = "**blocked**" if a.blocked else _label(a)
-    fields = "<br>".join(f"`{md_cell(name)}`: {md_text(str(old))} → {md_text(str(new))}"
+    fields = "<br>".join(f"`{md_cell(name)}`: {md_text(shown(old))} → {md_text(shown(new))}"
                          for name, old, new in field_changes(a))
     return f"| `{sym.strip() or '='}` | `{md_cell(a.resource)}` | {label} | {fields} | {md_text(a.reason)} |"
 
 
+def _md_findings(plan: Plan) -> list[str]:
+    return [f"- **{g.severity}** {g.names(lambda r: f'`{md_cell(r)}`')}: {md_text(g.message)}"
+            for g in group_findings(plan.findings)]
+
+
+def _take(parts: list[str], room: int) -> tuple[list[str], int]:
+    """The leading parts that fit in `room` characters (one newline each), and the room left."""
+    kept: list[str] = []
+    for part in parts:
+        if len(part) + 1 > room:
+            break
+        kept.append(part)
+        room -= len(part) + 1
+    return kept, room
+
+
 def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: str = "") -> str:
-    """A PR comment: summary, cost as Infracost shows it, then one row per change, within `limit` characters."""
+    """A PR comment: summary, cost as Infracost shows it, findings, one row per change, the verdicts;
+    everything counts against `limit` characters (GitHub refuses a longer comment), and what did not fit
+    is counted in one line that says where the whole plan is."""
     t = plan.totals()
     head = [
         f"### ftops plan: `{md_cell(plan.project)}`", "",
         f"**{plan_summary_line(plan)}**", "",
-        "| estimated cost | before | after | change |", "|---|---|---|---|",
-        f"| hosting (monthly) | {money(t['monthly_hosting_before_usd'])} | {money(t['monthly_hosting_usd'])} "
-        f"| {signed(t['monthly_hosting_delta_usd'])} |",
-        f"| training (this plan) | | {money(t['training_usd'])} | |", "",
+        *cost_markdown(plan, t), "",
     ]
-    if plan.findings:
-        head += [*(f"- **{f.severity}** `{md_cell(f.resource)}`: {md_text(f.message)}" for f in plan.findings), ""]
-    head += ["| | resource | action | changes | reason |", "|---|---|---|---|---|"]
-    rows = [_md_row(a) for a in plan.actions if _visible(a, False)]
-    if not rows:
-        rows = ["| | | | | No changes: the live Foundry matches the specs. |"]
-    tail = ["", "_Costs are estimates from the ftops catalog (list prices)._"]
-    if verdicts(plan):
-        tail += ["", verdicts_markdown(verdicts(plan))]
-    kept, size = [], sum(len(x) + 1 for x in head + tail) + 200
-    for row in rows:
-        if size + len(row) + 1 > limit:
-            break
-        kept.append(row)
-        size += len(row) + 1
-    if len(kept) < len(rows):
-        where = full_plan_hint or "run `ftops plan --format json` for the whole plan"
-        tail.insert(0, f"\n**{len(rows) - len(kept)} more resource(s) not shown** (the comment is capped at "
-                       f"{limit:,} characters); {where}.")
-    return "\n".join(head + kept + tail)
+    table = ["| | resource | action | changes | reason |", "|---|---|---|---|---|"]
+    rows = [_md_row(a) for a in plan.actions if _visible(a, False)] or \
+        ["| | | | | No changes: the live Foundry matches the specs. |"]
+    foot = ["", "_Costs are estimates from the ftops catalog (list prices)._"]
+    findings, tables = _md_findings(plan), [verdicts_markdown([v]) for v in verdicts(plan)]
+    room = limit - sum(len(x) + 1 for x in head + table + foot) - CUT_NOTE_ROOM
+    # Findings may use what the rows and tables leave, and at least half: neither crowds the other out.
+    others = sum(len(x) + 1 for x in rows + tables)
+    kept_findings, _ = _take(findings, max(room // 2, room - others))
+    room -= sum(len(x) + 1 for x in kept_findings)
+    kept_rows, room = _take(rows, room)
+    kept_tables, room = _take(tables, room)
+    body = head + ([*kept_findings, ""] if kept_findings else []) + table + kept_rows + foot
+    body += [x for v in kept_tables for x in ("", v)]
+    left = {"finding(s)": len(findings) - len(kept_findings), "resource(s)": len(rows) - len(kept_rows),
+            "evaluation table(s)": len(tables) - len(kept_tables)}
+    if any(left.values()):
+        what = ", ".join(f"{n} more {k}" for k, n in left.items() if n)
+        where = md_text(full_plan_hint) if full_plan_hint else "run `ftops plan --format json` for the whole plan"
+        body += ["", f"**{what} not shown** (the comment is capped at {limit:,} characters); {where}."]
+    return "\n".join(body)
 
 
 def plan_json(plan: Plan) -> str:

@@ -72,6 +72,23 @@ def valid_report(raw: Any, size: int) -> DatasetReport | None:
     return report if ok else None
 
 
+GITIGNORE = "# Created by ftops: local state and keys, never committed.\n*\n"
+
+
+def _make_state_dir(path: Path) -> None:
+    """Create `path` and its missing parents; the topmost one created (`.ftops/` in a new project) gets a
+    `.gitignore` of `*`, as a venv does, so git never offers ftops' local state (the local Foundry's keys
+    live beside this cache). The local Foundry does the same for its data directory."""
+    top = None
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        top = p
+    path.mkdir(parents=True, exist_ok=True)
+    if top is not None:
+        (top / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+
+
 class HashCache:
     def __init__(self, root: Path | None) -> None:
         self.file = root / ".ftops" / "cache" / "datasets.json" if root is not None else None
@@ -107,7 +124,7 @@ class HashCache:
             return
         tmp = None
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
+            _make_state_dir(self.file.parent)
             fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".datasets.")
             with os.fdopen(fd, "wb") as f:
                 f.write(orjson.dumps({"version": CACHE_VERSION, "entries": self._entries}))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from ._connection import Connection
+from ._statedir import make_state_dir
 
 if TYPE_CHECKING:
     from ._server import EmulatorServer
@@ -44,7 +45,7 @@ class ChildFoundry:
                  account: str | None, region: str, project: str | None = None) -> None:
         self.args = (Path(data_dir).resolve(), speed, subscription, resource_group, account, region, project)
         data_dir = self.args[0]
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_state_dir(data_dir)
         config = {"data_dir": str(data_dir), "speed": speed, "subscription": subscription,
                   "resource_group": resource_group, "account": account, "region": region, "project": project}
         with open(data_dir / LOG_NAME, "wb") as log:

@@ -22,6 +22,7 @@ from ._identity import TOKEN_PATH, Principal, secret_file
 from ._projects import NAME, PREFIX
 from ._projects import ensure as ensure_project
 from ._state import Emulator
+from ._statedir import make_state_dir
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -31,8 +32,17 @@ DEFAULTS = {"subscription": "00000000-0000-0000-0000-000000000000", "resource_gr
             "account": "ftops-local", "region": "swedencentral"}
 
 
+def _usable_key(path: Path, key: str) -> str:
+    """`key`, read from `path`, if it is one; a file that holds no usable key (emptied, edited) is refused in
+    one line, not served: every client would send a key the HTTP libraries refuse to put in a header."""
+    if not key or not key.isascii() or not key.isprintable() or " " in key:
+        what = "is empty" if not key else "does not hold a key (spaces or characters a header cannot carry)"
+        raise ValueError(f"{path} {what}: delete it and the local Foundry makes a new one")
+    return key
+
+
 def _api_key(data_dir: Path) -> str:
-    return secret_file(data_dir, "api-key")
+    return _usable_key(data_dir / "api-key", secret_file(data_dir, "api-key"))
 
 
 class EmulatorServer:
@@ -44,7 +54,7 @@ class EmulatorServer:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the emulator listens on loopback only")
         self.data_dir = Path(data_dir).resolve()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_state_dir(self.data_dir)
         ca, cert, key = ensure_certificates(self.data_dir)
         self.emulator = Emulator(
             store=Store(self.data_dir), api_key=_api_key(self.data_dir),

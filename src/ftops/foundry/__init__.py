@@ -10,6 +10,7 @@ from ._connect import (
     ca_bundle,
     connect,
     data_plane_endpoint,
+    public_url,
 )
 from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite
 from ._errors import RetryPolicy, classify
@@ -105,6 +106,7 @@ __all__ = [
     "lacks",
     "models_by_id",
     "parse_results_csv",
+    "public_url",
     "read_job_metrics",
     "storage_headers",
 ]

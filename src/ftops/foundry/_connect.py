@@ -61,6 +61,29 @@ def _clients(endpoint: str, arm_endpoint: str, subscription: str, api_key: str |
     return oai, arm
 
 
+def public_url(url: str) -> str:
+    """`url` as ftops shows it to people (plan header, plan file, messages): without the parts where a
+    credential can travel (`user:password@`, a query such as `?sig=` or `?api-key=`, a fragment), each
+    replaced by `***` so that one reads that something was there."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a port that is not a number, brackets that do not close ...
+        return "(an endpoint that is not a valid URL)"
+    host = f"[{host}]" if ":" in host else host
+    netloc = ("***@" if "@" in parts.netloc else "") + host + (f":{port}" if port is not None else "")
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "",
+                                    "***" if parts.fragment else ""))
+
+
+def _hostname(url: str) -> str:
+    """The host of `url`, lower-case, without a user name or password (those must never be printed)."""
+    try:
+        return (urllib.parse.urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
 def data_plane_endpoint(endpoint: str) -> str:
     e = endpoint.rstrip("/")
     return e if e.endswith("/openai/v1") else f"{e}/openai/v1"
@@ -150,7 +173,7 @@ def _api_key(project: str | None) -> str | None:
     own client does (azure-ai-projects has no key option; Learn documents keys for the resource's
     /openai/v1 only): a key set there is refused rather than ignored, so the identity used is never a
     surprise (unset it, or name the resource endpoint to use the key)."""
-    key = os.environ.get(API_KEY_ENV) or None
+    key = api_key_from_env()
     if key and project:
         raise FtopsError(f"spec.endpoint is the Foundry project {project}'s endpoint, which ftops reaches with "
                          f"Entra ID only; unset {API_KEY_ENV}, or set endpoint to the resource's "
@@ -216,6 +239,26 @@ def _credential_source() -> str:
     return "DefaultAzureCredential"
 
 
+def usable_key(key: str) -> bool:
+    """A key an HTTP header can carry: printable ASCII, no spaces, not empty."""
+    return bool(key) and key.isascii() and key.isprintable() and " " not in key
+
+
+def api_key_from_env() -> str | None:
+    """AZURE_OPENAI_API_KEY, stripped of surrounding white space (a secret pasted with its newline); None
+    when unset or empty (a CI secret that does not exist expands to ""): Entra ID is used then. A value
+    that is no key at all is one line naming the variable, never its value."""
+    raw = os.environ.get(API_KEY_ENV)
+    if not raw:
+        return None
+    key = raw.strip()
+    if not usable_key(key):
+        what = "is blank" if not key else "holds spaces or characters an HTTP header cannot carry"
+        raise FtopsError(f"{API_KEY_ENV} {what}; set it to the resource's key, or unset it to sign in with "
+                         "Entra ID")
+    return key
+
+
 def _connect_local(spec: FoundrySpec, root: Path, timeouts: Timeouts, budgets: Budgets,
                    launcher: Launcher | None) -> FoundryClient:
     if launcher is None:
@@ -229,6 +272,10 @@ def _connect_local(spec: FoundrySpec, root: Path, timeouts: Timeouts, budgets: B
         raise FtopsError(f"cannot start the local Foundry in {root / spec.data_dir}: {type(e).__name__}: {e}; "
                          "move the directory aside to start afresh") from e
     c = server.connection
+    if not usable_key(c.api_key):
+        server.stop()
+        raise FtopsError(f"the local Foundry in {root / spec.data_dir} gave no usable API key; delete its api-key "
+                         "file and it makes a new one")
     # The local Foundry takes its key on a project's data plane too (docs/emulator.md says why).
     endpoint = data_plane_endpoint(c.project_endpoint) if spec.foundry_project else c.endpoint
     oai, arm = _clients(endpoint, c.arm_endpoint, c.subscription, c.api_key, StaticTokenCredential(c.api_key),
@@ -271,7 +318,7 @@ def resolve_account(arm: CognitiveServicesManagementClient, spec: FoundrySpec) -
         found = _arm_read(functools.partial(arm.accounts.get, group, name), f"read account {name}")
         return Account(_endpoint_of(found, name), group, name)
     assert spec.endpoint
-    host = urllib.parse.urlsplit(spec.endpoint).netloc.lower()
+    host = _hostname(spec.endpoint)
     accounts = _arm_read(lambda: list(arm.accounts.list()), "list the subscription's accounts")
     # By any of its endpoints (a project endpoint is on its "AI Foundry API" host), else by its name.
     matches = [a for a in accounts if host in _hosts_of(a)] or [
@@ -286,7 +333,7 @@ def resolve_account(arm: CognitiveServicesManagementClient, spec: FoundrySpec) -
 def _hosts_of(account: Any) -> set[str]:
     props = getattr(account, "properties", None)
     urls = [getattr(props, "endpoint", None), *(getattr(props, "endpoints", None) or {}).values()]
-    return {urllib.parse.urlsplit(str(u)).netloc.lower() for u in urls if u}
+    return {_hostname(str(u)) for u in urls if u}
 
 
 def _endpoint_of(account: Any, name: str) -> str:

@@ -27,10 +27,12 @@ from ._model import (
     Plan,
     ResumeJob,
     RollOut,
+    Scalar,
     UploadDataset,
     Verdict,
     WaitFile,
     WaitJob,
+    known_after_apply,
 )
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._resolve import Resolved, needs_checkpoints, resolve_model
@@ -63,6 +65,7 @@ __all__ = [
     "Resolved",
     "ResumeJob",
     "RollOut",
+    "Scalar",
     "StatusRow",
     "UploadDataset",
     "Verdict",
@@ -77,6 +80,7 @@ __all__ = [
     "in_progress",
     "job_identity",
     "job_request",
+    "known_after_apply",
     "make_plan",
     "needs_checkpoints",
     "read_catalog_comparison",

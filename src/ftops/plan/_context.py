@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..checks import CheckedProject
-from ..foundry import LiveFile, LiveJob
+from ..foundry import LiveDeployment, LiveFile, LiveJob
+from ._cost import LivePrices
 from ._live import LiveIndex, LiveState
 from ._model import Action
 
@@ -46,6 +48,17 @@ class Ctx:
     def __post_init__(self) -> None:
         self.index = LiveIndex(self.live.snapshot, self.project)
 
+    @cached_property
+    def prices(self) -> LivePrices:
+        """Monthly hosting of live deployments no spec describes (orphans, canaries, other projects')."""
+        return LivePrices(self.checked.catalog, self.live.snapshot)
+
     def add(self, action: Action) -> Action:
         self.actions.append(action)
         return action
+
+
+def serving(live: LiveDeployment) -> str:
+    """What a live deployment serves, for a reason: Azure may report a deployment without a model (one
+    being created or broken), which must not read `serves None`."""
+    return live.model or "no model (Azure reports none)"

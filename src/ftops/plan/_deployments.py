@@ -12,10 +12,10 @@ from typing import Any, Literal
 from ..foundry import LiveDeployment, LiveJob
 from ..spec import DeploymentSpec, Resource, ScoreModelCriterion
 from . import _identity as ident
-from ._context import Ctx, JobState
+from ._context import Ctx, JobState, serving
 from ._cost import monthly_hosting
 from ._evaluations import TAG_CANARY, TAG_LEASE, lease_expired, plan_gate, plan_pending_evaluation
-from ._model import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, NoOp, RollOut
+from ._model import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, NoOp, RollOut, known_after_apply
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 
 DEVELOPER_NOTE = "Foundry deletes Developer-tier deployments after 24 h"
@@ -40,13 +40,13 @@ def plan_deployment(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
     live = ctx.index.deployment(name)
     monthly = monthly_hosting(ctx.checked.base_model_info(s.model.job), s.sku.name)
     state = ctx.jobs[s.model.job]
-    keep = f"keeps serving {live.model}" if live else "not deployed"
+    keep = f"keeps serving {serving(live)}" if live else "not deployed"
     held = Cost(monthly_usd=monthly if live else 0.0)
     noop: dict[str, Any] = {"id": f"deployment.{name}:no-op", "kind": "Deployment", "name": name,
                             "live_id": live.name if live else None, "served_model": live.model if live else None}
     if live is not None and live.tags.get(ident.META_PROJECT) != ctx.project:
         owner = live.tags.get(ident.META_PROJECT)
-        why = (f"a deployment named {name} exists and is managed by project {owner!r}" if owner else
+        why = (f"a deployment named {name} exists and is managed by project {owner}" if owner else
                f"a deployment named {name} exists and is not managed by ftops") + "; ftops will not take it over"
         ctx.add(NoOp(reason=why, blocked=why, drift="foreign", **noop))
     elif state.paused:
@@ -80,15 +80,15 @@ def _pending_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, l
     """The job has not finished: the deployment keeps serving what it has until it does."""
     s = dep.spec
     assert state.action_id is not None
-    target = f"<{s.model.job}: {_selector(s)}>"
     what = f"{_selector(s)} of job {s.model.job}"
+    target = known_after_apply(f"the {_selector(s)} checkpoint of job {s.model.job}")
     if s.evaluation is not None:
-        target = f"<winner of evaluation {s.evaluation.name}>"
+        target = known_after_apply(f"the winner of evaluation {s.evaluation.name}")
         what = f"the winner of evaluation {s.evaluation.name} (candidates of job {s.model.job})"
     fields = _rollout_fields(ctx, dep, state, live)
     if live is not None:
         return RollOut(id=f"deployment.{dep.name}:update", action="update", depends_on=[state.action_id],
-                       reason=f"pending rollout: keeps serving {live.model} until job {s.model.job} finishes",
+                       reason=f"pending rollout: keeps serving {serving(live)} until job {s.model.job} finishes",
                        changes={"model": (live.model, target)}, cost=Cost(monthly_usd=monthly), **fields)
     return RollOut(id=f"deployment.{dep.name}:create", action="create", depends_on=[state.action_id],
                    reason=f"deploy {what} once it finishes",
@@ -114,7 +114,7 @@ def _resolve(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, live: LiveDe
 def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: JobState,
                   live: LiveDeployment | None, monthly: float, noop: dict[str, Any]) -> None:
     s, name = dep.spec, dep.name
-    keep = f"keeps serving {live.model}" if live else "not deployed"
+    keep = f"keeps serving {serving(live)}" if live else "not deployed"
     verdict = None
     if s.evaluation is not None:
         gate = plan_gate(ctx, dep, job, live, noop, Cost(monthly_usd=monthly if live else 0.0))
@@ -142,7 +142,7 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
         return
     changes = _changes(live, s, resolved)
     if not changes:
-        ctx.add(NoOp(reason=f"serves {live.model} ({resolved.note})", cost=cost, verdict=verdict, **noop))
+        ctx.add(NoOp(reason=f"serves {serving(live)} ({resolved.note})", cost=cost, verdict=verdict, **noop))
         return
     by_hand = live.tags.get(ident.META_HASH) == deployment_hash(s) and live.tags.get(ident.TAG_JOB) == job.id
     if "model" in changes and not by_hand:
@@ -164,28 +164,41 @@ def _gated_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, liv
     """Promote whichever candidate the evaluation picks (known when it has run)."""
     s = dep.spec
     assert s.evaluation is not None
-    target = f"<winner of evaluation {s.evaluation.name}>"
+    target = known_after_apply(f"the winner of evaluation {s.evaluation.name}")
     fields = {**_rollout_fields(ctx, dep, state, live), "job_id": job_id, "gated": True, "depends_on": [evaluate_id]}
     if live is None:
         return RollOut(id=f"deployment.{dep.name}:create", action="create", cost=Cost(monthly_usd=monthly),
                        reason=f"deploy the winner of evaluation {s.evaluation.name}",
                        changes={"model": (None, target), "sku": (None, f"{s.sku.name} x{s.sku.capacity}")}, **fields)
     return RollOut(id=f"deployment.{dep.name}:update", action="update", cost=Cost(monthly_usd=monthly),
-                   reason=f"promote the winner of evaluation {s.evaluation.name} (or keep serving {live.model} if "
+                   reason=f"promote the winner of evaluation {s.evaluation.name} (or keep serving {serving(live)} if "
                           "no candidate passes)", changes={"model": (live.model, target)}, **fields)
 
 
 def _recreate(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, resolved: Resolved, fields: dict[str, Any],
               cost: Cost) -> RollOut:
+    """Deploy a missing deployment; `deleted` drift when it had been deployed for this job (see _missing)."""
     s = dep.spec
-    note = DEVELOPER_NOTE if s.sku.name == "Developer" else INACTIVE_NOTE
-    finished = job.finished_at or 0
-    long_ago = finished and ctx.live.now - finished > ROLLOUT_GRACE_SECONDS
-    reason = (f"deploy {resolved.note}: {resolved.model}" + (f" (missing: deleted by a person, or {note})"
-                                                               if long_ago else ""))
+    why = _missing(ctx, dep, job)
+    reason = f"deploy {resolved.note}: {resolved.model}" + (f" (missing: {why})" if why else "")
     return RollOut(id=f"deployment.{dep.name}:create", action="create", reason=reason,
                    changes={"model": (None, resolved.model), "sku": (None, f"{s.sku.name} x{s.sku.capacity}")},
-                   drift="deleted" if long_ago else None, cost=cost, **fields)
+                   drift="deleted" if why else None, cost=cost, **fields)
+
+
+def _missing(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob) -> str | None:
+    """Why a deployment of a finished job is missing, when it was deployed and is gone; None when it may
+    simply not be rolled out yet. ftops keeps no state and Foundry no record of deletions, so two signals:
+    the job's own record that the apply which submitted it rolled out this very spec when it finished
+    (`--wait`), or, without it, an hour since the job finished (a sync tick deploys it before)."""
+    note = DEVELOPER_NOTE if dep.spec.sku.name == "Developer" else INACTIVE_NOTE
+    if ident.rolled_out_on_finish(job, dep.name, deployment_hash(dep.spec)):
+        return (f"deployed by the apply that followed job {job.id} to its end; deleted since by a person, or "
+                f"{note}, unless that apply was interrupted before deploying it")
+    finished = job.finished_at or 0
+    if finished and ctx.live.now - finished > ROLLOUT_GRACE_SECONDS:
+        return f"deleted by a person, or {note}"
+    return None
 
 
 def _changes(live: LiveDeployment, s: DeploymentSpec, resolved: Resolved) -> dict[str, tuple[Any, Any]]:
@@ -227,10 +240,11 @@ def plan_orphans(ctx: Ctx) -> None:
         if d.tags.get(ident.META_PROJECT) == ctx.project and d.name not in p.deployments and TAG_CANARY not in d.tags:
             if ctx.prune:
                 ctx.add(DeleteDeployment(id=f"deployment.{d.name}:delete", name=d.name, live_id=d.name,
-                                         reason=f"serves {d.model}; no spec names it: pruned (--prune)"))
-            else:
+                                         reason=f"serves {serving(d)}; no spec names it: pruned (--prune)"))
+            else:  # it keeps costing until pruned: counted in the hosting after the plan
                 ctx.add(NoOp(id=f"deployment.{d.name}:no-op", kind="Deployment", name=d.name, live_id=d.name,
-                             served_model=d.model, reason=f"serves {d.model}; {PRUNE_HINT}", drift="unapplied"))
+                             served_model=d.model, reason=f"serves {serving(d)}; {PRUNE_HINT}", drift="unapplied",
+                             cost=Cost(monthly_usd=ctx.prices.monthly(d) or 0.0)))
     _orphan_files(ctx)
     _orphan_jobs(ctx)
 
@@ -284,7 +298,8 @@ def _orphan_jobs(ctx: Ctx) -> None:
                 or j.id in ctx.claimed:  # a renamed spec's job: re-attached by its content
             continue
         name = spec or j.id
-        reason = f"{j.id} is {j.status} but no spec names {spec!r}"
+        reason = f"{j.id} is {j.status} but no spec names {spec}" if spec else \
+            f"{j.id} is {j.status} and carries this project's metadata but no spec name"
         if ctx.prune:
             ctx.add(CancelJob(id=f"job.{name}:orphan:{j.id}", name=name, job_id=j.id, live_id=j.id, cause="orphan",
                               reason=f"{reason}; cancelled (--prune; jobs are never deleted)"))

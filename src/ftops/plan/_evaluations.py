@@ -32,8 +32,9 @@ from ..spec import (
     ScoreModelCriterion,
 )
 from . import _identity as ident
-from ._context import Ctx, JobState
-from ._model import Candidate, CandidateScores, Cost, DeleteFile, EvaluateCandidates, NoOp, Verdict
+from ._context import Ctx, JobState, serving
+from ._cost import canary_hosting
+from ._model import Candidate, CandidateScores, Cost, DeleteFile, EvaluateCandidates, NoOp, Verdict, known_after_apply
 from ._resolve import Resolved
 
 META_DEPLOYMENT = "ftops-deployment"
@@ -279,7 +280,7 @@ def plan_gate(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, live: LiveD
         return Gate()
     candidates, losses, blocked = candidate_models(job, cps, ref)
     if blocked:
-        keep = f"keeps serving {live.model}" if live else "not deployed"
+        keep = f"keeps serving {serving(live)}" if live else "not deployed"
         ctx.add(NoOp(reason=f"{keep}; {blocked}", blocked=blocked, cost=held, **noop))
         return Gate()
     chash = criteria_hash(ctx.checked, ev)
@@ -293,7 +294,7 @@ def plan_gate(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, live: LiveD
         return Gate(evaluate_id=_evaluate(ctx, dep, ev, candidates, baseline, chash, known, missing, found).id)
     verdict = judge(ev.name, ev.spec, candidates, known, baseline)
     if not verdict.passed or verdict.winner is None:
-        keep = f"keeps serving {live.model}" if live else "not deployed"
+        keep = f"keeps serving {serving(live)}" if live else "not deployed"
         ctx.add(NoOp(reason=f"{keep}; {verdict.reason}", blocked=verdict.reason, verdict=verdict, cost=held, **noop))
         return Gate(verdict=verdict)
     return Gate(Resolved(verdict.winner, losses.get(verdict.winner), verdict.reason), verdict)
@@ -322,9 +323,17 @@ def _evaluate(ctx: Ctx, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSp
         inputs={c.model: inputs_hash(c.model, chash) for c in [*candidates, baseline]}, reuse=sorted(known),
         canaries=[canary_name(dep.name, m) for m in missing], canary_sku=ev.spec.canary_sku,
         tokens=estimated_tokens(ctx.checked, ev.spec, len(missing)), reason=reason,
-        changes={"verdict": (None, f"<{ev.name}: {', '.join(c.label for c in candidates)} vs baseline>")})
+        cost=_canary_cost(ctx, dep, ev, len(missing)),
+        changes={"verdict": (None, known_after_apply(
+            f"evaluation {ev.name} of {', '.join(c.label for c in candidates)} against the baseline"))})
     ctx.add(a)
     return a
+
+
+def _canary_cost(ctx: Ctx, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSpec], canaries: int) -> Cost:
+    """The canaries' hosting for one run (billed by the hour; their tokens are billed besides)."""
+    info = ctx.checked.base_model_info(dep.spec.model.job)
+    return Cost(canary_hosting_usd=canary_hosting(info, ev.spec.canary_sku, canaries))
 
 
 def _any_eval_for(ctx: Ctx, deployment: str) -> bool:
@@ -344,8 +353,10 @@ def plan_pending_evaluation(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobS
         baseline=live.model if live else None, criteria_hash=criteria_hash(ctx.checked, ev),
         data_sha256=ctx.checked.reports[ev.spec.dataset].sha256, canary_sku=ev.spec.canary_sku,
         tokens=estimated_tokens(ctx.checked, ev.spec, n + 1), depends_on=[state.action_id],
+        cost=_canary_cost(ctx, dep, ev, n + 1),
         reason=f"evaluate the candidates of job {dep.spec.model.job} on canaries once it finishes",
-        changes={"verdict": (None, f"<{ev.name}: candidates of {dep.spec.model.job} vs baseline>")})
+        changes={"verdict": (None, known_after_apply(
+            f"evaluation {ev.name} of the candidates of job {dep.spec.model.job} against the baseline"))})
     ctx.add(a)
     return a.id
 

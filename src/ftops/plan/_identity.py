@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -28,6 +29,11 @@ TAG_JOB = "ftops-job"  # the job id whose model a deployment serves
 TAG_LOSS = "ftops-valid-loss"  # validation loss of the served checkpoint, for "must beat current" gates
 TAG_MODEL = "ftops-model"  # the model ftops resolved and rolled out (a hand edit of the model shows as a mismatch)
 META_FIELDS = "ftops-fields"  # a compact JSON copy of the hashed fields, to show what changed later
+# Set by an apply that follows the job to its end (`--wait`): the Deployment specs (name and spec hash) it
+# rolls out as soon as the job finishes. A deployment's tags go with it when it is deleted; this record
+# stays on the job, so drift can tell "deleted" from "not rolled out yet" (plan/_deployments.py).
+META_ROLLOUTS = "ftops-rollouts"
+METADATA_VALUE_MAX = 512  # Foundry's limit on one metadata value
 FILE_PREFIX = "ftops."
 HASH_LEN = 16
 
@@ -48,6 +54,29 @@ def parse_file_name(name: str) -> tuple[str, str, str] | None:
     if len(parts) != 3:
         return None
     return parts[0], parts[1], parts[2]
+
+
+def rollout_mark(deployment: str, spec_hash: str) -> str:
+    return canonical_hash([deployment, spec_hash])[:8]
+
+
+def rollout_marks(rollouts: Iterable[tuple[str, str]]) -> str | None:
+    """META_ROLLOUTS for (deployment, spec hash) pairs: a JSON list of marks within one metadata value (the
+    marks past it are left out: those deployments are judged by time, as without the record)."""
+    marks = sorted({rollout_mark(name, spec_hash) for name, spec_hash in rollouts})
+    while marks and len(orjson.dumps(marks)) > METADATA_VALUE_MAX:
+        marks.pop()
+    return orjson.dumps(marks).decode() if marks else None
+
+
+def rolled_out_on_finish(job: LiveJob, deployment: str, spec_hash: str) -> bool:
+    """Whether the apply that submitted `job` rolled out this deployment spec (as it is now) when the job
+    finished (unless that apply was interrupted first)."""
+    try:
+        marks = orjson.loads(job.metadata.get(META_ROLLOUTS) or "[]")
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(marks, list) and rollout_mark(deployment, spec_hash) in marks
 
 
 def job_metadata(project: str, name: str, spec_hash: str, content: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ from ..spec import HYPERPARAMETER_MODELS, FineTuningJobSpec, JobRef, Resource, n
 from . import _identity as ident
 from ._context import Ctx, JobState
 from ._cost import training_cost
-from ._model import CancelJob, Cost, CreateJob, JobProgress, NoOp, PauseJob, ResumeJob, WaitJob
+from ._model import CancelJob, Cost, CreateJob, JobProgress, NoOp, PauseJob, ResumeJob, WaitJob, known_after_apply
 
 # Which of several live jobs for one hash to follow: a finished one, else one in progress, else the rest.
 KEEP_ORDER = {"succeeded": 0, "running": 1, "paused": 1, "queued": 1, "validating_files": 1, "pending": 1}
@@ -241,7 +241,8 @@ def _plan_existing(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, 
     common: dict[str, Any] = {"name": name, "live_id": chosen.id}
     if chosen.status == "succeeded":
         ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", reason=f"{chosen.id} succeeded: "
-                     f"{chosen.fine_tuned_model}{was}", changes=renamed, fine_tuned_model=chosen.fine_tuned_model,
+                     f"{chosen.fine_tuned_model or 'no model named yet'}{was}", changes=renamed,
+                     fine_tuned_model=chosen.fine_tuned_model,
                      **common))
         return
     progress = _progress(ctx, chosen)
@@ -355,8 +356,10 @@ def _job_changes(ctx: Ctx, job: Resource[FineTuningJobSpec], live: list[LiveJob]
     if not old or compact is None:  # nothing stored to compare with: only the hash says it changed
         was = newest.metadata.get(ident.META_CONTENT, newest.metadata.get(ident.META_HASH))
         return {"spec hash": (was, ident.canonical_hash(new_fields))}
-    changes = ident.flat_changes(old, orjson.loads(compact))
-    return {k: (_scalar(a), _scalar(b)) for k, (a, b) in changes.items()}
+    changes = {k: (_scalar(a), _scalar(b)) for k, (a, b) in ident.flat_changes(old, orjson.loads(compact)).items()}
+    if base_model.startswith("job:") and "model" in changes:  # the base job's model does not exist yet
+        changes["model"] = (changes["model"][0], known_after_apply("the model the base job trains"))
+    return changes
 
 
 def _as_content(stored: dict[str, Any]) -> dict[str, Any]:

@@ -30,12 +30,28 @@ Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 LiveId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
+def known_after_apply(what: str) -> str:
+    """A desired value the plan cannot know yet, in Terraform's words, saying what will decide it (shown
+    in `changes`; apply reads the action's typed fields, never this text)."""
+    return f"(known after apply: {what})"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
 
 
 class Cost(_Model):
     training_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    monthly_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    canary_hosting_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # once: evaluation canaries
+
+
+class Unmanaged(_Model):
+    """The account's deployments this project does not manage (other projects', made by hand): they cost
+    whatever the plan does, so the plan shows them apart instead of leaving them out."""
+
+    deployments: int = Field(default=0, ge=0)
+    unpriced: int = Field(default=0, ge=0)  # no job says which model they serve: not in monthly_usd
     monthly_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
@@ -324,7 +340,7 @@ class Finding(_Model):
     """What preflight found: an error refuses the plan before any change; a warning is shown."""
 
     severity: Literal["error", "warning"]
-    kind: Literal["quota", "retired", "retiring", "unavailable", "unknown"]
+    kind: Literal["quota", "retired", "retiring", "unavailable", "ephemeral", "unknown"]
     resource: str
     message: str = Field(max_length=2000)
 
@@ -344,6 +360,7 @@ class Plan(_Model):
     prune: bool = False
     api_calls: int = Field(default=0, ge=0)
     hosting_before_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # monthly, deployments live now
+    unmanaged: Unmanaged = Field(default_factory=Unmanaged)  # the account's other deployments (not in before/after)
     findings: list[Finding] = Field(default_factory=list)  # preflight: quotas, retired models, skus
 
     @property
@@ -366,9 +383,12 @@ class Plan(_Model):
     def totals(self) -> dict[str, float]:
         training = sum(a.cost.training_usd for a in self.actions if isinstance(a, CreateJob))
         after = sum(a.cost.monthly_usd for a in self.actions if a.kind == "Deployment" and a.action != "delete")
+        canaries = sum(a.cost.canary_hosting_usd for a in self.actions if isinstance(a, EvaluateCandidates))
         return {"training_usd": _money(training), "monthly_hosting_usd": _money(after),
                 "monthly_hosting_before_usd": _money(self.hosting_before_usd),
-                "monthly_hosting_delta_usd": _money(after - self.hosting_before_usd)}
+                "monthly_hosting_delta_usd": _money(after - self.hosting_before_usd),
+                "canary_hosting_usd": _money(canaries),
+                "monthly_unmanaged_usd": _money(self.unmanaged.monthly_usd)}
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

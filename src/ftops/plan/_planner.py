@@ -14,14 +14,14 @@ from collections.abc import Collection
 from typing import Any
 
 from ..checks import CheckedProject
-from ..foundry import FoundryClient, LiveEval, Snapshot
+from ..foundry import FoundryClient, LiveEval, Snapshot, public_url
 from ..spec import Resource
 from . import _identity as ident
 from ._context import Ctx
 from ._cost import monthly_hosting
 from ._kinds import STEPS
 from ._live import LiveState, fetch, read_live
-from ._model import Action, Plan, WaitJob
+from ._model import Action, Plan, Unmanaged, WaitJob
 from ._preflight import preflight
 
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
@@ -69,8 +69,8 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     return Plan(project=project, endpoint=endpoint, fingerprint=seen,
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
-                api_calls=live.api_calls, hosting_before_usd=_hosting_before(checked, live, project),
-                findings=findings)
+                api_calls=live.api_calls, hosting_before_usd=_hosting_before(ctx),
+                unmanaged=_unmanaged(ctx), findings=findings)
 
 
 def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,
@@ -84,7 +84,9 @@ def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = F
             break
         fetch(state, client, needs)
         plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time())
-    plan.data_plane, plan.identity, plan.foundry_project = client.endpoint, client.identity, client.foundry_project
+    # For people, and kept in plan files: never a credential a connection field may carry.
+    plan.data_plane, plan.identity = public_url(client.endpoint), client.identity
+    plan.foundry_project = client.foundry_project
     return plan
 
 
@@ -102,12 +104,22 @@ def _spec_dir(checked: CheckedProject) -> str:
     return checked.project.spec_dir_shown  # as given on the command line: `apply PLANFILE` loads it again
 
 
-def _hosting_before(checked: CheckedProject, live: LiveState, project: str) -> float:
-    """Monthly hosting of this project's deployments as they are now (those a spec still names)."""
+def _hosting_before(ctx: Ctx) -> float:
+    """Monthly hosting of this project's deployments as they are now: those a spec names (priced by their
+    spec), and those no spec names (orphans, canaries left behind: priced by the job they serve)."""
     total = 0.0
-    for d in live.snapshot.deployments:
-        spec = checked.project.deployments.get(d.name)
-        if spec is None or d.tags.get(ident.META_PROJECT) != project or d.sku is None:
+    for d in ctx.live.snapshot.deployments:
+        if d.tags.get(ident.META_PROJECT) != ctx.project or d.sku is None:
             continue
-        total += monthly_hosting(checked.base_model_info(spec.spec.model.job), d.sku)
+        spec = ctx.checked.project.deployments.get(d.name)
+        total += monthly_hosting(ctx.checked.base_model_info(spec.spec.model.job), d.sku) if spec is not None \
+            else ctx.prices.monthly(d) or 0.0
     return total
+
+
+def _unmanaged(ctx: Ctx) -> Unmanaged:
+    """The account's deployments of other projects or made by hand: not this plan's, but on the same bill."""
+    others = [d for d in ctx.live.snapshot.deployments if d.tags.get(ident.META_PROJECT) != ctx.project]
+    prices = [ctx.prices.monthly(d) for d in others]
+    return Unmanaged(deployments=len(others), unpriced=sum(1 for p in prices if p is None),
+                     monthly_usd=sum(p for p in prices if p is not None))

@@ -23,7 +23,7 @@ DEPLOYMENTS, FILES, FILE_BYTES, QUEUED_JOBS = ("FineTunedDeployments", "FineTuni
 
 
 def preflight(ctx: Ctx) -> list[Finding]:
-    findings = [*_pausing(ctx), *_models(ctx), *_quotas(ctx)]
+    findings = [*_pausing(ctx), *_models(ctx), *_quotas(ctx), *_developer_tier(ctx)]
     findings += [Finding(severity="warning", kind="unknown", resource="Foundry", message=f"not checked: {what}")
                  for what in ctx.live.unknown]
     return findings
@@ -119,6 +119,17 @@ def _retiring(ctx: Ctx, resource: str, base: str) -> Iterator[Finding]:
             "newer base model"))
 
 
+def _developer_tier(ctx: Ctx) -> Iterator[Finding]:
+    """A Deployment spec on the Developer tier: Azure deletes it 24 h after it is created, so it cannot
+    keep serving (evaluation canaries are meant to be throwaway and are not Deployment specs)."""
+    for name, dep in ctx.checked.project.deployments.items():
+        if dep.spec.sku.name == "Developer":
+            yield Finding(severity="warning", kind="ephemeral", resource=f"Deployment/{name}", message=(
+                "sku Developer: Azure deletes Developer-tier deployments 24 hours after they are created (drift "
+                "`deleted` the next day, recreated by the next apply); use Standard or GlobalStandard for a "
+                "deployment that must keep serving"))
+
+
 def _quotas(ctx: Ctx) -> Iterator[Finding]:
     usages = ctx.live.usages
     if usages is None:
@@ -144,13 +155,13 @@ def _quotas(ctx: Ctx) -> Iterator[Finding]:
 
 
 def _headroom(usage: object, wanted: list[str], freed: int, what: str, fix: str) -> Iterator[Finding]:
+    """One finding per resource past the quota, all with one message: one cause reads as one line."""
     from ..foundry import LiveUsage
 
     if not isinstance(usage, LiveUsage) or not wanted:
         return
     room = int(usage.limit - usage.current) - freed
-    for i, resource in enumerate(wanted):
-        if i >= room:
-            yield Finding(severity="error", kind="quota", resource=resource, message=(
-                f"would be number {int(usage.current) + i + 1 + freed} of {what}; this resource allows "
-                f"{int(usage.limit)}: {fix}"))
+    total = int(usage.current) + freed + len(wanted)
+    message = f"this plan would bring {what} to {total}; this resource allows {int(usage.limit)}: {fix}"
+    for resource in wanted[max(room, 0):]:
+        yield Finding(severity="error", kind="quota", resource=resource, message=message)

@@ -86,3 +86,31 @@ def test_png_without_matplotlib_is_one_clear_error(tmp_path: Path, monkeypatch: 
     with pytest.raises(FtopsError, match=r"pip install 'ftops\[png\]'"):
         charts.write_png([charts.loss_chart(metrics())], tmp_path / "x.png", "t")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_png_is_written_to_exactly_the_path_named(tmp_path: Path) -> None:
+    """matplotlib appended `.png` to a name without a suffix (`--png /dev/full` made /dev/full.png)."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "curves"
+    charts.write_png([charts.loss_chart(metrics())], out, "clippy")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and sorted(p.name for p in tmp_path.iterdir()) == ["curves"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_png_write_failure_is_one_line() -> None:
+    pytest.importorskip("matplotlib")
+    from ftops._exceptions import FtopsError
+
+    with pytest.raises(FtopsError) as e:
+        charts.write_png([charts.loss_chart(metrics())], Path("/dev/full"), "clippy")
+    assert str(e.value) == "/dev/full: cannot write the PNG: No space left on device"
+    assert not Path("/dev/full.png").exists()
+
+
+def test_a_png_into_a_directory_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from ftops._exceptions import FtopsError
+
+    with pytest.raises(FtopsError, match="cannot write the PNG: Is a directory"):
+        charts.write_png([charts.loss_chart(metrics())], tmp_path, "clippy")
+    assert list(tmp_path.iterdir()) == []

@@ -65,3 +65,29 @@ def test_everything_comes_out_one_line_without_controls(text: str) -> None:
         assert "\n" not in out and ESC not in out
         assert not any(ord(c) < 0x20 and c != "\t" for c in out)
         assert not any(0x7f <= ord(c) <= 0x9f for c in out)
+
+
+@pytest.mark.parametrize(("raw", "cell"), [
+    ("ping @octocat and @acme/ml-team", "ping @&#8203;octocat and @&#8203;acme/ml-team"),
+    ("see #123, GH-45, gh-6 and acme/models#7", "see #&#8203;123, GH-&#8203;45, gh-&#8203;6 and acme/models#&#8203;7"),
+    ("https://github.com/acme/models/issues/1", "https://github&#8203;.com/acme/models/issues/1"),
+    ("an entity &#64;octocat stays text", "an entity \\&#&#8203;64;octocat stays text"),
+    ("mail ops@example.com", "mail ops@&#8203;example.com"),
+    ("# heading, 100% #", "# heading, 100% #"),
+])
+def test_md_text_leaves_github_nothing_to_act_on(raw: str, cell: str) -> None:
+    """Foundry's text in a PR comment could ping people and back-link issues."""
+    assert md_text(raw) == cell
+
+
+def test_markdown_outputs_escape_what_github_acts_on() -> None:
+    from ftops.cli._charts import VerdictRow, verdict_table_markdown
+    from ftops.cli._render import drift_markdown, status_markdown
+    from ftops.plan import DriftItem, StatusRow
+
+    evil = "failed: ask @octocat about #12 (acme/models#3, GH-4)"
+    outputs = [drift_markdown([DriftItem("failed", "FineTuningJob/j", evil, "no-op")], [], "p"),
+               status_markdown([StatusRow("FineTuningJob", "j", "ftjob-1", "failed", evil)]),
+               verdict_table_markdown(["c"], [VerdictRow("final", {"c": 0.5}, evil)], None)]
+    for md in outputs:
+        assert "@octocat" not in md and "#12" not in md and "#3" not in md and "GH-4" not in md, md

@@ -139,3 +139,37 @@ def test_a_reader_that_leaves_early_is_not_an_error_message(tmp_path: Path) -> N
     proc.stdout.close()  # the reader leaves before the first byte
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 1 and err == b"", err
+
+
+class _FullDevice:
+    """A stdout on a full disk (`> /dev/full`)."""
+
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+    def flush(self) -> None:
+        raise OSError(28, "No space left on device")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_a_full_stdout_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ftops schema > /dev/full` said "internal error ... please report"; the result was not delivered."""
+    with pytest.raises(SystemExit) as e:
+        monkeypatch.setattr("sys.stdout", _FullDevice())
+        _main.main(["schema"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and err == "error: cannot write to standard output: No space left on device\n"
+
+
+def test_a_png_name_of_another_format_is_refused_before_any_work(capsys: pytest.CaptureFixture[str],
+                                                                   tmp_path: Path) -> None:
+    """`--png curves.jpg` wrote PNG bytes into curves.jpg; `--png x.xyz` was an internal error."""
+    for name in ("curves.jpg", "x.xyz"):
+        code, _out, err = run(capsys, "metrics", "clippy", str(tmp_path / "nowhere"), "--png", str(tmp_path / name))
+        assert code == 1 and err == (f"error: --png {tmp_path / name}: the file name must end in .png (or have no "
+                                     "suffix); ftops writes PNG only\n")
+        assert not (tmp_path / name).exists()

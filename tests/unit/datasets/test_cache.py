@@ -161,3 +161,16 @@ def test_a_missing_dataset_is_a_problem_not_a_cache_entry(tmp_path: Path) -> Non
     assert not r.ok and r.problems[0].message.startswith("cannot read the file")
     c.save()
     assert not cache_file(tmp_path).exists()
+
+
+def test_the_state_directory_it_creates_is_ignored_by_git(tmp_path: Path) -> None:
+    warm(tmp_path)
+    assert (tmp_path / ".ftops" / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert not (tmp_path / ".ftops" / "cache" / ".gitignore").exists()  # once, at the top of what it made
+
+
+def test_an_existing_ftops_directory_is_left_as_its_owner_made_it(tmp_path: Path) -> None:
+    (tmp_path / ".ftops").mkdir()
+    warm(tmp_path)
+    assert not (tmp_path / ".ftops" / ".gitignore").exists()
+    assert (tmp_path / ".ftops" / "cache" / ".gitignore").is_file()

@@ -218,6 +218,34 @@ def test_finished_job_with_no_deployment_is_unapplied_then_deleted_after_the_gra
     assert [d.kind for d in drift_items(w.plan())] == ["deleted"]
 
 
+def test_a_deployment_rolled_out_by_the_apply_that_followed_its_job_is_deleted_at_once(w: World) -> None:
+    """`apply --wait`, then the deployment deleted by hand: drift said `unapplied` for an hour."""
+    from ftops.plan import identity
+    from ftops.plan._deployments import deployment_hash
+
+    w.uploads()
+    spec = w.checked.project.deployments["clippy-prod"].spec
+    marks = identity.rollout_marks([("clippy-prod", deployment_hash(spec))])
+    assert marks is not None
+    job = w.job("clippy", finished_at=int(w.now) - 60, **{identity.META_ROLLOUTS: marks})
+    w.checkpoints_for(job, [0.9, 0.5, 0.7])
+    a = by_resource(w.plan())["Deployment/clippy-prod"]
+    assert [d.kind for d in drift_items(w.plan())] == ["deleted"] and "deployed by the apply that followed" in a.reason
+    # A spec changed since the job was submitted was not part of that rollout: judged by time, as before.
+    w.set_job(job, metadata={**job.metadata, identity.META_ROLLOUTS: identity.rollout_marks([("clippy-prod", "0" * 16)])})
+    assert [d.kind for d in drift_items(w.plan())] == ["unapplied"]
+    w.set_job(w.jobs[-1], metadata={**job.metadata, identity.META_ROLLOUTS: "not json"})
+    assert [d.kind for d in drift_items(w.plan())] == ["unapplied"]
+
+
+def test_rollout_marks_fit_in_one_metadata_value() -> None:
+    from ftops.plan import identity
+
+    marks = identity.rollout_marks((f"d{i}", "a" * 16) for i in range(200))
+    assert marks is not None and len(marks) <= 512
+    assert identity.rollout_marks([]) is None
+
+
 def test_a_name_held_by_someone_else_is_foreign(w: World) -> None:
     w.uploads()
     job = w.job("clippy")
@@ -289,3 +317,13 @@ def test_no_op_world_makes_an_empty_plan(w: World) -> None:
     plan = w.plan()
     assert not plan.has_changes and drift_items(plan) == [] and in_progress(plan) == []
     assert plan.totals()["monthly_hosting_delta_usd"] == 0
+
+
+def test_a_deployment_on_the_developer_tier_gets_a_warning(make_project: MakeProject) -> None:
+    """Azure deletes Developer-tier deployments after 24 h: a Deployment spec there could not keep serving."""
+    spec = BASE_SPEC.replace("sku: {name: GlobalStandard, capacity: 50}", "sku: {name: Developer, capacity: 50}")
+    plan = world(make_project(spec=spec)).plan()
+    found = [(f.severity, f.kind, f.resource) for f in plan.findings]
+    assert found == [("warning", "ephemeral", "Deployment/clippy-prod")] and not plan.refused
+    assert "deletes Developer-tier deployments 24 hours after" in plan.findings[0].message
+    assert not world(make_project()).plan().findings  # GlobalStandard: nothing to say

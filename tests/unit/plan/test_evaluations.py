@@ -237,7 +237,7 @@ def test_a_gated_plan_round_trips_through_a_plan_file_and_renders_its_verdicts(w
     verify_plan(loaded, w.checked)
     md = plan_markdown(plan)
     assert "#### evaluation `quality` for `clippy-prod`: **failed**" in md
-    assert "| epoch 2 | 0.4500 (+0.1500) | 0.1000 (+0.1000) | fail: similar 0.450 < 0.5 |" in md
+    assert "| epoch 2 | 0.4500 (+0.1500) | 0.1000 (+0.1000) | fail: similar 0.450 \\< 0.5 |" in md
 
     w.evals.clear()  # no verdict: the evaluation is planned, with its token estimate
     text = plan_text(w.plan())
@@ -315,3 +315,28 @@ def test_every_canary_name_is_one_validate_reserves() -> None:
     for deployment in ("a", "clippy-prod", "x" * 63, "abc-" + "d" * 59):
         for model in ("gpt-4.1-mini-2025-04-14", "ftchkpt-0123", "m.ft-abc"):
             assert CANARY_NAME.fullmatch(evaluations.canary_name(deployment, model))
+
+
+def test_the_canaries_hosting_is_in_the_plans_cost(make_project: MakeProject) -> None:
+    """Canaries were left out of the cost: on GlobalStandard each is an hour of fine-tuned hosting."""
+    from ftops.cli._render import plan_markdown, plan_text
+
+    spec = EVAL_SPEC.replace("pass: {thresholds:", "canarySku: GlobalStandard\n  pass: {thresholds:")
+    w = world(make_project({"specs/data/heldout.jsonl": heldout()}, spec))
+    finished(w)
+    plan = w.plan()
+    ev = by_resource(plan)["Evaluation/quality"]
+    assert len(ev.canaries) == 4 and ev.cost.canary_hosting_usd == 4 * 1.7
+    assert plan.totals()["canary_hosting_usd"] == 6.8 and plan.to_dict()["cost"]["canary_hosting_usd"] == 6.8
+    assert "| evaluation canaries (this plan: 1 evaluation(s), billed by the hour, about 1 h each; tokens billed " \
+           "besides) | | $6.80 | |" in plan_markdown(plan)
+    assert "+ evaluation canaries (this plan: 1 evaluation(s)" in plan_text(plan)
+
+
+def test_developer_canaries_are_shown_at_no_hosting_cost(w: World) -> None:
+    finished(w)
+    plan = w.plan()
+    assert plan.totals()["canary_hosting_usd"] == 0.0
+    from ftops.cli._render import plan_markdown
+
+    assert "| evaluation canaries (this plan: 1 evaluation(s)" in plan_markdown(plan)

@@ -45,7 +45,8 @@ def test_plan_round_trips_through_json_and_totals_cost() -> None:
     data = plan.to_dict()
     assert data["format_version"] == 2 and data["has_changes"]
     assert data["cost"] == {"training_usd": 1.5, "monthly_hosting_usd": 10.0, "monthly_hosting_before_usd": 0.0,
-                            "monthly_hosting_delta_usd": 10.0, "estimate": True, "currency": "USD"}
+                            "monthly_hosting_delta_usd": 10.0, "canary_hosting_usd": 0.0,
+                            "monthly_unmanaged_usd": 0.0, "estimate": True, "currency": "USD"}
     assert data["actions"][0]["resource"] == "FineTuningJob/x" and data["actions"][0]["op"] == "job.create"
     again = Plan.from_dict(data)
     assert again.to_dict() == data

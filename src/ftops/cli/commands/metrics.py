@@ -34,13 +34,16 @@ def register(app: typer.Typer) -> None:
     def metrics(
         job: str = typer.Argument(..., metavar="JOB", help="FineTuningJob spec name, or an ftjob-... id."),
         spec_dir: Path = typer.Argument(Path("specs"), metavar="[DIR]", help="Spec directory (default specs/)."),
-        png: Path = typer.Option(None, "--png", help="Also write the curves as a PNG (needs ftops[png])."),
+        png: Path = typer.Option(None, "--png", help="Also write the curves as a PNG to exactly this file "
+                                 "(a .png name, or none; needs ftops[png])."),
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="text | json | markdown"),
         width: int = typer.Option(80, "--width", help="Width of the terminal charts."),
     ) -> None:
         """Show a job's train/valid loss and accuracy curves and its checkpoints' metrics."""
         from .._local import session
 
+        if png is not None:
+            _check_png_path(png)
         with session(spec_dir) as s:  # the SDKs load inside, while the local Foundry starts on the other core
             from ...foundry import read_job_metrics
             from .. import _charts as charts
@@ -57,6 +60,13 @@ def register(app: typer.Typer) -> None:
             out.print(_text(m, name, width), markup=False)
         if png is not None and fmt is Format.text:
             out.print(f"Wrote {png}", markup=False)
+
+
+def _check_png_path(path: Path) -> None:
+    """Refuse, before any work, a name that is not a PNG's: the file is written exactly where named, so
+    `curves.jpg` would hold PNG bytes. A name without a suffix (a device, a pipe) is written as is."""
+    if path.suffix and path.suffix.lower() != ".png":
+        raise UsageError(f"--png {path}: the file name must end in .png (or have no suffix); ftops writes PNG only")
 
 
 def _find_job(s: Session, job: str) -> tuple[str, str]:

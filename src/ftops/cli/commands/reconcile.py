@@ -186,12 +186,14 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
 
 
 def _refuse_on_preflight(p: Plan) -> None:
-    """Preflight errors: one line each on stderr, then exit 1 before anything is applied."""
+    """Preflight errors: one line per cause on stderr (naming its resources), then exit 1 before anything
+    is applied."""
     from ...apply import require_preflight
+    from .. import _render as render
     from .._escape import terminal
 
-    for f in p.refused:
-        err.print(f"error: preflight: {terminal(f.resource)}: {terminal(f.message)}", markup=False)
+    for g in render.group_findings(p.refused):
+        err.print(f"error: preflight: {terminal(g.names(str))}: {terminal(g.message)}", markup=False)
     require_preflight(p)
 
 
