@@ -379,6 +379,19 @@ def test_azure_openai_client_on_the_dated_surface(foundry: Foundry) -> None:
         cps["data"][0])
 
 
+def test_a_finished_job_s_events_read_as_azure_s_example(foundry: Foundry) -> None:
+    """Azure's events of a finished job (get_finetuning_job_events.json) appear in its order, ending in
+    "Job succeeded." (OpenAI's "Fine tuning job successfully completed" is not Azure's text)."""
+    job = trained(foundry)
+    raw = _azure_client(foundry).fine_tuning.jobs.with_raw_response.list_events(job.id, limit=100).http_response.json()
+    assert_v1(raw, "OpenAI.ListFineTuningJobEventsResponse")
+    oldest_first = [e["message"] for e in reversed(raw["data"])]
+    example = [e["message"] for e in DATED_EXAMPLES["get_finetuning_job_events"]["responses"]["200"]["body"]["data"]]
+    assert [m for m in oldest_first if m in example] == example
+    assert oldest_first[-1] == example[-1] == "Job succeeded."
+    assert set(raw["data"][0]) >= set(DATED_EXAMPLES["get_finetuning_job_events"]["responses"]["200"]["body"]["data"][0])
+
+
 @pytest.mark.parametrize("version", ["2023-05-15", "2024-13-01", ""])
 def test_dated_surface_refuses_unknown_versions_like_azure(foundry: Foundry, version: str) -> None:
     with pytest.raises(openai.NotFoundError) as e:
