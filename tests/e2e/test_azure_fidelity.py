@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import ssl
+import time
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +264,26 @@ def test_patch_updates_sku_and_tags(foundry: Foundry) -> None:
     missing = http.patch("/deployments/none", json={"tags": {}})
     assert missing.status_code == 404
     assert_arm_response(missing, "/deployments/{deploymentName}", "patch")
+
+
+def test_an_update_in_flight_reads_a_state_of_arm_s_enum(foundry: Foundry) -> None:
+    """A PUT or PATCH on an existing deployment answers `Accepted` while it runs: 2025-09-01's
+    DeploymentProvisioningState has no `Updating` (Accepted, Creating, Deleting, Moving, Failed, Succeeded,
+    Disabled, Canceled)."""
+    job = trained(foundry)
+    http = arm_http(foundry)
+    created = put(http, "u", str(job.fine_tuned_model))
+    assert created.status_code == 201 and created.json()["properties"]["provisioningState"] == "Creating"
+    enum = ARM["definitions"]["DeploymentProperties"]["properties"]["provisioningState"]["enum"]
+    time.sleep(0.05)  # the creation's 30 emulated seconds pass: a write now is not a 409
+    replaced = put(http, "u", str(job.fine_tuned_model), capacity=2)
+    time.sleep(0.05)
+    patched = http.patch("/deployments/u", json={"tags": {"t": "1"}})
+    for r in (replaced, patched):
+        assert r.status_code in (200, 202), r.text
+        state = r.json()["properties"]["provisioningState"]
+        assert state == "Accepted" and state in enum
+        assert_arm(r.json(), "Deployment")
 
 
 def test_etag_header_matches_the_body(foundry: Foundry) -> None:

@@ -1,6 +1,6 @@
 """The ARM control plane for deployments: PUT/PATCH/GET/DELETE/list, as in Microsoft.CognitiveServices 2025-09-01.
 
-PUT, PATCH and DELETE answer at once with provisioningState Creating/Updating/Deleting and an
+PUT, PATCH and DELETE answer at once with provisioningState Creating/Accepted/Deleting and an
 Azure-AsyncOperation header; the operation finishes after an emulated delay. While any operation
 on the account is in flight, another write gets 409 RequestConflict, as Foundry does. Lists are
 paged with `nextLink` (`$skipToken`); resources carry `etag` in the body and the `ETag` header.
@@ -203,7 +203,8 @@ def _if_match(request: Request, existing: dict[str, Any] | None) -> JSON | None:
 def _write(request: Request, emu: Emulator, c: Any, d: dict[str, Any], now: float, status: int) -> JSON:
     """Store deployment `d` after a PUT/PATCH and answer with it, as a long-running operation."""
     d.update(modified_at=now, etag=_sim.digest(d["name"], now, d["model"], d["sku"]["capacity"], n=16))
-    op_id = _start_operation(emu, c, d, now, "Creating" if status == 201 else "Updating")
+    # An update in flight reads "Accepted": 2025-09-01's DeploymentProvisioningState has no "Updating".
+    op_id = _start_operation(emu, c, d, now, "Creating" if status == 201 else "Accepted")
     return _with_etag(deployment_view(emu, d, now), status,
                       {"Azure-AsyncOperation": _operation_url(request, emu, op_id)})
 
