@@ -286,6 +286,42 @@ def test_an_update_in_flight_reads_a_state_of_arm_s_enum(foundry: Foundry) -> No
         assert_arm(r.json(), "Deployment")
 
 
+def _base(name: str, version: str, fmt: str = "OpenAI", sku: str = "GlobalStandard") -> Any:
+    from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties
+
+    return Deployment(sku=Sku(name=sku, capacity=1),
+                      properties=DeploymentProperties(model=DeploymentModel(format=fmt, name=name, version=version)))
+
+
+def test_base_models_of_the_catalog_deploy_and_answer(foundry: Foundry) -> None:
+    """An account deploys the base models its models list offers, by ARM's name and version on the SKUs
+    listed for them; an unknown model or version is Azure's DeploymentModelNotSupported, a SKU the model
+    is not offered on Azure's InvalidResourceProperties. A base model's deployment answers chat completions,
+    is no fine-tuned deployment (quota, 15-day rule)."""
+    rg, acct = foundry.conn.resource_group, foundry.conn.account
+    listed = next(m for m in foundry.arm.accounts.list_models(rg, acct) if m.name == "gpt-4.1-mini")
+    assert "GlobalStandard" in [s.name for s in listed.skus]
+    done = foundry.arm.deployments.begin_create_or_update(rg, acct, "base", _base("gpt-4.1-mini", listed.version)).result()
+    assert done.properties.provisioning_state == "Succeeded"
+    assert (done.properties.model.name, done.properties.model.version) == ("gpt-4.1-mini", "2025-04-14")
+    assert_arm(arm_http(foundry).get("/deployments/base").json(), "Deployment")
+    reply = foundry.oai.chat.completions.create(model="base", messages=[{"role": "user", "content": "Hello?"}])
+    assert reply.choices[0].message.content
+    for bad, code, text in (
+            (_base("gpt-9-turbo", "1"), "DeploymentModelNotSupported",
+             "The model 'Format: OpenAI, Name: gpt-9-turbo, Version: 1' of account deployment is not supported."),
+            (_base("gpt-4.1-mini", "1999-01-01"), "DeploymentModelNotSupported", "Name: gpt-4.1-mini, Version: 1999"),
+            (_base("gpt-5", "2025-08-07"), "InvalidResourceProperties",
+             "The specified SKU 'GlobalStandard' of account deployment is not supported by the model 'gpt-5'")):
+        with pytest.raises(HttpResponseError) as refused:
+            foundry.arm.deployments.begin_create_or_update(rg, acct, "nope", bad).result()
+        assert refused.value.status_code == 400 and refused.value.error.code == code and text in str(refused.value)
+    usage = {u.name.value: u.current_value for u in foundry.arm.accounts.list_usages(rg, acct).value}
+    assert usage["FineTunedDeployments"] == 0
+    foundry.admin.advance(days=16)
+    assert foundry.arm.deployments.get(rg, acct, "base").properties.provisioning_state == "Succeeded"
+
+
 def test_etag_header_matches_the_body(foundry: Foundry) -> None:
     job = trained(foundry)
     http = arm_http(foundry)
