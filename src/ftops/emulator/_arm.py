@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _catalog, _fidelity, _sim
+from . import _catalog, _evalfail, _fidelity, _sim
 from ._catalog import SKUS, canonical
 from ._http import JSON, arm_error, arm_page, json_body
 from ._http import emulator_of as _emu
@@ -325,6 +325,7 @@ def delete_deployment(request: Request) -> Response:
         if _in_flight(emu, c, now):
             return _conflict(emu)
         d["deleting"] = True
+        _evalfail.fail_runs_sampling(emu.store, c, name, now)  # Azure fails a run whose deployment goes away
         op_id = _start_operation(emu, c, d, now, "Deleting")
     return Response(status_code=202, headers={"Azure-AsyncOperation": _operation_url(request, emu, op_id)})
 

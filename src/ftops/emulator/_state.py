@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _sim
+from . import _evalfail, _sim
 from ._examples import examples
 from ._store import Store
 
@@ -55,6 +55,8 @@ class Emulator:
             elif not d.get("base_model") and now - max(d["created_at"], d.get("last_used_at") or 0) >= INACTIVITY:
                 reason = "inactive-15-days"  # a rule of fine-tuned deployments (reference 003), not base models
             if reason:
+                if reason != "deleted":  # a DELETE failed its runs when it began
+                    _evalfail.fail_runs_sampling(self.store, c, d["name"], now)
                 self.store.delete(c, "deployment", d["name"])
                 log = self.store.meta(c, "deletion_log", [])
                 log.append({"name": d["name"], "reason": reason, "at": now})
