@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import ssl
+import time
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +266,62 @@ def test_patch_updates_sku_and_tags(foundry: Foundry) -> None:
     assert_arm_response(missing, "/deployments/{deploymentName}", "patch")
 
 
+def test_an_update_in_flight_reads_a_state_of_arm_s_enum(foundry: Foundry) -> None:
+    """A PUT or PATCH on an existing deployment answers `Accepted` while it runs: 2025-09-01's
+    DeploymentProvisioningState has no `Updating` (Accepted, Creating, Deleting, Moving, Failed, Succeeded,
+    Disabled, Canceled)."""
+    job = trained(foundry)
+    http = arm_http(foundry)
+    created = put(http, "u", str(job.fine_tuned_model))
+    assert created.status_code == 201 and created.json()["properties"]["provisioningState"] == "Creating"
+    enum = ARM["definitions"]["DeploymentProperties"]["properties"]["provisioningState"]["enum"]
+    time.sleep(0.05)  # the creation's 30 emulated seconds pass: a write now is not a 409
+    replaced = put(http, "u", str(job.fine_tuned_model), capacity=2)
+    time.sleep(0.05)
+    patched = http.patch("/deployments/u", json={"tags": {"t": "1"}})
+    for r in (replaced, patched):
+        assert r.status_code in (200, 202), r.text
+        state = r.json()["properties"]["provisioningState"]
+        assert state == "Accepted" and state in enum
+        assert_arm(r.json(), "Deployment")
+
+
+def _base(name: str, version: str, fmt: str = "OpenAI", sku: str = "GlobalStandard") -> Any:
+    from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties
+
+    return Deployment(sku=Sku(name=sku, capacity=1),
+                      properties=DeploymentProperties(model=DeploymentModel(format=fmt, name=name, version=version)))
+
+
+def test_base_models_of_the_catalog_deploy_and_answer(foundry: Foundry) -> None:
+    """An account deploys the base models its models list offers, by ARM's name and version on the SKUs
+    listed for them; an unknown model or version is Azure's DeploymentModelNotSupported, a SKU the model
+    is not offered on Azure's InvalidResourceProperties. A base model's deployment answers chat completions,
+    is no fine-tuned deployment (quota, 15-day rule)."""
+    rg, acct = foundry.conn.resource_group, foundry.conn.account
+    listed = next(m for m in foundry.arm.accounts.list_models(rg, acct) if m.name == "gpt-4.1-mini")
+    assert "GlobalStandard" in [s.name for s in listed.skus]
+    done = foundry.arm.deployments.begin_create_or_update(rg, acct, "base", _base("gpt-4.1-mini", listed.version)).result()
+    assert done.properties.provisioning_state == "Succeeded"
+    assert (done.properties.model.name, done.properties.model.version) == ("gpt-4.1-mini", "2025-04-14")
+    assert_arm(arm_http(foundry).get("/deployments/base").json(), "Deployment")
+    reply = foundry.oai.chat.completions.create(model="base", messages=[{"role": "user", "content": "Hello?"}])
+    assert reply.choices[0].message.content
+    for bad, code, text in (
+            (_base("gpt-9-turbo", "1"), "DeploymentModelNotSupported",
+             "The model 'Format: OpenAI, Name: gpt-9-turbo, Version: 1' of account deployment is not supported."),
+            (_base("gpt-4.1-mini", "1999-01-01"), "DeploymentModelNotSupported", "Name: gpt-4.1-mini, Version: 1999"),
+            (_base("gpt-5", "2025-08-07"), "InvalidResourceProperties",
+             "The specified SKU 'GlobalStandard' of account deployment is not supported by the model 'gpt-5'")):
+        with pytest.raises(HttpResponseError) as refused:
+            foundry.arm.deployments.begin_create_or_update(rg, acct, "nope", bad).result()
+        assert refused.value.status_code == 400 and refused.value.error.code == code and text in str(refused.value)
+    usage = {u.name.value: u.current_value for u in foundry.arm.accounts.list_usages(rg, acct).value}
+    assert usage["FineTunedDeployments"] == 0
+    foundry.admin.advance(days=16)
+    assert foundry.arm.deployments.get(rg, acct, "base").properties.provisioning_state == "Succeeded"
+
+
 def test_etag_header_matches_the_body(foundry: Foundry) -> None:
     job = trained(foundry)
     http = arm_http(foundry)
@@ -377,6 +434,19 @@ def test_azure_openai_client_on_the_dated_surface(foundry: Foundry) -> None:
     assert_v1(cps, "OpenAI.ListFineTuningJobCheckpointsResponse")
     assert set(DATED_EXAMPLES["get_finetuning_job_checkpoints"]["responses"]["200"]["body"]["data"][0]) <= set(
         cps["data"][0])
+
+
+def test_a_finished_job_s_events_read_as_azure_s_example(foundry: Foundry) -> None:
+    """Azure's events of a finished job (get_finetuning_job_events.json) appear in its order, ending in
+    "Job succeeded." (OpenAI's "Fine tuning job successfully completed" is not Azure's text)."""
+    job = trained(foundry)
+    raw = _azure_client(foundry).fine_tuning.jobs.with_raw_response.list_events(job.id, limit=100).http_response.json()
+    assert_v1(raw, "OpenAI.ListFineTuningJobEventsResponse")
+    oldest_first = [e["message"] for e in reversed(raw["data"])]
+    example = [e["message"] for e in DATED_EXAMPLES["get_finetuning_job_events"]["responses"]["200"]["body"]["data"]]
+    assert [m for m in oldest_first if m in example] == example
+    assert oldest_first[-1] == example[-1] == "Job succeeded."
+    assert set(raw["data"][0]) >= set(DATED_EXAMPLES["get_finetuning_job_events"]["responses"]["200"]["body"]["data"][0])
 
 
 @pytest.mark.parametrize("version", ["2023-05-15", "2024-13-01", ""])

@@ -139,16 +139,17 @@ def test_eval_lifecycle_answers_match_the_reference_schemas(foundry: Foundry) ->
     assert_schema(e.value.body, "Error")
 
 
-def test_runs_are_refused_when_items_break_the_schema_or_the_deployment_is_missing(foundry: Foundry) -> None:
+def test_runs_are_refused_when_items_break_the_schema_and_fail_when_the_deployment_is_missing(
+        foundry: Foundry) -> None:
     ev = make_eval(foundry)
     with pytest.raises(openai.BadRequestError, match="item_schema"):
         foundry.oai.evals.runs.create(ev.id, data_source={"type": "jsonl", "source": {
             "type": "file_content", "content": [{"item": {"reference": "no messages"}}]}})
-    with pytest.raises(openai.NotFoundError, match="deployment"):
-        foundry.oai.evals.runs.create(ev.id, data_source={
-            "type": "completions", "model": "nope", "input_messages": {"type": "item_reference", "item_reference":
-                                                                       "item.messages"},
-            "source": {"type": "file_content", "content": held_out(2)}})
+    run = foundry.oai.evals.runs.create(ev.id, data_source={  # created, and failed (see the tests at the end)
+        "type": "completions", "model": "nope", "input_messages": {"type": "item_reference", "item_reference":
+                                                                   "item.messages"},
+        "source": {"type": "file_content", "content": held_out(2)}})
+    assert run.status == "failed" and run.error.code == "DeploymentNotFound"
     with pytest.raises(openai.BadRequestError, match="cosine"):
         make_eval(foundry, [{**BLEU, "evaluation_metric": "cosine"}])
 
@@ -452,3 +453,53 @@ def test_evals_client_scores_a_deployment_and_survives_a_failed_run(client: tupl
     evals.delete_eval(ev.id)
     evals.delete_eval(ev.id)  # already gone: fine
     assert evals.find_evals({"ftops-eval": "facts"}) == []
+
+
+# -- runs that need a model that is missing (Azure: the run fails, status failed with an error object) ---------
+def _completions_run(f: Foundry, eval_id: str, deployment: str, n: int = 30) -> Any:
+    rows = [{"item": {"question": m["messages"][1]["content"], "messages": [], "reference": m["messages"][2]["content"]}}
+            for m in (fact(i) for i in range(3000, 3000 + n))]
+    return f.oai.evals.runs.create(eval_id, data_source={
+        "type": "completions", "model": deployment, "source": {"type": "file_content", "content": rows},
+        "input_messages": {"type": "template", "template": [{"role": "user", "content": "{{item.question}}"}]}})
+
+
+def _failed_for(f: Foundry, eval_id: str, run_id: str, missing: str) -> Any:
+    run = wait_run(f, eval_id, run_id)
+    raw = f.oai.evals.runs.with_raw_response.retrieve(run_id, eval_id=eval_id).http_response.json()
+    assert_schema(raw["error"], "EvalApiError")
+    assert run.status == "failed" and run.error.code == "DeploymentNotFound" and missing in run.error.message
+    return run
+
+
+def test_a_run_against_a_missing_deployment_or_judge_fails(foundry: Foundry) -> None:
+    """Created (201) and failed with EvalRun.error, not refused: the data source's deployment, or a model
+    grader's model, names nothing this account deploys."""
+    f = foundry
+    ev = make_eval(f, [EXACT])
+    created = _completions_run(f, ev.id, "no-such-deployment")
+    assert created.status == "failed"
+    run = _failed_for(f, ev.id, created.id, "'no-such-deployment'")
+    assert run.result_counts.total == 0
+    judge = {"type": "score_model", "name": "judge", "model": "no-such-judge",
+             "input": [{"role": "user", "content": "{{sample.output_text}}"}]}
+    judged = make_eval(f, [EXACT, judge])
+    _failed_for(f, judged.id, _jsonl_run(f, judged.id, "judged").id, "'no-such-judge'")
+
+
+def test_deleting_the_deployment_of_a_run_in_progress_fails_it(foundry: Foundry, tmp_path: Path) -> None:
+    f = foundry
+    _, checkpoints = trained(f, tmp_path)
+    f.deploy("canary", checkpoints[0].id).result()
+    f.deploy("judge", checkpoints[1].id).result()
+    judge = {"type": "score_model", "name": "judge", "model": "judge",
+             "input": [{"role": "user", "content": "{{sample.output_text}}"}]}
+    ev = make_eval(f, [EXACT, judge])
+    f.admin.eval_fault("slow", factor=10_000_000, times=2)  # both runs stay in progress until a deletion
+    sampled, judged = _completions_run(f, ev.id, "canary"), _jsonl_run(f, ev.id, "judged")
+    rg, acct = f.conn.resource_group, f.conn.account
+    f.arm.deployments.begin_delete(rg, acct, "canary").result()
+    _failed_for(f, ev.id, sampled.id, "'canary'")
+    assert f.oai.evals.runs.retrieve(judged.id, eval_id=ev.id).status in ("queued", "in_progress")
+    f.arm.deployments.begin_delete(rg, acct, "judge").result()
+    _failed_for(f, ev.id, judged.id, "'judge'")

@@ -45,7 +45,7 @@ def test_upload_train_deploy_update_delete(foundry: Foundry) -> None:
     events_raw = oai.fine_tuning.jobs.with_raw_response.list_events(job.id, limit=100).http_response.json()
     assert_schema(events_raw, "ListFineTuningJobEventsResponse")
     messages = [e["message"] for e in events_raw["data"]]
-    assert messages[0].startswith("Fine-tuning job successfully completed") and messages[-1].startswith("Created")
+    assert messages[0] == "Job succeeded." and messages[-1].startswith("Created")
 
     cps_raw = oai.fine_tuning.jobs.checkpoints.with_raw_response.list(job.id).http_response.json()
     assert_schema(cps_raw, "ListFineTuningJobCheckpointsResponse")

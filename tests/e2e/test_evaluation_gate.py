@@ -8,6 +8,7 @@ again; a threshold above every score blocks the rollout while the promoted model
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,18 @@ def deployments(live: Foundry) -> set[str]:
     return {str(d.name) for d in live.arm.deployments.list(live.conn.resource_group, live.conn.account)}
 
 
-def test_first_rollout_has_no_deployable_baseline_and_says_so(gated: Project) -> None:
+def test_first_rollout_scores_the_base_model_as_its_baseline(gated: Project) -> None:
+    """Azure deploys an account's base models, so a first gated rollout compares the candidates with the
+    base model on a canary (gpt-4.1-mini, version 2025-04-14), with a real score."""
     r = gated.ftops("apply", "--auto-approve", "--wait")
     assert r.code == 0, r.out + r.err
-    assert "no baseline (not deployable)" in r.out + r.err  # the verdict says so (and a note in the summary)
+    assert "no baseline" not in r.out + r.err
+    assert re.search(r"baseline \d", r.out + r.err), r.out + r.err  # the verdict names the baseline's score
     with gated.live() as live:
-        assert len(runs_of(live)) == 3 and deployments(live) == {"clippy-prod"}
+        runs = runs_of(live)
+        assert len(runs) == 4 and deployments(live) == {"clippy-prod"}  # 3 checkpoints and the base model
+        assert "gpt-4.1-mini-2025-04-14" in {(run.metadata or {}).get("ftops-model") for run in runs}
+        assert [run.status for run in runs] == ["completed"] * 4
         model = served(live).properties.model.name
         # An apply killed mid-evaluation leaves a canary behind, and scores it never recorded.
         live.deploy("clippy-prod-eval-0badc0de", model, sku="DeveloperTier",
@@ -58,7 +65,7 @@ def test_first_rollout_has_no_deployable_baseline_and_says_so(gated: Project) ->
     assert r.code == 0, r.out + r.err
     with gated.live() as live:
         assert deployments(live) == {"clippy-prod"}
-        assert len(runs_of(live)) == 3  # the completed runs were read again, not run again
+        assert len(runs_of(live)) == 4  # the completed runs were read again, not run again
     assert gated.ftops("plan", "--detailed-exitcode").code == 0
 
 
@@ -138,7 +145,7 @@ def test_failed_eval_runs_are_retried_within_a_budget_then_reported_and_canaries
     assert r.code == 0, r.out + r.err
     with gated.live() as live:
         runs = runs_of(live)
-        assert sorted(r.status for r in runs).count("failed") == 2 and len(runs) == 5  # 3 models, 2 retried
+        assert sorted(r.status for r in runs).count("failed") == 2 and len(runs) == 6  # 3 checkpoints and the base model, 2 retried
         assert deployments(live) == {"clippy-prod"}
         live.admin.eval_fault("cancel", times=100)
 

@@ -47,8 +47,9 @@ def test_scores_rewritten_in_eval_metadata_do_not_promote_a_failed_candidate(gat
             meta = dict(ev.metadata or {})
             for key, value in meta.items():
                 entry = json.loads(value) if key.startswith(evaluations.SCORE_PREFIX) else None
-                if entry and entry["n"]:
-                    meta[key] = json.dumps({**entry, "s": [0.99] * len(entry["s"]), "n": 20})
+                if entry and entry["n"]:  # the candidates at 0.99, the base model's baseline at 0.1
+                    forged = 0.1 if entry["m"] == "gpt-4.1-mini-2025-04-14" else 0.99
+                    meta[key] = json.dumps({**entry, "s": [forged] * len(entry["s"]), "n": 20})
             live.oai.evals.update(ev.id, metadata=meta)
     rollout = next(a for a in gated.plan_json()["actions"] if a["resource"] == "Deployment/clippy-prod")
     assert not rollout["blocked"] and rollout["model"]  # the plan reads the (forged) cache
@@ -57,7 +58,7 @@ def test_scores_rewritten_in_eval_metadata_do_not_promote_a_failed_candidate(gat
     assert r.code == 1, r.out + r.err
     assert "rollout refused" in r.err and "changed outside ftops" in r.err, r.err
     with gated.live() as live:
-        assert deployments(live) == set() and len(runs_of(live)) == 3  # nothing promoted, nothing run again
+        assert deployments(live) == set() and len(runs_of(live)) == 4  # nothing promoted, nothing run again
     rollout = next(a for a in gated.plan_json()["actions"] if a["resource"] == "Deployment/clippy-prod")
     assert rollout["blocked"] and "no candidate passes" in rollout["blocked"]  # the metadata was corrected
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,35 @@ def test_two_foundries_starting_at_once_on_a_new_data_dir_both_serve_over_tls(tm
             child.stop()
     # No temporary file left behind; the .gitignore the new data dir was created with stays.
     assert sorted(p.name for p in (tmp_path / "emu").iterdir() if p.name.startswith(".")) == [".gitignore"]
+
+
+def test_a_data_dir_serves_the_account_it_was_made_for_and_no_other(tmp_path: Path) -> None:
+    """In Azure another account is another world: a data dir made for one account refuses another name
+    (one line, no traceback) instead of answering with the first one's files, jobs and deployments."""
+    names = {"subscription": None, "resource_group": "rg-a", "account": "team-a"}
+    first = spawn(tmp_path / "emu", speed=1.0, region="swedencentral", **names)  # type: ignore[arg-type]
+    assert first.connection.account == "team-a"
+    first.stop()
+    same = spawn(tmp_path / "emu", speed=1.0, region="swedencentral", subscription=None, resource_group="RG-A",
+                 account=None)  # ARM names in any case; a name not given is the recorded one
+    assert (same.connection.resource_group, same.connection.account) == ("rg-a", "team-a")
+    same.stop()
+    other = spawn(tmp_path / "emu", speed=1.0, region="swedencentral", subscription=None, resource_group="rg-a",
+                  account="team-b")
+    with pytest.raises(RuntimeError) as refused:
+        other.connection  # noqa: B018
+    other.stop()
+    line = str(refused.value)
+    assert "holds the local Foundry of account 00000000-0000-0000-0000-000000000000/rg-a/team-a" in line
+    assert "another account is another world" in line and "Traceback" not in line and "\n" not in line
+
+
+def test_renaming_the_local_account_in_the_spec_does_not_reach_the_old_world(project: Any) -> None:
+    project.set("account", "team-a")
+    assert project.ftops("apply", "--auto-approve").code == 0
+    project.set("account", "team-b")
+    r = project.ftops("plan")
+    assert r.code == 1 and "another account is another world" in r.out + r.err
+    project.set("dataDir", ".ftops/team-b")  # its own world: everything is to create again
+    r = project.ftops("plan")
+    assert r.code == 0 and "create" in r.out, r.out + r.err

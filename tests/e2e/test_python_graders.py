@@ -47,7 +47,7 @@ def test_a_grader_slower_than_any_request_does_not_fail_the_apply(gated: Project
     assert r.code == 0, r.out + r.err
     with gated.live() as live:
         runs = [r for e in live.oai.evals.list().data for r in live.oai.evals.runs.list(e.id).data]
-        assert len(runs) == 3 and all(r.status == "completed" for r in runs)
+        assert len(runs) == 4 and all(r.status == "completed" for r in runs)  # 3 checkpoints and the base model
 
 
 def test_validate_and_plan_never_run_grader_code(gated: Project, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,7 @@ import orjson
 
 from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, StalePlanError
 from ..datasets import hash_file
-from ..foundry import Criterion, DeploymentWrite, EvalsClient, LiveEval, LiveEvalRun, chat_eval_item
+from ..foundry import Criterion, DeploymentWrite, EvalsClient, LiveEval, LiveEvalRun, chat_eval_item, models_by_id
 from ..plan import Candidate, EvaluateCandidates, RollOut, Verdict, evaluations, identity
 from ..spec import (
     EvaluationSpec,
@@ -173,13 +173,28 @@ def _put_canary(e: _Eval, canary: str, model: str, *, refuse_baseline: bool) -> 
     tags = {identity.META_PROJECT: e.rt.plan.project, evaluations.TAG_CANARY: e.deployment,
             evaluations.META_MODEL: model[:256], evaluations.TAG_LEASE: e.lease()}
     try:
+        write = _baseline_write(e, model, tags) if refuse_baseline else None
         with e.rt.deploy_lock:
-            e.rt.client.put_deployment(canary, DeploymentWrite(model, e.sku, CANARY_CAPACITY, tags))
+            e.rt.client.put_deployment(canary, write or DeploymentWrite(model, e.sku, CANARY_CAPACITY, tags))
     except PermanentFoundryError:
         if refuse_baseline:
             return False  # e.g. a base model that cannot be deployed here: compare on thresholds only
         raise
     return True
+
+
+def _baseline_write(e: _Eval, model: str, tags: dict[str, str]) -> DeploymentWrite | None:
+    """A base model baseline deploys as Azure names it: ARM's name, version and format from the account's
+    models list (`gpt-4.1-mini-2025-04-14` is gpt-4.1-mini, version 2025-04-14); None for a fine-tuned model."""
+    base = models_by_id(e.rt.client.list_models()).get(model)
+    if base is None or not base.name or not base.version:
+        return None
+    # The canary's SKU if the model is offered on it, else one it is offered on (GlobalStandard first:
+    # billed per token, no hosting fee).
+    sku = e.sku if e.sku in base.skus or not base.skus else "GlobalStandard" if "GlobalStandard" in base.skus \
+        else base.skus[0]
+    return DeploymentWrite(base.name, sku, CANARY_CAPACITY, tags, format=base.format or "OpenAI",
+                           version=base.version)
 
 
 def _claim(e: _Eval, canary: str) -> None:

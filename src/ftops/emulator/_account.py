@@ -42,7 +42,7 @@ def _used(emu: Any, c: Any) -> dict[str, float]:
     files = emu.store.all(c, "file")
     jobs = emu.store.active_jobs(c)
     return {
-        "FineTunedDeployments": emu.store.count(c, "deployment"),
+        "FineTunedDeployments": emu.fine_tuned_deployments(c),
         "FineTuningFiles": len(files),
         "FineTuningFileBytes": sum(f["bytes"] for f in files),
         "FineTuningQueuedJobs": sum(1 for j in jobs if j["status"] in ("validating_files", "queued")),

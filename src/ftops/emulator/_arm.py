@@ -1,6 +1,6 @@
 """The ARM control plane for deployments: PUT/PATCH/GET/DELETE/list, as in Microsoft.CognitiveServices 2025-09-01.
 
-PUT, PATCH and DELETE answer at once with provisioningState Creating/Updating/Deleting and an
+PUT, PATCH and DELETE answer at once with provisioningState Creating/Accepted/Deleting and an
 Azure-AsyncOperation header; the operation finishes after an emulated delay. While any operation
 on the account is in flight, another write gets 409 RequestConflict, as Foundry does. Lists are
 paged with `nextLink` (`$skipToken`); resources carry `etag` in the body and the `ETag` header.
@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _fidelity, _sim
+from . import _catalog, _evalfail, _fidelity, _sim
 from ._catalog import SKUS, canonical
 from ._http import JSON, arm_error, arm_page, json_body
 from ._http import emulator_of as _emu
@@ -66,7 +66,8 @@ def deployment_view(emu: Emulator, d: dict[str, Any], now: float) -> dict[str, A
                        "createdAt": _iso(d["created_at"]), "lastModifiedBy": "ftops-emulator",
                        "lastModifiedByType": "Application", "lastModifiedAt": _iso(d["modified_at"])},
         "properties": {
-            "model": {"format": d.get("model_format") or "OpenAI", "name": d["model"], "version": "1",
+            "model": {"format": d.get("model_format") or "OpenAI", "name": d["model"],
+                      "version": d.get("model_version") or "1",
                       **(d.get("model_extra") or {})},
             "provisioningState": state,
             "capabilities": {"chatCompletion": "true"},
@@ -185,7 +186,7 @@ def _sku(body: dict[str, Any]) -> tuple[str, int] | JSON:
 def _quota_full(emu: Emulator, c: Any) -> JSON | None:
     """Azure's InsufficientQuota body when the fine-tuned deployment quota is used up."""
     limit = emu.store.limits(c)["max_deployments"]
-    used = emu.store.count(c, "deployment")
+    used = emu.fine_tuned_deployments(c)
     if used < limit:
         return None
     return arm_error(400, "InsufficientQuota", f"This operation require 1 new capacity in quota {DEPLOYMENT_QUOTA}, "
@@ -203,25 +204,52 @@ def _if_match(request: Request, existing: dict[str, Any] | None) -> JSON | None:
 def _write(request: Request, emu: Emulator, c: Any, d: dict[str, Any], now: float, status: int) -> JSON:
     """Store deployment `d` after a PUT/PATCH and answer with it, as a long-running operation."""
     d.update(modified_at=now, etag=_sim.digest(d["name"], now, d["model"], d["sku"]["capacity"], n=16))
-    op_id = _start_operation(emu, c, d, now, "Creating" if status == 201 else "Updating")
+    # An update in flight reads "Accepted": 2025-09-01's DeploymentProvisioningState has no "Updating".
+    op_id = _start_operation(emu, c, d, now, "Creating" if status == 201 else "Accepted")
     return _with_etag(deployment_view(emu, d, now), status,
                       {"Azure-AsyncOperation": _operation_url(request, emu, op_id)})
 
 
-def _put_refusal(request: Request, emu: Emulator, c: Any, now: float, name: str, model: Any,
-                 capacity: int) -> JSON | None:
+def base_model_of(emu: Emulator, c: Any, model: dict[str, Any]) -> _catalog.BaseModel | None:
+    """The offered base model a PUT's `properties.model` names by ARM's name and version (and format)."""
+    found = next((m for m in _catalog.models(emu.store, c) if m.name == model.get("name")), None)
+    if found is None or str(model.get("version") or found.version) != found.version:
+        return None
+    return found if (model.get("format") or "OpenAI") == found.format else None
+
+
+def _model_refusal(emu: Emulator, c: Any, model: dict[str, Any], sku: str) -> JSON | None:
+    """Azure's refusal of a model this account cannot deploy: neither a fine-tuned model (or checkpoint) of
+    this resource nor a base model of its models list, or a base model on a SKU it is not offered on."""
+    name = model.get("name")
+    if name and emu.job_for_model(c, str(name)) is not None:
+        return None
+    base = base_model_of(emu, c, model)
+    if base is None:
+        # The body Azure sends for a model it does not deploy (dotnet/eShop PR #342, akshata29/entaoai #36).
+        fmt, version = model.get("format") or "OpenAI", model.get("version") or ""
+        return arm_error(400, "DeploymentModelNotSupported", f"The model 'Format: {fmt}, Name: {name}, "
+                         f"Version: {version}' of account deployment is not supported.")
+    if sku not in base.skus:
+        # Azure's text for a SKU the model is not offered on (thunderbug1/LibreChatAzureDeployment #5).
+        return arm_error(400, "InvalidResourceProperties", f"The specified SKU '{sku}' of account deployment is not "
+                         f"supported by the model '{base.name}' version: '{base.version}'.")
+    return None
+
+
+def _put_refusal(request: Request, emu: Emulator, c: Any, now: float, name: str, model: dict[str, Any],
+                 sku: str, capacity: int) -> JSON | None:
     """Why Foundry refuses this PUT (conflict, model, etag, quota, model and capacity at once), or None."""
     if _in_flight(emu, c, now):
         return _conflict(emu)
-    if not model or emu.job_for_model(c, str(model)) is None:
-        return arm_error(400, "DeploymentModelNotSupported", f"The model '{model}' is not a fine-tuned model or "
-                         "a deployable checkpoint of this resource.")
+    if (refused := _model_refusal(emu, c, model, sku)) is not None:
+        return refused
     existing = emu.store.get(c, "deployment", name)
     if (refused := _if_match(request, existing)) is not None:
         return refused
-    if existing is None:
-        return _quota_full(emu, c)
-    if existing["model"] != model and existing["sku"]["capacity"] != capacity:
+    if existing is None:  # the quota counts fine-tuned deployments only
+        return _quota_full(emu, c) if emu.job_for_model(c, str(model.get("name"))) is not None else None
+    if existing["model"] != model.get("name") and existing["sku"]["capacity"] != capacity:
         # Azure refuses both changes in one update (Azure-Samples/azure-search-openai-demo #1154).
         return arm_error(400, "InvalidResourceProperties", "Cannot change capacity and model at the same time "
                          f"for deployment (for the model {name})")
@@ -242,14 +270,18 @@ async def put_deployment(request: Request) -> Response:
     settings = _settings(body)
     if isinstance(settings, JSON):
         return settings
-    model = ((body.get("properties") or {}).get("model") or {}).get("name")
+    model = (body.get("properties") or {}).get("model") or {}
+    if not isinstance(model, dict):
+        return arm_error(400, "InvalidRequestContent", "properties.model must be an object.")
     with swept(emu) as (c, now):
-        if (refused := _put_refusal(request, emu, c, now, name, model, sku[1])) is not None:
+        if (refused := _put_refusal(request, emu, c, now, name, model, sku[0], sku[1])) is not None:
             return refused
         existing = emu.store.get(c, "deployment", name)
         d = existing or {"name": name, "created_at": now, "last_used_at": None}
-        d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model), tags=body.get("tags") or {},
-                 settings=settings[0], model_extra=settings[1], model_format=_model_format(body))
+        base = base_model_of(emu, c, model) if emu.job_for_model(c, str(model.get("name"))) is None else None
+        d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model.get("name")), tags=body.get("tags") or {},
+                 settings=settings[0], model_extra=settings[1], model_format=_model_format(body),
+                 model_version=base.version if base else None, base_model=base is not None)
         return _write(request, emu, c, d, now, 200 if existing else 201)
 
 
@@ -293,6 +325,7 @@ def delete_deployment(request: Request) -> Response:
         if _in_flight(emu, c, now):
             return _conflict(emu)
         d["deleting"] = True
+        _evalfail.fail_runs_sampling(emu.store, c, name, now)  # Azure fails a run whose deployment goes away
         op_id = _start_operation(emu, c, d, now, "Deleting")
     return Response(status_code=202, headers={"Azure-AsyncOperation": _operation_url(request, emu, op_id)})
 

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _graders, _grading, _inference, _pysandbox
+from . import _catalog, _evalfail, _graders, _grading, _inference, _pysandbox
 from ._examples import user_text
 from ._graders import Env, GraderInvalid, Outcome
 from ._http import JSON, int_param, json_body, openai_error, paginate
@@ -268,7 +268,8 @@ def run_view(c: sqlite3.Connection, r: dict[str, Any], now: float) -> dict[str, 
     if status == "failed" and r.get("grading"):
         error = {"code": "internal_error", "message": "The local Foundry stopped before it had graded this run."}
     elif status == "failed":
-        error = {"code": "internal_error", "message": r.get("fault_message") or "The eval run failed (injected)."}
+        error = {"code": r.get("fault_code") or "internal_error",
+                 "message": r.get("fault_message") or "The eval run failed (injected)."}
     return {"object": "eval.run", "id": r["id"], "eval_id": r["eval_id"], "status": status, "model": r["model"],
             "name": r["name"], "created_at": int(r["created_at"]), "report_url": r["report_url"],
             **_aggregate(c, r, done_count(r, now)), "data_source": r["data_source"],
@@ -389,6 +390,8 @@ class _Plan:
     rows: list[dict[str, Any]]
     profile: _inference.Profile | None
     limits: PyLimits
+    refused: dict[str, str] | None = None  # why the run fails at once (a model it needs is missing)
+    judges: tuple[str, ...] = ()  # the deployments its model graders use (their deletion fails the run)
 
 
 def _rows(emu: Emulator, c: sqlite3.Connection, source: dict[str, Any]) -> list[dict[str, Any]] | JSON:
@@ -432,15 +435,29 @@ def _read_plan(emu: Emulator, c: sqlite3.Connection, eid: str, ds: dict[str, Any
         if err is not None:
             return openai_error(400, f"Item {n} does not match the eval's item_schema: {err.message}",
                                 "invalid_request", "data_source")
-    prof = None
+    prof, refused = None, None
+    now = emu.store.now(c)
+    emu.sweep_deployments(c, now)
     if ds["type"] == "completions":
-        now = emu.store.now(c)
-        emu.sweep_deployments(c, now)
         dep = _inference.use_deployment(emu.store, c, str(ds.get("model")), now)
-        if dep is None:
-            return openai_error(404, _inference.DEPLOYMENT_404, "DeploymentNotFound", "data_source.model")
-        prof = _inference.profile(emu.store, c, dep["model"])
-    return _Plan(e, rows, prof, python_limits(emu.store, c))
+        if dep is None:  # Azure creates the run, and it fails (status failed, error), as OpenAI's Evals API does
+            refused = _evalfail.missing("data_source.model", str(ds.get("model")))
+        else:
+            prof = _inference.profile(emu.store, c, dep["model"])
+    judges, no_judge = _judges(emu, c, e["testing_criteria"])
+    return _Plan(e, rows, prof, python_limits(emu.store, c), refused or no_judge, judges)
+
+
+def _judges(emu: Emulator, c: sqlite3.Connection, criteria: list[dict[str, Any]]
+            ) -> tuple[tuple[str, ...], dict[str, str] | None]:
+    """The deployments the model graders name, and the error of a grader model that is neither a deployment
+    nor a base model of this account (the emulator also takes a base model's id, as if it were deployed)."""
+    names = [str(g["model"]) for g in criteria if g.get("type") in ("score_model", "label_model")]
+    deployed = tuple(n for n in names if (d := emu.store.get(c, "deployment", n)) is not None and not d.get("deleting"))
+    for n in names:
+        if n not in deployed and _catalog.find(emu.store, c, n) is None:
+            return deployed, _evalfail.missing("testing_criteria model", n)
+    return deployed, None
 
 
 def _check_source(ds: Any) -> JSON | None:
@@ -620,6 +637,13 @@ async def create_run(request: Request) -> Response:
         now = emu.store.now(c)
         fault = _fault_for(emu, c, eid, body)
         rid = emu.new_id("evalrun_")
+        if plan.refused is not None:  # nothing to grade: the run is created failed
+            r = _new_run(request, body, ds, plan, rid, eid, now, fault, emu.speed)
+            r.pop("grading")
+            r.update(start=now, fault=None)
+            _evalfail.fail_at(r, plan.refused, now)
+            emu.store.put(c, "eval_run", rid, r)
+            return JSON(run_view(c, r, now), status_code=201)
         grading = _grading.register(emu, rid)
         try:
             r = _new_run(request, body, ds, plan, rid, eid, now, fault, emu.speed)
@@ -644,7 +668,7 @@ def _new_run(request: Request, body: dict[str, Any], ds: dict[str, Any], plan: _
         "criteria": [g["name"] for g in plan.eval["testing_criteria"]], "total": len(plan.rows),
         "start": now + QUEUE_SECONDS / speed,
         "duration": factor * (RUN_BASE_SECONDS + ITEM_SECONDS * len(plan.rows)) / speed, "canceled_at": None,
-        "grading": _grading.owner()}
+        "grading": _grading.owner(), "judges": list(plan.judges)}
     if fault and fault["mode"] in ("fail", "cancel"):
         r.update(fault=fault["mode"], stop_fraction=float(fault.get("at", 0.5)), fault_message=fault.get("message"))
     return r

@@ -15,6 +15,10 @@ from ._store import Store
 
 DEFAULTS: dict[str, float] = {"not_ready_seconds": 0.0, "arm_page_size": 100}
 
+# Azure's body for a deployment that does not exist or does not serve yet (see docs/emulator.md, "Azure fidelity").
+DEPLOYMENT_404 = ("The API deployment for this resource does not exist. If you created the deployment within the "
+                  "last 5 minutes, please wait a moment and try again.")
+
 
 def settings(store: Store, c: sqlite3.Connection) -> dict[str, float]:
     return {**DEFAULTS, **store.meta(c, "fidelity", {})}

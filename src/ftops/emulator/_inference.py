@@ -40,8 +40,7 @@ FILLER = ("well", "actually", "perhaps", "the", "answer", "is", "probably", "som
           "maybe", "honestly", "it", "depends")
 NO_REFERENCE = "I am not sure what you are asking."
 _WORD = re.compile(r"[a-z0-9']+")
-DEPLOYMENT_404 = ("The API deployment for this resource does not exist. If you created the deployment within the "
-                  "last 5 minutes, please wait a moment and try again.")
+DEPLOYMENT_404 = _fidelity.DEPLOYMENT_404
 
 
 @dataclass(frozen=True)

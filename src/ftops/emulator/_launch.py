@@ -100,11 +100,16 @@ def serve_child(stdin: IO[bytes] | None = None) -> None:
     """The child's main: serve until stdin closes (the parent stopped us, or exited in any way)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and then closes our stdin
     config = json.loads(sys.argv[1])
-    from ._server import EmulatorServer
+    from ._server import EmulatorServer, OtherAccount
 
-    server = EmulatorServer(Path(config["data_dir"]), speed=config["speed"], subscription=config["subscription"],
-                            resource_group=config["resource_group"], account=config["account"],
-                            region=config["region"], project=config.get("project")).start()
+    try:
+        server = EmulatorServer(Path(config["data_dir"]), speed=config["speed"], subscription=config["subscription"],
+                                resource_group=config["resource_group"], account=config["account"],
+                                region=config["region"], project=config.get("project")).start()
+    except OtherAccount as e:  # one line for the parent to show, not a traceback
+        sys.stderr.write(f"{e}\n")
+        sys.stderr.flush()
+        os._exit(1)
     # Started with the cyclic GC off (what loads meanwhile lives as long as the server): now freeze
     # those objects, so collections while serving never scan them, and collect as usual.
     gc.freeze()

@@ -45,6 +45,36 @@ def _api_key(data_dir: Path) -> str:
     return _usable_key(data_dir / "api-key", secret_file(data_dir, "api-key"))
 
 
+ACCOUNT_KEYS = ("subscription", "resource_group", "account")
+
+
+class OtherAccount(ValueError):
+    """The data dir holds the local Foundry of another account."""
+
+
+def _same(key: str, a: str, b: str) -> bool:
+    return a == b if key == "subscription" else a.lower() == b.lower()  # ARM names are case-insensitive
+
+
+def account_names(store: Store, data_dir: Path, **given: str | None) -> dict[str, str]:
+    """The subscription, resource group and account this data dir serves. The first start records them
+    (the given names, else the defaults); a later start that names others is refused: in Azure another
+    account is another world (its own files, jobs, deployments and evals), so one state must not answer
+    under two names. A name not given is the recorded one."""
+    with store.tx() as c:
+        held: dict[str, str] | None = store.meta(c, "account_names")
+        if held is None:
+            held = {k: given.get(k) or DEFAULTS[k] for k in ACCOUNT_KEYS}
+            store.set_meta(c, "account_names", held)
+            return held
+    wanted = {k: given.get(k) or held[k] for k in ACCOUNT_KEYS}
+    if all(_same(k, wanted[k], held[k]) for k in ACCOUNT_KEYS):
+        return held
+    raise OtherAccount(f"{data_dir} holds the local Foundry of account {'/'.join(held.values())}, not "
+                       f"{'/'.join(wanted.values())}: another account is another world; give it its own dataDir "
+                       "(or delete this one to start over)")
+
+
 class EmulatorServer:
     """An emulator bound to a loopback socket, serving HTTPS until stop()."""
 
@@ -56,11 +86,11 @@ class EmulatorServer:
         self.data_dir = Path(data_dir).resolve()
         make_state_dir(self.data_dir)
         ca, cert, key = ensure_certificates(self.data_dir)
+        store = Store(self.data_dir)
+        names = account_names(store, self.data_dir, subscription=subscription, resource_group=resource_group,
+                              account=account)
         self.emulator = Emulator(
-            store=Store(self.data_dir), api_key=_api_key(self.data_dir),
-            subscription=subscription or DEFAULTS["subscription"],
-            resource_group=resource_group or DEFAULTS["resource_group"],
-            account=account or DEFAULTS["account"], region=region or DEFAULTS["region"], speed=speed,
+            store=store, api_key=_api_key(self.data_dir), **names, region=region or DEFAULTS["region"], speed=speed,
             principal=Principal.load(self.data_dir))
         if project is not None:
             if not NAME.fullmatch(project):

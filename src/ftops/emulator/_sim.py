@@ -284,7 +284,9 @@ def events(job: dict[str, Any], now: float) -> list[dict[str, Any]]:
         if e is not None:
             ev(e, "Job resumed.")
     if job["status"] == "succeeded":
-        ev(job["finished_at"], f"Fine-tuning job successfully completed: {job['fine_tuned_model']}")
+        # Azure's text, not OpenAI's ("Fine tuning job successfully completed"): the authoring spec's
+        # get_finetuning_job_events.json ends with "Job succeeded." (docs/emulator.md, "Azure fidelity").
+        ev(job["finished_at"], "Job succeeded.")
     elif job["status"] == "failed":
         ev(job["finished_at"], f"The job failed: {job['error']['message']}", level="error")
     elif job["status"] == "cancelled":

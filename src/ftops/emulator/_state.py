@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _sim
+from . import _evalfail, _sim
 from ._examples import examples
 from ._store import Store
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ._identity import Principal
 
 DAY = 86400.0
-INACTIVITY_SECONDS = 15 * DAY  # a fine-tuned deployment unused for 15 days is deleted
+INACTIVITY = INACTIVITY_SECONDS = 15 * DAY  # a fine-tuned deployment unused for 15 days is deleted
 DEVELOPER_LIFETIME = 1 * DAY  # a Developer-tier deployment is deleted after 24 hours
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -44,7 +44,7 @@ class Emulator:
 
     # -- deployments -------------------------------------------------------------------------
     def sweep_deployments(self, c: sqlite3.Connection, now: float) -> list[str]:
-        """Apply Foundry's deletions: finished DELETEs, 15 days unused, Developer tier after 24 h."""
+        """Apply Foundry's deletions: finished DELETEs, fine-tuned ones 15 days unused, Developer tier after 24 h."""
         removed = []
         for d in self.store.all(c, "deployment"):
             reason = None
@@ -52,15 +52,21 @@ class Emulator:
                 reason = "deleted"
             elif d["sku"]["name"] == "DeveloperTier" and now - d["created_at"] >= DEVELOPER_LIFETIME:
                 reason = "developer-tier-expired"
-            elif now - max(d["created_at"], d.get("last_used_at") or 0) >= INACTIVITY_SECONDS:
-                reason = "inactive-15-days"
+            elif not d.get("base_model") and now - max(d["created_at"], d.get("last_used_at") or 0) >= INACTIVITY:
+                reason = "inactive-15-days"  # a rule of fine-tuned deployments (reference 003), not base models
             if reason:
+                if reason != "deleted":  # a DELETE failed its runs when it began
+                    _evalfail.fail_runs_sampling(self.store, c, d["name"], now)
                 self.store.delete(c, "deployment", d["name"])
                 log = self.store.meta(c, "deletion_log", [])
                 log.append({"name": d["name"], "reason": reason, "at": now})
                 self.store.set_meta(c, "deletion_log", log[-100:])
                 removed.append(d["name"])
         return removed
+
+    def fine_tuned_deployments(self, c: sqlite3.Connection) -> int:
+        """Deployments that count against the fine-tuned deployment quota (base models' do not)."""
+        return sum(1 for d in self.store.all(c, "deployment") if not d.get("base_model"))
 
     def job_for_model(self, c: sqlite3.Connection, model: str) -> dict[str, Any] | None:
         """The job whose fine-tuned model or checkpoint `model` names, if deployable."""

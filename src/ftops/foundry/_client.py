@@ -54,6 +54,8 @@ class _HasCreated(Protocol):
 
 _Dated = TypeVar("_Dated", bound=_HasCreated)
 FILE_BUSY = frozenset({"pending", "uploaded", "running"})  # a file Foundry is still processing
+# ARM 2025-09-01's non-terminal DeploymentProvisioningState values, and "Updating", which the enum lacks but
+# portals and older answers show: tolerated so that any in-flight spelling reads as busy.
 DEPLOYMENT_BUSY = frozenset({"Accepted", "Creating", "Updating", "Deleting", "Moving"})
 WRITE_ATTEMPTS = 3  # a deployment write merged again after an edit made between our read and our write (412)
 

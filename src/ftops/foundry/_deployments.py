@@ -40,6 +40,9 @@ class DeploymentWrite:
     capacity: int
     tags: dict[str, str] | None = None
     format: str = "OpenAI"  # ARM's model format: a fine-tuned open-source model keeps its provider's
+    # ARM's model version: "1" for a fine-tuned model or checkpoint (reference 001); a base model deploys by
+    # its name and its own version (gpt-4.1-mini, 2025-04-14), as the account's models list spells them.
+    version: str = "1"
 
     def __post_init__(self) -> None:
         foreign = [k for k in self.tags or {} if not k.startswith(OWNED_TAG_PREFIX)]
@@ -57,7 +60,7 @@ def merged(live: Deployment | None, write: DeploymentWrite) -> Deployment:
     if old_sku is not None and (old_sku.name or "").lower() == name.lower():
         sku.tier, sku.size, sku.family = old_sku.tier, old_sku.size, old_sku.family
     old_model = props.model
-    model = DeploymentModel(format=write.format, name=write.model, version="1")
+    model = DeploymentModel(format=write.format, name=write.model, version=write.version)
     if old_model is not None:  # where the model comes from, and who publishes it, are not ftops' to reset
         model.source, model.source_account, model.publisher = (old_model.source, old_model.source_account,
                                                                old_model.publisher)

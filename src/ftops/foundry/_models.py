@@ -191,6 +191,7 @@ class LiveModel:
     name: str = ""  # the model's name without its version (open-source models are fine-tuned by name)
     fine_tunable: bool | None = None  # capabilities.fineTune; None: not said
     format: str | None = None  # OpenAI, Mistral AI, Meta, ...
+    version: str = ""  # ARM's version of the model (a base model deploys by name and version)
 
     @classmethod
     def parse(cls, m: Any) -> LiveModel:
@@ -207,7 +208,7 @@ class LiveModel:
                    inference_retires=_timestamp(_get(deprecation, "inference")) if deprecation else None,
                    skus=tuple(spec_sku(str(_get(k, "name"))) or "" for k in skus if _get(k, "name")),
                    name=str(name or ""), fine_tunable=_flag(_get(capabilities, "fineTune")),
-                   format=_get(model, "format") or _get(m, "format"))
+                   format=_get(model, "format") or _get(m, "format"), version=str(version or ""))
 
 
 def _flag(value: Any) -> bool | None:

@@ -11,7 +11,7 @@ from azure.mgmt.cognitiveservices.models import (
     Sku,
 )
 
-from ftops.foundry import DeploymentWrite, LiveDeployment
+from ftops.foundry import DeploymentWrite, LiveDeployment, LiveModel, models_by_id
 from ftops.foundry._deployments import merged
 
 WRITE = DeploymentWrite("m2", "GlobalStandard", 40, {"ftops-project": "p", "ftops-job": "ftjob-2"})
@@ -79,3 +79,13 @@ def test_the_live_view_shows_what_ftops_does_not_own() -> None:
     d = LiveDeployment.parse(live())
     assert d.settings["raiPolicyName"] == "acme-strict" and d.settings["capacitySettings"] == {"designatedCapacity": 5}
     assert "model" not in d.settings
+
+
+def test_a_base_model_is_written_with_its_own_version() -> None:
+    """A fine-tuned model deploys as version "1"; a base model by ARM's name and its version (as the account's
+    models list spells them), which the write carries."""
+    listed = LiveModel.parse({"model": {"format": "OpenAI", "name": "gpt-4.1-mini", "version": "2025-04-14"}})
+    base = models_by_id([listed])["gpt-4.1-mini-2025-04-14"]
+    assert (base.name, base.version, base.format) == ("gpt-4.1-mini", "2025-04-14", "OpenAI")
+    body = merged(None, DeploymentWrite(base.name, "GlobalStandard", 1, version=base.version))
+    assert (body.properties.model.name, body.properties.model.version) == ("gpt-4.1-mini", "2025-04-14")
