@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import email.utils
+import io
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
 import openai
+import orjson
 from azure.core.rest import HttpRequest
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.cognitiveservices.models import Deployment
@@ -24,7 +26,7 @@ from .._exceptions import (
     TemporaryFoundryError,
 )
 from ._concurrent import at_once
-from ._deployments import DeploymentWrite, merged
+from ._deployments import DeploymentWrite, merged, wire
 from ._errors import RetryPolicy, call
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
 from ._permissions import PERMISSIONS_API, Permissions
@@ -54,6 +56,13 @@ _Dated = TypeVar("_Dated", bound=_HasCreated)
 FILE_BUSY = frozenset({"pending", "uploaded", "running"})  # a file Foundry is still processing
 DEPLOYMENT_BUSY = frozenset({"Accepted", "Creating", "Updating", "Deleting", "Moving"})
 WRITE_ATTEMPTS = 3  # a deployment write merged again after an edit made between our read and our write (412)
+# How long a deployment may stay Creating, Updating or Deleting after a write Azure accepted. Azure documents
+# no bound; fine-tuned deployments take minutes. Past it ftops stops waiting (the write may still finish).
+PROVISION_TIMEOUT = 3600.0
+
+
+class _StillProvisioning(TemporaryFoundryError):
+    """Azure accepted a deployment write and has not finished it in time: its outcome is unknown."""
 
 
 def _date(value: str | None) -> float | None:
@@ -110,6 +119,7 @@ class FoundryClient:
         self.endpoint = endpoint
         self.policy = policy or RetryPolicy()
         self.poll_interval = poll_interval
+        self.provision_timeout = PROVISION_TIMEOUT
         self.timeouts = timeouts or Timeouts()
         self.outage_budget = outage_budget
         self._on_close = on_close
@@ -543,6 +553,8 @@ class FoundryClient:
             self.delete_deployment(name)
         try:
             return self._write_deployment(name, merged(old, write), None)
+        except _StillProvisioning:
+            raise  # Azure took the new deployment and is still making it: writing the old one over it would race
         except FoundryError as e:
             if old is None:
                 raise
@@ -570,17 +582,38 @@ class FoundryClient:
 
     def _write_deployment(self, name: str, body: Deployment, etag: str | None) -> LiveDeployment:
         headers = {"If-Match": etag} if etag else {}
+        data = orjson.dumps(wire(body))  # with the properties the SDK does not model (`_deployments.wire`)
         self._call(lambda t: self.arm.deployments.begin_create_or_update(
-            self.resource_group, self.account, name, body, polling=False, headers=headers, **self._arm(t)).result(),
-            f"deploy {name}", timeout=self.timeouts.write)
-        while True:
-            d = self.get_deployment(name)
-            if d.provisioning_state not in DEPLOYMENT_BUSY:
-                break
-            time.sleep(self.poll_interval)
-        if d.provisioning_state not in (None, "Succeeded"):
+            self.resource_group, self.account, name, io.BytesIO(data), polling=False, headers=headers,
+            **self._arm(t)).result(), f"deploy {name}", timeout=self.timeouts.write)
+        d = self._settled(name, f"deploy {name}")
+        if d is None:
+            raise FoundryNotFound(f"deploy {name}: the deployment is gone after Azure accepted the write")
+        if d.provisioning_state not in (None, "Succeeded", *DEPLOYMENT_BUSY):  # busy: Ctrl-C ended the wait
             raise PermanentFoundryError(f"deploy {name}: provisioning {d.provisioning_state}")
         return d
+
+    def _settled(self, name: str, what: str) -> LiveDeployment | None:
+        """The deployment once Azure is no longer busy with it (None: gone), polled up to `provision_timeout`.
+
+        Ctrl-C (`stopping_on`'s event) ends the wait: a write Azure accepted is returned as it stands (Azure
+        finishes it; the next apply reads it), and a deletion raises, since nothing may be written after it.
+        """
+        start = time.monotonic()
+        while True:
+            try:
+                d = self.get_deployment(name)
+            except FoundryNotFound:
+                return None
+            if d.provisioning_state not in DEPLOYMENT_BUSY:
+                return d
+            if _since(start) > self.provision_timeout:
+                raise _StillProvisioning(f"{what}: still {d.provisioning_state} after {_since(start):.0f} s; "
+                                         "run apply again to check it")
+            if self._pause(self.poll_interval):
+                if d.provisioning_state == "Deleting":
+                    raise TemporaryFoundryError(f"{what}: interrupted while Azure deletes it; run apply again")
+                return d
 
     def smoke(self, deployment: str, *, timeout: float = 600.0, stop: threading.Event | None = None) -> float:
         """Call a deployment (one token) until it answers; returns the seconds it took to become ready.
@@ -608,14 +641,9 @@ class FoundryClient:
         self._call(lambda t: self.arm.deployments.begin_delete(
             self.resource_group, self.account, name, polling=False, **self._arm(t)).result(),
             f"delete deployment {name}", timeout=self.timeouts.write)
-        while True:
-            try:
-                d = self.get_deployment(name)
-            except FoundryNotFound:
-                return
-            if d.provisioning_state not in DEPLOYMENT_BUSY:
-                raise PermanentFoundryError(f"delete deployment {name}: still there, {d.provisioning_state}")
-            time.sleep(self.poll_interval)
+        d = self._settled(name, f"delete deployment {name}")
+        if d is not None:
+            raise PermanentFoundryError(f"delete deployment {name}: still there, {d.provisioning_state}")
 
 
 def _sleep(seconds: float) -> bool:

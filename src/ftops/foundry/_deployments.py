@@ -14,12 +14,17 @@ Everything else ARM lets a client write (`raiPolicyName`, `versionUpgradeOption`
 back as it was read. `currentCapacity` is the one exception: it mirrors `sku.capacity`, so it follows
 the capacity ftops writes. Read-only fields (provisioningState, rateLimits, etag...) are never sent: the
 SDK's serializer drops them.
+
+Azure adds deployment properties faster than the SDK's models learn them (a property of a newer API
+version, or one ARM returns without documenting it). The SDK reads those into `additional_properties`
+but never serializes them, so a body built by the SDK alone would reset them: `wire()` writes them back.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
 
@@ -56,16 +61,42 @@ def merged(live: Deployment | None, write: DeploymentWrite) -> Deployment:
     sku = Sku(name=name, capacity=write.capacity)
     if old_sku is not None and (old_sku.name or "").lower() == name.lower():
         sku.tier, sku.size, sku.family = old_sku.tier, old_sku.size, old_sku.family
+        sku.additional_properties = dict(old_sku.additional_properties or {})
     old_model = props.model
     model = DeploymentModel(format=write.format, name=write.model, version="1")
     if old_model is not None:  # where the model comes from, and who publishes it, are not ftops' to reset
         model.source, model.source_account, model.publisher = (old_model.source, old_model.source_account,
                                                                old_model.publisher)
+        model.additional_properties = dict(old_model.additional_properties or {})
     kept = {k: getattr(props, k) for k in UNOWNED_PROPERTIES}
     new_props = DeploymentProperties(model=model, **kept)
+    new_props.additional_properties = dict(props.additional_properties or {})
     if props.current_capacity is not None:
         new_props.current_capacity = write.capacity
-    return Deployment(sku=sku, properties=new_props, tags=merged_tags(base.tags, write.tags))
+    body = Deployment(sku=sku, properties=new_props, tags=merged_tags(base.tags, write.tags))
+    body.additional_properties = dict(base.additional_properties or {})
+    return body
+
+
+def wire(body: Deployment) -> dict[str, Any]:
+    """The JSON of a PUT: the SDK's serialization plus the properties it read but does not model.
+
+    The SDK's own fields win over an unknown one of the same name; read-only fields stay out.
+    """
+    out = _with_unknown(dict(body.serialize()), body)
+    props = body.properties
+    if props is not None:
+        out["properties"] = _with_unknown(out.get("properties") or {}, props)
+        if props.model is not None:
+            out["properties"]["model"] = _with_unknown(out["properties"].get("model") or {}, props.model)
+    if body.sku is not None:
+        out["sku"] = _with_unknown(out.get("sku") or {}, body.sku)
+    return out
+
+
+def _with_unknown(serialized: dict[str, Any], model: Any) -> dict[str, Any]:
+    unknown = getattr(model, "additional_properties", None) or {}
+    return {**copy.deepcopy(unknown), **serialized}
 
 
 def merged_tags(live: dict[str, str] | None, ours: dict[str, str] | None) -> dict[str, str]:
