@@ -11,7 +11,7 @@ from ._connect import (
     connect,
     data_plane_endpoint,
 )
-from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite
+from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite, owned_tag
 from ._errors import RetryPolicy, classify
 from ._evals import (
     CHAT_ITEM_SCHEMA,
@@ -103,6 +103,7 @@ __all__ = [
     "is_data",
     "lacks",
     "models_by_id",
+    "owned_tag",
     "parse_results_csv",
     "read_job_metrics",
 ]

@@ -26,7 +26,7 @@ from .._exceptions import (
     TemporaryFoundryError,
 )
 from ._concurrent import at_once
-from ._deployments import DeploymentWrite, merged, wire
+from ._deployments import DeploymentWrite, merged, tag_problem, wire
 from ._errors import RetryPolicy, call
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
 from ._permissions import PERMISSIONS_API, Permissions
@@ -534,12 +534,21 @@ class FoundryClient:
         for _ in range(WRITE_ATTEMPTS - 1):
             live = self._raw_deployment(name)
             try:
-                return self._write_deployment(name, merged(live, write), live.etag if live is not None else None)
+                return self._write_deployment(name, self._body(name, live, write), _etag(live))
             except PermanentFoundryError as e:
                 if e.status != 412:
                     raise
         live = self._raw_deployment(name)
-        return self._write_deployment(name, merged(live, write), live.etag if live is not None else None)
+        return self._write_deployment(name, self._body(name, live, write), _etag(live))
+
+    @staticmethod
+    def _body(name: str, live: Deployment | None, write: DeploymentWrite) -> Deployment:
+        """`write` merged onto `live`; refused here, before any write, when Azure would refuse its tags."""
+        body = merged(live, write)
+        problem = tag_problem(body.tags or {}, write.tags)
+        if problem is not None:
+            raise PermanentFoundryError(f"deploy {name}: {problem} (nothing was written)")
+        return body
 
     def replace_deployment(self, name: str, write: DeploymentWrite) -> LiveDeployment:
         """Delete deployment `name` and create it again with `write` (a change Azure makes only that way).
@@ -549,10 +558,11 @@ class FoundryClient:
         back as it was (its model, sku, properties and tags), and the error says whether that worked.
         """
         old = self._raw_deployment(name)
+        body = self._body(name, old, write)  # a body Azure would refuse is refused before the delete
         if old is not None:
             self.delete_deployment(name)
         try:
-            return self._write_deployment(name, merged(old, write), None)
+            return self._write_deployment(name, body, None)
         except _StillProvisioning:
             raise  # Azure took the new deployment and is still making it: writing the old one over it would race
         except FoundryError as e:
@@ -657,3 +667,7 @@ def _since(t0: float) -> float:
 
 def _reason(err: FoundryError) -> str:
     return err.reason if isinstance(err, FoundryUnreachable) else f"HTTP {err.status}"
+
+
+def _etag(d: Deployment | None) -> str | None:
+    return d.etag if d is not None else None

@@ -32,6 +32,27 @@ from ._models import UNOWNED_PROPERTIES
 from ._wire import arm_sku
 
 OWNED_TAG_PREFIX = "ftops-"
+# Azure's tag limits (Learn, "Use tags to organize your Azure resources", Limitations): 50 name-value pairs
+# per resource, names up to 512 characters, values up to 256. ARM refuses a PUT past them.
+MAX_TAGS, MAX_TAG_NAME, MAX_TAG_VALUE = 50, 512, 256
+
+
+def owned_tag(name: str) -> bool:
+    """Whether tag `name` is in ftops' namespace. Azure's tag names are case-insensitive, so `FTOPS-x`
+    set by hand is the tag `ftops-x`: keeping both would be two spellings of one name in one write."""
+    return name.lower().startswith(OWNED_TAG_PREFIX)
+
+
+def tag_problem(tags: dict[str, str], ours: dict[str, str] | None) -> str | None:
+    """Why Azure would refuse `tags` (the merged ones) on a deployment, in terms of what to change, or None."""
+    too_long = [k for k, v in (ours or {}).items() if len(k) > MAX_TAG_NAME or len(v) > MAX_TAG_VALUE]
+    if too_long:
+        return f"ftops' tag {too_long[0]} is over Azure's limits ({MAX_TAG_NAME}-character names, " \
+               f"{MAX_TAG_VALUE}-character values); please report"
+    if len(tags) > MAX_TAGS and ours:
+        return (f"with ftops' {len(ours)} tags it would carry {len(tags)} tags, over Azure's {MAX_TAGS} per "
+                f"resource; remove {len(tags) - MAX_TAGS} of its other tags")
+    return None
 @dataclass(frozen=True)
 class DeploymentWrite:
     """What ftops writes to a deployment, in the spec's terms (sku `Developer`, not `DeveloperTier`).
@@ -47,7 +68,7 @@ class DeploymentWrite:
     format: str = "OpenAI"  # ARM's model format: a fine-tuned open-source model keeps its provider's
 
     def __post_init__(self) -> None:
-        foreign = [k for k in self.tags or {} if not k.startswith(OWNED_TAG_PREFIX)]
+        foreign = [k for k in self.tags or {} if not owned_tag(k)]
         if foreign:  # a programming error: ftops writes only its own namespace
             raise ValueError(f"ftops writes only tags named {OWNED_TAG_PREFIX}*, not {foreign}")
 
@@ -102,7 +123,7 @@ def _with_unknown(serialized: dict[str, Any], model: Any) -> dict[str, Any]:
 def merged_tags(live: dict[str, str] | None, ours: dict[str, str] | None) -> dict[str, str]:
     """Every tag that is not ftops' as it is, then ftops' own (`ours`; None keeps the live ones)."""
     live = dict(live or {})
-    others = {k: v for k, v in live.items() if not k.startswith(OWNED_TAG_PREFIX)}
+    others = {k: v for k, v in live.items() if not owned_tag(k)}
     if ours is None:
         return live
     return {**others, **ours}

@@ -161,3 +161,40 @@ def test_a_replace_whose_create_and_restore_both_fail_says_so_in_one_line() -> N
     msg = str(e.value)
     assert "could NOT be restored" in msg and "serves nothing now" in msg and "\n" not in msg
     assert arm.deleted == 1 and len(arm.sent) == 2
+
+
+def _tagged(n: int, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    live = json.loads(json.dumps(LIVE))
+    live["tags"] = {**{f"team-{i}": "x" for i in range(n)}, **(extra or {})}
+    return live
+
+
+OURS = {f"ftops-{k}": "v" for k in ("project", "spec", "hash", "job", "model", "valid-loss")}
+
+
+def test_tags_over_azures_limit_after_the_merge_are_refused_before_any_write() -> None:
+    arm = FakeArm(_tagged(45))
+    with pytest.raises(PermanentFoundryError, match=r"51 tags, over Azure's 50.*remove 1 .*nothing was written"):
+        client(arm).put_deployment("prod", DeploymentWrite("m2", "GlobalStandard", 40, OURS))
+    assert arm.sent == []
+
+
+def test_a_replace_over_the_tag_limit_deletes_nothing() -> None:
+    arm = FakeArm(_tagged(48))
+    with pytest.raises(PermanentFoundryError, match="over Azure's 50"):
+        client(arm).replace_deployment("prod", DeploymentWrite("m2", "Developer", 1, OURS))
+    assert arm.deleted == 0 and arm.sent == []
+
+
+def test_exactly_fifty_tags_is_written() -> None:
+    arm = FakeArm(_tagged(44))
+    client(arm).put_deployment("prod", DeploymentWrite("m2", "GlobalStandard", 40, OURS))
+    assert len(arm.sent[-1]["tags"]) == 50
+
+
+def test_an_ftops_tag_spelled_in_capitals_by_hand_is_the_same_tag() -> None:
+    # Azure's tag names are case-insensitive: FTOPS-project is ftops-project, so writing both is one name twice.
+    arm = FakeArm(_tagged(1, {"FTOPS-project": "someone-else", "Ftops-Owner": "alice"}))
+    client(arm).put_deployment("prod", DeploymentWrite("m2", "GlobalStandard", 40, OURS))
+    assert {k.lower() for k in arm.sent[-1]["tags"]} == {"team-0", *OURS}
+    assert arm.sent[-1]["tags"]["ftops-project"] == "v"
