@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._vocabulary import CHANGING, DRIFT_CLASSES, VERBS, DriftClass, SkuName, Verb
 
@@ -257,6 +257,14 @@ class RollOut(ActionBase):
     # A change Azure makes only by delete + create (the sku's name): the deployment serves nothing in
     # between, so apply runs it only with --allow-downtime.
     interrupts: bool = False
+
+    @model_validator(mode="after")
+    def _replace_interrupts(self) -> RollOut:
+        # Apply deletes and recreates on `action`, and asks for consent on `interrupts`: they must agree, or
+        # a plan (an edited file, a planner bug) could take a deployment down without --allow-downtime.
+        if self.action == "replace" and not self.interrupts:
+            raise ValueError("a replace interrupts serving: interrupts must be true")
+        return self
 
 
 class DeleteDeployment(ActionBase):
