@@ -8,7 +8,7 @@ import email.utils
 import io
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
@@ -39,6 +39,9 @@ PAGE = 100
 FILES_PAGE = 10_000
 JOBS_PAGE = 100
 RECENT_PAGE = 100  # a run's own recent listings: small pages, stopped once older objects are reached
+# A listing that has not ended after this many pages is a server whose paging loops (a nextLink or cursor that
+# never ends): ftops stops rather than read forever. Azure's quotas keep real listings to a few pages.
+MAX_PAGES = 1_000
 PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
 Progress = Callable[[int], None]
 Status = Callable[[str], None]
@@ -233,6 +236,7 @@ class FoundryClient:
         out: list[_Dated] = []
         began: float | None = None
         after: str | None = None
+        cursor = Cursor("a listing")
         while True:
             raw, more, when = fetch({**kwargs, "after": after} if after else kwargs)
             began = when if began is None else began
@@ -240,7 +244,7 @@ class FoundryClient:
             out.extend(parse(item) for item in raw)
             if not raw or not more or (created_after is not None and out[-1].created_at < created_after):
                 break
-            after = raw[-1].id
+            after = cursor.next(raw[-1].id)
         if created_after is not None:
             out = [o for o in out if o.created_at >= created_after]
         return out, began
@@ -249,7 +253,7 @@ class FoundryClient:
         def fetch(t: float) -> list[LiveDeployment]:
             pager = self.arm.deployments.list(self.resource_group, self.account, **self._arm(t))
             out: list[LiveDeployment] = []
-            for page in pager.by_page():
+            for page in _bounded(pager.by_page(), "list deployments"):
                 self._count()  # every page after the first is one more call
                 out.extend(LiveDeployment.parse(d) for d in page)
             return out
@@ -262,7 +266,7 @@ class FoundryClient:
         def fetch(t: float) -> list[LiveModel]:
             pager = self.arm.accounts.list_models(self.resource_group, self.account, **self._arm(t))
             out: list[LiveModel] = []
-            for page in pager.by_page():
+            for page in _bounded(pager.by_page(), "list the account's models"):
                 self._count()
                 out.extend(LiveModel.parse(m) for m in page)
             return out
@@ -654,6 +658,35 @@ class FoundryClient:
         d = self._settled(name, f"delete deployment {name}")
         if d is not None:
             raise PermanentFoundryError(f"delete deployment {name}: still there, {d.provisioning_state}")
+
+
+def _endless(what: str, limit: int) -> PermanentFoundryError:
+    return PermanentFoundryError(f"{what}: Foundry's paging did not end (a cursor that repeats, or over "
+                                 f"{limit:,} pages); stopped reading")
+
+
+def _bounded(pages: Iterable[T], what: str) -> Iterator[T]:
+    """ARM's pages (it follows nextLink), at most MAX_PAGES of them."""
+    for n, page in enumerate(pages):
+        if n >= MAX_PAGES:
+            raise _endless(what, MAX_PAGES)
+        yield page
+
+
+class Cursor:
+    """The `after` cursors of one cursor-paginated listing: a cursor seen before, or more than `limit` pages,
+    is a server whose paging never ends (PermanentFoundryError), never a loop."""
+
+    def __init__(self, what: str, limit: int = MAX_PAGES) -> None:
+        self.what, self.limit = what, limit
+        self._seen: set[str] = set()
+
+    def next(self, after: object) -> str:
+        cursor = str(after)
+        if cursor in self._seen or len(self._seen) >= self.limit:
+            raise _endless(self.what, self.limit)
+        self._seen.add(cursor)
+        return cursor
 
 
 def _sleep(seconds: float) -> bool:

@@ -198,3 +198,53 @@ def test_an_ftops_tag_spelled_in_capitals_by_hand_is_the_same_tag() -> None:
     client(arm).put_deployment("prod", DeploymentWrite("m2", "GlobalStandard", 40, OURS))
     assert {k.lower() for k in arm.sent[-1]["tags"]} == {"team-0", *OURS}
     assert arm.sent[-1]["tags"]["ftops-project"] == "v"
+
+
+# -- listings whose paging never ends ------------------------------------------------------------------------
+class _Raw:
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.headers: dict[str, str] = {}
+
+    def parse(self) -> Any:
+        return self.page
+
+
+def test_a_job_listing_whose_cursor_repeats_ends_in_one_line() -> None:
+    # has_more forever, always the same last id: the old loop asked for the same page forever.
+    job = SimpleNamespace(id="ftjob-1", created_at=1, status="running", metadata={}, model="m",
+                          fine_tuned_model=None, training_file="f", validation_file=None, error=None,
+                          hyperparameters=None, method=None, trained_tokens=None, finished_at=None,
+                          estimated_finish=None, suffix=None, seed=None)
+    page = SimpleNamespace(data=[job], has_more=True)
+    jobs = SimpleNamespace(with_raw_response=SimpleNamespace(list=lambda **kw: _Raw(page)))
+    oai = SimpleNamespace(fine_tuning=SimpleNamespace(jobs=jobs))
+    c = FoundryClient(cast(Any, oai), cast(Any, None), resource_group="g", account="a", endpoint="e")
+    with pytest.raises(PermanentFoundryError, match="paging did not end"):
+        c.list_jobs()
+
+
+def test_a_file_listing_with_new_cursors_forever_is_bounded() -> None:
+    counter = iter(range(10**9))
+
+    def listing(**kw: Any) -> _Raw:
+        f = SimpleNamespace(id=f"file-{next(counter)}", created_at=1, filename="x", bytes=1, status="processed",
+                            purpose="fine-tune", status_details=None)
+        return _Raw(SimpleNamespace(data=[f], has_more=True))
+    oai = SimpleNamespace(files=SimpleNamespace(with_raw_response=SimpleNamespace(list=listing)))
+    c = FoundryClient(cast(Any, oai), cast(Any, None), resource_group="g", account="a", endpoint="e")
+    with pytest.raises(PermanentFoundryError, match="over 1,000 pages"):
+        c.list_files()
+
+
+def test_an_arm_listing_whose_next_link_never_ends_is_bounded() -> None:
+    def pages() -> Any:
+        while True:
+            yield [Deployment.deserialize({"name": "d", "sku": {"name": "Standard", "capacity": 1}})]
+    arm = SimpleNamespace(deployments=SimpleNamespace(list=lambda *a, **kw: SimpleNamespace(by_page=pages)),
+                          accounts=SimpleNamespace(list_models=lambda *a, **kw: SimpleNamespace(by_page=pages)))
+    c = FoundryClient(cast(Any, None), cast(Any, arm), resource_group="g", account="a", endpoint="e")
+    with pytest.raises(PermanentFoundryError, match="list deployments: Foundry's paging did not end"):
+        c.list_deployments()
+    with pytest.raises(PermanentFoundryError, match="list the account's models: Foundry's paging"):
+        c.list_models()
