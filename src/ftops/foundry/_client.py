@@ -68,6 +68,10 @@ class _StillProvisioning(TemporaryFoundryError):
     """Azure accepted a deployment write and has not finished it in time: its outcome is unknown."""
 
 
+class _Interrupted(TemporaryFoundryError):
+    """Ctrl-C ended the wait for a deletion Azure accepted."""
+
+
 def _date(value: str | None) -> float | None:
     """An HTTP Date header as a timestamp (None when absent or unreadable)."""
     if not value:
@@ -564,7 +568,11 @@ class FoundryClient:
         old = self._raw_deployment(name)
         body = self._body(name, old, write)  # a body Azure would refuse is refused before the delete
         if old is not None:
-            self.delete_deployment(name)
+            try:
+                self.delete_deployment(name)
+            except _Interrupted as e:
+                raise _Interrupted(f"{e.message}: {name} serves nothing until the next apply creates it again",
+                                   status=e.status, code=e.code) from e
         try:
             return self._write_deployment(name, body, None)
         except _StillProvisioning:
@@ -626,7 +634,7 @@ class FoundryClient:
                                          "run apply again to check it")
             if self._pause(self.poll_interval):
                 if d.provisioning_state == "Deleting":
-                    raise TemporaryFoundryError(f"{what}: interrupted while Azure deletes it; run apply again")
+                    raise _Interrupted(f"{what}: interrupted while Azure deletes it")
                 return d
 
     def smoke(self, deployment: str, *, timeout: float = 600.0, stop: threading.Event | None = None) -> float:

@@ -147,7 +147,8 @@ def test_ctrl_c_while_azure_deletes_writes_nothing_after_it() -> None:
     c.poll_interval = 60.0
     stop = threading.Event()
     stop.set()
-    with c.stopping_on(stop), pytest.raises(TemporaryFoundryError, match="interrupted while Azure deletes"):
+    with c.stopping_on(stop), pytest.raises(TemporaryFoundryError, match="interrupted while Azure deletes it: "
+                                            "prod serves nothing until the next apply creates it again"):
         c.replace_deployment("prod", DeploymentWrite("m1", "Developer", 1))
     assert arm.sent == []
 
