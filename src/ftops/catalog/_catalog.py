@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from .._exceptions import FtopsError
-from .._vocabulary import SkuName, TrainingType
+from .._vocabulary import MODEL_FORMAT_PATTERN, SkuName, TrainingType
 from .._yaml import YamlError, load_documents
 
 OVERRIDE_FILE = "ftops.catalog.yaml"
@@ -133,7 +133,7 @@ class _Price(_Entry):
 
 class _Model(_Entry):
     title: Text | None = None
-    format: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    format: Annotated[str, StringConstraints(pattern=MODEL_FORMAT_PATTERN)] | None = None
     status: Literal["GA", "public-preview", "private-preview"] = "GA"
     access: Literal["open", "invitation"] = "open"
     foundryResourcesOnly: bool = False

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .._vocabulary import CHANGING, DRIFT_CLASSES, VERBS, DriftClass, SkuName, Verb
+from .._vocabulary import CHANGING, DRIFT_CLASSES, MODEL_FORMAT_PATTERN, VERBS, DriftClass, SkuName, Verb
 
 FORMAT_VERSION: Literal[2] = 2
 ACTIONS = VERBS
@@ -244,7 +244,7 @@ class RollOut(ActionBase):
     sku: SkuName
     capacity: int = Field(ge=1)
     # ARM's model format of the fine-tuned model (`OpenAI`; an open-source base model's provider, `Mistral AI`)
-    model_format: str = Field(default="OpenAI", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 .\-]+$")
+    model_format: str = Field(default="OpenAI", pattern=MODEL_FORMAT_PATTERN)
     spec_hash: Hex16
     served_model: str | None = None  # what the deployment serves now (None: it does not exist)
     served_capacity: int | None = None  # its capacity now (a model and a capacity change go in two writes)

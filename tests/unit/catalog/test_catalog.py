@@ -71,6 +71,9 @@ BAD_OVERRIDES = {
                                  "be one character class with a count"),
     "suffix-max-length-huge": ("defaults:\n  suffix: {pattern: '^[a-z]+$', maxLength: 100000000}\n",
                                "ftops.catalog.yaml:2: catalog override: defaults.suffix.maxLength"),
+    # A format a plan cannot hold: plan ended in "internal error: ValidationError ... RollOut model_format".
+    "format-a-plan-refuses": ("models:\n  m: {encoding: o200k_base, methods: [dpo], format: 'Acme_AI/<b>'}\n",
+                              "ftops.catalog.yaml:2: catalog override: models.m.format"),
     "source-javascript": ("models:\n  m: {encoding: o200k_base, methods: [dpo], source: {url: 'javascript:alert(1)'}}\n",
                           "ftops.catalog.yaml:2: catalog override: models.m.source"),
     "min-examples-str": ("defaults: {minExamples: ten}\n", "ftops.catalog.yaml:1: catalog override: defaults.minExamples"),
