@@ -62,3 +62,15 @@ def test_a_patch_of_the_wrong_shape_is_a_400(model: tuple[Foundry, str]) -> None
     for body in ({"sku": "Standard"}, {"tags": ["x"]}, {"tags": {f"t{i}": "v" for i in range(51)}}):
         r = http.patch("/deployments/d-patch", json=body)
         assert r.status_code == 400, (body, r.text)
+
+
+def test_a_malformed_project_put_is_a_400_and_stores_nothing(foundry: Foundry) -> None:
+    # properties "x" was a 500; tags as a list were stored, and every Projects_Get after failed to deserialize.
+    http = arm_http(foundry)
+    for i, body in enumerate(({"properties": "x"}, {"tags": [1]}, {"tags": {"t": 5}},
+                              {"properties": {"displayName": {"a": 1}}})):
+        r = http.put(f"/projects/bad-{i}", json=body)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidRequestContent", (body, r.text)
+        assert http.get(f"/projects/bad-{i}").status_code == 404
+    assert http.put("/projects/good", json={"tags": {"t": "v"}, "properties": {"displayName": "Good"}}
+                    ).status_code == 201
