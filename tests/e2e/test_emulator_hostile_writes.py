@@ -74,3 +74,4 @@ def test_a_malformed_project_put_is_a_400_and_stores_nothing(foundry: Foundry) -
         assert http.get(f"/projects/bad-{i}").status_code == 404
     assert http.put("/projects/good", json={"tags": {"t": "v"}, "properties": {"displayName": "Good"}}
                     ).status_code == 201
+

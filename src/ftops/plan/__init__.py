@@ -30,6 +30,7 @@ from ._model import (
     Verdict,
     WaitFile,
     WaitJob,
+    utc_text,
 )
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._resolve import Resolved, needs_checkpoints, resolve_model
@@ -82,5 +83,6 @@ __all__ = [
     "resolve_model",
     "spec_fingerprint",
     "status_rows",
+    "utc_text",
     "verdicts",
 ]

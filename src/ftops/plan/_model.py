@@ -38,6 +38,18 @@ class Cost(_Model):
     monthly_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
+def utc_text(ts: float, fmt: str) -> str:
+    """`ts` (seconds since the epoch) as UTC text. Times come from Foundry's answers and from names and tags
+    anyone with access can write (a lease's expiry): one no calendar holds (1e20, NaN) reads as such, where
+    formatting it would raise and end the command in an internal error."""
+    import time
+
+    try:
+        return time.strftime(fmt, time.gmtime(ts))
+    except (OverflowError, ValueError, OSError, TypeError):
+        return "(not a date)"
+
+
 class JobProgress(_Model):
     """Where a running job is, from its newest metrics event (display only)."""
 
@@ -54,7 +66,6 @@ class JobProgress(_Model):
         return " · ".join([self.status, *self.details()])
 
     def details(self) -> list[str]:
-        import time
 
         parts: list[str] = []
         if self.epoch is not None and self.n_epochs:
@@ -66,7 +77,7 @@ class JobProgress(_Model):
         if self.train_loss is not None:
             parts.append(f"loss {self.train_loss:.4f}")
         if self.estimated_finish:
-            parts.append("ETA " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(self.estimated_finish)))
+            parts.append("ETA " + utc_text(self.estimated_finish, "%Y-%m-%d %H:%M UTC"))
         return parts
 
 
