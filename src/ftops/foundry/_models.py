@@ -125,7 +125,7 @@ def unowned_settings(d: Any) -> dict[str, Any]:
     props = getattr(d, "properties", None)
     if props is None:
         return {}
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = dict(getattr(props, "additional_properties", None) or {})  # ones the SDK does not model
     for attr, arm in UNOWNED_PROPERTIES.items():
         value = getattr(props, attr, None)
         if value is not None:

@@ -249,3 +249,21 @@ def test_an_arm_listing_whose_next_link_never_ends_is_bounded() -> None:
         c.list_deployments()
     with pytest.raises(PermanentFoundryError, match="list the account's models: Foundry's paging"):
         c.list_models()
+
+
+def test_an_etag_that_never_matches_is_bounded_to_three_merges() -> None:
+    def always_412(body: dict[str, Any]) -> None:
+        raise PermanentFoundryError("deploy prod: HTTP 412: PreconditionFailed: the etag does not match",
+                                    status=412, code="PreconditionFailed")
+    arm = FakeArm(json.loads(json.dumps(LIVE)), put=always_412)
+    with pytest.raises(PermanentFoundryError, match="412") as e:
+        client(arm).put_deployment("prod", WRITE)
+    assert len(arm.sent) == 3 and "\n" not in str(e.value)
+
+
+def test_status_shows_the_properties_the_sdk_does_not_model_too() -> None:
+    from ftops.foundry import LiveDeployment
+
+    d = LiveDeployment.parse(Deployment.deserialize(json.loads(json.dumps(LIVE))))
+    assert d.settings["deploymentState"] == "Running" and d.settings["raiPolicyName"] == "acme-strict"
+    assert "provisioningState" not in d.settings
