@@ -18,6 +18,8 @@ SDK's serializer drops them.
 Azure adds deployment properties faster than the SDK's models learn them (a property of a newer API
 version, or one ARM returns without documenting it). The SDK reads those into `additional_properties`
 but never serializes them, so a body built by the SDK alone would reset them: `wire()` writes them back.
+Some of them may be read-only: ARM's resource provider contract has providers ignore read-only properties
+in a PUT (so that a client can GET, change and PUT back), which is what this is.
 """
 
 from __future__ import annotations
