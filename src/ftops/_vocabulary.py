@@ -28,3 +28,7 @@ CHANGING: frozenset[Verb] = frozenset({"create", "update", "replace", "delete", 
 # Why live differs from git (`ftops drift`).
 DriftClass = Literal["unapplied", "modified", "deleted", "failed", "foreign", "retiring"]
 DRIFT_CLASSES: tuple[DriftClass, ...] = get_args(DriftClass)
+
+# ARM's model format of a deployment (`OpenAI`, `Mistral AI`, `Meta`...): the catalog states it, a plan file
+# carries it. One pattern for both, so a catalog override cannot name a format a plan refuses to hold.
+MODEL_FORMAT_PATTERN = r"^[A-Za-z0-9 .\-]{1,40}$"

@@ -55,7 +55,8 @@ def _check_job(job: Resource[FineTuningJobSpec], project: Project, catalog: Cata
         return
     _check_model_rules(job, info, region, problems)
     if s.suffix is not None and not catalog.suffix_ok(s.suffix):
-        problems.append(Problem(f"suffix {s.suffix!r} is invalid: Foundry allows at most {catalog.suffix_max} "
+        shown = repr(s.suffix) if len(s.suffix) <= 60 else f"{s.suffix[:60]!r}... ({len(s.suffix):,} characters)"
+        problems.append(Problem(f"suffix {shown} is invalid: Foundry allows at most {catalog.suffix_max} "
                                 "characters of [A-Za-z0-9_-] (no dots)", job.path, job.line_of("suffix")))
     if s.method == "reinforcement":
         if s.grader is None:

@@ -192,3 +192,10 @@ def test_catalog_live_prints_where_the_account_differs(project: Project) -> None
     text = project.ftops("catalog", "--live")
     assert text.code == 0 and "5 difference(s)" in text.out
     assert "uncatalogued" in text.out and "retires for inference on 2099-03-31" in text.out
+
+
+def test_catalog_of_a_mistyped_directory_is_an_error(project: Project) -> None:
+    # It listed the shipped catalog and exited 0, silently without the project's ftops.catalog.yaml.
+    r = project.ftops("catalog", "no-such-dir")
+    assert r.code == 1 and r.err.strip() == "no-such-dir: no such spec directory" and r.out == ""
+

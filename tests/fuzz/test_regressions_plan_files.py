@@ -83,6 +83,18 @@ def _dependency_removed(plan: dict[str, Any]) -> None:
     next(a for a in plan["actions"] if a["kind"] == "Deployment")["depends_on"] = []
 
 
+def _rollout(plan: dict[str, Any]) -> dict[str, Any]:
+    return next(a for a in plan["actions"] if a["kind"] == "Deployment")
+
+
+def _replace_without_consent(plan: dict[str, Any]) -> None:
+    _rollout(plan).update(action="replace", interrupts=False)  # a delete + create the downtime check cannot see
+
+
+def _model_format_edited(plan: dict[str, Any]) -> None:
+    _rollout(plan)["model_format"] = "Mistral AI"
+
+
 TAMPERINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "dataset-path-etc-passwd": _path_to_etc_passwd,
     "dataset-path-escaping-the-root": _path_escaping_the_root,
@@ -95,6 +107,8 @@ TAMPERINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "upload-dropped": _upload_dropped,
     "capacity-edited": _capacity_edited,
     "dependency-removed": _dependency_removed,
+    "replace-without-interrupts": _replace_without_consent,
+    "model-format-edited": _model_format_edited,
 }
 
 

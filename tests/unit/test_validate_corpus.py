@@ -287,6 +287,9 @@ spec:
          f"{S}:22", spec=sub("trainingType: GlobalStandard", "trainingType: Standard").replace(
              "region: swedencentral", "region: westeurope")),
     Case("suffix-dot", "suffix 'clippy.v2' is invalid", f"{S}:26", spec=sub("suffix: clippy", "suffix: clippy.v2")),
+    # A 100,000-character suffix was repeated whole in its one-line error.
+    Case("suffix-huge", "suffix 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (100,000 characters) "
+         "is invalid", f"{S}:26", spec=sub("suffix: clippy", "suffix: " + "x" * 100_000)),
     Case("unknown-hyperparameter", "unknown hyperparameter 'epochs'", f"{S}:25",
          spec=sub("hyperparameters: {n_epochs: 3}", "hyperparameters: {epochs: 3}")),
     Case("epochs-range", 'n_epochs: must be "auto" or an integer from 1 to 50 (got 99)', f"{S}:25",

@@ -17,7 +17,6 @@ apply will not take over a canary another one holds.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
 import secrets
 import threading
@@ -31,7 +30,7 @@ import orjson
 from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, StalePlanError
 from ..datasets import hash_file
 from ..foundry import Criterion, DeploymentWrite, EvalsClient, LiveEval, LiveEvalRun, chat_eval_item, models_by_id
-from ..plan import Candidate, EvaluateCandidates, RollOut, Verdict, evaluations, identity
+from ..plan import Candidate, EvaluateCandidates, RollOut, Verdict, evaluations, identity, utc_text
 from ..spec import (
     EvaluationSpec,
     PythonCriterion,
@@ -206,7 +205,7 @@ def _claim(e: _Eval, canary: str) -> None:
     held = live.tags.get(evaluations.TAG_LEASE)
     if evaluations.lease_expired(held, e.client.clock()) or (held or "").endswith("/" + e.holder):
         return
-    until = datetime.datetime.fromtimestamp(evaluations.lease_until(held), datetime.UTC).strftime("%H:%M:%S UTC")
+    until = utc_text(evaluations.lease_until(held), "%H:%M:%S UTC")  # a hand-edited lease may be no date
     raise FtopsError(f"evaluation canary {canary} is in use by another apply until {until} (Foundry's clock); "
                      "run one apply at a time, or apply again after that")
 

@@ -101,7 +101,7 @@ def load_plan_file(path: str | Path) -> Plan:
     if not isinstance(data, dict) or "format_version" not in data:
         raise FtopsError("not a plan file (no format_version)", path=path)
     if data.get("format_version") != 2:
-        raise FtopsError(f"plan file has format_version {data.get('format_version')!r}; this ftops reads 2 "
+        raise FtopsError(f"plan file has format_version {repr(data.get('format_version'))[:40]}; this ftops reads 2 "
                          "(plan again with this version)", path=path)
     try:
         return Plan.from_dict(data)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from .._exceptions import FtopsError
-from .._vocabulary import SkuName, TrainingType
+from .._vocabulary import MODEL_FORMAT_PATTERN, SkuName, TrainingType
 from .._yaml import YamlError, load_documents
 
 OVERRIDE_FILE = "ftops.catalog.yaml"
@@ -96,7 +96,7 @@ class Catalog:
         return None
 
     def suffix_ok(self, suffix: str) -> bool:
-        return bool(re.fullmatch(self.suffix_pattern, suffix)) and len(suffix) <= self.suffix_max
+        return len(suffix) <= self.suffix_max and bool(re.fullmatch(self.suffix_pattern, suffix))
 
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -133,7 +133,7 @@ class _Price(_Entry):
 
 class _Model(_Entry):
     title: Text | None = None
-    format: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    format: Annotated[str, StringConstraints(pattern=MODEL_FORMAT_PATTERN)] | None = None
     status: Literal["GA", "public-preview", "private-preview"] = "GA"
     access: Literal["open", "invitation"] = "open"
     foundryResourcesOnly: bool = False
@@ -153,9 +153,16 @@ class _Model(_Entry):
     sources: dict[Topic, PageRef] = Field(default_factory=dict)
 
 
+# A suffix pattern is one character class with a count (the shipped `^[A-Za-z0-9_-]{1,40}$`). An override
+# is untrusted (a pull request can change it), and a general regular expression such as `^(a|a)*b$` takes
+# exponential time on a short suffix: `ftops validate` would hang in CI. One class with a count matches in
+# linear time.
+_SAFE_SUFFIX_PATTERN = re.compile(r"\^?\[(?:[^\]\\]|\\.)+\](?:[*+]|\{\d{1,3}(?:,\d{1,3})?\})\$?")
+
+
 class _Suffix(_Entry):
     pattern: Annotated[str, StringConstraints(max_length=200)]
-    maxLength: Count
+    maxLength: Annotated[int, Field(strict=True, ge=1, le=1000)]
 
     @field_validator("pattern")
     @classmethod
@@ -164,6 +171,9 @@ class _Suffix(_Entry):
             re.compile(value)
         except re.error as e:
             raise ValueError(f"not a regular expression ({e})") from None
+        if not _SAFE_SUFFIX_PATTERN.fullmatch(value):
+            raise ValueError("must be one character class with a count, like ^[A-Za-z0-9_-]{1,40}$ (a general "
+                             "regular expression can take exponential time to match)")
         return value
 
 

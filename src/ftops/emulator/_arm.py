@@ -101,6 +101,37 @@ def _settings(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | J
     return settings, extra
 
 
+# Azure's tag limits (Learn, "Use tags to organize your Azure resources", Limitations): 50 name-value pairs a
+# resource, names up to 512 characters, values up to 256, names compared case-insensitively. Azure documents
+# no error code for a refusal; the local Foundry answers 400 InvalidRequestContent with the limit.
+MAX_TAGS, MAX_TAG_NAME, MAX_TAG_VALUE = 50, 512, 256
+
+
+def _tags(body: dict[str, Any]) -> dict[str, str] | JSON:
+    """The tags of a PUT or PATCH body, or the 400 answer (a stored list or number would break every reader)."""
+    tags = body.get("tags") or {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        return arm_error(400, "InvalidRequestContent", "tags must be an object of string values.")
+    if len(tags) > MAX_TAGS:
+        return arm_error(400, "InvalidRequestContent", f"A resource can have at most {MAX_TAGS} tags; "
+                         f"the request has {len(tags)}.")
+    if any(len(k) > MAX_TAG_NAME or len(v) > MAX_TAG_VALUE for k, v in tags.items()):
+        return arm_error(400, "InvalidRequestContent", f"Tag names are limited to {MAX_TAG_NAME} characters "
+                         f"and tag values to {MAX_TAG_VALUE}.")
+    if len({k.lower() for k in tags}) != len(tags):
+        return arm_error(400, "InvalidRequestContent", "Tag names are case-insensitive: a name is given twice.")
+    return tags
+
+
+def _shape(body: dict[str, Any]) -> JSON | None:
+    """400 for a body whose sku or properties.model is not an object (it was a 500)."""
+    model = (body.get("properties") or {}).get("model") if isinstance(body.get("properties"), dict) else None
+    if not isinstance(body.get("sku") or {}, dict) or not isinstance(model or {}, dict):
+        return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be "
+                         "deserialized: sku and properties.model must be objects.")
+    return None
+
+
 def _model_format(body: dict[str, Any]) -> str:
     """The model's format as the PUT names it (a fine-tuned open-source model keeps its provider's)."""
     model = (body.get("properties") or {}).get("model") or {}
@@ -178,7 +209,7 @@ def _sku(body: dict[str, Any]) -> tuple[str, int] | JSON:
                          f"The specified SKU '{sku.get('name')}' for model deployment is not supported. "
                          f"Supported: {', '.join(SKUS)}.")
     capacity = sku.get("capacity", 1)
-    if not isinstance(capacity, int) or capacity < 1:
+    if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
         return arm_error(400, "InvalidCapacity", "The capacity should be a positive integer.")
     return name, capacity
 
@@ -264,12 +295,17 @@ async def put_deployment(request: Request) -> Response:
     body = await json_body(request)
     if body is None:
         return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+    if (bad_shape := _shape(body)) is not None:
+        return bad_shape
     sku = _sku(body)
     if isinstance(sku, JSON):
         return sku
     settings = _settings(body)
     if isinstance(settings, JSON):
         return settings
+    tags = _tags(body)
+    if isinstance(tags, JSON):
+        return tags
     model = (body.get("properties") or {}).get("model") or {}
     if not isinstance(model, dict):
         return arm_error(400, "InvalidRequestContent", "properties.model must be an object.")
@@ -279,7 +315,7 @@ async def put_deployment(request: Request) -> Response:
         existing = emu.store.get(c, "deployment", name)
         d = existing or {"name": name, "created_at": now, "last_used_at": None}
         base = base_model_of(emu, c, model) if emu.job_for_model(c, str(model.get("name"))) is None else None
-        d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model.get("name")), tags=body.get("tags") or {},
+        d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model.get("name")), tags=tags,
                  settings=settings[0], model_extra=settings[1], model_format=_model_format(body),
                  model_version=base.version if base else None, base_model=base is not None)
         return _write(request, emu, c, d, now, 200 if existing else 201)
@@ -302,13 +338,18 @@ async def patch_deployment(request: Request) -> Response:
             return _conflict(emu)
         if (refused := _if_match(request, d)) is not None:
             return refused
+        if (bad_shape := _shape(body)) is not None:
+            return bad_shape
         if "sku" in body:
             sku = _sku({"sku": {**d["sku"], **(body.get("sku") or {})}})
             if isinstance(sku, JSON):
                 return sku
             d["sku"] = {"name": sku[0], "capacity": sku[1]}
         if "tags" in body:
-            d["tags"] = body.get("tags") or {}
+            tags = _tags(body)
+            if isinstance(tags, JSON):
+                return tags
+            d["tags"] = tags
         # The spec's 202 with an azure-asyncoperation header (example UpdateDeployment.json).
         return _write(request, emu, c, d, now, 202)
 

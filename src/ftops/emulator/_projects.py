@@ -131,10 +131,28 @@ async def put_project(request: Request) -> Response:
     body = await json_body(request)
     if body is None:
         return arm_error(400, "InvalidRequestContent", "The request content must be a JSON object.")
+    if (problem := _malformed(body)) is not None:
+        return arm_error(400, "InvalidRequestContent", f"The request content was invalid: {problem}.")
     emu = _emu(request)
     with emu.store.tx() as c:
         created, record = create(emu.store, c, name, body)
     return JSON(view(emu, request, record), status_code=201 if created else 200)
+
+
+def _malformed(body: dict[str, Any]) -> str | None:
+    """What in a PUT body has a shape Azure's schema refuses (stored, it was a 500, or a project no reader
+    could deserialize), or None."""
+    props = body.get("properties")
+    if props is not None and not isinstance(props, dict):
+        return "properties must be an object"
+    for key in ("displayName", "description"):
+        value = (props or {}).get(key)
+        if value is not None and not isinstance(value, str):
+            return f"properties.{key} must be a string"
+    tags = body.get("tags")
+    if tags is not None and (not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values())):
+        return "tags must be an object of string values"
+    return None
 
 
 def delete_project(request: Request) -> Response:

@@ -12,7 +12,7 @@ from ._connect import (
     data_plane_endpoint,
     public_url,
 )
-from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite
+from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite, owned_tag
 from ._errors import RetryPolicy, classify
 from ._evals import (
     CHAT_ITEM_SCHEMA,
@@ -105,6 +105,7 @@ __all__ = [
     "is_data",
     "lacks",
     "models_by_id",
+    "owned_tag",
     "parse_results_csv",
     "public_url",
     "read_job_metrics",

@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import email.utils
+import io
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
 import openai
+import orjson
 from azure.core.rest import HttpRequest
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.cognitiveservices.models import Deployment
@@ -26,7 +28,7 @@ from .._exceptions import (
 )
 from .._urls import redact_text
 from ._concurrent import at_once
-from ._deployments import DeploymentWrite, merged
+from ._deployments import DeploymentWrite, merged, tag_problem, wire
 from ._errors import RetryPolicy, call
 from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
 from ._permissions import PERMISSIONS_API, Permissions
@@ -39,6 +41,9 @@ PAGE = 100
 FILES_PAGE = 10_000
 JOBS_PAGE = 100
 RECENT_PAGE = 100  # a run's own recent listings: small pages, stopped once older objects are reached
+# A listing that has not ended after this many pages is a server whose paging loops (a nextLink or cursor that
+# never ends): ftops stops rather than read forever. Azure's quotas keep real listings to a few pages.
+MAX_PAGES = 1_000
 PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
 Progress = Callable[[int], None]
 Status = Callable[[str], None]
@@ -58,6 +63,17 @@ FILE_BUSY = frozenset({"pending", "uploaded", "running"})  # a file Foundry is s
 # portals and older answers show: tolerated so that any in-flight spelling reads as busy.
 DEPLOYMENT_BUSY = frozenset({"Accepted", "Creating", "Updating", "Deleting", "Moving"})
 WRITE_ATTEMPTS = 3  # a deployment write merged again after an edit made between our read and our write (412)
+# How long a deployment may stay Creating, Updating or Deleting after a write Azure accepted. Azure documents
+# no bound; fine-tuned deployments take minutes. Past it ftops stops waiting (the write may still finish).
+PROVISION_TIMEOUT = 3600.0
+
+
+class _StillProvisioning(TemporaryFoundryError):
+    """Azure accepted a deployment write and has not finished it in time: its outcome is unknown."""
+
+
+class _Interrupted(TemporaryFoundryError):
+    """Ctrl-C ended the wait for a deletion Azure accepted."""
 
 
 def _date(value: str | None) -> float | None:
@@ -114,6 +130,7 @@ class FoundryClient:
         self.endpoint = endpoint
         self.policy = policy or RetryPolicy()
         self.poll_interval = poll_interval
+        self.provision_timeout = PROVISION_TIMEOUT
         self.timeouts = timeouts or Timeouts()
         self.outage_budget = outage_budget
         self._on_close = on_close
@@ -227,6 +244,7 @@ class FoundryClient:
         out: list[_Dated] = []
         began: float | None = None
         after: str | None = None
+        cursor = Cursor("a listing")
         while True:
             raw, more, when = fetch({**kwargs, "after": after} if after else kwargs)
             began = when if began is None else began
@@ -234,7 +252,7 @@ class FoundryClient:
             out.extend(parse(item) for item in raw)
             if not raw or not more or (created_after is not None and out[-1].created_at < created_after):
                 break
-            after = raw[-1].id
+            after = cursor.next(raw[-1].id)
         if created_after is not None:
             out = [o for o in out if o.created_at >= created_after]
         return out, began
@@ -243,7 +261,7 @@ class FoundryClient:
         def fetch(t: float) -> list[LiveDeployment]:
             pager = self.arm.deployments.list(self.resource_group, self.account, **self._arm(t))
             out: list[LiveDeployment] = []
-            for page in pager.by_page():
+            for page in _bounded(pager.by_page(), "list deployments"):
                 self._count()  # every page after the first is one more call
                 out.extend(LiveDeployment.parse(d) for d in page)
             return out
@@ -256,7 +274,7 @@ class FoundryClient:
         def fetch(t: float) -> list[LiveModel]:
             pager = self.arm.accounts.list_models(self.resource_group, self.account, **self._arm(t))
             out: list[LiveModel] = []
-            for page in pager.by_page():
+            for page in _bounded(pager.by_page(), "list the account's models"):
                 self._count()
                 out.extend(LiveModel.parse(m) for m in page)
             return out
@@ -553,12 +571,21 @@ class FoundryClient:
         for _ in range(WRITE_ATTEMPTS - 1):
             live = self._raw_deployment(name)
             try:
-                return self._write_deployment(name, merged(live, write), live.etag if live is not None else None)
+                return self._write_deployment(name, self._body(name, live, write), _etag(live))
             except PermanentFoundryError as e:
                 if e.status != 412:
                     raise
         live = self._raw_deployment(name)
-        return self._write_deployment(name, merged(live, write), live.etag if live is not None else None)
+        return self._write_deployment(name, self._body(name, live, write), _etag(live))
+
+    @staticmethod
+    def _body(name: str, live: Deployment | None, write: DeploymentWrite) -> Deployment:
+        """`write` merged onto `live`; refused here, before any write, when Azure would refuse its tags."""
+        body = merged(live, write)
+        problem = tag_problem(body.tags or {}, write.tags)
+        if problem is not None:
+            raise PermanentFoundryError(f"deploy {name}: {problem} (nothing was written)")
+        return body
 
     def replace_deployment(self, name: str, write: DeploymentWrite) -> LiveDeployment:
         """Delete deployment `name` and create it again with `write` (a change Azure makes only that way).
@@ -568,10 +595,17 @@ class FoundryClient:
         back as it was (its model, sku, properties and tags), and the error says whether that worked.
         """
         old = self._raw_deployment(name)
+        body = self._body(name, old, write)  # a body Azure would refuse is refused before the delete
         if old is not None:
-            self.delete_deployment(name)
+            try:
+                self.delete_deployment(name)
+            except _Interrupted as e:
+                raise _Interrupted(f"{e.message}: {name} serves nothing until the next apply creates it again",
+                                   status=e.status, code=e.code) from e
         try:
-            return self._write_deployment(name, merged(old, write), None)
+            return self._write_deployment(name, body, None)
+        except _StillProvisioning:
+            raise  # Azure took the new deployment and is still making it: writing the old one over it would race
         except FoundryError as e:
             if old is None:
                 raise
@@ -599,17 +633,38 @@ class FoundryClient:
 
     def _write_deployment(self, name: str, body: Deployment, etag: str | None) -> LiveDeployment:
         headers = {"If-Match": etag} if etag else {}
+        data = orjson.dumps(wire(body))  # with the properties the SDK does not model (`_deployments.wire`)
         self._call(lambda t: self.arm.deployments.begin_create_or_update(
-            self.resource_group, self.account, name, body, polling=False, headers=headers, **self._arm(t)).result(),
-            f"deploy {name}", timeout=self.timeouts.write)
-        while True:
-            d = self.get_deployment(name)
-            if d.provisioning_state not in DEPLOYMENT_BUSY:
-                break
-            time.sleep(self.poll_interval)
-        if d.provisioning_state not in (None, "Succeeded"):
+            self.resource_group, self.account, name, io.BytesIO(data), polling=False, headers=headers,
+            **self._arm(t)).result(), f"deploy {name}", timeout=self.timeouts.write)
+        d = self._settled(name, f"deploy {name}")
+        if d is None:
+            raise FoundryNotFound(f"deploy {name}: the deployment is gone after Azure accepted the write")
+        if d.provisioning_state not in (None, "Succeeded", *DEPLOYMENT_BUSY):  # busy: Ctrl-C ended the wait
             raise PermanentFoundryError(f"deploy {name}: provisioning {d.provisioning_state}")
         return d
+
+    def _settled(self, name: str, what: str) -> LiveDeployment | None:
+        """The deployment once Azure is no longer busy with it (None: gone), polled up to `provision_timeout`.
+
+        Ctrl-C (`stopping_on`'s event) ends the wait: a write Azure accepted is returned as it stands (Azure
+        finishes it; the next apply reads it), and a deletion raises, since nothing may be written after it.
+        """
+        start = time.monotonic()
+        while True:
+            try:
+                d = self.get_deployment(name)
+            except FoundryNotFound:
+                return None
+            if d.provisioning_state not in DEPLOYMENT_BUSY:
+                return d
+            if _since(start) > self.provision_timeout:
+                raise _StillProvisioning(f"{what}: still {d.provisioning_state} after {_since(start):.0f} s; "
+                                         "run apply again to check it")
+            if self._pause(self.poll_interval):
+                if d.provisioning_state == "Deleting":
+                    raise _Interrupted(f"{what}: interrupted while Azure deletes it")
+                return d
 
     def smoke(self, deployment: str, *, timeout: float = 600.0, stop: threading.Event | None = None) -> float:
         """Call a deployment (one token) until it answers; returns the seconds it took to become ready.
@@ -637,14 +692,38 @@ class FoundryClient:
         self._call(lambda t: self.arm.deployments.begin_delete(
             self.resource_group, self.account, name, polling=False, **self._arm(t)).result(),
             f"delete deployment {name}", timeout=self.timeouts.write)
-        while True:
-            try:
-                d = self.get_deployment(name)
-            except FoundryNotFound:
-                return
-            if d.provisioning_state not in DEPLOYMENT_BUSY:
-                raise PermanentFoundryError(f"delete deployment {name}: still there, {d.provisioning_state}")
-            time.sleep(self.poll_interval)
+        d = self._settled(name, f"delete deployment {name}")
+        if d is not None:
+            raise PermanentFoundryError(f"delete deployment {name}: still there, {d.provisioning_state}")
+
+
+def _endless(what: str, limit: int) -> PermanentFoundryError:
+    return PermanentFoundryError(f"{what}: Foundry's paging did not end (a cursor that repeats, or over "
+                                 f"{limit:,} pages); stopped reading")
+
+
+def _bounded(pages: Iterable[T], what: str) -> Iterator[T]:
+    """ARM's pages (it follows nextLink), at most MAX_PAGES of them."""
+    for n, page in enumerate(pages):
+        if n >= MAX_PAGES:
+            raise _endless(what, MAX_PAGES)
+        yield page
+
+
+class Cursor:
+    """The `after` cursors of one cursor-paginated listing: a cursor seen before, or more than `limit` pages,
+    is a server whose paging never ends (PermanentFoundryError), never a loop."""
+
+    def __init__(self, what: str, limit: int = MAX_PAGES) -> None:
+        self.what, self.limit = what, limit
+        self._seen: set[str] = set()
+
+    def next(self, after: object) -> str:
+        cursor = str(after)
+        if cursor in self._seen or len(self._seen) >= self.limit:
+            raise _endless(self.what, self.limit)
+        self._seen.add(cursor)
+        return cursor
 
 
 def _sleep(seconds: float) -> bool:
@@ -658,3 +737,7 @@ def _since(t0: float) -> float:
 
 def _reason(err: FoundryError) -> str:
     return err.reason if isinstance(err, FoundryUnreachable) else f"HTTP {err.status}"
+
+
+def _etag(d: Deployment | None) -> str | None:
+    return d.etag if d is not None else None

@@ -14,12 +14,19 @@ Everything else ARM lets a client write (`raiPolicyName`, `versionUpgradeOption`
 back as it was read. `currentCapacity` is the one exception: it mirrors `sku.capacity`, so it follows
 the capacity ftops writes. Read-only fields (provisioningState, rateLimits, etag...) are never sent: the
 SDK's serializer drops them.
+
+Azure adds deployment properties faster than the SDK's models learn them (a property of a newer API
+version, or one ARM returns without documenting it). The SDK reads those into `additional_properties`
+but never serializes them, so a body built by the SDK alone would reset them: `wire()` writes them back.
+Some of them may be read-only: ARM's resource provider contract has providers ignore read-only properties
+in a PUT (so that a client can GET, change and PUT back), which is what this is.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
 
@@ -27,6 +34,27 @@ from ._models import UNOWNED_PROPERTIES
 from ._wire import arm_sku
 
 OWNED_TAG_PREFIX = "ftops-"
+# Azure's tag limits (Learn, "Use tags to organize your Azure resources", Limitations): 50 name-value pairs
+# per resource, names up to 512 characters, values up to 256. ARM refuses a PUT past them.
+MAX_TAGS, MAX_TAG_NAME, MAX_TAG_VALUE = 50, 512, 256
+
+
+def owned_tag(name: str) -> bool:
+    """Whether tag `name` is in ftops' namespace. Azure's tag names are case-insensitive, so `FTOPS-x`
+    set by hand is the tag `ftops-x`: keeping both would be two spellings of one name in one write."""
+    return name.lower().startswith(OWNED_TAG_PREFIX)
+
+
+def tag_problem(tags: dict[str, str], ours: dict[str, str] | None) -> str | None:
+    """Why Azure would refuse `tags` (the merged ones) on a deployment, in terms of what to change, or None."""
+    too_long = [k for k, v in (ours or {}).items() if len(k) > MAX_TAG_NAME or len(v) > MAX_TAG_VALUE]
+    if too_long:
+        return f"ftops' tag {too_long[0]} is over Azure's limits ({MAX_TAG_NAME}-character names, " \
+               f"{MAX_TAG_VALUE}-character values); please report"
+    if len(tags) > MAX_TAGS and ours:
+        return (f"with ftops' {len(ours)} tags it would carry {len(tags)} tags, over Azure's {MAX_TAGS} per "
+                f"resource; remove {len(tags) - MAX_TAGS} of its other tags")
+    return None
 @dataclass(frozen=True)
 class DeploymentWrite:
     """What ftops writes to a deployment, in the spec's terms (sku `Developer`, not `DeveloperTier`).
@@ -45,7 +73,7 @@ class DeploymentWrite:
     version: str = "1"
 
     def __post_init__(self) -> None:
-        foreign = [k for k in self.tags or {} if not k.startswith(OWNED_TAG_PREFIX)]
+        foreign = [k for k in self.tags or {} if not owned_tag(k)]
         if foreign:  # a programming error: ftops writes only its own namespace
             raise ValueError(f"ftops writes only tags named {OWNED_TAG_PREFIX}*, not {foreign}")
 
@@ -59,22 +87,48 @@ def merged(live: Deployment | None, write: DeploymentWrite) -> Deployment:
     sku = Sku(name=name, capacity=write.capacity)
     if old_sku is not None and (old_sku.name or "").lower() == name.lower():
         sku.tier, sku.size, sku.family = old_sku.tier, old_sku.size, old_sku.family
+        sku.additional_properties = dict(old_sku.additional_properties or {})
     old_model = props.model
     model = DeploymentModel(format=write.format, name=write.model, version=write.version)
     if old_model is not None:  # where the model comes from, and who publishes it, are not ftops' to reset
         model.source, model.source_account, model.publisher = (old_model.source, old_model.source_account,
                                                                old_model.publisher)
+        model.additional_properties = dict(old_model.additional_properties or {})
     kept = {k: getattr(props, k) for k in UNOWNED_PROPERTIES}
     new_props = DeploymentProperties(model=model, **kept)
+    new_props.additional_properties = dict(props.additional_properties or {})
     if props.current_capacity is not None:
         new_props.current_capacity = write.capacity
-    return Deployment(sku=sku, properties=new_props, tags=merged_tags(base.tags, write.tags))
+    body = Deployment(sku=sku, properties=new_props, tags=merged_tags(base.tags, write.tags))
+    body.additional_properties = dict(base.additional_properties or {})
+    return body
+
+
+def wire(body: Deployment) -> dict[str, Any]:
+    """The JSON of a PUT: the SDK's serialization plus the properties it read but does not model.
+
+    The SDK's own fields win over an unknown one of the same name; read-only fields stay out.
+    """
+    out = _with_unknown(dict(body.serialize()), body)
+    props = body.properties
+    if props is not None:
+        out["properties"] = _with_unknown(out.get("properties") or {}, props)
+        if props.model is not None:
+            out["properties"]["model"] = _with_unknown(out["properties"].get("model") or {}, props.model)
+    if body.sku is not None:
+        out["sku"] = _with_unknown(out.get("sku") or {}, body.sku)
+    return out
+
+
+def _with_unknown(serialized: dict[str, Any], model: Any) -> dict[str, Any]:
+    unknown = getattr(model, "additional_properties", None) or {}
+    return {**copy.deepcopy(unknown), **serialized}
 
 
 def merged_tags(live: dict[str, str] | None, ours: dict[str, str] | None) -> dict[str, str]:
     """Every tag that is not ftops' as it is, then ftops' own (`ours`; None keeps the live ones)."""
     live = dict(live or {})
-    others = {k: v for k, v in live.items() if not k.startswith(OWNED_TAG_PREFIX)}
+    others = {k: v for k, v in live.items() if not owned_tag(k)}
     if ours is None:
         return live
     return {**others, **ours}

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import orjson
 
 from .._exceptions import FoundryError, FoundryNotFound, TemporaryFoundryError
-from ._client import PAGE, FoundryClient, _date
+from ._client import PAGE, Cursor, FoundryClient, _date
 from ._models import LiveFile, _get
 
 T = TypeVar("T")
@@ -30,6 +30,7 @@ CHAT_ITEM_SCHEMA: dict[str, Any] = {
     "properties": {"messages": {"type": "array"}, "reference": {"type": "string"}},
     "required": ["messages", "reference"],
 }
+OUTPUT_ITEM_PAGES = 100_000  # pages of an eval run's output items (10 million items): past it, paging is looping
 SCORE_RANGE = (0.0, 1.0)  # ftops' criteria all score in [0, 1] (score_model graders are created with this range)
 OUTPUT = "{{sample.output_text}}"
 REFERENCE = "{{item.reference}}"
@@ -208,13 +209,14 @@ class EvalsClient:
         """Every item of a cursor-paginated list."""
         out: list[Any] = []
         after: str | None = None
+        cursor = Cursor(what)
         while True:
             args = {**kwargs, "limit": PAGE, **({"after": after} if after else {})}
             page = self.client._call(self.client._page(fn, args), what, timeout=self.client.timeouts.read)
             out.extend(page.data)
             if not page.data or not page.has_more:
                 return out
-            after = page.data[-1].id
+            after = cursor.next(page.data[-1].id)
 
     # evals
     def create_eval(self, name: str, criteria: Iterable[Criterion], metadata: Mapping[str, str],
@@ -329,6 +331,7 @@ class EvalsClient:
         run = self.get_run(eval_id, run_id)
         tally = Tally([c.name for c in run.criteria], score_range)
         after: str | None = None
+        cursor = Cursor(f"read output items of {run_id}", OUTPUT_ITEM_PAGES)
         while True:
             kwargs: dict[str, Any] = {"eval_id": eval_id, "limit": PAGE, **({"after": after} if after else {})}
             # Raw JSON: building SDK models for 100 items a page costs more than the request itself.
@@ -336,7 +339,7 @@ class EvalsClient:
             tally.add(page["data"])
             if not page["data"] or not page.get("has_more"):
                 break
-            after = str(page["data"][-1]["id"])
+            after = cursor.next(page["data"][-1]["id"])
         return EvalScores(run, tally.criteria(), tally.items)
 
     def _items_page(self, run_id: str, kwargs: dict[str, Any], timeout: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,16 @@ def _resolved(value: Any) -> int | None:
     """A hyperparameter Foundry has resolved, or None: "auto", and the -1 Azure answers until the job
     runs (Learn fine-tuning tutorial output), mean "not resolved yet", never a number."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _int(value: Any) -> int | None:
+    """An integer field of an answer, or None when it is something else (a hostile or broken Foundry's
+    "soon" would otherwise fail far from here, in a plan's display of it)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    return value if isinstance(value, int) else None
 
 
 @dataclass(frozen=True)
@@ -81,11 +92,11 @@ class LiveJob:
             n = _resolved(_get(_get(inner, "hyperparameters") or {}, "n_epochs"))
         return cls(
             id=str(_get(j, "id")), status=str(_get(j, "status") or "unknown"), model=str(_get(j, "model") or ""),
-            created_at=int(_get(j, "created_at") or 0), fine_tuned_model=_get(j, "fine_tuned_model"),
+            created_at=_int(_get(j, "created_at")) or 0, fine_tuned_model=_get(j, "fine_tuned_model"),
             metadata=dict(_get(j, "metadata") or {}), training_file=_get(j, "training_file"),
             validation_file=_get(j, "validation_file"), n_epochs=n,
-            finished_at=_get(j, "finished_at"), estimated_finish=_get(j, "estimated_finish"),
-            trained_tokens=_get(j, "trained_tokens"), error=str(message) if message else None,
+            finished_at=_int(_get(j, "finished_at")), estimated_finish=_int(_get(j, "estimated_finish")),
+            trained_tokens=_int(_get(j, "trained_tokens")), error=str(message) if message else None,
             suffix=_get(j, "suffix"))
 
 
@@ -114,7 +125,7 @@ def unowned_settings(d: Any) -> dict[str, Any]:
     props = getattr(d, "properties", None)
     if props is None:
         return {}
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = dict(getattr(props, "additional_properties", None) or {})  # ones the SDK does not model
     for attr, arm in UNOWNED_PROPERTIES.items():
         value = getattr(props, attr, None)
         if value is not None:

@@ -33,6 +33,7 @@ from ._model import (
     WaitFile,
     WaitJob,
     known_after_apply,
+    utc_text,
 )
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._resolve import Resolved, needs_checkpoints, resolve_model
@@ -88,5 +89,6 @@ __all__ = [
     "resolve_model",
     "spec_fingerprint",
     "status_rows",
+    "utc_text",
     "verdicts",
 ]

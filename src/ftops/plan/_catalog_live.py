@@ -14,6 +14,7 @@ from typing import Any, Literal
 from ..catalog import Catalog, ModelInfo
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveModel, models_by_id
+from ._model import utc_text
 
 COMPARISON_VERSION = 1
 DAY = 86400.0
@@ -41,7 +42,7 @@ class CatalogComparison:
 
 
 def _day(ts: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+    return utc_text(ts, "%Y-%m-%d")
 
 
 def _uncatalogued(catalog: Catalog, models: list[LiveModel]) -> list[CatalogDifference]:

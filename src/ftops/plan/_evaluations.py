@@ -14,7 +14,6 @@ cleaned up by another apply or plan.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,7 +33,17 @@ from ..spec import (
 from . import _identity as ident
 from ._context import Ctx, JobState, serving
 from ._cost import canary_hosting
-from ._model import Candidate, CandidateScores, Cost, DeleteFile, EvaluateCandidates, NoOp, Verdict, known_after_apply
+from ._model import (
+    Candidate,
+    CandidateScores,
+    Cost,
+    DeleteFile,
+    EvaluateCandidates,
+    NoOp,
+    Verdict,
+    known_after_apply,
+    utc_text,
+)
 from ._resolve import Resolved
 
 META_DEPLOYMENT = "ftops-deployment"
@@ -382,4 +391,4 @@ def plan_eval_items(ctx: Ctx) -> None:
 
 
 def _clock(ts: int) -> str:
-    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return utc_text(ts, "%Y-%m-%d %H:%M UTC")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._urls import plan_form
-from .._vocabulary import CHANGING, DRIFT_CLASSES, VERBS, DriftClass, SkuName, Verb
+from .._vocabulary import CHANGING, DRIFT_CLASSES, MODEL_FORMAT_PATTERN, VERBS, DriftClass, SkuName, Verb
 
 FORMAT_VERSION: Literal[2] = 2
 ACTIONS = VERBS
@@ -55,6 +55,18 @@ class Unmanaged(_Model):
     monthly_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
+def utc_text(ts: float, fmt: str) -> str:
+    """`ts` (seconds since the epoch) as UTC text. Times come from Foundry's answers and from names and tags
+    anyone with access can write (a lease's expiry): one no calendar holds (1e20, NaN) reads as such, where
+    formatting it would raise and end the command in an internal error."""
+    import time
+
+    try:
+        return time.strftime(fmt, time.gmtime(ts))
+    except (OverflowError, ValueError, OSError, TypeError):
+        return "(not a date)"
+
+
 class JobProgress(_Model):
     """Where a running job is, from its newest metrics event (display only)."""
 
@@ -71,7 +83,6 @@ class JobProgress(_Model):
         return " · ".join([self.status, *self.details()])
 
     def details(self) -> list[str]:
-        import time
 
         parts: list[str] = []
         if self.epoch is not None and self.n_epochs:
@@ -83,7 +94,7 @@ class JobProgress(_Model):
         if self.train_loss is not None:
             parts.append(f"loss {self.train_loss:.4f}")
         if self.estimated_finish:
-            parts.append("ETA " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(self.estimated_finish)))
+            parts.append("ETA " + utc_text(self.estimated_finish, "%Y-%m-%d %H:%M UTC"))
         return parts
 
 
@@ -291,7 +302,7 @@ class RollOut(ActionBase):
     sku: SkuName
     capacity: int = Field(ge=1)
     # ARM's model format of the fine-tuned model (`OpenAI`; an open-source base model's provider, `Mistral AI`)
-    model_format: str = Field(default="OpenAI", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 .\-]+$")
+    model_format: str = Field(default="OpenAI", pattern=MODEL_FORMAT_PATTERN)
     spec_hash: Hex16
     served_model: str | None = None  # what the deployment serves now (None: it does not exist)
     served_capacity: int | None = None  # its capacity now (a model and a capacity change go in two writes)
@@ -304,6 +315,14 @@ class RollOut(ActionBase):
     # A change Azure makes only by delete + create (the sku's name): the deployment serves nothing in
     # between, so apply runs it only with --allow-downtime.
     interrupts: bool = False
+
+    @model_validator(mode="after")
+    def _replace_interrupts(self) -> RollOut:
+        # Apply deletes and recreates on `action`, and asks for consent on `interrupts`: they must agree, or
+        # a plan (an edited file, a planner bug) could take a deployment down without --allow-downtime.
+        if self.action == "replace" and not self.interrupts:
+            raise ValueError("a replace interrupts serving: interrupts must be true")
+        return self
 
 
 class DeleteDeployment(ActionBase):

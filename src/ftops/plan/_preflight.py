@@ -12,7 +12,17 @@ from collections.abc import Iterator
 from ..checks import root_base_model
 from ..foundry import LiveModel
 from ._context import Ctx
-from ._model import CreateJob, DeleteDeployment, Finding, ImportDataset, PauseJob, ResumeJob, RollOut, UploadDataset
+from ._model import (
+    CreateJob,
+    DeleteDeployment,
+    Finding,
+    ImportDataset,
+    PauseJob,
+    ResumeJob,
+    RollOut,
+    UploadDataset,
+    utc_text,
+)
 
 RETIRING_DAYS = 90
 DAY = 86400.0
@@ -30,9 +40,7 @@ def preflight(ctx: Ctx) -> list[Finding]:
 
 
 def _date(ts: float) -> str:
-    import time
-
-    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+    return utc_text(ts, "%Y-%m-%d")
 
 
 def _models(ctx: Ctx) -> Iterator[Finding]:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..foundry import OWNED_TAG_PREFIX, LiveDeployment
+from ..foundry import LiveDeployment, owned_tag
 from ._model import Action, Kind, NoOp, Plan, RollOut, Verdict
 
 DATASET_STATUS = {"no-op": "uploaded", "wait": "processing", "create": "not uploaded"}
@@ -86,7 +86,7 @@ def status_rows(plan: Plan, deployments: Iterable[LiveDeployment] = ()) -> list[
 def _with_unowned(row: StatusRow, live: LiveDeployment | None) -> StatusRow:
     if live is None:
         return row
-    tags = {k: v for k, v in live.tags.items() if not k.startswith(OWNED_TAG_PREFIX)}
+    tags = {k: v for k, v in live.tags.items() if not owned_tag(k)}
     return StatusRow(row.kind, row.name, row.live_id, row.status, row.detail, dict(live.settings), tags)
 
 

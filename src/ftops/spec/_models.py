@@ -81,6 +81,25 @@ class FoundrySpec(_Strict):
 
     resource_id: str | None = None  # the account's ARM id: gives subscription, resourceGroup and account
 
+    @field_validator("endpoint", "arm_endpoint")
+    @classmethod
+    def _plain_https_url(cls, value: str | None) -> str | None:
+        # An endpoint is printed (the plan's header, plan files, errors): a password or a SAS signature in it
+        # would be too, and Azure's endpoints never carry them. The message never repeats the value.
+        if not value or "${" in value:
+            return value
+        url = urllib.parse.urlsplit(value.strip())
+        try:
+            port_ok = url.port is None or url.port > 0
+        except ValueError:
+            port_ok = False
+        if url.scheme.lower() != "https" or not url.hostname or not port_ok:
+            raise ValueError("must be an https:// URL with a host (https://<resource>.openai.azure.com)")
+        if url.username is not None or url.password is not None or url.query or url.fragment or "?" in value:
+            raise ValueError("must not carry credentials, a query (?...) or a fragment (#...): ftops prints its "
+                             "endpoints, and authenticates with AZURE_OPENAI_API_KEY or Entra ID (value not shown)")
+        return value
+
     @field_validator("endpoint")
     @classmethod
     def _project_endpoint_shape(cls, value: str | None) -> str | None:
@@ -88,7 +107,8 @@ class FoundrySpec(_Strict):
             project = endpoint_project(value)
             if project is None or not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}", project):
                 raise ValueError("a Foundry project endpoint is https://<resource>.services.ai.azure.com/api/"
-                                 "projects/<project>, as the portal shows it (nothing after the project's name)")
+                                 "projects/<project>, as the portal shows it (nothing after the project's name, which "
+                                 "is 2 to 64 letters, digits, '_', '.' or '-')")
         return value
 
     @field_validator("foundry_project")

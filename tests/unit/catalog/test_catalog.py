@@ -65,6 +65,17 @@ BAD_OVERRIDES = {
                          "ftops.catalog.yaml:2: catalog override: models.m.training.Standard"),
     "suffix-bad-regex": ("defaults:\n  suffix: {pattern: '(', maxLength: 3}\n",
                          "ftops.catalog.yaml:2: catalog override: defaults.suffix.pattern: Value error, not a regular expression"),
+    # `^(a|a)*b$` took exponential time on a 33-character suffix: validate hung (issue 19's hostile pass).
+    "suffix-exponential-regex": ("defaults:\n  suffix: {pattern: '^(a|a)*b$', maxLength: 40}\n",
+                                 "ftops.catalog.yaml:2: catalog override: defaults.suffix.pattern: Value error, must "
+                                 "be one character class with a count"),
+    "suffix-max-length-huge": ("defaults:\n  suffix: {pattern: '^[a-z]+$', maxLength: 100000000}\n",
+                               "ftops.catalog.yaml:2: catalog override: defaults.suffix.maxLength"),
+    # A format a plan cannot hold: plan ended in "internal error: ValidationError ... RollOut model_format".
+    "format-a-plan-refuses": ("models:\n  m: {encoding: o200k_base, methods: [dpo], format: 'Acme_AI/<b>'}\n",
+                              "ftops.catalog.yaml:2: catalog override: models.m.format"),
+    "source-javascript": ("models:\n  m: {encoding: o200k_base, methods: [dpo], source: {url: 'javascript:alert(1)'}}\n",
+                          "ftops.catalog.yaml:2: catalog override: models.m.source"),
     "min-examples-str": ("defaults: {minExamples: ten}\n", "ftops.catalog.yaml:1: catalog override: defaults.minExamples"),
     "alias-bomb": ("a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
                    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n",

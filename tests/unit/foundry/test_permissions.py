@@ -83,3 +83,34 @@ def test_the_roles_that_grant_an_action_as_the_reference_says() -> None:
 def test_a_foundry_projects_route_needs_the_same_data_action(method: str, path: str, action: str) -> None:
     need = need_of(method, path)
     assert need is not None and need.action == action and need.data
+
+
+# -- Azure's wildcards from a hostile answer -----------------------------------------------------------------
+def test_a_pattern_of_many_wildcards_matches_in_polynomial_time() -> None:
+    # As a regular expression, `M*M*...X` took exponential time: apply's permission check hung (issue 19).
+    import time
+
+    from ftops.foundry._permissions import glob_match
+
+    start = time.monotonic()
+    assert not glob_match("M*" * 40 + "X", "M" * 200)
+    assert time.monotonic() - start < 1.0
+
+
+@pytest.mark.parametrize("pattern,action,expected", [
+    ("Microsoft.CognitiveServices/*", "microsoft.cognitiveservices/accounts/deployments/write", True),
+    ("Microsoft.CognitiveServices/*/read", "Microsoft.CognitiveServices/accounts/deployments/read", True),
+    ("Microsoft.CognitiveServices/*/read", "Microsoft.CognitiveServices/accounts/deployments/write", False),
+    ("*", "anything", True),
+    ("a*b*c", "abc", True),
+    ("a*b*c", "aXbYcZ", False),
+    ("a*b*c", "aXbYbZc", True),
+    ("exact", "exact", True),
+    ("exact", "exactly", False),
+    ("", "", True),
+    ("**", "x", True),
+])
+def test_azure_wildcards(pattern: str, action: str, expected: bool) -> None:
+    from ftops.foundry._permissions import glob_match
+
+    assert glob_match(pattern, action) is expected

@@ -85,7 +85,42 @@ def test_a_malformed_project_endpoint_is_located(make_project: MakeProject, endp
         load_project("specs")
     assert [str(p) for p in e.value.problems] == [
         "specs/main.yaml:6: spec.endpoint: Value error, a Foundry project endpoint is https://<resource>.services."
-        "ai.azure.com/api/projects/<project>, as the portal shows it (nothing after the project's name)"]
+        "ai.azure.com/api/projects/<project>, as the portal shows it (nothing after the project's name, which is 2 "
+        "to 64 letters, digits, '_', '.' or '-')"]
+
+
+@pytest.mark.parametrize("endpoint", [
+    "https://acme.openai.azure.com/?sig=SECRET-SAS",
+    "https://alice:SECRET-PW@acme.openai.azure.com",
+    "https://acme.services.ai.azure.com/api/projects/clippy-lab?sig=SECRET-SAS",
+    "https://SECRET-USER@acme.services.ai.azure.com/api/projects/clippy-lab",
+    "https://acme.openai.azure.com/#SECRET-FRAGMENT",
+])
+def test_an_endpoint_carrying_a_secret_is_refused_without_showing_it(make_project: MakeProject,
+                                                                       endpoint: str) -> None:
+    # ftops prints its endpoints (the plan's header, plan files, errors): a password or a SAS would go too.
+    make_project(spec=BASE_SPEC.replace(BASE_SPEC.split("---\n")[0], PROJECT_FOUNDRY.replace("ENDPOINT", endpoint)))
+    with pytest.raises(ValidationFailed) as e:
+        load_project("specs")
+    [problem] = [str(p) for p in e.value.problems]
+    assert problem.startswith("specs/main.yaml:6: spec.endpoint: ") and "credentials, a query" in problem
+    assert "SECRET" not in problem
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://acme.openai.azure.com", "https://acme.openai.azure.com:99999",
+                                      "acme.openai.azure.com", "https://"])
+def test_an_endpoint_is_an_https_url_with_a_host(make_project: MakeProject, endpoint: str) -> None:
+    make_project(spec=BASE_SPEC.replace(BASE_SPEC.split("---\n")[0], PROJECT_FOUNDRY.replace("ENDPOINT", endpoint)))
+    with pytest.raises(ValidationFailed) as e:
+        load_project("specs")
+    assert "must be an https:// URL with a host" in str(e.value)
+
+
+def test_a_project_endpoint_with_a_port_and_an_uppercase_host_is_read(make_project: MakeProject) -> None:
+    endpoint = "https://ACME.SERVICES.AI.AZURE.COM:8443/api/projects/clippy-lab"
+    make_project(spec=BASE_SPEC.replace(BASE_SPEC.split("---\n")[0], PROJECT_FOUNDRY.replace("ENDPOINT", endpoint)))
+    foundry = load_project("specs").foundry
+    assert foundry is not None and foundry.spec.project_in_endpoint == "clippy-lab"
 
 
 def test_foundry_project_is_for_the_local_foundry(make_project: MakeProject) -> None:

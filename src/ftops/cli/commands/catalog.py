@@ -12,11 +12,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import typer
 
+from ..._exceptions import Problem, ValidationFailed
 from .._escape import terminal
 from .._output import out
 
 if TYPE_CHECKING:
     from ...plan import CatalogComparison
+
+
+DEFAULT_DIR = Path("specs")  # without it, the shipped catalog alone
 
 
 class Format(StrEnum):
@@ -27,7 +31,7 @@ class Format(StrEnum):
 def register(app: typer.Typer) -> None:
     @app.command()
     def catalog(
-        spec_dir: Path = typer.Argument(Path("specs"), metavar="[DIR]",
+        spec_dir: Path | None = typer.Argument(None, metavar="[DIR]",
                                         help="Spec directory: its project's ftops.catalog.yaml is merged in, and "
                                              "--live reads the Foundry it names (default specs/)."),
         live: bool = typer.Option(False, "--live", help="Compare with the account's models list (connects)."),
@@ -36,12 +40,15 @@ def register(app: typer.Typer) -> None:
         """List every model the catalog knows (methods, training types, skus by region, pause/resume) with the
         page and date each entry was read from; with --live, show where the account's models list differs."""
         if live:
-            _live(spec_dir, fmt)
+            _live(spec_dir or DEFAULT_DIR, fmt)
             return
         from ...catalog import catalog_listing, load_catalog
         from ...spec import find_root
 
-        listing = catalog_listing(load_catalog(find_root(spec_dir) if spec_dir.is_dir() else None))
+        if spec_dir is not None and not spec_dir.is_dir():  # a mistyped DIR must not list without its override
+            raise ValidationFailed([Problem("no such spec directory", str(spec_dir))])
+        root = spec_dir or (DEFAULT_DIR if DEFAULT_DIR.is_dir() else None)
+        listing = catalog_listing(load_catalog(find_root(root) if root is not None else None))
         if fmt is Format.json:
             out.print(orjson.dumps(listing, option=orjson.OPT_INDENT_2).decode(), markup=False)
         else:
