@@ -177,7 +177,9 @@ def test_every_input_reaches_the_script_and_every_variable_it_reads_is_passed() 
     wired += " ".join(str(v) for s in action["runs"]["steps"] for v in (s.get("with") or {}).values())
     for name in action["inputs"]:
         assert f"inputs.{name} " in wired, f"input {name} is not used"
-    outputs_written = set(re.findall(r'outputs\["([a-z-]+)"\]', script)) | {"exit-code", "outcome", "has-changes"}
+    updated = re.search(r"report\.outputs\.update\(\{(.*?)\}\)", script, re.S)
+    assert updated is not None
+    outputs_written = set(re.findall(r'outputs\["([a-z-]+)"\]', script)) | set(re.findall(r'"([a-z-]+)":', updated[1]))
     for name, output in action["outputs"].items():
         assert output["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
         assert name in outputs_written, f"output {name} is never written by run.py"
