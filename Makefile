@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 # uv installs the locked set (uv.lock); pip installs uv itself, at this version.
 UV_VERSION = 0.13.9
 UV = UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(BIN)/uv
-EXTRAS = --extra test --extra local
+EXTRAS = --extra test --extra local --extra png
 # LOCKED=0 (make test-latest): the newest versions pyproject.toml's ranges allow, instead of the lock.
 LOCKED ?= 1
 
@@ -21,7 +21,7 @@ $(BIN)/ftops: pyproject.toml uv.lock
 ifeq ($(LOCKED),1)
 	$(UV) sync -q --locked --inexact $(EXTRAS)
 else
-	$(UV) pip install -q --python $(BIN)/python --upgrade --resolution highest -e '.[test,local]'
+	$(UV) pip install -q --python $(BIN)/python --upgrade --resolution highest -e '.[test,local,png]'
 endif
 	$(BIN)/python -m compileall -q src
 	touch $(BIN)/ftops
