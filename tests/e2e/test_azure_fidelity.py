@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 
 from ftops.emulator import launch
 from ftops.foundry import LiveJob, connect
-from ftops.plan import identity
+from ftops.plan import matching
 from ftops.plan._resolve import resolve_model
 from ftops.spec import DeploymentSpec, FoundrySpec
 from tests.e2e.conftest import FAST, TRAIN, VALID, Foundry, Project, assert_schema
@@ -552,7 +552,7 @@ def test_reconciler_in_azure_faithful_mode(project: Project) -> None:
         live.admin.fidelity(arm_page_size=1, not_ready_seconds=300)
         for path in (TRAIN, VALID):  # uploaded (and processed) first, under ftops' names: only the job waits
             dataset = "clippy-train" if path == TRAIN else "clippy-valid"
-            name = identity.file_name("clippy-demo", dataset, hashlib.sha256(path.read_bytes()).hexdigest())
+            name = matching.file_name("clippy-demo", dataset, hashlib.sha256(path.read_bytes()).hexdigest())
             live.wait_file(live.oai.files.create(file=(name, path.read_bytes()), purpose="fine-tune").id)
     project.set("speed", 0.01)  # the job stays in validation: its epochs and batch size read -1
     r = project.ftops("apply", "--auto-approve")

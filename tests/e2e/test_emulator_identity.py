@@ -18,7 +18,7 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential, ge
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
 from ftops.emulator import Connection
-from ftops.emulator._identity import Principal, issue
+from ftops.emulator._managed_identity import Principal, issue
 from ftops.foundry import classify
 from tests.e2e.conftest import TRAIN, Foundry
 

@@ -30,7 +30,7 @@ import orjson
 from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, StalePlanError
 from ..datasets import hash_file
 from ..foundry import Criterion, DeploymentWrite, EvalsClient, LiveEval, LiveEvalRun, chat_eval_item, models_by_id
-from ..plan import Candidate, EvaluateCandidates, RollOut, Verdict, evaluations, identity, utc_text
+from ..plan import Candidate, EvaluateCandidates, RollOut, Verdict, evaluations, matching, utc_text
 from ..spec import (
     EvaluationSpec,
     PythonCriterion,
@@ -169,7 +169,7 @@ def _one(e: _Eval, a: EvaluateCandidates, file_id: str, c: Candidate) -> evaluat
 def _put_canary(e: _Eval, canary: str, model: str, *, refuse_baseline: bool) -> bool:
     """Deploy (or renew the lease of) our canary; False when Foundry refuses a baseline's model."""
     _claim(e, canary)
-    tags = {identity.META_PROJECT: e.rt.plan.project, evaluations.TAG_CANARY: e.deployment,
+    tags = {matching.META_PROJECT: e.rt.plan.project, evaluations.TAG_CANARY: e.deployment,
             evaluations.META_MODEL: model[:256], evaluations.TAG_LEASE: e.lease()}
     try:
         write = _baseline_write(e, model, tags) if refuse_baseline else None
@@ -211,7 +211,7 @@ def _claim(e: _Eval, canary: str) -> None:
 
 
 def _run_with_retries(e: _Eval, a: EvaluateCandidates, file_id: str, canary: str, c: Candidate) -> evaluations.Stored:
-    meta = {identity.META_PROJECT: e.rt.plan.project, evaluations.META_DEPLOYMENT: a.deployment,
+    meta = {matching.META_PROJECT: e.rt.plan.project, evaluations.META_DEPLOYMENT: a.deployment,
             evaluations.META_INPUTS: evaluations.inputs_hash(c.model, a.criteria_hash),
             evaluations.META_MODEL: c.model[:512]}
     renew = _renewer(e, canary, c.model)

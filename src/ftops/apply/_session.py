@@ -37,8 +37,8 @@ from ..plan import (
     UploadDataset,
     WaitFile,
     evaluations,
-    identity,
     make_plan,
+    matching,
     spec_fingerprint,
 )
 from ..spec import require_connection
@@ -132,7 +132,7 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
             _check_upload(a, checked)
         elif isinstance(a, ImportDataset):
             _check_import(a, checked)
-        elif isinstance(a, WaitFile) and (a.name not in checked.reports or a.filename != identity.file_name(
+        elif isinstance(a, WaitFile) and (a.name not in checked.reports or a.filename != matching.file_name(
                 project.project_name, a.name, checked.reports[a.name].sha256)):
             raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} is not this dataset's upload; "
                                   "refusing it")
@@ -188,7 +188,7 @@ def _check_upload(a: UploadDataset, checked: CheckedProject) -> None:
         # The specs' data is what the plan was made for (spec_fingerprint): other bytes here are an edit.
         raise PlanNotApproved(f"plan action {a.id}: sha256 or size of dataset {a.name} is not its file's; "
                               "refusing to upload it")
-    if a.filename != identity.file_name(project.project_name, a.name, a.sha256):
+    if a.filename != matching.file_name(project.project_name, a.name, a.sha256):
         raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
                               "refusing it")
 
@@ -206,7 +206,7 @@ def _check_import(a: ImportDataset, checked: CheckedProject) -> None:
         # The specs' data is what the plan was made for (spec_fingerprint): another identity here is an edit.
         raise PlanNotApproved(f"plan action {a.id}: identity of dataset {a.name} is not its url's; refusing to "
                               "import it")
-    if a.filename != identity.file_name(project.project_name, a.name, a.sha256):
+    if a.filename != matching.file_name(project.project_name, a.name, a.sha256):
         raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
                               "refusing it")
 

@@ -26,8 +26,8 @@ from ..plan import (
     WaitFile,
     WaitJob,
     evaluations,
-    identity,
     job_request,
+    matching,
     needs_checkpoints,
     resolve_model,
 )
@@ -134,14 +134,14 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
     spec = rt.checked.project.jobs[a.name].spec
     files = {name: rt.files[name] for name in filter(None, (spec.training_data, spec.validation_data))}
     request, ident = job_request(rt.checked, a.name, str(base_model), files)
-    if rt.wait_jobs and (marks := identity.rollout_marks(
+    if rt.wait_jobs and (marks := matching.rollout_marks(
             (r.name, r.spec_hash) for r in rt.plan.actions if isinstance(r, RollOut) and r.job == a.name)):
-        request.metadata[identity.META_ROLLOUTS] = marks  # this apply rolls them out when the job finishes
-    if a.spec_hash is not None and ident[identity.META_CONTENT] != a.spec_hash:
+        request.metadata[matching.META_ROLLOUTS] = marks  # this apply rolls them out when the job finishes
+    if a.spec_hash is not None and ident[matching.META_CONTENT] != a.spec_hash:
         raise StalePlanError(f"job {a.name}: the spec or its data changed since the plan was made; plan again")
     if a.spec_hash is None:
         # The hash was not known at plan time (the base job had not finished): look before creating.
-        lookup = identity.job_lookup(rt.plan.project, ident[identity.META_CONTENT])
+        lookup = matching.job_lookup(rt.plan.project, ident[matching.META_CONTENT])
         existing = [j for j in rt.client.list_jobs(metadata=lookup) if j.status != "cancelled"]
         if existing and not a.retry:
             job = min(existing, key=lambda j: (j.created_at, j.id))
@@ -151,7 +151,7 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
     # One call. The plan's snapshot (or a saved plan's fingerprint check) showed no job for this hash;
     # a concurrent apply that created one meanwhile is settled right after creation.
     job = rt.client.create_job(request, ident)
-    if job.metadata.get(identity.META_CONTENT) != ident[identity.META_CONTENT]:
+    if job.metadata.get(matching.META_CONTENT) != ident[matching.META_CONTENT]:
         # Without its metadata the job cannot be found again, and every run would submit another.
         raise PermanentFoundryError(
             f"Foundry did not keep the metadata of {job.id}; ftops identifies jobs by it and would resubmit "
@@ -202,7 +202,7 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         model, loss = resolved.model, resolved.loss
     if verdict is not None and not a.gated:  # read from eval metadata, which anyone may edit: the runs decide
         verdict = confirm(rt, a, verdict)
-    tags = identity.deployment_tags(rt.plan.project, a.name, a.spec_hash, job.id, loss, str(model))
+    tags = matching.deployment_tags(rt.plan.project, a.name, a.spec_hash, job.id, loss, str(model))
     if verdict is not None:
         tags[evaluations.TAG_VERDICT] = evaluations.verdict_tag(verdict)
         if verdict.baseline_model:

@@ -17,7 +17,7 @@ from ._connection import Connection
 from ._launch import ChildFoundry, launch, spawn
 
 if TYPE_CHECKING:
-    from ._identity import change_settings as identity_settings
+    from ._managed_identity import change_settings as identity_settings
     from ._server import DEFAULTS, AdminClient, EmulatorServer
 
 __all__ = ["DEFAULTS", "INSTALL_HINT", "AdminClient", "ChildFoundry", "Connection", "EmulatorServer",
@@ -40,7 +40,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(_server, name)
     if name == "identity_settings":
-        from . import _identity
+        from . import _managed_identity
 
-        return _identity.change_settings
+        return _managed_identity.change_settings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

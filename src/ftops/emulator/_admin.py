@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _catalog, _fidelity, _identity, _sim
+from . import _catalog, _fidelity, _managed_identity, _sim
 from ._faults import KINDS
 from ._http import JSON, json_body
 from ._http import emulator_of as _emu
@@ -34,7 +34,7 @@ def state(request: Request) -> Response:
             "limits": emu.store.limits(c),
             "fidelity": _fidelity.settings(emu.store, c),
             "deletion_log": emu.store.meta(c, "deletion_log", []),
-            "identity": _identity.settings(emu.store, c),
+            "identity": _managed_identity.settings(emu.store, c),
             "identity_stats": emu.store.meta(c, "identity_stats", {}),
         })
 

@@ -2,7 +2,7 @@
 
 - The local API key works as before: the data plane takes it as `api-key` or as a bearer token, ARM and
   the admin API as a bearer token. A key is not subject to roles (on Azure too, keys bypass RBAC).
-- Any other bearer token on the data plane or ARM must be a token of the local Entra ID (`_identity`):
+- Any other bearer token on the data plane or ARM must be a token of the local Entra ID (`_managed_identity`):
   signed, for that plane's audience, unexpired; then the identity's role must grant the request's action.
 - The token endpoint authenticates by its X-IDENTITY-HEADER instead.
 
@@ -36,7 +36,7 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import _identity, _projects, _rbac
+from . import _managed_identity, _projects, _rbac
 from ._http import JSON, arm_error
 from ._state import Emulator
 
@@ -66,12 +66,12 @@ class AuthMiddleware:
         self.key = emulator.api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == _identity.TOKEN_PATH:
+        if scope["type"] != "http" or scope["path"] == _managed_identity.TOKEN_PATH:
             await self.app(scope, receive, send)
             return
         refusal = self.check(scope)
         if refusal is not None:
-            _identity.count(self.emu.store, "refused")
+            _managed_identity.count(self.emu.store, "refused")
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -104,24 +104,24 @@ class AuthMiddleware:
     def _data_token(self, scope: Scope, token: bytes, route: str, *, project: bool) -> JSON | None:
         """A data-plane token: the resource's audiences, or a project's own; `route` is the /openai/... path
         (under a project, the action is the one the same request has on the resource)."""
-        audiences = _identity.PROJECT_AUDIENCES if project else _identity.DATA_AUDIENCES
+        audiences = _managed_identity.PROJECT_AUDIENCES if project else _managed_identity.DATA_AUDIENCES
         found = self._verify(token, audiences)
         if found is None or found.problem is not None:
             return JSON(PROJECT_TOKEN_401 if project else DATA_TOKEN_401, status_code=401)
         return self._authorize(scope, found, route, data=True)
 
     def _arm_token(self, scope: Scope, token: bytes) -> JSON | None:
-        found = self._verify(token, _identity.ARM_AUDIENCES)
+        found = self._verify(token, _managed_identity.ARM_AUDIENCES)
         if found is None or found.problem is not None:
             problem = found.problem if found is not None else None
             return _arm_401(_ARM_CODES.get(problem or "", "InvalidAuthenticationToken"), found)
         return self._authorize(scope, found, scope["path"], data=False)
 
-    def _verify(self, token: bytes, audiences: frozenset[str] | tuple[str, ...]) -> _identity.Checked | None:
+    def _verify(self, token: bytes, audiences: frozenset[str] | tuple[str, ...]) -> _managed_identity.Checked | None:
         principal = self.emu.principal
-        return _identity.verify(principal, token, audiences, time.time()) if principal else None
+        return _managed_identity.verify(principal, token, audiences, time.time()) if principal else None
 
-    def _authorize(self, scope: Scope, found: _identity.Checked, route: str, *, data: bool) -> JSON | None:
+    def _authorize(self, scope: Scope, found: _managed_identity.Checked, route: str, *, data: bool) -> JSON | None:
         oid = str(found.claims.get("oid", ""))
         scope["ftops.principal"] = oid  # the permissions API answers for this identity
         method, path = scope["method"], scope["path"]
@@ -129,7 +129,7 @@ class AuthMiddleware:
         if need is None:
             return None
         with self.emu.store.tx() as c:
-            role = _rbac.ROLES[_identity.settings(self.emu.store, c)["role"]]
+            role = _rbac.ROLES[_managed_identity.settings(self.emu.store, c)["role"]]
         if role.allows(need.action, data=need.data):
             return None
         if data:
@@ -148,7 +148,7 @@ def _azure_time(ts: float) -> str:
     return f"{d.month}/{d.day}/{d.year} {d.hour % 12 or 12}:{d.minute:02}:{d.second:02} {'AM' if d.hour < 12 else 'PM'}"
 
 
-def _arm_401(code: str, found: _identity.Checked | None) -> JSON:
+def _arm_401(code: str, found: _managed_identity.Checked | None) -> JSON:
     claims = found.claims if found is not None else {}
     messages = {
         "AuthenticationFailed": "Authentication failed. The 'Authorization' header is missing.",
@@ -156,7 +156,7 @@ def _arm_401(code: str, found: _identity.Checked | None) -> JSON:
         "InvalidAuthenticationTokenAudience": (
             f"The access token has been obtained for wrong audience or resource '{claims.get('aud')}'. It should "
             "exactly match with one of the allowed audiences "
-            + ",".join(f"'{a}'" for a in _identity.ARM_AUDIENCES) + "."),
+            + ",".join(f"'{a}'" for a in _managed_identity.ARM_AUDIENCES) + "."),
         "ExpiredAuthenticationToken": (
             f"The access token expiry UTC time '{_azure_time(float(claims.get('exp') or 0))}' is earlier than "
             f"current UTC time '{_azure_time(time.time())}'."),

@@ -18,7 +18,7 @@ from . import _grading
 from ._app import build_app
 from ._certs import ensure_certificates
 from ._connection import Connection
-from ._identity import TOKEN_PATH, Principal, secret_file
+from ._managed_identity import TOKEN_PATH, Principal, secret_file
 from ._projects import NAME, PREFIX
 from ._projects import ensure as ensure_project
 from ._state import Emulator

@@ -15,7 +15,7 @@ from ._examples import examples
 from ._store import Store
 
 if TYPE_CHECKING:
-    from ._identity import Principal
+    from ._managed_identity import Principal
 
 DAY = 86400.0
 INACTIVITY = INACTIVITY_SECONDS = 15 * DAY  # a fine-tuned deployment unused for 15 days is deleted

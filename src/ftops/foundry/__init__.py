@@ -24,7 +24,7 @@ from ._evals import (
     LiveEvalRun,
     chat_eval_item,
 )
-from ._models import (
+from ._live_objects import (
     ACTIVE_JOB_STATUSES,
     LiveCheckpoint,
     LiveDeployment,

@@ -30,7 +30,7 @@ from .._urls import redact_text
 from ._concurrent import at_once
 from ._deployments import DeploymentWrite, merged, tag_problem, wire
 from ._errors import RetryPolicy, call
-from ._models import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
+from ._live_objects import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
 from ._permissions import PERMISSIONS_API, Permissions
 from ._timeouts import REMOTE, Timeouts
 from ._wire import JobRequest, LiveEvent, parse_event

@@ -30,7 +30,7 @@ from typing import Any
 
 from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
 
-from ._models import UNOWNED_PROPERTIES
+from ._live_objects import UNOWNED_PROPERTIES
 from ._wire import arm_sku
 
 OWNED_TAG_PREFIX = "ftops-"

@@ -19,7 +19,7 @@ import orjson
 
 from .._exceptions import FoundryError, FoundryNotFound, TemporaryFoundryError
 from ._client import PAGE, Cursor, FoundryClient, _date
-from ._models import LiveFile, _get
+from ._live_objects import LiveFile, _get
 
 T = TypeVar("T")
 RUN_TERMINAL = frozenset({"completed", "failed", "canceled"})

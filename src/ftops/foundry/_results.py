@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from ._client import PAGE, FoundryClient
-from ._models import LiveJob, _get
+from ._live_objects import LiveJob, _get
 
 # results.csv columns as Foundry documents them, with the spelling variants seen for validation accuracy.
 _COLUMNS = {

@@ -2,12 +2,8 @@
 
 from .._vocabulary import CHANGING
 from . import _evaluations as evaluations
-from . import _identity as identity
-from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
-from ._drift import DriftItem, drift_items, in_progress
-from ._jobs import job_identity, job_request
-from ._live import LiveState, Needs, read_live
-from ._model import (
+from . import _matching as matching
+from ._actions import (
     ACTIONS,
     DRIFT_KINDS,
     FORMAT_VERSION,
@@ -35,6 +31,10 @@ from ._model import (
     known_after_apply,
     utc_text,
 )
+from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
+from ._drift import DriftItem, drift_items, in_progress
+from ._jobs import job_identity, job_request
+from ._live import LiveState, Needs, read_live
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
@@ -77,12 +77,12 @@ __all__ = [
     "drift_items",
     "evaluations",
     "fingerprint",
-    "identity",
     "in_progress",
     "job_identity",
     "job_request",
     "known_after_apply",
     "make_plan",
+    "matching",
     "needs_checkpoints",
     "read_catalog_comparison",
     "read_live",

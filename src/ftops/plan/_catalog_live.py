@@ -14,7 +14,7 @@ from typing import Any, Literal
 from ..catalog import Catalog, ModelInfo
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveModel, models_by_id
-from ._model import utc_text
+from ._actions import utc_text
 
 COMPARISON_VERSION = 1
 DAY = 86400.0

@@ -7,9 +7,9 @@ from functools import cached_property
 
 from ..checks import CheckedProject
 from ..foundry import LiveDeployment, LiveFile, LiveJob
+from ._actions import Action
 from ._cost import LivePrices
 from ._live import LiveIndex, LiveState
-from ._model import Action
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ..catalog import Catalog, ModelInfo
 from ..foundry import LiveDeployment, LiveJob, Snapshot
-from . import _identity as ident
+from . import _matching as ident
 
 HOURS_PER_MONTH = 730
 AUTO_EPOCHS = 3  # what we assume when n_epochs is "auto"

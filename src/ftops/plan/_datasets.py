@@ -6,9 +6,9 @@ from pathlib import Path
 
 from .. import _urls as urls
 from ..foundry import LiveFile
-from . import _identity as ident
+from . import _matching as ident
+from ._actions import ImportDataset, NoOp, UploadDataset, WaitFile
 from ._context import Ctx
-from ._model import ImportDataset, NoOp, UploadDataset, WaitFile
 
 PENDING_FILE = frozenset({"pending", "uploaded", "running"})
 

@@ -11,11 +11,11 @@ from typing import Any, Literal
 
 from ..foundry import LiveDeployment, LiveJob
 from ..spec import DeploymentSpec, Resource, ScoreModelCriterion
-from . import _identity as ident
+from . import _matching as ident
+from ._actions import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, NoOp, RollOut, known_after_apply
 from ._context import Ctx, JobState, serving
 from ._cost import monthly_hosting
 from ._evaluations import TAG_CANARY, TAG_LEASE, lease_expired, plan_gate, plan_pending_evaluation
-from ._model import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, NoOp, RollOut, known_after_apply
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 
 DEVELOPER_NOTE = "Foundry deletes Developer-tier deployments after 24 h"
@@ -290,7 +290,7 @@ def _orphan_files(ctx: Ctx) -> None:
 
 
 def _orphan_jobs(ctx: Ctx) -> None:
-    from ._model import CancelJob
+    from ._actions import CancelJob
 
     for j in ctx.live.snapshot.jobs:
         spec = j.metadata.get(ident.META_SPEC)

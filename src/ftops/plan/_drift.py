@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._model import Action, Plan
+from ._actions import Action, Plan
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,8 @@ from ..spec import (
     Resource,
     ScoreModelCriterion,
 )
-from . import _identity as ident
-from ._context import Ctx, JobState, serving
-from ._cost import canary_hosting
-from ._model import (
+from . import _matching as ident
+from ._actions import (
     Candidate,
     CandidateScores,
     Cost,
@@ -44,6 +42,8 @@ from ._model import (
     known_after_apply,
     utc_text,
 )
+from ._context import Ctx, JobState, serving
+from ._cost import canary_hosting
 from ._resolve import Resolved
 
 META_DEPLOYMENT = "ftops-deployment"

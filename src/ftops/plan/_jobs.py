@@ -19,10 +19,10 @@ import orjson
 from ..checks import CheckedProject
 from ..foundry import JobRequest, LiveJob
 from ..spec import HYPERPARAMETER_MODELS, FineTuningJobSpec, JobRef, Resource, normalised_hyperparameters
-from . import _identity as ident
+from . import _matching as ident
+from ._actions import CancelJob, Cost, CreateJob, JobProgress, NoOp, PauseJob, ResumeJob, WaitJob, known_after_apply
 from ._context import Ctx, JobState
 from ._cost import training_cost
-from ._model import CancelJob, Cost, CreateJob, JobProgress, NoOp, PauseJob, ResumeJob, WaitJob, known_after_apply
 
 # Which of several live jobs for one hash to follow: a finished one, else one in progress, else the rest.
 KEEP_ORDER = {"succeeded": 0, "running": 1, "paused": 1, "queued": 1, "validating_files": 1, "pending": 1}

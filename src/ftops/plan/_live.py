@@ -30,7 +30,7 @@ from ..foundry import (
     at_once,
     models_by_id,
 )
-from . import _identity as ident
+from . import _matching as ident
 
 T = TypeVar("T")
 

@@ -16,12 +16,12 @@ from typing import Any
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveEval, Snapshot, public_url
 from ..spec import Resource
-from . import _identity as ident
+from . import _matching as ident
+from ._actions import Action, Plan, Unmanaged, WaitJob
 from ._context import Ctx
 from ._cost import monthly_hosting
 from ._kinds import STEPS
 from ._live import LiveState, fetch, read_live
-from ._model import Action, Plan, Unmanaged, WaitJob
 from ._preflight import preflight
 
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 
 from ..checks import root_base_model
 from ..foundry import LiveModel
-from ._context import Ctx
-from ._model import (
+from ._actions import (
     CreateJob,
     DeleteDeployment,
     Finding,
@@ -23,6 +22,7 @@ from ._model import (
     UploadDataset,
     utc_text,
 )
+from ._context import Ctx
 
 RETIRING_DAYS = 90
 DAY = 86400.0

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..foundry import LiveDeployment, owned_tag
-from ._model import Action, Kind, NoOp, Plan, RollOut, Verdict
+from ._actions import Action, Kind, NoOp, Plan, RollOut, Verdict
 
 DATASET_STATUS = {"no-op": "uploaded", "wait": "processing", "create": "not uploaded"}
 JOB_STATUS = {"no-op": "succeeded", "create": "not submitted"}

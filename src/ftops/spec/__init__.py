@@ -1,5 +1,16 @@
 """Spec layer: load YAML spec documents into a checked Project. Imports nothing above it."""
 
+from ._documents import (
+    DatasetSpec,
+    DeploymentSpec,
+    Epoch,
+    FineTuningJobSpec,
+    FoundrySpec,
+    Gates,
+    JobRef,
+    ModelRef,
+    Sku,
+)
 from ._evaluation import (
     EpochPick,
     EvaluationRef,
@@ -11,17 +22,6 @@ from ._evaluation import (
     TextSimilarityCriterion,
 )
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
-from ._models import (
-    DatasetSpec,
-    DeploymentSpec,
-    Epoch,
-    FineTuningJobSpec,
-    FoundrySpec,
-    Gates,
-    JobRef,
-    ModelRef,
-    Sku,
-)
 from ._project import (
     ENV_FIELDS,
     ENV_PREFIXES,

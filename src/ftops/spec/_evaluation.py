@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from .._vocabulary import CanarySku
 
-# The same shape as _models.Name / _models._Strict (kept here so _models can import this module).
+# The same shape as _documents.Name / _documents._Strict (kept here so _documents can import this module).
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Metric = Literal["fuzzy_match", "bleu", "gleu", "meteor", "cosine", "rouge_1", "rouge_2", "rouge_3", "rouge_4",
                  "rouge_5", "rouge_l"]

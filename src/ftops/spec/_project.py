@@ -13,9 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from .._exceptions import FtopsError, Problem, ValidationFailed
 from .._urls import literal_sas
-from ._evaluation import EvaluationSpec
-from ._evaluation_refs import check_evaluations
-from ._models import (
+from ._documents import (
     SPEC_KINDS,
     SPEC_MODELS,
     DatasetSpec,
@@ -26,6 +24,8 @@ from ._models import (
     JobRef,
     SpecKind,
 )
+from ._evaluation import EvaluationSpec
+from ._evaluation_refs import check_evaluations
 from ._yaml import Document, Loc, YamlError, load_documents
 
 S = TypeVar("S", bound=BaseModel)

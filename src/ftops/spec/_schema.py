@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._documents import SPEC_MODELS, Metadata
 from ._hyperparameters import HYPERPARAMETER_MODELS
-from ._models import SPEC_MODELS, Metadata
 
 SCHEMA_ID = "https://ftops.dev/schema/v1/spec.json"
 

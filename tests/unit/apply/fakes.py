@@ -15,7 +15,7 @@ from typing import TypeVar, cast
 from ftops.apply._runtime import Runtime, SettleClient, Silent
 from ftops.checks import CheckedProject, validate_dir
 from ftops.foundry import DeploymentWrite, FoundryClient, LiveCheckpoint, LiveDeployment, LiveFile, LiveJob
-from ftops.plan import Action, Plan, identity
+from ftops.plan import Action, Plan, matching
 from tests.conftest import BASE_SPEC, chat_jsonl
 
 NOW = 1_800_000_000.0  # Foundry's clock when a test begins (the plan was made then)
@@ -103,7 +103,7 @@ class FakeFoundry:
                 status: str = "running", visible_at: float | None = None, name: str = "clippy") -> LiveJob:
         created = int(self.now()) if created_at is None else created_at
         job = LiveJob(id=job_id or new_id("ftjob-"), status=status, model="gpt-4.1-mini-2025-04-14", created_at=created,
-                      fine_tuned_model=None, metadata=identity.job_metadata(PROJECT, name, spec_hash, spec_hash),
+                      fine_tuned_model=None, metadata=matching.job_metadata(PROJECT, name, spec_hash, spec_hash),
                       training_file=None, validation_file=None, n_epochs=3)
         self._add(job, created, visible_at)
         return job

@@ -10,7 +10,7 @@ import pytest
 
 from ftops import FtopsError, PlanNotApproved
 from ftops.apply import load_plan_file, save_plan_file, verify_plan
-from ftops.plan import ImportDataset, Plan, identity
+from ftops.plan import ImportDataset, Plan, matching
 from tests.conftest import BASE_SPEC, MakeProject, chat_jsonl
 from tests.unit.plan.snapshots import by_resource, world
 from tests.urlserver import Route, serve
@@ -32,7 +32,7 @@ def test_the_plan_imports_by_content_hash_without_fetching(url_world: Any) -> No
     action = by_resource(url_world.plan())["Dataset/train"]
     assert isinstance(action, ImportDataset) and action.identity == "sha256"
     assert action.url.endswith("/train.jsonl?${AZURE_TEST_SAS}") and "?…" in action.reason
-    assert action.filename == identity.file_name(url_world.project, "train", action.sha256)
+    assert action.filename == matching.file_name(url_world.project, "train", action.sha256)
     assert "VERYSECRET" not in orjson.dumps(url_world.plan().to_dict()).decode()
 
 

@@ -13,12 +13,12 @@ import time
 from ftops.apply._recent import View
 from ftops.apply._runtime import SETTLE_SECONDS, Created, first_look, settle_all, settle_job, settle_upload
 from ftops.checks import CheckedProject
-from ftops.plan import identity
+from ftops.plan import matching
 from tests.unit.apply.fakes import NOW, PROJECT, FakeClock, FakeFoundry, runtime
 
 HASH = "a" * 16
-IDENT = identity.job_metadata(PROJECT, "clippy", HASH, HASH)  # content: one per spec here
-FILENAME = identity.file_name(PROJECT, "train", "0" * 64)
+IDENT = matching.job_metadata(PROJECT, "clippy", HASH, HASH)  # content: one per spec here
+FILENAME = matching.file_name(PROJECT, "train", "0" * 64)
 
 
 def _listed(foundry: FakeFoundry, n: int) -> None:
@@ -104,7 +104,7 @@ def test_a_background_look_late_enough_is_conclusive_for_earlier_jobs(
     first_look(rt, first, "clippy", IDENT)
     _listed(foundry, 1)  # Date NOW: not conclusive for `first`
     clock.advance(2.0)
-    other = identity.job_metadata(PROJECT, "other", "b" * 16, "b" * 16)
+    other = matching.job_metadata(PROJECT, "other", "b" * 16, "b" * 16)
     second = foundry.add_job("b" * 16, name="other")
     first_look(rt, second, "other", other)
     rt.settler.close()

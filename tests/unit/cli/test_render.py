@@ -9,7 +9,7 @@ import pytest
 from ftops.cli._render import MARKDOWN_LIMIT, drift_text, plan_markdown, plan_text
 from ftops.foundry import LiveDeployment, LiveJob
 from ftops.plan import CreateJob, DriftItem, Finding, NoOp, Plan, RollOut
-from ftops.plan._model import Cost
+from ftops.plan._actions import Cost
 from tests.conftest import BASE_SPEC, MakeProject
 from tests.unit.plan.snapshots import world
 
@@ -114,7 +114,7 @@ def test_no_python_reprs_while_a_job_trains_and_for_a_model_azure_does_not_repor
 
 
 def test_no_python_reprs_for_orphans_and_a_continuous_job_on_an_unfinished_base(make_project: MakeProject) -> None:
-    from ftops.plan import identity
+    from ftops.plan import matching
 
     w = world(make_project(spec=BASE_SPEC + CONTINUOUS))
     w.uploads()
@@ -123,10 +123,10 @@ def test_no_python_reprs_for_orphans_and_a_continuous_job_on_an_unfinished_base(
     w.set_job(base, metadata={**base.metadata, "ftops-hash": "0" * 16, "ftops-content": "0" * 16})  # retrained ...
     w.job("clippy", status="running")  # ... and still trains
     w.jobs.append(LiveJob(id="ftjob-" + "e" * 32, status="running", model="m", created_at=5, fine_tuned_model=None,
-                          metadata={identity.META_PROJECT: w.project}, training_file=None, validation_file=None,
+                          metadata={matching.META_PROJECT: w.project}, training_file=None, validation_file=None,
                           n_epochs=None))
     w.deployments.append(LiveDeployment(name="old-prod", model=None, sku_name=None, capacity=None,
-                                        tags={identity.META_PROJECT: w.project}, provisioning_state=None))
+                                        tags={matching.META_PROJECT: w.project}, provisioning_state=None))
     text = _rendered(w.plan())
     _assert_no_reprs(text)
     assert "model: gpt-4.1-mini-2025-04-14.ft-" in text and "-> (known after apply: the model the base job trains)" \
@@ -200,7 +200,7 @@ def test_a_credential_in_the_endpoint_never_reaches_the_plan(make_project: MakeP
 # -- honest numbers: what the plan leaves out of its hosting is shown, labelled --------------------------------
 def test_unmanaged_and_orphaned_deployments_are_in_the_cost(make_project: MakeProject) -> None:
     """Deployments no spec names (this project's, or others') cost money too: they were left out."""
-    from ftops.plan import identity
+    from ftops.plan import matching
 
     w = world(make_project())
     w.uploads()
@@ -212,11 +212,11 @@ def test_unmanaged_and_orphaned_deployments_are_in_the_cost(make_project: MakePr
     w.jobs.append(other_job)
     w.deployments += [
         LiveDeployment(name="theirs", model="gpt-4.1-mini-2025-04-14.ft-other", sku_name="GlobalStandard",
-                       capacity=1, tags={identity.META_PROJECT: "someone-else"}, provisioning_state="Succeeded"),
+                       capacity=1, tags={matching.META_PROJECT: "someone-else"}, provisioning_state="Succeeded"),
         LiveDeployment(name="by-hand", model="gpt-4.1-mini-2025-04-14", sku_name="GlobalStandard", capacity=1,
                        tags={}, provisioning_state="Succeeded"),
         LiveDeployment(name="old-prod", model=job.fine_tuned_model, sku_name="GlobalStandard", capacity=1,
-                       tags={identity.META_PROJECT: w.project, identity.TAG_JOB: job.id},
+                       tags={matching.META_PROJECT: w.project, matching.TAG_JOB: job.id},
                        provisioning_state="Succeeded")]
     plan = w.plan()
     t = plan.totals()

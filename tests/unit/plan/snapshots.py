@@ -9,7 +9,7 @@ from typing import Any
 
 from ftops.checks import CheckedProject, validate_dir
 from ftops.foundry import LiveCheckpoint, LiveDeployment, LiveEval, LiveEvent, LiveFile, LiveJob, Snapshot
-from ftops.plan import LiveState, Plan, decide, identity
+from ftops.plan import LiveState, Plan, decide, matching
 from ftops.plan._deployments import deployment_hash
 from ftops.plan._jobs import job_request
 
@@ -53,7 +53,7 @@ class World:
     def upload(self, dataset: str, status: str = "processed", created_at: int = 1, details: str | None = None
                ) -> LiveFile:
         report = self.checked.reports[dataset]
-        f = LiveFile(id=new_id("file-"), filename=identity.file_name(self.project, dataset, report.sha256),
+        f = LiveFile(id=new_id("file-"), filename=matching.file_name(self.project, dataset, report.sha256),
                      bytes=report.size, status=status, purpose="fine-tune", created_at=created_at,
                      status_details=details)
         self.files.append(f)
@@ -67,7 +67,7 @@ class World:
             finished_at: int | None = None, **metadata_overrides: str) -> LiveJob:
         spec = self.checked.project.jobs[name].spec
         files = files or {d: f.id for f in self.files for d in self.checked.project.datasets
-                          if f.filename == identity.file_name(self.project, d, self.checked.reports[d].sha256)}
+                          if f.filename == matching.file_name(self.project, d, self.checked.reports[d].sha256)}
         base = base_model or (spec.base_model if isinstance(spec.base_model, str) else "")
         request, _ = job_request(self.checked, name, base, files)
         jid = new_id("ftjob-")
@@ -90,7 +90,7 @@ class World:
                sku: str | None = None, **tags: str) -> LiveDeployment:
         spec = self.checked.project.deployments[name].spec
         model = model or job.fine_tuned_model
-        base_tags = identity.deployment_tags(self.project, name, deployment_hash(spec), job.id, None, model)
+        base_tags = matching.deployment_tags(self.project, name, deployment_hash(spec), job.id, None, model)
         arm_sku = {"Developer": "DeveloperTier"}.get(sku or spec.sku.name, sku or spec.sku.name)
         d = LiveDeployment(name=name, model=model, sku_name=arm_sku, capacity=capacity or spec.sku.capacity,
                            tags={**base_tags, **tags}, provisioning_state="Succeeded")

@@ -220,30 +220,30 @@ def test_finished_job_with_no_deployment_is_unapplied_then_deleted_after_the_gra
 
 def test_a_deployment_rolled_out_by_the_apply_that_followed_its_job_is_deleted_at_once(w: World) -> None:
     """`apply --wait`, then the deployment deleted by hand: drift said `unapplied` for an hour."""
-    from ftops.plan import identity
+    from ftops.plan import matching
     from ftops.plan._deployments import deployment_hash
 
     w.uploads()
     spec = w.checked.project.deployments["clippy-prod"].spec
-    marks = identity.rollout_marks([("clippy-prod", deployment_hash(spec))])
+    marks = matching.rollout_marks([("clippy-prod", deployment_hash(spec))])
     assert marks is not None
-    job = w.job("clippy", finished_at=int(w.now) - 60, **{identity.META_ROLLOUTS: marks})
+    job = w.job("clippy", finished_at=int(w.now) - 60, **{matching.META_ROLLOUTS: marks})
     w.checkpoints_for(job, [0.9, 0.5, 0.7])
     a = by_resource(w.plan())["Deployment/clippy-prod"]
     assert [d.kind for d in drift_items(w.plan())] == ["deleted"] and "deployed by the apply that followed" in a.reason
     # A spec changed since the job was submitted was not part of that rollout: judged by time, as before.
-    w.set_job(job, metadata={**job.metadata, identity.META_ROLLOUTS: identity.rollout_marks([("clippy-prod", "0" * 16)])})
+    w.set_job(job, metadata={**job.metadata, matching.META_ROLLOUTS: matching.rollout_marks([("clippy-prod", "0" * 16)])})
     assert [d.kind for d in drift_items(w.plan())] == ["unapplied"]
-    w.set_job(w.jobs[-1], metadata={**job.metadata, identity.META_ROLLOUTS: "not json"})
+    w.set_job(w.jobs[-1], metadata={**job.metadata, matching.META_ROLLOUTS: "not json"})
     assert [d.kind for d in drift_items(w.plan())] == ["unapplied"]
 
 
 def test_rollout_marks_fit_in_one_metadata_value() -> None:
-    from ftops.plan import identity
+    from ftops.plan import matching
 
-    marks = identity.rollout_marks((f"d{i}", "a" * 16) for i in range(200))
+    marks = matching.rollout_marks((f"d{i}", "a" * 16) for i in range(200))
     assert marks is not None and len(marks) <= 512
-    assert identity.rollout_marks([]) is None
+    assert matching.rollout_marks([]) is None
 
 
 def test_a_name_held_by_someone_else_is_foreign(w: World) -> None:

@@ -14,7 +14,7 @@ import pytest
 from ftops import ValidationFailed
 from ftops.checks import validate_dir
 from ftops.foundry import LiveJob
-from ftops.plan import CancelJob, CreateJob, NoOp, PauseJob, RollOut, WaitJob, identity
+from ftops.plan import CancelJob, CreateJob, NoOp, PauseJob, RollOut, WaitJob, matching
 from tests.conftest import BASE_SPEC, MakeProject
 from tests.unit.plan.snapshots import World, by_resource, world
 
@@ -124,7 +124,7 @@ def test_a_renamed_spec_re_attaches_and_says_what_it_was_called(make_project: Ma
 def test_a_job_from_before_content_identity_is_recognised_by_its_spec_hash(w: World) -> None:
     w.uploads()
     job = _trained(w)
-    legacy = {k: v for k, v in job.metadata.items() if k != identity.META_CONTENT}
+    legacy = {k: v for k, v in job.metadata.items() if k != matching.META_CONTENT}
     w.set_job(job, metadata=legacy)
     a = by_resource(w.plan())["FineTuningJob/clippy"]
     assert isinstance(a, NoOp) and a.live_id == job.id
@@ -149,7 +149,7 @@ def test_spec_names_swapped_re_attach_each_job_and_cancel_neither(make_project: 
 
 def test_a_spec_renamed_before_this_fix_trained_twice_keeps_the_job_of_its_name(w: World) -> None:
     w.uploads()
-    first = _trained(w, created_at=10, **{identity.META_SPEC: "clippy-old"})
+    first = _trained(w, created_at=10, **{matching.META_SPEC: "clippy-old"})
     second = _trained(w, created_at=20)
     w.deploy("clippy-prod", second)
     plan = w.plan()
@@ -163,7 +163,7 @@ def test_a_spec_renamed_before_this_fix_trained_twice_keeps_the_job_of_its_name(
 def test_another_projects_job_of_the_same_content_is_followed_and_never_touched(make_project: MakeProject) -> None:
     w = world(make_project(spec=BASE_SPEC.replace("  seed: 105\n", "  seed: 105\n  paused: true\n")))
     w.uploads()
-    theirs = w.job("clippy", status="running", **{identity.META_PROJECT: "renamed-from", identity.META_SPEC: "x"})
+    theirs = w.job("clippy", status="running", **{matching.META_PROJECT: "renamed-from", matching.META_SPEC: "x"})
     plan = w.plan()
     a = by_resource(plan)["FineTuningJob/clippy"]
     assert isinstance(a, NoOp) and a.live_id == theirs.id and "renamed-from/x" in a.reason
@@ -179,7 +179,7 @@ def test_another_projects_job_of_the_same_content_is_followed_and_never_touched(
 
 def test_another_projects_job_moves_the_fingerprint_only_when_it_is_followed(w: World) -> None:
     w.uploads()
-    theirs = w.job("clippy", status="running", **{identity.META_PROJECT: "elsewhere"})
+    theirs = w.job("clippy", status="running", **{matching.META_PROJECT: "elsewhere"})
     borrowed = w.plan().fingerprint
     w.set_job(theirs, status="succeeded", fine_tuned_model="m.ft-x")
     w.checkpoints[theirs.id] = []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import get_args
 
+from ftops.plan._actions import Kind
 from ftops.plan._kinds import STEPS
-from ftops.plan._model import Kind
 from ftops.plan._status import STATUS_WORDS
-from ftops.spec._models import SPEC_MODELS
+from ftops.spec._documents import SPEC_MODELS
 
 
 def test_every_action_kind_has_its_status_words() -> None:
@@ -26,7 +26,7 @@ def test_every_spec_kind_has_its_collection() -> None:
     from pathlib import Path
 
     from ftops.spec import Project
-    from ftops.spec._models import SPEC_KINDS
+    from ftops.spec._documents import SPEC_KINDS
 
     project = Project(Path("."), Path("."))
     assert all(coll is None or isinstance(getattr(project, coll), dict) for _, coll in SPEC_KINDS.values())

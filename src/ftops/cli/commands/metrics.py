@@ -71,7 +71,7 @@ def _check_png_path(path: Path) -> None:
 
 def _find_job(s: Session, job: str) -> tuple[str, str]:
     """(job id, display name) for a spec name or a raw job id."""
-    from ...plan import identity, job_identity
+    from ...plan import job_identity, matching
 
     if job.startswith("ftjob-"):
         return job, job
@@ -83,10 +83,10 @@ def _find_job(s: Session, job: str) -> tuple[str, str]:
     base = project.jobs[job].spec.base_model
     if isinstance(base, str):  # a `{job: ...}` base's model is known only live: such a job is found by its name
         content, spec_hash = job_identity(s.checked, job, base)
-        keys = {content, identity.LEGACY + spec_hash}
-    live = s.client.list_jobs(metadata={identity.META_PROJECT: project.project_name})
+        keys = {content, matching.LEGACY + spec_hash}
+    live = s.client.list_jobs(metadata={matching.META_PROJECT: project.project_name})
     usable = [j for j in live if j.status in LIVE_STATUSES and (
-        j.metadata.get(identity.META_SPEC) == job or identity.content_key(j.metadata) in keys)]
+        j.metadata.get(matching.META_SPEC) == job or matching.content_key(j.metadata) in keys)]
     if not usable:
         raise FtopsError(f"job {job!r} has no succeeded or running job on the Foundry yet; run `ftops apply`")
     newest = max(usable, key=lambda j: (j.created_at, j.id))

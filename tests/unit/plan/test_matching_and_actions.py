@@ -3,27 +3,27 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ftops.plan import CreateJob, NoOp, Plan, RollOut, UploadDataset, identity
-from ftops.plan._model import Cost
+from ftops.plan import CreateJob, NoOp, Plan, RollOut, UploadDataset, matching
+from ftops.plan._actions import Cost
 
 
 def test_file_names_round_trip_and_foreign_names_are_ignored() -> None:
-    name = identity.file_name("demo", "clippy-train", "ab" * 32)
+    name = matching.file_name("demo", "clippy-train", "ab" * 32)
     assert name == f"ftops.demo.clippy-train.{'ab' * 16}.jsonl"
-    assert identity.parse_file_name(name) == ("demo", "clippy-train", "ab" * 16)
-    assert identity.parse_file_name("clippy.train.jsonl") is None
-    assert identity.parse_file_name("ftops.x.jsonl") is None
+    assert matching.parse_file_name(name) == ("demo", "clippy-train", "ab" * 16)
+    assert matching.parse_file_name("clippy.train.jsonl") is None
+    assert matching.parse_file_name("ftops.x.jsonl") is None
 
 
 def test_canonical_hash_ignores_key_order_but_not_values() -> None:
-    a = identity.canonical_hash({"b": 1, "a": [1, 2]})
-    assert a == identity.canonical_hash({"a": [1, 2], "b": 1})
-    assert a != identity.canonical_hash({"a": [2, 1], "b": 1})
-    assert len(a) == identity.HASH_LEN
+    a = matching.canonical_hash({"b": 1, "a": [1, 2]})
+    assert a == matching.canonical_hash({"a": [1, 2], "b": 1})
+    assert a != matching.canonical_hash({"a": [2, 1], "b": 1})
+    assert len(a) == matching.HASH_LEN
 
 
 def test_deployment_tags_carry_identity() -> None:
-    tags = identity.deployment_tags("p", "d", "h", "ftjob-1", 0.123456789, "m.ft-x")
+    tags = matching.deployment_tags("p", "d", "h", "ftjob-1", 0.123456789, "m.ft-x")
     assert tags == {"ftops-project": "p", "ftops-spec": "d", "ftops-hash": "h", "ftops-model": "m.ft-x",
                     "ftops-job": "ftjob-1", "ftops-valid-loss": "0.123457"}
 
@@ -93,4 +93,4 @@ def test_no_op_only_plan_has_no_changes_and_pending_changes_are_not_changes() ->
 def test_flat_changes_name_hyperparameters_by_their_own_names() -> None:
     old = {"model": "m", "hyperparameters": {"n_epochs": 3}, "seed": 1}
     new = {"model": "m", "hyperparameters": {"n_epochs": 4, "batch_size": 8}, "seed": 1}
-    assert identity.flat_changes(old, new) == {"batch_size": (None, 8), "n_epochs": (3, 4)}
+    assert matching.flat_changes(old, new) == {"batch_size": (None, 8), "n_epochs": (3, 4)}
