@@ -20,6 +20,10 @@ CanarySku = Literal["Developer", "Standard", "GlobalStandard"]
 TrainingType = Literal["Standard", "GlobalStandard", "DataZoneStandard", "Developer"]
 TRAINING_TYPES: tuple[TrainingType, ...] = get_args(TrainingType)
 
+# A fine-tuning method, in Foundry's words (`method.type`).
+Method = Literal["supervised", "dpo", "reinforcement"]
+METHODS: tuple[Method, ...] = get_args(Method)
+
 # What a plan action does to its resource.
 Verb = Literal["create", "update", "replace", "delete", "cancel", "pause", "resume", "wait", "no-op"]
 VERBS: tuple[Verb, ...] = get_args(Verb)

@@ -31,6 +31,15 @@ class CheckedProject:
     def base_model_info(self, job_name: str) -> ModelInfo | None:
         return self.catalog.get(root_base_model(self.project, job_name))
 
+    def import_url(self, dataset: str) -> str:
+        """The url dataset `dataset` is imported from, its `${VAR}`s expanded. A plan file holds it without its
+        query's values (SAS tokens are secrets), so apply reads it here, after checking that the plan was made
+        for this url; nothing else of a spec is read after planning."""
+        ds = self.project.datasets[dataset]
+        if ds.spec.url is None:
+            raise FtopsError(f"dataset {dataset} names no url", path=ds.path)
+        return expand_env(ds.spec.url, "url", ds.path, ds.line_of("url"))
+
 
 def root_base_model(project: Project, job_name: str) -> str:
     """The catalog base model at the root of a continuous fine-tuning chain."""

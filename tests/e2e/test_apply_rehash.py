@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
-from ftops.apply import FAILED, SKIPPED, apply_plan, open_session
+from ftops.apply import FAILED, SKIPPED, apply_plan
 from ftops.emulator import launch
 from ftops.plan import make_plan
+from ftops.session import open_session
 from tests.e2e.conftest import Project
 
 

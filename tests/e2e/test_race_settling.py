@@ -8,10 +8,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ftops.apply import ApplyResult, apply_plan, open_session
+from ftops.apply import ApplyResult, apply_plan
 from ftops.emulator import launch
 from ftops.foundry import FoundryClient
 from ftops.plan import make_plan
+from ftops.session import open_session
 from tests.e2e.conftest import Project
 
 

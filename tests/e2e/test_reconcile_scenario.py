@@ -90,7 +90,7 @@ def test_saved_plan_is_applied_verbatim_or_refused_when_stale(project: Project) 
     ok = project.ftops("apply", "fresh.plan.json", "--wait")
     assert ok.code == 0, ok.out + ok.err
     saved = json.loads((project.root / "fresh.plan.json").read_text())
-    assert saved["format_version"] == 2 and saved["fingerprint"]
+    assert saved["format_version"] == 3 and saved["fingerprint"]
     assert {a["resource"] for a in saved["actions"]} >= {"FineTuningJob/clippy", "Deployment/clippy-prod"}
     again = project.ftops("apply", "fresh.plan.json")
     assert again.code == 1 and "changed since the plan" in again.err
@@ -109,6 +109,6 @@ def test_markdown_and_json_plans(project: Project) -> None:
     assert md.code == 0 and md.out.startswith("### ftops plan")
     assert "| `+` | `FineTuningJob/clippy` | create |" in md.out
     data = project.plan_json()
-    assert data["format_version"] == 2 and data["cost"]["estimate"] is True
+    assert data["format_version"] == 3 and data["cost"]["estimate"] is True
     for a in data["actions"]:
         assert {"resource", "action", "reason", "changes", "depends_on"} <= a.keys()

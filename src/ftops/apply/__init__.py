@@ -13,19 +13,8 @@ from ._executor import (
     require_downtime_allowed,
 )
 from ._runtime import Outcome, Reporter
-from ._session import (
-    Session,
-    check_fresh,
-    load_plan_file,
-    open_session,
-    require_preflight,
-    save_plan_file,
-    verify_plan,
-)
 
 __all__ = [
-    "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Outcome", "Reporter", "Session",
-    "apply_plan", "check_fresh", "load_plan_file", "open_session", "require_downtime_allowed", "require_permissions",
-    "require_preflight",
-    "save_plan_file", "verify_plan",
+    "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Outcome", "Reporter",
+    "apply_plan", "require_downtime_allowed", "require_permissions",
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _urls as urls
-from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, StalePlanError
+from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, PlanNotApproved, StalePlanError
 from ..datasets import UrlRefused, hash_file, head_url
 from ..foundry import DeploymentWrite, storage_headers
 from ..plan import (
@@ -25,13 +25,11 @@ from ..plan import (
     UploadDataset,
     WaitFile,
     WaitJob,
-    evaluations,
-    job_request,
-    matching,
     needs_checkpoints,
     resolve_model,
+    rollout_tags,
+    submission,
 )
-from ..spec import expand_env
 from ._evaluate import confirm, evaluate, verdict_of
 from ._runtime import DEAD_FILE, Runtime, first_look, oldest_upload, settle_upload
 
@@ -71,9 +69,7 @@ def upload(rt: Runtime, a: UploadDataset) -> str:
 def import_dataset(rt: Runtime, a: ImportDataset) -> str:
     """Have Foundry fetch the dataset's URL (its SAS expanded only for this request), wait until it is
     processed, and keep the oldest import of that name (racing applies), as an upload does."""
-    ds = rt.checked.project.datasets[a.name]
-    assert ds.spec.url is not None  # verify_plan / the planner checked it is the spec's url
-    url = expand_env(ds.spec.url, "url", ds.path, ds.line_of("url"))
+    url = rt.checked.import_url(a.name)  # verify_plan / the planner checked the plan was made for it
     _same_remote(a, url)
     f = rt.client.import_file(url, a.filename)
     if f.status != "processed":
@@ -127,22 +123,25 @@ def wait_file(rt: Runtime, a: WaitFile) -> str:
 
 
 def create_job(rt: Runtime, a: CreateJob) -> str:
-    base_model = a.base_model
+    """Submit the plan's job request: the base job's model and the file ids uploads yielded filled in."""
+    base_model = a.request.base_model
     if base_model is None:
         assert a.base_job is not None and a.base_hash is not None  # the plan file validator checked it
         base_model = rt.await_job(a, a.base_job, a.base_hash).fine_tuned_model
-    spec = rt.checked.project.jobs[a.name].spec
-    files = {name: rt.files[name] for name in filter(None, (spec.training_data, spec.validation_data))}
-    request, ident = job_request(rt.checked, a.name, str(base_model), files)
-    if rt.wait_jobs and (marks := matching.rollout_marks(
-            (r.name, r.spec_hash) for r in rt.plan.actions if isinstance(r, RollOut) and r.job == a.name)):
-        request.metadata[matching.META_ROLLOUTS] = marks  # this apply rolls them out when the job finishes
-    if a.spec_hash is not None and ident[matching.META_CONTENT] != a.spec_hash:
-        raise StalePlanError(f"job {a.name}: the spec or its data changed since the plan was made; plan again")
+    with rt.lock:
+        files = dict(rt.files)
+    missing = [f.dataset for f in a.request.files() if f.file_id is None and f.dataset not in files]
+    if missing:
+        raise FtopsError(f"job {a.name}: dataset {missing[0]} has no uploaded file in this run")
+    rollouts = [(r.name, r.spec_hash) for r in rt.plan.actions if isinstance(r, RollOut) and r.job == a.name]
+    sent = submission(rt.plan.project, a.name, a.request, str(base_model), files,
+                      rollouts if rt.wait_jobs else ())  # this apply rolls them out when the job finishes
+    if a.spec_hash is not None and sent.content_hash != a.spec_hash:
+        raise PlanNotApproved(f"job {a.name}: the plan's job request is not the one its identity was made for; "
+                              "refusing it")
     if a.spec_hash is None:
         # The hash was not known at plan time (the base job had not finished): look before creating.
-        lookup = matching.job_lookup(rt.plan.project, ident[matching.META_CONTENT])
-        existing = [j for j in rt.client.list_jobs(metadata=lookup) if j.status != "cancelled"]
+        existing = [j for j in rt.client.list_jobs(metadata=sent.lookup) if j.status != "cancelled"]
         if existing and not a.retry:
             job = min(existing, key=lambda j: (j.created_at, j.id))
             with rt.lock:
@@ -150,13 +149,13 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
             return f"adopted {job.id} (created earlier for the same training content)"
     # One call. The plan's snapshot (or a saved plan's fingerprint check) showed no job for this hash;
     # a concurrent apply that created one meanwhile is settled right after creation.
-    job = rt.client.create_job(request, ident)
-    if job.metadata.get(matching.META_CONTENT) != ident[matching.META_CONTENT]:
+    job = rt.client.create_job(sent.request, sent.identity)
+    if not sent.kept_by(job.metadata):
         # Without its metadata the job cannot be found again, and every run would submit another.
         raise PermanentFoundryError(
             f"Foundry did not keep the metadata of {job.id}; ftops identifies jobs by it and would resubmit "
             "on every run, so it stops here (the next plan blocks this job's spec until this is resolved)")
-    first_look(rt, job, a.name, ident)  # in the background: a rival's job found then is followed instead
+    first_look(rt, job, a.name, sent.identity)  # in the background: a rival's job found then is followed instead
     return f"submitted {job.id}"
 
 
@@ -182,7 +181,6 @@ def wait_job(rt: Runtime, a: WaitJob) -> str:
 
 def roll_out(rt: Runtime, a: RollOut) -> str:
     job = rt.await_job(a, a.job, a.job_hash)
-    spec = rt.checked.project.deployments[a.name].spec
     model, loss = a.model, a.loss
     verdict = a.verdict
     if a.gated:
@@ -192,22 +190,21 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         if not verdict.passed or verdict.winner is None:
             raise FtopsError(f"rollout blocked: {verdict.reason}; keeps serving {a.served_model or 'nothing'}")
         model, loss = verdict.winner, _loss_of(rt, job.id, verdict.winner)
-    elif spec.evaluation is not None and (model is None or a.job_id != job.id):
+    elif a.evaluation is not None and (model is None or a.job_id != job.id):
         raise StalePlanError(f"deployment {a.name}: the plan's verdict is for another job; plan again")
     elif model is None or a.job_id != job.id:
-        checkpoints = rt.client.checkpoints(job.id) if needs_checkpoints(spec) else []
-        resolved = resolve_model(job, checkpoints, spec, a.served_loss)
+        checkpoints = rt.client.checkpoints(job.id) if needs_checkpoints(a.selector) else []
+        resolved = resolve_model(job, checkpoints, a.selector, a.served_loss)
         if resolved.blocked:
             raise FtopsError(f"rollout blocked: {resolved.blocked}")
         model, loss = resolved.model, resolved.loss
     if verdict is not None and not a.gated:  # read from eval metadata, which anyone may edit: the runs decide
         verdict = confirm(rt, a, verdict)
-    tags = matching.deployment_tags(rt.plan.project, a.name, a.spec_hash, job.id, loss, str(model))
-    if verdict is not None:
-        tags[evaluations.TAG_VERDICT] = evaluations.verdict_tag(verdict)
-        if verdict.baseline_model:
-            tags[evaluations.TAG_BASELINE] = verdict.baseline_model[:256]
-    write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format)
+    tags = a.tags
+    if (model, loss, job.id, verdict) != (a.model, a.loss, a.job_id, a.verdict):  # resolved now, not in the plan
+        tags = rollout_tags(rt.plan.project, a.name, a.spec_hash, job_id=job.id, loss=loss, model=str(model),
+                            verdict=verdict)
+    write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format, a.model_version)
     with rt.deploy_lock:
         if a.action == "replace":  # serving stops in between: the plan said so, and --allow-downtime allowed it
             rt.client.replace_deployment(a.name, write)

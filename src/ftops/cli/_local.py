@@ -21,7 +21,7 @@ from ._output import err
 from ._startup import loading
 
 if TYPE_CHECKING:
-    from ..apply import Session
+    from ..session import Session
 
 MODE_ENV = "FTOPS_LOCAL_FOUNDRY"  # process (default) | thread
 
@@ -90,7 +90,7 @@ def session(spec_dir: Path) -> Iterator[Session]:
         if foundry is not None and foundry.spec.local:
             require_local_foundry(foundry.path, foundry.line_of("local"))
         with loading():
-            from ..apply import open_session
+            from ..session import open_session
 
         with open_session(spec_dir, launcher=launch, checked=checked) as s:
             yield s
@@ -98,7 +98,7 @@ def session(spec_dir: Path) -> Iterator[Session]:
     launcher = EarlyLauncher(checked)
     try:
         with loading():  # openai and the Azure SDK load here, beside the child's start-up
-            from ..apply import open_session
+            from ..session import open_session
 
         with open_session(spec_dir, launcher=launcher, checked=checked) as s:
             yield s

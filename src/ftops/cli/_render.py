@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from rich.markup import escape
 
-from ..apply import ApplyResult
 from ..foundry import public_url
 from ..plan import Action, DriftItem, EvaluateCandidates, Finding, Plan, Scalar, StatusRow, Verdict, verdicts
 from ._escape import md_cell, md_text, terminal
+
+if TYPE_CHECKING:  # plan, drift and status render without importing apply
+    from ..apply import ApplyResult
 
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
           "delete": ("-", "red"), "cancel": ("x", "red"), "pause": ("||", "cyan"), "resume": (">", "cyan"),

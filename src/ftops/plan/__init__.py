@@ -17,7 +17,10 @@ from ._actions import (
     EvaluateCandidates,
     Finding,
     ImportDataset,
+    JobFile,
     JobProgress,
+    JobSubmission,
+    ModelSelector,
     NoOp,
     PauseJob,
     Plan,
@@ -33,9 +36,10 @@ from ._actions import (
 )
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
 from ._drift import DriftItem, drift_items, in_progress
-from ._jobs import job_identity, job_request
+from ._jobs import job_identity
 from ._live import LiveState, Needs, read_live
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
+from ._requests import Submission, rollout_tags, submission
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
 
@@ -57,8 +61,11 @@ __all__ = [
     "EvaluateCandidates",
     "Finding",
     "ImportDataset",
+    "JobFile",
     "JobProgress",
+    "JobSubmission",
     "LiveState",
+    "ModelSelector",
     "Needs",
     "NoOp",
     "PauseJob",
@@ -68,6 +75,7 @@ __all__ = [
     "RollOut",
     "Scalar",
     "StatusRow",
+    "Submission",
     "UploadDataset",
     "Verdict",
     "WaitFile",
@@ -79,7 +87,6 @@ __all__ = [
     "fingerprint",
     "in_progress",
     "job_identity",
-    "job_request",
     "known_after_apply",
     "make_plan",
     "matching",
@@ -87,8 +94,10 @@ __all__ = [
     "read_catalog_comparison",
     "read_live",
     "resolve_model",
+    "rollout_tags",
     "spec_fingerprint",
     "status_rows",
+    "submission",
     "utc_text",
     "verdicts",
 ]

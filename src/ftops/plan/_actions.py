@@ -12,9 +12,19 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._urls import plan_form
-from .._vocabulary import CHANGING, DRIFT_CLASSES, MODEL_FORMAT_PATTERN, VERBS, DriftClass, SkuName, Verb
+from .._vocabulary import (
+    CHANGING,
+    DRIFT_CLASSES,
+    MODEL_FORMAT_PATTERN,
+    VERBS,
+    DriftClass,
+    Method,
+    SkuName,
+    TrainingType,
+    Verb,
+)
 
-FORMAT_VERSION: Literal[2] = 2
+FORMAT_VERSION: Literal[3] = 3
 ACTIONS = VERBS
 DRIFT_KINDS = DRIFT_CLASSES
 # What an action shows a person and apply never reads. A saved plan may differ from a fresh decision only
@@ -27,6 +37,7 @@ Scalar = str | int | float | bool | None
 Hex16 = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+OwnTag = Annotated[str, Field(pattern=r"^ftops-[a-z-]{1,40}$")]  # ftops writes only its own tags
 LiveId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
@@ -198,13 +209,44 @@ class WaitFile(ActionBase):
 
 
 # -- jobs -----------------------------------------------------------------------------------
+class JobFile(_Model):
+    """A file a job trains on: its dataset and bytes, and the uploaded file's id when the plan found it
+    processed; otherwise the dataset action whose upload (or wait) yields the id at apply time."""
+
+    dataset: str = Field(min_length=1, max_length=300)
+    sha256: Sha256
+    file_id: LiveId | None = None
+    made_by: str | None = Field(default=None, min_length=1, max_length=300)  # an action id of this plan
+
+
+class JobSubmission(_Model):
+    """The fine-tuning job request apply sends, field by field as the spec writes it (Foundry's names and
+    values; `foundry.JobRequest` spells it on the wire). What is known only after apply is typed as such: the
+    base model of continuous fine-tuning (`base_model` None: the base job's fine-tuned model), a file id
+    (`JobFile.made_by`), and the identity metadata derived from them (`metadata` None)."""
+
+    base_model: str | None = Field(default=None, min_length=1, max_length=256)
+    training_file: JobFile
+    validation_file: JobFile | None = None
+    method: Method
+    hyperparameters: dict[str, int | float | str] = Field(default_factory=dict)  # as written: sent as is
+    training_type: TrainingType
+    suffix: str | None = Field(default=None, max_length=64)
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    grader: dict[str, Any] | None = None
+    metadata: dict[str, str] | None = None  # ftops' identity metadata the job carries, when the base is known
+
+    def files(self) -> list[JobFile]:
+        return [f for f in (self.training_file, self.validation_file) if f is not None]
+
+
 class CreateJob(ActionBase):
     op: Literal["job.create"] = "job.create"
     kind: Literal["FineTuningJob"] = "FineTuningJob"
     action: Literal["create"] = "create"
+    request: JobSubmission
     spec_hash: Hex16 | None  # None while the base job of continuous fine-tuning has not finished
-    base_model: str | None = None
-    base_job: Name | None = None
+    base_job: Name | None = None  # continuous fine-tuning: the job whose model `request` trains on
     base_hash: Hex16 | None = None
     retry: int = Field(default=0, ge=0)  # n-th resubmission after a failure (0: not a retry)
     supersedes: list[LiveId] = Field(default_factory=list)
@@ -291,6 +333,15 @@ class EvaluateCandidates(ActionBase):
 
 
 # -- deployments ----------------------------------------------------------------------------
+class ModelSelector(_Model):
+    """Which of a finished job's models a deployment serves, and the gates it must pass (the spec's
+    `model.checkpoint` and `gates`): apply resolves it when the job finishes after the plan."""
+
+    checkpoint: Literal["final", "best"] | Annotated[int, Field(strict=True, ge=1)] = "final"  # an int: an epoch
+    max_valid_loss: float | None = Field(default=None, allow_inf_nan=False)
+    must_beat_current: bool = False
+
+
 class RollOut(ActionBase):
     """Create, update or replace a deployment with the model a job's checkpoint selector names."""
 
@@ -303,7 +354,13 @@ class RollOut(ActionBase):
     capacity: int = Field(ge=1)
     # ARM's model format of the fine-tuned model (`OpenAI`; an open-source base model's provider, `Mistral AI`)
     model_format: str = Field(default="OpenAI", pattern=MODEL_FORMAT_PATTERN)
+    model_version: str = Field(default="1", pattern=r"^[A-Za-z0-9.\-]{1,40}$")  # ARM's: "1" for a fine-tuned model
     spec_hash: Hex16
+    selector: ModelSelector = Field(default_factory=ModelSelector)
+    evaluation: Name | None = None  # the Evaluation whose winner this deployment serves (its verdict decides)
+    # The ftops tags the write sets, as far as the plan knows them: all of them once `model` is resolved;
+    # else project, spec and hash, and apply adds the job, model, loss and verdict it resolves.
+    tags: dict[OwnTag, Annotated[str, Field(max_length=256)]] = Field(default_factory=dict)
     served_model: str | None = None  # what the deployment serves now (None: it does not exist)
     served_capacity: int | None = None  # its capacity now (a model and a capacity change go in two writes)
     served_loss: float | None = Field(default=None, allow_inf_nan=False)
@@ -365,7 +422,7 @@ class Finding(_Model):
 
 
 class Plan(_Model):
-    format_version: Literal[2] = 2
+    format_version: Literal[3] = 3
     project: Name
     endpoint: str = Field(max_length=1000)  # "<subscription>/<resource group>/<account>"
     data_plane: str = Field(default="", max_length=1000)  # the endpoint URL the plan read (for people)

@@ -16,7 +16,8 @@ from ._actions import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, No
 from ._context import Ctx, JobState, serving
 from ._cost import monthly_hosting
 from ._evaluations import TAG_CANARY, TAG_LEASE, lease_expired, plan_gate, plan_pending_evaluation
-from ._resolve import Resolved, needs_checkpoints, resolve_model
+from ._requests import rollout_tags
+from ._resolve import Resolved, needs_checkpoints, resolve_model, selector_of
 
 DEVELOPER_NOTE = "Foundry deletes Developer-tier deployments after 24 h"
 INACTIVE_NOTE = "Foundry deletes fine-tuned deployments unused for 15 days"
@@ -72,7 +73,9 @@ def _rollout_fields(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState,
             "model_format": (info.format if info is not None else None) or DEFAULT_MODEL_FORMAT,
             "capacity": s.sku.capacity, "spec_hash": deployment_hash(s), "served_model": live.model if live else None,
             "served_capacity": live.capacity if live else None,
-            "served_loss": _served_loss(live), "live_id": live.name if live else None}
+            "served_loss": _served_loss(live), "live_id": live.name if live else None, "selector": selector_of(s),
+            "evaluation": s.evaluation.name if s.evaluation is not None else None,
+            "tags": rollout_tags(ctx.project, dep.name, deployment_hash(s))}
 
 
 def _pending_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None,
@@ -105,10 +108,11 @@ def _resolve(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, live: LiveDe
         # ftops resolved this job's checkpoint when it rolled it out; a finished job's checkpoints do
         # not change, so a no-op plan needs no checkpoint call per deployment.
         return Resolved(live.model, _served_loss(live), "as rolled out")
-    checkpoints = ctx.live.checkpoints_of(job.id) if needs_checkpoints(s) else []
+    pick = selector_of(s)
+    checkpoints = ctx.live.checkpoints_of(job.id) if needs_checkpoints(pick) else []
     if checkpoints is None:
         return None
-    return resolve_model(job, checkpoints, s, _served_loss(live))
+    return resolve_model(job, checkpoints, pick, _served_loss(live))
 
 
 def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: JobState,
@@ -135,7 +139,9 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
                      cost=Cost(monthly_usd=monthly if live else 0.0), **noop))
         return
     fields = {**_rollout_fields(ctx, dep, state, live), "model": resolved.model, "loss": resolved.loss,
-              "job_id": job.id, "verdict": verdict}
+              "job_id": job.id, "verdict": verdict,
+              "tags": rollout_tags(ctx.project, name, deployment_hash(s), job_id=job.id, loss=resolved.loss,
+                                   model=resolved.model, verdict=verdict)}
     cost = Cost(monthly_usd=monthly)
     if live is None:
         ctx.add(_recreate(ctx, dep, job, resolved, fields, cost))

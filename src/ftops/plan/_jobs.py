@@ -11,18 +11,32 @@ re-attaches to. `plan_job` then decides: follow the job (`_plan_existing`) or su
 from __future__ import annotations
 
 import graphlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from ..checks import CheckedProject
-from ..foundry import JobRequest, LiveJob
+from ..foundry import LiveJob
 from ..spec import HYPERPARAMETER_MODELS, FineTuningJobSpec, JobRef, Resource, normalised_hyperparameters
 from . import _matching as ident
-from ._actions import CancelJob, Cost, CreateJob, JobProgress, NoOp, PauseJob, ResumeJob, WaitJob, known_after_apply
+from ._actions import (
+    CancelJob,
+    Cost,
+    CreateJob,
+    JobFile,
+    JobProgress,
+    JobSubmission,
+    NoOp,
+    PauseJob,
+    ResumeJob,
+    WaitJob,
+    known_after_apply,
+)
 from ._context import Ctx, JobState
 from ._cost import training_cost
+from ._requests import job_metadata
 
 # Which of several live jobs for one hash to follow: a finished one, else one in progress, else the rest.
 KEEP_ORDER = {"succeeded": 0, "running": 1, "paused": 1, "queued": 1, "validating_files": 1, "pending": 1}
@@ -37,21 +51,25 @@ def job_order(checked: CheckedProject) -> list[str]:
     return list(graphlib.TopologicalSorter(graph).static_order())
 
 
-def _spec_fields(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_model: str) -> dict[str, Any]:
-    """The fields of the spec hash older ftops versions stored (`ftops-hash`): hyperparameters as written."""
-    s = job.spec
-    reports = checked.reports
-    return {
-        "model": base_model,
-        "training_data": reports[s.training_data].sha256,
-        "validation_data": reports[s.validation_data].sha256 if s.validation_data else None,
-        "method": s.method,
-        "hyperparameters": dict(sorted(s.hyperparameters.items())),
-        "trainingType": s.training_type,
-        "seed": s.seed,
-        "suffix": s.suffix,
-        "grader": s.grader,
-    }
+def job_submission(checked: CheckedProject, name: str, base_model: str | None, *,
+                   file_ids: Mapping[str, str] | None = None,
+                   made_by: Mapping[str, str] | None = None) -> JobSubmission:
+    """The request job `name` sends on `base_model` (None: the base job's model, known after apply), with
+    the file ids the plan found (dataset -> processed file id) or the actions that yield them."""
+    s = checked.project.jobs[name].spec
+    file_ids, made_by = file_ids or {}, made_by or {}
+
+    def file(ds: str) -> JobFile:
+        return JobFile(dataset=ds, sha256=checked.reports[ds].sha256, file_id=None if ds in made_by else
+                       file_ids.get(ds), made_by=made_by.get(ds))
+
+    job = JobSubmission(base_model=base_model, training_file=file(s.training_data),
+                        validation_file=file(s.validation_data) if s.validation_data else None, method=s.method,
+                        hyperparameters=dict(s.hyperparameters), training_type=s.training_type, suffix=s.suffix,
+                        seed=s.seed, grader=s.grader)
+    if base_model is not None:
+        job.metadata = job_metadata(checked.project.project_name, name, job, base_model)[1]
+    return job
 
 
 def _content(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_model: str) -> dict[str, Any]:
@@ -60,33 +78,9 @@ def _content(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_mod
 
 def job_identity(checked: CheckedProject, name: str, base_model: str) -> tuple[str, str]:
     """(training-content hash, spec hash) of job `name` on `base_model`: what live jobs of it carry."""
-    job = checked.project.jobs[name]
-    return (ident.canonical_hash(_content(checked, job, base_model)),
-            ident.canonical_hash(_spec_fields(checked, job, base_model)))
-
-
-def job_request(checked: CheckedProject, name: str, base_model: str,
-                files: dict[str, str]) -> tuple[JobRequest, dict[str, str]]:
-    """(request, identity metadata) of job `name` on `base_model`: what apply submits.
-
-    The identity is the training-content hash (`ftops-content`); the spec hash is stored beside it for
-    older ftops versions, and the content's fields (compact) let a later plan show what changed.
-    """
-    project = checked.project.project_name
-    job = checked.project.jobs[name]
-    s = job.spec
-    content = _content(checked, job, base_model)
-    content_hash, spec_hash = job_identity(checked, name, base_model)
-    identity = ident.job_metadata(project, name, spec_hash, content_hash)
-    metadata = dict(identity)
-    stored = ident.stored_fields(content)
-    if stored is not None:
-        metadata[ident.META_FIELDS] = stored
-    request = JobRequest(base_model=base_model, training_file=files[s.training_data], method=s.method,
-                         training_type=s.training_type, metadata=metadata,
-                         validation_file=files[s.validation_data] if s.validation_data else None,
-                         hyperparameters=dict(s.hyperparameters), suffix=s.suffix, seed=s.seed, grader=s.grader)
-    return request, identity
+    identity, _ = job_metadata(checked.project.project_name, name, job_submission(checked, name, base_model),
+                               base_model)
+    return identity[ident.META_CONTENT], identity[ident.META_HASH]
 
 
 def _progress(ctx: Ctx, job: LiveJob) -> JobProgress:
@@ -292,12 +286,16 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
     # re-attaches to, after names were swapped, is that spec's).
     superseded = [j for j in live if j.id not in ctx.claimed and j.active]
     changed = any(j.id not in ctx.claimed or ctx.claimed[j.id] != name for j in live)
+    known = not base.model.startswith("job:")
+    files = {ds: f.id for ds, f in ctx.dataset_files.items()}
+    request = job_submission(ctx.checked, name, base.model if known else None, file_ids=files,
+                             made_by=ctx.dataset_action)
     create = ctx.add(CreateJob(
-        id=f"{aid}:create", name=name, reason=_create_reason(changed, current, failed, superseded, s.retries),
+        id=f"{aid}:create", request=request, name=name,
+        reason=_create_reason(changed, current, failed, superseded, s.retries),
         changes=_job_changes(ctx, job, live, base.model), depends_on=sorted(set(base.depends)),
         blocked=base.blocked, drift="modified" if current and not failed else None, cost=_cost(ctx, job),
-        spec_hash=None if base.model.startswith("job:") else state.hash,
-        base_model=None if base.model.startswith("job:") else base.model, base_job=base.job,
+        spec_hash=state.hash if known else None, base_job=base.job,
         base_hash=ctx.jobs[base.job].hash if base.job else None, retry=len(failed),
         supersedes=sorted(j.id for j in superseded)))  # sorted: a listing may order jobs of one second either way
     state.action_id, state.blocked, state.creating = create.id, base.blocked, True

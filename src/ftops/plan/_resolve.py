@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..foundry import LiveCheckpoint, LiveJob
 from ..spec import DeploymentSpec, Epoch
+from ._actions import ModelSelector
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,25 @@ def deployable(job: LiveJob, cp: LiveCheckpoint, cps: list[LiveCheckpoint]) -> s
     return cp.id
 
 
-def needs_checkpoints(spec: DeploymentSpec) -> bool:
-    """Whether resolving `spec` reads the job's checkpoints (the final model without gates does not)."""
-    return not (spec.model.checkpoint == "final" and spec.gates.max_valid_loss is None
-                and not spec.gates.must_beat_current)
+def selector_of(spec: DeploymentSpec) -> ModelSelector:
+    """The spec's checkpoint selector and gates, as a rollout carries them."""
+    checkpoint = spec.model.checkpoint
+    return ModelSelector(checkpoint=checkpoint.epoch if isinstance(checkpoint, Epoch) else checkpoint,
+                         max_valid_loss=spec.gates.max_valid_loss, must_beat_current=spec.gates.must_beat_current)
 
 
-def resolve_model(job: LiveJob, checkpoints: list[LiveCheckpoint], spec: DeploymentSpec,
+def needs_checkpoints(pick: ModelSelector) -> bool:
+    """Whether resolving `pick` reads the job's checkpoints (the final model without gates does not)."""
+    return not (pick.checkpoint == "final" and pick.max_valid_loss is None and not pick.must_beat_current)
+
+
+def resolve_model(job: LiveJob, checkpoints: list[LiveCheckpoint], pick: ModelSelector,
                   served_loss: float | None = None) -> Resolved:
     """Resolve the checkpoint selector against a succeeded job, then apply the promotion gates (pure)."""
     assert job.fine_tuned_model is not None
-    selector = spec.model.checkpoint
+    selector = pick.checkpoint
     resolved: Resolved
-    if not needs_checkpoints(spec):
+    if not needs_checkpoints(pick):
         return Resolved(job.fine_tuned_model, None, "final model")
     cps = sorted(checkpoints, key=lambda c: c.step_number)
     final_loss = cps[-1].loss if cps else None
@@ -57,21 +64,19 @@ def resolve_model(job: LiveJob, checkpoints: list[LiveCheckpoint], spec: Deploym
                 resolved = Resolved(best.id, best.loss, f"best checkpoint at step {best.step_number} "
                                                         f"(loss {best.loss:.4f})")
     else:
-        assert isinstance(selector, Epoch)
         n = job.n_epochs or len(cps)
         epochs = {n - (len(cps) - 1 - i): c for i, c in enumerate(cps)}
-        if selector.epoch not in epochs:
+        if selector not in epochs:
             have = ", ".join(str(e) for e in sorted(epochs)) or "none"
-            return Resolved(None, None, "", f"epoch {selector.epoch} is not deployable: Foundry keeps the last three "
+            return Resolved(None, None, "", f"epoch {selector} is not deployable: Foundry keeps the last three "
                                             f"checkpoints (epochs {have})")
-        c = epochs[selector.epoch]
-        resolved = Resolved(deployable(job, c, cps), c.loss, f"epoch {selector.epoch}")
-    gates = spec.gates
-    if gates.max_valid_loss is not None and (resolved.loss is None or resolved.loss > gates.max_valid_loss):
+        c = epochs[selector]
+        resolved = Resolved(deployable(job, c, cps), c.loss, f"epoch {selector}")
+    if pick.max_valid_loss is not None and (resolved.loss is None or resolved.loss > pick.max_valid_loss):
         shown = "unknown" if resolved.loss is None else f"{resolved.loss:.4f}"
         return Resolved(None, resolved.loss, resolved.note,
-                        f"gate maxValidLoss: validation loss {shown} is above {gates.max_valid_loss}")
-    if gates.must_beat_current and served_loss is not None and (resolved.loss is None or resolved.loss >= served_loss):
+                        f"gate maxValidLoss: validation loss {shown} is above {pick.max_valid_loss}")
+    if pick.must_beat_current and served_loss is not None and (resolved.loss is None or resolved.loss >= served_loss):
         shown = "unknown" if resolved.loss is None else f"{resolved.loss:.4f}"
         return Resolved(None, resolved.loss, resolved.note,
                         f"gate mustBeatCurrent: validation loss {shown} does not beat the served {served_loss:.4f}")

@@ -10,6 +10,7 @@ from ._documents import (
     JobRef,
     ModelRef,
     Sku,
+    training_content,
 )
 from ._evaluation import (
     EpochPick,
@@ -67,4 +68,5 @@ __all__ = [
     "normalised_hyperparameters",
     "require_connection",
     "spec_files",
+    "training_content",
 ]

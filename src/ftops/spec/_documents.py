@@ -10,12 +10,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .._vocabulary import SkuName, TrainingType
+from .._vocabulary import Method, SkuName, TrainingType
 from ._evaluation import EvaluationRef, EvaluationSpec
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-Method = Literal["supervised", "dpo", "reinforcement"]
 DatasetFormat = Literal["chat", "preference", "reinforcement"]
 # Integers are strict (YAML `true` is not 1) and floats finite (`.nan`/`.inf` are not numbers here).
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
@@ -209,17 +208,9 @@ class FineTuningJobSpec(_Strict):
         model) and grader. Editing anything else (a name, key order, `"auto"` written out, 2 vs 2.0, which
         dataset name holds the bytes) is the same job; `paused`, `retries` and `keepSuperseded` are not sent.
         """
-        return {
-            "model": base_model,
-            "training_data": sha256[self.training_data],
-            "validation_data": sha256[self.validation_data] if self.validation_data else None,
-            "method": self.method,
-            "hyperparameters": normalised_hyperparameters(self.method, self.hyperparameters),
-            "trainingType": self.training_type,
-            "seed": self.seed,
-            "suffix": self.suffix,
-            "grader": _same_numbers(self.grader),
-        }
+        return training_content(base_model, sha256[self.training_data],
+                                sha256[self.validation_data] if self.validation_data else None, self.method,
+                                self.hyperparameters, self.training_type, self.seed, self.suffix, self.grader)
 
 
 class Epoch(_Strict):
@@ -269,6 +260,24 @@ class Envelope(BaseModel):
     kind: SpecKind
     metadata: Metadata
     spec: dict[str, Any]
+
+
+def training_content(base_model: str, training_sha256: str, validation_sha256: str | None, method: Method,
+                     hyperparameters: Mapping[str, Any], training_type: TrainingType, seed: int | None,
+                     suffix: str | None, grader: dict[str, Any] | None) -> dict[str, Any]:
+    """A job's identity from the fields of its request (`FineTuningJobSpec.training_content` explains it);
+    a plan's job request is hashed with it again once apply knows the base model."""
+    return {
+        "model": base_model,
+        "training_data": training_sha256,
+        "validation_data": validation_sha256,
+        "method": method,
+        "hyperparameters": normalised_hyperparameters(method, dict(hyperparameters)),
+        "trainingType": training_type,
+        "seed": seed,
+        "suffix": suffix,
+        "grader": _same_numbers(grader),
+    }
 
 
 def _same_numbers(value: Any) -> Any:

@@ -8,10 +8,13 @@ import pytest
 
 from ftops.cli._render import MARKDOWN_LIMIT, drift_text, plan_markdown, plan_text
 from ftops.foundry import LiveDeployment, LiveJob
-from ftops.plan import CreateJob, DriftItem, Finding, NoOp, Plan, RollOut
+from ftops.plan import CreateJob, DriftItem, Finding, JobFile, JobSubmission, NoOp, Plan, RollOut
 from ftops.plan._actions import Cost
 from tests.conftest import BASE_SPEC, MakeProject
 from tests.unit.plan.snapshots import world
+
+REQUEST = JobSubmission(base_model="m", training_file=JobFile(dataset="d", sha256="0" * 64, file_id="file-1"),
+                         method="supervised", training_type="GlobalStandard")
 
 
 def _plan(n: int) -> Plan:
@@ -42,9 +45,9 @@ def test_small_plan_shows_every_row_field_changes_and_cost_before_after() -> Non
 
 
 def test_hashes_only_when_nothing_else_changed() -> None:
-    a = CreateJob(id="job.j:create", name="j", reason="new", spec_hash="a" * 16, base_model="m",
+    a = CreateJob(id="job.j:create", name="j", reason="new", spec_hash="a" * 16, request=REQUEST,
                   changes={"spec hash": ("x", "y")})
-    b = CreateJob(id="job.k:create", name="k", reason="new", spec_hash="a" * 16, base_model="m",
+    b = CreateJob(id="job.k:create", name="k", reason="new", spec_hash="a" * 16, request=REQUEST,
                   changes={"spec hash": ("x", "y"), "n_epochs": (3, 4)})
     plan = Plan(project="p", endpoint="e", fingerprint="0" * 16, spec_fingerprint="1" * 16, spec_dir="s",
                 created_at=1.8e9, actions=[a, b])

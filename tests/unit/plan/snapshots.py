@@ -9,9 +9,9 @@ from typing import Any
 
 from ftops.checks import CheckedProject, validate_dir
 from ftops.foundry import LiveCheckpoint, LiveDeployment, LiveEval, LiveEvent, LiveFile, LiveJob, Snapshot
-from ftops.plan import LiveState, Plan, decide, matching
+from ftops.plan import LiveState, Plan, decide, matching, submission
 from ftops.plan._deployments import deployment_hash
-from ftops.plan._jobs import job_request
+from ftops.plan._jobs import job_submission
 
 NOW = 1_800_000_000.0
 _ids = itertools.count(1)
@@ -69,7 +69,7 @@ class World:
         files = files or {d: f.id for f in self.files for d in self.checked.project.datasets
                           if f.filename == matching.file_name(self.project, d, self.checked.reports[d].sha256)}
         base = base_model or (spec.base_model if isinstance(spec.base_model, str) else "")
-        request, _ = job_request(self.checked, name, base, files)
+        request = submission(self.project, name, job_submission(self.checked, name, base), base, files).request
         jid = new_id("ftjob-")
         job = LiveJob(id=jid, status=status, model=base, created_at=created_at,
                       fine_tuned_model=f"{base}.ft-{jid[-32:]}" if status == "succeeded" else None,

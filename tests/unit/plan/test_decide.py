@@ -154,7 +154,7 @@ def test_continuous_fine_tuning_waits_for_its_base(make_project: MakeProject) ->
     base = w.set_job(base, status="succeeded", fine_tuned_model="gpt-4.1-mini-2025-04-14.ft-" + "a" * 32)
     w.checkpoints_for(base, [0.9, 0.5, 0.7])
     a = by_resource(w.plan())["FineTuningJob/clippy-v2"]
-    assert isinstance(a, CreateJob) and a.base_model == "gpt-4.1-mini-2025-04-14.ft-" + "a" * 32 and a.spec_hash
+    assert isinstance(a, CreateJob) and a.request.base_model == "gpt-4.1-mini-2025-04-14.ft-" + "a" * 32 and a.spec_hash
 
 
 def test_best_checkpoint_and_epoch_selection(w: World, make_project: MakeProject) -> None:

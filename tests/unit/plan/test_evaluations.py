@@ -225,8 +225,8 @@ def test_judge_picks_the_passing_candidate_with_the_best_mean() -> None:
 
 
 def test_a_gated_plan_round_trips_through_a_plan_file_and_renders_its_verdicts(w: World, tmp_path: Path) -> None:
-    from ftops.apply import load_plan_file, save_plan_file, verify_plan
     from ftops.cli._render import plan_markdown, plan_text
+    from ftops.session import load_plan_file, save_plan_file, verify_plan
 
     job, models = finished(w)
     record(w, {models[0]: (0.40, 0.0), models[1]: (0.45, 0.1), models[2]: (0.42, 0.0), job.model: (0.3, 0.0)})
@@ -298,7 +298,7 @@ spec:
 
 def test_a_plan_file_evaluation_for_other_criteria_is_refused(w: World) -> None:
     from ftops import PlanNotApproved
-    from ftops.apply import verify_plan
+    from ftops.session import verify_plan
 
     finished(w)
     plan = w.plan()

@@ -3,8 +3,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ftops.plan import CreateJob, NoOp, Plan, RollOut, UploadDataset, matching
+from ftops.plan import CreateJob, JobFile, JobSubmission, NoOp, Plan, RollOut, UploadDataset, matching
 from ftops.plan._actions import Cost
+
+REQUEST = JobSubmission(base_model="m", training_file=JobFile(dataset="d", sha256="0" * 64, file_id="file-1"),
+                         method="supervised", training_type="GlobalStandard")
 
 
 def test_file_names_round_trip_and_foreign_names_are_ignored() -> None:
@@ -32,7 +35,7 @@ def _plan() -> Plan:
     return Plan(project="p", endpoint="s/g/a", fingerprint="0" * 16, spec_fingerprint="1" * 16, spec_dir="specs",
                 created_at=1.8e9, actions=[
                     CreateJob(id="job.x:create", name="x", reason="new job", depends_on=["dataset.d:no-op"],
-                              cost=Cost(training_usd=1.5), spec_hash="a" * 16, base_model="m"),
+                              cost=Cost(training_usd=1.5), spec_hash="a" * 16, request=REQUEST),
                     RollOut(id="deployment.y:create", name="y", action="create", reason="deploy", job="x",
                             job_hash="a" * 16, sku="GlobalStandard", capacity=1, spec_hash="b" * 16,
                             cost=Cost(monthly_usd=10.0)),
@@ -43,7 +46,7 @@ def _plan() -> Plan:
 def test_plan_round_trips_through_json_and_totals_cost() -> None:
     plan = _plan()
     data = plan.to_dict()
-    assert data["format_version"] == 2 and data["has_changes"]
+    assert data["format_version"] == 3 and data["has_changes"]
     assert data["cost"] == {"training_usd": 1.5, "monthly_hosting_usd": 10.0, "monthly_hosting_before_usd": 0.0,
                             "monthly_hosting_delta_usd": 10.0, "canary_hosting_usd": 0.0,
                             "monthly_unmanaged_usd": 0.0, "estimate": True, "currency": "USD"}

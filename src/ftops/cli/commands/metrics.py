@@ -17,8 +17,8 @@ from ..._exceptions import FtopsError, UsageError
 from .._output import out
 
 if TYPE_CHECKING:
-    from ...apply import Session
     from ...foundry import JobMetrics
+    from ...session import Session
 
 LIVE_STATUSES = ("succeeded", "running")
 

@@ -16,8 +16,8 @@ from ..._exceptions import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
 from .._output import err, is_tty, out
 
 if TYPE_CHECKING:
-    from ...apply import Session
     from ...plan import Plan
+    from ...session import Session
 
 
 class Format(StrEnum):
@@ -59,8 +59,8 @@ def plan(
     from .._local import session
 
     with session(spec_dir) as s:  # the SDKs load inside, while the local Foundry starts on the other core
-        from ...apply import save_plan_file
         from ...plan import make_plan
+        from ...session import save_plan_file
         from .. import _render as render
 
         p = make_plan(s.checked, s.client, prune=prune)
@@ -104,7 +104,7 @@ def apply(
     from .._local import session
 
     if target.is_file():
-        from ...apply import load_plan_file
+        from ...session import load_plan_file
 
         saved = load_plan_file(target)
         with session(Path(saved.spec_dir)) as s:
@@ -165,8 +165,8 @@ def _read_only_plan(spec_dir: Path) -> Plan:
 def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool) -> Plan:
     """What the saved plan approved, if it still fits specs, data and live state; else refuse, or plan again
     if asked (only a stale plan: one that is not what ftops decides, with nothing moved, is always refused)."""
-    from ...apply import check_fresh
     from ...plan import make_plan
+    from ...session import check_fresh
     from .. import _render as render
 
     try:
@@ -188,7 +188,7 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
 def _refuse_on_preflight(p: Plan) -> None:
     """Preflight errors: one line per cause on stderr (naming its resources), then exit 1 before anything
     is applied."""
-    from ...apply import require_preflight
+    from ...session import require_preflight
     from .. import _render as render
     from .._escape import terminal
 

@@ -1,4 +1,4 @@
-"""A session (checked specs plus a connected client); saved plan files, their validation and freshness.
+"""Verifying a saved plan before apply runs it: its fit to the specs and data, offline, then its freshness.
 
 A plan file is an approval, not a program. It is validated as a whole before anything runs: its schema
 (`format_version`, every action's type and fields), its graph (known ids, no cycle), its paths (inside the
@@ -14,21 +14,14 @@ by the fingerprints) is planned again under `--on-stale replan`; a plan that is 
 from __future__ import annotations
 
 import graphlib
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
-import orjson
-from pydantic import ValidationError
-
-from .._exceptions import FtopsError, PlanNotApproved, PreflightFailed, StalePlanError
+from .._exceptions import PlanNotApproved, PreflightFailed, StalePlanError
 from .._urls import plan_form
-from ..checks import CheckedProject, validate_dir
-from ..foundry import FoundryClient, Launcher, connect, storage_headers
+from ..checks import CheckedProject
 from ..plan import (
+    Action,
     CreateJob,
     EvaluateCandidates,
     ImportDataset,
@@ -41,75 +34,8 @@ from ..plan import (
     matching,
     spec_fingerprint,
 )
-from ..spec import require_connection
 from ._approval import approve
-
-MAX_PLAN_BYTES = 64 * 1024 * 1024
-
-
-@dataclass
-class Session:
-    checked: CheckedProject
-    client: FoundryClient
-
-
-@contextmanager
-def open_session(spec_dir: str | Path, root: str | Path | None = None, *,
-                 launcher: Launcher | None = None, checked: CheckedProject | None = None) -> Iterator[Session]:
-    """Validate the specs (offline, cached), then connect to the Foundry they name.
-
-    `launcher` starts the local Foundry for a `local: true` spec (the CLI passes the emulator's);
-    `checked` is `validate_dir(spec_dir, root)` when the caller has validated already.
-    """
-    checked = checked or validate_dir(spec_dir, root, url_auth=storage_headers)
-    require_connection(checked.project)  # unset ${VAR}s: fine for validate, an error to connect
-    foundry = checked.project.foundry
-    assert foundry is not None
-    client = connect(foundry.spec, checked.project.root, launcher=launcher)
-    try:
-        yield Session(checked, client)
-    finally:
-        client.close()
-
-
-def save_plan_file(plan: Plan, path: str | Path) -> None:
-    """Write the plan as versioned JSON, atomically."""
-    target = Path(path)
-    if target.exists() and not target.is_file():  # a directory, a device (/dev/full), a fifo: never replace it
-        raise FtopsError("cannot write the plan file: it exists and is not a regular file", path=path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "wb") as f:
-            f.write(orjson.dumps(plan.to_dict(), option=orjson.OPT_INDENT_2))
-        os.replace(tmp, target)
-    except OSError as e:
-        raise FtopsError(f"cannot write the plan file: {e.strerror or e}", path=path) from e
-
-
-def load_plan_file(path: str | Path) -> Plan:
-    """Read and validate a plan file's schema; one line for whatever is wrong with it."""
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_PLAN_BYTES:
-            raise FtopsError(f"not a plan file (larger than {MAX_PLAN_BYTES // 2**20} MiB)", path=path)
-        data = orjson.loads(p.read_bytes())
-    except OSError as e:
-        raise FtopsError(f"cannot read plan file: {e.strerror or e}", path=path) from e
-    except orjson.JSONDecodeError as e:
-        raise FtopsError(f"not a plan file (invalid JSON: {e.msg})", path=path) from e
-    if not isinstance(data, dict) or "format_version" not in data:
-        raise FtopsError("not a plan file (no format_version)", path=path)
-    if data.get("format_version") != 2:
-        raise FtopsError(f"plan file has format_version {repr(data.get('format_version'))[:40]}; this ftops reads 2 "
-                         "(plan again with this version)", path=path)
-    try:
-        return Plan.from_dict(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(x) for x in first["loc"][:4])
-        raise FtopsError(f"plan file is malformed at {where or 'top level'}: {first['msg']} "
-                         f"({e.error_count()} problem(s))", path=path) from None
+from ._connect import Session
 
 
 def verify_plan(plan: Plan, checked: CheckedProject) -> None:
@@ -117,7 +43,7 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
 
     StalePlanError when the specs or data changed since; PlanNotApproved for what no plan of ftops holds
     (a repeated id, an unknown dependency, a cycle; once the specs are the plan's own, an action that
-    does not match them).
+    does not match them: `FITS`, per action type).
     """
     project = checked.project
     if plan.project != project.project_name:
@@ -128,29 +54,45 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
     if plan.spec_fingerprint != spec_fingerprint(checked):
         raise StalePlanError("the specs or their data changed since the plan was made; run `ftops plan` again")
     for a in plan.actions:
-        if isinstance(a, UploadDataset):
-            _check_upload(a, checked)
-        elif isinstance(a, ImportDataset):
-            _check_import(a, checked)
-        elif isinstance(a, WaitFile) and (a.name not in checked.reports or a.filename != matching.file_name(
-                project.project_name, a.name, checked.reports[a.name].sha256)):
-            raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} is not this dataset's upload; "
-                                  "refusing it")
-        elif isinstance(a, CreateJob) and (a.name not in project.jobs or (a.base_job and (
-                a.base_job not in project.jobs or a.base_hash is None))):
-            raise PlanNotApproved(f"plan action {a.id}: job {a.name} does not match the specs; refusing it")
-        elif isinstance(a, RollOut) and (a.name not in project.deployments or a.job not in project.jobs):
-            raise PlanNotApproved(f"plan action {a.id}: deployment {a.name} does not match the specs; refusing it")
-        elif isinstance(a, EvaluateCandidates) and (
-                a.name not in project.evaluations or a.deployment not in project.deployments
-                or a.job not in project.jobs or (ref := project.deployments[a.deployment].spec.evaluation) is None
-                or ref.name != a.name):
-            raise PlanNotApproved(f"plan action {a.id}: evaluation {a.name} does not match the specs; refusing it")
-        elif isinstance(a, EvaluateCandidates) and (
-                a.job != project.deployments[a.deployment].spec.model.job
-                or a.criteria_hash != evaluations.criteria_hash(checked, project.evaluations[a.name])):
-            raise PlanNotApproved(f"plan action {a.id}: evaluation {a.name} is not for these criteria, data or "
-                                  "job; refusing it")
+        check = FITS.get(type(a))
+        if check is not None:
+            check(a, checked)
+
+
+def _refuse(a: Action, what: str) -> PlanNotApproved:
+    return PlanNotApproved(f"plan action {a.id}: {what}; refusing it")
+
+
+def _check_wait_file(a: WaitFile, checked: CheckedProject) -> None:
+    project = checked.project
+    if a.name not in checked.reports or a.filename != matching.file_name(
+            project.project_name, a.name, checked.reports[a.name].sha256):
+        raise _refuse(a, f"file name {a.filename!r} is not this dataset's upload")
+
+
+def _check_job(a: CreateJob, checked: CheckedProject) -> None:
+    jobs = checked.project.jobs
+    if a.name not in jobs or (a.base_job and (a.base_job not in jobs or a.base_hash is None)):
+        raise _refuse(a, f"job {a.name} does not match the specs")
+    if a.base_job is None and a.request.base_model is None:
+        raise _refuse(a, f"job {a.name} names no base model")
+    if any(f.file_id is None and f.made_by is None for f in a.request.files()) and not a.blocked:
+        raise _refuse(a, f"job {a.name} names neither a file nor the action that uploads it")
+
+
+def _check_rollout(a: RollOut, checked: CheckedProject) -> None:
+    if a.name not in checked.project.deployments or a.job not in checked.project.jobs:
+        raise _refuse(a, f"deployment {a.name} does not match the specs")
+
+
+def _check_evaluation(a: EvaluateCandidates, checked: CheckedProject) -> None:
+    project = checked.project
+    if (a.name not in project.evaluations or a.deployment not in project.deployments or a.job not in project.jobs
+            or (ref := project.deployments[a.deployment].spec.evaluation) is None or ref.name != a.name):
+        raise _refuse(a, f"evaluation {a.name} does not match the specs")
+    if (a.job != project.deployments[a.deployment].spec.model.job
+            or a.criteria_hash != evaluations.criteria_hash(checked, project.evaluations[a.name])):
+        raise _refuse(a, f"evaluation {a.name} is not for these criteria, data or job")
 
 
 def require_preflight(plan: Plan) -> None:
@@ -209,6 +151,14 @@ def _check_import(a: ImportDataset, checked: CheckedProject) -> None:
     if a.filename != matching.file_name(project.project_name, a.name, a.sha256):
         raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
                               "refusing it")
+
+# What each action type must fit in the specs and data before anything runs (the fresh decision then
+# decides every field: `approve`). A type not listed has nothing of the specs to fit.
+Fit = Callable[[Any, CheckedProject], None]
+FITS: dict[type[Action], Fit] = {
+    UploadDataset: _check_upload, ImportDataset: _check_import, WaitFile: _check_wait_file, CreateJob: _check_job,
+    RollOut: _check_rollout, EvaluateCandidates: _check_evaluation,
+}
 
 
 def check_fresh(plan: Plan, session: Session) -> Plan:

@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from ftops import FtopsError, PlanNotApproved, StalePlanError
-from ftops.apply import load_plan_file, save_plan_file, verify_plan
 from ftops.plan import Plan, decide
+from ftops.session import load_plan_file, save_plan_file, verify_plan
 from tests.conftest import BASE_SPEC, MakeProject
 from tests.unit.plan.snapshots import world
 
@@ -33,8 +33,9 @@ def test_save_and_load_round_trip(tmp_path: Path, make_project: MakeProject) -> 
     ("{not json", "not a plan file (invalid JSON"),
     ("[1, 2]", "not a plan file"),
     ('{"format_version": 1}', "format_version 1"),
-    ('{"format_version": 2}', "plan file is malformed"),
-    ('{"format_version": 2, "actions": "x"}', "plan file is malformed"),
+    ('{"format_version": 2}', "format_version 2; this ftops reads 3"),  # before jobs carried their request
+    ('{"format_version": 3}', "plan file is malformed"),
+    ('{"format_version": 3, "actions": "x"}', "plan file is malformed"),
     ('{"format_version": "' + "x" * 100_000 + '"}', "format_version 'xxxxx"),  # was repeated whole
 ])
 def test_bad_plan_files_are_one_line_errors(tmp_path: Path, content: str | None, message: str) -> None:
