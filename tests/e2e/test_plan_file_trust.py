@@ -112,3 +112,44 @@ def test_an_untampered_saved_plan_still_applies_and_a_stale_one_still_replans(pr
     assert r.code == 0 and "planning again" in r.err, r.out + r.err
     with project.live() as live:
         assert deployment(live).sku.capacity == 70
+
+
+def _set(request: dict[str, Any], field: str, value: Any) -> None:
+    target, _, key = field.rpartition(".")
+    (request[target] if target else request)[key] = value
+
+
+@pytest.mark.parametrize("field,value", [
+    ("hyperparameters", {"n_epochs": 9}),  # the reviewer saw 3 epochs
+    ("training_file.made_by", None),  # apply must not train on another file than the upload the plan makes
+    ("training_file.file_id", "file-0123456789abcdef0123456789abcdef"),
+    ("seed", 7),
+])
+def test_a_plan_file_whose_job_request_was_edited_is_refused_before_any_change(
+        project: Project, field: str, value: Any) -> None:
+    plan = save_plan(project)
+    create = action(plan, "FineTuningJob/clippy")
+    assert create["op"] == "job.create" and create["request"]["hyperparameters"] == {"n_epochs": 3}
+    assert create["request"]["training_file"]["made_by"], create["request"]  # the upload of this plan yields it
+    _set(create["request"], field, value)
+    write_plan(project, plan)
+    r = project.ftops("apply", "plan.json", "--auto-approve")
+    assert r.code == 1, r.out + r.err
+    assert r.err.count("\n") == 1 and "job.clippy:create" in r.err and "Traceback" not in r.err, r.err
+    with project.live() as live:  # refused before any change: nothing uploaded, nothing trained, nothing deployed
+        assert not list(live.oai.files.list()) and not list(live.oai.fine_tuning.jobs.list())
+        assert deployment(live) is None
+
+
+def test_a_plan_file_whose_rollout_tags_were_edited_is_refused(project: Project) -> None:
+    assert project.ftops("apply", "--auto-approve", "--wait").code == 0
+    project.edit("capacity: 50", "capacity: 60")
+    plan = save_plan(project)
+    rollout = action(plan, "Deployment/clippy-prod")
+    assert rollout["op"] == "deployment.rollout" and rollout["tags"]["ftops-model"] == rollout["model"]
+    rollout["tags"]["ftops-job"] = "ftjob-someone-elses"
+    write_plan(project, plan)
+    r = project.ftops("apply", "plan.json", "--auto-approve")
+    assert r.code == 1 and r.err.count("\n") == 1 and "deployment.clippy-prod:update" in r.err, r.out + r.err
+    with project.live() as live:
+        assert deployment(live).sku.capacity == 50
