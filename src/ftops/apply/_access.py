@@ -11,48 +11,9 @@ line (`ftops.foundry` names the action from the request it sent).
 from __future__ import annotations
 
 from .._exceptions import FoundryError, PreflightFailed
-from ..foundry import (
-    CHAT,
-    DEPLOYMENTS_DELETE,
-    DEPLOYMENTS_WRITE,
-    EVALS_WRITE,
-    FILES_DELETE,
-    FILES_WRITE,
-    FINE_TUNES_WRITE,
-    FoundryClient,
-    Need,
-    is_data,
-    lacks,
-)
-from ..plan import (
-    Action,
-    CancelJob,
-    CreateJob,
-    DeleteDeployment,
-    DeleteFile,
-    EvaluateCandidates,
-    ImportDataset,
-    PauseJob,
-    Plan,
-    ResumeJob,
-    RollOut,
-    UploadDataset,
-)
-
-# What each action sends that Azure authorizes (reads need `*/read`, which every role has).
-_NEEDS: dict[type[Action], tuple[str, ...]] = {
-    UploadDataset: (FILES_WRITE,), ImportDataset: (FILES_WRITE,), CreateJob: (FINE_TUNES_WRITE,),
-    PauseJob: (FINE_TUNES_WRITE,), ResumeJob: (FINE_TUNES_WRITE,), CancelJob: (FINE_TUNES_WRITE,),
-    RollOut: (DEPLOYMENTS_WRITE, CHAT), DeleteDeployment: (DEPLOYMENTS_DELETE,), DeleteFile: (FILES_DELETE,),
-    EvaluateCandidates: (DEPLOYMENTS_WRITE, DEPLOYMENTS_DELETE, EVALS_WRITE, CHAT),  # canaries, eval runs
-}
-
-
-def needs(a: Action) -> tuple[str, ...]:
-    found = _NEEDS.get(type(a), ())
-    if isinstance(a, RollOut) and a.action == "replace":
-        found = (*found, DEPLOYMENTS_DELETE)
-    return found
+from ..foundry import FoundryClient, Need, is_data, lacks
+from ..plan import Plan
+from ._steps import needs
 
 
 def missing(plan: Plan, client: FoundryClient) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from ..foundry import FoundryClient
 from ..plan import Action, Plan, WaitJob
 from ._clock import SYSTEM, Clock
 from ._runtime import Deferred, Outcome, Reporter, Runtime, Silent, settle_all
-from ._steps import STEPS, Step
+from ._steps import RUNS, Step
 
 DONE, NOOP, FAILED, SKIPPED, DEFERRED, BLOCKED = "done", "no-op", "failed", "skipped", "deferred", "blocked"
 NOT_OK = frozenset({FAILED, SKIPPED, BLOCKED})
@@ -88,7 +88,7 @@ def require_downtime_allowed(plan: Plan, allow_downtime: bool) -> None:
 
 def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wait_jobs: bool = False,
                concurrency: int = 8, reporter: Reporter | None = None, allow_downtime: bool = False,
-               steps: Mapping[type[Action], Step] = STEPS, clock: Clock = SYSTEM) -> ApplyResult:
+               steps: Mapping[type[Action], Step] = RUNS, clock: Clock = SYSTEM) -> ApplyResult:
     """Run the plan's actions in dependency order; returns every action's outcome (never prints).
 
     A plan that interrupts serving is refused whole (DowntimeRefused) unless `allow_downtime`. `steps` (what

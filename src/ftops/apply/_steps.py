@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import _urls as urls
 from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, PlanNotApproved, StalePlanError
 from ..datasets import UrlRefused, hash_file, head_url
-from ..foundry import DeploymentWrite, storage_headers
+from ..foundry import (
+    CHAT,
+    DEPLOYMENTS_DELETE,
+    DEPLOYMENTS_WRITE,
+    EVALS_WRITE,
+    FILES_DELETE,
+    FILES_WRITE,
+    FINE_TUNES_WRITE,
+    DeploymentWrite,
+    storage_headers,
+)
 from ..plan import (
     Action,
     CancelJob,
@@ -240,13 +251,47 @@ def delete_file(rt: Runtime, a: DeleteFile) -> str:
 
 
 Step = Callable[[Runtime, Any], str]
-STEPS: dict[type[Action], Step] = {
-    UploadDataset: upload, WaitFile: wait_file, CreateJob: create_job, CancelJob: cancel, PauseJob: pause,
-    ResumeJob: resume, WaitJob: wait_job, RollOut: roll_out, DeleteDeployment: delete_deployment,
-    DeleteFile: delete_file, EvaluateCandidates: evaluate, ImportDataset: import_dataset,
+Needs = Callable[[Any], tuple[str, ...]]
+
+
+def _always(*permissions: str) -> Needs:
+    return lambda _: permissions
+
+
+def _rollout_needs(a: RollOut) -> tuple[str, ...]:
+    # A replace deletes the deployment and creates it again; the smoke test chats with it.
+    return (DEPLOYMENTS_WRITE, CHAT, *((DEPLOYMENTS_DELETE,) if a.action == "replace" else ()))
+
+
+@dataclass(frozen=True)
+class ApplyStep:
+    """What apply does for one action type, and the RBAC actions Azure authorizes it by (reads need
+    `*/read`, which every role has): `_access.py` checks them before any change."""
+
+    run: Step
+    needs: Needs
+
+
+# The only table of action types in apply. An action type not listed has nothing to do (a no-op).
+STEPS: dict[type[Action], ApplyStep] = {
+    UploadDataset: ApplyStep(upload, _always(FILES_WRITE)),
+    ImportDataset: ApplyStep(import_dataset, _always(FILES_WRITE)),
+    WaitFile: ApplyStep(wait_file, _always()),
+    CreateJob: ApplyStep(create_job, _always(FINE_TUNES_WRITE)),
+    CancelJob: ApplyStep(cancel, _always(FINE_TUNES_WRITE)),
+    PauseJob: ApplyStep(pause, _always(FINE_TUNES_WRITE)),
+    ResumeJob: ApplyStep(resume, _always(FINE_TUNES_WRITE)),
+    WaitJob: ApplyStep(wait_job, _always()),
+    RollOut: ApplyStep(roll_out, _rollout_needs),
+    DeleteDeployment: ApplyStep(delete_deployment, _always(DEPLOYMENTS_DELETE)),
+    DeleteFile: ApplyStep(delete_file, _always(FILES_DELETE)),
+    # canaries are deployed, chatted with and deleted; eval runs are started
+    EvaluateCandidates: ApplyStep(evaluate, _always(DEPLOYMENTS_WRITE, DEPLOYMENTS_DELETE, EVALS_WRITE, CHAT)),
 }
+RUNS: dict[type[Action], Step] = {kind: step.run for kind, step in STEPS.items()}  # what the executor runs
 
 
-def step_of(a: Action) -> Step | None:
-    """What runs for `a`; None for actions with nothing to do (no-ops)."""
-    return STEPS.get(type(a))
+def needs(a: Action) -> tuple[str, ...]:
+    """The RBAC actions `a` needs (none for a no-op)."""
+    step = STEPS.get(type(a))
+    return step.needs(a) if step is not None else ()

@@ -20,6 +20,7 @@ from .._exceptions import FoundryNotFound, FtopsError
 from ..spec import FoundrySpec
 from ._client import FoundryClient
 from ._errors import RetryPolicy, classify
+from ._signin import signin_source
 from ._timeouts import LOCAL, REMOTE, Budgets, Timeouts, budgets_from_env
 
 T = TypeVar("T")
@@ -160,7 +161,7 @@ def _connect_remote(spec: FoundrySpec, timeouts: Timeouts, budgets: Budgets) -> 
                            policy=RetryPolicy(budget=budgets.retry), poll_interval=spec.poll_interval or 5.0,
                            timeouts=timeouts, outage_budget=budgets.outage)
     # Which identity is used, never what it is: the variables' names, not their values.
-    entra = f"Entra ID ({_credential_source()})"
+    entra = f"Entra ID ({signin_source().name})"
     client.identity = (f"data plane: API key from {API_KEY_ENV}; deployments: {entra}" if key
                        else f"{entra} for the data plane and deployments")
     client.entra_planes = frozenset({"arm"} if key else {"data", "arm"})
@@ -225,18 +226,6 @@ def _transport(ca: str | None, timeouts: Timeouts) -> dict[str, Any]:
     if ca:
         kwargs["connection_verify"] = ca
     return kwargs
-
-
-def _credential_source() -> str:
-    """Which of DefaultAzureCredential's sources the environment selects, by variable names."""
-    env = os.environ
-    if env.get("AZURE_CLIENT_SECRET") or env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
-        return "service principal from AZURE_CLIENT_ID"
-    if env.get("AZURE_FEDERATED_TOKEN_FILE"):
-        return "workload identity from AZURE_FEDERATED_TOKEN_FILE"
-    if env.get("IDENTITY_ENDPOINT") or env.get("MSI_ENDPOINT"):
-        return "managed identity from " + ("IDENTITY_ENDPOINT" if env.get("IDENTITY_ENDPOINT") else "MSI_ENDPOINT")
-    return "DefaultAzureCredential"
 
 
 def usable_key(key: str) -> bool:

@@ -15,7 +15,6 @@ handles an ambiguous failure by listing first (see FoundryClient.create_job).
 from __future__ import annotations
 
 import logging
-import os
 import random
 import socket
 import ssl
@@ -53,6 +52,7 @@ from .._exceptions import (
     TemporaryFoundryError,
 )
 from ._permissions import PROJECT_AUDIENCE, lacks, need_of, project_route
+from ._signin import signin_source
 
 try:  # the transport of openai >= 3; older ones use httpx
     import httpx2
@@ -221,20 +221,6 @@ def _azure_status(exc: HttpResponseError, what: str) -> FoundryError:
                          _retry_after(getattr(exc.response, "headers", None)))
 
 
-def _signin_source() -> str:
-    """Where DefaultAzureCredential looked for a token, by the variables that chose it (never their values)."""
-    env = os.environ
-    if env.get("IDENTITY_ENDPOINT") and env.get("IDENTITY_HEADER"):
-        return "the managed identity endpoint in IDENTITY_ENDPOINT (check that it answers, and IDENTITY_HEADER)"
-    if env.get("AZURE_FEDERATED_TOKEN_FILE"):
-        return "workload identity (AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID)"
-    if env.get("AZURE_CLIENT_SECRET") or env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
-        return "the service principal in AZURE_CLIENT_ID and AZURE_TENANT_ID"
-    if env.get("MSI_ENDPOINT"):
-        return "the managed identity endpoint in MSI_ENDPOINT"
-    return "any source: run `az login` (in CI: azure/login with OIDC)"
-
-
 def classify(exc: BaseException, what: str) -> FoundryError:
     """One readable line with a status, a code and whether retrying can help. Never includes credentials.
 
@@ -246,7 +232,7 @@ def classify(exc: BaseException, what: str) -> FoundryError:
         return _openai_status(exc, what)
     if isinstance(exc, ClientAuthenticationError) and exc.response is None:  # no token: Azure was not asked
         return PermanentFoundryError(f"{what}: Entra ID sign-in failed: DefaultAzureCredential got no token from "
-                                     f"{_signin_source()}")
+                                     f"{signin_source().where}")
     if isinstance(exc, _NO_ANSWER) or (isinstance(exc, HttpResponseError) and not exc.status_code):
         return _unreachable(exc, what)
     if isinstance(exc, HttpResponseError):
