@@ -23,8 +23,8 @@ from jsonschema import Draft202012Validator
 
 from ftops.emulator import launch
 from ftops.foundry import LiveJob, connect
-from ftops.plan import matching
-from ftops.plan._resolve import resolve_model
+from ftops.plan import _matching as matching
+from ftops.plan._resolve import resolve_model, selector_of
 from ftops.spec import DeploymentSpec, FoundrySpec
 from tests.e2e.conftest import FAST, TRAIN, VALID, Foundry, Project, assert_schema
 
@@ -183,7 +183,7 @@ def test_resolve_picks_the_model_azure_would_deploy(tmp_path: Path) -> None:
         def model(checkpoint: Any) -> str | None:
             spec = DeploymentSpec.model_validate({"model": {"job": "j", "checkpoint": checkpoint},
                                                   "sku": {"name": "GlobalStandard"}})
-            return resolve_model(job, client.checkpoints(job.id), spec).model
+            return resolve_model(job, client.checkpoints(job.id), selector_of(spec)).model
 
         assert model("final") == model({"epoch": 3}) == job.fine_tuned_model
         assert model({"epoch": 2}) == cps[steps[1]].id and model({"epoch": 1}) == cps[steps[0]].id

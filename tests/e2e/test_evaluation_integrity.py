@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ftops.plan import evaluations
+from ftops.plan import _evaluations as evaluations
 from tests.e2e.conftest import FAST, ROOT, Foundry, Project
 
 EXAMPLE = ROOT / "examples" / "evaluation" / "specs"

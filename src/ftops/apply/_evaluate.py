@@ -22,21 +22,42 @@ import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, StalePlanError
+from .._exceptions import FoundryNotFound, FtopsError, PermanentFoundryError, PlanNotApproved, StalePlanError
 from ..datasets import hash_file
 from ..foundry import Criterion, DeploymentWrite, EvalsClient, LiveEval, LiveEvalRun, chat_eval_item, models_by_id
-from ..plan import Candidate, EvaluateCandidates, RollOut, Verdict, evaluations, matching, utc_text
-from ..spec import (
-    EvaluationSpec,
-    PythonCriterion,
-    ScoreModelCriterion,
-    StringCheckCriterion,
-    TextSimilarityCriterion,
+from ..plan import (
+    LEASE_SECONDS,
+    MAX_SCORE_KEYS,
+    META_DEPLOYMENT,
+    META_INPUTS,
+    META_MODEL,
+    META_PROJECT,
+    SCORE_PREFIX,
+    TAG_CANARY,
+    TAG_LEASE,
+    Candidate,
+    EvaluateCandidates,
+    RollOut,
+    Stored,
+    Verdict,
+    canary_name,
+    candidate_models,
+    eval_metadata,
+    find_eval,
+    inputs_hash,
+    items_file_name,
+    judge,
+    lease,
+    lease_expired,
+    lease_until,
+    same_scores,
+    score_entry,
+    stored_scores,
+    utc_text,
 )
 from ._runtime import Runtime
 
@@ -60,10 +81,10 @@ class _Eval:
     holder: str = field(default_factory=lambda: secrets.token_hex(4))  # this apply, in leases
     runs: list[LiveEvalRun] = field(default_factory=list)
 
-    def lease(self, seconds: float = evaluations.LEASE_SECONDS) -> str:
-        return evaluations.lease(self.holder, self.client.clock(), seconds)
+    def lease(self, seconds: float = LEASE_SECONDS) -> str:
+        return lease(self.holder, self.client.clock(), seconds)
 
-    def from_runs(self, models: list[Candidate]) -> dict[str, evaluations.Stored]:
+    def from_runs(self, models: list[Candidate]) -> dict[str, Stored]:
         """The scores of each model that has a completed eval run of its inputs, read from that run."""
         self.runs = self.client.list_runs(self.live.id)
         found = {}
@@ -75,14 +96,14 @@ class _Eval:
 
     def backing_run(self, model: str) -> LiveEvalRun | None:
         """The newest completed run of these inputs that sampled this model's canary (run metadata is immutable)."""
-        inputs = evaluations.inputs_hash(model, self.chash)
-        canary = evaluations.canary_name(self.deployment, model)
+        inputs = inputs_hash(model, self.chash)
+        canary = canary_name(self.deployment, model)
         done = [r for r in self.runs if r.status == "completed" and r.model == canary
-                and r.metadata.get(evaluations.META_INPUTS) == inputs
-                and r.metadata.get(evaluations.META_MODEL) == model[:512]]
+                and r.metadata.get(META_INPUTS) == inputs
+                and r.metadata.get(META_MODEL) == model[:512]]
         return max(done, key=lambda r: (r.created_at, r.id)) if done else None
 
-    def read(self, run: LiveEvalRun, model: str) -> evaluations.Stored:
+    def read(self, run: LiveEvalRun, model: str) -> Stored:
         scores = self.client.scores(self.live.id, run.id)
         by_name = {s.name: s for s in scores.criteria}
         for s in scores.criteria:
@@ -91,28 +112,25 @@ class _Eval:
                              "0..1 and count as errors (ftops reads every criterion on a 0 to 1 scale)")
         means = tuple(by_name[n].mean if n in by_name else None for n in self.names)
         graded = min((by_name[n].graded if n in by_name else 0 for n in self.names), default=0)
-        return evaluations.Stored(model, means, graded, run.id)
+        return Stored(model, means, graded, run.id)
 
 
 def evaluate(rt: Runtime, a: EvaluateCandidates) -> str:
     job = rt.await_job(a, a.job, a.job_hash)
-    ev = rt.checked.project.evaluations[a.name]
     # The candidates come from the job's checkpoints, now (a plan made before the job finished has none;
     # a saved plan's list must be the same models).
-    spec = rt.checked.project.deployments[a.deployment].spec
-    assert spec.evaluation is not None
-    candidates, _, blocked = evaluations.candidate_models(job, rt.client.checkpoints(job.id), spec.evaluation)
+    candidates, _, blocked = candidate_models(job, rt.client.checkpoints(job.id), a.selection)
     if blocked:
         raise FtopsError(f"evaluation blocked: {blocked}")
     if a.candidates and [c.model for c in a.candidates] != [c.model for c in candidates]:
         raise StalePlanError(f"evaluation {a.name}: the candidates are not the ones the plan was made for; plan again")
     baseline = Candidate(model=a.baseline or job.model, label="baseline")
-    items = _items(rt, ev.spec, a)
+    items = _items(rt, a)
     client = EvalsClient(rt.client)
-    meta = evaluations.eval_metadata(rt.plan.project, a.deployment, a.name, a.criteria_hash)
-    live = evaluations.find_eval(client.find_evals(meta), meta) or client.create_eval(
-        f"ftops {rt.plan.project} {a.deployment}", _criteria(rt, ev.spec, a.name), meta)
-    e = _Eval(rt, client, live, a.deployment, a.criteria_hash, [c.name for c in ev.spec.criteria], a.canary_sku)
+    meta = eval_metadata(rt.plan.project, a.deployment, a.name, a.criteria_hash)
+    live = find_eval(client.find_evals(meta), meta) or client.create_eval(
+        f"ftops {rt.plan.project} {a.deployment}", _criteria(rt, a), meta)
+    e = _Eval(rt, client, live, a.deployment, a.criteria_hash, a.judging.criteria, a.canary_sku)
     unique = {c.model: c for c in [baseline, *reversed(candidates)]}  # one canary per model: a candidate's label wins
     models = list(reversed(unique.values()))
     scores = e.from_runs(models)
@@ -120,22 +138,22 @@ def evaluate(rt: Runtime, a: EvaluateCandidates) -> str:
     if todo:
         rt.reporter.status(a, f"evaluating {len(todo)} model(s) on canaries")
         scores.update(_on_canaries(e, a, todo, items))
-    _record(client, live, meta, {**evaluations.stored_scores(live), **_keyed(scores, a.criteria_hash)},
-            {evaluations.inputs_hash(c.model, a.criteria_hash) for c in models})
-    verdict = evaluations.judge(a.name, ev.spec, candidates, scores, baseline)
+    _record(client, live, meta, {**stored_scores(live), **_keyed(scores, a.criteria_hash)},
+            {inputs_hash(c.model, a.criteria_hash) for c in models})
+    verdict = judge(a.judging, candidates, scores, baseline)
     with rt.lock:
         rt.verdicts[a.deployment] = verdict
     return verdict.reason
 
 
-def _keyed(scores: dict[str, evaluations.Stored], chash: str) -> dict[str, evaluations.Stored]:
-    return {evaluations.inputs_hash(model, chash): s for model, s in scores.items()}
+def _keyed(scores: dict[str, Stored], chash: str) -> dict[str, Stored]:
+    return {inputs_hash(model, chash): s for model, s in scores.items()}
 
 
 def _on_canaries(e: _Eval, a: EvaluateCandidates, todo: list[Candidate], items: list[dict[str, Any]]
-                 ) -> dict[str, evaluations.Stored]:
+                 ) -> dict[str, Stored]:
     """Run each model on a canary; a baseline that cannot be deployed is recorded as such (with a note)."""
-    name = evaluations.items_file_name(e.rt.plan.project, a.deployment, a.criteria_hash,
+    name = items_file_name(e.rt.plan.project, a.deployment, a.criteria_hash,
                                        e.lease(ITEMS_LEASE_SECONDS))
     upload = e.client.upload_items(items, name)
     try:
@@ -148,14 +166,14 @@ def _on_canaries(e: _Eval, a: EvaluateCandidates, todo: list[Candidate], items: 
     for c, got in zip(todo, results, strict=True):
         if got is None:  # recorded as such: later plans do not try to deploy it again
             e.rt.note(f"no baseline: {c.model} could not be deployed, so beatBaselineBy is not applied")
-            got = evaluations.Stored(c.model, tuple(None for _ in e.names), 0)
+            got = Stored(c.model, tuple(None for _ in e.names), 0)
         out[c.model] = got
     return out
 
 
-def _one(e: _Eval, a: EvaluateCandidates, file_id: str, c: Candidate) -> evaluations.Stored | None:
+def _one(e: _Eval, a: EvaluateCandidates, file_id: str, c: Candidate) -> Stored | None:
     """Scores of one model from a run on a canary; None when a baseline cannot be deployed."""
-    canary = evaluations.canary_name(a.deployment, c.model)
+    canary = canary_name(a.deployment, c.model)
     if not _put_canary(e, canary, c.model, refuse_baseline=c.label == "baseline"):
         return None
     try:
@@ -169,8 +187,8 @@ def _one(e: _Eval, a: EvaluateCandidates, file_id: str, c: Candidate) -> evaluat
 def _put_canary(e: _Eval, canary: str, model: str, *, refuse_baseline: bool) -> bool:
     """Deploy (or renew the lease of) our canary; False when Foundry refuses a baseline's model."""
     _claim(e, canary)
-    tags = {matching.META_PROJECT: e.rt.plan.project, evaluations.TAG_CANARY: e.deployment,
-            evaluations.META_MODEL: model[:256], evaluations.TAG_LEASE: e.lease()}
+    tags = {META_PROJECT: e.rt.plan.project, TAG_CANARY: e.deployment,
+            META_MODEL: model[:256], TAG_LEASE: e.lease()}
     try:
         write = _baseline_write(e, model, tags) if refuse_baseline else None
         with e.rt.deploy_lock:
@@ -202,18 +220,18 @@ def _claim(e: _Eval, canary: str) -> None:
         live = e.rt.client.get_deployment(canary)
     except FoundryNotFound:
         return
-    held = live.tags.get(evaluations.TAG_LEASE)
-    if evaluations.lease_expired(held, e.client.clock()) or (held or "").endswith("/" + e.holder):
+    held = live.tags.get(TAG_LEASE)
+    if lease_expired(held, e.client.clock()) or (held or "").endswith("/" + e.holder):
         return
-    until = utc_text(evaluations.lease_until(held), "%H:%M:%S UTC")  # a hand-edited lease may be no date
+    until = utc_text(lease_until(held), "%H:%M:%S UTC")  # a hand-edited lease may be no date
     raise FtopsError(f"evaluation canary {canary} is in use by another apply until {until} (Foundry's clock); "
                      "run one apply at a time, or apply again after that")
 
 
-def _run_with_retries(e: _Eval, a: EvaluateCandidates, file_id: str, canary: str, c: Candidate) -> evaluations.Stored:
-    meta = {matching.META_PROJECT: e.rt.plan.project, evaluations.META_DEPLOYMENT: a.deployment,
-            evaluations.META_INPUTS: evaluations.inputs_hash(c.model, a.criteria_hash),
-            evaluations.META_MODEL: c.model[:512]}
+def _run_with_retries(e: _Eval, a: EvaluateCandidates, file_id: str, canary: str, c: Candidate) -> Stored:
+    meta = {META_PROJECT: e.rt.plan.project, META_DEPLOYMENT: a.deployment,
+            META_INPUTS: inputs_hash(c.model, a.criteria_hash),
+            META_MODEL: c.model[:512]}
     renew = _renewer(e, canary, c.model)
     last: LiveEvalRun | None = None
     for attempt in range(1, RUN_ATTEMPTS + 1):
@@ -236,18 +254,18 @@ def _renewer(e: _Eval, canary: str, model: str) -> Any:
 
     def tick() -> None:
         with lock:
-            if e.client.clock() - renewed[0] < evaluations.LEASE_SECONDS / 3:
+            if e.client.clock() - renewed[0] < LEASE_SECONDS / 3:
                 return
             renewed[0] = e.client.clock()
         _put_canary(e, canary, model, refuse_baseline=False)
     return tick
 
 
-def _record(client: EvalsClient, live: LiveEval, meta: dict[str, str], stored: dict[str, evaluations.Stored],
+def _record(client: EvalsClient, live: LiveEval, meta: dict[str, str], stored: dict[str, Stored],
             current: set[str]) -> None:
     """Keep the current models' scores (and as many others as fit) in the eval's metadata."""
-    keep = sorted(stored, key=lambda h: (h not in current, h))[:evaluations.MAX_SCORE_KEYS]
-    entries = {evaluations.SCORE_PREFIX + h: evaluations.score_entry(stored[h]) for h in keep}
+    keep = sorted(stored, key=lambda h: (h not in current, h))[:MAX_SCORE_KEYS]
+    entries = {SCORE_PREFIX + h: score_entry(stored[h]) for h in keep}
     client.update_metadata(live.id, {**meta, **entries})
 
 
@@ -259,47 +277,50 @@ def confirm(rt: Runtime, a: RollOut, verdict: Verdict) -> Verdict:
     models again); scores that differ from their runs are corrected; a verdict that then differs from the
     plan's refuses the rollout with both.
     """
-    ev = rt.checked.project.evaluations[verdict.evaluation]
-    chash = evaluations.criteria_hash(rt.checked, ev)
+    how = a.judging
+    if how is None or how.evaluation != verdict.evaluation:
+        raise StalePlanError(f"deployment {a.name}: the plan's verdict is not of its evaluation; plan again")
+    chash = how.criteria_hash
     client = EvalsClient(rt.client)
-    meta = evaluations.eval_metadata(rt.plan.project, a.name, ev.name, chash)
-    live = evaluations.find_eval(client.find_evals(meta), meta)
+    meta = eval_metadata(rt.plan.project, a.name, how.evaluation, chash)
+    live = find_eval(client.find_evals(meta), meta)
     if live is None:
-        raise StalePlanError(f"deployment {a.name}: the eval holding the verdict of {ev.name} is gone; plan again")
-    e = _Eval(rt, client, live, a.name, chash, [c.name for c in ev.spec.criteria], ev.spec.canary_sku)
+        raise StalePlanError(f"deployment {a.name}: the eval holding the verdict of {how.evaluation} is gone; plan "
+                             "again")
+    e = _Eval(rt, client, live, a.name, chash, how.criteria, how.canary_sku)
     candidates = [Candidate(model=r.model, label=r.label) for r in verdict.candidates]
     baseline = Candidate(model=verdict.baseline_model, label="baseline") if verdict.baseline_model else None
     models = [*candidates, *([baseline] if baseline else [])]
     scores = e.from_runs(models)
     if baseline is not None and baseline.model not in scores and _undeployable(e, baseline.model):
-        scores[baseline.model] = evaluations.Stored(baseline.model, tuple(None for _ in e.names), 0)
-    recorded = evaluations.stored_scores(live)
+        scores[baseline.model] = Stored(baseline.model, tuple(None for _ in e.names), 0)
+    recorded = stored_scores(live)
     unbacked = [c for c in models if c.model not in scores]
     wrong = [m for m, s in scores.items()
-             if (r := recorded.get(evaluations.inputs_hash(m, chash))) is None or not evaluations.same_scores(r, s)]
+             if (r := recorded.get(inputs_hash(m, chash))) is None or not same_scores(r, s)]
     if unbacked or wrong:
         fixed = {h: s for h, s in {**recorded, **_keyed(scores, chash)}.items()
-                 if h not in {evaluations.inputs_hash(c.model, chash) for c in unbacked}}
+                 if h not in {inputs_hash(c.model, chash) for c in unbacked}}
         _record(client, live, meta, fixed, set(_keyed(scores, chash)))
     if unbacked:
         raise FtopsError(f"rollout refused: Foundry's eval metadata records scores of "
                          f"{', '.join(f'{c.label} ({c.model})' for c in unbacked)} that no completed eval run of "
                          "those inputs backs (changed outside ftops, or its runs were deleted); removed, so the "
                          "next apply evaluates again")
-    truth = evaluations.judge(ev.name, ev.spec, candidates, scores, baseline)
+    truth = judge(how, candidates, scores, baseline)
     if truth.passed != verdict.passed or truth.winner != verdict.winner:
         raise FtopsError(f"rollout refused: the verdict Foundry's eval metadata gave ({verdict.reason}) is not what "
                          f"its eval runs say ({truth.reason}); the metadata was changed outside ftops and is "
                          "corrected now: plan again")
     if wrong:
-        rt.note(f"evaluation {ev.name}: scores in Foundry's eval metadata differed from its runs (changed outside "
-                "ftops); corrected, and the verdict stands")
+        rt.note(f"evaluation {how.evaluation}: scores in Foundry's eval metadata differed from its runs (changed "
+                "outside ftops); corrected, and the verdict stands")
     return truth
 
 
 def _undeployable(e: _Eval, model: str) -> bool:
     """Whether Foundry still refuses to deploy the baseline (recorded so, without a run): tried once more."""
-    canary = evaluations.canary_name(e.deployment, model)
+    canary = canary_name(e.deployment, model)
     if not _put_canary(e, canary, model, refuse_baseline=True):
         return True
     with e.rt.deploy_lock:
@@ -308,8 +329,8 @@ def _undeployable(e: _Eval, model: str) -> bool:
 
 
 # -- inputs ---------------------------------------------------------------------------------
-def _items(rt: Runtime, ev: EvaluationSpec, a: EvaluateCandidates) -> list[dict[str, Any]]:
-    path = rt.checked.project.dataset_paths[ev.dataset]
+def _items(rt: Runtime, a: EvaluateCandidates) -> list[dict[str, Any]]:
+    path = rt.checked.project.root / a.items_path
     if hash_file(path) != a.data_sha256:
         raise StalePlanError(f"evaluation {a.name}: the held-out data changed since the plan was made; plan again")
     items = []
@@ -320,22 +341,30 @@ def _items(rt: Runtime, ev: EvaluationSpec, a: EvaluateCandidates) -> list[dict[
     return items
 
 
-def _criteria(rt: Runtime, ev: EvaluationSpec, name: str) -> list[Criterion]:
+def _criteria(rt: Runtime, a: EvaluateCandidates) -> list[Criterion]:
+    """The testing criteria as Foundry's Evals API takes them, from the action (a python source is read from
+    its file and sent only when it is the source the plan was made for)."""
     out: list[Criterion] = []
-    for c in ev.criteria:
-        if isinstance(c, StringCheckCriterion):
+    for c in a.criteria:
+        if c.type == "string_check":
             out.append(Criterion.string_check(c.name, c.operation))
-        elif isinstance(c, TextSimilarityCriterion):
+        elif c.type == "text_similarity":
             out.append(Criterion.text_similarity(c.name, c.metric, c.threshold))
-        elif isinstance(c, ScoreModelCriterion):
+        elif c.type == "score_model":
             out.append(Criterion.score_model(c.name, c.deployment, c.prompt, pass_threshold=c.threshold))
         else:
-            assert isinstance(c, PythonCriterion)
-            source = Path(rt.checked.project.grader_paths[(name, c.name)]).read_text(encoding="utf-8")
-            if hashlib.sha256(source.encode()).hexdigest() != rt.checked.project.grader_sha256[(name, c.name)]:
-                raise StalePlanError(f"evaluation {name}: python grader {c.name} changed since the plan; plan again")
-            out.append(Criterion.python(c.name, source, c.threshold))
+            out.append(Criterion.python(c.name, _python_source(rt, a, c.name), c.threshold))
     return out
+
+
+def _python_source(rt: Runtime, a: EvaluateCandidates, criterion: str) -> str:
+    grader = a.graders.get(criterion)
+    if grader is None:
+        raise PlanNotApproved(f"plan action {a.id}: python criterion {criterion} names no source; refusing it")
+    source = (rt.checked.project.root / grader.path).read_text(encoding="utf-8")
+    if hashlib.sha256(source.encode()).hexdigest() != grader.sha256:
+        raise StalePlanError(f"evaluation {a.name}: python grader {criterion} changed since the plan; plan again")
+    return source
 
 
 def verdict_of(rt: Runtime, deployment: str) -> Verdict | None:

@@ -20,7 +20,19 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from .._exceptions import FoundryNotFound, FtopsError
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveFile, LiveJob
-from ..plan import Action, NoOp, PauseJob, Plan, ResumeJob, Verdict, WaitFile, WaitJob, matching
+from ..plan import (
+    Action,
+    NoOp,
+    PauseJob,
+    Plan,
+    ResumeJob,
+    Verdict,
+    WaitFile,
+    WaitJob,
+    content_key,
+    job_lookup,
+    same_job,
+)
 from ._clock import SYSTEM, Clock
 from ._recent import Recent, View
 
@@ -127,7 +139,7 @@ class Runtime:
         self.recent_files = Recent(lambda since: self.client.recent_files(since), lambda f: f.filename, floor,
                                    rescan=UPLOAD_SETTLE_SECONDS, clock=self.clock)
         self.recent_jobs = Recent(lambda since: self.client.recent_jobs(since),
-                                  lambda j: matching.content_key(j.metadata) or "", floor,
+                                  lambda j: content_key(j.metadata) or "", floor,
                                   rescan=UPLOAD_SETTLE_SECONDS, clock=self.clock)
         self.settler = Settler(self)
         for a in self.plan.actions:
@@ -152,7 +164,7 @@ class Runtime:
             if a.name == name and not a.blocked and a.duplicate_of is None and a.live_id and (
                     isinstance(a, WaitJob | PauseJob | ResumeJob) or (isinstance(a, NoOp) and a.fine_tuned_model)):
                 return self.client.get_job(a.live_id)
-        found = [j for j in self.client.list_jobs(metadata=matching.job_lookup(self.plan.project, spec_hash))
+        found = [j for j in self.client.list_jobs(metadata=job_lookup(self.plan.project, spec_hash))
                  if j.status != "cancelled"]
         return min(found, key=lambda j: (j.created_at, j.id)) if found else None
 
@@ -202,7 +214,7 @@ class Runtime:
             with self.lock:
                 survivor: LiveJob | None = self.jobs.get(name)
             if survivor is None or survivor.id == job.id:
-                ident = matching.job_lookup(self.plan.project, spec_hash)
+                ident = job_lookup(self.plan.project, spec_hash)
                 alive = [j for j in self.client.list_jobs(metadata=ident) if j.status != "cancelled"]
                 if not alive:
                     return job
@@ -306,7 +318,7 @@ def look(rt: Runtime, job_id: str, created: Created, view: View, *, last: bool =
 
 def _older_rival(rt: Runtime, job_id: str, ident: dict[str, str], view: View) -> LiveJob | None:
     """The oldest live job of `ident` if it is older than our live job `job_id`, as of `view`."""
-    same = [j for j in rt.recent_jobs.group(matching.content_key(ident) or "") if matching.same_job(j.metadata, ident)]
+    same = [j for j in rt.recent_jobs.group(content_key(ident) or "") if same_job(j.metadata, ident)]
     if not any(j.id == job_id and j.status not in DEAD_JOB for j in same):
         return None  # not listed (yet), or already ended: nothing to cancel
     for j in same:  # oldest first

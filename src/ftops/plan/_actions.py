@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._urls import plan_form
 from .._vocabulary import (
@@ -17,12 +17,14 @@ from .._vocabulary import (
     DRIFT_CLASSES,
     MODEL_FORMAT_PATTERN,
     VERBS,
+    CanarySku,
     DriftClass,
     Method,
     SkuName,
     TrainingType,
     Verb,
 )
+from ..spec import Criterion, EvaluationRef, PassRule
 
 FORMAT_VERSION: Literal[3] = 3
 ACTIONS = VERBS
@@ -152,22 +154,25 @@ class ActionBase(_Model):
 
 
 # -- datasets -------------------------------------------------------------------------------
+def relative_path(v: str) -> str:
+    """A path a plan file names for apply to read: relative to the project root, '/'-separated, inside it."""
+    parts = v.split("/")
+    if v.startswith("/") or "\\" in v or ".." in parts or "\x00" in v:
+        raise ValueError("must be a relative path inside the project root")
+    return v
+
+
+RelativePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(relative_path)]
+
+
 class UploadDataset(ActionBase):
     op: Literal["dataset.upload"] = "dataset.upload"
     kind: Literal["Dataset"] = "Dataset"
     action: Literal["create"] = "create"
-    path: str = Field(min_length=1, max_length=4096)  # relative to the project root, '/'-separated
+    path: RelativePath
     filename: str = Field(min_length=1, max_length=512)
     sha256: Sha256
     bytes: int = Field(ge=0)
-
-    @field_validator("path")
-    @classmethod
-    def _relative(cls, v: str) -> str:
-        parts = v.split("/")
-        if v.startswith("/") or "\\" in v or ".." in parts or "\x00" in v:
-            raise ValueError("must be a relative path inside the project root")
-        return v
 
 
 class ImportDataset(ActionBase):
@@ -312,6 +317,25 @@ class Verdict(_Model):
     baseline_model: str | None = None  # what the candidates were compared with (scored or not)
 
 
+class Judging(_Model):
+    """How a verdict is reached and recorded: the criteria's names (in order), the pass rule, the eval's
+    identity (`criteria_hash`) and the canaries' SKU. A rollout promoting a verdict the plan read confirms it
+    against the eval runs with this."""
+
+    evaluation: Name
+    criteria: list[str] = Field(min_length=1, max_length=8)
+    rule: PassRule
+    criteria_hash: Hex16  # of the held-out data's sha256 and the criteria (python sources by their sha256)
+    canary_sku: CanarySku = "Developer"
+
+
+class GraderSource(_Model):
+    """A python criterion's source, read and sent by apply: its file and the sha256 the plan was made for."""
+
+    path: RelativePath
+    sha256: Sha256
+
+
 class EvaluateCandidates(ActionBase):
     """Deploy each candidate and the baseline on throwaway canaries, run the Evaluation, decide the winner."""
 
@@ -330,6 +354,21 @@ class EvaluateCandidates(ActionBase):
     canaries: list[str] = Field(default_factory=list)  # the throwaway deployments, when the models are known
     canary_sku: SkuName = "Developer"
     tokens: int = Field(default=0, ge=0)  # estimated tokens the runs sample and grade
+    # What apply sends and how it judges: the testing criteria as written (python sources by file and sha256),
+    # the held-out items' file, which of the job's checkpoints are candidates, and the rule.
+    judging: Judging
+    criteria: list[Criterion] = Field(min_length=1, max_length=8)
+    graders: dict[str, GraderSource] = Field(default_factory=dict)  # python criterion name -> its source
+    items_path: RelativePath
+    selection: EvaluationRef
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> EvaluateCandidates:
+        how = self.judging
+        if (how.criteria_hash, how.canary_sku, how.evaluation, how.criteria) != (
+                self.criteria_hash, self.canary_sku, self.name, [c.name for c in self.criteria]):
+            raise ValueError("judging must be this evaluation's criteria, hash and canary sku")
+        return self
 
 
 # -- deployments ----------------------------------------------------------------------------
@@ -358,6 +397,7 @@ class RollOut(ActionBase):
     spec_hash: Hex16
     selector: ModelSelector = Field(default_factory=ModelSelector)
     evaluation: Name | None = None  # the Evaluation whose winner this deployment serves (its verdict decides)
+    judging: Judging | None = None  # that evaluation's: a verdict read at plan time is confirmed with it
     # The ftops tags the write sets, as far as the plan knows them: all of them once `model` is resolved;
     # else project, spec and hash, and apply adds the job, model, loss and verdict it resolves.
     tags: dict[OwnTag, Annotated[str, Field(max_length=256)]] = Field(default_factory=dict)

@@ -15,7 +15,7 @@ from . import _matching as ident
 from ._actions import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, NoOp, RollOut, known_after_apply
 from ._context import Ctx, JobState, serving
 from ._cost import monthly_hosting
-from ._evaluations import TAG_CANARY, TAG_LEASE, lease_expired, plan_gate, plan_pending_evaluation
+from ._evaluations import TAG_CANARY, TAG_LEASE, judging, lease_expired, plan_gate, plan_pending_evaluation
 from ._requests import rollout_tags
 from ._resolve import Resolved, needs_checkpoints, resolve_model, selector_of
 
@@ -75,6 +75,8 @@ def _rollout_fields(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState,
             "served_capacity": live.capacity if live else None,
             "served_loss": _served_loss(live), "live_id": live.name if live else None, "selector": selector_of(s),
             "evaluation": s.evaluation.name if s.evaluation is not None else None,
+            "judging": judging(ctx.checked, ctx.checked.project.evaluations[s.evaluation.name])
+            if s.evaluation is not None else None,
             "tags": rollout_tags(ctx.project, dep.name, deployment_hash(s))}
 
 

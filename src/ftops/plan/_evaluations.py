@@ -15,6 +15,7 @@ cleaned up by another apply or plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -37,6 +38,8 @@ from ._actions import (
     Cost,
     DeleteFile,
     EvaluateCandidates,
+    GraderSource,
+    Judging,
     NoOp,
     Verdict,
     known_after_apply,
@@ -80,6 +83,28 @@ def criteria_hash(checked: CheckedProject, ev: Resource[EvaluationSpec]) -> str:
             d["source"] = checked.project.grader_sha256[(ev.name, c.name)]
         crits.append(d)
     return ident.canonical_hash({"data": checked.reports[ev.spec.dataset].sha256, "criteria": crits})
+
+
+def judging(checked: CheckedProject, ev: Resource[EvaluationSpec]) -> Judging:
+    """How evaluation `ev`'s verdicts are reached, as its actions carry it."""
+    s = ev.spec
+    return Judging(evaluation=ev.name, criteria=[c.name for c in s.criteria], rule=s.pass_rule,
+                   criteria_hash=criteria_hash(checked, ev), canary_sku=s.canary_sku)
+
+
+def _request(checked: CheckedProject, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSpec]) -> dict[str, Any]:
+    """What an evaluation sends besides its judging: the criteria, python sources by file, the items' file."""
+    project = checked.project
+
+    def relative(path: Path) -> str:
+        return Path(path).relative_to(project.root).as_posix()
+
+    graders = {c.name: GraderSource(path=relative(project.grader_paths[(ev.name, c.name)]),
+                                    sha256=project.grader_sha256[(ev.name, c.name)])
+               for c in ev.spec.criteria if isinstance(c, PythonCriterion)}
+    assert dep.spec.evaluation is not None
+    return {"judging": judging(checked, ev), "criteria": list(ev.spec.criteria), "graders": graders,
+            "items_path": relative(project.dataset_paths[ev.spec.dataset]), "selection": dep.spec.evaluation}
 
 
 def inputs_hash(model: str, chash: str) -> str:
@@ -212,13 +237,11 @@ def estimated_tokens(checked: CheckedProject, ev: EvaluationSpec, runs: int) -> 
 
 
 # -- the verdict ----------------------------------------------------------------------------
-def judge(name: str, spec: EvaluationSpec, candidates: list[Candidate], scores: dict[str, Stored],
-          baseline: Candidate | None) -> Verdict:
+def judge(how: Judging, candidates: list[Candidate], scores: dict[str, Stored], baseline: Candidate | None) -> Verdict:
     """Apply the pass rule to the candidates' scores; the winner is the passing one with the best mean."""
-    names = [c.name for c in spec.criteria]
+    name, names, rule = how.evaluation, how.criteria, how.rule
     base = _row(baseline, scores, names) if baseline is not None and baseline.model in scores else None
     rows = [_row(c, scores, names) for c in candidates]
-    rule = spec.pass_rule
     for r in rows:
         misses = [f"{c} {_fmt(r.scores.get(c))} < {t}" for c, t in rule.thresholds.items()
                   if r.scores.get(c) is None or r.scores[c] < t]  # type: ignore[operator]
@@ -301,7 +324,7 @@ def plan_gate(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, live: LiveD
     missing = [m for m in models if m not in known]
     if missing:
         return Gate(evaluate_id=_evaluate(ctx, dep, ev, candidates, baseline, chash, known, missing, found).id)
-    verdict = judge(ev.name, ev.spec, candidates, known, baseline)
+    verdict = judge(judging(ctx.checked, ev), candidates, known, baseline)
     if not verdict.passed or verdict.winner is None:
         keep = f"keeps serving {serving(live)}" if live else "not deployed"
         ctx.add(NoOp(reason=f"{keep}; {verdict.reason}", blocked=verdict.reason, verdict=verdict, cost=held, **noop))
@@ -331,7 +354,7 @@ def _evaluate(ctx: Ctx, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSp
         data_sha256=ctx.checked.reports[ev.spec.dataset].sha256,
         inputs={c.model: inputs_hash(c.model, chash) for c in [*candidates, baseline]}, reuse=sorted(known),
         canaries=[canary_name(dep.name, m) for m in missing], canary_sku=ev.spec.canary_sku,
-        tokens=estimated_tokens(ctx.checked, ev.spec, len(missing)), reason=reason,
+        tokens=estimated_tokens(ctx.checked, ev.spec, len(missing)), reason=reason, **_request(ctx.checked, dep, ev),
         cost=_canary_cost(ctx, dep, ev, len(missing)),
         changes={"verdict": (None, known_after_apply(
             f"evaluation {ev.name} of {', '.join(c.label for c in candidates)} against the baseline"))})
@@ -362,6 +385,7 @@ def plan_pending_evaluation(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobS
         baseline=live.model if live else None, criteria_hash=criteria_hash(ctx.checked, ev),
         data_sha256=ctx.checked.reports[ev.spec.dataset].sha256, canary_sku=ev.spec.canary_sku,
         tokens=estimated_tokens(ctx.checked, ev.spec, n + 1), depends_on=[state.action_id],
+        **_request(ctx.checked, dep, ev),
         cost=_canary_cost(ctx, dep, ev, n + 1),
         reason=f"evaluate the candidates of job {dep.spec.model.job} on canaries once it finishes",
         changes={"verdict": (None, known_after_apply(

@@ -83,6 +83,23 @@ def job_identity(checked: CheckedProject, name: str, base_model: str) -> tuple[s
     return identity[ident.META_CONTENT], identity[ident.META_HASH]
 
 
+def project_filter(project: str) -> dict[str, str]:
+    """The metadata filter that lists the jobs of `project`."""
+    return {ident.META_PROJECT: project}
+
+
+def jobs_of_spec(checked: CheckedProject, name: str, jobs: list[LiveJob]) -> list[LiveJob]:
+    """Of this project's live `jobs`, those of spec `name`: created under that name, or carrying its
+    identity (a job of a renamed spec). A `{job: ...}` base's model is known only live: such a job is
+    found by its name."""
+    keys: set[str] = set()
+    base = checked.project.jobs[name].spec.base_model
+    if isinstance(base, str):
+        content, spec_hash = job_identity(checked, name, base)
+        keys = {content, ident.LEGACY + spec_hash}
+    return [j for j in jobs if j.metadata.get(ident.META_SPEC) == name or ident.content_key(j.metadata) in keys]
+
+
 def _progress(ctx: Ctx, job: LiveJob) -> JobProgress:
     """status, epoch, step, loss and ETA from the newest metrics event (fetched by the refresh step)."""
     p = JobProgress(status=job.status, n_epochs=job.n_epochs, estimated_finish=job.estimated_finish)

@@ -29,9 +29,9 @@ from ..plan import (
     RollOut,
     UploadDataset,
     WaitFile,
-    evaluations,
+    criteria_hash,
+    file_name,
     make_plan,
-    matching,
     spec_fingerprint,
 )
 from ._approval import approve
@@ -65,7 +65,7 @@ def _refuse(a: Action, what: str) -> PlanNotApproved:
 
 def _check_wait_file(a: WaitFile, checked: CheckedProject) -> None:
     project = checked.project
-    if a.name not in checked.reports or a.filename != matching.file_name(
+    if a.name not in checked.reports or a.filename != file_name(
             project.project_name, a.name, checked.reports[a.name].sha256):
         raise _refuse(a, f"file name {a.filename!r} is not this dataset's upload")
 
@@ -91,7 +91,7 @@ def _check_evaluation(a: EvaluateCandidates, checked: CheckedProject) -> None:
             or (ref := project.deployments[a.deployment].spec.evaluation) is None or ref.name != a.name):
         raise _refuse(a, f"evaluation {a.name} does not match the specs")
     if (a.job != project.deployments[a.deployment].spec.model.job
-            or a.criteria_hash != evaluations.criteria_hash(checked, project.evaluations[a.name])):
+            or a.criteria_hash != criteria_hash(checked, project.evaluations[a.name])):
         raise _refuse(a, f"evaluation {a.name} is not for these criteria, data or job")
 
 
@@ -130,7 +130,7 @@ def _check_upload(a: UploadDataset, checked: CheckedProject) -> None:
         # The specs' data is what the plan was made for (spec_fingerprint): other bytes here are an edit.
         raise PlanNotApproved(f"plan action {a.id}: sha256 or size of dataset {a.name} is not its file's; "
                               "refusing to upload it")
-    if a.filename != matching.file_name(project.project_name, a.name, a.sha256):
+    if a.filename != file_name(project.project_name, a.name, a.sha256):
         raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
                               "refusing it")
 
@@ -148,7 +148,7 @@ def _check_import(a: ImportDataset, checked: CheckedProject) -> None:
         # The specs' data is what the plan was made for (spec_fingerprint): another identity here is an edit.
         raise PlanNotApproved(f"plan action {a.id}: identity of dataset {a.name} is not its url's; refusing to "
                               "import it")
-    if a.filename != matching.file_name(project.project_name, a.name, a.sha256):
+    if a.filename != file_name(project.project_name, a.name, a.sha256):
         raise PlanNotApproved(f"plan action {a.id}: file name {a.filename!r} does not follow ftops' naming; "
                               "refusing it")
 

@@ -13,6 +13,7 @@ from ._documents import (
     training_content,
 )
 from ._evaluation import (
+    Criterion,
     EpochPick,
     EvaluationRef,
     EvaluationSpec,
@@ -41,6 +42,7 @@ __all__ = [
     "ENV_FIELDS",
     "ENV_PREFIXES",
     "HYPERPARAMETER_MODELS",
+    "Criterion",
     "DatasetSpec",
     "DeploymentSpec",
     "Epoch",

@@ -15,7 +15,8 @@ from typing import TypeVar, cast
 from ftops.apply._runtime import Runtime, SettleClient, Silent
 from ftops.checks import CheckedProject, validate_dir
 from ftops.foundry import DeploymentWrite, FoundryClient, LiveCheckpoint, LiveDeployment, LiveFile, LiveJob
-from ftops.plan import Action, Plan, matching
+from ftops.plan import Action, Plan
+from ftops.plan import _matching as matching
 from tests.conftest import BASE_SPEC, chat_jsonl
 
 NOW = 1_800_000_000.0  # Foundry's clock when a test begins (the plan was made then)

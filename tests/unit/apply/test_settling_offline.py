@@ -13,7 +13,7 @@ import time
 from ftops.apply._recent import View
 from ftops.apply._runtime import SETTLE_SECONDS, Created, first_look, settle_all, settle_job, settle_upload
 from ftops.checks import CheckedProject
-from ftops.plan import matching
+from ftops.plan import _matching as matching
 from tests.unit.apply.fakes import NOW, PROJECT, FakeClock, FakeFoundry, runtime
 
 HASH = "a" * 16

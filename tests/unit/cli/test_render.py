@@ -117,7 +117,7 @@ def test_no_python_reprs_while_a_job_trains_and_for_a_model_azure_does_not_repor
 
 
 def test_no_python_reprs_for_orphans_and_a_continuous_job_on_an_unfinished_base(make_project: MakeProject) -> None:
-    from ftops.plan import matching
+    from ftops.plan import _matching as matching
 
     w = world(make_project(spec=BASE_SPEC + CONTINUOUS))
     w.uploads()
@@ -203,7 +203,7 @@ def test_a_credential_in_the_endpoint_never_reaches_the_plan(make_project: MakeP
 # -- honest numbers: what the plan leaves out of its hosting is shown, labelled --------------------------------
 def test_unmanaged_and_orphaned_deployments_are_in_the_cost(make_project: MakeProject) -> None:
     """Deployments no spec names (this project's, or others') cost money too: they were left out."""
-    from ftops.plan import matching
+    from ftops.plan import _matching as matching
 
     w = world(make_project())
     w.uploads()

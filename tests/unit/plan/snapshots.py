@@ -9,7 +9,8 @@ from typing import Any
 
 from ftops.checks import CheckedProject, validate_dir
 from ftops.foundry import LiveCheckpoint, LiveDeployment, LiveEval, LiveEvent, LiveFile, LiveJob, Snapshot
-from ftops.plan import LiveState, Plan, decide, matching, submission
+from ftops.plan import LiveState, Plan, decide, submission
+from ftops.plan import _matching as matching
 from ftops.plan._deployments import deployment_hash
 from ftops.plan._jobs import job_submission
 

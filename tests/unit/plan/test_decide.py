@@ -220,7 +220,7 @@ def test_finished_job_with_no_deployment_is_unapplied_then_deleted_after_the_gra
 
 def test_a_deployment_rolled_out_by_the_apply_that_followed_its_job_is_deleted_at_once(w: World) -> None:
     """`apply --wait`, then the deployment deleted by hand: drift said `unapplied` for an hour."""
-    from ftops.plan import matching
+    from ftops.plan import _matching as matching
     from ftops.plan._deployments import deployment_hash
 
     w.uploads()
@@ -239,7 +239,7 @@ def test_a_deployment_rolled_out_by_the_apply_that_followed_its_job_is_deleted_a
 
 
 def test_rollout_marks_fit_in_one_metadata_value() -> None:
-    from ftops.plan import matching
+    from ftops.plan import _matching as matching
 
     marks = matching.rollout_marks((f"d{i}", "a" * 16) for i in range(200))
     assert marks is not None and len(marks) <= 512

@@ -9,16 +9,8 @@ from pathlib import Path
 import pytest
 
 from ftops.foundry import LiveDeployment, LiveEval, LiveFile, LiveJob
-from ftops.plan import (
-    Candidate,
-    DeleteDeployment,
-    DeleteFile,
-    EvaluateCandidates,
-    NoOp,
-    RollOut,
-    evaluations,
-    status_rows,
-)
+from ftops.plan import Candidate, DeleteDeployment, DeleteFile, EvaluateCandidates, Judging, NoOp, RollOut, status_rows
+from ftops.plan import _evaluations as evaluations
 from ftops.plan._drift import drift_items
 from tests.conftest import BASE_SPEC, SYSTEM, MakeProject
 from tests.unit.plan.snapshots import World, by_resource, new_id, world
@@ -219,7 +211,8 @@ def test_judge_picks_the_passing_candidate_with_the_best_mean() -> None:
         "pass": {"thresholds": {"a": 0.5}, "minItems": 1}})
     cands = [Candidate(model="m1", label="epoch 1"), Candidate(model="m2", label="final")]
     scores = {"m1": evaluations.Stored("m1", (0.4, 1.0), 5), "m2": evaluations.Stored("m2", (0.6, 0.6), 5)}
-    v = evaluations.judge("q", spec, cands, scores, None)
+    how = Judging(evaluation="q", criteria=["a", "b"], rule=spec.pass_rule, criteria_hash="0" * 16)
+    v = evaluations.judge(how, cands, scores, None)
     assert v.passed and v.winner == "m2" and "no baseline" in v.reason  # m1 has the better mean but misses a
     assert v.candidates[0].why == "a 0.400 < 0.5"
 
@@ -304,7 +297,9 @@ def test_a_plan_file_evaluation_for_other_criteria_is_refused(w: World) -> None:
     plan = w.plan()
     ev = by_resource(plan)["Evaluation/quality"]
     verify_plan(plan, w.checked)
-    ev.criteria_hash = "0123456789abcdef"
+    other = "0123456789abcdef"  # the action's judging says the same hash: the plan file is consistent, not ours
+    bad = ev.model_copy(update={"criteria_hash": other, "judging": ev.judging.model_copy(update={"criteria_hash": other})})
+    plan.actions = [bad if a is ev else a for a in plan.actions]
     with pytest.raises(PlanNotApproved, match="not for these criteria"):
         verify_plan(plan, w.checked)
 

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from ftops.foundry import LiveJob
-from ftops.plan import JobProgress, evaluations, utc_text
+from ftops.plan import JobProgress, utc_text
+from ftops.plan import _evaluations as evaluations
 
 
 @pytest.mark.parametrize("ts", [1e20, -1e20, float("nan"), float("inf"), 10**30])

@@ -14,7 +14,8 @@ import pytest
 from ftops import ValidationFailed
 from ftops.checks import validate_dir
 from ftops.foundry import LiveJob
-from ftops.plan import CancelJob, CreateJob, NoOp, PauseJob, RollOut, WaitJob, matching
+from ftops.plan import CancelJob, CreateJob, NoOp, PauseJob, RollOut, WaitJob
+from ftops.plan import _matching as matching
 from tests.conftest import BASE_SPEC, MakeProject
 from tests.unit.plan.snapshots import World, by_resource, world
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from ftops.foundry import LiveDeployment, LiveFile, LiveJob, Snapshot
-from ftops.plan import matching
+from ftops.plan import _matching as matching
 from ftops.plan._live import LiveIndex
 from tests.conftest import MakeProject
 from tests.unit.plan.snapshots import World, new_id, world

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ftops.plan import CreateJob, JobFile, JobSubmission, NoOp, Plan, RollOut, UploadDataset, matching
+from ftops.plan import CreateJob, JobFile, JobSubmission, NoOp, Plan, RollOut, UploadDataset
+from ftops.plan import _matching as matching
 from ftops.plan._actions import Cost
 
 REQUEST = JobSubmission(base_model="m", training_file=JobFile(dataset="d", sha256="0" * 64, file_id="file-1"),

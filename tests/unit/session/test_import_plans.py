@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from ftops import FtopsError, PlanNotApproved
-from ftops.plan import ImportDataset, Plan, matching
+from ftops.plan import ImportDataset, Plan
+from ftops.plan import _matching as matching
 from ftops.session import load_plan_file, save_plan_file, verify_plan
 from tests.conftest import BASE_SPEC, MakeProject, chat_jsonl
 from tests.unit.plan.snapshots import by_resource, world

@@ -71,7 +71,7 @@ def _check_png_path(path: Path) -> None:
 
 def _find_job(s: Session, job: str) -> tuple[str, str]:
     """(job id, display name) for a spec name or a raw job id."""
-    from ...plan import job_identity, matching
+    from ...plan import jobs_of_spec, project_filter
 
     if job.startswith("ftjob-"):
         return job, job
@@ -79,14 +79,8 @@ def _find_job(s: Session, job: str) -> tuple[str, str]:
     if job not in project.jobs:
         known = ", ".join(sorted(project.jobs)) or "none"
         raise UsageError(f"no FineTuningJob named {job!r} in the specs (known: {known}); or pass an ftjob-... id")
-    keys: set[str] = set()
-    base = project.jobs[job].spec.base_model
-    if isinstance(base, str):  # a `{job: ...}` base's model is known only live: such a job is found by its name
-        content, spec_hash = job_identity(s.checked, job, base)
-        keys = {content, matching.LEGACY + spec_hash}
-    live = s.client.list_jobs(metadata={matching.META_PROJECT: project.project_name})
-    usable = [j for j in live if j.status in LIVE_STATUSES and (
-        j.metadata.get(matching.META_SPEC) == job or matching.content_key(j.metadata) in keys)]
+    live = s.client.list_jobs(metadata=project_filter(project.project_name))
+    usable = [j for j in jobs_of_spec(s.checked, job, live) if j.status in LIVE_STATUSES]
     if not usable:
         raise FtopsError(f"job {job!r} has no succeeded or running job on the Foundry yet; run `ftops apply`")
     newest = max(usable, key=lambda j: (j.created_at, j.id))
