@@ -11,7 +11,7 @@ from tests.e2e.conftest import Project
 def _drift(project: Project) -> tuple[int, list[tuple[str, str]]]:
     r = project.ftops("drift", "--format", "json")
     data = json.loads(r.out)
-    assert data["format_version"] == 3
+    assert data["format_version"] == 2
     return r.code, [(i["kind"], i["resource"]) for i in data["items"]]
 
 
