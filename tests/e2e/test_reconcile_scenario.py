@@ -112,3 +112,11 @@ def test_markdown_and_json_plans(project: Project) -> None:
     assert data["format_version"] == 3 and data["cost"]["estimate"] is True
     for a in data["actions"]:
         assert {"resource", "action", "reason", "changes", "depends_on"} <= a.keys()
+    # `plan --format json` shows the requests apply sends (issue 15): the job's, the deployment write's
+    job = next(a for a in data["actions"] if a["op"] == "job.create")
+    assert job["request"]["hyperparameters"] == {"n_epochs": 3} and job["request"]["method"] == "supervised"
+    assert job["request"]["training_file"]["made_by"] == "dataset.clippy-train:create"
+    assert job["request"]["metadata"]["ftops-content"] == job["spec_hash"]
+    rollout = next(a for a in data["actions"] if a["op"] == "deployment.rollout")
+    assert (rollout["sku"], rollout["capacity"], rollout["model_format"]) == ("GlobalStandard", 50, "OpenAI")
+    assert rollout["tags"]["ftops-spec"] == "clippy-prod" and rollout["selector"]["checkpoint"] == "best"

@@ -61,7 +61,7 @@ from ._evaluations import (
     score_entry,
     stored_scores,
 )
-from ._jobs import job_identity, jobs_of_spec, project_filter
+from ._jobs import jobs_of_spec, project_filter
 from ._live import LiveState, Needs, read_live
 from ._matching import META_PROJECT, content_key, file_name, job_lookup, same_job
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
@@ -132,7 +132,6 @@ __all__ = [
     "in_progress",
     "inputs_hash",
     "items_file_name",
-    "job_identity",
     "job_lookup",
     "jobs_of_spec",
     "judge",

@@ -241,3 +241,25 @@ spec:
     (blocked,) = [x for x in (a["FineTuningJob/child"], a["FineTuningJob/pinned"]) if x.blocked]
     assert isinstance(blocked, NoOp) and "trains exactly what FineTuningJob" in str(blocked.blocked)
     assert [x.name for x in _jobs(plan.actions)] == [{"child": "pinned", "pinned": "child"}[blocked.name]]
+
+
+def test_a_job_request_hashes_to_the_identity_the_spec_had_before_requests_were_in_the_plan(w: World) -> None:
+    """Live jobs carry these hashes: the request the plan now holds must hash exactly as the spec did (the
+    content, and the spec fields older ftops versions stored), or every job would be submitted again."""
+    from ftops.plan import submission
+    from ftops.plan._jobs import job_submission
+
+    spec = w.checked.project.jobs["clippy"].spec
+    base = "gpt-4.1-mini-2025-04-14"
+    shas = {name: r.sha256 for name, r in w.checked.reports.items()}
+    content = matching.canonical_hash(spec.training_content(base, shas))
+    written = matching.canonical_hash({
+        "model": base, "training_data": shas[spec.training_data],
+        "validation_data": shas[spec.validation_data] if spec.validation_data else None, "method": spec.method,
+        "hyperparameters": dict(sorted(spec.hyperparameters.items())), "trainingType": spec.training_type,
+        "seed": spec.seed, "suffix": spec.suffix, "grader": spec.grader})
+    request = job_submission(w.checked, "clippy", base, file_ids={d: "file-" + d for d in shas})
+    sent = submission(w.project, "clippy", request, base, {})
+    assert sent.content_hash == content and sent.identity[matching.META_HASH] == written
+    assert request.metadata == sent.request.metadata and sent.request.training_file == "file-" + spec.training_data
+    assert sent.request.hyperparameters == {"n_epochs": 3}
