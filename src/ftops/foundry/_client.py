@@ -28,7 +28,7 @@ from .._exceptions import (
 )
 from .._urls import redact_text
 from ._concurrent import at_once
-from ._deployments import DeploymentWrite, merged, tag_problem, wire
+from ._deployments import DeploymentWrite, merged, same_owner, tag_problem, wire
 from ._errors import RetryPolicy, call
 from ._live_objects import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
 from ._permissions import PERMISSIONS_API, Permissions
@@ -568,15 +568,20 @@ class FoundryClient:
         own (a PUT is idempotent), so a dropped connection costs one request, not the whole operation;
         the LRO poller is not used for that reason.
         """
-        for _ in range(WRITE_ATTEMPTS - 1):
+        creating = False
+        for attempt in range(WRITE_ATTEMPTS):
             live = self._raw_deployment(name)
+            if creating and live is not None and not same_owner(live.tags, write.tags):
+                raise PermanentFoundryError(
+                    f"deploy {name}: a deployment named {name} was created by someone else while ftops created it; "
+                    "ftops will not take it over (nothing was written)", status=412, code="PreconditionFailed")
+            creating = live is None
             try:
-                return self._write_deployment(name, self._body(name, live, write), _etag(live))
+                return self._write_deployment(name, self._body(name, live, write), _etag(live), create=creating)
             except PermanentFoundryError as e:
-                if e.status != 412:
+                if e.status != 412 or attempt == WRITE_ATTEMPTS - 1:
                     raise
-        live = self._raw_deployment(name)
-        return self._write_deployment(name, self._body(name, live, write), _etag(live))
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     @staticmethod
     def _body(name: str, live: Deployment | None, write: DeploymentWrite) -> Deployment:
@@ -603,7 +608,7 @@ class FoundryClient:
                 raise _Interrupted(f"{e.message}: {name} serves nothing until the next apply creates it again",
                                    status=e.status, code=e.code) from e
         try:
-            return self._write_deployment(name, body, None)
+            return self._write_deployment(name, body, None, create=True)
         except _StillProvisioning:
             raise  # Azure took the new deployment and is still making it: writing the old one over it would race
         except FoundryError as e:
@@ -616,7 +621,7 @@ class FoundryClient:
     def _restore(self, name: str, old: Deployment) -> str:
         """Put `old` back, exactly as it was read, after a failed replacement; says what happened."""
         try:
-            self._write_deployment(name, old, None)
+            self._write_deployment(name, old, None, create=True)
         except FoundryError as e:
             return f"the old deployment could NOT be restored ({e.message}): {name} serves nothing now"
         return f"the old deployment {name} was restored and serves its model again"
@@ -631,8 +636,10 @@ class FoundryClient:
             return None
         return d
 
-    def _write_deployment(self, name: str, body: Deployment, etag: str | None) -> LiveDeployment:
-        headers = {"If-Match": etag} if etag else {}
+    def _write_deployment(self, name: str, body: Deployment, etag: str | None, *, create: bool) -> LiveDeployment:
+        # If-Match: write over exactly what was read. If-None-Match: * (a create): create only if nobody else
+        # has meanwhile, else ARM answers 412 (its contract for conditional PUTs) and the caller reads again.
+        headers = {"If-Match": etag} if etag else {"If-None-Match": "*"} if create else {}
         data = orjson.dumps(wire(body))  # with the properties the SDK does not model (`_deployments.wire`)
         self._call(lambda t: self.arm.deployments.begin_create_or_update(
             self.resource_group, self.account, name, io.BytesIO(data), polling=False, headers=headers,
