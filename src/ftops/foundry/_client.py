@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import openai
 import orjson
@@ -31,7 +32,7 @@ from ._concurrent import at_once
 from ._deployments import DeploymentWrite, merged, same_owner, tag_problem, wire
 from ._errors import RetryPolicy, call
 from ._live_objects import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
-from ._permissions import PERMISSIONS_API, Permissions
+from ._permissions import PERMISSIONS_API, Permission, Permissions
 from ._timeouts import REMOTE, Timeouts
 from ._wire import JobRequest, LiveEvent, parse_event
 
@@ -44,6 +45,7 @@ RECENT_PAGE = 100  # a run's own recent listings: small pages, stopped once olde
 # A listing that has not ended after this many pages is a server whose paging loops (a nextLink or cursor that
 # never ends): ftops stops rather than read forever. Azure's quotas keep real listings to a few pages.
 MAX_PAGES = 1_000
+MAX_PERMISSION_PAGES = 100  # one permission per role assignment: a few, even on a busy account
 PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
 Progress = Callable[[int], None]
 Status = Callable[[str], None]
@@ -295,11 +297,34 @@ class FoundryClient:
                f"Microsoft.CognitiveServices/accounts/{self.account}/providers/Microsoft.Authorization/"
                f"permissions?api-version={PERMISSIONS_API}")
 
-        def fetch(t: float) -> Permissions:
-            response = self.arm._send_request(HttpRequest("GET", url), **self._arm(t))
-            response.raise_for_status()
-            return Permissions.parse(response.json())
-        return self._call(fetch, "read the identity's permissions", timeout=self.timeouts.read)
+        def fetch(link: str) -> Callable[[float], Any]:
+            def get(t: float) -> Any:
+                response = self.arm._send_request(HttpRequest("GET", link), **self._arm(t))
+                response.raise_for_status()
+                return response.json()
+            return get
+
+        entries: list[Permission] = []
+        seen: set[str] = set()
+        link: str | None = url
+        while link is not None:
+            if len(seen) >= MAX_PERMISSION_PAGES or link in seen:
+                raise _endless("the identity's permissions", MAX_PERMISSION_PAGES)
+            seen.add(link)
+            body = self._call(fetch(link), "read the identity's permissions", timeout=self.timeouts.read)
+            entries.extend(Permissions.parse(body).entries)
+            link = self._same_arm_host(body.get("nextLink") if isinstance(body, dict) else None)
+        return Permissions(tuple(entries))
+
+    def _same_arm_host(self, link: Any) -> str | None:
+        """A nextLink to follow: on ARM's own https host only (the request carries the ARM token)."""
+        if not isinstance(link, str) or not link:
+            return None
+        base, there = urlsplit(self.arm._client._base_url), urlsplit(link)
+        if (there.scheme, there.netloc.lower()) != (base.scheme, base.netloc.lower()):
+            raise PermanentFoundryError(f"read the identity's permissions: ARM's nextLink names another host "
+                                        f"({there.netloc}); not followed")
+        return link
 
     def snapshot(self) -> Snapshot:
         """Files, jobs and deployments, listed at once: each listing waits on the service (two planes),
