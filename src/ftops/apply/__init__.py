@@ -1,6 +1,7 @@
 """Apply layer: execute a Plan against Foundry; returns outcomes, never prints."""
 
 from ._access import require_permissions
+from ._approval import approve_replan, saved_spec_dir
 from ._executor import (
     BLOCKED,
     DEFERRED,
@@ -25,7 +26,6 @@ from ._session import (
 
 __all__ = [
     "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Outcome", "Reporter", "Session",
-    "apply_plan", "check_fresh", "load_plan_file", "open_session", "require_downtime_allowed", "require_permissions",
-    "require_preflight",
-    "save_plan_file", "verify_plan",
+    "apply_plan", "approve_replan", "check_fresh", "load_plan_file", "open_session", "require_downtime_allowed",
+    "require_permissions", "require_preflight", "save_plan_file", "saved_spec_dir", "verify_plan",
 ]

@@ -104,10 +104,10 @@ def apply(
     from .._local import session
 
     if target.is_file():
-        from ...apply import load_plan_file
+        from ...apply import load_plan_file, saved_spec_dir
 
         saved = load_plan_file(target)
-        with session(Path(saved.spec_dir)) as s:
+        with session(saved_spec_dir(saved, Path.cwd())) as s:
             _execute(_fresh_or_replan(saved, s, on_stale, auto_approve, prune), s, wait, allow_downtime)
         return
     with session(target) as s:
@@ -165,7 +165,7 @@ def _read_only_plan(spec_dir: Path) -> Plan:
 def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool) -> Plan:
     """What the saved plan approved, if it still fits specs, data and live state; else refuse, or plan again
     if asked (only a stale plan: one that is not what ftops decides, with nothing moved, is always refused)."""
-    from ...apply import check_fresh
+    from ...apply import approve_replan, check_fresh
     from ...plan import make_plan
     from .. import _render as render
 
@@ -182,7 +182,7 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
     fresh = make_plan(s.checked, s.client, prune=prune)
     out.print(render.plan_text(fresh))
     _refuse_on_preflight(fresh)
-    return fresh
+    return approve_replan(saved, fresh)
 
 
 def _refuse_on_preflight(p: Plan) -> None:
