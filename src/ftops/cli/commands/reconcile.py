@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..._exceptions import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
+from ... import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
 from .._output import err, is_tty, out
 
 if TYPE_CHECKING:
