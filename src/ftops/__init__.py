@@ -22,6 +22,7 @@ from ._exceptions import (
     Problem,
     StalePlanError,
     TemporaryFoundryError,
+    UnknownKind,
     UsageError,
     ValidationFailed,
 )
@@ -47,6 +48,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "ApplyFailed", "CheckedProject", "DowntimeRefused", "FoundryError",
     "FoundryNotFound", "FoundryUnreachable", "FtopsError", "PermanentFoundryError", "PlanNotApproved",
-    "PreflightFailed", "Problem", "Project", "StalePlanError", "TemporaryFoundryError", "UsageError",
+    "PreflightFailed", "Problem", "Project", "StalePlanError", "TemporaryFoundryError", "UnknownKind", "UsageError",
     "ValidationFailed", "__version__", "check_project", "load_project", "redact_text", "validate_dir",
 ]

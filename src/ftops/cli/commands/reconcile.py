@@ -142,7 +142,7 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
 
         live = read_live(s.client)
         plan = make_plan(s.checked, s.client, live=live)
-    rows = status_rows(plan, live.snapshot.deployments)
+    rows = status_rows(plan, live.snapshot)
     if fmt is Format.json:
         out.print(render.status_json(rows), markup=False)
     elif fmt is Format.markdown:
