@@ -50,5 +50,6 @@ def test_every_spec_kind_has_its_collection() -> None:
     from ftops.spec._documents import SPEC_KINDS
 
     project = Project(Path("."), Path("."))
-    assert all(coll is None or isinstance(getattr(project, coll), dict) for _, coll in SPEC_KINDS.values())
+    assert all(coll is None or getattr(project, coll) is project.resources[kind] for kind, (_, coll) in SPEC_KINDS.items())
     assert [k for k, (_, coll) in SPEC_KINDS.items() if coll is None] == ["Foundry"]
+    assert set(project.resources) == set(SPEC_KINDS) - {"Foundry"}
