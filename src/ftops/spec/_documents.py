@@ -250,8 +250,9 @@ class DeploymentSpec(_Strict):
 
 
 SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation"]
-# The kinds a spec document may be, each with its model and the Project collection that holds its
-# resources by name (None: the Foundry, one per directory). One line per kind; everything else derives.
+# The kinds a spec document may be, each with its model and the name of the Project's typed view of its
+# resources (`project.jobs` is `project.resources["FineTuningJob"]`; None: the Foundry, one per directory,
+# `project.foundry`). One line per kind; the Project's collections and the JSON Schema derive from it.
 SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
     "Foundry": (FoundrySpec, None),
     "Dataset": (DatasetSpec, "datasets"),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import typer
 
-from ..._exceptions import FtopsError, UsageError
+from ... import FtopsError, UsageError
 from .._output import err, out
 
 if TYPE_CHECKING:  # the server stack (uvicorn, starlette, httpx) loads only when an emulator command runs

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..._exceptions import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
+from ... import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
 from .._output import err, is_tty, out
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
 
         live = read_live(s.client)
         plan = make_plan(s.checked, s.client, live=live)
-    rows = status_rows(plan, live.snapshot.deployments)
+    rows = status_rows(plan, live.snapshot)
     if fmt is Format.json:
         out.print(render.status_json(rows), markup=False)
     elif fmt is Format.markdown:
