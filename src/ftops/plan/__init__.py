@@ -16,6 +16,7 @@ from ._actions import (
     DeleteFile,
     EvaluateCandidates,
     Finding,
+    GuardTrip,
     ImportDataset,
     JobProgress,
     NoOp,
@@ -33,8 +34,9 @@ from ._actions import (
 )
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
 from ._drift import DriftItem, drift_items, in_progress
+from ._guards import job_trip
 from ._jobs import job_identity, job_request
-from ._live import LiveState, Needs, read_live
+from ._live import EVENTS_READ, LiveState, Needs, read_live
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
@@ -43,6 +45,7 @@ __all__ = [
     "ACTIONS",
     "CHANGING",
     "DRIFT_KINDS",
+    "EVENTS_READ",
     "FORMAT_VERSION",
     "Action",
     "CancelJob",
@@ -56,6 +59,7 @@ __all__ = [
     "DriftItem",
     "EvaluateCandidates",
     "Finding",
+    "GuardTrip",
     "ImportDataset",
     "JobProgress",
     "LiveState",
@@ -80,6 +84,7 @@ __all__ = [
     "in_progress",
     "job_identity",
     "job_request",
+    "job_trip",
     "known_after_apply",
     "make_plan",
     "matching",

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._urls import plan_form
-from .._vocabulary import CHANGING, DRIFT_CLASSES, MODEL_FORMAT_PATTERN, VERBS, DriftClass, SkuName, Verb
+from .._vocabulary import CHANGING, DRIFT_CLASSES, MODEL_FORMAT_PATTERN, VERBS, DriftClass, GuardAction, SkuName, Verb
 
 FORMAT_VERSION: Literal[2] = 2
 ACTIONS = VERBS
@@ -98,6 +98,18 @@ class JobProgress(_Model):
         return parts
 
 
+class GuardTrip(_Model):
+    """A training guard that tripped on a job's step metrics (or its estimated spend): which, where, and why."""
+
+    guard: str = Field(max_length=200)  # the guard as written, e.g. `valid_loss rising 3 -> pause`
+    action: GuardAction
+    step: int = Field(ge=0)  # the step whose metrics tripped it
+    why: str = Field(max_length=500)  # the values that tripped it
+
+    def __str__(self) -> str:
+        return f"guard {self.guard} tripped at step {self.step}: {self.why}"
+
+
 class ActionBase(_Model):
     """What every action has: what, why, which fields change, what it waits for, how it is classified."""
 
@@ -112,6 +124,7 @@ class ActionBase(_Model):
     live_id: str | None = None  # the live object it concerns: file id, job id or deployment name
     duplicate_of: str | None = None  # a second live object for one spec (racing applies)
     progress: JobProgress | None = None
+    guard: GuardTrip | None = None  # jobs: the training guard that tripped (pause, cancel, or held paused)
     cost: Cost = Field(default_factory=Cost)
 
     kind: Kind
@@ -236,7 +249,7 @@ class ResumeJob(_OnJob):
 class CancelJob(_OnJob):
     op: Literal["job.cancel"] = "job.cancel"
     action: Literal["cancel"] = "cancel"
-    cause: Literal["duplicate", "superseded", "orphan"]
+    cause: Literal["duplicate", "superseded", "orphan", "guard"]
 
 
 # -- evaluations ----------------------------------------------------------------------------

@@ -33,6 +33,9 @@ from ..foundry import (
 from . import _matching as ident
 
 T = TypeVar("T")
+# The newest events read of a job: its progress, and the step metrics its training guards decide on (Azure
+# lists events newest first, one call reads up to this many).
+EVENTS_READ = 100
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
     """Fetch what a planning pass asked for (one call per job)."""
     before = client.api_calls
     for job_id in sorted(needs.events - state.events.keys()):
-        state.events[job_id] = client.latest_events(job_id)
+        state.events[job_id] = client.latest_events(job_id, limit=EVENTS_READ)
     for job_id in sorted(needs.checkpoints - state.checkpoints.keys()):
         state.checkpoints[job_id] = client.checkpoints(job_id)
     if needs.evals and state.evals is None:

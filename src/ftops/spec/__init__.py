@@ -21,6 +21,7 @@ from ._evaluation import (
     StringCheckCriterion,
     TextSimilarityCriterion,
 )
+from ._guards import Guard
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
 from ._project import (
     ENV_FIELDS,
@@ -49,6 +50,7 @@ __all__ = [
     "FineTuningJobSpec",
     "FoundrySpec",
     "Gates",
+    "Guard",
     "JobRef",
     "ModelRef",
     "PassRule",
