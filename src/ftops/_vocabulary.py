@@ -45,3 +45,6 @@ GuardAction = Literal["pause", "cancel"]
 # The events a Notification may ask for (`on:`), as a webhook's JSON names them (`"event": "job.succeeded"`).
 NotificationEvent = Literal["job.succeeded", "job.failed", "rollout.done", "guard.tripped", "policy.blocked", "drift"]
 NOTIFICATION_EVENTS: tuple[NotificationEvent, ...] = get_args(NotificationEvent)
+# Where a Notification sends (its one target).
+NotificationTarget = Literal["webhook", "slack", "teams", "github"]
+NOTIFICATION_TARGETS: tuple[NotificationTarget, ...] = get_args(NotificationTarget)

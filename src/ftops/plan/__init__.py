@@ -20,6 +20,7 @@ from ._actions import (
     ImportDataset,
     JobProgress,
     NoOp,
+    Notice,
     PauseJob,
     Plan,
     ResumeJob,
@@ -37,6 +38,7 @@ from ._drift import DriftItem, drift_items, in_progress
 from ._guards import job_trip
 from ._jobs import job_identity, job_request
 from ._live import EVENTS_READ, LiveState, Needs, read_live
+from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
@@ -44,6 +46,7 @@ from ._status import StatusRow, status_rows, verdicts
 __all__ = [
     "ACTIONS",
     "CHANGING",
+    "CLAIM_PREFIX",
     "DRIFT_KINDS",
     "EVENTS_READ",
     "FORMAT_VERSION",
@@ -65,6 +68,7 @@ __all__ = [
     "LiveState",
     "Needs",
     "NoOp",
+    "Notice",
     "PauseJob",
     "Plan",
     "Resolved",
@@ -76,6 +80,7 @@ __all__ = [
     "Verdict",
     "WaitFile",
     "WaitJob",
+    "claim_name",
     "compare_catalog",
     "decide",
     "drift_items",
@@ -89,6 +94,8 @@ __all__ = [
     "make_plan",
     "matching",
     "needs_checkpoints",
+    "notices_for",
+    "parse_claim",
     "read_catalog_comparison",
     "read_live",
     "resolve_model",

@@ -12,7 +12,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._urls import plan_form
-from .._vocabulary import CHANGING, DRIFT_CLASSES, MODEL_FORMAT_PATTERN, VERBS, DriftClass, GuardAction, SkuName, Verb
+from .._vocabulary import (
+    CHANGING,
+    DRIFT_CLASSES,
+    MODEL_FORMAT_PATTERN,
+    VERBS,
+    DriftClass,
+    GuardAction,
+    NotificationEvent,
+    NotificationTarget,
+    SkuName,
+    Verb,
+)
 
 FORMAT_VERSION: Literal[2] = 2
 ACTIONS = VERBS
@@ -359,6 +370,7 @@ class NoOp(ActionBase):
     served_model: str | None = None  # deployments: what it serves
     fine_tuned_model: str | None = None  # jobs: the model a succeeded job produced
     verdict: Verdict | None = None  # deployments gated on an evaluation: its verdict
+    in_sync: bool = False  # deployments: serves what its spec says (a rollout is done)
 
 
 Action = Annotated[
@@ -366,6 +378,18 @@ Action = Annotated[
     | EvaluateCandidates | RollOut | DeleteDeployment | DeleteFile | NoOp,
     Field(discriminator="op"),
 ]
+
+
+class Notice(_Model):
+    """A notification the plan would send: an event a Notification spec wants, not yet delivered (no claim of
+    it in Foundry, `plan/_notifications.py`). Apply delivers it once (`apply/_notify.py`)."""
+
+    notification: Name  # the Notification spec
+    target: NotificationTarget
+    event: NotificationEvent
+    key: Hex16  # the event's identity (what was observed, where): one delivery per key and notification
+    resource: str = Field(max_length=300)  # e.g. FineTuningJob/clippy
+    text: str = Field(max_length=1000)  # for people: what happened
 
 
 class Finding(_Model):
@@ -394,6 +418,7 @@ class Plan(_Model):
     hosting_before_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # monthly, deployments live now
     unmanaged: Unmanaged = Field(default_factory=Unmanaged)  # the account's other deployments (not in before/after)
     findings: list[Finding] = Field(default_factory=list)  # preflight: quotas, retired models, skus
+    notifications: list[Notice] = Field(default_factory=list)  # what apply would send (Notification specs)
 
     @property
     def refused(self) -> list[Finding]:

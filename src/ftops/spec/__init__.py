@@ -23,6 +23,7 @@ from ._evaluation import (
 )
 from ._guards import Guard
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
+from ._notifications import NotificationSpec
 from ._project import (
     ENV_FIELDS,
     ENV_PREFIXES,
@@ -53,6 +54,7 @@ __all__ = [
     "Guard",
     "JobRef",
     "ModelRef",
+    "NotificationSpec",
     "PassRule",
     "Project",
     "PythonCriterion",

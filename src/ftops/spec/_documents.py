@@ -14,6 +14,7 @@ from .._vocabulary import SkuName, TrainingType
 from ._evaluation import EvaluationRef, EvaluationSpec
 from ._guards import Guard
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
+from ._notifications import NotificationSpec
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Method = Literal["supervised", "dpo", "reinforcement"]
@@ -255,7 +256,7 @@ class DeploymentSpec(_Strict):
     evaluation: EvaluationRef | None = None  # promote only the candidate that passes this Evaluation
 
 
-SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation"]
+SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification"]
 # The kinds a spec document may be, each with its model and the Project collection that holds its
 # resources by name (None: the Foundry, one per directory). One line per kind; everything else derives.
 SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
@@ -264,6 +265,7 @@ SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
     "FineTuningJob": (FineTuningJobSpec, "jobs"),
     "Deployment": (DeploymentSpec, "deployments"),
     "Evaluation": (EvaluationSpec, "evaluations"),
+    "Notification": (NotificationSpec, "notifications"),
 }
 SPEC_MODELS: dict[SpecKind, type[BaseModel]] = {kind: model for kind, (model, _) in SPEC_KINDS.items()}
 
