@@ -13,7 +13,7 @@ them. A URL is https, or plain http to loopback (tests).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -90,14 +90,6 @@ class NotificationSpec(_Strict):
     teams: SecretUrlTarget | None = None
     github: GithubTarget | None = None
     on: list[NotificationEvent] = Field(min_length=1, max_length=20)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _yaml_on(cls, data: Any) -> Any:
-        # YAML 1.1 reads a plain `on:` key as the boolean true (as GitHub workflows do): it means `on`.
-        if isinstance(data, dict) and True in data and "on" not in data:
-            data = {("on" if k is True else k): v for k, v in data.items()}
-        return data
 
     @model_validator(mode="after")
     def _one_target(self) -> NotificationSpec:

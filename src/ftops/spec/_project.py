@@ -151,6 +151,17 @@ def _pydantic_problems(err: ValidationError, doc: Document, prefix: Loc) -> list
     return out
 
 
+def _yaml_on(doc: Document) -> None:
+    """A Notification's plain `on:` key, which YAML 1.1 reads as the boolean true (GitHub workflows have the
+    same quirk), becomes the `on` field, with its line."""
+    data = doc.data
+    spec = data.get("spec") if isinstance(data, dict) and data.get("kind") == "Notification" else None
+    if isinstance(spec, dict) and True in spec and "on" not in spec:
+        data["spec"] = {("on" if k is True else k): v for k, v in spec.items()}
+        doc.lines = {((*loc[:1], "on", *loc[2:]) if loc[:2] == ("spec", True) else loc): n
+                     for loc, n in doc.lines.items()}
+
+
 def _substitute_env(data: dict[str, Any], doc: Document, problems: list[Problem],
                     unresolved: list[UnresolvedEnv]) -> dict[str, Any]:
     """Expand ${VAR} in the Foundry connection fields only, from allowed variables only. A variable
@@ -339,6 +350,7 @@ def _load_document(doc: Document, problems: list[Problem], unresolved: list[Unre
         problems.append(Problem("a spec document must be a mapping with apiVersion, kind, metadata, spec",
                                 doc.path, doc.line))
         return None
+    _yaml_on(doc)
     try:
         env = Envelope.model_validate(doc.data)
     except ValidationError as e:
