@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -63,6 +63,28 @@ class Request:
 Send = Callable[[Request], None]
 
 
+class Claims(Protocol):
+    """Where claims are kept: Foundry's files of purpose `evals` (`FoundryClaims`); tests hand in others."""
+
+    def listed(self) -> list[LiveFile]: ...
+    def create(self, filename: str, line: dict[str, str]) -> LiveFile: ...
+    def delete(self, file_id: str) -> None: ...
+
+
+@dataclass
+class FoundryClaims:
+    client: FoundryClient
+
+    def listed(self) -> list[LiveFile]:
+        return EvalsClient(self.client).list_item_files()
+
+    def create(self, filename: str, line: dict[str, str]) -> LiveFile:
+        return EvalsClient(self.client).upload_items([line], filename)
+
+    def delete(self, file_id: str) -> None:
+        self.client.delete_file(file_id)
+
+
 def payload(notice: Notice, project: str) -> dict[str, Any]:
     """The webhook's JSON (documented in docs/reference.md): the event by name, and what it is about."""
     return {"event": notice.event, "project": project, "notification": notice.notification,
@@ -102,7 +124,7 @@ def http_send(req: Request) -> None:
 @dataclass
 class Notifier:
     checked: CheckedProject
-    client: FoundryClient
+    claims: Claims
     send: Send = http_send
     sleep: Callable[[float], None] = time.sleep
 
@@ -110,9 +132,8 @@ class Notifier:
         """Deliver every notice of `plan` (claimed first, settled together, then sent)."""
         if not plan.notifications:
             return []
-        evals = EvalsClient(self.client)
         try:
-            before = self._claims(evals, plan.project)
+            before = self._claims(plan.project)
         except FoundryError as e:
             return [Delivery(n, "failed", f"claims could not be read ({e.message})") for n in plan.notifications]
         mine: dict[int, LiveFile] = {}
@@ -122,32 +143,33 @@ class Notifier:
                 results[i] = Delivery(n, "already sent")
                 continue
             try:
-                mine[i] = evals.upload_items([{"event": n.event, "key": n.key}],
-                                             claim_name(plan.project, n.notification, n.key, secrets.token_hex(6)))
+                mine[i] = self.claims.create(claim_name(plan.project, n.notification, n.key, secrets.token_hex(6)),
+                                             {"event": n.event, "key": n.key})
             except FoundryError as e:
                 results[i] = Delivery(n, "failed", f"could not claim it in Foundry ({e.message})")
         if mine:
             self.sleep(CLAIM_SETTLE_SECONDS)
-            results.update(self._settle_and_send(evals, plan, mine))
+            results.update(self._settle_and_send(plan, mine))
         return [results[i] for i in range(len(plan.notifications))]
 
-    def _claims(self, evals: EvalsClient, project: str) -> dict[tuple[str, str], list[LiveFile]]:
+    def _claims(self, project: str) -> dict[tuple[str, str], list[LiveFile]]:
         out: dict[tuple[str, str], list[LiveFile]] = {}
-        for f in evals.list_item_files():
+        for f in self.claims.listed():
             if (p := parse_claim(f.filename)) is not None and p[0] == project:
                 out.setdefault((p[1], p[2]), []).append(f)
         return out
 
-    def _settle_and_send(self, evals: EvalsClient, plan: Plan, mine: dict[int, LiveFile]) -> dict[int, Delivery]:
+    def _settle_and_send(self, plan: Plan, mine: dict[int, LiveFile]) -> dict[int, Delivery]:
         try:
-            claims = self._claims(evals, plan.project)
+            claims = self._claims(plan.project)
         except FoundryError as e:
             return {i: Delivery(plan.notifications[i], "failed", f"claims could not be read ({e.message})")
                     for i in mine}
         out: dict[int, Delivery] = {}
         for i, claim in mine.items():
             n = plan.notifications[i]
-            rivals = claims.get((n.notification, n.key)) or [claim]
+            # Ours counts even if the listing does not show it yet: else two runs could each yield to the other.
+            rivals = [f for f in claims.get((n.notification, n.key), []) if f.id != claim.id] + [claim]
             if min(rivals, key=lambda f: (f.created_at, f.id)).id != claim.id:
                 self._drop(claim)
                 out[i] = Delivery(n, "already sent")
@@ -178,9 +200,9 @@ class Notifier:
 
     def _drop(self, claim: LiveFile) -> None:
         with contextlib.suppress(FoundryError):  # a leftover claim only means this event is not sent again
-            self.client.delete_file(claim.id)
+            self.claims.delete(claim.id)
 
 
 def deliver(plan: Plan, checked: CheckedProject, client: FoundryClient) -> list[Delivery]:
     """Deliver the plan's notices (after apply, or when there was nothing to apply)."""
-    return Notifier(checked, client).deliver(plan)
+    return Notifier(checked, FoundryClaims(client)).deliver(plan)
