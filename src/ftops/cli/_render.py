@@ -125,8 +125,15 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
     for g in group_findings(plan.findings):
         color = "red" if g.severity == "error" else "yellow"
         lines.append(f"  [{color}]{g.severity}:[/] {escape(terminal(g.names(str)))}: {escape(terminal(g.message))}")
+    lines += notice_lines(plan)
     lines += ["", plan_summary_line(plan), *(escape(x) for x in cost_text(plan, plan.totals()))]
     return "\n".join(lines)
+
+
+def notice_lines(plan: Plan) -> list[str]:
+    """The notifications apply would send (Notification specs), one line each."""
+    return [f"  [magenta]  @ notify {escape(n.notification)} ({n.target})[/] {escape(n.event)}: "
+            f"{escape(terminal(n.text))}" for n in plan.notifications]
 
 
 def _canary_label(plan: Plan) -> str | None:

@@ -17,9 +17,11 @@ from ._actions import (
     DeleteFile,
     EvaluateCandidates,
     Finding,
+    GuardTrip,
     ImportDataset,
     JobProgress,
     NoOp,
+    Notice,
     PauseJob,
     Plan,
     ResumeJob,
@@ -34,8 +36,10 @@ from ._actions import (
 )
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
 from ._drift import DriftItem, drift_items, in_progress
+from ._guards import job_trip
 from ._jobs import job_identity, job_request
-from ._live import LiveState, Needs, read_live
+from ._live import EVENTS_READ, LiveState, Needs, read_live
+from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
@@ -43,7 +47,9 @@ from ._status import StatusRow, status_rows, verdicts
 __all__ = [
     "ACTIONS",
     "CHANGING",
+    "CLAIM_PREFIX",
     "DRIFT_KINDS",
+    "EVENTS_READ",
     "FORMAT_VERSION",
     "Action",
     "ActionBase",
@@ -58,11 +64,13 @@ __all__ = [
     "DriftItem",
     "EvaluateCandidates",
     "Finding",
+    "GuardTrip",
     "ImportDataset",
     "JobProgress",
     "LiveState",
     "Needs",
     "NoOp",
+    "Notice",
     "PauseJob",
     "Plan",
     "Resolved",
@@ -74,6 +82,7 @@ __all__ = [
     "Verdict",
     "WaitFile",
     "WaitJob",
+    "claim_name",
     "compare_catalog",
     "decide",
     "drift_items",
@@ -82,10 +91,13 @@ __all__ = [
     "in_progress",
     "job_identity",
     "job_request",
+    "job_trip",
     "known_after_apply",
     "make_plan",
     "matching",
     "needs_checkpoints",
+    "notices_for",
+    "parse_claim",
     "read_catalog_comparison",
     "read_live",
     "resolve_model",

@@ -59,6 +59,9 @@ def _dataset(a: Action) -> tuple[str, str]:
 
 
 def _job(a: Action) -> tuple[str, str]:
+    if a.guard is not None:  # a training guard tripped: say which, on what values, and what it does
+        return (a.progress.status if a.progress else a.action), " · ".join(
+            [*(a.progress.details() if a.progress else []), a.reason])
     if a.progress is not None:
         return a.progress.status, " · ".join(a.progress.details())
     detail = f"model {a.fine_tuned_model}" if isinstance(a, NoOp) and a.fine_tuned_model else a.reason

@@ -26,6 +26,7 @@ from ._documents import (
 )
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
+from ._notifications import NotificationSpec
 from ._yaml import Document, Loc, YamlError, load_documents
 
 S = TypeVar("S", bound=BaseModel)
@@ -107,6 +108,10 @@ class Project:
         return self.resources["Evaluation"]
 
     @property
+    def notifications(self) -> dict[str, Resource[NotificationSpec]]:
+        return self.resources["Notification"]
+
+    @property
     def project_name(self) -> str:
         """ftops' namespace (spec.namespace, else the Foundry's name): the ftops-project tag and metadata.
         Not a Foundry project; the name is kept because plan files and tags carry it as `project`."""
@@ -168,6 +173,17 @@ def _pydantic_problems(err: ValidationError, doc: Document, prefix: Loc) -> list
                 msg = f"{where}: must be one of {e['ctx']['expected']} (got {_short(e.get('input'))})"
         out.append(Problem(msg, doc.path, doc.line_of(loc)))
     return out
+
+
+def _yaml_on(doc: Document) -> None:
+    """A Notification's plain `on:` key, which YAML 1.1 reads as the boolean true (GitHub workflows have the
+    same quirk), becomes the `on` field, with its line."""
+    data = doc.data
+    spec = data.get("spec") if isinstance(data, dict) and data.get("kind") == "Notification" else None
+    if isinstance(spec, dict) and True in spec and "on" not in spec:
+        data["spec"] = {("on" if k is True else k): v for k, v in spec.items()}
+        doc.lines = {((*loc[:1], "on", *loc[2:]) if loc[:2] == ("spec", True) else loc): n
+                     for loc, n in doc.lines.items()}
 
 
 def _substitute_env(data: dict[str, Any], doc: Document, problems: list[Problem],
@@ -358,6 +374,7 @@ def _load_document(doc: Document, problems: list[Problem], unresolved: list[Unre
         problems.append(Problem("a spec document must be a mapping with apiVersion, kind, metadata, spec",
                                 doc.path, doc.line))
         return None
+    _yaml_on(doc)
     try:
         env = Envelope.model_validate(doc.data)
     except ValidationError as e:

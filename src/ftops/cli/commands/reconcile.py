@@ -208,6 +208,7 @@ def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: boo
     runnable = p.has_changes or any(a.action == "wait" or a.pending for a in p.actions)
     if not runnable:
         out.print("\nNothing to apply.", markup=False)
+        _notify(p, s)
         if any(a.blocked for a in p.actions):
             raise ApplyFailed("some resources are blocked (see above)")
         return
@@ -243,5 +244,19 @@ def _execute(p: Plan, s: Session, wait: bool, allow_downtime: bool) -> None:
         result = apply_plan(p, s.checked, s.client, wait_jobs=wait, concurrency=concurrency, reporter=reporter,
                             allow_downtime=allow_downtime)
     out.print("\n" + render.apply_summary(result))
+    _notify(p, s)
     if not result.ok:
         raise ApplyFailed("some actions failed, were skipped or are blocked (see above)")
+
+
+def _notify(p: Plan, s: Session) -> None:
+    """Deliver the plan's notifications: a line each; a failed one is a warning, never a failed apply."""
+    from ...apply import deliver
+    from .._escape import terminal
+
+    for d in deliver(p, s.checked, s.client):
+        what = f"notification {d.notice.notification} ({d.notice.event}, {d.notice.resource})"
+        if d.outcome == "failed":
+            err.print(f"warning: {terminal(what)} not delivered: {terminal(d.detail)}", markup=False)
+        elif d.outcome == "sent":
+            out.print(f"sent {terminal(what)}", markup=False)
