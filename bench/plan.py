@@ -44,13 +44,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from ftops.apply import apply_plan, open_session  # noqa: E402
+from ftops.apply import apply_plan  # noqa: E402
 from ftops.apply._runtime import CONCLUSIVE_SECONDS  # noqa: E402
 from ftops.checks import CheckedProject  # noqa: E402
 from ftops.cli._local import session  # noqa: E402
 from ftops.emulator import AdminClient, EmulatorServer, spawn  # noqa: E402
 from ftops.foundry._client import FILES_PAGE, JOBS_PAGE  # noqa: E402
 from ftops.plan import LiveState, Plan, decide, make_plan, read_live  # noqa: E402
+from ftops.session import open_session  # noqa: E402
 
 FOUNDRY = """apiVersion: ftops/v1
 kind: Foundry

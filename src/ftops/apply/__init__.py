@@ -12,9 +12,10 @@ from ._executor import (
     apply_plan,
     require_downtime_allowed,
 )
+from ._notify import Delivery, deliver
 from ._runtime import Outcome, Reporter
 
 __all__ = [
-    "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Outcome", "Reporter",
-    "apply_plan", "require_downtime_allowed", "require_permissions",
+    "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Delivery", "Outcome", "Reporter",
+    "apply_plan", "deliver", "require_downtime_allowed", "require_permissions",
 ]

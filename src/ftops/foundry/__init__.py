@@ -12,7 +12,7 @@ from ._connect import (
     data_plane_endpoint,
     public_url,
 )
-from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite, owned_tag
+from ._deployments import OWNED_TAG_PREFIX, OWNER_TAG, DeploymentWrite, owned_tag
 from ._errors import RetryPolicy, classify
 from ._evals import (
     CHAT_ITEM_SCHEMA,
@@ -66,6 +66,7 @@ __all__ = [
     "FINE_TUNES_WRITE",
     "OUTAGE_BUDGET_ENV",
     "OWNED_TAG_PREFIX",
+    "OWNER_TAG",
     "RETRY_BUDGET_ENV",
     "Budgets",
     "CheckpointMetrics",

@@ -6,6 +6,7 @@ from ._actions import (
     DRIFT_KINDS,
     FORMAT_VERSION,
     Action,
+    ActionBase,
     CancelJob,
     Candidate,
     CandidateScores,
@@ -15,6 +16,7 @@ from ._actions import (
     EvaluateCandidates,
     Finding,
     GraderSource,
+    GuardTrip,
     ImportDataset,
     JobFile,
     JobProgress,
@@ -22,6 +24,7 @@ from ._actions import (
     Judging,
     ModelSelector,
     NoOp,
+    Notice,
     PauseJob,
     Plan,
     ResumeJob,
@@ -61,9 +64,11 @@ from ._evaluations import (
     score_entry,
     stored_scores,
 )
+from ._guards import job_trip
 from ._jobs import jobs_of_spec, project_filter
-from ._live import LiveState, Needs, read_live
+from ._live import EVENTS_READ, LiveState, Needs, read_live
 from ._matching import META_PROJECT, content_key, file_name, job_lookup, same_job
+from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._requests import Submission, rollout_tags, submission
 from ._resolve import Resolved, needs_checkpoints, resolve_model
@@ -72,7 +77,9 @@ from ._status import StatusRow, status_rows, verdicts
 __all__ = [
     "ACTIONS",
     "CHANGING",
+    "CLAIM_PREFIX",
     "DRIFT_KINDS",
+    "EVENTS_READ",
     "FORMAT_VERSION",
     "LEASE_SECONDS",
     "MAX_SCORE_KEYS",
@@ -84,6 +91,7 @@ __all__ = [
     "TAG_CANARY",
     "TAG_LEASE",
     "Action",
+    "ActionBase",
     "CancelJob",
     "Candidate",
     "CandidateScores",
@@ -96,6 +104,7 @@ __all__ = [
     "EvaluateCandidates",
     "Finding",
     "GraderSource",
+    "GuardTrip",
     "ImportDataset",
     "JobFile",
     "JobProgress",
@@ -105,6 +114,7 @@ __all__ = [
     "ModelSelector",
     "Needs",
     "NoOp",
+    "Notice",
     "PauseJob",
     "Plan",
     "Resolved",
@@ -120,6 +130,7 @@ __all__ = [
     "WaitJob",
     "canary_name",
     "candidate_models",
+    "claim_name",
     "compare_catalog",
     "content_key",
     "criteria_hash",
@@ -133,6 +144,7 @@ __all__ = [
     "inputs_hash",
     "items_file_name",
     "job_lookup",
+    "job_trip",
     "jobs_of_spec",
     "judge",
     "known_after_apply",
@@ -141,6 +153,8 @@ __all__ = [
     "lease_until",
     "make_plan",
     "needs_checkpoints",
+    "notices_for",
+    "parse_claim",
     "project_filter",
     "read_catalog_comparison",
     "read_live",

@@ -20,6 +20,7 @@ from ._datasets import plan_datasets
 from ._deployments import plan_deployment, plan_orphans
 from ._evaluations import plan_eval_items
 from ._jobs import identify_jobs, job_order, plan_job
+from ._notifications import plan_notifications
 
 
 def plan_jobs(ctx: Ctx) -> None:
@@ -49,4 +50,5 @@ STEPS: tuple[Step, ...] = (
     Step("Deployment", plan_deployments),  # with the Evaluations that gate them
     Step("objects no spec names", plan_orphans),
     Step("evaluation item uploads", plan_eval_items),
+    Step("Notification", plan_notifications),  # last: it reads what every other step decided
 )

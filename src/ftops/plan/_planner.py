@@ -49,7 +49,8 @@ def spec_fingerprint(checked: CheckedProject) -> str:
     """A hash of every spec document and of the bytes of every dataset they name."""
     p = checked.project
     resources: list[Resource[Any]] = [*([p.foundry] if p.foundry else []), *p.datasets.values(),
-                                      *p.jobs.values(), *p.deployments.values(), *p.evaluations.values()]
+                                      *p.jobs.values(), *p.deployments.values(), *p.evaluations.values(),
+                                      *p.notifications.values()]
     docs = [(r.kind, r.name, r.doc.data) for r in resources]
     data = sorted((name, report.sha256) for name, report in checked.reports.items())
     data += sorted((f"{ev}/{crit}", sha) for (ev, crit), sha in p.grader_sha256.items())
@@ -70,7 +71,7 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(ctx),
-                unmanaged=_unmanaged(ctx), findings=findings)
+                unmanaged=_unmanaged(ctx), findings=findings, notifications=ctx.notices)
 
 
 def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,

@@ -12,7 +12,9 @@ from pydantic.alias_generators import to_camel
 
 from .._vocabulary import Method, SkuName, TrainingType
 from ._evaluation import EvaluationRef, EvaluationSpec
+from ._guards import Guard
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
+from ._notifications import NotificationSpec
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 DatasetFormat = Literal["chat", "preference", "reinforcement"]
@@ -190,6 +192,10 @@ class FineTuningJobSpec(_Strict):
     paused: bool = False
     retries: int = Field(default=0, strict=True, ge=0, le=10)  # resubmissions allowed after a failure
     keep_superseded: bool = False  # keep a superseded running job instead of cancelling it
+    # Stop training that goes wrong (`_guards.py`); not training content: adding a guard never resubmits.
+    guards: list[Guard] = Field(default_factory=list, max_length=20)
+    # Resume a job a guard paused: pause guards no longer act on it (removing the guard does the same).
+    resume: bool = False
 
     @field_validator("hyperparameters", mode="before")
     @classmethod
@@ -206,7 +212,8 @@ class FineTuningJobSpec(_Strict):
         The resolved base model, the bytes of the data (by `sha256`, dataset name -> digest), the method, the
         hyperparameters with Foundry's defaults left out, the training type, seed, suffix (it names the
         model) and grader. Editing anything else (a name, key order, `"auto"` written out, 2 vs 2.0, which
-        dataset name holds the bytes) is the same job; `paused`, `retries` and `keepSuperseded` are not sent.
+        dataset name holds the bytes) is the same job; `paused`, `retries`, `keepSuperseded`, `guards` and
+        `resume` are not sent.
         """
         return training_content(base_model, sha256[self.training_data],
                                 sha256[self.validation_data] if self.validation_data else None, self.method,
@@ -240,15 +247,17 @@ class DeploymentSpec(_Strict):
     evaluation: EvaluationRef | None = None  # promote only the candidate that passes this Evaluation
 
 
-SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation"]
-# The kinds a spec document may be, each with its model and the Project collection that holds its
-# resources by name (None: the Foundry, one per directory). One line per kind; everything else derives.
+SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification"]
+# The kinds a spec document may be, each with its model and the name of the Project's typed view of its
+# resources (`project.jobs` is `project.resources["FineTuningJob"]`; None: the Foundry, one per directory,
+# `project.foundry`). One line per kind; the Project's collections and the JSON Schema derive from it.
 SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
     "Foundry": (FoundrySpec, None),
     "Dataset": (DatasetSpec, "datasets"),
     "FineTuningJob": (FineTuningJobSpec, "jobs"),
     "Deployment": (DeploymentSpec, "deployments"),
     "Evaluation": (EvaluationSpec, "evaluations"),
+    "Notification": (NotificationSpec, "notifications"),
 }
 SPEC_MODELS: dict[SpecKind, type[BaseModel]] = {kind: model for kind, (model, _) in SPEC_KINDS.items()}
 
