@@ -32,3 +32,12 @@ DRIFT_CLASSES: tuple[DriftClass, ...] = get_args(DriftClass)
 # ARM's model format of a deployment (`OpenAI`, `Mistral AI`, `Meta`...): the catalog states it, a plan file
 # carries it. One pattern for both, so a catalog override cannot name a format a plan refuses to hold.
 MODEL_FORMAT_PATTERN = r"^[A-Za-z0-9 .\-]{1,40}$"
+
+# A Policy's enforcement level (Terraform Cloud's words): advisory is shown; soft-mandatory blocks unless
+# overridden with a reason (`apply --override NAME --reason TEXT`); hard-mandatory blocks.
+Enforcement = Literal["advisory", "soft-mandatory", "hard-mandatory"]
+ENFORCEMENTS: tuple[Enforcement, ...] = get_args(Enforcement)
+# A Policy's rules: the built-ins, each set in one line, and a CEL `expression`. Exactly one per Policy.
+PolicyRule = Literal["allowedTrainingTypes", "allowedDeploymentSkus", "allowedRegions", "maxHostingIncreasePerMonth",
+                     "maxTrainingCostPerPlan", "noDeleteServing", "requireEvaluation", "expression"]
+POLICY_RULES: tuple[PolicyRule, ...] = get_args(PolicyRule)

@@ -36,6 +36,8 @@ from ._drift import DriftItem, drift_items, in_progress
 from ._jobs import job_identity, job_request
 from ._live import LiveState, Needs, read_live
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
+from ._policies import TAG_OVERRIDE, apply_overrides, name_matches, override_tags, require_policies
+from ._policy_results import Override, PolicyResult
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
 
@@ -44,6 +46,7 @@ __all__ = [
     "CHANGING",
     "DRIFT_KINDS",
     "FORMAT_VERSION",
+    "TAG_OVERRIDE",
     "Action",
     "CancelJob",
     "Candidate",
@@ -61,8 +64,10 @@ __all__ = [
     "LiveState",
     "Needs",
     "NoOp",
+    "Override",
     "PauseJob",
     "Plan",
+    "PolicyResult",
     "Resolved",
     "ResumeJob",
     "RollOut",
@@ -72,6 +77,7 @@ __all__ = [
     "Verdict",
     "WaitFile",
     "WaitJob",
+    "apply_overrides",
     "compare_catalog",
     "decide",
     "drift_items",
@@ -83,9 +89,12 @@ __all__ = [
     "known_after_apply",
     "make_plan",
     "matching",
+    "name_matches",
     "needs_checkpoints",
+    "override_tags",
     "read_catalog_comparison",
     "read_live",
+    "require_policies",
     "resolve_model",
     "spec_fingerprint",
     "status_rows",

@@ -22,6 +22,7 @@ from ._evaluation import (
     TextSimilarityCriterion,
 )
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
+from ._policy import PolicySpec
 from ._project import (
     ENV_FIELDS,
     ENV_PREFIXES,
@@ -52,6 +53,7 @@ __all__ = [
     "JobRef",
     "ModelRef",
     "PassRule",
+    "PolicySpec",
     "Project",
     "PythonCriterion",
     "Resource",

@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel
 from .._vocabulary import SkuName, TrainingType
 from ._evaluation import EvaluationRef, EvaluationSpec
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
+from ._policy import PolicySpec
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Method = Literal["supervised", "dpo", "reinforcement"]
@@ -249,7 +250,7 @@ class DeploymentSpec(_Strict):
     evaluation: EvaluationRef | None = None  # promote only the candidate that passes this Evaluation
 
 
-SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation"]
+SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Policy"]
 # The kinds a spec document may be, each with its model and the Project collection that holds its
 # resources by name (None: the Foundry, one per directory). One line per kind; everything else derives.
 SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
@@ -258,6 +259,7 @@ SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
     "FineTuningJob": (FineTuningJobSpec, "jobs"),
     "Deployment": (DeploymentSpec, "deployments"),
     "Evaluation": (EvaluationSpec, "evaluations"),
+    "Policy": (PolicySpec, "policies"),  # judges the plan (plan/_policies.py); makes no actions
 }
 SPEC_MODELS: dict[SpecKind, type[BaseModel]] = {kind: model for kind, (model, _) in SPEC_KINDS.items()}
 

@@ -26,6 +26,7 @@ from ._documents import (
 )
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
+from ._policy import PolicySpec
 from ._yaml import Document, Loc, YamlError, load_documents
 
 S = TypeVar("S", bound=BaseModel)
@@ -76,6 +77,7 @@ class Project:
     jobs: dict[str, Resource[FineTuningJobSpec]] = field(default_factory=dict)
     deployments: dict[str, Resource[DeploymentSpec]] = field(default_factory=dict)
     evaluations: dict[str, Resource[EvaluationSpec]] = field(default_factory=dict)
+    policies: dict[str, Resource[PolicySpec]] = field(default_factory=dict)
     grader_paths: dict[tuple[str, str], Path] = field(default_factory=dict)  # (evaluation, criterion) -> file
     grader_sha256: dict[tuple[str, str], str] = field(default_factory=dict)  # of the source read at load time
     dataset_paths: dict[str, Path] = field(default_factory=dict)  # resolved, inside root
