@@ -32,6 +32,7 @@ from ._actions import (
     utc_text,
 )
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
+from ._destroy import decide_destroy, make_destroy_plan
 from ._drift import DriftItem, drift_items, in_progress
 from ._jobs import job_identity, job_request
 from ._live import LiveState, Needs, read_live
@@ -80,6 +81,7 @@ __all__ = [
     "apply_overrides",
     "compare_catalog",
     "decide",
+    "decide_destroy",
     "drift_items",
     "evaluations",
     "fingerprint",
@@ -87,6 +89,7 @@ __all__ = [
     "job_identity",
     "job_request",
     "known_after_apply",
+    "make_destroy_plan",
     "make_plan",
     "matching",
     "name_matches",
