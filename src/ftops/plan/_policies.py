@@ -58,7 +58,7 @@ def _judge(ctx: Ctx, plan: Plan, res: Resource[PolicySpec], variables: dict[str,
     message, offending = RULES[rule](ctx, plan, spec, variables)
     if message is None:
         return PolicyResult(policy=res.name, rule=rule, enforcement=spec.enforcement, passed=True,  # type: ignore[arg-type]
-                            message=_passed(rule, spec))
+                            message="passed")
     resources = list(dict.fromkeys(a.resource for a in offending))
     return PolicyResult(policy=res.name, rule=rule, enforcement=spec.enforcement, passed=False,  # type: ignore[arg-type]
                         message=message[:2000], resources=resources, actions=[a.id for a in offending])
@@ -165,10 +165,6 @@ def _listed(bad: Sequence[Any], what: Callable[[Any], str], rule_text: str) -> V
     shown = "; ".join(what(a) for a in bad[:SHOWN_RESOURCES])
     more = f" (and {len(bad) - SHOWN_RESOURCES} more)" if len(bad) > SHOWN_RESOURCES else ""
     return f"{shown}{more} ({rule_text})", bad
-
-
-def _passed(rule: str, spec: PolicySpec) -> str:
-    return "passed" if rule != "expression" else f"passed: {spec.message}"
 
 
 def name_matches(pattern: str, name: str) -> bool:
