@@ -62,17 +62,20 @@ def _state(r: PolicyResult) -> str:
         return "passed"
     if r.override is not None and r.enforcement == "soft-mandatory":
         return "overridden"
-    return "BLOCKS" if r.blocks else "advisory"
+    if r.blocks:
+        return "BLOCKS"
+    return "advisory" if r.enforcement == "advisory" else "failed, no change to block"
 
 
 def policies_text(plan: Plan) -> list[str]:
     """One line per Policy (rich markup), an override on a line of its own."""
-    color = {"passed": "green", "overridden": "yellow", "BLOCKS": "red", "advisory": "yellow"}
+    color = {"passed": "green", "BLOCKS": "red"}
     lines: list[str] = []
     for r in plan.policies:
         state = _state(r)
-        lines.append(f"  [{color[state]}]policy {escape(r.policy)} ({r.enforcement}, {r.rule}): {state}[/]"
-                     + ("" if r.passed else f" {escape(terminal(r.message))}"))
+        found = "" if r.passed else f" {escape(terminal(r.message))}"
+        lines.append(f"  [{color.get(state, 'yellow')}]policy {escape(r.policy)} ({r.enforcement}, {r.rule}): "
+                     f"{state}[/]{found}")
         if state == "overridden" and r.override is not None:
             lines.append(f"        [dim]overridden by {escape(terminal(r.override.author))}: "
                          f"{escape(terminal(r.override.reason))}[/]")
@@ -81,11 +84,11 @@ def policies_text(plan: Plan) -> list[str]:
 
 def policies_markdown(plan: Plan) -> list[str]:
     """One list item per Policy, for the PR comment."""
-    mark = {"passed": "✅", "overridden": "⚠️", "BLOCKS": "❌", "advisory": "⚠️"}
+    mark = {"passed": "✅", "BLOCKS": "❌"}
     items = []
     for r in plan.policies:
         state = _state(r)
-        text = f"- {mark[state]} **policy `{md_cell(r.policy)}`** ({r.enforcement}, `{r.rule}`): **{state}**"
+        text = f"- {mark.get(state, '⚠️')} **policy `{md_cell(r.policy)}`** ({r.enforcement}, `{r.rule}`): **{state}**"
         if not r.passed:
             text += f" {md_text(r.message)}"
         if state == "overridden" and r.override is not None:

@@ -40,7 +40,9 @@ class PolicyResult(_Model):
 
     @property
     def blocks(self) -> bool:
-        """Whether this result stops the plan: a failed mandatory rule that no override lets through."""
-        if self.passed or self.enforcement == "advisory":
+        """Whether this result stops the plan: a failed mandatory rule that no override lets through. A rule
+        that concerns no change (an expression false on a plan with nothing to do) is shown and blocks
+        nothing: there is nothing to stop, and a scheduled sync must not fail on it forever."""
+        if self.passed or self.enforcement == "advisory" or not self.actions:
             return False
         return self.enforcement == "hard-mandatory" or self.override is None

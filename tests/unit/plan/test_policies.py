@@ -173,3 +173,13 @@ def test_the_plan_json_carries_results_and_blocks_and_reads_back(make_project: M
 def test_a_project_without_policies_plans_as_before(make_project: MakeProject) -> None:
     _, plan = judged(make_project)
     assert plan.policies == [] and plan.to_dict()["policy_blocks"] == []
+
+
+def test_a_failed_rule_that_concerns_no_change_is_shown_and_blocks_nothing(make_project: MakeProject) -> None:
+    w = world(make_project(spec=BASE_SPEC + policy("never", "expression: 'false'\n  message: never")))
+    w.uploads()
+    w.deploy("clippy-prod", w.job("clippy"))
+    plan = w.plan()
+    assert not plan.has_changes
+    (r,) = plan.policies
+    assert not r.passed and r.actions == [] and not r.blocks and plan.policy_blocks == []
