@@ -73,8 +73,8 @@ def _environment() -> Any:
     return celpy.Environment()
 
 
-@cache
 def _compiled(expression: str) -> Any:
+    """A fresh parse tree for each evaluation (a few milliseconds): celpy may annotate the tree it evaluates."""
     if len(expression) > MAX_CHARS:
         raise CelError(f"the expression is {len(expression)} characters; the limit is {MAX_CHARS}")
     if _depth(expression) > MAX_DEPTH:
