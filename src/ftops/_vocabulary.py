@@ -48,3 +48,11 @@ NOTIFICATION_EVENTS: tuple[NotificationEvent, ...] = get_args(NotificationEvent)
 # Where a Notification sends (its one target).
 NotificationTarget = Literal["webhook", "slack", "teams", "github"]
 NOTIFICATION_TARGETS: tuple[NotificationTarget, ...] = get_args(NotificationTarget)
+# A Policy's enforcement level (Terraform Cloud's words): advisory is shown; soft-mandatory blocks unless
+# overridden with a reason (`apply --override NAME --reason TEXT`); hard-mandatory blocks.
+Enforcement = Literal["advisory", "soft-mandatory", "hard-mandatory"]
+ENFORCEMENTS: tuple[Enforcement, ...] = get_args(Enforcement)
+# A Policy's rules: the built-ins, each set in one line, and a CEL `expression`. Exactly one per Policy.
+PolicyRule = Literal["allowedTrainingTypes", "allowedDeploymentSkus", "allowedRegions", "maxHostingIncreasePerMonth",
+                     "maxTrainingCostPerPlan", "noDeleteServing", "requireEvaluation", "expression"]
+POLICY_RULES: tuple[PolicyRule, ...] = get_args(PolicyRule)

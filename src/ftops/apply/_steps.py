@@ -29,6 +29,7 @@ from ..plan import (
     job_request,
     matching,
     needs_checkpoints,
+    override_tags,
     resolve_model,
 )
 from ..spec import expand_env
@@ -137,6 +138,7 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
     if rt.wait_jobs and (marks := matching.rollout_marks(
             (r.name, r.spec_hash) for r in rt.plan.actions if isinstance(r, RollOut) and r.job == a.name)):
         request.metadata[matching.META_ROLLOUTS] = marks  # this apply rolls them out when the job finishes
+    request.metadata.update(override_tags(rt.plan, a.id))  # the soft-mandatory policy an override let through
     if a.spec_hash is not None and ident[matching.META_CONTENT] != a.spec_hash:
         raise StalePlanError(f"job {a.name}: the spec or its data changed since the plan was made; plan again")
     if a.spec_hash is None:
@@ -207,6 +209,7 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         tags[evaluations.TAG_VERDICT] = evaluations.verdict_tag(verdict)
         if verdict.baseline_model:
             tags[evaluations.TAG_BASELINE] = verdict.baseline_model[:256]
+    tags.update(override_tags(rt.plan, a.id))  # the soft-mandatory policy an override let through
     write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format)
     with rt.deploy_lock:
         if a.action == "replace":  # serving stops in between: the plan said so, and --allow-downtime allowed it

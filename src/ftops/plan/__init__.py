@@ -35,12 +35,15 @@ from ._actions import (
     utc_text,
 )
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
+from ._destroy import decide_destroy, make_destroy_plan
 from ._drift import DriftItem, drift_items, in_progress
 from ._guards import job_trip
 from ._jobs import job_identity, job_request
 from ._live import EVENTS_READ, LiveState, Needs, read_live
 from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
+from ._policies import TAG_OVERRIDE, apply_overrides, name_matches, override_tags, require_policies
+from ._policy_results import Override, PolicyResult
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
 
@@ -51,6 +54,7 @@ __all__ = [
     "DRIFT_KINDS",
     "EVENTS_READ",
     "FORMAT_VERSION",
+    "TAG_OVERRIDE",
     "Action",
     "ActionBase",
     "CancelJob",
@@ -71,8 +75,10 @@ __all__ = [
     "Needs",
     "NoOp",
     "Notice",
+    "Override",
     "PauseJob",
     "Plan",
+    "PolicyResult",
     "Resolved",
     "ResumeJob",
     "RollOut",
@@ -82,9 +88,11 @@ __all__ = [
     "Verdict",
     "WaitFile",
     "WaitJob",
+    "apply_overrides",
     "claim_name",
     "compare_catalog",
     "decide",
+    "decide_destroy",
     "drift_items",
     "evaluations",
     "fingerprint",
@@ -93,13 +101,17 @@ __all__ = [
     "job_request",
     "job_trip",
     "known_after_apply",
+    "make_destroy_plan",
     "make_plan",
     "matching",
+    "name_matches",
     "needs_checkpoints",
     "notices_for",
+    "override_tags",
     "parse_claim",
     "read_catalog_comparison",
     "read_live",
+    "require_policies",
     "resolve_model",
     "spec_fingerprint",
     "status_rows",

@@ -24,6 +24,7 @@ from .._vocabulary import (
     SkuName,
     Verb,
 )
+from ._policy_results import PolicyResult
 
 FORMAT_VERSION: Literal[2] = 2
 ACTIONS = VERBS
@@ -419,11 +420,17 @@ class Plan(_Model):
     unmanaged: Unmanaged = Field(default_factory=Unmanaged)  # the account's other deployments (not in before/after)
     findings: list[Finding] = Field(default_factory=list)  # preflight: quotas, retired models, skus
     notifications: list[Notice] = Field(default_factory=list)  # what apply would send (Notification specs)
+    policies: list[PolicyResult] = Field(default_factory=list)  # every Policy judged on this plan (_policies.py)
 
     @property
     def refused(self) -> list[Finding]:
         """Preflight errors: what would fail at apply, so nothing is applied."""
         return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def policy_blocks(self) -> list[PolicyResult]:
+        """The failed mandatory policies no override lets through: nothing of the plan is applied."""
+        return [r for r in self.policies if r.blocks]
 
     @property
     def has_changes(self) -> bool:
@@ -460,12 +467,13 @@ class Plan(_Model):
         d["summary"] = self.summary()
         d["cost"] = {**self.totals(), "estimate": True, "currency": "USD"}
         d["has_changes"] = self.has_changes
+        d["policy_blocks"] = [r.policy for r in self.policy_blocks]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Plan:
         """Validate a plan as a whole (raises pydantic.ValidationError; the loader makes it one line)."""
-        derived = ("summary", "cost", "has_changes")
+        derived = ("summary", "cost", "has_changes", "policy_blocks")
         data = {k: v for k, v in d.items() if k not in derived}
         if isinstance(data.get("actions"), list):
             data["actions"] = [{k: v for k, v in a.items() if k != "resource"} if isinstance(a, dict) else a

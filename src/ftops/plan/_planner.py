@@ -22,6 +22,7 @@ from ._context import Ctx
 from ._cost import monthly_hosting
 from ._kinds import STEPS
 from ._live import LiveState, fetch, read_live
+from ._policies import judge_policies
 from ._preflight import preflight
 
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
@@ -50,7 +51,7 @@ def spec_fingerprint(checked: CheckedProject) -> str:
     p = checked.project
     resources: list[Resource[Any]] = [*([p.foundry] if p.foundry else []), *p.datasets.values(),
                                       *p.jobs.values(), *p.deployments.values(), *p.evaluations.values(),
-                                      *p.notifications.values()]
+                                      *p.notifications.values(), *p.policies.values()]
     docs = [(r.kind, r.name, r.doc.data) for r in resources]
     data = sorted((name, report.sha256) for name, report in checked.reports.items())
     data += sorted((f"{ev}/{crit}", sha) for (ev, crit), sha in p.grader_sha256.items())
@@ -67,11 +68,13 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     _mark_pending(ctx.actions)
     findings = preflight(ctx)
     seen = fingerprint(live.snapshot, project, evals=live.evals, borrowed=ctx.borrowed)
-    return Plan(project=project, endpoint=endpoint, fingerprint=seen,
+    plan = Plan(project=project, endpoint=endpoint, fingerprint=seen,
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(ctx),
                 unmanaged=_unmanaged(ctx), findings=findings, notifications=ctx.notices)
+    plan.policies = judge_policies(ctx, plan)  # last: a rule reads the whole plan and its cost
+    return plan
 
 
 def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,

@@ -24,6 +24,7 @@ from ._evaluation import (
 from ._guards import Guard
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
 from ._notifications import NotificationSpec
+from ._policy import PolicySpec
 from ._project import (
     ENV_FIELDS,
     ENV_PREFIXES,
@@ -56,6 +57,7 @@ __all__ = [
     "ModelRef",
     "NotificationSpec",
     "PassRule",
+    "PolicySpec",
     "Project",
     "PythonCriterion",
     "Resource",

@@ -15,6 +15,7 @@ from ._evaluation import EvaluationRef, EvaluationSpec
 from ._guards import Guard
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
 from ._notifications import NotificationSpec
+from ._policy import PolicySpec
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Method = Literal["supervised", "dpo", "reinforcement"]
@@ -256,7 +257,7 @@ class DeploymentSpec(_Strict):
     evaluation: EvaluationRef | None = None  # promote only the candidate that passes this Evaluation
 
 
-SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification"]
+SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification", "Policy"]
 # The kinds a spec document may be, each with its model and the name of the Project's typed view of its
 # resources (`project.jobs` is `project.resources["FineTuningJob"]`; None: the Foundry, one per directory,
 # `project.foundry`). One line per kind; the Project's collections and the JSON Schema derive from it.
@@ -267,6 +268,7 @@ SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
     "Deployment": (DeploymentSpec, "deployments"),
     "Evaluation": (EvaluationSpec, "evaluations"),
     "Notification": (NotificationSpec, "notifications"),
+    "Policy": (PolicySpec, "policies"),  # judges the plan (plan/_policies.py); makes no actions
 }
 SPEC_MODELS: dict[SpecKind, type[BaseModel]] = {kind: model for kind, (model, _) in SPEC_KINDS.items()}
 
