@@ -135,6 +135,7 @@ async def create_job(request: Request) -> Response:
         _sim.plan_timeline(job)
         for rule in emu.store.meta(c, "fail_rules", []):
             if _rule_matches(rule, job):
+                job["fail_kind"] = rule.get("kind") or "internal"
                 job["fail_at"] = float(rule.get("at", 0.5))
                 job["fail_message"] = rule.get("message")
         emu.store.put(c, "job", jid, job)

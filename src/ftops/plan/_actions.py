@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._urls import plan_form
-from .._vocabulary import CHANGING, DRIFT_CLASSES, MODEL_FORMAT_PATTERN, VERBS, DriftClass, SkuName, Verb
+from .._vocabulary import CHANGING, DRIFT_CLASSES, MODEL_FORMAT_PATTERN, VERBS, DriftClass, JobOutcome, SkuName, Verb
 
 FORMAT_VERSION: Literal[2] = 2
 ACTIONS = VERBS
@@ -20,7 +20,7 @@ DRIFT_KINDS = DRIFT_CLASSES
 # What an action shows a person and apply never reads. A saved plan may differ from a fresh decision only
 # here: a reason or drift class can move with the clock (a deployment missing for an hour reads `deleted`),
 # progress with a running job's events. Every other field decides what apply sends or does.
-DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost"})
+DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost", "outcome"})
 
 Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation"]
 Scalar = str | int | float | bool | None
@@ -345,6 +345,7 @@ class NoOp(ActionBase):
     action: Literal["no-op", "wait"] = "no-op"
     served_model: str | None = None  # deployments: what it serves
     fine_tuned_model: str | None = None  # jobs: the model a succeeded job produced
+    outcome: JobOutcome | None = None  # jobs: how the failed job ended (Azure's checks, a service failure ...)
     verdict: Verdict | None = None  # deployments gated on an evaluation: its verdict
 
 

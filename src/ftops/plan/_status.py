@@ -26,6 +26,8 @@ class StatusRow:
     # named ftops-*). ftops writes them back unchanged and never reports them as drift.
     settings: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # Jobs: how the followed job ended when it failed (`data_refused`, `safety_failed` ...: JOB_OUTCOMES).
+    outcome: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +75,8 @@ def _row(a: Action) -> StatusRow:
     status, detail = STATUS_WORDS[a.kind](a)
     if a.blocked:
         status = "blocked"
-    return StatusRow(a.kind, a.name, a.live_id or "", status, detail)
+    outcome = a.outcome if isinstance(a, NoOp) else None
+    return StatusRow(a.kind, a.name, a.live_id or "", status, detail, outcome=outcome)
 
 
 def status_rows(plan: Plan, deployments: Iterable[LiveDeployment] = ()) -> list[StatusRow]:
@@ -87,7 +90,8 @@ def _with_unowned(row: StatusRow, live: LiveDeployment | None) -> StatusRow:
     if live is None:
         return row
     tags = {k: v for k, v in live.tags.items() if not owned_tag(k)}
-    return StatusRow(row.kind, row.name, row.live_id, row.status, row.detail, dict(live.settings), tags)
+    return StatusRow(row.kind, row.name, row.live_id, row.status, row.detail, dict(live.settings), tags,
+                     row.outcome)
 
 
 def verdicts(plan: Plan) -> list[tuple[str, Verdict]]:

@@ -217,12 +217,20 @@ def register(app: typer.Typer) -> None:
     @emu.command("fail-job")
     def fail_job(job_id: str = typer.Option(None, help="Fail this job now."),
                  suffix: str = typer.Option(None, help="Fail future jobs with this suffix."),
+                 kind: str = typer.Option("internal", help="How it fails, as Azure fails a job: internal (a "
+                                          "service failure during training), data-checks (Azure's data checks "
+                                          "refuse the training data before training), safety (Azure's safety "
+                                          "evaluation refuses the trained model)."),
                  message: str = typer.Option(None), data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
         """Make a job fail, now (--job-id) or when a matching job is created (--suffix)."""
+        from ...emulator import FAILURE_KINDS
+
         if not job_id and not suffix:
             raise UsageError("give --job-id or --suffix")
+        if kind not in FAILURE_KINDS:
+            raise UsageError(f"--kind: unknown failure kind {kind[:20]!r} (known: {', '.join(FAILURE_KINDS)})")
         with _admin(data_dir) as admin:
-            _print(admin.fail_job(job_id, suffix=suffix, message=message))
+            _print(admin.fail_job(job_id, suffix=suffix, message=message, kind=kind))
 
     @emu.command()
     def identity(role: str = typer.Option(None, help=f"Azure role of the identity: {', '.join(ROLES)}."),
