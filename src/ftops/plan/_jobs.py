@@ -333,7 +333,7 @@ def _refused(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, failed
     what, remedy = _FINAL_WORDS[failed.outcome]
     state.blocked = f"{failed.id} {what}: {_one_line(failed.error)}"
     ctx.add(NoOp(id=f"job.{job.name}:no-op", kind="FineTuningJob", name=job.name, blocked=state.blocked,
-                 reason=f"{state.blocked}; not resubmitted (retries do not apply): {remedy}", drift="failed",
+                 reason=f"{state.blocked.rstrip('.')}; not resubmitted (retries do not apply): {remedy}", drift="failed",
                  live_id=failed.id, outcome=failed.outcome))
 
 
