@@ -332,9 +332,9 @@ def _refused(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, failed
     assert failed.outcome is not None
     what, remedy = _FINAL_WORDS[failed.outcome]
     state.blocked = f"{failed.id} {what}: {_one_line(failed.error)}"
+    reason = f"{state.blocked.rstrip('.')}; not resubmitted (retries do not apply): {remedy}"
     ctx.add(NoOp(id=f"job.{job.name}:no-op", kind="FineTuningJob", name=job.name, blocked=state.blocked,
-                 reason=f"{state.blocked.rstrip('.')}; not resubmitted (retries do not apply): {remedy}", drift="failed",
-                 live_id=failed.id, outcome=failed.outcome))
+                 reason=reason, drift="failed", live_id=failed.id, outcome=failed.outcome))
 
 
 def _one_line(text: str | None) -> str:

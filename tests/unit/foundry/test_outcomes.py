@@ -57,6 +57,6 @@ def test_only_failed_and_cancelled_jobs_have_an_outcome() -> None:
 
 
 def test_the_final_outcomes_are_outcomes() -> None:
-    assert FINAL_OUTCOMES < set(JOB_OUTCOMES) and "transient" not in FINAL_OUTCOMES
+    assert set(JOB_OUTCOMES) > FINAL_OUTCOMES and "transient" not in FINAL_OUTCOMES
     parsed = job(error={"code": "contentFilter", "message": "m", "param": "training_file"})
     assert (parsed.error_code, parsed.error_param, parsed.error) == ("contentFilter", "training_file", "m")
