@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import Project
 from tests.e2e.test_reconcile_cases import by_resource
 
@@ -100,3 +102,44 @@ def test_an_unknown_failure_kind_is_one_line_and_a_usage_error(project: Project)
     r = project.ftops("emulator", "fail-job", "--suffix", "clippy", "--kind", "gremlins")
     assert r.code != 0 and "unknown failure kind 'gremlins'" in r.err and "safety" in r.err
     assert "Traceback" not in r.err
+
+
+def test_the_local_foundry_deploys_nothing_of_a_job_its_safety_evaluation_refused(emulator_factory: Any) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    f = emulator_factory(speed=1.0)  # emulated time moves only when the test advances the clock
+    job = f.job(f.upload(), suffix="risky")
+    for _ in range(100):  # until the first epoch's checkpoint exists
+        f.admin.advance(seconds=30)
+        if checkpoints := f.oai.fine_tuning.jobs.checkpoints.list(job.id).data:
+            break
+    assert checkpoints and f.oai.fine_tuning.jobs.retrieve(job.id).status == "running"
+    failed = f.admin.fail_job(job.id, kind="safety")
+    assert failed["status"] == "failed" and failed["error"]["code"] == "contentFilter"
+    assert failed["error"]["param"] is None and failed["fine_tuned_model"] is None
+    assert not f.oai.fine_tuning.jobs.checkpoints.list(job.id).data
+    with pytest.raises(HttpResponseError):
+        f.deploy("risky", checkpoints[0].fine_tuned_model_checkpoint).result()
+    events = f.oai.fine_tuning.jobs.list_events(job.id).data
+    assert events[0].level == "error" and "unable to be deployed" in events[0].message
+
+
+def test_an_internal_failure_leaves_its_checkpoints_deployable(emulator_factory: Any) -> None:
+    f = emulator_factory(speed=1.0)
+    job = f.job(f.upload(), suffix="flaky")
+    for _ in range(100):
+        f.admin.advance(seconds=30)
+        if checkpoints := f.oai.fine_tuning.jobs.checkpoints.list(job.id).data:
+            break
+    failed = f.admin.fail_job(job.id, kind="internal")
+    assert failed["error"] == {"code": "internal_error", "param": None,
+                               "message": "The job failed due to an internal error."}
+    assert f.oai.fine_tuning.jobs.checkpoints.list(job.id).data == checkpoints
+
+
+def test_the_admin_api_refuses_an_unknown_failure_kind(foundry: Any) -> None:
+    import httpx
+
+    with pytest.raises(httpx.HTTPStatusError) as e:
+        foundry.admin.fail_job(suffix="x", kind="gremlins")
+    assert e.value.response.status_code == 400 and "safety" in e.value.response.text
