@@ -162,6 +162,8 @@ def identify_jobs(ctx: Ctx) -> None:
         ctx.borrowed.update(j.id for j in theirs)  # only now do other projects' jobs decide anything
         if usable := [j for j in _follow_order(theirs, name) if j.status != "failed"]:
             state.live, state.owner = usable[0], usable[0].metadata.get(ident.META_PROJECT)
+        else:
+            state.refused_elsewhere = next((j for j in theirs if j.outcome in FINAL_OUTCOMES), None)
 
 
 def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
@@ -273,7 +275,7 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
     """No usable job carries this hash: create one (first time, spec changed, retry or resubmission)."""
     s, name, aid = job.spec, job.name, f"job.{job.name}"
     failed = [j for j in current if j.status == "failed"]
-    if final := next((j for j in reversed(failed) if j.outcome in FINAL_OUTCOMES), None):
+    if final := next((j for j in reversed(failed) if j.outcome in FINAL_OUTCOMES), state.refused_elsewhere):
         _refused(ctx, job, state, final)
         return
     if failed and len(failed) > s.retries:
@@ -331,7 +333,9 @@ def _refused(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, failed
     (a new job would train, or be checked, on the same content and be refused again)."""
     assert failed.outcome is not None
     what, remedy = _FINAL_WORDS[failed.outcome]
-    state.blocked = f"{failed.id} {what}: {_one_line(failed.error)}"
+    owner = failed.metadata.get(ident.META_PROJECT)
+    whose = "" if owner == ctx.project else f" (namespace {owner}'s job of the same training content)"
+    state.blocked = f"{failed.id}{whose} {what}: {_one_line(failed.error)}"
     reason = f"{state.blocked.rstrip('.')}; not resubmitted (retries do not apply): {remedy}"
     ctx.add(NoOp(id=f"job.{job.name}:no-op", kind="FineTuningJob", name=job.name, blocked=state.blocked,
                  reason=reason, drift="failed", live_id=failed.id, outcome=failed.outcome))

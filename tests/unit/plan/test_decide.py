@@ -399,3 +399,19 @@ def test_status_says_why_in_one_line_with_a_machine_field(make_project: MakeProj
     (row,) = [r for r in status_rows(w.plan()) if r.kind == "FineTuningJob"]
     assert row.status == "blocked" and row.outcome == "safety_failed" and row.to_dict()["outcome"] == "safety_failed"
     assert "safety evaluation" in row.detail and "\n" not in row.detail
+
+
+def test_another_namespaces_refusal_of_the_same_content_is_final_here_too(make_project: MakeProject) -> None:
+    from ftops.plan import matching
+
+    w = world(make_project(spec=BASE_SPEC.replace("  seed: 105\n", RETRYING)))
+    w.uploads()
+    theirs = w.job("clippy", status="failed", error="Harm.", error_code="contentFilter",
+                   **{matching.META_PROJECT: "elsewhere"})
+    a = by_resource(w.plan())["FineTuningJob/clippy"]
+    assert isinstance(a, NoOp) and a.outcome == "safety_failed" and a.live_id == theirs.id
+    assert "namespace elsewhere's job of the same training content" in a.reason
+    w.jobs.remove(theirs)
+    w.job("clippy", status="failed", error="GPU on fire", error_code="internal_error",
+          **{matching.META_PROJECT: "elsewhere"})
+    assert isinstance(by_resource(w.plan())["FineTuningJob/clippy"], CreateJob)  # their service failure is theirs
