@@ -29,6 +29,14 @@ CHANGING: frozenset[Verb] = frozenset({"create", "update", "replace", "delete", 
 DriftClass = Literal["unapplied", "modified", "deleted", "failed", "foreign", "retiring"]
 DRIFT_CLASSES: tuple[DriftClass, ...] = get_args(DriftClass)
 
+# How a fine-tuning job ended when it did not succeed, parsed from its error's structured fields
+# (`foundry/_outcomes.py`). Azure checks the training data before training (data checks) and the trained
+# model after it (safety evaluation); a job either refuses is final: the same content is refused again.
+JobOutcome = Literal["data_refused", "safety_failed", "data_invalid", "transient", "cancelled", "unknown"]
+JOB_OUTCOMES: tuple[JobOutcome, ...] = get_args(JobOutcome)
+# The outcomes no resubmission of the same training content can change (`retries:` never applies to them).
+FINAL_OUTCOMES: frozenset[JobOutcome] = frozenset({"data_refused", "safety_failed", "data_invalid"})
+
 # ARM's model format of a deployment (`OpenAI`, `Mistral AI`, `Meta`...): the catalog states it, a plan file
 # carries it. One pattern for both, so a catalog override cannot name a format a plan refuses to hold.
 MODEL_FORMAT_PATTERN = r"^[A-Za-z0-9 .\-]{1,40}$"

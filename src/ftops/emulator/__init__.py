@@ -14,7 +14,7 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ._connection import Connection
-from ._job_faults import JOB_FAULT_KINDS
+from ._failures import JOB_FAULT_KINDS
 from ._launch import ChildFoundry, launch, spawn
 
 if TYPE_CHECKING:

@@ -6,6 +6,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._vocabulary import JobOutcome
+from ._outcomes import job_outcome
+
 ACTIVE_JOB_STATUSES = frozenset({"pending", "validating_files", "queued", "running", "paused"})
 # The writable DeploymentProperties ftops does not own, as the SDK names them and as ARM spells them
 # (api-version 2025-09-01; read-only ones are marked in the SDK's `_validation` and never sent).
@@ -73,17 +76,25 @@ class LiveJob:
     batch_size: int | None = None  # resolved: with the training examples, the steps of an epoch
     estimated_finish: int | None = None
     trained_tokens: int | None = None
-    error: str | None = None
+    error: str | None = None  # the error's message
     suffix: str | None = None
+    error_code: str | None = None  # the error's machine-readable code, as Foundry spells it
+    error_param: str | None = None  # the parameter it names (training_file ...), or None
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_JOB_STATUSES
 
+    @property
+    def outcome(self) -> JobOutcome | None:
+        """How it ended, if it failed or was cancelled: from the error's code and param (`_outcomes.py`)."""
+        return job_outcome(self.status, self.error_code, self.error_param, self.error)
+
     @classmethod
     def parse(cls, j: Any) -> LiveJob:
         err = _get(j, "error")
         message = _get(err, "message") if err else None
+        code, param = (_get(err, "code"), _get(err, "param")) if err else (None, None)
         hp = _get(j, "hyperparameters") or {}
         n, batch = _resolved(_get(hp, "n_epochs")), _resolved(_get(hp, "batch_size"))
         method = _get(j, "method")
@@ -99,7 +110,8 @@ class LiveJob:
             validation_file=_get(j, "validation_file"), n_epochs=n,
             finished_at=_int(_get(j, "finished_at")), estimated_finish=_int(_get(j, "estimated_finish")),
             trained_tokens=_int(_get(j, "trained_tokens")), error=str(message) if message else None,
-            suffix=_get(j, "suffix"), batch_size=batch)
+            suffix=_get(j, "suffix"), batch_size=batch, error_code=str(code) if code else None,
+            error_param=str(param) if param else None)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from .._vocabulary import (
     VERBS,
     DriftClass,
     GuardAction,
+    JobOutcome,
     NotificationEvent,
     NotificationTarget,
     SkuName,
@@ -32,7 +33,7 @@ DRIFT_KINDS = DRIFT_CLASSES
 # What an action shows a person and apply never reads. A saved plan may differ from a fresh decision only
 # here: a reason or drift class can move with the clock (a deployment missing for an hour reads `deleted`),
 # progress with a running job's events. Every other field decides what apply sends or does.
-DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost"})
+DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost", "outcome"})
 
 Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation"]
 Scalar = str | int | float | bool | None
@@ -370,6 +371,7 @@ class NoOp(ActionBase):
     action: Literal["no-op", "wait"] = "no-op"
     served_model: str | None = None  # deployments: what it serves
     fine_tuned_model: str | None = None  # jobs: the model a succeeded job produced
+    outcome: JobOutcome | None = None  # jobs: how the failed job ended (Azure's checks, a service failure ...)
     verdict: Verdict | None = None  # deployments gated on an evaluation: its verdict
     in_sync: bool = False  # deployments: serves what its spec says (a rollout is done)
 

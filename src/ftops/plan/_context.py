@@ -23,6 +23,8 @@ class JobState:
     blocked: str | None = None
     paused: bool = False  # on hold by the spec (paused: true): dependents wait, nothing failed
     creating: bool = False  # this plan creates the job (dependents are changes of this plan, not pending)
+    # Another project's job of this identity that Azure refused (FINAL_OUTCOMES): this content fails again.
+    refused_elsewhere: LiveJob | None = None
 
     @property
     def succeeded(self) -> bool:

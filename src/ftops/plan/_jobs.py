@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from .._vocabulary import FINAL_OUTCOMES, JobOutcome
 from ..checks import CheckedProject
 from ..foundry import JobRequest, LiveJob
 from ..spec import HYPERPARAMETER_MODELS, FineTuningJobSpec, JobRef, Resource, normalised_hyperparameters
@@ -173,6 +174,8 @@ def identify_jobs(ctx: Ctx) -> None:
         ctx.borrowed.update(j.id for j in theirs)  # only now do other projects' jobs decide anything
         if usable := [j for j in _follow_order(theirs, name) if j.status != "failed"]:
             state.live, state.owner = usable[0], usable[0].metadata.get(ident.META_PROJECT)
+        else:
+            state.refused_elsewhere = next((j for j in theirs if j.outcome in FINAL_OUTCOMES), None)
 
 
 def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
@@ -337,12 +340,15 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
                      "again", blocked=state.blocked))
         return
     failed = [j for j in current if j.status == "failed"]
+    if final := next((j for j in reversed(failed) if j.outcome in FINAL_OUTCOMES), state.refused_elsewhere):
+        _refused(ctx, job, state, final)
+        return
     if failed and len(failed) > s.retries:
-        why = f"{failed[-1].id} failed: {failed[-1].error or 'no reason given'}"
+        why = f"{failed[-1].id} failed: {_one_line(failed[-1].error)}"
         state.blocked = why
         hint = f" (retries: {s.retries} used)" if s.retries else " (set `retries` in the spec to resubmit)"
         ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", name=name, reason=why + hint, blocked=why,
-                     drift="failed", live_id=failed[-1].id))
+                     drift="failed", live_id=failed[-1].id, outcome=failed[-1].outcome))
         return
     twin = _unlabelled_twin(ctx, job, base.model)
     if twin is not None:
@@ -376,10 +382,39 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
                               reason=f"superseded by the new spec; {old.id} is {old.status}"))
 
 
+# Why a job whose outcome is final is not resubmitted, and what would change it (FINAL_OUTCOMES).
+_FINAL_WORDS: dict[JobOutcome, tuple[str, str]] = {
+    "data_refused": ("was refused by Azure's data checks before training (harmful content in the training data; "
+                     "Azure bills no training)", "change the training data"),
+    "safety_failed": ("failed Azure's safety evaluation after training, so its model cannot be deployed (Azure "
+                      "bills no training)", "change the training data, or ask Microsoft to review it (Learn: "
+                      "fine-tuning safety evaluation)"),
+    "data_invalid": ("failed Foundry's validation of its training data", "fix the data"),
+}
+
+
+def _refused(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, failed: LiveJob) -> None:
+    """A job the same training content cannot pass: blocked, never resubmitted, whatever `retries` says
+    (a new job would train, or be checked, on the same content and be refused again)."""
+    assert failed.outcome is not None
+    what, remedy = _FINAL_WORDS[failed.outcome]
+    owner = failed.metadata.get(ident.META_PROJECT)
+    whose = "" if owner == ctx.project else f" (namespace {owner}'s job of the same training content)"
+    state.blocked = f"{failed.id}{whose} {what}: {_one_line(failed.error)}"
+    reason = f"{state.blocked.rstrip('.')}; not resubmitted (retries do not apply): {remedy}"
+    ctx.add(NoOp(id=f"job.{job.name}:no-op", kind="FineTuningJob", name=job.name, blocked=state.blocked,
+                 reason=reason, drift="failed", live_id=failed.id, outcome=failed.outcome))
+
+
+def _one_line(text: str | None) -> str:
+    """Foundry's error message on one line (a plan line, a status cell)."""
+    return " ".join((text or "no reason given").split())
+
+
 def _create_reason(changed: bool, current: list[LiveJob], failed: list[LiveJob], superseded: list[LiveJob],
                    retries: int) -> str:
     if failed:
-        reason = f"retry {len(failed)}/{retries}: {failed[-1].id} failed: {failed[-1].error or 'no reason given'}"
+        reason = f"retry {len(failed)}/{retries}: {failed[-1].id} failed: {_one_line(failed[-1].error)}"
     elif current:
         reason = f"the job for this spec ({current[-1].id}) was cancelled outside ftops; resubmitting"
     elif changed:
