@@ -37,6 +37,17 @@ from ._actions import (
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
 from ._drift import DriftItem, drift_items, in_progress
 from ._guards import job_trip
+from ._import_specs import (
+    DATA_DIR,
+    ImportDecision,
+    ImportedDataset,
+    ImportedDeployment,
+    ImportedJob,
+    Skipped,
+    checkpoint_needs,
+    decide_import,
+    read_import,
+)
 from ._jobs import job_identity, job_request
 from ._live import EVENTS_READ, LiveState, Needs, read_live
 from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
@@ -48,6 +59,7 @@ __all__ = [
     "ACTIONS",
     "CHANGING",
     "CLAIM_PREFIX",
+    "DATA_DIR",
     "DRIFT_KINDS",
     "EVENTS_READ",
     "FORMAT_VERSION",
@@ -66,6 +78,10 @@ __all__ = [
     "Finding",
     "GuardTrip",
     "ImportDataset",
+    "ImportDecision",
+    "ImportedDataset",
+    "ImportedDeployment",
+    "ImportedJob",
     "JobProgress",
     "LiveState",
     "Needs",
@@ -77,14 +93,17 @@ __all__ = [
     "ResumeJob",
     "RollOut",
     "Scalar",
+    "Skipped",
     "StatusRow",
     "UploadDataset",
     "Verdict",
     "WaitFile",
     "WaitJob",
     "claim_name",
+    "checkpoint_needs",
     "compare_catalog",
     "decide",
+    "decide_import",
     "drift_items",
     "evaluations",
     "fingerprint",
@@ -99,6 +118,7 @@ __all__ = [
     "notices_for",
     "parse_claim",
     "read_catalog_comparison",
+    "read_import",
     "read_live",
     "resolve_model",
     "spec_fingerprint",
