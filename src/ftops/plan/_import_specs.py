@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from .._exceptions import UsageError
 from .._vocabulary import SKU_NAMES, TRAINING_TYPES, SkuName, TrainingType
+from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, Snapshot
 from ..spec import (
     HYPERPARAMETER_MODELS,
@@ -87,8 +88,9 @@ class ImportDecision:
 class _Known:
     """What the directory's specs already name, and the account's objects by id."""
 
-    project: Project
+    checked: CheckedProject
     snapshot: Snapshot
+    project: Project = field(init=False)
     files: dict[str, LiveFile] = field(init=False)
     jobs: dict[str, LiveJob] = field(init=False)
     by_model: dict[str, LiveJob] = field(init=False)  # fine-tuned model -> the job that made it
@@ -96,6 +98,7 @@ class _Known:
     job_spec_of: dict[str, str] = field(init=False)  # job id -> the FineTuningJob spec that adopts it
 
     def __post_init__(self) -> None:
+        self.project = self.checked.project
         self.files = {f.id: f for f in self.snapshot.files}
         self.jobs = {j.id: j for j in self.snapshot.jobs}
         self.by_model = {j.fine_tuned_model: j for j in self.snapshot.jobs if j.fine_tuned_model}
@@ -127,16 +130,16 @@ def checkpoint_needs(snapshot: Snapshot) -> set[str]:
     return {j.id for j in snapshot.jobs if j.status == "succeeded" and j.fine_tuned_model}
 
 
-def decide_import(project: Project, snapshot: Snapshot, checkpoints: Mapping[str, list[LiveCheckpoint]],
+def decide_import(checked: CheckedProject, snapshot: Snapshot, checkpoints: Mapping[str, list[LiveCheckpoint]],
                   ids: Collection[str] = ()) -> ImportDecision:
-    """The specs that adopt what no spec of `project` names (all of it, or only `ids`: file ids, job ids,
-    deployment names, with what they need: a deployment its job, a job its data and base job)."""
-    known = _Known(project, snapshot)
+    """The specs that adopt what no spec of the checked directory names (all of it, or only `ids`: file ids,
+    job ids, deployment names, with what they need: a deployment its job, a job its data and base job)."""
+    known = _Known(checked, snapshot)
     _check_ids(known, ids)
     out = ImportDecision()
     served = {d.name: _served(known, d, checkpoints) for d in snapshot.deployments}
     wanted_jobs = _wanted_jobs(known, served, ids)
-    names = _Names(project)
+    names = _Names(checked.project)
     job_names = _import_jobs(known, wanted_jobs, out, names)
     _import_deployments(known, served, job_names, ids, out)
     _import_lone_files(known, ids, out, names)
@@ -276,6 +279,12 @@ def _unusable(known: _Known, job: LiveJob, spec_of: Mapping[str, str]) -> str | 
     base = known.by_model.get(job.model)
     if base is not None and base.id not in spec_of:
         return f"it was trained on the model of job {base.id}, which is not imported (said above)"
+    catalog = known.checked.catalog
+    if base is None and catalog.get(job.model) is None:
+        return (f"its base model {job.model} is not in ftops' catalog: add it to ftops.catalog.yaml if Foundry "
+                "supports it, then import again")
+    if job.suffix and not catalog.suffix_ok(job.suffix):
+        return f"its suffix {job.suffix!r} is not one Foundry takes (at most {catalog.suffix_max} of [A-Za-z0-9_-])"
     return None
 
 
@@ -308,7 +317,7 @@ def _job_spec(known: _Known, job: LiveJob, spec_of: Mapping[str, str], training:
         return FineTuningJobSpec.model_validate({  # validated as a written spec is: Foundry's answer is input
             "base_model": base_model, "method": method, "training_type": training_type, "training_data": training,
             "validation_data": validation, "hyperparameters": _resolved_hyperparameters(method, job),
-            "suffix": job.suffix, "seed": seed, "grader": job.grader if method == "reinforcement" else None,
+            "suffix": job.suffix or None, "seed": seed, "grader": job.grader if method == "reinforcement" else None,
             "adopt": job.id})
     except ValidationError as e:
         first = e.errors()[0]
@@ -403,8 +412,8 @@ def _import_lone_files(known: _Known, ids: Collection[str], out: ImportDecision,
 
 
 # -- fetching: the only code here that calls Foundry ---------------------------------------------------
-def read_import(project: Project, client: FoundryClient, ids: Collection[str] = ()) -> ImportDecision:
+def read_import(checked: CheckedProject, client: FoundryClient, ids: Collection[str] = ()) -> ImportDecision:
     """Read the account (the listings, then the checkpoints an untagged deployment may serve), then decide."""
     snapshot = client.snapshot()
     checkpoints = {job_id: client.checkpoints(job_id) for job_id in sorted(checkpoint_needs(snapshot))}
-    return decide_import(project, snapshot, checkpoints, ids)
+    return decide_import(checked, snapshot, checkpoints, ids)

@@ -41,7 +41,7 @@ def import_(
     with session(spec_dir) as s:
         from ...plan import read_import
 
-        decision = read_import(s.checked.project, s.client, ids)
+        decision = read_import(s.checked, s.client, ids)
         _say_skipped(decision, bool(ids))
         if decision.empty:
             out.print("Nothing to import: no spec written.", markup=False)
