@@ -177,7 +177,9 @@ class DatasetSpec(_Strict):
     # https (Azure Blob with a SAS in ${AZURE_*}/${FTOPS_*}, or with Entra ID), or plain http to loopback
     url: str | None = None
     format: DatasetFormat | None = None  # inferred from the first record when not given
-    adopt: DatasetAdoption | None = None  # a file made outside ftops that holds these bytes (ftops import)
+    adopt: DatasetAdoption | None = Field(default=None, description=(
+        "A file uploaded outside ftops that holds these bytes (written by ftops import): reused while the data "
+        "still hashes to sha256; edited data is uploaded as usual."))
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetSpec:
@@ -211,7 +213,9 @@ class FineTuningJobSpec(_Strict):
     resume: bool = False
     # A job made outside ftops (ftops import): it is this spec's job while its live fields equal the spec's.
     # Not part of the training content: adopting changes what is followed, never what is trained.
-    adopt: LiveId | None = None
+    adopt: LiveId | None = Field(default=None, description=(
+        "A job made outside ftops (written by ftops import): this spec's job while its base model, files, method, "
+        "hyperparameters, trainingType, suffix and seed equal the spec's; an edit makes a new job."))
 
     @field_validator("hyperparameters", mode="before")
     @classmethod
@@ -271,7 +275,9 @@ class DeploymentSpec(_Strict):
     evaluation: EvaluationRef | None = None  # promote only the candidate that passes this Evaluation
     # Take over the live deployment of this name although it carries no ftops tags (ftops import); one tagged
     # by another ftops project is still refused. Its tags are written on its next real change.
-    adopt: bool = False
+    adopt: bool = Field(default=False, description=(
+        "Take over the deployment of this name although it has no ftops tags (written by ftops import); one "
+        "tagged by another ftops project is still refused. ftops' tags are written on its next change."))
 
 
 SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification"]
