@@ -70,6 +70,10 @@ def test_import_adopts_hand_made_objects_and_the_next_plan_is_empty(project: Pro
 
     plan = project.ftops("plan", "--detailed-exitcode")
     assert plan.code == 0, plan.out + plan.err
+    assert project.ftops("drift").code == 0
+    status = project.ftops("status")
+    assert status.code == 0 and "support-prod" in status.out
+    assert project.ftops("metrics", "support-bot", "specs").code == 0
     assert project.ftops("apply", "--auto-approve").code == 0
     with project.live() as live:
         assert _listings(live) == before  # nothing uploaded, trained or deployed

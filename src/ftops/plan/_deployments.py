@@ -143,7 +143,9 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
         return
     changes = _changes(live, s, resolved)
     if not changes:
-        ctx.add(NoOp(reason=f"serves {serving(live)} ({resolved.note})", cost=cost, verdict=verdict, in_sync=True,
+        adopted = "; adopted: ftops' tags are written with its next change" if takes_over(s, live) else ""
+        ctx.add(NoOp(reason=f"serves {serving(live)} ({resolved.note}){adopted}", cost=cost, verdict=verdict,
+                     in_sync=True,
                      **noop))
         return
     by_hand = live.tags.get(ident.META_HASH) == deployment_hash(s) and live.tags.get(ident.TAG_JOB) == job.id
