@@ -83,6 +83,36 @@ class ImportDecision:
     def empty(self) -> bool:
         return not (self.datasets or self.jobs or self.deployments)
 
+    def without_datasets(self, failed: Mapping[str, str]) -> ImportDecision:
+        """This decision without the datasets in `failed` (name -> why their content could not be had), nor
+        what needs them: the jobs that train on them (and the jobs trained on those jobs' models), and the
+        deployments of those jobs, each left alone with the reason."""
+        out = ImportDecision(skipped=list(self.skipped))
+        gone: dict[str, str] = {}  # job spec name -> why
+        for d in self.datasets:
+            if d.name in failed:
+                out.skipped.append(Skipped(f"file {d.file.id} ({d.file.filename})", failed[d.name]))
+            else:
+                out.datasets.append(d)
+        for j in self.jobs:  # in order: a base job before the jobs trained on its model
+            s = j.spec
+            lost = next((ds for ds in (s.training_data, s.validation_data) if ds in failed), None)
+            base = s.base_model.job if isinstance(s.base_model, JobRef) else None
+            if lost is not None:
+                gone[j.name] = f"its data {lost} is not imported: {failed[lost]}"
+            elif base is not None and base in gone:
+                gone[j.name] = f"it was trained on the model of {base}, which is not imported"
+            else:
+                out.jobs.append(j)
+                continue
+            out.skipped.append(Skipped(f"job {j.job.id}", gone[j.name]))
+        for dep in self.deployments:
+            if dep.spec.model.job in gone:
+                out.skipped.append(Skipped(f"deployment {dep.name}", f"its job {dep.job_id} is not imported"))
+            else:
+                out.deployments.append(dep)
+        return out
+
 
 @dataclass
 class _Known:

@@ -161,3 +161,18 @@ def test_hostile_live_names_import_into_specs_that_load(tmp_path_factory: pytest
     loaded = validate_dir(root / "specs", root).project  # the YAML loads back, every spec as written
     assert {n: j.spec for n, j in loaded.jobs.items()} == {j.name: j.spec for j in d.jobs}
     assert {n: x.spec for n, x in loaded.deployments.items()} == {x.name: x.spec for x in d.deployments}
+
+
+def test_a_file_whose_content_foundry_refuses_leaves_out_what_needs_it(project: CheckedProject) -> None:
+    snap = Snapshot(files=[file("file-t"), file("file-v", "valid.jsonl")],
+                    jobs=[job("ftjob-1"), job("ftjob-2", "file-v", model=f"{BASE}.ft-ftjob-1", suffix="v2", created_at=9),
+                          job("ftjob-3", "file-v", suffix="other")],
+                    deployments=[deployment("v2-prod", f"{BASE}.ft-ftjob-1.ft-ftjob-2"), deployment("other", f"{BASE}.ft-ftjob-3")])
+    d = decide_import(project, snap, {}).without_datasets({"train": "Foundry refused its content (403)"})
+    assert [x.name for x in d.datasets] == ["valid"] and [j.name for j in d.jobs] == ["other"]
+    assert [x.name for x in d.deployments] == ["other"]
+    why = {s.what: s.why for s in d.skipped}
+    assert why["file file-t (train.jsonl)"] == "Foundry refused its content (403)"
+    assert why["job ftjob-1"] == "its data train is not imported: Foundry refused its content (403)"
+    assert why["job ftjob-2"] == "it was trained on the model of bot, which is not imported"
+    assert why["deployment v2-prod"] == "its job ftjob-2 is not imported"

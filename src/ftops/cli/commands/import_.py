@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..._exceptions import FtopsError, UsageError
+from ..._exceptions import FtopsError, PermanentFoundryError, UsageError
 from .._escape import terminal
 from .._output import err, out
 
@@ -42,12 +42,14 @@ def import_(
         from ...plan import read_import
 
         decision = read_import(s.checked, s.client, ids)
-        _say_skipped(decision, bool(ids))
-        if decision.empty:
-            out.print("Nothing to import: no spec written.", markup=False)
-            return
-        sha256 = _download(decision, s.client, out_file, force)
+        _refuse_data_files(decision, out_file, force)
+        sha256, refused = _download(decision, s.client, out_file)
+        decision = decision.without_datasets(refused)
         where = s.client.target
+    _say_skipped(decision, bool(ids))
+    if decision.empty:
+        out.print("Nothing to import: no spec written.", markup=False)
+        return
     from .._import_yaml import import_yaml
 
     _write(out_file, import_yaml(decision, sha256, where=where))
@@ -78,20 +80,27 @@ def _say_skipped(decision: ImportDecision, asked: bool) -> None:
                   "names them)", markup=False)
 
 
-def _download(decision: ImportDecision, client: FoundryClient, out_file: Path, force: bool) -> dict[str, str]:
-    """Each adopted file's content into data/<name>.jsonl beside FILE; returns dataset name -> sha256."""
-    from ...foundry import download_file
-
-    targets = {d.name: out_file.parent / d.path for d in decision.datasets}
-    taken = [p for p in targets.values() if p.exists()]
+def _refuse_data_files(decision: ImportDecision, out_file: Path, force: bool) -> None:
+    taken = [out_file.parent / d.path for d in decision.datasets if (out_file.parent / d.path).exists()]
     if taken and not force:
         raise UsageError(f"{taken[0]} exists: ftops import does not overwrite data files (--force does)")
-    digests = {}
+
+
+def _download(decision: ImportDecision, client: FoundryClient, out_file: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Each adopted file's content into data/<name>.jsonl beside FILE: (dataset name -> sha256, dataset name ->
+    why Foundry would not give its content). A refusal leaves that dataset, and what needs it, out."""
+    from ...foundry import download_file
+
+    digests, refused = {}, {}
     for d in decision.datasets:
-        targets[d.name].parent.mkdir(parents=True, exist_ok=True)
-        out.print(f"Downloading {d.file.id} to {targets[d.name]}", markup=False)
-        digests[d.name] = download_file(client, d.file.id, targets[d.name], d.file.bytes).sha256
-    return digests
+        target = out_file.parent / d.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out.print(f"Downloading {d.file.id} to {target}", markup=False)
+        try:
+            digests[d.name] = download_file(client, d.file.id, target, d.file.bytes).sha256
+        except PermanentFoundryError as e:  # Foundry will not hand out this file's content: say so, go on
+            refused[d.name] = f"Foundry refused its content ({e.message})"
+    return digests, refused
 
 
 def _write(path: Path, text: str) -> None:
