@@ -33,7 +33,8 @@ def _by_hand(live: Foundry) -> dict[str, Any]:
     live.admin.advance(seconds=4 * 3600)
     done = live.wait_job(job.id)
     assert done.status == "succeeded", done
-    live.deploy("support-prod", done.fine_tuned_model, sku="GlobalStandard", capacity=20).result()
+    live.deploy("support-prod", done.fine_tuned_model, sku="GlobalStandard", capacity=20,
+                tags={"owner": "team-a"}).result()
     return {"train": train, "valid": valid, "job": job.id, "model": done.fine_tuned_model}
 
 
@@ -143,3 +144,18 @@ def test_an_untagged_deployment_without_adopt_is_still_foreign(project: Project)
     path = project.root / "specs" / "imported.yaml"
     path.write_text(path.read_text().replace("  adopt: true\n", ""))
     assert project.actions()["Deployment/support-prod"] == "blocked:no-op"
+
+
+def test_an_adopted_deployment_gets_ftops_tags_with_its_next_change(project: Project) -> None:
+    _foundry_only(project)
+    with project.live() as live:
+        _by_hand(live)
+    assert project.ftops("import", "specs", "--out", "specs/imported.yaml").code == 0
+    path = project.root / "specs" / "imported.yaml"
+    path.write_text(path.read_text().replace("capacity: 20", "capacity: 25"))
+    assert project.actions()["Deployment/support-prod"] == "update"
+    assert project.ftops("apply", "--auto-approve").code == 0
+    with project.live() as live:
+        dep = live.arm.deployments.get(live.conn.resource_group, live.conn.account, "support-prod")
+    assert dep.sku.capacity == 25 and dep.tags["owner"] == "team-a" and dep.tags["ftops-project"] == "adopters"
+    assert project.ftops("plan", "--detailed-exitcode").code == 0  # tagged now: an ordinary managed deployment

@@ -36,6 +36,8 @@ def import_(
     """Write specs that adopt existing files, jobs and deployments, so the next plan manages them without
     uploading, training or deploying anything again (Terraform's import, azd's clone job)."""
     _refuse_existing(out_file, force)
+    if not out_file.resolve().is_relative_to(spec_dir.resolve()):
+        err.print(terminal(f"note: {out_file} is outside {spec_dir}: plans of {spec_dir} do not read it"), markup=False)
     from .._local import session
 
     with session(spec_dir) as s:
