@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..._exceptions import FtopsError, PermanentFoundryError, UsageError
+from ... import FtopsError, PermanentFoundryError, UsageError
 from .._escape import terminal
 from .._output import err, out
 
