@@ -102,6 +102,11 @@ def test_import_by_id_and_the_edge_cases_are_one_line_each(project: Project) -> 
         made = _by_hand(live)
         failed = live.job(made["train"], suffix="broken")
         live.oai.fine_tuning.jobs.cancel(failed.id)
+        orphan_file = live.upload(VALID)
+        orphaned = live.job(orphan_file, suffix="orphaned")
+        live.admin.advance(seconds=4 * 3600)
+        live.wait_job(orphaned.id)
+        live.oai.files.delete(orphan_file)
         base = Deployment(sku=Sku(name="GlobalStandard", capacity=1), properties=DeploymentProperties(
             model=DeploymentModel(format="OpenAI", name="gpt-4.1-mini", version="2025-04-14")))
         live.arm.deployments.begin_create_or_update(live.conn.resource_group, live.conn.account, "base-prod",
@@ -111,8 +116,9 @@ def test_import_by_id_and_the_edge_cases_are_one_line_each(project: Project) -> 
     assert missing.code == 1 and missing.err.count("\n") == 1 and "--id ftjob-nosuch" in missing.err
 
     r = project.ftops("import", "specs", "--out", "specs/one.yaml", "--id", "support-prod", "--id", failed.id,
-                      "--id", "base-prod")
+                      "--id", "base-prod", "--id", orphaned.id)
     assert r.code == 0, r.err
+    assert f"skipped job {orphaned.id}: its training file {orphan_file} is deleted" in r.err
     assert f"skipped job {failed.id}: it cancelled" in r.err
     assert "skipped deployment base-prod: it serves gpt-4.1-mini, which no fine-tuning job" in r.err
     kinds = [(d["kind"], d["metadata"]["name"]) for d in _docs(project.root / "specs" / "one.yaml")]
