@@ -38,6 +38,17 @@ from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog
 from ._destroy import decide_destroy, make_destroy_plan
 from ._drift import DriftItem, drift_items, in_progress
 from ._guards import job_trip
+from ._import_specs import (
+    DATA_DIR,
+    ImportDecision,
+    ImportedDataset,
+    ImportedDeployment,
+    ImportedJob,
+    Skipped,
+    checkpoint_needs,
+    decide_import,
+    read_import,
+)
 from ._jobs import job_identity, job_request
 from ._live import EVENTS_READ, LiveState, Needs, read_live
 from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
@@ -51,6 +62,7 @@ __all__ = [
     "ACTIONS",
     "CHANGING",
     "CLAIM_PREFIX",
+    "DATA_DIR",
     "DRIFT_KINDS",
     "EVENTS_READ",
     "FORMAT_VERSION",
@@ -70,6 +82,10 @@ __all__ = [
     "Finding",
     "GuardTrip",
     "ImportDataset",
+    "ImportDecision",
+    "ImportedDataset",
+    "ImportedDeployment",
+    "ImportedJob",
     "JobProgress",
     "LiveState",
     "Needs",
@@ -83,16 +99,19 @@ __all__ = [
     "ResumeJob",
     "RollOut",
     "Scalar",
+    "Skipped",
     "StatusRow",
     "UploadDataset",
     "Verdict",
     "WaitFile",
     "WaitJob",
     "apply_overrides",
+    "checkpoint_needs",
     "claim_name",
     "compare_catalog",
     "decide",
     "decide_destroy",
+    "decide_import",
     "drift_items",
     "evaluations",
     "fingerprint",
@@ -110,6 +129,7 @@ __all__ = [
     "override_tags",
     "parse_claim",
     "read_catalog_comparison",
+    "read_import",
     "read_live",
     "require_policies",
     "resolve_model",

@@ -33,6 +33,7 @@ from ._actions import (
     WaitJob,
     known_after_apply,
 )
+from ._adoption import adopted_ids, adopted_job
 from ._context import Ctx, JobState
 from ._cost import training_cost
 from ._guards import job_trip
@@ -171,6 +172,12 @@ def identify_jobs(ctx: Ctx) -> None:
         if ours and ours[0].status != "failed":
             state.live = ours[0]
             continue
+        adopted, state.adopt_changes = adopted_job(ctx, name, base_model)
+        if adopted is not None:  # made outside ftops, and still what the spec says
+            state.live, state.adopted = adopted, True
+            ctx.claimed.setdefault(adopted.id, name)
+            ctx.borrowed.add(adopted.id)  # in the plan's fingerprint: a saved plan is stale when it changes
+            continue
         ctx.borrowed.update(j.id for j in theirs)  # only now do other projects' jobs decide anything
         if usable := [j for j in _follow_order(theirs, name) if j.status != "failed"]:
             state.live, state.owner = usable[0], usable[0].metadata.get(ident.META_PROJECT)
@@ -194,7 +201,7 @@ def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
     alive = _settle_duplicates(ctx, job.name, state.matches)
     if alive and alive[0].status != "failed":
         _plan_existing(ctx, job, state, alive[0])
-    elif state.owner is not None and state.live is not None:
+    elif (state.owner is not None or state.adopted) and state.live is not None:
         _plan_existing(ctx, job, state, state.live)
     else:
         _plan_new(ctx, job, state, base, list(ctx.index.jobs_of_spec(job.name)), state.matches)
@@ -241,6 +248,8 @@ def _settle_duplicates(ctx: Ctx, name: str, current: list[LiveJob]) -> list[Live
 def _attached(ctx: Ctx, name: str, chosen: LiveJob) -> tuple[str, dict[str, tuple[Any, Any]]]:
     """How a re-attached job was named when it was created, if not as now: (a note, the changes to show)."""
     project, spec = chosen.metadata.get(ident.META_PROJECT), chosen.metadata.get(ident.META_SPEC)
+    if ctx.jobs[name].adopted:
+        return "; adopted (made outside ftops; its fields are the spec's)", {}
     if project != ctx.project:
         return ("; another project's job of the same training content: followed, never paused or cancelled "
                 f"(was {project}/{spec})"), {"project": (project, ctx.project)}
@@ -363,9 +372,13 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
     # re-attaches to, after names were swapped, is that spec's).
     superseded = [j for j in live if j.id not in ctx.claimed and j.active]
     changed = any(j.id not in ctx.claimed or ctx.claimed[j.id] != name for j in live)
+    reason = _create_reason(changed, current, failed, superseded, s.retries)
+    if state.adopt_changes:  # the adopted job no longer is what the spec says: jobs are immutable
+        reason = f"spec changed: the adopted {s.adopt} differs in {', '.join(state.adopt_changes)}, so a new job"
     create = ctx.add(CreateJob(
-        id=f"{aid}:create", name=name, reason=_create_reason(changed, current, failed, superseded, s.retries),
-        changes=_job_changes(ctx, job, live, base.model), depends_on=sorted(set(base.depends)),
+        id=f"{aid}:create", name=name, reason=reason, depends_on=sorted(set(base.depends)),
+        changes={k: (_scalar(a), _scalar(b)) for k, (a, b) in state.adopt_changes.items()}
+        or _job_changes(ctx, job, live, base.model),
         blocked=base.blocked, drift="modified" if current and not failed else None, cost=_cost(ctx, job),
         spec_hash=None if base.model.startswith("job:") else state.hash,
         base_model=None if base.model.startswith("job:") else base.model, base_job=base.job,
@@ -438,8 +451,10 @@ def _unlabelled_twin(ctx: Ctx, job: Resource[FineTuningJobSpec], base_model: str
     file = ctx.dataset_files.get(job.spec.training_data)
     if file is None:
         return None
+    adopted = adopted_ids(ctx)  # a spec's adopted job is that spec's, not a stranger's twin
     for j in ctx.index.unlabelled_jobs_on(file.id):
-        if j.model == base_model and (j.suffix or None) == job.spec.suffix and j.status != "cancelled":
+        if j.id not in adopted and j.model == base_model and (j.suffix or None) == job.spec.suffix \
+                and j.status != "cancelled":
             return j
     return None
 

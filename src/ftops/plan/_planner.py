@@ -18,6 +18,7 @@ from ..foundry import FoundryClient, LiveEval, Snapshot, public_url
 from ..spec import Resource
 from . import _matching as ident
 from ._actions import Action, Plan, Unmanaged, WaitJob
+from ._adoption import managed_deployment
 from ._context import Ctx
 from ._cost import monthly_hosting
 from ._kinds import STEPS
@@ -113,7 +114,7 @@ def _hosting_before(ctx: Ctx) -> float:
     spec), and those no spec names (orphans, canaries left behind: priced by the job they serve)."""
     total = 0.0
     for d in ctx.live.snapshot.deployments:
-        if d.tags.get(ident.META_PROJECT) != ctx.project or d.sku is None:
+        if not managed_deployment(ctx, d) or d.sku is None:
             continue
         spec = ctx.checked.project.deployments.get(d.name)
         total += monthly_hosting(ctx.checked.base_model_info(spec.spec.model.job), d.sku) if spec is not None \
@@ -123,7 +124,7 @@ def _hosting_before(ctx: Ctx) -> float:
 
 def _unmanaged(ctx: Ctx) -> Unmanaged:
     """The account's deployments of other projects or made by hand: not this plan's, but on the same bill."""
-    others = [d for d in ctx.live.snapshot.deployments if d.tags.get(ident.META_PROJECT) != ctx.project]
+    others = [d for d in ctx.live.snapshot.deployments if not managed_deployment(ctx, d)]
     prices = [ctx.prices.monthly(d) for d in others]
     return Unmanaged(deployments=len(others), unpriced=sum(1 for p in prices if p is None),
                      monthly_usd=sum(p for p in prices if p is not None))

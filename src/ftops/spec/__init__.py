@@ -1,6 +1,7 @@
 """Spec layer: load YAML spec documents into a checked Project. Imports nothing above it."""
 
 from ._documents import (
+    DatasetAdoption,
     DatasetSpec,
     DeploymentSpec,
     Epoch,
@@ -43,6 +44,7 @@ __all__ = [
     "ENV_FIELDS",
     "ENV_PREFIXES",
     "HYPERPARAMETER_MODELS",
+    "DatasetAdoption",
     "DatasetSpec",
     "DeploymentSpec",
     "Epoch",

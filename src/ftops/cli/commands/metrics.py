@@ -87,6 +87,9 @@ def _find_job(s: Session, job: str) -> tuple[str, str]:
     live = s.client.list_jobs(metadata={matching.META_PROJECT: project.project_name})
     usable = [j for j in live if j.status in LIVE_STATUSES and (
         j.metadata.get(matching.META_SPEC) == job or matching.content_key(j.metadata) in keys)]
+    adopted = project.jobs[job].spec.adopt
+    if not usable and adopted:  # made outside ftops and adopted by the spec (ftops import)
+        return adopted, job
     if not usable:
         raise FtopsError(f"job {job!r} has no succeeded or running job on the Foundry yet; run `ftops apply`")
     newest = max(usable, key=lambda j: (j.created_at, j.id))
