@@ -186,7 +186,10 @@ class AdminClient:
     def __init__(self, connection: Connection) -> None:
         import httpx  # the admin API's client; the server itself does not need it (start-up time)
 
-        self._http: httpx.Client = httpx.Client(base_url=f"{connection.arm_endpoint}/_emulator",
+        # An account's admin API is under its data plane's root (an added account's under /accounts/<name>).
+        suffix = "/openai/v1"
+        root = connection.endpoint[:-len(suffix)] if connection.endpoint.endswith(suffix) else connection.arm_endpoint
+        self._http: httpx.Client = httpx.Client(base_url=f"{root}/_emulator",
                                   verify=ssl.create_default_context(cafile=connection.ca_cert),
                                   headers={"Authorization": f"Bearer {connection.api_key}"}, timeout=30)
 
@@ -259,6 +262,24 @@ class AdminClient:
     def eval_limits(self, **limits: float) -> dict[str, Any]:
         """python_timeout_seconds, python_memory_mb for python graders."""
         return self._post("/evals/limits", limits)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        r = self._http.get("/accounts")
+        r.raise_for_status()
+        found: list[dict[str, Any]] = r.json()["accounts"]
+        return found
+
+    def add_account(self, name: str, region: str, *, subscription: str | None = None,
+                    resource_group: str | None = None, tenant: str | None = None,
+                    authorized: bool = True) -> dict[str, Any]:
+        """Add an account to this local Foundry (its own state, key, data plane under /accounts/<name>); the
+        server's connection.json then names it (`Connection.for_account`)."""
+        return self._post("/accounts", {"name": name, "region": region, "subscription": subscription,
+                                        "resource_group": resource_group, "tenant": tenant, "authorized": authorized})
+
+    def fail_copies(self, *destinations: str) -> dict[str, Any]:
+        """Copies from this account to these accounts (names) end Failed; none given: copies succeed again."""
+        return self._post("/copies/fail", {"destinations": list(destinations)})
 
     def close(self) -> None:
         self._http.close()

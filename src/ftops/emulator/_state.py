@@ -22,6 +22,7 @@ DAY = 86400.0
 INACTIVITY = INACTIVITY_SECONDS = 15 * DAY  # a fine-tuned deployment unused for 15 days is deleted
 DEVELOPER_LIFETIME = 1 * DAY  # a Developer-tier deployment is deleted after 24 hours
 _WORD = re.compile(r"[a-z0-9']+")
+IMPORTED = "imported_model"  # the store kind of a model an account holds from another one (see _sources)
 
 
 @dataclass
@@ -92,6 +93,10 @@ class Emulator:
                 continue
             if any(model in (cp["id"], cp["fine_tuned_model_checkpoint"]) for cp in _sim.checkpoints(j, now)):
                 return j
+        held = self.store.get(c, IMPORTED, model)  # copied in from another account, once the copy completed
+        if held is not None and held["via"] == "copy" and now >= held["ready_at"]:
+            job: dict[str, Any] = held["job"]
+            return job
         return None
 
     def closest_answer(self, file_id: str | None, prompt: str) -> str:
