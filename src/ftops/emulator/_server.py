@@ -96,7 +96,7 @@ class EmulatorServer:
             resource_group=names["resource_group"], account=names["account"], region=region or DEFAULTS["region"],
             speed=speed,
             principal=Principal.load(self.data_dir))
-        self.world = World(self.emulator, self.data_dir)
+        self.world = World(self.emulator, self.data_dir, _api_key)
         for spec in accounts:  # more accounts at start (an account of the same settings is kept as it is)
             self.world.add(spec)
         if project is not None:

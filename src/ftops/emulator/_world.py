@@ -31,7 +31,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._http import JSON, emulator_of, json_body
-from ._managed_identity import secret_file
 from ._state import Emulator
 from ._store import Store
 
@@ -93,9 +92,10 @@ def resource_id(emu: Emulator) -> ResourceId:
 class World:
     """The accounts of one local Foundry: the first (the data dir) and those added since."""
 
-    def __init__(self, first: Emulator, data_dir: Path) -> None:
+    def __init__(self, first: Emulator, data_dir: Path, key_of: Callable[[Path], str]) -> None:
         self.first = first
         self.data_dir = data_dir
+        self.key_of = key_of  # an account's key, made once in its directory
         self._others: dict[str, Emulator] = {}
         self._lock = threading.Lock()
         self.on_change: Callable[[], None] | None = None  # the server rewrites connection.json
@@ -157,7 +157,7 @@ class World:
         f = self.first
         home = self.data_dir / ACCOUNTS_DIR / record["name"].lower()
         home.mkdir(parents=True, exist_ok=True)
-        return Emulator(store=Store(home, clock=f.store), api_key=secret_file(home, "api-key"),
+        return Emulator(store=Store(home, clock=f.store), api_key=self.key_of(home),
                         subscription=record["subscription"], resource_group=record["resource_group"],
                         account=record["name"], region=record["region"], speed=f.speed, principal=f.principal,
                         arm_key=f.arm_key, tenant=record["tenant"], path_prefix=f"{PREFIX}{record['name']}",
