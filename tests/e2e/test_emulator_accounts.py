@@ -266,3 +266,23 @@ def test_copies_that_azure_refuses_or_that_fail(world: World) -> None:
     assert _arm_error(lambda: prod.deploy("never", job.fine_tuned_model))[:2] == (400, "DeploymentModelNotSupported")
     dev.admin.fail_copies()
     assert dev.copy(job.id, job.fine_tuned_model, prod)["copiedAccountDetails"][0]["status"] == "InProgress"
+
+
+def test_ftops_emulator_account_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ftops.cli import _main
+
+    def ftops(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as e:
+            _main.main([*args, "--data-dir", str(tmp_path / "emu")])
+        captured = capsys.readouterr()
+        return int(e.value.code or 0), captured.out, captured.err
+
+    EmulatorServer(tmp_path / "emu", speed=FAST).start().stop()  # a local Foundry has run there
+    code, out, _ = ftops("emulator", "account", "add", "prod", "--region", "eastus2")
+    assert code == 0 and '"region": "eastus2"' in out and '"data_plane_prefix": "/accounts/prod"' in out
+    code, out, _ = ftops("emulator", "account", "list")
+    assert code == 0 and '"account": "ftops-local"' in out and '"account": "prod"' in out
+    code, _, err = ftops("emulator", "account", "add", "no_such!", "--region", "eastus2")
+    assert code == 1 and err.count("\n") == 1 and "account name 'no_such!'" in err
+    with EmulatorServer(tmp_path / "emu", speed=FAST) as server:  # a later start serves it, and names it
+        assert server.connection.for_account("prod").region == "eastus2"
