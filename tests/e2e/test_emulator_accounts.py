@@ -286,3 +286,21 @@ def test_ftops_emulator_account_add_and_list(tmp_path: Path, capsys: pytest.Capt
     assert code == 1 and err.count("\n") == 1 and "account name 'no_such!'" in err
     with EmulatorServer(tmp_path / "emu", speed=FAST) as server:  # a later start serves it, and names it
         assert server.connection.for_account("prod").region == "eastus2"
+
+
+def test_a_child_local_foundry_serves_the_accounts_it_is_given(tmp_path: Path) -> None:
+    from ftops.emulator import spawn
+
+    child = spawn(tmp_path / "emu", speed=FAST, subscription=None, resource_group=None, account="dev",
+                  region="swedencentral", accounts=(AccountSpec("prod", "eastus2"),))
+    try:
+        prod = _clients(child.connection.for_account("prod"))
+        assert prod.oai.files.list().data == [] and prod.conn.region == "eastus2"
+        assert prod.arm.accounts.get(prod.conn.resource_group, "prod").location == "eastus2"
+    finally:
+        child.stop()
+    refused = spawn(tmp_path / "bad", speed=FAST, subscription=None, resource_group=None, account=None,
+                    region="swedencentral", accounts=(AccountSpec("no_such!", "eastus2"),))
+    with pytest.raises(RuntimeError, match="account name 'no_such!'"):
+        _ = refused.connection
+    refused.stop()

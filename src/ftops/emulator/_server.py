@@ -166,7 +166,8 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
-        _grading.stop(self.emulator)  # runs being graded end now (they read as failed), and their jails with them
+        for account in self.world.accounts():  # runs being graded end now (they read as failed), with their jails
+            _grading.stop(account)
         self._server.should_exit = True
         self._server.force_exit = True  # do not wait for clients' idle keep-alive connections
         if self._thread is not None:
