@@ -130,7 +130,9 @@ class World:
             held: list[dict[str, Any]] = self.first.store.meta(c, "accounts", [])
             record = self._record(spec)
             same = next((h for h in held if h["name"].lower() == spec.name.lower()), None)
-            if spec.name.lower() == self.first.account.lower() or (same is not None and same != record):
+            # names compare in any case (ARM's); every other setting exactly
+            if spec.name.lower() == self.first.account.lower() or (
+                    same is not None and same != {**record, "name": same["name"]}):
                 raise ValueError(f"account {spec.name} already exists with other settings")
             if same is None:
                 held.append(record)
