@@ -284,9 +284,9 @@ def _model_refusal(request: Request, emu: Emulator, c: Any, model: dict[str, Any
     return None
 
 
-def _from_elsewhere(model: dict[str, Any]) -> bool:
-    """Whether a PUT's model names another account as its source (checked by _model_refusal before)."""
-    return bool(model.get("source") or model.get("sourceAccount"))
+def _from_elsewhere(request: Request, emu: Emulator, model: dict[str, Any]) -> bool:
+    """Whether a PUT's model comes from another account (its source, checked by _model_refusal before)."""
+    return isinstance(_sources.source_of(request, emu, model), Emulator)
 
 
 def _put_refusal(request: Request, emu: Emulator, c: Any, now: float, name: str, model: dict[str, Any],
@@ -300,7 +300,7 @@ def _put_refusal(request: Request, emu: Emulator, c: Any, now: float, name: str,
     if (refused := _if_match(request, existing)) is not None:
         return refused
     if existing is None:  # the quota counts fine-tuned deployments only (one from another account too)
-        fine_tuned = _from_elsewhere(model) or emu.job_for_model(c, str(model.get("name"))) is not None
+        fine_tuned = _from_elsewhere(request, emu, model) or emu.job_for_model(c, str(model.get("name"))) is not None
         return _quota_full(emu, c) if fine_tuned else None
     if existing["model"] != model.get("name") and existing["sku"]["capacity"] != capacity:
         # Azure refuses both changes in one update (Azure-Samples/azure-search-openai-demo #1154).
@@ -340,7 +340,7 @@ async def put_deployment(request: Request) -> Response:
         if isinstance(src, Emulator) and (job := _sources.source_job(src, str(model.get("name")))) is not None:
             # the model answers here as it does in its own account (inference and evals read this)
             _sources.hold(emu, c, src, str(model.get("name")), job, via="source", ready_at=now)
-        fine_tuned = _from_elsewhere(model) or emu.job_for_model(c, str(model.get("name"))) is not None
+        fine_tuned = isinstance(src, Emulator) or emu.job_for_model(c, str(model.get("name"))) is not None
         base = base_model_of(emu, c, model) if not fine_tuned else None
         d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model.get("name")), tags=tags,
                  settings=settings[0], model_extra=settings[1], model_format=_model_format(body),
