@@ -25,7 +25,8 @@ def state(request: Request) -> Response:
         jobs = emu.store.all(c, "job")
         return JSON({
             "now": now,
-            "clock_offset": emu.store.meta(c, "clock_offset", 0.0),
+            "clock_offset": (emu.store.clock or emu.store).meta(c if emu.store.clock is None
+                                                                else emu.store.clock.reader(), "clock_offset", 0.0),
             "files": emu.store.count(c, "file"),
             "jobs": len(jobs),
             "jobs_by_status": {s: sum(1 for j in jobs if j["status"] == s) for s in {j["status"] for j in jobs}},
@@ -45,8 +46,10 @@ async def advance_clock(request: Request) -> Response:
     seconds = float(body.get("seconds", 0)) + 86400 * float(body.get("days", 0))
     if seconds < 0:
         return JSON({"error": "time only moves forward"}, status_code=400)
+    clock = emu.store.clock or emu.store  # one clock for every account of this local Foundry
+    with clock.tx() as c:
+        clock.set_meta(c, "clock_offset", float(clock.meta(c, "clock_offset", 0.0)) + seconds)
     with emu.store.tx() as c:
-        emu.store.set_meta(c, "clock_offset", float(emu.store.meta(c, "clock_offset", 0.0)) + seconds)
         now = emu.store.now(c)
         _sim.advance(emu.store, c, now)
         removed = emu.sweep_deployments(c, now)

@@ -249,3 +249,28 @@ def register(app: typer.Typer) -> None:
         change = _identity_change(role, token_lifetime, audience)
         with _admin(data_dir) as admin:
             _print(admin.identity(**change))
+
+    accounts = typer.Typer(help="The accounts the local Foundry serves (several accounts in several regions).",
+                           no_args_is_help=True)
+    emu.add_typer(accounts, name="account")
+
+    @accounts.command("add")
+    def account_add(name: str = typer.Argument(..., help="Account name (2 to 64 letters, digits or '-')."),
+                    region: str = typer.Option(..., help="Its region, e.g. eastus2."),
+                    subscription: str = typer.Option(None, help="Its subscription (default: the first account's)."),
+                    resource_group: str = typer.Option(None, help="Its resource group (default: the first's)."),
+                    tenant: str = typer.Option(None, help="Its Entra tenant (default: the first account's)."),
+                    unauthorized: bool = typer.Option(False, help="The caller holds no role on it (cross-account "
+                                                                  "deployments and copies from it are refused)."),
+                    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
+        """Add an account: its own files, jobs, deployments, quota and key, its data plane under
+        /accounts/NAME/openai/v1 of the same server, and ARM under its own resource id. Prints it."""
+        with _admin(data_dir) as admin:
+            _print(admin.add_account(name, region, subscription=subscription, resource_group=resource_group,
+                                     tenant=tenant, authorized=not unauthorized))
+
+    @accounts.command("list")
+    def account_list(data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
+        """Every account of the local Foundry: name, region, subscription, tenant, data-plane prefix."""
+        with _admin(data_dir) as admin:
+            _print(admin.accounts())
