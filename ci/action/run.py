@@ -38,6 +38,8 @@ class Inputs:
     plan_artifact: str
     comment: bool
     issue: bool
+    override: tuple[str, ...] = ()  # soft-mandatory policies let through (plan, apply, sync), with the reason
+    override_reason: str = ""
 
     @staticmethod
     def from_env(env: dict[str, str]) -> Inputs:
@@ -45,11 +47,22 @@ class Inputs:
         if command not in COMMANDS:
             raise ActionError(f"input command: {command!r} is not one of {', '.join(COMMANDS)}")
         spec_dir = env.get("FTOPS_SPEC_DIR", "").strip() or "specs"
-        return Inputs(command=command, spec_dir=spec_dir,
+        override = tuple(env.get("FTOPS_OVERRIDE", "").replace(",", " ").split())
+        reason = env.get("FTOPS_OVERRIDE_REASON", "").strip()
+        if bool(override) != bool(reason):
+            raise ActionError("inputs override and override-reason go together: the policies to let through, and why")
+        return Inputs(command=command, spec_dir=spec_dir, override=override, override_reason=reason,
                       plan_file=env.get("FTOPS_PLAN_FILE", "").strip(),
                       plan_artifact=env.get("FTOPS_PLAN_ARTIFACT", "").strip(),
                       comment=_flag(env, "FTOPS_COMMENT", default=True),
                       issue=_flag(env, "FTOPS_ISSUE", default=False))
+
+
+def override_args(inputs: Inputs) -> list[str]:
+    """`--override NAME ... --reason TEXT` for the commands that judge policies, or nothing."""
+    if not inputs.override:
+        return []
+    return [*(x for name in inputs.override for x in ("--override", name)), "--reason", inputs.override_reason]
 
 
 def _flag(env: dict[str, str], name: str, *, default: bool) -> bool:
@@ -109,6 +122,7 @@ class Report:
     outputs: dict[str, str] = field(default_factory=dict)
     exit_code: int = 0
     blocked: int = 0  # actions the plan blocks (a failed job, a failed gate, a foreign name ...)
+    policy_blocks: list[str] = field(default_factory=list)  # mandatory policies that block the plan
 
     def add(self, text: str) -> None:
         self.markdown.append(text.rstrip("\n") + "\n")
@@ -190,6 +204,16 @@ def count_blocked(plan_file: Path) -> int:
     return sum(1 for a in actions if isinstance(a, dict) and a.get("blocked")) if isinstance(actions, list) else 0
 
 
+def policy_blocks(plan_file: Path) -> list[str]:
+    """The mandatory policies that block a saved plan (its typed `policy_blocks`), [] for a file that is not a plan."""
+    try:
+        data = json.loads(plan_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    names = data.get("policy_blocks") if isinstance(data, dict) else None
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
 def runner_temp(env: dict[str, str]) -> Path:
     return Path(env.get("RUNNER_TEMP") or ".") / "ftops"
 
@@ -203,12 +227,20 @@ def do_plan(inputs: Inputs, event: Event, env: dict[str, str], report: Report) -
     # neither the exit code nor (without parsing text) the Markdown tells.
     saved = Path(inputs.plan_file) if inputs.plan_file else runner_temp(env) / "plan.json"
     saved.parent.mkdir(parents=True, exist_ok=True)
-    ran = ftops("plan", inputs.spec_dir, "--format", "markdown", "--detailed-exitcode", "--out", str(saved))
+    saved.unlink(missing_ok=True)  # an older run's file must not speak for this plan
+    ran = ftops("plan", inputs.spec_dir, "--format", "markdown", "--detailed-exitcode", "--out", str(saved),
+                *override_args(inputs))
     if ran.code in (0, 2):
         report.add(ran.stdout)
         report.blocked = count_blocked(saved)
         if inputs.plan_file:
             report.outputs["plan-file"] = inputs.plan_file
+    elif ran.code == 1 and (blocks := policy_blocks(saved)):
+        # Blocked by policy: the plan (with its policy results) is what reviewers need to see; the check fails.
+        report.policy_blocks = blocks
+        report.add(f"{ran.stdout}\n\n❌ **blocked by policy** ({', '.join(f'`{b}`' for b in blocks)}): nothing "
+                   "can be applied. A soft-mandatory policy is let through with the action's `override` and "
+                   f"`override-reason` inputs.\n\n{errors_block(ran)}")
     else:
         report.add(f"### ftops plan: `{inputs.spec_dir}`\n\n❌ plan failed\n\n{errors_block(ran)}")
     return ran
@@ -228,7 +260,8 @@ def do_apply(inputs: Inputs, env: dict[str, str], report: Report) -> Ran:
         report.add(f"### ftops apply: saved plan `{plan}`\n\nThe plan saved for this change is applied if it is "
                    "still fresh; if the specs or the live Foundry changed since, ftops plans again and "
                    "applies the new plan (shown below).")
-        return apply_and_report(report, "apply", str(plan), "--auto-approve", "--on-stale", "replan")
+        return apply_and_report(report, "apply", str(plan), "--auto-approve", "--on-stale", "replan",
+                                *override_args(inputs))
     return replan_and_apply(inputs, env, report)
 
 
@@ -238,13 +271,14 @@ def replan_and_apply(inputs: Inputs, env: dict[str, str], report: Report) -> Ran
     fresh.parent.mkdir(parents=True, exist_ok=True)
     report.add(f"### ftops apply: `{inputs.spec_dir}`\n\nNo saved plan was found for this change: "
                "planned again. This is the plan that is applied:")
-    planned = ftops("plan", inputs.spec_dir, "--format", "markdown", "--out", str(fresh))
+    planned = ftops("plan", inputs.spec_dir, "--format", "markdown", "--out", str(fresh), *override_args(inputs))
     if planned.code != 0:
         report.add(f"❌ plan failed\n\n{errors_block(planned)}")
         return planned
     report.add(planned.stdout)
     report.outputs["plan-file"] = str(fresh)
-    return apply_and_report(report, "apply", str(fresh), "--auto-approve", "--on-stale", "replan")
+    return apply_and_report(report, "apply", str(fresh), "--auto-approve", "--on-stale", "replan",
+                            *override_args(inputs))
 
 
 def apply_and_report(report: Report, *args: str) -> Ran:
@@ -257,7 +291,7 @@ def apply_and_report(report: Report, *args: str) -> Ran:
 def do_sync(inputs: Inputs, report: Report) -> Ran:
     report.add(f"### ftops sync: `{inputs.spec_dir}`\n\nThe scheduled tick: apply what is merged, promote "
                "finished jobs; work that only waits for Foundry is left for the next tick.")
-    return apply_and_report(report, "apply", inputs.spec_dir, "--auto-approve")
+    return apply_and_report(report, "apply", inputs.spec_dir, "--auto-approve", *override_args(inputs))
 
 
 def do_drift(inputs: Inputs, env: dict[str, str], report: Report) -> Ran:
@@ -372,9 +406,11 @@ def comment_body(inputs: Inputs, env: dict[str, str], markdown: str) -> str:
 # ------------------------------------------------------------------------------------------------ main
 
 
-def outcome(command: str, code: int, skipped: bool, blocked: int = 0) -> str:
+def outcome(command: str, code: int, skipped: bool, blocked: int = 0, policy_blocked: bool = False) -> str:
     if skipped:
         return "skipped"
+    if policy_blocked:  # a mandatory policy fails on the plan: the step fails
+        return "policy-blocked"
     if blocked and code in (0, 2):  # apply would end in exit 1 with these: never "success"
         return "blocked"
     return {0: "success", 2: "drift" if command == "drift" else "changes"}.get(code, "failed")
@@ -396,9 +432,10 @@ def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
     code = ran.code if ran is not None else 0
     report.outputs.update({
         "exit-code": str(code),
-        "outcome": outcome(inputs.command, code, ran is None, report.blocked),
+        "outcome": outcome(inputs.command, code, ran is None, report.blocked, bool(report.policy_blocks)),
         "has-changes": "true" if code == 2 else "false",
         "blocked": str(report.blocked),
+        "policy-blocked": ",".join(report.policy_blocks),
     })
     # 2 means "there are changes" (plan) or "there is drift" (drift): information, not failure.
     report.exit_code = 0 if code in (0, 2) else (code or 1)

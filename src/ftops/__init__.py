@@ -18,6 +18,7 @@ from ._exceptions import (
     FtopsError,
     PermanentFoundryError,
     PlanNotApproved,
+    PolicyBlocked,
     PreflightFailed,
     Problem,
     StalePlanError,
@@ -48,6 +49,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "ApplyFailed", "CheckedProject", "DowntimeRefused", "FoundryError",
     "FoundryNotFound", "FoundryUnreachable", "FtopsError", "PermanentFoundryError", "PlanNotApproved",
-    "PreflightFailed", "Problem", "Project", "StalePlanError", "TemporaryFoundryError", "UnknownKind", "UsageError",
-    "ValidationFailed", "__version__", "check_project", "load_project", "redact_text", "validate_dir",
+    "PolicyBlocked", "PreflightFailed", "Problem", "Project", "StalePlanError", "TemporaryFoundryError",
+    "UnknownKind", "UsageError", "ValidationFailed", "__version__", "check_project", "load_project", "redact_text",
+    "validate_dir",
 ]

@@ -149,3 +149,7 @@ class FoundryUnreachable(TemporaryFoundryError):
     def reason(self) -> str:
         """A few words for a status line: `timed out` or `connection failed`."""
         return "timed out" if self.timed_out else "connection failed"
+
+
+class PolicyBlocked(FtopsError):
+    """A mandatory Policy fails on the plan (and no override lets it through): nothing is applied."""

@@ -33,6 +33,14 @@ CHANGING: frozenset[Verb] = frozenset({"create", "update", "replace", "delete", 
 DriftClass = Literal["unapplied", "modified", "deleted", "failed", "foreign", "retiring"]
 DRIFT_CLASSES: tuple[DriftClass, ...] = get_args(DriftClass)
 
+# How a fine-tuning job ended when it did not succeed, parsed from its error's structured fields
+# (`foundry/_outcomes.py`). Azure checks the training data before training (data checks) and the trained
+# model after it (safety evaluation); a job either refuses is final: the same content is refused again.
+JobOutcome = Literal["data_refused", "safety_failed", "data_invalid", "transient", "cancelled", "unknown"]
+JOB_OUTCOMES: tuple[JobOutcome, ...] = get_args(JobOutcome)
+# The outcomes no resubmission of the same training content can change (`retries:` never applies to them).
+FINAL_OUTCOMES: frozenset[JobOutcome] = frozenset({"data_refused", "safety_failed", "data_invalid"})
+
 # ARM's model format of a deployment (`OpenAI`, `Mistral AI`, `Meta`...): the catalog states it, a plan file
 # carries it. One pattern for both, so a catalog override cannot name a format a plan refuses to hold.
 MODEL_FORMAT_PATTERN = r"^[A-Za-z0-9 .\-]{1,40}$"
@@ -52,3 +60,11 @@ NOTIFICATION_EVENTS: tuple[NotificationEvent, ...] = get_args(NotificationEvent)
 # Where a Notification sends (its one target).
 NotificationTarget = Literal["webhook", "slack", "teams", "github"]
 NOTIFICATION_TARGETS: tuple[NotificationTarget, ...] = get_args(NotificationTarget)
+# A Policy's enforcement level (Terraform Cloud's words): advisory is shown; soft-mandatory blocks unless
+# overridden with a reason (`apply --override NAME --reason TEXT`); hard-mandatory blocks.
+Enforcement = Literal["advisory", "soft-mandatory", "hard-mandatory"]
+ENFORCEMENTS: tuple[Enforcement, ...] = get_args(Enforcement)
+# A Policy's rules: the built-ins, each set in one line, and a CEL `expression`. Exactly one per Policy.
+PolicyRule = Literal["allowedTrainingTypes", "allowedDeploymentSkus", "allowedRegions", "maxHostingIncreasePerMonth",
+                     "maxTrainingCostPerPlan", "noDeleteServing", "requireEvaluation", "expression"]
+POLICY_RULES: tuple[PolicyRule, ...] = get_args(PolicyRule)

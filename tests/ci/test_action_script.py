@@ -293,3 +293,29 @@ def test_a_newline_in_an_input_cannot_write_outputs_of_its_own(github: Make) -> 
     assert run.code == 1
     assert "plan-file" not in run.outputs and run.outputs["exit-code"] == "1"
     assert run.outputs["comment-header"] == "ftops-plan-specs\nplan-file=/etc/passwd\nexit-code=0"
+
+
+def _policy(enforcement: str) -> str:
+    from tests.conftest import BASE_SPEC
+
+    return BASE_SPEC + ("---\napiVersion: ftops/v1\nkind: Policy\nmetadata: {name: standard-only}\n"
+                        f"spec: {{enforcement: {enforcement}, allowedDeploymentSkus: [Standard]}}\n")
+
+
+def test_a_policy_block_fails_the_check_and_the_comment_shows_the_plan(github: Make) -> None:
+    gh = github(spec=_policy("hard-mandatory"), event_name="pull_request", pr_head_repo="acme/models")
+    run = gh.run(command="plan")
+    assert run.code == 1
+    assert run.outputs["outcome"] == "policy-blocked" and run.outputs["policy-blocked"] == "standard-only"
+    body = Path(run.outputs["comment-file"]).read_text(encoding="utf-8")
+    assert "blocked by policy" in body and "policy `standard-only`" in body and "Deployment/clippy-prod" in body
+
+
+def test_an_override_input_lets_a_soft_mandatory_policy_through_with_its_reason(github: Make) -> None:
+    gh = github(spec=_policy("soft-mandatory"), event_name="pull_request", pr_head_repo="acme/models")
+    assert gh.run(command="plan", override="standard-only").code == 1  # a reason is required
+    run = gh.run(command="plan", override="standard-only", override_reason="approved by the platform team")
+    assert run.code == 0, run.stderr
+    assert run.outputs["outcome"] == "changes" and run.outputs["policy-blocked"] == ""
+    body = Path(run.outputs["comment-file"]).read_text(encoding="utf-8")
+    assert "overridden by" in body and "approved by the platform team" in body

@@ -55,7 +55,8 @@ class Foundry:
         return fid
 
     def wait_file(self, fid: str) -> None:
-        for _ in range(500):
+        deadline = time.monotonic() + 60  # by the clock, not a count of polls: a loaded machine is slow
+        while time.monotonic() < deadline:
             if self.oai.files.retrieve(fid).status != "pending":
                 return
             time.sleep(0.005)

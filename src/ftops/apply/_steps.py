@@ -37,6 +37,7 @@ from ..plan import (
     WaitFile,
     WaitJob,
     needs_checkpoints,
+    override_tags,
     resolve_model,
     rollout_tags,
     submission,
@@ -150,6 +151,7 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
     if a.spec_hash is not None and sent.content_hash != a.spec_hash:
         raise PlanNotApproved(f"job {a.name}: the plan's job request is not the one its identity was made for; "
                               "refusing it")
+    sent.request.metadata.update(override_tags(rt.plan, a.id))  # the soft-mandatory policy an override let through
     if a.spec_hash is None:
         # The hash was not known at plan time (the base job had not finished): look before creating.
         existing = [j for j in rt.client.list_jobs(metadata=sent.lookup) if j.status != "cancelled"]
@@ -211,10 +213,11 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         model, loss = resolved.model, resolved.loss
     if verdict is not None and not a.gated:  # read from eval metadata, which anyone may edit: the runs decide
         verdict = confirm(rt, a, verdict)
-    tags = a.tags
+    tags = dict(a.tags)
     if (model, loss, job.id, verdict) != (a.model, a.loss, a.job_id, a.verdict):  # resolved now, not in the plan
         tags = rollout_tags(rt.plan.project, a.name, a.spec_hash, job_id=job.id, loss=loss, model=str(model),
                             verdict=verdict)
+    tags.update(override_tags(rt.plan, a.id))  # the soft-mandatory policy an override let through
     write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format, a.model_version)
     with rt.deploy_lock:
         if a.action == "replace":  # serving stops in between: the plan said so, and --allow-downtime allowed it

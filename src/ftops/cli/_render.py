@@ -12,6 +12,7 @@ from rich.markup import escape
 from ..foundry import public_url
 from ..plan import Action, DriftItem, Finding, Plan, Scalar, StatusRow, Verdict, verdicts
 from ._escape import md_cell, md_text, terminal
+from ._policies import policies_markdown, policies_text
 from ._views import money, view_of
 
 if TYPE_CHECKING:  # plan, drift and status render without importing apply
@@ -128,6 +129,7 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
         color = "red" if g.severity == "error" else "yellow"
         lines.append(f"  [{color}]{g.severity}:[/] {escape(terminal(g.names(str)))}: {escape(terminal(g.message))}")
     lines += notice_lines(plan)
+    lines += policies_text(plan)
     lines += ["", plan_summary_line(plan), *(escape(x) for x in cost_text(plan, plan.totals()))]
     return "\n".join(lines)
 
@@ -217,7 +219,8 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: st
     rows = [_md_row(a) for a in plan.actions if _visible(a, False)] or \
         ["| | | | | No changes: the live Foundry matches the specs. |"]
     foot = ["", "_Costs are estimates from the ftops catalog (list prices)._"]
-    findings, tables = _md_findings(plan), [verdicts_markdown([v]) for v in verdicts(plan)]
+    findings = [*policies_markdown(plan), *_md_findings(plan)]  # policies first: a block must show
+    tables = [verdicts_markdown([v]) for v in verdicts(plan)]
     room = limit - sum(len(x) + 1 for x in head + table + foot) - CUT_NOTE_ROOM
     # Findings may use what the rows and tables leave, and at least half: neither crowds the other out.
     others = sum(len(x) + 1 for x in rows + tables)

@@ -13,15 +13,17 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
-from ._connection import Connection
-from ._job_faults import JOB_FAULT_KINDS
+from ._connection import AccountConnection, Connection
+from ._failures import JOB_FAULT_KINDS
 from ._launch import ChildFoundry, launch, spawn
 
 if TYPE_CHECKING:
     from ._managed_identity import change_settings as identity_settings
     from ._server import DEFAULTS, AdminClient, EmulatorServer
+    from ._world import AccountSpec
 
-__all__ = ["DEFAULTS", "INSTALL_HINT", "JOB_FAULT_KINDS", "AdminClient", "ChildFoundry", "Connection", "EmulatorServer",
+__all__ = ["DEFAULTS", "INSTALL_HINT", "JOB_FAULT_KINDS", "AccountConnection", "AccountSpec", "AdminClient",
+           "ChildFoundry", "Connection", "EmulatorServer",
            "identity_settings", "launch", "missing_dependencies", "spawn"]
 
 # The modules of the `local` extra (pyproject.toml), by import name: `pip install ftops` has none of them.
@@ -40,6 +42,10 @@ def __getattr__(name: str) -> Any:
         from . import _server
 
         return getattr(_server, name)
+    if name == "AccountSpec":
+        from ._world import AccountSpec
+
+        return AccountSpec
     if name == "identity_settings":
         from . import _managed_identity
 

@@ -17,6 +17,7 @@ from . import _catalog, _fidelity, _sim
 from ._arm import ACCOUNT, DEPLOYMENT_QUOTA, check_account, swept
 from ._http import JSON, arm_page
 from ._http import emulator_of as _emu
+from ._state import Emulator
 
 # usage name -> (localized name, unit, limit key)
 USAGES = {
@@ -65,14 +66,18 @@ def list_usages(request: Request) -> Response:
         for name, (label, unit, key) in USAGES.items()]})
 
 
-def _account_view(request: Request) -> dict[str, Any]:
+def host_of(request: Request) -> str:
+    """The server's own root (`https://localhost:<port>`), whatever prefix the request came under."""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def account_view(request: Request, emu: Emulator) -> dict[str, Any]:
     """An Account as Accounts_Get answers it (2025-09-01, example GetAccount.json): its endpoint is the
-    base URL clients reach it on, as `https://<subdomain>.openai.azure.com/` is on Azure. It is a Foundry
-    resource (kind AIServices, allowProjectManagement: the accounts that hold projects), so its endpoints
-    also name the one projects live under ("AI Foundry API", `https://<subdomain>.services.ai.azure.com/`
-    on Azure); here every endpoint is the one base URL."""
-    emu = _emu(request)
-    base = str(request.base_url)
+    base URL clients reach it on, as `https://<subdomain>.openai.azure.com/` is on Azure (an added account's is
+    under `/accounts/<name>`, see `_world`). It is a Foundry resource (kind AIServices, allowProjectManagement:
+    the accounts that hold projects), so its endpoints also name the one projects live under ("AI Foundry API",
+    `https://<subdomain>.services.ai.azure.com/` on Azure); here every endpoint is the one base URL."""
+    base = f"{host_of(request)}{emu.path_prefix}/"
     return {"id": emu.account_id, "name": emu.account, "type": "Microsoft.CognitiveServices/accounts",
             "location": emu.region, "kind": "AIServices", "sku": {"name": "S0"}, "etag": '"1"',
             "properties": {"provisioningState": "Succeeded", "endpoint": base, "customSubDomainName": emu.account,
@@ -83,19 +88,21 @@ def _account_view(request: Request) -> dict[str, Any]:
 def get_account(request: Request) -> Response:
     if (bad := check_account(request)) is not None:
         return bad
-    return JSON(_account_view(request))
+    return JSON(account_view(request, _emu(request)))
 
 
 def list_accounts(request: Request) -> Response:
-    """Accounts_List in a subscription: this emulator serves one account."""
+    """Accounts_List in a subscription: the accounts of this local Foundry in that subscription."""
     emu = _emu(request)
     if not request.query_params.get("api-version"):
         return JSON({"error": {"code": "MissingApiVersionParameter",
                                "message": "The api-version query parameter (?api-version=) is required."}}, 400)
-    if request.path_params["subscription"] != emu.subscription:
+    everyone = emu.world.accounts() if emu.world is not None else [emu]
+    mine = [a for a in everyone if a.subscription == request.path_params["subscription"]]
+    if not mine:
         return JSON({"error": {"code": "SubscriptionNotFound", "message": "The subscription could not be found."}},
                     404)
-    return JSON({"value": [_account_view(request)]})
+    return JSON({"value": [account_view(request, a) for a in mine]})
 
 
 ROUTES = [

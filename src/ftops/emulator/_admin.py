@@ -9,11 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _catalog, _fidelity, _managed_identity, _sim
+from . import _catalog, _failures, _fidelity, _managed_identity, _sim
 from ._faults import KINDS
 from ._http import JSON, json_body
 from ._http import emulator_of as _emu
-from ._job_faults import JOB_FAULT_KINDS
 from ._store import DEFAULT_LIMITS
 
 
@@ -26,7 +25,8 @@ def state(request: Request) -> Response:
         jobs = emu.store.all(c, "job")
         return JSON({
             "now": now,
-            "clock_offset": emu.store.meta(c, "clock_offset", 0.0),
+            "clock_offset": (emu.store.clock or emu.store).meta(c if emu.store.clock is None
+                                                                else emu.store.clock.reader(), "clock_offset", 0.0),
             "files": emu.store.count(c, "file"),
             "jobs": len(jobs),
             "jobs_by_status": {s: sum(1 for j in jobs if j["status"] == s) for s in {j["status"] for j in jobs}},
@@ -46,8 +46,10 @@ async def advance_clock(request: Request) -> Response:
     seconds = float(body.get("seconds", 0)) + 86400 * float(body.get("days", 0))
     if seconds < 0:
         return JSON({"error": "time only moves forward"}, status_code=400)
+    clock = emu.store.clock or emu.store  # one clock for every account of this local Foundry
+    with clock.tx() as c:
+        clock.set_meta(c, "clock_offset", float(clock.meta(c, "clock_offset", 0.0)) + seconds)
     with emu.store.tx() as c:
-        emu.store.set_meta(c, "clock_offset", float(emu.store.meta(c, "clock_offset", 0.0)) + seconds)
         now = emu.store.now(c)
         _sim.advance(emu.store, c, now)
         removed = emu.sweep_deployments(c, now)
@@ -87,13 +89,18 @@ async def set_limits(request: Request) -> Response:
 
 
 async def fail_job(request: Request) -> Response:
-    """Make a job fail: {"job_id": ...} fails it now; {"suffix": ...} or {"metadata": {...}} fails
-    every job created later that matches, at fraction `at` (default 0.5) of its training. `kind` (of
-    JOB_FAULT_KINDS) says how: "fail" (the default) fails it, "diverge" lets it train with its validation loss
-    rising from its first evaluation."""
+    """Make a job go wrong as Azure's do: {"job_id": ...} fails it now; {"suffix": ...} or {"metadata": {...}}
+    applies to every job created later that matches. `kind` (JOB_FAULT_KINDS, default internal) says how: a
+    service failure at fraction `at` (default 0.5) of training, Azure's data checks at validation, its safety
+    evaluation once training is done, or `diverge`: the job trains with its validation loss rising from its
+    first evaluation."""
     emu = _emu(request)
     body = await json_body(request) or {}
-    message = body.get("message") or "The job failed due to an internal error (injected)."
+    kind = body.get("kind") or _failures.DEFAULT_KIND
+    if kind not in _failures.JOB_FAULT_KINDS:
+        return JSON({"error": f"unknown failure kind {str(kind)[:40]!r}; known: {list(_failures.JOB_FAULT_KINDS)}"},
+                    status_code=400)
+    message = body.get("message")
     with emu.store.tx() as c:
         now = emu.store.now(c)
         _sim.advance(emu.store, c, now)
@@ -101,14 +108,14 @@ async def fail_job(request: Request) -> Response:
             job = emu.store.get(c, "job", body["job_id"])
             if job is None:
                 return JSON({"error": "no such job"}, status_code=404)
+            if kind == _failures.DIVERGE:
+                return JSON({"error": "diverge applies to jobs created later (suffix or metadata)"}, status_code=400)
             if job["status"] in _sim.TERMINAL:
                 return JSON({"error": f"job is already {job['status']}"}, status_code=400)
-            _sim._finish(job, "failed", now, {"code": "internal_error", "message": message, "param": None})
+            job["fail_kind"] = kind
+            _sim._finish(job, "failed", now, _failures.error(kind, message))
             emu.store.put(c, "job", job["id"], job)
             return JSON(_sim.job_view(job, now))
-        kind = body.get("kind") or "fail"
-        if kind not in JOB_FAULT_KINDS:
-            return JSON({"error": f"kind must be one of {', '.join(JOB_FAULT_KINDS)}"}, status_code=400)
         rules = emu.store.meta(c, "fail_rules", [])
         rules.append({"suffix": body.get("suffix"), "metadata": body.get("metadata"), "message": message,
                       "at": float(body.get("at", 0.5)), "kind": kind})

@@ -10,12 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import _account, _admin, _arm, _dataplane, _managed_identity, _projects
+from . import _account, _admin, _arm, _dataplane, _managed_identity, _projects, _world
 from ._auth import AuthMiddleware
 from ._faults import FaultMiddleware
 from ._http import JSON, arm_error
 from ._projects import ProjectMiddleware
 from ._state import Emulator
+from ._world import AccountRouter, World
 
 
 class DateMiddleware:
@@ -63,9 +64,14 @@ async def not_allowed(request: Request, exc: Exception) -> Response:
 
 def build_app(emulator: Emulator) -> ASGIApp:
     app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_account.ROUTES, *_projects.ROUTES, *_admin.ROUTES,
-                            *_managed_identity.ROUTES],
+                            *_managed_identity.ROUTES, *_world.ROUTES],
                     exception_handlers={404: not_found, 405: not_allowed})
     app.state.emulator = emulator
     # Authentication sees a project's whole path (its audience is its own); the routes see /openai/...
     inner = ProjectMiddleware(FaultMiddleware(app, emulator), emulator)
     return DateMiddleware(AuthMiddleware(inner, emulator), emulator)
+
+
+def build_world_app(world: World) -> ASGIApp:
+    """The app of every account: each request goes to its account's app (`build_app`), see `_world`."""
+    return AccountRouter(world, build_app)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _catalog, _evalfail, _fidelity, _sim
+from . import _catalog, _evalfail, _fidelity, _sim, _sources
 from ._catalog import SKUS, canonical
 from ._http import JSON, arm_error, arm_page, json_body
 from ._http import emulator_of as _emu
@@ -255,18 +255,28 @@ def base_model_of(emu: Emulator, c: Any, model: dict[str, Any]) -> _catalog.Base
     return found if (model.get("format") or "OpenAI") == found.format else None
 
 
-def _model_refusal(emu: Emulator, c: Any, model: dict[str, Any], sku: str) -> JSON | None:
+def _not_supported(model: dict[str, Any]) -> JSON:
+    """The body Azure sends for a model it does not deploy (dotnet/eShop PR #342, akshata29/entaoai #36)."""
+    fmt, version = model.get("format") or "OpenAI", model.get("version") or ""
+    return arm_error(400, "DeploymentModelNotSupported", f"The model 'Format: {fmt}, Name: {model.get('name')}, "
+                     f"Version: {version}' of account deployment is not supported.")
+
+
+def _model_refusal(request: Request, emu: Emulator, c: Any, model: dict[str, Any], sku: str) -> JSON | None:
     """Azure's refusal of a model this account cannot deploy: neither a fine-tuned model (or checkpoint) of
-    this resource nor a base model of its models list, or a base model on a SKU it is not offered on."""
+    this resource, of the account its `source` names, nor a base model of its models list; a fine-tuned model
+    on a SKU its base is not offered on in this region; or a base model on a SKU it is not offered on."""
     name = model.get("name")
-    if name and emu.job_for_model(c, str(name)) is not None:
-        return None
-    base = base_model_of(emu, c, model)
+    src = _sources.source_of(request, emu, model)
+    if isinstance(src, JSON):
+        return src
+    job = (_sources.source_job(src, str(name)) if src is not None else emu.job_for_model(c, str(name))) if name \
+        else None
+    if job is not None:
+        return _sources.region_refusal(emu, job, sku)
+    base = base_model_of(emu, c, model) if src is None else None
     if base is None:
-        # The body Azure sends for a model it does not deploy (dotnet/eShop PR #342, akshata29/entaoai #36).
-        fmt, version = model.get("format") or "OpenAI", model.get("version") or ""
-        return arm_error(400, "DeploymentModelNotSupported", f"The model 'Format: {fmt}, Name: {name}, "
-                         f"Version: {version}' of account deployment is not supported.")
+        return _not_supported(model)
     if sku not in base.skus:
         # Azure's text for a SKU the model is not offered on (thunderbug1/LibreChatAzureDeployment #5).
         return arm_error(400, "InvalidResourceProperties", f"The specified SKU '{sku}' of account deployment is not "
@@ -274,18 +284,24 @@ def _model_refusal(emu: Emulator, c: Any, model: dict[str, Any], sku: str) -> JS
     return None
 
 
+def _from_elsewhere(request: Request, emu: Emulator, model: dict[str, Any]) -> bool:
+    """Whether a PUT's model comes from another account (its source, checked by _model_refusal before)."""
+    return isinstance(_sources.source_of(request, emu, model), Emulator)
+
+
 def _put_refusal(request: Request, emu: Emulator, c: Any, now: float, name: str, model: dict[str, Any],
                  sku: str, capacity: int) -> JSON | None:
     """Why Foundry refuses this PUT (conflict, model, etag, quota, model and capacity at once), or None."""
     if _in_flight(emu, c, now):
         return _conflict(emu)
-    if (refused := _model_refusal(emu, c, model, sku)) is not None:
+    if (refused := _model_refusal(request, emu, c, model, sku)) is not None:
         return refused
     existing = emu.store.get(c, "deployment", name)
     if (refused := _if_match(request, existing)) is not None:
         return refused
-    if existing is None:  # the quota counts fine-tuned deployments only
-        return _quota_full(emu, c) if emu.job_for_model(c, str(model.get("name"))) is not None else None
+    if existing is None:  # the quota counts fine-tuned deployments only (one from another account too)
+        fine_tuned = _from_elsewhere(request, emu, model) or emu.job_for_model(c, str(model.get("name"))) is not None
+        return _quota_full(emu, c) if fine_tuned else None
     if existing["model"] != model.get("name") and existing["sku"]["capacity"] != capacity:
         # Azure refuses both changes in one update (Azure-Samples/azure-search-openai-demo #1154).
         return arm_error(400, "InvalidResourceProperties", "Cannot change capacity and model at the same time "
@@ -320,7 +336,12 @@ async def put_deployment(request: Request) -> Response:
             return refused
         existing = emu.store.get(c, "deployment", name)
         d = existing or {"name": name, "created_at": now, "last_used_at": None}
-        base = base_model_of(emu, c, model) if emu.job_for_model(c, str(model.get("name"))) is None else None
+        src = _sources.source_of(request, emu, model)
+        if isinstance(src, Emulator) and (job := _sources.source_job(src, str(model.get("name")))) is not None:
+            # the model answers here as it does in its own account (inference and evals read this)
+            _sources.hold(emu, c, src, str(model.get("name")), job, via="source", ready_at=now)
+        fine_tuned = isinstance(src, Emulator) or emu.job_for_model(c, str(model.get("name"))) is not None
+        base = base_model_of(emu, c, model) if not fine_tuned else None
         d.update(sku={"name": sku[0], "capacity": sku[1]}, model=str(model.get("name")), tags=tags,
                  settings=settings[0], model_extra=settings[1], model_format=_model_format(body),
                  model_version=base.version if base else None, base_model=base is not None)

@@ -63,7 +63,8 @@ class AuthMiddleware:
     def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
         self.app = app
         self.emu = emulator
-        self.key = emulator.api_key.encode()
+        self.key = emulator.api_key.encode()  # the account's own key: its data plane
+        self.arm_key = emulator.arm_key.encode()  # the first account's: the caller's on every account's ARM
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == _managed_identity.TOKEN_PATH:
@@ -85,12 +86,12 @@ class AuthMiddleware:
         project = _projects.split(path)
         if path.startswith("/openai/") or project is not None:
             key = headers.get(b"api-key")
-            if (key is not None and hmac.compare_digest(key, self.key)) or self._is_key(bearer):
+            if (key is not None and hmac.compare_digest(key, self.key)) or self._is_key(bearer, self.key):
                 return None
             if bearer is None or key is not None or bearer.count(b".") != 2:  # a key, not a JWT
                 return JSON(DATA_401, status_code=401)
             return self._data_token(scope, bearer, project[1] if project else path, project=project is not None)
-        if self._is_key(bearer):
+        if self._is_key(bearer, self.arm_key) or self._is_key(bearer, self.key):  # the caller's, or the account's
             return None
         if not path.startswith("/subscriptions/"):  # the admin API and unknown paths: the key only
             return _arm_401("AuthenticationFailed" if not auth else "InvalidAuthenticationToken", None)
@@ -98,8 +99,9 @@ class AuthMiddleware:
             return _arm_401("AuthenticationFailed", None)
         return self._arm_token(scope, bearer)
 
-    def _is_key(self, bearer: bytes | None) -> bool:
-        return bearer is not None and hmac.compare_digest(bearer, self.key)
+    @staticmethod
+    def _is_key(bearer: bytes | None, key: bytes) -> bool:
+        return bearer is not None and hmac.compare_digest(bearer, key)
 
     def _data_token(self, scope: Scope, token: bytes, route: str, *, project: bool) -> JSON | None:
         """A data-plane token: the resource's audiences, or a project's own; `route` is the /openai/... path

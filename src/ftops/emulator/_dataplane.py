@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import _evals, _files, _graders_api, _inference, _jobs
+from . import _copy, _evals, _files, _graders_api, _inference, _jobs
 from ._http import JSON
 
 # Dated versions of the authoring spec (specification/cognitiveservices/data-plane/AzureOpenAI/
@@ -66,5 +66,6 @@ def _dated_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
 
 
 # _evals.ROUTES also carries its two admin routes (/_emulator/evals/faults and /limits).
-ROUTES = [*_files.ROUTES, *_jobs.ROUTES, *_inference.ROUTES, *_evals.ROUTES, *_graders_api.ROUTES,
+# _copy.ROUTES (the v1-only copy API) carries its admin route (/_emulator/copies/fail).
+ROUTES = [*_files.ROUTES, *_jobs.ROUTES, *_inference.ROUTES, *_evals.ROUTES, *_graders_api.ROUTES, *_copy.ROUTES,
           *_dated_routes([*_files.ROUTES, *_jobs.ROUTES])]

@@ -31,6 +31,7 @@ from . import _fidelity, _sim
 from ._examples import examples, user_text
 from ._http import JSON, json_body, openai_error
 from ._http import emulator_of as _emu
+from ._state import IMPORTED
 from ._store import Store
 
 BASE_QUALITY = 0.15  # a model with no fine-tuning on this task
@@ -61,27 +62,36 @@ def quality_of_loss(loss: float | None) -> float:
 
 
 def profile(store: Store, c: sqlite3.Connection, model: str) -> Profile:
-    """The profile of a fine-tuned model or checkpoint of this resource; a base model otherwise."""
+    """The profile of a fine-tuned model or checkpoint of this resource, or of one it holds from another account
+    (deployed with `source`, or copied in: it answers as in its own account); a base model otherwise."""
     now = store.now(c)
     for j in store.all(c, "job", newest_first=True):
-        named = j.get("fine_tuned_model_name") or ""
-        if not (model.startswith("ftchkpt-") or model == j.get("fine_tuned_model") or model.startswith(named + ":")):
-            continue  # cheap: only a job that may own this model has its checkpoints computed
-        cps = _sim.checkpoints(j, now)
-        if j.get("fine_tuned_model") == model and cps:
-            served = max(cps, key=lambda cp: int(cp["step_number"]))
-        else:
-            matches = [cp for cp in cps if model in (cp["id"], cp.get("fine_tuned_model_checkpoint"))]
-            if not matches:
-                continue
-            served = matches[0]
-        metrics = served.get("metrics") or {}
-        loss = next((metrics[k] for k in ("full_valid_loss", "valid_loss", "train_loss")
-                     if isinstance(metrics.get(k), int | float)), None)
-        blob = store.blob_dir
-        return Profile(model, quality_of_loss(loss), blob / j["training_file"],
-                       blob / j["validation_file"] if j.get("validation_file") else None, loss)
+        if (found := _job_profile(j, model, now, store.blob_dir)) is not None:
+            return found
+    held = store.get(c, IMPORTED, model)
+    if held is not None and (found := _job_profile(held["job"], model, now, Path(held["blob_dir"]))) is not None:
+        return found
     return Profile(model, BASE_QUALITY)
+
+
+def _job_profile(j: dict[str, Any], model: str, now: float, blob: Path) -> Profile | None:
+    """The profile of `model` if job `j` made it (its fine-tuned model or one of its checkpoints)."""
+    named = j.get("fine_tuned_model_name") or ""
+    if not (model.startswith("ftchkpt-") or model == j.get("fine_tuned_model") or model.startswith(named + ":")):
+        return None  # cheap: only a job that may own this model has its checkpoints computed
+    cps = _sim.checkpoints(j, now)
+    if j.get("fine_tuned_model") == model and cps:
+        served = max(cps, key=lambda cp: int(cp["step_number"]))
+    else:
+        matches = [cp for cp in cps if model in (cp["id"], cp.get("fine_tuned_model_checkpoint"))]
+        if not matches:
+            return None
+        served = matches[0]
+    metrics = served.get("metrics") or {}
+    loss = next((metrics[k] for k in ("full_valid_loss", "valid_loss", "train_loss")
+                 if isinstance(metrics.get(k), int | float)), None)
+    return Profile(model, quality_of_loss(loss), blob / j["training_file"],
+                   blob / j["validation_file"] if j.get("validation_file") else None, loss)
 
 
 def reference_for(p: Profile, prompt: str) -> str | None:

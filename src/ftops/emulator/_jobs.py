@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _catalog, _sim
+from . import _catalog, _failures, _sim, _sources
 from ._files import file_view
 from ._http import JSON, BadListing, bounded_limit, json_body, list_body, list_page, openai_error
 from ._http import emulator_of as _emu
@@ -49,6 +49,8 @@ def _root_base(emu: Emulator, c: Any, model: str, now: float) -> _catalog.BaseMo
         for j in emu.store.all(c, "job"):
             if j.get("fine_tuned_model") == model:
                 return base
+        if _sources.copied(emu, c, model, now) is not None:  # Learn: a copied model trains on in its new region
+            return base
     return None
 
 
@@ -134,9 +136,10 @@ async def create_job(request: Request) -> Response:
         }
         _sim.plan_timeline(job)
         for rule in emu.store.meta(c, "fail_rules", []):
-            if _rule_matches(rule, job) and rule.get("kind") == "diverge":
+            if _rule_matches(rule, job) and rule.get("kind") == _failures.DIVERGE:
                 job["diverge"] = True  # trains to the end, its validation loss rising (`_sim.step_metrics`)
             elif _rule_matches(rule, job):
+                job["fail_kind"] = rule.get("kind") or _failures.DEFAULT_KIND
                 job["fail_at"] = float(rule.get("at", 0.5))
                 job["fail_message"] = rule.get("message")
         emu.store.put(c, "job", jid, job)

@@ -10,6 +10,7 @@ the whole process group, so the parent can let in-flight requests finish first.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -24,30 +25,35 @@ from ._statedir import make_state_dir
 
 if TYPE_CHECKING:
     from ._server import EmulatorServer
+    from ._world import AccountSpec
 
 LOG_NAME = "child.log"  # the child's stderr, in its data dir: what to show when it does not start
 START_TIMEOUT = 60.0
 
 
 def launch(data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
-           account: str | None, region: str, project: str | None = None) -> EmulatorServer:
-    """A started emulator on a free loopback port; its `connection` says how to reach it; `stop()` ends it."""
+           account: str | None, region: str, project: str | None = None,
+           accounts: tuple[AccountSpec, ...] = ()) -> EmulatorServer:
+    """A started emulator on a free loopback port; its `connection` says how to reach it; `stop()` ends it.
+    `accounts`: more accounts it serves besides the first (see _world)."""
     from ._server import EmulatorServer
 
     return EmulatorServer(data_dir, speed=speed, subscription=subscription, resource_group=resource_group,
-                          account=account, region=region, project=project).start()
+                          account=account, region=region, project=project, accounts=accounts).start()
 
 
 class ChildFoundry:
     """A local Foundry in a child process. `connection` waits until it serves; `stop()` ends it."""
 
     def __init__(self, data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
-                 account: str | None, region: str, project: str | None = None) -> None:
+                 account: str | None, region: str, project: str | None = None,
+                 accounts: tuple[AccountSpec, ...] = ()) -> None:
         self.args = (Path(data_dir).resolve(), speed, subscription, resource_group, account, region, project)
         data_dir = self.args[0]
         make_state_dir(data_dir)
         config = {"data_dir": str(data_dir), "speed": speed, "subscription": subscription,
-                  "resource_group": resource_group, "account": account, "region": region, "project": project}
+                  "resource_group": resource_group, "account": account, "region": region, "project": project,
+                  "accounts": [dataclasses.asdict(a) for a in accounts]}
         with open(data_dir / LOG_NAME, "wb") as log:
             self._proc: subprocess.Popen[bytes] = subprocess.Popen(
                 [sys.executable, "-c", "import gc; gc.disable(); from ftops.emulator._launch import serve_child; "
@@ -90,10 +96,11 @@ class ChildFoundry:
 
 
 def spawn(data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
-          account: str | None, region: str, project: str | None = None) -> ChildFoundry:
+          account: str | None, region: str, project: str | None = None,
+          accounts: tuple[AccountSpec, ...] = ()) -> ChildFoundry:
     """Start a local Foundry in a child process and return at once (its `connection` waits for it)."""
     return ChildFoundry(data_dir, speed=speed, subscription=subscription, resource_group=resource_group,
-                        account=account, region=region, project=project)
+                        account=account, region=region, project=project, accounts=accounts)
 
 
 def serve_child(stdin: IO[bytes] | None = None) -> None:
@@ -101,12 +108,14 @@ def serve_child(stdin: IO[bytes] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and then closes our stdin
     config = json.loads(sys.argv[1])
     from ._server import EmulatorServer, OtherAccount
+    from ._world import AccountSpec
 
     try:
         server = EmulatorServer(Path(config["data_dir"]), speed=config["speed"], subscription=config["subscription"],
                                 resource_group=config["resource_group"], account=config["account"],
-                                region=config["region"], project=config.get("project")).start()
-    except OtherAccount as e:  # one line for the parent to show, not a traceback
+                                region=config["region"], project=config.get("project"),
+                                accounts=tuple(AccountSpec(**a) for a in config.get("accounts", ()))).start()
+    except (OtherAccount, ValueError) as e:  # one line for the parent to show, not a traceback
         sys.stderr.write(f"{e}\n")
         sys.stderr.flush()
         os._exit(1)

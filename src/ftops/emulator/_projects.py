@@ -77,16 +77,16 @@ def ensure(store: Store, name: str) -> None:
             create(store, c, name)
 
 
-def endpoint_of(request: Request, name: str) -> str:
-    """The project endpoint, on the host the client reached (as Azure's is on the resource's host)."""
-    base = str(request.base_url).split(PREFIX, 1)[0].rstrip("/")
-    return f"{base}{PREFIX}{name}"
+def endpoint_of(request: Request, emu: Emulator, name: str) -> str:
+    """The project endpoint, on the host the client reached (as Azure's is on the resource's host), under the
+    account's own prefix (an added account's data plane is under /accounts/<name>, see `_world`)."""
+    return f"{request.url.scheme}://{request.url.netloc}{emu.path_prefix}{PREFIX}{name}"
 
 
 def view(emu: Emulator, request: Request, p: dict[str, Any]) -> dict[str, Any]:
     """A Project as Projects_Get answers it."""
     props: dict[str, Any] = {"provisioningState": "Succeeded", "isDefault": p["is_default"],
-                             "endpoints": {"AI Foundry API": endpoint_of(request, p["name"])}}
+                             "endpoints": {"AI Foundry API": endpoint_of(request, emu, p["name"])}}
     for key, field in (("displayName", "display_name"), ("description", "description")):
         if p.get(field) is not None:
             props[key] = p[field]

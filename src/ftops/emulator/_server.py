@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from . import _grading
-from ._app import build_app
+from ._app import build_world_app
 from ._certs import ensure_certificates
-from ._connection import Connection
+from ._connection import AccountConnection, Connection
 from ._managed_identity import TOKEN_PATH, Principal, secret_file
 from ._projects import NAME, PREFIX
 from ._projects import ensure as ensure_project
 from ._state import Emulator
 from ._statedir import make_state_dir
 from ._store import Store
+from ._world import AccountSpec, World
 
 if TYPE_CHECKING:
     import httpx
@@ -80,7 +81,8 @@ class EmulatorServer:
 
     def __init__(self, data_dir: str | Path, *, host: str = "127.0.0.1", port: int = 0, speed: float = 60.0,
                  subscription: str | None = None, resource_group: str | None = None, account: str | None = None,
-                 region: str | None = None, project: str | None = None) -> None:
+                 region: str | None = None, project: str | None = None,
+                 accounts: tuple[AccountSpec, ...] = ()) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the emulator listens on loopback only")
         self.data_dir = Path(data_dir).resolve()
@@ -90,8 +92,13 @@ class EmulatorServer:
         names = account_names(store, self.data_dir, subscription=subscription, resource_group=resource_group,
                               account=account)
         self.emulator = Emulator(
-            store=store, api_key=_api_key(self.data_dir), **names, region=region or DEFAULTS["region"], speed=speed,
+            store=store, api_key=_api_key(self.data_dir), subscription=names["subscription"],
+            resource_group=names["resource_group"], account=names["account"], region=region or DEFAULTS["region"],
+            speed=speed,
             principal=Principal.load(self.data_dir))
+        self.world = World(self.emulator, self.data_dir, _api_key)
+        for spec in accounts:  # more accounts at start (an account of the same settings is kept as it is)
+            self.world.add(spec)
         if project is not None:
             if not NAME.fullmatch(project):
                 raise ValueError(f"project {project!r}: 2 to 64 letters, digits, '_', '.' or '-'")
@@ -105,24 +112,45 @@ class EmulatorServer:
         self._sock.bind((host, port))
         self._sock.listen(1024)  # connections queue from now on, before uvicorn starts accepting
         self.port = self._sock.getsockname()[1]
-        config = uvicorn.Config(build_app(self.emulator), ssl_certfile=str(cert), ssl_keyfile=str(key),
+        config = uvicorn.Config(build_world_app(self.world), ssl_certfile=str(cert), ssl_keyfile=str(key),
                                 log_level="critical", access_log=False, lifespan="off", timeout_keep_alive=30,
                                 limit_concurrency=1000, date_header=False,
                                 timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
-        base = f"https://{'localhost' if host != '::1' else '[::1]'}:{self.port}"
-        e = self.emulator
-        self.connection = Connection(endpoint=f"{base}/openai/v1", arm_endpoint=base, subscription=e.subscription,
-                                     resource_group=e.resource_group, account=e.account, api_key=e.api_key,
-                                     ca_cert=str(ca), region=e.region, identity_endpoint=f"{base}{TOKEN_PATH}",
-                                     identity_header=e.principal.header if e.principal else "",
-                                     project_endpoint=f"{base}{PREFIX}{project}" if project else "")
+        self._base = f"https://{'localhost' if host != '::1' else '[::1]'}:{self.port}"
+        self._ca, self._project = str(ca), project
+        self.connection = self._connection()
+        self.world.on_change = self._account_added
+        self._thread: threading.Thread | None = None
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+
+    def _connection(self) -> Connection:
+        base, e = self._base, self.emulator
+        accounts = tuple(AccountConnection(account=a.account, endpoint=f"{base}{a.path_prefix}/openai/v1",
+                                           api_key=a.api_key, region=a.region, subscription=a.subscription,
+                                           resource_group=a.resource_group, tenant=a.tenant)
+                         for a in self.world.accounts())
+        connection = Connection(endpoint=f"{base}/openai/v1", arm_endpoint=base, subscription=e.subscription,
+                                resource_group=e.resource_group, account=e.account, api_key=e.api_key,
+                                ca_cert=self._ca, region=e.region, identity_endpoint=f"{base}{TOKEN_PATH}",
+                                identity_header=e.principal.header if e.principal else "",
+                                project_endpoint=f"{base}{PREFIX}{self._project}" if self._project else "",
+                                accounts=accounts)
         path = self.data_dir / "connection.json"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(self.connection.to_json() + "\n")
-        self._thread: threading.Thread | None = None
-        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+            f.write(connection.to_json() + "\n")
+        return connection
+
+    def _account_added(self) -> None:
+        """connection.json names every account: rewritten when one is added through the admin API."""
+        self.connection = self._connection()
+
+    def add_account(self, spec: AccountSpec) -> Connection:
+        """Add an account (or keep the same one) and return its connection."""
+        self.world.add(spec)
+        self.connection = self._connection()
+        return self.connection.for_account(spec.name)
 
     def serve_forever(self) -> None:
         asyncio.run(self._server.serve(sockets=[self._sock]))
@@ -138,7 +166,8 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
-        _grading.stop(self.emulator)  # runs being graded end now (they read as failed), and their jails with them
+        for account in self.world.accounts():  # runs being graded end now (they read as failed), with their jails
+            _grading.stop(account)
         self._server.should_exit = True
         self._server.force_exit = True  # do not wait for clients' idle keep-alive connections
         if self._thread is not None:
@@ -158,7 +187,10 @@ class AdminClient:
     def __init__(self, connection: Connection) -> None:
         import httpx  # the admin API's client; the server itself does not need it (start-up time)
 
-        self._http: httpx.Client = httpx.Client(base_url=f"{connection.arm_endpoint}/_emulator",
+        # An account's admin API is under its data plane's root (an added account's under /accounts/<name>).
+        suffix = "/openai/v1"
+        root = connection.endpoint[:-len(suffix)] if connection.endpoint.endswith(suffix) else connection.arm_endpoint
+        self._http: httpx.Client = httpx.Client(base_url=f"{root}/_emulator",
                                   verify=ssl.create_default_context(cafile=connection.ca_cert),
                                   headers={"Authorization": f"Bearer {connection.api_key}"}, timeout=30)
 
@@ -231,6 +263,24 @@ class AdminClient:
     def eval_limits(self, **limits: float) -> dict[str, Any]:
         """python_timeout_seconds, python_memory_mb for python graders."""
         return self._post("/evals/limits", limits)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        r = self._http.get("/accounts")
+        r.raise_for_status()
+        found: list[dict[str, Any]] = r.json()["accounts"]
+        return found
+
+    def add_account(self, name: str, region: str, *, subscription: str | None = None,
+                    resource_group: str | None = None, tenant: str | None = None,
+                    authorized: bool = True) -> dict[str, Any]:
+        """Add an account to this local Foundry (its own state, key, data plane under /accounts/<name>); the
+        server's connection.json then names it (`Connection.for_account`)."""
+        return self._post("/accounts", {"name": name, "region": region, "subscription": subscription,
+                                        "resource_group": resource_group, "tenant": tenant, "authorized": authorized})
+
+    def fail_copies(self, *destinations: str) -> dict[str, Any]:
+        """Copies from this account to these accounts (names) end Failed; none given: copies succeed again."""
+        return self._post("/copies/fail", {"destinations": list(destinations)})
 
     def close(self) -> None:
         self._http.close()

@@ -14,6 +14,7 @@ import random
 import sqlite3
 from typing import Any
 
+from . import _failures
 from ._store import Store
 
 VALIDATE_SECONDS = 20.0  # emulated
@@ -153,9 +154,7 @@ def advance(store: Store, c: sqlite3.Connection, now: float) -> None:
             if j["status"] == "validating_files":
                 events.append((j["created_at"] + j["validate_real"], "validated", j))
             elif j["status"] == "running":
-                total = total_training(j)
-                end_t = total * j["fail_at"] if j.get("fail_at") is not None else total
-                events.append((wall_at(j, end_t), "end", j))
+                events.append((wall_at(j, _end_of_training(j)), "end", j))
         # Queued jobs start when a slot is free, at the earliest once queued.
         running = {p: sum(1 for j in jobs if j["status"] in ("running", "paused") and pool(j) == p) for p in cap}
         for j in sorted((j for j in jobs if j["status"] == "queued"), key=lambda j: j["queued_at"]):
@@ -168,7 +167,9 @@ def advance(store: Store, c: sqlite3.Connection, now: float) -> None:
             break
         at, kind, j = due[0]
         if kind == "validated":
-            if j.get("validation_error"):
+            if _fails_at(j, "validation"):  # Azure's data checks, before any training
+                _finish(j, "failed", at, _failures.error(j["fail_kind"], j.get("fail_message")))
+            elif j.get("validation_error"):
                 _finish(j, "failed", at, {"code": "invalid_training_file", "message": j["validation_error"],
                                           "param": "training_file"})
             elif j["examples"] < MIN_EXAMPLES:  # OpenAI's error for the same rule (openai-php/client tests)
@@ -181,8 +182,8 @@ def advance(store: Store, c: sqlite3.Connection, now: float) -> None:
             j["status"], j["started_at"] = "running", at
         else:
             if j.get("fail_at") is not None:
-                _finish(j, "failed", at, {"code": "internal_error", "message": j.get("fail_message")
-                                          or "The job failed due to an internal error.", "param": None})
+                _finish(j, "failed", at, _failures.error(j.get("fail_kind") or _failures.DEFAULT_KIND,
+                                                         j.get("fail_message")))
             else:
                 _finish(j, "succeeded", at, None)
             for q in jobs:  # the slot it frees is taken no earlier than now
@@ -199,6 +200,21 @@ def advance(store: Store, c: sqlite3.Connection, now: float) -> None:
                 "id": j["result_file_id"], "object": "file", "bytes": len(results_csv(j)),
                 "created_at": int(j["finished_at"]), "filename": "results.csv", "purpose": "fine-tune-results",
                 "processed_at": j["finished_at"], "status_details": None, "job_id": j["id"]})
+
+
+def _fails_at(job: dict[str, Any], stage: _failures.Stage) -> bool:
+    """Whether an injected failure ends the job at `stage`."""
+    kind = job.get("fail_kind")
+    return job.get("fail_at") is not None and kind is not None and _failures.FAILURE_KINDS[kind].stage == stage
+
+
+def _end_of_training(job: dict[str, Any]) -> float:
+    """Seconds of training after which the job ends: all of it, unless a failure stops it part way (one at
+    Azure's safety evaluation comes once training is done)."""
+    total = total_training(job)
+    if job.get("fail_at") is None or _fails_at(job, "evaluation"):
+        return total
+    return total * float(job["fail_at"])
 
 
 def _finish(job: dict[str, Any], status: str, at: float, error: dict[str, Any] | None) -> None:
@@ -222,6 +238,8 @@ def checkpoints(job: dict[str, Any], now: float) -> list[dict[str, Any]]:
     """Checkpoint objects, newest first; only the last three epochs are kept (as in Foundry)."""
     if job.get("started_at") is None:
         return []
+    if job["status"] == "failed" and not _failures.deployable(job):
+        return []  # Azure's checks refused it: "only the final model assessment ... is persisted" (Learn)
     done = epochs_done(job, now)
     out = []
     for e in range(done, max(0, done - DEPLOYABLE_CHECKPOINTS), -1):

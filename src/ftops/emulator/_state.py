@@ -16,11 +16,13 @@ from ._store import Store
 
 if TYPE_CHECKING:
     from ._managed_identity import Principal
+    from ._world import World
 
 DAY = 86400.0
 INACTIVITY = INACTIVITY_SECONDS = 15 * DAY  # a fine-tuned deployment unused for 15 days is deleted
 DEVELOPER_LIFETIME = 1 * DAY  # a Developer-tier deployment is deleted after 24 hours
 _WORD = re.compile(r"[a-z0-9']+")
+IMPORTED = "imported_model"  # the store kind of a model an account holds from another one (see _sources)
 
 
 @dataclass
@@ -33,6 +35,16 @@ class Emulator:
     region: str
     speed: float
     principal: Principal | None = None  # the managed identity it plays (Entra ID tokens); None: keys only
+    # Several accounts (see _world): ARM and the admin API take the first account's key (one caller's
+    # credential across its subscriptions), each account's data plane its own `api_key`.
+    arm_key: str = ""
+    tenant: str = ""  # the Entra tenant the account lives in (the managed identity's, unless added in another)
+    path_prefix: str = ""  # where its data plane is served: "" for the first account, "/accounts/<name>" else
+    authorized: bool = True  # whether the caller (and the other accounts' identities) may act on this account
+    world: World | None = None  # every account of this local Foundry (None: a lone account, as in unit tests)
+
+    def __post_init__(self) -> None:
+        self.arm_key = self.arm_key or self.api_key
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}{secrets.token_hex(16)}"
@@ -81,6 +93,10 @@ class Emulator:
                 continue
             if any(model in (cp["id"], cp["fine_tuned_model_checkpoint"]) for cp in _sim.checkpoints(j, now)):
                 return j
+        held = self.store.get(c, IMPORTED, model)  # copied in from another account, once the copy completed
+        if held is not None and held["via"] == "copy" and now >= held["ready_at"]:
+            job: dict[str, Any] = held["job"]
+            return job
         return None
 
     def closest_answer(self, file_id: str | None, prompt: str) -> str:

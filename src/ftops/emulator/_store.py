@@ -72,8 +72,11 @@ def _write_ahead_log(conn: sqlite3.Connection) -> None:
 
 
 class Store:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, clock: Store | None = None) -> None:
         self.data_dir = data_dir
+        # Another account's store whose clock this one reads: the accounts of one local Foundry share one
+        # emulated clock (`advance` moves all of them), kept in the first account's state.
+        self.clock = clock
         self.blob_dir = data_dir / "blobs"
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / "state.sqlite3"
@@ -170,7 +173,13 @@ class Store:
                   (key, orjson.dumps(value).decode()))
 
     def now(self, c: sqlite3.Connection) -> float:
+        if self.clock is not None:
+            return self.clock.now(self.clock.reader())
         return time.time() + float(self.meta(c, "clock_offset", 0.0))
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's connection, for reads outside a transaction (another account's objects)."""
+        return self._conn()
 
     def limits(self, c: sqlite3.Connection) -> dict[str, int]:
         return {**DEFAULT_LIMITS, **self.meta(c, "limits", {})}

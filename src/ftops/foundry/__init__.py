@@ -13,6 +13,7 @@ from ._connect import (
     public_url,
 )
 from ._deployments import OWNED_TAG_PREFIX, OWNER_TAG, DeploymentWrite, owned_tag
+from ._downloads import Downloaded, download_file
 from ._errors import RetryPolicy, classify
 from ._evals import (
     CHAT_ITEM_SCHEMA,
@@ -73,6 +74,7 @@ __all__ = [
     "Criterion",
     "CriterionScore",
     "DeploymentWrite",
+    "Downloaded",
     "EvalScores",
     "EvalsClient",
     "FoundryClient",
@@ -103,6 +105,7 @@ __all__ = [
     "classify",
     "connect",
     "data_plane_endpoint",
+    "download_file",
     "is_data",
     "lacks",
     "models_by_id",

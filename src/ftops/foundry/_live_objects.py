@@ -6,6 +6,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._vocabulary import JobOutcome
+from ._outcomes import job_outcome
+
 ACTIVE_JOB_STATUSES = frozenset({"pending", "validating_files", "queued", "running", "paused"})
 # The writable DeploymentProperties ftops does not own, as the SDK names them and as ARM spells them
 # (api-version 2025-09-01; read-only ones are marked in the SDK's `_validation` and never sent).
@@ -41,6 +44,15 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _plain(value: Any) -> dict[str, Any]:
+    """A nested answer (an SDK model or a dict) as a plain dict; anything else as empty."""
+    if value is None:
+        return {}
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(exclude_none=True)
+    return {str(k): v for k, v in value.items() if v is not None} if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True)
 class LiveFile:
     id: str
@@ -73,25 +85,42 @@ class LiveJob:
     batch_size: int | None = None  # resolved: with the training examples, the steps of an epoch
     estimated_finish: int | None = None
     trained_tokens: int | None = None
-    error: str | None = None
+    error: str | None = None  # the error's message
     suffix: str | None = None
+    error_code: str | None = None  # the error's machine-readable code, as Foundry spells it
+    error_param: str | None = None  # the parameter it names (training_file ...), or None
+    # What it trains, as Foundry answers it (read by `ftops import` and by an `adopt:` spec's match):
+    method: str | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)  # the method's, as Foundry resolved them
+    training_type: str | None = None  # Azure's `trainingType`
+    seed: int | None = None
+    grader: dict[str, Any] | None = None
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_JOB_STATUSES
 
+    @property
+    def outcome(self) -> JobOutcome | None:
+        """How it ended, if it failed or was cancelled: from the error's code and param (`_outcomes.py`)."""
+        return job_outcome(self.status, self.error_code, self.error_param, self.error)
+
     @classmethod
     def parse(cls, j: Any) -> LiveJob:
         err = _get(j, "error")
         message = _get(err, "message") if err else None
+        code, param = (_get(err, "code"), _get(err, "param")) if err else (None, None)
         hp = _get(j, "hyperparameters") or {}
         n, batch = _resolved(_get(hp, "n_epochs")), _resolved(_get(hp, "batch_size"))
         method = _get(j, "method")
-        if (n is None or batch is None) and method is not None:
-            mtype = _get(method, "type")
-            inner = _get(method, mtype) if isinstance(mtype, str) else None
-            n = n or _resolved(_get(_get(inner, "hyperparameters") or {}, "n_epochs"))
-            batch = batch or _resolved(_get(_get(inner, "hyperparameters") or {}, "batch_size"))
+        mtype = _get(method, "type") if method is not None else None
+        inner = _get(method, mtype) if isinstance(mtype, str) else None
+        method_hp = _plain(_get(inner, "hyperparameters")) or _plain(hp)
+        n = n or _resolved(method_hp.get("n_epochs"))
+        batch = batch or _resolved(method_hp.get("batch_size"))
+        extra = _get(j, "model_extra") or {}  # fields the openai SDK does not model (Azure's trainingType)
+        training_type = _get(j, "trainingType") or _get(extra, "trainingType")
+        grader = _plain(_get(inner, "grader"))
         return cls(
             id=str(_get(j, "id")), status=str(_get(j, "status") or "unknown"), model=str(_get(j, "model") or ""),
             created_at=_int(_get(j, "created_at")) or 0, fine_tuned_model=_get(j, "fine_tuned_model"),
@@ -99,7 +128,10 @@ class LiveJob:
             validation_file=_get(j, "validation_file"), n_epochs=n,
             finished_at=_int(_get(j, "finished_at")), estimated_finish=_int(_get(j, "estimated_finish")),
             trained_tokens=_int(_get(j, "trained_tokens")), error=str(message) if message else None,
-            suffix=_get(j, "suffix"), batch_size=batch)
+            suffix=_get(j, "suffix"), batch_size=batch, error_code=str(code) if code else None,
+            error_param=str(param) if param else None, method=mtype if isinstance(mtype, str) else None,
+            hyperparameters=method_hp, training_type=str(training_type) if training_type else None,
+            seed=_int(_get(j, "seed")), grader=grader or None)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from ._actions import (
     utc_text,
 )
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
+from ._destroy import decide_destroy, make_destroy_plan
 from ._drift import DriftItem, drift_items, in_progress
 from ._evaluations import (
     LEASE_SECONDS,
@@ -65,11 +66,24 @@ from ._evaluations import (
     stored_scores,
 )
 from ._guards import job_trip
+from ._import_specs import (
+    DATA_DIR,
+    ImportDecision,
+    ImportedDataset,
+    ImportedDeployment,
+    ImportedJob,
+    Skipped,
+    checkpoint_needs,
+    decide_import,
+    read_import,
+)
 from ._jobs import jobs_of_spec, project_filter
 from ._live import EVENTS_READ, LiveState, Needs, read_live
 from ._matching import META_PROJECT, content_key, file_name, job_lookup, same_job
 from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
+from ._policies import TAG_OVERRIDE, apply_overrides, name_matches, override_tags, require_policies
+from ._policy_results import Override, PolicyResult
 from ._requests import Submission, rollout_tags, submission
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
@@ -78,6 +92,7 @@ __all__ = [
     "ACTIONS",
     "CHANGING",
     "CLAIM_PREFIX",
+    "DATA_DIR",
     "DRIFT_KINDS",
     "EVENTS_READ",
     "FORMAT_VERSION",
@@ -90,6 +105,7 @@ __all__ = [
     "SCORE_PREFIX",
     "TAG_CANARY",
     "TAG_LEASE",
+    "TAG_OVERRIDE",
     "Action",
     "ActionBase",
     "CancelJob",
@@ -106,6 +122,10 @@ __all__ = [
     "GraderSource",
     "GuardTrip",
     "ImportDataset",
+    "ImportDecision",
+    "ImportedDataset",
+    "ImportedDeployment",
+    "ImportedJob",
     "JobFile",
     "JobProgress",
     "JobSubmission",
@@ -115,12 +135,15 @@ __all__ = [
     "Needs",
     "NoOp",
     "Notice",
+    "Override",
     "PauseJob",
     "Plan",
+    "PolicyResult",
     "Resolved",
     "ResumeJob",
     "RollOut",
     "Scalar",
+    "Skipped",
     "StatusRow",
     "Stored",
     "Submission",
@@ -128,13 +151,17 @@ __all__ = [
     "Verdict",
     "WaitFile",
     "WaitJob",
+    "apply_overrides",
     "canary_name",
     "candidate_models",
+    "checkpoint_needs",
     "claim_name",
     "compare_catalog",
     "content_key",
     "criteria_hash",
     "decide",
+    "decide_destroy",
+    "decide_import",
     "drift_items",
     "eval_metadata",
     "file_name",
@@ -151,13 +178,18 @@ __all__ = [
     "lease",
     "lease_expired",
     "lease_until",
+    "make_destroy_plan",
     "make_plan",
+    "name_matches",
     "needs_checkpoints",
     "notices_for",
+    "override_tags",
     "parse_claim",
     "project_filter",
     "read_catalog_comparison",
+    "read_import",
     "read_live",
+    "require_policies",
     "resolve_model",
     "rollout_tags",
     "same_job",

@@ -20,6 +20,7 @@ from .._vocabulary import (
     CanarySku,
     DriftClass,
     GuardAction,
+    JobOutcome,
     Method,
     NotificationEvent,
     NotificationTarget,
@@ -28,6 +29,7 @@ from .._vocabulary import (
     Verb,
 )
 from ..spec import Criterion, EvaluationRef, PassRule
+from ._policy_results import PolicyResult
 
 FORMAT_VERSION: Literal[3] = 3
 ACTIONS = VERBS
@@ -35,7 +37,7 @@ DRIFT_KINDS = DRIFT_CLASSES
 # What an action shows a person and apply never reads. A saved plan may differ from a fresh decision only
 # here: a reason or drift class can move with the clock (a deployment missing for an hour reads `deleted`),
 # progress with a running job's events. Every other field decides what apply sends or does.
-DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost"})
+DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost", "outcome"})
 
 Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation"]
 Scalar = str | int | float | bool | None
@@ -458,6 +460,7 @@ class NoOp(ActionBase):
     action: Literal["no-op", "wait"] = "no-op"
     served_model: str | None = None  # deployments: what it serves
     fine_tuned_model: str | None = None  # jobs: the model a succeeded job produced
+    outcome: JobOutcome | None = None  # jobs: how the failed job ended (Azure's checks, a service failure ...)
     verdict: Verdict | None = None  # deployments gated on an evaluation: its verdict
     in_sync: bool = False  # deployments: serves what its spec says (a rollout is done)
 
@@ -508,11 +511,17 @@ class Plan(_Model):
     unmanaged: Unmanaged = Field(default_factory=Unmanaged)  # the account's other deployments (not in before/after)
     findings: list[Finding] = Field(default_factory=list)  # preflight: quotas, retired models, skus
     notifications: list[Notice] = Field(default_factory=list)  # what apply would send (Notification specs)
+    policies: list[PolicyResult] = Field(default_factory=list)  # every Policy judged on this plan (_policies.py)
 
     @property
     def refused(self) -> list[Finding]:
         """Preflight errors: what would fail at apply, so nothing is applied."""
         return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def policy_blocks(self) -> list[PolicyResult]:
+        """The failed mandatory policies no override lets through: nothing of the plan is applied."""
+        return [r for r in self.policies if r.blocks]
 
     @property
     def has_changes(self) -> bool:
@@ -549,12 +558,13 @@ class Plan(_Model):
         d["summary"] = self.summary()
         d["cost"] = {**self.totals(), "estimate": True, "currency": "USD"}
         d["has_changes"] = self.has_changes
+        d["policy_blocks"] = [r.policy for r in self.policy_blocks]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Plan:
         """Validate a plan as a whole (raises pydantic.ValidationError; the loader makes it one line)."""
-        derived = ("summary", "cost", "has_changes")
+        derived = ("summary", "cost", "has_changes", "policy_blocks")
         data = {k: v for k, v in d.items() if k not in derived}
         if isinstance(data.get("actions"), list):
             data["actions"] = [{k: v for k, v in a.items() if k != "resource"} if isinstance(a, dict) else a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from ..checks import CheckedProject
 from ..foundry import LiveDeployment, LiveFile, LiveJob
@@ -23,6 +24,11 @@ class JobState:
     blocked: str | None = None
     paused: bool = False  # on hold by the spec (paused: true): dependents wait, nothing failed
     creating: bool = False  # this plan creates the job (dependents are changes of this plan, not pending)
+    # Another project's job of this identity that Azure refused (FINAL_OUTCOMES): this content fails again.
+    refused_elsewhere: LiveJob | None = None
+    adopted: bool = False  # `live` is the job the spec adopts (made outside ftops; `plan/_adoption.py`)
+    # The adopted job's fields that no longer equal the spec's (live, spec): why a new job replaces it.
+    adopt_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:

@@ -8,6 +8,7 @@ from .. import _urls as urls
 from ..foundry import LiveFile
 from . import _matching as ident
 from ._actions import ImportDataset, NoOp, UploadDataset, WaitFile
+from ._adoption import adopted_file
 from ._context import Ctx
 
 PENDING_FILE = frozenset({"pending", "uploaded", "running"})
@@ -21,7 +22,11 @@ def plan_datasets(ctx: Ctx) -> None:
         processed = [f for f in candidates if f.status == "processed"]
         pending = [f for f in candidates if f.status in PENDING_FILE]
         aid = f"dataset.{name}"
-        if processed:
+        if (adopted := adopted_file(ctx, name)) is not None:  # made outside ftops; the bytes still match
+            ctx.dataset_files[name] = adopted
+            ctx.add(NoOp(id=f"{aid}:no-op", kind="Dataset", name=name, live_id=adopted.id,
+                         reason=f"adopted {adopted.id} (its bytes are the spec's: sha256 {report.sha256[:12]})"))
+        elif processed:
             ctx.dataset_files[name] = processed[0]
             ctx.add(NoOp(id=f"{aid}:no-op", kind="Dataset", name=name, reason=f"uploaded as {processed[0].id}",
                          live_id=processed[0].id))

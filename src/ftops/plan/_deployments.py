@@ -13,6 +13,7 @@ from ..foundry import LiveDeployment, LiveJob
 from ..spec import DeploymentSpec, Resource, ScoreModelCriterion
 from . import _matching as ident
 from ._actions import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, NoOp, RollOut, known_after_apply
+from ._adoption import takes_over
 from ._context import Ctx, JobState, serving
 from ._cost import monthly_hosting
 from ._evaluations import TAG_CANARY, TAG_LEASE, judging, lease_expired, plan_gate, plan_pending_evaluation
@@ -45,7 +46,7 @@ def plan_deployment(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
     held = Cost(monthly_usd=monthly if live else 0.0)
     noop: dict[str, Any] = {"id": f"deployment.{name}:no-op", "kind": "Deployment", "name": name,
                             "live_id": live.name if live else None, "served_model": live.model if live else None}
-    if live is not None and live.tags.get(ident.META_PROJECT) != ctx.project:
+    if live is not None and live.tags.get(ident.META_PROJECT) != ctx.project and not takes_over(s, live):
         owner = live.tags.get(ident.META_PROJECT)
         why = (f"a deployment named {name} exists and is managed by project {owner}" if owner else
                f"a deployment named {name} exists and is not managed by ftops") + "; ftops will not take it over"
@@ -150,7 +151,9 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
         return
     changes = _changes(live, s, resolved)
     if not changes:
-        ctx.add(NoOp(reason=f"serves {serving(live)} ({resolved.note})", cost=cost, verdict=verdict, in_sync=True,
+        adopted = "; adopted: ftops' tags are written with its next change" if takes_over(s, live) else ""
+        ctx.add(NoOp(reason=f"serves {serving(live)} ({resolved.note}){adopted}", cost=cost, verdict=verdict,
+                     in_sync=True,
                      **noop))
         return
     by_hand = live.tags.get(ident.META_HASH) == deployment_hash(s) and live.tags.get(ident.TAG_JOB) == job.id
@@ -218,7 +221,8 @@ def _changes(live: LiveDeployment, s: DeploymentSpec, resolved: Resolved) -> dic
         changes["sku.name"] = (live.sku, s.sku.name)
     if live.capacity != s.sku.capacity:
         changes["sku.capacity"] = (live.capacity, s.sku.capacity)
-    if not changes and live.tags.get(ident.META_HASH) != deployment_hash(s):
+    if not changes and live.tags.get(ident.META_HASH) != deployment_hash(s) and not takes_over(s, live):
+        # (an adopted deployment keeps its tags until its next real change)
         changes["gates"] = ("(as before)", "(changed in the spec)")  # only gates changed: retag, same model
     return changes
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._vocabulary import DriftClass
-from ._actions import Action, Plan
+from ._actions import Action, NoOp, Plan
 from ._rows import rows_of
 
 
@@ -25,9 +25,11 @@ class DriftItem:
     resource: str
     reason: str
     action: str  # what apply would do about it
+    outcome: str | None = None  # a failed job: how it ended (JOB_OUTCOMES), for machines
 
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "resource": self.resource, "reason": self.reason, "action": self.action}
+    def to_dict(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "resource": self.resource, "reason": self.reason, "action": self.action,
+                "outcome": self.outcome}
 
 
 def classify(a: Action) -> DriftClass | None:
@@ -36,7 +38,8 @@ def classify(a: Action) -> DriftClass | None:
 
 
 def drift_items(plan: Plan) -> list[DriftItem]:
-    items = [DriftItem(kind, a.resource, a.reason, a.action) for a in plan.actions if (kind := classify(a))]
+    items = [DriftItem(kind, a.resource, a.reason, a.action, a.outcome if isinstance(a, NoOp) else None)
+             for a in plan.actions if (kind := classify(a))]
     items += [DriftItem("retiring", f.resource, f.message, "no-op") for f in plan.findings if f.kind == "retiring"]
     return items
 

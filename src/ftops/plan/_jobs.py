@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from .._vocabulary import FINAL_OUTCOMES, JobOutcome
 from ..checks import CheckedProject
 from ..foundry import LiveJob
 from ..spec import HYPERPARAMETER_MODELS, FineTuningJobSpec, JobRef, Resource, normalised_hyperparameters
@@ -35,6 +36,7 @@ from ._actions import (
     WaitJob,
     known_after_apply,
 )
+from ._adoption import adopted_ids, adopted_job
 from ._context import Ctx, JobState
 from ._cost import training_cost
 from ._guards import job_trip
@@ -171,9 +173,17 @@ def identify_jobs(ctx: Ctx) -> None:
         if ours and ours[0].status != "failed":
             state.live = ours[0]
             continue
+        adopted, state.adopt_changes = adopted_job(ctx, name, base_model)
+        if adopted is not None:  # made outside ftops, and still what the spec says
+            state.live, state.adopted = adopted, True
+            ctx.claimed.setdefault(adopted.id, name)
+            ctx.borrowed.add(adopted.id)  # in the plan's fingerprint: a saved plan is stale when it changes
+            continue
         ctx.borrowed.update(j.id for j in theirs)  # only now do other projects' jobs decide anything
         if usable := [j for j in _follow_order(theirs, name) if j.status != "failed"]:
             state.live, state.owner = usable[0], usable[0].metadata.get(ident.META_PROJECT)
+        else:
+            state.refused_elsewhere = next((j for j in theirs if j.outcome in FINAL_OUTCOMES), None)
 
 
 def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
@@ -192,7 +202,7 @@ def plan_job(ctx: Ctx, job: Resource[FineTuningJobSpec]) -> None:
     alive = _settle_duplicates(ctx, job.name, state.matches)
     if alive and alive[0].status != "failed":
         _plan_existing(ctx, job, state, alive[0])
-    elif state.owner is not None and state.live is not None:
+    elif (state.owner is not None or state.adopted) and state.live is not None:
         _plan_existing(ctx, job, state, state.live)
     else:
         _plan_new(ctx, job, state, base, list(ctx.index.jobs_of_spec(job.name)), state.matches)
@@ -239,6 +249,8 @@ def _settle_duplicates(ctx: Ctx, name: str, current: list[LiveJob]) -> list[Live
 def _attached(ctx: Ctx, name: str, chosen: LiveJob) -> tuple[str, dict[str, tuple[Any, Any]]]:
     """How a re-attached job was named when it was created, if not as now: (a note, the changes to show)."""
     project, spec = chosen.metadata.get(ident.META_PROJECT), chosen.metadata.get(ident.META_SPEC)
+    if ctx.jobs[name].adopted:
+        return "; adopted (made outside ftops; its fields are the spec's)", {}
     if project != ctx.project:
         return ("; another project's job of the same training content: followed, never paused or cancelled "
                 f"(was {project}/{spec})"), {"project": (project, ctx.project)}
@@ -338,12 +350,15 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
                      "again", blocked=state.blocked))
         return
     failed = [j for j in current if j.status == "failed"]
+    if final := next((j for j in reversed(failed) if j.outcome in FINAL_OUTCOMES), state.refused_elsewhere):
+        _refused(ctx, job, state, final)
+        return
     if failed and len(failed) > s.retries:
-        why = f"{failed[-1].id} failed: {failed[-1].error or 'no reason given'}"
+        why = f"{failed[-1].id} failed: {_one_line(failed[-1].error)}"
         state.blocked = why
         hint = f" (retries: {s.retries} used)" if s.retries else " (set `retries` in the spec to resubmit)"
         ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", name=name, reason=why + hint, blocked=why,
-                     drift="failed", live_id=failed[-1].id))
+                     drift="failed", live_id=failed[-1].id, outcome=failed[-1].outcome))
         return
     twin = _unlabelled_twin(ctx, job, base.model)
     if twin is not None:
@@ -362,10 +377,13 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
     files = {ds: f.id for ds, f in ctx.dataset_files.items()}
     request = job_submission(ctx.checked, name, base.model if known else None, file_ids=files,
                              made_by=ctx.dataset_action)
+    reason = _create_reason(changed, current, failed, superseded, s.retries)
+    if state.adopt_changes:  # the adopted job no longer is what the spec says: jobs are immutable
+        reason = f"spec changed: the adopted {s.adopt} differs in {', '.join(state.adopt_changes)}, so a new job"
     create = ctx.add(CreateJob(
-        id=f"{aid}:create", request=request, name=name,
-        reason=_create_reason(changed, current, failed, superseded, s.retries),
-        changes=_job_changes(ctx, job, live, base.model), depends_on=sorted(set(base.depends)),
+        id=f"{aid}:create", request=request, name=name, reason=reason, depends_on=sorted(set(base.depends)),
+        changes={k: (_scalar(a), _scalar(b)) for k, (a, b) in state.adopt_changes.items()}
+        or _job_changes(ctx, job, live, base.model),
         blocked=base.blocked, drift="modified" if current and not failed else None, cost=_cost(ctx, job),
         spec_hash=state.hash if known else None, base_job=base.job,
         base_hash=ctx.jobs[base.job].hash if base.job else None, retry=len(failed),
@@ -381,10 +399,39 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
                               reason=f"superseded by the new spec; {old.id} is {old.status}"))
 
 
+# Why a job whose outcome is final is not resubmitted, and what would change it (FINAL_OUTCOMES).
+_FINAL_WORDS: dict[JobOutcome, tuple[str, str]] = {
+    "data_refused": ("was refused by Azure's data checks before training (harmful content in the training data; "
+                     "Azure bills no training)", "change the training data"),
+    "safety_failed": ("failed Azure's safety evaluation after training, so its model cannot be deployed (Azure "
+                      "bills no training)", "change the training data, or ask Microsoft to review it (Learn: "
+                      "fine-tuning safety evaluation)"),
+    "data_invalid": ("failed Foundry's validation of its training data", "fix the data"),
+}
+
+
+def _refused(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, failed: LiveJob) -> None:
+    """A job the same training content cannot pass: blocked, never resubmitted, whatever `retries` says
+    (a new job would train, or be checked, on the same content and be refused again)."""
+    assert failed.outcome is not None
+    what, remedy = _FINAL_WORDS[failed.outcome]
+    owner = failed.metadata.get(ident.META_PROJECT)
+    whose = "" if owner == ctx.project else f" (namespace {owner}'s job of the same training content)"
+    state.blocked = f"{failed.id}{whose} {what}: {_one_line(failed.error)}"
+    reason = f"{state.blocked.rstrip('.')}; not resubmitted (retries do not apply): {remedy}"
+    ctx.add(NoOp(id=f"job.{job.name}:no-op", kind="FineTuningJob", name=job.name, blocked=state.blocked,
+                 reason=reason, drift="failed", live_id=failed.id, outcome=failed.outcome))
+
+
+def _one_line(text: str | None) -> str:
+    """Foundry's error message on one line (a plan line, a status cell)."""
+    return " ".join((text or "no reason given").split())
+
+
 def _create_reason(changed: bool, current: list[LiveJob], failed: list[LiveJob], superseded: list[LiveJob],
                    retries: int) -> str:
     if failed:
-        reason = f"retry {len(failed)}/{retries}: {failed[-1].id} failed: {failed[-1].error or 'no reason given'}"
+        reason = f"retry {len(failed)}/{retries}: {failed[-1].id} failed: {_one_line(failed[-1].error)}"
     elif current:
         reason = f"the job for this spec ({current[-1].id}) was cancelled outside ftops; resubmitting"
     elif changed:
@@ -408,8 +455,10 @@ def _unlabelled_twin(ctx: Ctx, job: Resource[FineTuningJobSpec], base_model: str
     file = ctx.dataset_files.get(job.spec.training_data)
     if file is None:
         return None
+    adopted = adopted_ids(ctx)  # a spec's adopted job is that spec's, not a stranger's twin
     for j in ctx.index.unlabelled_jobs_on(file.id):
-        if j.model == base_model and (j.suffix or None) == job.spec.suffix and j.status != "cancelled":
+        if j.id not in adopted and j.model == base_model and (j.suffix or None) == job.spec.suffix \
+                and j.status != "cancelled":
             return j
     return None
 

@@ -130,6 +130,20 @@ class LiveIndex:
         for d in snapshot.deployments:
             self.deployments_by_name.setdefault(d.name, d)  # the first one listed, as a scan would find
 
+    @cached_property
+    def _files_by_id(self) -> dict[str, LiveFile]:
+        return {f.id: f for f in self.snapshot.files}
+
+    @cached_property
+    def _jobs_by_id(self) -> dict[str, LiveJob]:
+        return {j.id: j for j in self.snapshot.jobs}
+
+    def file(self, file_id: str) -> LiveFile | None:
+        return self._files_by_id.get(file_id)
+
+    def job(self, job_id: str) -> LiveJob | None:
+        return self._jobs_by_id.get(job_id)
+
     def files_named(self, filename: str) -> list[LiveFile]:
         return self.files_by_name.get(filename, [])
 

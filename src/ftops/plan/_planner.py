@@ -18,10 +18,12 @@ from ..foundry import FoundryClient, LiveEval, Snapshot, public_url
 from ..spec import Resource
 from . import _matching as ident
 from ._actions import Action, Plan, Unmanaged, WaitJob
+from ._adoption import managed_deployment
 from ._context import Ctx
 from ._cost import monthly_hosting
 from ._kinds import STEPS
 from ._live import LiveState, fetch, read_live
+from ._policies import judge_policies
 from ._preflight import preflight
 
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
@@ -50,7 +52,7 @@ def spec_fingerprint(checked: CheckedProject) -> str:
     p = checked.project
     resources: list[Resource[Any]] = [*([p.foundry] if p.foundry else []), *p.datasets.values(),
                                       *p.jobs.values(), *p.deployments.values(), *p.evaluations.values(),
-                                      *p.notifications.values()]
+                                      *p.notifications.values(), *p.policies.values()]
     docs = [(r.kind, r.name, r.doc.data) for r in resources]
     data = sorted((name, report.sha256) for name, report in checked.reports.items())
     data += sorted((f"{ev}/{crit}", sha) for (ev, crit), sha in p.grader_sha256.items())
@@ -67,11 +69,13 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     _mark_pending(ctx.actions)
     findings = preflight(ctx)
     seen = fingerprint(live.snapshot, project, evals=live.evals, borrowed=ctx.borrowed)
-    return Plan(project=project, endpoint=endpoint, fingerprint=seen,
+    plan = Plan(project=project, endpoint=endpoint, fingerprint=seen,
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(ctx),
                 unmanaged=_unmanaged(ctx), findings=findings, notifications=ctx.notices)
+    plan.policies = judge_policies(ctx, plan)  # last: a rule reads the whole plan and its cost
+    return plan
 
 
 def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,
@@ -110,7 +114,7 @@ def _hosting_before(ctx: Ctx) -> float:
     spec), and those no spec names (orphans, canaries left behind: priced by the job they serve)."""
     total = 0.0
     for d in ctx.live.snapshot.deployments:
-        if d.tags.get(ident.META_PROJECT) != ctx.project or d.sku is None:
+        if not managed_deployment(ctx, d) or d.sku is None:
             continue
         spec = ctx.checked.project.deployments.get(d.name)
         total += monthly_hosting(ctx.checked.base_model_info(spec.spec.model.job), d.sku) if spec is not None \
@@ -120,7 +124,7 @@ def _hosting_before(ctx: Ctx) -> float:
 
 def _unmanaged(ctx: Ctx) -> Unmanaged:
     """The account's deployments of other projects or made by hand: not this plan's, but on the same bill."""
-    others = [d for d in ctx.live.snapshot.deployments if d.tags.get(ident.META_PROJECT) != ctx.project]
+    others = [d for d in ctx.live.snapshot.deployments if not managed_deployment(ctx, d)]
     prices = [ctx.prices.monthly(d) for d in others]
     return Unmanaged(deployments=len(others), unpriced=sum(1 for p in prices if p is None),
                      monthly_usd=sum(p for p in prices if p is not None))

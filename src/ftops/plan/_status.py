@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..foundry import Snapshot
-from ._actions import Action, Plan, Verdict
+from ._actions import Action, NoOp, Plan, Verdict
 from ._rows import rows_of
 
 
@@ -21,6 +21,8 @@ class StatusRow:
     # properties, tags not named ftops-*). ftops writes them back unchanged and never reports them as drift.
     settings: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # Jobs: how the followed job ended when it failed (`data_refused`, `safety_failed` ...: JOB_OUTCOMES).
+    outcome: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -32,7 +34,8 @@ def _row(a: Action, live: Snapshot | None) -> StatusRow:
     if a.blocked:
         status = "blocked"
     settings, tags = rows.unowned(a, live) if live is not None else ({}, {})
-    return StatusRow(a.kind, a.name, a.live_id or "", status, detail, settings, tags)
+    outcome = a.outcome if isinstance(a, NoOp) else None
+    return StatusRow(a.kind, a.name, a.live_id or "", status, detail, settings, tags, outcome)
 
 
 def status_rows(plan: Plan, live: Snapshot | None = None) -> list[StatusRow]:

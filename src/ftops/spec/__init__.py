@@ -1,6 +1,7 @@
 """Spec layer: load YAML spec documents into a checked Project. Imports nothing above it."""
 
 from ._documents import (
+    DatasetAdoption,
     DatasetSpec,
     DeploymentSpec,
     Epoch,
@@ -26,6 +27,7 @@ from ._evaluation import (
 from ._guards import Guard
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
 from ._notifications import NotificationSpec
+from ._policy import PolicySpec
 from ._project import (
     ENV_FIELDS,
     ENV_PREFIXES,
@@ -45,6 +47,7 @@ __all__ = [
     "ENV_PREFIXES",
     "HYPERPARAMETER_MODELS",
     "Criterion",
+    "DatasetAdoption",
     "DatasetSpec",
     "DeploymentSpec",
     "Epoch",
@@ -59,6 +62,7 @@ __all__ = [
     "ModelRef",
     "NotificationSpec",
     "PassRule",
+    "PolicySpec",
     "Project",
     "PythonCriterion",
     "Resource",

@@ -15,6 +15,7 @@ from ._evaluation import EvaluationRef, EvaluationSpec
 from ._guards import Guard
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
 from ._notifications import NotificationSpec
+from ._policy import PolicySpec
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 DatasetFormat = Literal["chat", "preference", "reinforcement"]
@@ -158,6 +159,17 @@ class FoundrySpec(_Strict):
         return not self.local and not (self.resource_group and self.account)
 
 
+# A Foundry object id as `ftops import` writes it into `adopt:` (file-..., ftjob-...): an id, never a path or URL.
+LiveId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+
+
+class DatasetAdoption(_Strict):
+    """An uploaded file this Dataset is (written by `ftops import`): reused while the local bytes hash to it."""
+
+    id: LiveId
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]  # of the file's bytes, as downloaded
+
+
 class DatasetSpec(_Strict):
     """The data: a file of the project (`path`) or a URL that Foundry imports (`url`), exactly one of them."""
 
@@ -165,6 +177,9 @@ class DatasetSpec(_Strict):
     # https (Azure Blob with a SAS in ${AZURE_*}/${FTOPS_*}, or with Entra ID), or plain http to loopback
     url: str | None = None
     format: DatasetFormat | None = None  # inferred from the first record when not given
+    adopt: DatasetAdoption | None = Field(default=None, description=(
+        "A file uploaded outside ftops that holds these bytes (written by ftops import): reused while the data "
+        "still hashes to sha256; edited data is uploaded as usual."))
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetSpec:
@@ -196,6 +211,11 @@ class FineTuningJobSpec(_Strict):
     guards: list[Guard] = Field(default_factory=list, max_length=20)
     # Resume a job a guard paused: pause guards no longer act on it (removing the guard does the same).
     resume: bool = False
+    # A job made outside ftops (ftops import): it is this spec's job while its live fields equal the spec's.
+    # Not part of the training content: adopting changes what is followed, never what is trained.
+    adopt: LiveId | None = Field(default=None, description=(
+        "A job made outside ftops (written by ftops import): this spec's job while its base model, files, method, "
+        "hyperparameters, trainingType, suffix and seed equal the spec's; an edit makes a new job."))
 
     @field_validator("hyperparameters", mode="before")
     @classmethod
@@ -245,9 +265,14 @@ class DeploymentSpec(_Strict):
     sku: Sku
     gates: Gates = Field(default_factory=Gates)
     evaluation: EvaluationRef | None = None  # promote only the candidate that passes this Evaluation
+    # Take over the live deployment of this name although it carries no ftops tags (ftops import); one tagged
+    # by another ftops project is still refused. Its tags are written on its next real change.
+    adopt: bool = Field(default=False, description=(
+        "Take over the deployment of this name although it has no ftops tags (written by ftops import); one "
+        "tagged by another ftops project is still refused. ftops' tags are written on its next change."))
 
 
-SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification"]
+SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification", "Policy"]
 # The kinds a spec document may be, each with its model and the name of the Project's typed view of its
 # resources (`project.jobs` is `project.resources["FineTuningJob"]`; None: the Foundry, one per directory,
 # `project.foundry`). One line per kind; the Project's collections and the JSON Schema derive from it.
@@ -258,6 +283,7 @@ SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
     "Deployment": (DeploymentSpec, "deployments"),
     "Evaluation": (EvaluationSpec, "evaluations"),
     "Notification": (NotificationSpec, "notifications"),
+    "Policy": (PolicySpec, "policies"),  # judges the plan (plan/_policies.py); makes no actions
 }
 SPEC_MODELS: dict[SpecKind, type[BaseModel]] = {kind: model for kind, (model, _) in SPEC_KINDS.items()}
 

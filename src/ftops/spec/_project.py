@@ -27,6 +27,7 @@ from ._documents import (
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
 from ._notifications import NotificationSpec
+from ._policy import PolicySpec
 from ._yaml import Document, Loc, YamlError, load_documents
 
 S = TypeVar("S", bound=BaseModel)
@@ -110,6 +111,10 @@ class Project:
     @property
     def notifications(self) -> dict[str, Resource[NotificationSpec]]:
         return self.resources["Notification"]
+
+    @property
+    def policies(self) -> dict[str, Resource[PolicySpec]]:
+        return self.resources["Policy"]
 
     @property
     def project_name(self) -> str:

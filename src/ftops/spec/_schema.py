@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._vocabulary import POLICY_RULES
 from ._documents import SPEC_MODELS, Metadata
 from ._hyperparameters import HYPERPARAMETER_MODELS
 
@@ -49,6 +50,9 @@ def json_schema() -> dict[str, Any]:
             schema["oneOf"] = [{"required": ["path"]}, {"required": ["url"]}]
         elif kind == "Foundry":
             _old_namespace_spelling(schema)
+        elif kind == "Policy":  # exactly one rule; an expression with its message (the model's validator)
+            schema["oneOf"] = [{"required": ["expression", "message"]} if rule == "expression" else
+                               {"required": [rule], "not": {"required": ["message"]}} for rule in POLICY_RULES]
         variants.append({
             "type": "object",
             "additionalProperties": False,

@@ -65,7 +65,8 @@ class World:
 
     def job(self, name: str, status: str = "succeeded", *, files: dict[str, str] | None = None,
             base_model: str | None = None, created_at: int = 10, error: str | None = None,
-            finished_at: int | None = None, **metadata_overrides: str) -> LiveJob:
+            finished_at: int | None = None, error_code: str | None = None, error_param: str | None = None,
+            **metadata_overrides: str) -> LiveJob:
         spec = self.checked.project.jobs[name].spec
         files = files or {d: f.id for f in self.files for d in self.checked.project.datasets
                           if f.filename == matching.file_name(self.project, d, self.checked.reports[d].sha256)}
@@ -76,7 +77,8 @@ class World:
                       fine_tuned_model=f"{base}.ft-{jid[-32:]}" if status == "succeeded" else None,
                       metadata={**request.metadata, **metadata_overrides}, training_file=request.training_file,
                       validation_file=request.validation_file, n_epochs=_epochs(spec.hyperparameters), error=error, suffix=spec.suffix,
-                      finished_at=finished_at if finished_at is not None else int(self.now) - 60)
+                      finished_at=finished_at if finished_at is not None else int(self.now) - 60,
+                      error_code=error_code, error_param=error_param)
         self.jobs.append(job)
         self.events.setdefault(jid, [])
         return job

@@ -327,3 +327,91 @@ def test_a_deployment_on_the_developer_tier_gets_a_warning(make_project: MakePro
     assert found == [("warning", "ephemeral", "Deployment/clippy-prod")] and not plan.refused
     assert "deletes Developer-tier deployments 24 hours after" in plan.findings[0].message
     assert not world(make_project()).plan().findings  # GlobalStandard: nothing to say
+
+
+RETRYING = "  seed: 105\n  retries: 2\n"
+
+
+@pytest.mark.parametrize("code,param,outcome,words", [
+    ("contentFilter", None, "safety_failed", "failed Azure's safety evaluation"),
+    ("contentFilter", "training_file", "data_refused", "refused by Azure's data checks"),
+    ("jsonlValidationFailed", "training_file", "data_invalid", "failed Foundry's validation"),
+])
+def test_a_refused_job_is_final_whatever_retries_says(make_project: MakeProject, code: str, param: str | None,
+                                                       outcome: str, words: str) -> None:
+    w = world(make_project(spec=BASE_SPEC.replace("  seed: 105\n", RETRYING)))
+    w.uploads()
+    w.job("clippy", status="failed", error="Harm found.", error_code=code, error_param=param)
+    plan = w.plan()
+    a = by_resource(plan)["FineTuningJob/clippy"]
+    assert isinstance(a, NoOp) and a.blocked and a.drift == "failed" and a.outcome == outcome
+    assert words in a.reason and "retries do not apply" in a.reason and "Harm found" in a.reason
+    assert "\n" not in a.reason
+    assert not [x for x in plan.actions if isinstance(x, CreateJob)]
+    dep = by_resource(plan)["Deployment/clippy-prod"]
+    assert isinstance(dep, NoOp) and dep.blocked and words in dep.blocked  # never rolled out
+    (item,) = [d for d in drift_items(plan) if d.resource == "FineTuningJob/clippy"]
+    assert item.kind == "failed" and item.to_dict()["outcome"] == outcome
+
+
+def test_a_refusal_after_a_retried_service_failure_is_still_final(make_project: MakeProject) -> None:
+    w = world(make_project(spec=BASE_SPEC.replace("  seed: 105\n", RETRYING)))
+    w.uploads()
+    w.job("clippy", status="failed", error="GPU on fire", error_code="internal_error", created_at=10)
+    w.job("clippy", status="failed", error="Harm.", error_code="contentFilter", created_at=20)
+    a = by_resource(w.plan())["FineTuningJob/clippy"]
+    assert isinstance(a, NoOp) and a.outcome == "safety_failed"
+
+
+def test_a_transient_failure_is_retried_within_the_budget(make_project: MakeProject) -> None:
+    w = world(make_project(spec=BASE_SPEC.replace("  seed: 105\n", RETRYING)))
+    w.uploads()
+    w.job("clippy", status="failed", error="The job failed\ndue to an internal error.", error_code="internal_error")
+    a = by_resource(w.plan())["FineTuningJob/clippy"]
+    assert isinstance(a, CreateJob) and a.retry == 1 and "retry 1/2" in a.reason and "\n" not in a.reason
+    w.job("clippy", status="failed", error="again", error_code="internalFailure", created_at=20)
+    w.job("clippy", status="failed", error="and again", error_code="internalFailure", created_at=30)
+    a = by_resource(w.plan())["FineTuningJob/clippy"]
+    assert isinstance(a, NoOp) and a.blocked and a.outcome == "transient" and "retries: 2 used" in a.reason
+
+
+def test_a_new_training_content_makes_a_new_job_after_a_refusal(make_project: MakeProject) -> None:
+    w = world(make_project())
+    w.uploads()
+    w.job("clippy", status="failed", error="Harm.", error_code="contentFilter")
+    changed = world(make_project(spec=BASE_SPEC.replace("n_epochs: 3", "n_epochs: 2")))
+    changed.uploads()
+    changed.jobs = w.jobs
+    changed.events = w.events
+    a = by_resource(changed.plan())["FineTuningJob/clippy"]
+    assert isinstance(a, CreateJob) and a.retry == 0
+
+
+def test_status_says_why_in_one_line_with_a_machine_field(make_project: MakeProject) -> None:
+    from ftops._vocabulary import FINAL_OUTCOMES
+    from ftops.plan import status_rows
+    from ftops.plan._jobs import _FINAL_WORDS
+
+    assert set(_FINAL_WORDS) == FINAL_OUTCOMES  # every final outcome says why and what changes it
+    w = world(make_project())
+    w.uploads()
+    w.job("clippy", status="failed", error="Harm.", error_code="contentFilter")
+    (row,) = [r for r in status_rows(w.plan()) if r.kind == "FineTuningJob"]
+    assert row.status == "blocked" and row.outcome == "safety_failed" and row.to_dict()["outcome"] == "safety_failed"
+    assert "safety evaluation" in row.detail and "\n" not in row.detail
+
+
+def test_another_namespaces_refusal_of_the_same_content_is_final_here_too(make_project: MakeProject) -> None:
+    from ftops.plan import _matching as matching
+
+    w = world(make_project(spec=BASE_SPEC.replace("  seed: 105\n", RETRYING)))
+    w.uploads()
+    theirs = w.job("clippy", status="failed", error="Harm.", error_code="contentFilter",
+                   **{matching.META_PROJECT: "elsewhere"})
+    a = by_resource(w.plan())["FineTuningJob/clippy"]
+    assert isinstance(a, NoOp) and a.outcome == "safety_failed" and a.live_id == theirs.id
+    assert "namespace elsewhere's job of the same training content" in a.reason
+    w.jobs.remove(theirs)
+    w.job("clippy", status="failed", error="GPU on fire", error_code="internal_error",
+          **{matching.META_PROJECT: "elsewhere"})
+    assert isinstance(by_resource(w.plan())["FineTuningJob/clippy"], CreateJob)  # their service failure is theirs

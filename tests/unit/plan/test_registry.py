@@ -37,8 +37,9 @@ def test_a_kind_without_rows_is_an_error_not_read_as_another(read: object) -> No
 
 def test_every_spec_kind_that_makes_actions_is_planned_once_in_dependency_order() -> None:
     planned = [s.plans for s in STEPS]
-    # Foundry is where, not what: no actions. An Evaluation is planned with the Deployment it gates.
-    assert set(SPEC_MODELS) - {"Foundry", "Evaluation"} <= set(planned)
+    # Foundry is where, not what: no actions. An Evaluation is planned with the Deployment it gates. A Policy
+    # judges the whole plan once it is decided (plan/_policies.py), it makes no actions.
+    assert set(SPEC_MODELS) - {"Foundry", "Evaluation", "Policy"} <= set(planned)
     assert len(planned) == len(set(planned))
     assert planned.index("Dataset") < planned.index("FineTuningJob") < planned.index("Deployment")
 

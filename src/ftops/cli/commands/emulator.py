@@ -217,18 +217,21 @@ def register(app: typer.Typer) -> None:
     @emu.command("fail-job")
     def fail_job(job_id: str = typer.Option(None, help="Fail this job now."),
                  suffix: str = typer.Option(None, help="Fail future jobs with this suffix."),
-                 kind: str = typer.Option("fail", help="How future jobs go wrong: fail, or diverge (they train "
-                                                       "with a validation loss rising from its first evaluation)."),
+                 kind: str = typer.Option("internal", help="How it goes wrong, as Azure's jobs do: internal (a "
+                                          "service failure during training), data-checks (Azure's data checks "
+                                          "refuse the training data before training), safety (Azure's safety "
+                                          "evaluation refuses the trained model), diverge (future jobs train "
+                                          "with a validation loss rising from its first evaluation)."),
                  message: str = typer.Option(None), data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
-        """Make a job fail, now (--job-id) or when a matching job is created (--suffix, --kind)."""
+        """Make a job fail, now (--job-id) or when a matching job is created (--suffix)."""
         from ...emulator import JOB_FAULT_KINDS
 
         if not job_id and not suffix:
             raise UsageError("give --job-id or --suffix")
         if kind not in JOB_FAULT_KINDS:
-            raise UsageError(f"--kind must be one of {', '.join(JOB_FAULT_KINDS)} (got {kind!r})")
-        if job_id and kind != "fail":
-            raise UsageError("--kind applies to future jobs (--suffix); --job-id fails a job now")
+            raise UsageError(f"--kind: unknown failure kind {kind[:20]!r} (known: {', '.join(JOB_FAULT_KINDS)})")
+        if job_id and kind == "diverge":
+            raise UsageError("--kind diverge applies to future jobs (--suffix); --job-id fails a job now")
         with _admin(data_dir) as admin:
             _print(admin.fail_job(job_id, suffix=suffix, message=message, kind=kind))
 
@@ -246,3 +249,28 @@ def register(app: typer.Typer) -> None:
         change = _identity_change(role, token_lifetime, audience)
         with _admin(data_dir) as admin:
             _print(admin.identity(**change))
+
+    accounts = typer.Typer(help="The accounts the local Foundry serves (several accounts in several regions).",
+                           no_args_is_help=True)
+    emu.add_typer(accounts, name="account")
+
+    @accounts.command("add")
+    def account_add(name: str = typer.Argument(..., help="Account name (2 to 64 letters, digits or '-')."),
+                    region: str = typer.Option(..., help="Its region, e.g. eastus2."),
+                    subscription: str = typer.Option(None, help="Its subscription (default: the first account's)."),
+                    resource_group: str = typer.Option(None, help="Its resource group (default: the first's)."),
+                    tenant: str = typer.Option(None, help="Its Entra tenant (default: the first account's)."),
+                    unauthorized: bool = typer.Option(False, help="The caller holds no role on it (cross-account "
+                                                                  "deployments and copies from it are refused)."),
+                    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
+        """Add an account: its own files, jobs, deployments, quota and key, its data plane under
+        /accounts/NAME/openai/v1 of the same server, and ARM under its own resource id. Prints it."""
+        with _admin(data_dir) as admin:
+            _print(admin.add_account(name, region, subscription=subscription, resource_group=resource_group,
+                                     tenant=tenant, authorized=not unauthorized))
+
+    @accounts.command("list")
+    def account_list(data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
+        """Every account of the local Foundry: name, region, subscription, tenant, data-plane prefix."""
+        with _admin(data_dir) as admin:
+            _print(admin.accounts())

@@ -81,6 +81,9 @@ def _find_job(s: Session, job: str) -> tuple[str, str]:
         raise UsageError(f"no FineTuningJob named {job!r} in the specs (known: {known}); or pass an ftjob-... id")
     live = s.client.list_jobs(metadata=project_filter(project.project_name))
     usable = [j for j in jobs_of_spec(s.checked, job, live) if j.status in LIVE_STATUSES]
+    adopted = project.jobs[job].spec.adopt
+    if not usable and adopted:  # made outside ftops and adopted by the spec (ftops import)
+        return adopted, job
     if not usable:
         raise FtopsError(f"job {job!r} has no succeeded or running job on the Foundry yet; run `ftops apply`")
     newest = max(usable, key=lambda j: (j.created_at, j.id))

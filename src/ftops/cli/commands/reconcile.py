@@ -16,7 +16,7 @@ from ... import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
 from .._output import err, is_tty, out
 
 if TYPE_CHECKING:
-    from ...plan import Plan
+    from ...plan import Override, Plan
     from ...session import Session
 
 
@@ -33,6 +33,10 @@ class OnStale(StrEnum):
 
 DIR = typer.Argument(Path("specs"), metavar="[DIR]", help="Spec directory (default specs/).")
 FORMAT = typer.Option(Format.text, "--format", "-f", help="text | json | markdown")
+OVERRIDE = typer.Option(None, "--override", metavar="NAME",
+                        help="Let a failed soft-mandatory Policy through (repeatable; needs --reason). Recorded in the "
+                             "plan, and as the ftops-override tag or metadata of what it lets through.")
+REASON = typer.Option(None, "--reason", metavar="TEXT", help="Why the --override policies are let through.")
 
 
 def register(app: typer.Typer) -> None:
@@ -50,13 +54,19 @@ def plan(
                                            help="Exit 0 when there are no changes, 2 when there are."),
     prune: bool = typer.Option(False, "--prune", help="Plan deletion of managed objects no spec names."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list resources with no change."),
+    override: list[str] | None = OVERRIDE,
+    reason: str | None = REASON,
 ) -> None:
-    """Read the live Foundry and show what apply would do, with estimated cost.
+    """Read the live Foundry and show what apply would do, with estimated cost and its policies.
 
     Changes are what apply can do now; work that waits for Foundry (a running job, the rollout that
-    follows it) is shown as pending and is not a change for --detailed-exitcode.
+    follows it) is shown as pending and is not a change for --detailed-exitcode. A mandatory Policy that
+    fails exits 1 naming it (after the plan is shown and saved).
     """
     from .._local import session
+    from .._policies import overrides
+
+    given = overrides(override, reason)
 
     with session(spec_dir) as s:  # the SDKs load inside, while the local Foundry starts on the other core
         from ...plan import make_plan
@@ -64,6 +74,7 @@ def plan(
         from .. import _render as render
 
         p = make_plan(s.checked, s.client, prune=prune)
+    _record_overrides(p, given)
     if out_file is not None:
         save_plan_file(p, out_file)
     if fmt is Format.json:
@@ -76,6 +87,7 @@ def plan(
         if out_file is not None:
             out.print(f"\nSaved the plan to {out_file}; apply it with `ftops apply {out_file}`.", markup=False)
     _refuse_on_preflight(p)
+    _refuse_on_policies(p)
     if detailed_exitcode and p.has_changes:
         raise typer.Exit(EXIT_CHANGES)
 
@@ -95,6 +107,8 @@ def apply(
                                              "it again (a new sku name): it serves nothing in between. The plan "
                                              "marks them INTERRUPTS SERVING; without this flag apply refuses them "
                                              "before any change."),
+    override: list[str] | None = OVERRIDE,
+    reason: str | None = REASON,
 ) -> None:
     """Make the live Foundry match the specs (idempotent; safe to interrupt and run again).
 
@@ -102,16 +116,23 @@ def apply(
     still training: the next run continues), and 1 when something failed or is blocked.
     """
     from .._local import session
+    from .._policies import overrides
 
+    given = overrides(override, reason)
     if target.is_file():
         from ...session import load_plan_file, saved_spec_dir
 
         saved = load_plan_file(target)
+        # The overrides the saved plan records were reviewed with it: they still let the same policies through.
+        given = [*(r.override for r in saved.policies if r.override is not None), *given]
         with session(saved_spec_dir(saved, Path.cwd())) as s:
-            _execute(_fresh_or_replan(saved, s, on_stale, auto_approve, prune), s, wait, allow_downtime)
+            fresh = _fresh_or_replan(saved, s, on_stale, auto_approve, prune)
+            _record_overrides(fresh, given)
+            _refuse_on_policies(fresh)
+            _execute(fresh, s, wait, allow_downtime)
         return
     with session(target) as s:
-        _plan_confirm_execute(s, auto_approve, wait, prune, allow_downtime)
+        _plan_confirm_execute(s, auto_approve, wait, prune, allow_downtime, given)
 
 
 def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
@@ -197,14 +218,31 @@ def _refuse_on_preflight(p: Plan) -> None:
     require_preflight(p)
 
 
-def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: bool, allow_downtime: bool) -> None:
+def _record_overrides(p: Plan, given: list[Override]) -> None:
+    from ...plan import apply_overrides
+
+    apply_overrides(p, given)
+
+
+def _refuse_on_policies(p: Plan) -> None:
+    """A failed mandatory Policy that no override lets through: one error line naming each such Policy and its
+    rule (exit 1), before anything is applied."""
+    from ...plan import require_policies
+
+    require_policies(p)
+
+
+def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: bool, allow_downtime: bool,
+                          given: list[Override]) -> None:
     from ...apply import require_downtime_allowed
     from ...plan import make_plan
     from .. import _render as render
 
     p = make_plan(s.checked, s.client, prune=prune)
+    _record_overrides(p, given)
     out.print(render.plan_text(p))
     _refuse_on_preflight(p)
+    _refuse_on_policies(p)
     runnable = p.has_changes or any(a.action == "wait" or a.pending for a in p.actions)
     if not runnable:
         out.print("\nNothing to apply.", markup=False)
