@@ -34,6 +34,7 @@ from ._project import (
     require_connection,
     spec_files,
 )
+from ._rai_policy import ContentFilter, CustomBlocklist, RaiPolicySpec
 from ._schema import json_schema
 
 __all__ = [
@@ -52,7 +53,10 @@ __all__ = [
     "JobRef",
     "ModelRef",
     "PassRule",
+    "ContentFilter",
+    "CustomBlocklist",
     "Project",
+    "RaiPolicySpec",
     "PythonCriterion",
     "Resource",
     "ScoreModelCriterion",

@@ -26,6 +26,7 @@ from ._documents import (
 )
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
+from ._rai_policy import RaiPolicySpec, check_rai_references
 from ._yaml import Document, Loc, YamlError, load_documents
 
 S = TypeVar("S", bound=BaseModel)
@@ -76,6 +77,7 @@ class Project:
     jobs: dict[str, Resource[FineTuningJobSpec]] = field(default_factory=dict)
     deployments: dict[str, Resource[DeploymentSpec]] = field(default_factory=dict)
     evaluations: dict[str, Resource[EvaluationSpec]] = field(default_factory=dict)
+    rai_policies: dict[str, Resource[RaiPolicySpec]] = field(default_factory=dict)
     grader_paths: dict[tuple[str, str], Path] = field(default_factory=dict)  # (evaluation, criterion) -> file
     grader_sha256: dict[tuple[str, str], str] = field(default_factory=dict)  # of the source read at load time
     dataset_paths: dict[str, Path] = field(default_factory=dict)  # resolved, inside root
@@ -411,6 +413,7 @@ def _check_names(project: Project, problems: list[Problem]) -> None:
         if dep.spec.model.job not in project.jobs:
             problems.append(Problem(f"model.job names FineTuningJob {dep.spec.model.job!r}, which no spec "
                                     "defines", dep.path, dep.line_of("model", "job")))
+    check_rai_references(project, problems)
 
 
 def _check_cycles(project: Project, problems: list[Problem]) -> None:
