@@ -48,6 +48,7 @@ from ._permissions import (
     is_data,
     lacks,
 )
+from ._rai_policies import BlocklistEntry, FilterEntry, LiveRaiPolicy, RaiPolicyWrite
 from ._results import CheckpointMetrics, JobMetrics, StepMetrics, parse_results_csv, read_job_metrics
 from ._storage import storage_headers
 from ._timeouts import OUTAGE_BUDGET_ENV, RETRY_BUDGET_ENV, Budgets, Timeouts, budgets_from_env
@@ -67,6 +68,7 @@ __all__ = [
     "OUTAGE_BUDGET_ENV",
     "OWNED_TAG_PREFIX",
     "RETRY_BUDGET_ENV",
+    "BlocklistEntry",
     "Budgets",
     "CheckpointMetrics",
     "Criterion",
@@ -74,6 +76,7 @@ __all__ = [
     "DeploymentWrite",
     "EvalScores",
     "EvalsClient",
+    "FilterEntry",
     "FoundryClient",
     "JobMetrics",
     "JobRequest",
@@ -86,10 +89,12 @@ __all__ = [
     "LiveFile",
     "LiveJob",
     "LiveModel",
+    "LiveRaiPolicy",
     "LiveUsage",
     "LocalFoundry",
     "Need",
     "Permissions",
+    "RaiPolicyWrite",
     "RetryPolicy",
     "Snapshot",
     "StaticTokenCredential",

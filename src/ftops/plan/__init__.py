@@ -14,6 +14,7 @@ from ._actions import (
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    DeleteRaiPolicy,
     EvaluateCandidates,
     Finding,
     ImportDataset,
@@ -21,6 +22,7 @@ from ._actions import (
     NoOp,
     PauseJob,
     Plan,
+    PutRaiPolicy,
     ResumeJob,
     RollOut,
     Scalar,
@@ -36,6 +38,7 @@ from ._drift import DriftItem, drift_items, in_progress
 from ._jobs import job_identity, job_request
 from ._live import LiveState, Needs, read_live
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
+from ._rai_policies import policy_write, rai_policy_hash
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
 
@@ -53,6 +56,7 @@ __all__ = [
     "CreateJob",
     "DeleteDeployment",
     "DeleteFile",
+    "DeleteRaiPolicy",
     "DriftItem",
     "EvaluateCandidates",
     "Finding",
@@ -63,6 +67,7 @@ __all__ = [
     "NoOp",
     "PauseJob",
     "Plan",
+    "PutRaiPolicy",
     "Resolved",
     "ResumeJob",
     "RollOut",
@@ -84,6 +89,8 @@ __all__ = [
     "make_plan",
     "matching",
     "needs_checkpoints",
+    "policy_write",
+    "rai_policy_hash",
     "read_catalog_comparison",
     "read_live",
     "resolve_model",

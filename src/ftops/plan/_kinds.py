@@ -20,6 +20,7 @@ from ._datasets import plan_datasets
 from ._deployments import plan_deployment, plan_orphans
 from ._evaluations import plan_eval_items
 from ._jobs import identify_jobs, job_order, plan_job
+from ._rai_policies import plan_rai_policies, policies_before_deployments
 
 
 def plan_jobs(ctx: Ctx) -> None:
@@ -46,7 +47,9 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("Dataset", plan_datasets),
     Step("FineTuningJob", plan_jobs),
+    Step("RaiPolicy", plan_rai_policies),  # before the deployments that name them
     Step("Deployment", plan_deployments),  # with the Evaluations that gate them
+    Step("content filter policies before their deployments", policies_before_deployments),
     Step("objects no spec names", plan_orphans),
     Step("evaluation item uploads", plan_eval_items),
 )

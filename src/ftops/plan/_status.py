@@ -13,6 +13,7 @@ DATASET_STATUS = {"no-op": "uploaded", "wait": "processing", "create": "not uplo
 JOB_STATUS = {"no-op": "succeeded", "create": "not submitted"}
 DEPLOYMENT_STATUS = {"no-op": "in sync", "create": "not deployed", "update": "rollout pending"}
 FILE_STATUS = {"no-op": "in use", "delete": "to delete (no spec names it)"}
+RAI_POLICY_STATUS = {"no-op": "in sync", "create": "not created", "update": "update pending", "delete": "to delete"}
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,12 @@ def _file(a: Action) -> tuple[str, str]:
     return FILE_STATUS.get(a.action, a.action), a.reason
 
 
+def _rai_policy(a: Action) -> tuple[str, str]:
+    return RAI_POLICY_STATUS.get(a.action, a.action), "" if a.action == "no-op" and not a.drift else a.reason
+
+
 STATUS_WORDS: dict[Kind, _Words] = {"Dataset": _dataset, "FineTuningJob": _job, "Evaluation": _evaluation,
-                                    "Deployment": _deployment, "File": _file}
+                                    "Deployment": _deployment, "File": _file, "RaiPolicy": _rai_policy}
 
 
 def _row(a: Action) -> StatusRow:

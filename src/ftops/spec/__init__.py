@@ -1,6 +1,7 @@
 """Spec layer: load YAML spec documents into a checked Project. Imports nothing above it."""
 
 from ._documents import (
+    SPEC_KINDS,
     DatasetSpec,
     DeploymentSpec,
     Epoch,
@@ -41,6 +42,9 @@ __all__ = [
     "ENV_FIELDS",
     "ENV_PREFIXES",
     "HYPERPARAMETER_MODELS",
+    "SPEC_KINDS",
+    "ContentFilter",
+    "CustomBlocklist",
     "DatasetSpec",
     "DeploymentSpec",
     "Epoch",
@@ -53,11 +57,9 @@ __all__ = [
     "JobRef",
     "ModelRef",
     "PassRule",
-    "ContentFilter",
-    "CustomBlocklist",
     "Project",
-    "RaiPolicySpec",
     "PythonCriterion",
+    "RaiPolicySpec",
     "Resource",
     "ScoreModelCriterion",
     "Sku",

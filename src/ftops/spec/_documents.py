@@ -12,8 +12,8 @@ from pydantic.alias_generators import to_camel
 
 from .._vocabulary import SkuName, TrainingType, VersionUpgradeOption
 from ._evaluation import EvaluationRef, EvaluationSpec
-from ._rai_policy import ArmName, RaiPolicySpec
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
+from ._rai_policy import ArmName, RaiPolicySpec
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Method = Literal["supervised", "dpo", "reinforcement"]
