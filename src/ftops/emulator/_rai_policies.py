@@ -155,7 +155,8 @@ def delete_policy(request: Request) -> Response:
         if emu.store.get(c, KIND, name.lower()) is None:
             return Response(status_code=204)  # ARM: a delete of what does not exist is 204
         emu.store.delete(c, KIND, name.lower())
-    return Response(status_code=200)
+    # RaiPolicies_Delete answers 202 (a long-running operation) or 204; the local Foundry deletes at once.
+    return Response(status_code=202)
 
 
 ROUTES = [

@@ -20,7 +20,7 @@ from ._datasets import plan_datasets
 from ._deployments import plan_deployment, plan_orphans
 from ._evaluations import plan_eval_items
 from ._jobs import identify_jobs, job_order, plan_job
-from ._rai_policies import plan_rai_policies, policies_before_deployments
+from ._rai_policies import order_with_deployments, plan_rai_policies
 
 
 def plan_jobs(ctx: Ctx) -> None:
@@ -49,7 +49,7 @@ STEPS: tuple[Step, ...] = (
     Step("FineTuningJob", plan_jobs),
     Step("RaiPolicy", plan_rai_policies),  # before the deployments that name them
     Step("Deployment", plan_deployments),  # with the Evaluations that gate them
-    Step("content filter policies before their deployments", policies_before_deployments),
+    Step("content filter policies and their deployments", order_with_deployments),  # order, prune
     Step("objects no spec names", plan_orphans),
     Step("evaluation item uploads", plan_eval_items),
 )

@@ -75,10 +75,9 @@ def _entry_changes(changes: dict[str, tuple[Scalar, Scalar]], what: str,
 
 
 def plan_rai_policies(ctx: Ctx) -> None:
-    """Every RaiPolicy spec, then the managed policies no spec names."""
+    """Every RaiPolicy spec (before the deployments, which may name them)."""
     for res in ctx.checked.project.rai_policies.values():
         _plan_policy(ctx, res)
-    _orphans(ctx)
 
 
 def _plan_policy(ctx: Ctx, res: Resource[RaiPolicySpec]) -> None:
@@ -117,26 +116,31 @@ def _plan_policy(ctx: Ctx, res: Resource[RaiPolicySpec]) -> None:
 
 
 def _orphans(ctx: Ctx) -> None:
+    """Managed policies no spec names: pruned with --prune once no deployment uses them (a rollout of this plan
+    that moves a deployment to another policy runs first), else listed as prune candidates."""
     specs = {n.lower() for n in ctx.checked.project.rai_policies}
+    moved = {a.name: a for a in ctx.actions if isinstance(a, RollOut) and "raiPolicyName" in a.settings}
     for key, live in sorted(ctx.live.rai_policies.items()):
         if live.tags.get(ident.META_PROJECT) != ctx.project or key in specs:
             continue
-        users = sorted(d.name for d in ctx.live.snapshot.deployments
-                       if str(d.settings.get("raiPolicyName", "")).lower() == key)
+        users = [d.name for d in ctx.live.snapshot.deployments
+                 if str(d.settings.get("raiPolicyName", "")).lower() == key]
+        staying = sorted(u for u in users if u not in moved or moved[u].settings["raiPolicyName"].lower() == key)
         common: dict[str, Any] = {"kind": "RaiPolicy", "name": live.name, "live_id": live.name}
-        if ctx.prune and not users:
+        if ctx.prune and not staying:
             ctx.add(DeleteRaiPolicy(id=f"raipolicy.{live.name}:delete", reason="no spec names it: pruned (--prune)",
-                                    **common))
+                                    depends_on=[moved[u].id for u in sorted(users)], **common))
         elif ctx.prune:
-            why = f"deployment {', '.join(users)} still uses it: not pruned until none does"
-            ctx.add(NoOp(id=f"raipolicy.{live.name}:no-op", reason=f"no spec names it; {why}", blocked=why,
-                         drift="unapplied", **common))
+            ctx.add(NoOp(id=f"raipolicy.{live.name}:no-op", drift="unapplied", **common,
+                         reason=f"no spec names it; kept while deployment {', '.join(staying)} uses it"))
         else:
             ctx.add(NoOp(id=f"raipolicy.{live.name}:no-op", reason=PRUNE_HINT, drift="unapplied", **common))
 
 
-def policies_before_deployments(ctx: Ctx) -> None:
-    """A rollout waits for the write of the content filter policy its spec names (it must exist first)."""
+def order_with_deployments(ctx: Ctx) -> None:
+    """After the deployments are planned: a rollout waits for the write of the content filter policy its spec
+    names (it must exist first), and a policy no spec names is deleted only after the rollouts moving away."""
+    _orphans(ctx)
     puts = {a.name.lower(): a.id for a in ctx.actions if isinstance(a, PutRaiPolicy)}
     for a in ctx.actions:
         policy = a.settings.get("raiPolicyName") if isinstance(a, RollOut) else None
