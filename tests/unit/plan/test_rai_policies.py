@@ -114,9 +114,8 @@ def test_a_hand_edit_of_a_spec_set_deployment_field_is_modified_and_other_tags_a
 
 
 def test_a_deployment_setting_no_fields_keeps_its_hash(make_project: MakeProject) -> None:
-    from ftops.plan._deployments import deployment_hash
-
     from ftops.plan import matching
+    from ftops.plan._deployments import deployment_hash
 
     plain = world(make_project(spec=BASE_SPEC)).checked.project.deployments["clippy-prod"].spec
     before = {"model": plain.model.model_dump(mode="json"), "sku": [plain.sku.name, plain.sku.capacity],
