@@ -165,3 +165,20 @@ def test_the_local_foundry_lists_built_in_policies_and_refuses_a_deployment_nami
             live.arm.deployments.begin_create_or_update(live.conn.resource_group, live.conn.account, "clippy-prod",
                                                         d).result()
         assert e.value.status_code == 400 and "nope" in str(e.value)
+
+
+def test_a_saved_plan_with_a_policy_is_an_approval_and_a_forged_policy_action_is_refused(project: Project) -> None:
+    import json
+
+    project.append(POLICY)
+    project.edit(SKU, FIELDS)
+    assert project.ftops("plan", "--out", "plan.json").code in (0, 2)
+    data = json.loads((project.root / "plan.json").read_text())
+    forged = dict(next(a for a in data["actions"] if a["op"] == "raipolicy.put"), id="raipolicy.other:create",
+                  name="other")
+    (project.root / "forged.json").write_text(json.dumps({**data, "actions": [*data["actions"], forged]}))
+    r = project.ftops("apply", "forged.json", "--auto-approve")
+    assert r.code == 1 and "other" in r.err and "Traceback" not in r.err, r.err
+    r = project.ftops("apply", "plan.json", "--auto-approve", "--wait")
+    assert r.code == 0, r.out + r.err
+    assert project.ftops("plan", "--detailed-exitcode").code == 0
