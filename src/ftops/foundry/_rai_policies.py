@@ -128,8 +128,8 @@ def _merged_entries(live: list[dict[str, Any]], wanted: Iterable[FilterEntry | B
         if at is None:
             index[entry.key] = len(out)
             out.append(fields)
-        else:
-            out[at].update(fields)
+        else:  # the live entry keeps its own spelling of its name and source (matched without case)
+            out[at].update({k: v for k, v in fields.items() if k not in ident})
     return out
 
 
