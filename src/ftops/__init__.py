@@ -13,23 +13,29 @@ from ._exceptions import (
     ApplyFailed,
     DowntimeRefused,
     FoundryError,
+    FoundryNotFound,
+    FoundryUnreachable,
     FtopsError,
     PermanentFoundryError,
     PlanNotApproved,
+    PreflightFailed,
     Problem,
     StalePlanError,
     TemporaryFoundryError,
+    UnknownKind,
     UsageError,
     ValidationFailed,
 )
 
 if TYPE_CHECKING:
+    from ._urls import redact_text
     from .checks import CheckedProject, check_project, validate_dir
     from .spec import Project, load_project
 
 __version__ = "0.1.0"
+# `redact_text`: any text ftops shows (an error line, a log record) with every URL's query cut to `?…`.
 _LAZY = {"CheckedProject": "checks", "check_project": "checks", "validate_dir": "checks", "Project": "spec",
-         "load_project": "spec"}
+         "load_project": "spec", "redact_text": "_urls"}
 
 
 def __getattr__(name: str) -> Any:
@@ -41,7 +47,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "ApplyFailed", "CheckedProject", "DowntimeRefused", "FoundryError",
-    "FtopsError", "PermanentFoundryError", "PlanNotApproved", "Problem", "Project", "StalePlanError",
-    "TemporaryFoundryError",
-    "UsageError", "ValidationFailed", "__version__", "check_project", "load_project", "validate_dir",
+    "FoundryNotFound", "FoundryUnreachable", "FtopsError", "PermanentFoundryError", "PlanNotApproved",
+    "PreflightFailed", "Problem", "Project", "StalePlanError", "TemporaryFoundryError", "UnknownKind", "UsageError",
+    "ValidationFailed", "__version__", "check_project", "load_project", "redact_text", "validate_dir",
 ]

@@ -12,7 +12,8 @@
     ├── PlanNotApproved             a saved plan is not what a fresh decision makes (edited, not stale)
     ├── PreflightFailed             the plan would exceed a quota or use a retired model: nothing was done
     ├── DowntimeRefused             the plan interrupts serving and --allow-downtime was not given: nothing was done
-    └── ApplyFailed                 some actions of an apply failed (the summary says which)
+    ├── ApplyFailed                 some actions of an apply failed (the summary says which)
+    └── UnknownKind                 a kind or action type that a registry has no entry for (never a default)
 
 Exit codes: 0 success, 1 any FtopsError, 2 "changes present" (plan --detailed-exitcode) or
 "drift found" (drift). The CLI maps exceptions to codes in one place (`ftops.cli._main`).
@@ -126,6 +127,11 @@ class DowntimeRefused(FtopsError):
 
 class ApplyFailed(FtopsError):
     """Some actions failed; the others ran or were skipped as the summary reports."""
+
+
+class UnknownKind(FtopsError):
+    """A resource kind or action type that a layer's registry does not list: each layer has one entry per
+    kind (status rows, renderers ...) and refuses what it does not know rather than show it as another."""
 
 
 class FoundryNotFound(PermanentFoundryError):

@@ -33,6 +33,22 @@ DRIFT_CLASSES: tuple[DriftClass, ...] = get_args(DriftClass)
 # carries it. One pattern for both, so a catalog override cannot name a format a plan refuses to hold.
 MODEL_FORMAT_PATTERN = r"^[A-Za-z0-9 .\-]{1,40}$"
 
+# A training guard's metric, as Azure's results.csv spells its columns (reference 001, "results.csv"). The step
+# metrics of Azure's job events carry the same names, except validation token accuracy, which events and
+# checkpoints spell `valid_mean_token_accuracy` (`foundry/_wire.py` maps it).
+GuardMetric = Literal["train_loss", "train_mean_token_accuracy", "valid_loss", "validation_mean_token_accuracy",
+                      "full_valid_loss", "full_valid_mean_token_accuracy"]
+GUARD_METRICS: tuple[GuardMetric, ...] = get_args(GuardMetric)
+# What a tripped guard does to its job.
+GuardAction = Literal["pause", "cancel"]
+
+# The events a Notification may ask for (`on:`), as a webhook's JSON names them (`"event": "job.succeeded"`).
+NotificationEvent = Literal["job.succeeded", "job.failed", "rollout.done", "guard.tripped", "policy.blocked", "drift"]
+NOTIFICATION_EVENTS: tuple[NotificationEvent, ...] = get_args(NotificationEvent)
+# Where a Notification sends (its one target).
+NotificationTarget = Literal["webhook", "slack", "teams", "github"]
+NOTIFICATION_TARGETS: tuple[NotificationTarget, ...] = get_args(NotificationTarget)
+
 # A deployment's content filter and upgrade settings, and a content filter policy (RaiPolicy), as ARM spells
 # them (Azure/azure-rest-api-specs, specification/cognitiveservices/resource-manager/Microsoft.CognitiveServices/
 # stable/2025-09-01/cognitiveservices.json, commit f515332: DeploymentProperties, RaiPolicyProperties).

@@ -87,6 +87,11 @@ def _check_model_rules(job: Resource[FineTuningJobSpec], info: ModelInfo, region
     if s.paused and not info.pause_resume:
         problems.append(Problem(f"paused: true, but Foundry cannot pause or resume jobs on {info.name} "
                                 f"({info.cite('pauseResume')})", job.path, job.line_of("paused")))
+    for i, guard in enumerate(s.guards):
+        if guard.action == "pause" and not info.pause_resume:
+            problems.append(Problem(f"guards[{i}] pauses the job, but Foundry cannot pause or resume jobs on "
+                                    f"{info.name}: use action: cancel ({info.cite('pauseResume')})", job.path,
+                                    job.line_of("guards", i)))
     if isinstance(s.base_model, JobRef) and not info.continuous_fine_tuning:
         problems.append(Problem(f"continuous fine-tuning (baseModel: {{job: {s.base_model.job}}}) is not supported "
                                 f"for {info.name} ({info.cite('continuousFineTuning')})", job.path,

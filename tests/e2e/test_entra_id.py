@@ -170,6 +170,15 @@ def test_an_azure_ai_user_trains_but_is_refused_at_deploy_before_anything_change
     assert remote.live()[2] == ["clippy-prod"]
 
 
+def test_permissions_on_several_pages_are_all_read(remote: Remote) -> None:
+    """ARM pages Permissions - List For Resource with nextLink: the data actions on page 2 count too."""
+    remote.admin.identity(role="Cognitive Services OpenAI Contributor")
+    remote.admin.fidelity(arm_page_size=1)
+    r = remote.ftops("apply", "--auto-approve")
+    assert r.code == 0, r.err
+    assert remote.live()[0] == 2
+
+
 def test_an_openai_user_may_plan_but_not_apply(remote: Remote) -> None:
     """The read-only identity docs/ci.md recommends for pull requests: plan works, apply changes nothing."""
     remote.admin.identity(role="Cognitive Services OpenAI User")

@@ -113,6 +113,31 @@ def test_a_saved_plan_is_refused_when_the_specs_changed_and_a_fresh_one_applies_
     assert done <= {a["resource"] for a in saved["actions"] if a["id"] in expected}
 
 
+def test_a_plan_file_cannot_send_apply_outside_the_checkout(project: Project) -> None:
+    assert project.ftops("plan", "--out", "pr.plan.json").code == 0
+    path = project.root / "pr.plan.json"
+    saved = json.loads(path.read_text())
+    for elsewhere in ("../elsewhere/specs", "/etc"):
+        path.write_text(json.dumps({**saved, "spec_dir": elsewhere}))
+        r = project.ftops("apply", "pr.plan.json", "--auto-approve", "--on-stale", "replan")
+        assert r.code != 0 and r.err.count("\n") == 1 and "outside the directory apply runs in" in r.err
+    with project.live() as live:
+        assert live.oai.files.list().data == []  # nothing was done
+
+
+def test_a_replan_never_interrupts_serving_the_review_did_not_show(project: Project) -> None:
+    assert project.ftops("apply", "--auto-approve", "--wait").code == 0
+    project.edit("capacity: 50", "capacity: 40")
+    assert project.ftops("plan", "--out", "pr.plan.json").code == 0  # reviewed: a capacity change
+    project.edit("name: GlobalStandard", "name: Developer")  # merged later: a sku change (delete + create)
+    with project.live() as live:
+        before = live.arm.deployments.get(live.conn.resource_group, live.conn.account, "clippy-prod").etag
+    r = project.ftops("apply", "pr.plan.json", "--auto-approve", "--on-stale", "replan", "--allow-downtime")
+    assert r.code != 0 and "which the reviewed plan did not" in r.err and "Traceback" not in r.err
+    with project.live() as live:
+        assert live.arm.deployments.get(live.conn.resource_group, live.conn.account, "clippy-prod").etag == before
+
+
 def test_markdown_plan_for_a_reviewer(project: Project) -> None:
     assert project.ftops("apply", "--auto-approve", "--wait").code == 0
     project.edit("n_epochs: 3", "n_epochs: 4")

@@ -158,3 +158,59 @@ def _set_filter(live: Foundry, name: str) -> None:
     d = live.arm.deployments.get(live.conn.resource_group, live.conn.account, name)
     d.properties.rai_policy_name = CONTENT_FILTER
     live.arm.deployments.begin_create_or_update(live.conn.resource_group, live.conn.account, name, d).result()
+
+
+class _PersonCreatesAfterTheRead(FoundryClient):
+    """The interleaving of the race: ftops reads "no deployment", then a person creates one of that name."""
+
+    person: Foundry
+    model: str
+    tags: dict[str, str]
+    raced = False
+
+    def _raw_deployment(self, name: str) -> Deployment | None:
+        d = super()._raw_deployment(name)
+        if not self.raced:
+            self.raced = True
+            self.person.deploy(name, self.model, tags=self.tags).result()
+        return d
+
+
+def test_a_create_racing_a_persons_create_takes_nothing_over(tmp_path: Path) -> None:
+    client = connect(FoundrySpec(local=True, speed=20000), tmp_path, launcher=launch)
+    try:
+        with _direct(client) as live:
+            fid = live.upload()
+            model = live.wait_job(live.job(fid).id).fine_tuned_model
+            client.__class__ = _PersonCreatesAfterTheRead
+            racing: Any = client
+            racing.person, racing.model, racing.tags = live, model, {"owner": "a person"}
+            with pytest.raises(FoundryError, match="created by someone else") as e:
+                client.put_deployment("prod", DeploymentWrite(model, "Standard", 3, tags={"ftops-project": "p"}))
+            assert e.value.status == 412 and not e.value.retryable
+            d = _read_named(live, "prod")
+        assert (d.sku.capacity, d.tags) == (1, {"owner": "a person"})  # the person's, untouched
+    finally:
+        client.close()
+
+
+def test_a_create_racing_our_own_create_merges(tmp_path: Path) -> None:
+    """Two applies of one project creating one deployment: the second merges onto the first's, as an update."""
+    client = connect(FoundrySpec(local=True, speed=20000), tmp_path, launcher=launch)
+    try:
+        with _direct(client) as live:
+            fid = live.upload()
+            model = live.wait_job(live.job(fid).id).fine_tuned_model
+            client.__class__ = _PersonCreatesAfterTheRead
+            racing: Any = client
+            racing.person, racing.model, racing.tags = live, model, {"ftops-project": "p", "cost-center": "cc-2"}
+            d = client.put_deployment("prod", DeploymentWrite(model, "GlobalStandard", 3, tags={"ftops-project": "p"}))
+            raw = _read_named(live, "prod")
+        assert raw.tags == {"ftops-project": "p", "cost-center": "cc-2"}
+        assert d.capacity == 3
+    finally:
+        client.close()
+
+
+def _read_named(live: Foundry, name: str) -> Deployment:
+    return live.arm.deployments.get(live.conn.resource_group, live.conn.account, name)

@@ -44,6 +44,14 @@ S = "specs/main.yaml"
 LEARN_MODELS = ("source: https://learn.microsoft.com/azure/foundry/foundry-models/concepts/models-sold-directly-by-azure"
                 "#fine-tuning-models, read 2026-12-05)")
 T = "specs/data/train.jsonl"
+NOTIFY = """---
+apiVersion: ftops/v1
+kind: Notification
+metadata: {name: ops}
+spec:
+  webhook: {url: "https://hooks.example.com/x"}
+  on: [job.succeeded]
+"""
 DPO_SPEC = sub("baseModel: gpt-4.1-mini-2025-04-14\n  method: supervised",
                "baseModel: gpt-4.1-mini-2025-04-14\n  method: dpo")
 RFT_SPEC = BASE_SPEC[:BASE_SPEC.index("---\napiVersion: ftops/v1\nkind: FineTuningJob")] + """---
@@ -273,6 +281,21 @@ CASES = [
          "https://learn.microsoft.com/azure/foundry/openai/how-to/fine-tuning, read 2026-12-05)", f"{S}:28",
          spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: Ministral-3B").replace(
              "  seed: 105\n", "  seed: 105\n  paused: true\n")),
+    Case("pause-guard-on-open-source", "guards[0] pauses the job, but Foundry cannot pause or resume jobs on "
+         "Ministral-3B: use action: cancel", f"{S}:29",
+         spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: Ministral-3B").replace(
+             "  seed: 105\n", "  seed: 105\n  guards:\n  - {metric: valid_loss, rising: 3, action: pause}\n")),
+    Case("guard-without-a-condition", "a guard names a metric and exactly one of rising, above, below", f"{S}:29",
+         spec=sub("  seed: 105\n", "  seed: 105\n  guards:\n  - {metric: valid_loss, action: pause}\n")),
+    Case("notification-with-two-targets", "exactly one target", f"{S}:39",
+         spec=BASE_SPEC + NOTIFY.replace("  on:", "  slack: {url: \"${FTOPS_SLACK}\"}\n  on:")),
+    Case("notification-secret-in-git", "is a secret", f"{S}:40",
+         spec=BASE_SPEC + NOTIFY.replace("webhook: {url: \"https://hooks.example.com/x\"}",
+                                           "teams: {url: \"https://example.webhook.office.com/x\"}")),
+    Case("notification-plain-http", "plain http is refused", f"{S}:40",
+         spec=BASE_SPEC + NOTIFY.replace("https://hooks.example.com/x", "http://hooks.example.com/x")),
+    Case("notification-unknown-event", "must be one of", f"{S}:41",
+         spec=BASE_SPEC + NOTIFY.replace("job.succeeded", "job.done")),
     Case("continuous-on-open-source", "continuous fine-tuning (baseModel: {job: clippy}) is not supported for gpt-oss-20b",
          f"{S}:40", spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: gpt-oss-20b") + """---
 apiVersion: ftops/v1

@@ -11,6 +11,7 @@ itself decides, and the file only says that a person saw it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -54,3 +55,31 @@ def _shown(value: Any) -> str:
     """A short JSON rendering (control characters escaped: the file is untrusted text)."""
     text = orjson.dumps(value).decode()
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
+
+
+def saved_spec_dir(saved: Plan, cwd: Path) -> Path:
+    """The spec directory a plan file names, only inside the directory apply runs in (the checkout): a file
+    must not send apply to specs outside it (`../other`, `/etc`)."""
+    named = Path(saved.spec_dir)
+    where = (cwd / named).resolve()
+    if not where.is_relative_to(cwd.resolve()):
+        raise PlanNotApproved(f"the plan file names spec directory {_shown(saved.spec_dir)}, outside the directory "
+                              f"apply runs in; {REFUSED}")
+    return named
+
+
+def approve_replan(saved: Plan, fresh: Plan) -> Plan:
+    """`fresh`, a plan made again for a stale `saved` one (`--on-stale replan`), when it stays within what the
+    review of `saved` covered: the same namespace on the same account, and no interruption of serving the
+    reviewed plan did not show (with `--allow-downtime`, a replan could otherwise delete and recreate a
+    deployment nobody saw marked INTERRUPTS SERVING)."""
+    if (fresh.project, fresh.endpoint) != (saved.project, saved.endpoint):
+        raise PlanNotApproved(f"the plan file was made for namespace {saved.project} on {_shown(saved.endpoint)}, "
+                              f"its specs now plan namespace {fresh.project} on {_shown(fresh.endpoint)}; "
+                              f"{REFUSED}")
+    reviewed = {(a.name, a.sku) for a in saved.interruptions}
+    unreviewed = [a.name for a in fresh.interruptions if (a.name, a.sku) not in reviewed]
+    if unreviewed:
+        raise PlanNotApproved(f"planned again, the plan interrupts serving of {', '.join(unreviewed)}, which the "
+                              f"reviewed plan did not; {REFUSED}")
+    return fresh

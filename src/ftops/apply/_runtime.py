@@ -22,6 +22,7 @@ from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveFile, LiveJob
 from ..plan import Action, NoOp, PauseJob, Plan, ResumeJob, Verdict, WaitFile, WaitJob, matching
 from ._clock import SYSTEM, Clock
+from ._guards import GuardWatch
 from ._recent import Recent, View
 
 LiveT = TypeVar("LiveT", LiveJob, LiveFile)
@@ -116,6 +117,7 @@ class Runtime:
     recent_files: Recent[LiveFile] = field(init=False)
     recent_jobs: Recent[LiveJob] = field(init=False)
     settler: Settler = field(init=False)
+    guards: GuardWatch = field(init=False)  # training guards of the jobs --wait follows
 
     def __post_init__(self) -> None:
         # A rival was created after our plan's snapshot (else the plan would have adopted it): the shared
@@ -130,6 +132,7 @@ class Runtime:
                                   lambda j: matching.content_key(j.metadata) or "", floor,
                                   rescan=UPLOAD_SETTLE_SECONDS, clock=self.clock)
         self.settler = Settler(self)
+        self.guards = GuardWatch(self.checked, self.client)
         for a in self.plan.actions:
             if isinstance(a, WaitFile):
                 self.files[a.name] = a.file_id
@@ -186,9 +189,11 @@ class Runtime:
             if not self.wait_jobs:
                 raise Deferred(f"waits for job {name} ({job.id} is {job.status}); run apply again or use --wait")
             self.reporter.status(action, f"waiting for {job.id}: {job.status}")
-            job = self.client.wait_job(job.id, stop=self.stop, until=self._settle_due,
+            job = self.client.wait_job(job.id, stop=self.stop,
+                                       until=lambda j: self._settle_due(j) or self.guards.check(name, j),
                                        on_status=lambda text: self.reporter.status(action, text),
                                        on_outage=lambda text: self.reporter.warn(action, text))
+            self.guards.enforce(name, job)  # a training guard tripped: pause or cancel it, and stop here
             if self.stop.is_set():
                 raise Deferred("interrupted while waiting; run apply again to continue")
 

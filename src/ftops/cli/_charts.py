@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from .._exceptions import FtopsError
+from .. import FtopsError
 from ..foundry import JobMetrics, StepMetrics
 from ._escape import md_cell, md_text
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._exceptions import FtopsError
+from .. import FtopsError
 from ..checks import CheckedProject, validate_dir
 from ..emulator import INSTALL_HINT, ChildFoundry, launch, missing_dependencies, spawn
 from ._escape import terminal

@@ -16,8 +16,7 @@ import traceback
 
 import typer
 
-from .._exceptions import EXIT_ERROR, FtopsError, ValidationFailed
-from .._urls import redact_text
+from .. import EXIT_ERROR, FtopsError, ValidationFailed, redact_text
 from ._escape import terminal
 from ._output import err, out
 from ._parser import ABORTS, NO_ARGS_HELP, USAGE_ERRORS

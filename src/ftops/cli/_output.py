@@ -7,7 +7,7 @@ from typing import IO, Any, cast
 
 from rich.console import Console
 
-from .._exceptions import FtopsError
+from .. import FtopsError
 
 
 class OutputFailed(FtopsError):

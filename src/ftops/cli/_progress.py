@@ -20,9 +20,10 @@ from rich.progress import (
 from rich.text import Text
 
 from ..apply import Outcome
-from ..plan import Action, UploadDataset
+from ..plan import Action
 from ._escape import terminal
 from ._output import err
+from ._views import view_of
 
 MARK = {"done": "[green]✓[/]", "no-op": "[dim]=[/]", "failed": "[red]✗[/]", "skipped": "[yellow]-[/]",
         "blocked": "[red]![/]", "deferred": "[blue]…[/]"}
@@ -55,7 +56,7 @@ class ProgressReporter:
         self._progress.stop()
 
     def start(self, action: Action) -> None:
-        total = action.bytes if isinstance(action, UploadDataset) else None
+        total = view_of(action).size(action)
         with self._lock:
             self._tasks[action.id] = self._progress.add_task(f"{action.action} {escape(action.resource)}",
                                                              total=total)

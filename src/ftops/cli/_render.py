@@ -11,9 +11,11 @@ from rich.markup import escape
 
 from ..apply import ApplyResult
 from ..foundry import public_url
-from ..plan import Action, DriftItem, EvaluateCandidates, Finding, Plan, Scalar, StatusRow, Verdict, verdicts
+from ..plan import Action, DriftItem, Finding, Plan, Scalar, StatusRow, Verdict, verdicts
 from ._escape import md_cell, md_text, terminal
+from ._views import money, view_of
 
+# Each verb's symbol and colour (a test checks every verb has one: an action is never drawn as `?`).
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
           "delete": ("-", "red"), "cancel": ("x", "red"), "pause": ("||", "cyan"), "resume": (">", "cyan"),
           "wait": ("...", "blue"), "no-op": (" ", "dim")}
@@ -22,10 +24,6 @@ MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
 CUT_NOTE_ROOM = 600  # kept free for the line that says what did not fit
 FINDING_NAMES = 3  # resources named in a group of identical findings; the rest are counted
 HIDDEN_CHANGES = ("spec hash",)  # shown only when nothing else changed
-
-
-def money(x: float) -> str:
-    return f"${x:,.2f}"
 
 
 def signed(x: float) -> str:
@@ -91,17 +89,6 @@ def field_changes(a: Action) -> list[tuple[str, Scalar, Scalar]]:
     return rows or [(k, old, new) for k, (old, new) in a.changes.items()]
 
 
-def _cost_note(a: Action) -> str:
-    if isinstance(a, EvaluateCandidates) and a.tokens:
-        on = len(a.canaries) or "each candidate and the baseline on"
-        return f"  ~{a.tokens:,} eval tokens ({on} {a.canary_sku} canaries)"
-    if a.action in ("create", "replace") and a.kind == "FineTuningJob" and a.cost.training_usd:
-        return f"  ~{money(a.cost.training_usd)} training"
-    if a.kind == "Deployment" and a.action in ("create", "replace") and a.cost.monthly_usd:
-        return f"  ~{money(a.cost.monthly_usd)}/month"
-    return ""
-
-
 def _label(a: Action) -> str:
     if a.blocked:
         return "blocked"
@@ -122,10 +109,10 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
     for a in plan.actions:
         if not _visible(a, verbose):
             continue
-        sym, color = SYMBOL.get(a.action, ("?", "white"))
+        sym, color = SYMBOL[a.action]
         color = "red" if a.blocked else "blue" if a.pending else color
         lines.append(f"  [{color}]{sym:>3} {escape(a.resource):<{width}}  {_label(a):<8}[/] "
-                     f"{escape(terminal(a.reason))}{_cost_note(a)}")
+                     f"{escape(terminal(a.reason))}{view_of(a).note(a)}")
         for name, old, new in field_changes(a):
             lines.append(f"        [dim]{escape(terminal(name))}: {escape(terminal(shown(old)))} -> "
                          f"{escape(terminal(shown(new)))}[/]")
@@ -138,13 +125,20 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
     for g in group_findings(plan.findings):
         color = "red" if g.severity == "error" else "yellow"
         lines.append(f"  [{color}]{g.severity}:[/] {escape(terminal(g.names(str)))}: {escape(terminal(g.message))}")
+    lines += notice_lines(plan)
     lines += ["", plan_summary_line(plan), *(escape(x) for x in cost_text(plan, plan.totals()))]
     return "\n".join(lines)
 
 
+def notice_lines(plan: Plan) -> list[str]:
+    """The notifications apply would send (Notification specs), one line each."""
+    return [f"  [magenta]  @ notify {escape(n.notification)} ({n.target})[/] {escape(n.event)}: "
+            f"{escape(terminal(n.text))}" for n in plan.notifications]
+
+
 def _canary_label(plan: Plan) -> str | None:
     """The evaluation canaries this plan deploys, or None when it deploys none."""
-    runs = [a for a in plan.actions if isinstance(a, EvaluateCandidates)]
+    runs = [a for a in plan.actions if view_of(a).canaries]
     if not runs:
         return None
     return f"evaluation canaries (this plan: {len(runs)} evaluation(s), billed by the hour, about 1 h each; " \
@@ -184,7 +178,7 @@ def cost_text(plan: Plan, t: dict[str, float]) -> list[str]:
 
 
 def _md_row(a: Action) -> str:
-    sym = SYMBOL.get(a.action, ("?", ""))[0]
+    sym = SYMBOL[a.action][0]
     label = "**blocked**" if a.blocked else _label(a)
     fields = "<br>".join(f"`{md_cell(name)}`: {md_text(shown(old))} → {md_text(shown(new))}"
                          for name, old, new in field_changes(a))

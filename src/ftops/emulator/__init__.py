@@ -14,13 +14,14 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ._connection import Connection
+from ._job_faults import JOB_FAULT_KINDS
 from ._launch import ChildFoundry, launch, spawn
 
 if TYPE_CHECKING:
     from ._managed_identity import change_settings as identity_settings
     from ._server import DEFAULTS, AdminClient, EmulatorServer
 
-__all__ = ["DEFAULTS", "INSTALL_HINT", "AdminClient", "ChildFoundry", "Connection", "EmulatorServer",
+__all__ = ["DEFAULTS", "INSTALL_HINT", "JOB_FAULT_KINDS", "AdminClient", "ChildFoundry", "Connection", "EmulatorServer",
            "identity_settings", "launch", "missing_dependencies", "spawn"]
 
 # The modules of the `local` extra (pyproject.toml), by import name: `pip install ftops` has none of them.

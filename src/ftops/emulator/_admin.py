@@ -13,6 +13,7 @@ from . import _catalog, _fidelity, _managed_identity, _sim
 from ._faults import KINDS
 from ._http import JSON, json_body
 from ._http import emulator_of as _emu
+from ._job_faults import JOB_FAULT_KINDS
 from ._store import DEFAULT_LIMITS
 
 
@@ -87,7 +88,9 @@ async def set_limits(request: Request) -> Response:
 
 async def fail_job(request: Request) -> Response:
     """Make a job fail: {"job_id": ...} fails it now; {"suffix": ...} or {"metadata": {...}} fails
-    every job created later that matches, at fraction `at` (default 0.5) of its training."""
+    every job created later that matches, at fraction `at` (default 0.5) of its training. `kind` (of
+    JOB_FAULT_KINDS) says how: "fail" (the default) fails it, "diverge" lets it train with its validation loss
+    rising from its first evaluation."""
     emu = _emu(request)
     body = await json_body(request) or {}
     message = body.get("message") or "The job failed due to an internal error (injected)."
@@ -103,9 +106,12 @@ async def fail_job(request: Request) -> Response:
             _sim._finish(job, "failed", now, {"code": "internal_error", "message": message, "param": None})
             emu.store.put(c, "job", job["id"], job)
             return JSON(_sim.job_view(job, now))
+        kind = body.get("kind") or "fail"
+        if kind not in JOB_FAULT_KINDS:
+            return JSON({"error": f"kind must be one of {', '.join(JOB_FAULT_KINDS)}"}, status_code=400)
         rules = emu.store.meta(c, "fail_rules", [])
         rules.append({"suffix": body.get("suffix"), "metadata": body.get("metadata"), "message": message,
-                      "at": float(body.get("at", 0.5))})
+                      "at": float(body.get("at", 0.5)), "kind": kind})
         emu.store.set_meta(c, "fail_rules", rules)
         return JSON({"fail_rules": rules})
 

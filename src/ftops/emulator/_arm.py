@@ -229,9 +229,15 @@ def _quota_full(emu: Emulator, c: Any) -> JSON | None:
 
 
 def _if_match(request: Request, existing: dict[str, Any] | None) -> JSON | None:
-    if_match = request.headers.get("if-match")
-    if if_match and if_match != "*" and (existing is None or if_match.strip('"') != existing["etag"]):
+    """ARM's conditional writes: `If-Match` (an etag, or `*`: only if it exists) and `If-None-Match: *` (only
+    if it does not exist); a failed condition is 412 PreconditionFailed and changes nothing."""
+    if_match, if_none_match = request.headers.get("if-match"), request.headers.get("if-none-match")
+    if if_match and (existing is None or (if_match != "*" and if_match.strip('"') != existing["etag"])):
         return arm_error(412, "PreconditionFailed", "The etag in If-Match does not match the deployment.")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        return arm_error(412, "PreconditionFailed", "If-None-Match supports only '*'.")
+    if if_none_match is not None and existing is not None:
+        return arm_error(412, "PreconditionFailed", "The deployment already exists (If-None-Match: *).")
     return None
 
 

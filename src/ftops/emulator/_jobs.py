@@ -134,7 +134,9 @@ async def create_job(request: Request) -> Response:
         }
         _sim.plan_timeline(job)
         for rule in emu.store.meta(c, "fail_rules", []):
-            if _rule_matches(rule, job):
+            if _rule_matches(rule, job) and rule.get("kind") == "diverge":
+                job["diverge"] = True  # trains to the end, its validation loss rising (`_sim.step_metrics`)
+            elif _rule_matches(rule, job):
                 job["fail_at"] = float(rule.get("at", 0.5))
                 job["fail_message"] = rule.get("message")
         emu.store.put(c, "job", jid, job)

@@ -34,9 +34,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import _rbac
+from . import _fidelity, _rbac
 from ._arm import ACCOUNT, check_account
-from ._http import JSON, json_body
+from ._http import JSON, arm_page, json_body
 from ._http import emulator_of as _emu
 from ._store import Store
 
@@ -240,11 +240,16 @@ def permissions(request: Request) -> Response:
     emu = _emu(request)
     with emu.store.tx() as c:
         s = settings(emu.store, c)
+        size = int(_fidelity.settings(emu.store, c)["arm_page_size"])
     if not s["permissions_api"]:  # a test's way to make ftops find out by acting (no preflight)
         return JSON({"error": {"code": "AuthorizationFailed", "message": "The client may not read its "
                                "permissions over this scope."}}, status_code=403)
     role = _rbac.ROLES[s["role"]] if request.scope.get("ftops.principal") else _rbac.ROLES[_rbac.DEFAULT_ROLE]
-    return JSON({"value": [role.permissions()]})
+    # Azure answers one permission per role assignment; the role's control- and data-plane halves are two
+    # here (their union is the role), so that a page size of 1 makes a second page, read with `nextLink`.
+    whole = role.permissions()
+    halves = [{**whole, "dataActions": [], "notDataActions": []}, {**whole, "actions": [], "notActions": []}]
+    return arm_page(request, halves, size)
 
 
 async def set_identity(request: Request) -> Response:

@@ -93,6 +93,9 @@ def step_metrics(job: dict[str, Any], step: int) -> dict[str, Any]:
     if job.get("validation_file"):
         fvl = full_valid_loss(job, epoch)
         vl = round(fvl + (random.Random(digest(job["seed"], "v", step)).random() - 0.5) * 0.1, 4)
+        if job.get("diverge"):  # `fail-job --kind diverge`: validation loss rises from its first evaluation
+            fvl = round(0.8 + 1.5 * epoch / job["n_epochs"], 4)
+            vl = round(0.8 + 1.5 * step / (spe * job["n_epochs"]), 4)
         m.update(valid_loss=vl, valid_mean_token_accuracy=accuracy(vl))
         if step % spe == 0:
             m.update(full_valid_loss=fvl, full_valid_mean_token_accuracy=accuracy(fvl))

@@ -12,7 +12,7 @@ from ._connect import (
     data_plane_endpoint,
     public_url,
 )
-from ._deployments import OWNED_TAG_PREFIX, DeploymentWrite, owned_tag
+from ._deployments import OWNED_TAG_PREFIX, OWNER_TAG, DeploymentWrite, owned_tag
 from ._errors import RetryPolicy, classify
 from ._evals import (
     CHAT_ITEM_SCHEMA,
@@ -69,6 +69,7 @@ __all__ = [
     "FINE_TUNES_WRITE",
     "OUTAGE_BUDGET_ENV",
     "OWNED_TAG_PREFIX",
+    "OWNER_TAG",
     "RAI_POLICIES_DELETE",
     "RAI_POLICIES_WRITE",
     "RETRY_BUDGET_ENV",

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import openai
 import orjson
@@ -28,10 +29,10 @@ from .._exceptions import (
 )
 from .._urls import redact_text
 from ._concurrent import at_once
-from ._deployments import DeploymentWrite, merged, tag_problem, wire
+from ._deployments import DeploymentWrite, merged, same_owner, tag_problem, wire
 from ._errors import RetryPolicy, call
 from ._live_objects import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
-from ._permissions import PERMISSIONS_API, Permissions
+from ._permissions import PERMISSIONS_API, Permission, Permissions
 from ._rai_policies import LiveRaiPolicy, RaiPolicyWrite, merged_policy
 from ._timeouts import REMOTE, Timeouts
 from ._wire import JobRequest, LiveEvent, parse_event
@@ -45,6 +46,7 @@ RECENT_PAGE = 100  # a run's own recent listings: small pages, stopped once olde
 # A listing that has not ended after this many pages is a server whose paging loops (a nextLink or cursor that
 # never ends): ftops stops rather than read forever. Azure's quotas keep real listings to a few pages.
 MAX_PAGES = 1_000
+MAX_PERMISSION_PAGES = 100  # one permission per role assignment: a few, even on a busy account
 PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
 Progress = Callable[[int], None]
 Status = Callable[[str], None]
@@ -296,11 +298,34 @@ class FoundryClient:
                f"Microsoft.CognitiveServices/accounts/{self.account}/providers/Microsoft.Authorization/"
                f"permissions?api-version={PERMISSIONS_API}")
 
-        def fetch(t: float) -> Permissions:
-            response = self.arm._send_request(HttpRequest("GET", url), **self._arm(t))
-            response.raise_for_status()
-            return Permissions.parse(response.json())
-        return self._call(fetch, "read the identity's permissions", timeout=self.timeouts.read)
+        def fetch(link: str) -> Callable[[float], Any]:
+            def get(t: float) -> Any:
+                response = self.arm._send_request(HttpRequest("GET", link), **self._arm(t))
+                response.raise_for_status()
+                return response.json()
+            return get
+
+        entries: list[Permission] = []
+        seen: set[str] = set()
+        link: str | None = url
+        while link is not None:
+            if len(seen) >= MAX_PERMISSION_PAGES or link in seen:
+                raise _endless("the identity's permissions", MAX_PERMISSION_PAGES)
+            seen.add(link)
+            body = self._call(fetch(link), "read the identity's permissions", timeout=self.timeouts.read)
+            entries.extend(Permissions.parse(body).entries)
+            link = self._same_arm_host(body.get("nextLink") if isinstance(body, dict) else None)
+        return Permissions(tuple(entries))
+
+    def _same_arm_host(self, link: Any) -> str | None:
+        """A nextLink to follow: on ARM's own https host only (the request carries the ARM token)."""
+        if not isinstance(link, str) or not link:
+            return None
+        base, there = urlsplit(self.arm._client._base_url), urlsplit(link)
+        if (there.scheme, there.netloc.lower()) != (base.scheme, base.netloc.lower()):
+            raise PermanentFoundryError(f"read the identity's permissions: ARM's nextLink names another host "
+                                        f"({there.netloc}); not followed")
+        return link
 
     def snapshot(self) -> Snapshot:
         """Files, jobs and deployments, listed at once: each listing waits on the service (two planes),
@@ -569,15 +594,20 @@ class FoundryClient:
         own (a PUT is idempotent), so a dropped connection costs one request, not the whole operation;
         the LRO poller is not used for that reason.
         """
-        for _ in range(WRITE_ATTEMPTS - 1):
+        creating = False
+        for attempt in range(WRITE_ATTEMPTS):
             live = self._raw_deployment(name)
+            if creating and live is not None and not same_owner(live.tags, write.tags):
+                raise PermanentFoundryError(
+                    f"deploy {name}: a deployment named {name} was created by someone else while ftops created it; "
+                    "ftops will not take it over (nothing was written)", status=412, code="PreconditionFailed")
+            creating = live is None
             try:
-                return self._write_deployment(name, self._body(name, live, write), _etag(live))
+                return self._write_deployment(name, self._body(name, live, write), _etag(live), create=creating)
             except PermanentFoundryError as e:
-                if e.status != 412:
+                if e.status != 412 or attempt == WRITE_ATTEMPTS - 1:
                     raise
-        live = self._raw_deployment(name)
-        return self._write_deployment(name, self._body(name, live, write), _etag(live))
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     @staticmethod
     def _body(name: str, live: Deployment | None, write: DeploymentWrite) -> Deployment:
@@ -604,7 +634,7 @@ class FoundryClient:
                 raise _Interrupted(f"{e.message}: {name} serves nothing until the next apply creates it again",
                                    status=e.status, code=e.code) from e
         try:
-            return self._write_deployment(name, body, None)
+            return self._write_deployment(name, body, None, create=True)
         except _StillProvisioning:
             raise  # Azure took the new deployment and is still making it: writing the old one over it would race
         except FoundryError as e:
@@ -617,7 +647,7 @@ class FoundryClient:
     def _restore(self, name: str, old: Deployment) -> str:
         """Put `old` back, exactly as it was read, after a failed replacement; says what happened."""
         try:
-            self._write_deployment(name, old, None)
+            self._write_deployment(name, old, None, create=True)
         except FoundryError as e:
             return f"the old deployment could NOT be restored ({e.message}): {name} serves nothing now"
         return f"the old deployment {name} was restored and serves its model again"
@@ -632,8 +662,10 @@ class FoundryClient:
             return None
         return d
 
-    def _write_deployment(self, name: str, body: Deployment, etag: str | None) -> LiveDeployment:
-        headers = {"If-Match": etag} if etag else {}
+    def _write_deployment(self, name: str, body: Deployment, etag: str | None, *, create: bool) -> LiveDeployment:
+        # If-Match: write over exactly what was read. If-None-Match: * (a create): create only if nobody else
+        # has meanwhile, else ARM answers 412 (its contract for conditional PUTs) and the caller reads again.
+        headers = {"If-Match": etag} if etag else {"If-None-Match": "*"} if create else {}
         data = orjson.dumps(wire(body))  # with the properties the SDK does not model (`_deployments.wire`)
         self._call(lambda t: self.arm.deployments.begin_create_or_update(
             self.resource_group, self.account, name, io.BytesIO(data), polling=False, headers=headers,

@@ -34,6 +34,7 @@ from ._live_objects import UNOWNED_PROPERTIES
 from ._wire import arm_sku
 
 OWNED_TAG_PREFIX = "ftops-"
+OWNER_TAG = "ftops-project"  # the namespace (project) whose specs manage the object
 # Azure's tag limits (Learn, "Use tags to organize your Azure resources", Limitations): 50 name-value pairs
 # per resource, names up to 512 characters, values up to 256. ARM refuses a PUT past them.
 MAX_TAGS, MAX_TAG_NAME, MAX_TAG_VALUE = 50, 512, 256
@@ -55,6 +56,14 @@ def tag_problem(tags: dict[str, str], ours: dict[str, str] | None) -> str | None
         return (f"with ftops' {len(ours)} tags it would carry {len(tags)} tags, over Azure's {MAX_TAGS} per "
                 f"resource; remove {len(tags) - MAX_TAGS} of its other tags")
     return None
+
+
+def same_owner(live: dict[str, str] | None, ours: dict[str, str] | None) -> bool:
+    """Whether a deployment tagged `live` is managed by the project that writes `ours` (ftops' tags)."""
+    owner = {k.lower(): v for k, v in (live or {}).items()}.get(OWNER_TAG)
+    return ours is not None and owner is not None and owner == ours.get(OWNER_TAG)
+
+
 @dataclass(frozen=True)
 class DeploymentWrite:
     """What ftops writes to a deployment, in the spec's terms (sku `Developer`, not `DeveloperTier`).

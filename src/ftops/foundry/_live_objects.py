@@ -70,6 +70,7 @@ class LiveJob:
     validation_file: str | None
     n_epochs: int | None
     finished_at: int | None = None
+    batch_size: int | None = None  # resolved: with the training examples, the steps of an epoch
     estimated_finish: int | None = None
     trained_tokens: int | None = None
     error: str | None = None
@@ -84,12 +85,13 @@ class LiveJob:
         err = _get(j, "error")
         message = _get(err, "message") if err else None
         hp = _get(j, "hyperparameters") or {}
-        n = _resolved(_get(hp, "n_epochs"))
+        n, batch = _resolved(_get(hp, "n_epochs")), _resolved(_get(hp, "batch_size"))
         method = _get(j, "method")
-        if n is None and method is not None:
+        if (n is None or batch is None) and method is not None:
             mtype = _get(method, "type")
             inner = _get(method, mtype) if isinstance(mtype, str) else None
-            n = _resolved(_get(_get(inner, "hyperparameters") or {}, "n_epochs"))
+            n = n or _resolved(_get(_get(inner, "hyperparameters") or {}, "n_epochs"))
+            batch = batch or _resolved(_get(_get(inner, "hyperparameters") or {}, "batch_size"))
         return cls(
             id=str(_get(j, "id")), status=str(_get(j, "status") or "unknown"), model=str(_get(j, "model") or ""),
             created_at=_int(_get(j, "created_at")) or 0, fine_tuned_model=_get(j, "fine_tuned_model"),
@@ -97,7 +99,7 @@ class LiveJob:
             validation_file=_get(j, "validation_file"), n_epochs=n,
             finished_at=_int(_get(j, "finished_at")), estimated_finish=_int(_get(j, "estimated_finish")),
             trained_tokens=_int(_get(j, "trained_tokens")), error=str(message) if message else None,
-            suffix=_get(j, "suffix"))
+            suffix=_get(j, "suffix"), batch_size=batch)
 
 
 @dataclass(frozen=True)

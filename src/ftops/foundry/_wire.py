@@ -5,6 +5,7 @@ Everything Foundry spells differently from the spec is translated in this module
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,15 +65,23 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class LiveEvent:
-    """One job event; metrics events carry the step (and, in the message, the total number of steps)."""
+    """One job event; metrics events carry the step (and, in the message, the total number of steps).
+
+    `metrics`: the step metrics of a metrics event (`"type": "metrics"`, OpenAPI `FineTuningJobEvent.data`), by
+    the names of Azure's results.csv columns (`_vocabulary.GUARD_METRICS`); training guards decide on them.
+    """
 
     message: str
     step: int | None = None
     total_steps: int | None = None
     train_loss: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 _STEP = re.compile(r"Step (\d+)/(\d+)")
+# Events and checkpoints spell validation token accuracy `valid_mean_token_accuracy` (OpenAPI
+# `FineTuningJobCheckpoint.metrics`); results.csv, and so the spec, `validation_mean_token_accuracy`.
+_METRIC_NAMES = {"valid_mean_token_accuracy": "validation_mean_token_accuracy"}
 
 
 def parse_event(message: str, data: dict[str, Any]) -> LiveEvent:
@@ -84,4 +93,14 @@ def parse_event(message: str, data: dict[str, Any]) -> LiveEvent:
     return LiveEvent(message=message[:300],
                      step=int(step) if isinstance(step, int | float) else int(found.group(1)) if found else None,
                      total_steps=int(found.group(2)) if found else None,
-                     train_loss=float(loss) if isinstance(loss, int | float) else None)
+                     train_loss=float(loss) if isinstance(loss, int | float) else None,
+                     metrics=_step_metrics(data) if isinstance(step, int | float) else {})
+
+
+def _step_metrics(data: dict[str, Any]) -> dict[str, float]:
+    """The finite numbers of a metrics event's data, by results.csv's names (anything else is left out)."""
+    out: dict[str, float] = {}
+    for key, value in list(data.items())[:50]:
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            out[_METRIC_NAMES.get(str(key), str(key))[:64]] = float(value)
+    return out

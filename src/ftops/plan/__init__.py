@@ -8,6 +8,7 @@ from ._actions import (
     DRIFT_KINDS,
     FORMAT_VERSION,
     Action,
+    ActionBase,
     CancelJob,
     Candidate,
     CandidateScores,
@@ -17,9 +18,11 @@ from ._actions import (
     DeleteRaiPolicy,
     EvaluateCandidates,
     Finding,
+    GuardTrip,
     ImportDataset,
     JobProgress,
     NoOp,
+    Notice,
     PauseJob,
     Plan,
     PutRaiPolicy,
@@ -35,8 +38,10 @@ from ._actions import (
 )
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
 from ._drift import DriftItem, drift_items, in_progress
+from ._guards import job_trip
 from ._jobs import job_identity, job_request
-from ._live import LiveState, Needs, read_live
+from ._live import EVENTS_READ, LiveState, Needs, read_live
+from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._rai_policies import policy_write, rai_policy_hash
 from ._resolve import Resolved, needs_checkpoints, resolve_model
@@ -45,9 +50,12 @@ from ._status import StatusRow, status_rows, verdicts
 __all__ = [
     "ACTIONS",
     "CHANGING",
+    "CLAIM_PREFIX",
     "DRIFT_KINDS",
+    "EVENTS_READ",
     "FORMAT_VERSION",
     "Action",
+    "ActionBase",
     "CancelJob",
     "Candidate",
     "CandidateScores",
@@ -60,11 +68,13 @@ __all__ = [
     "DriftItem",
     "EvaluateCandidates",
     "Finding",
+    "GuardTrip",
     "ImportDataset",
     "JobProgress",
     "LiveState",
     "Needs",
     "NoOp",
+    "Notice",
     "PauseJob",
     "Plan",
     "PutRaiPolicy",
@@ -77,6 +87,7 @@ __all__ = [
     "Verdict",
     "WaitFile",
     "WaitJob",
+    "claim_name",
     "compare_catalog",
     "decide",
     "drift_items",
@@ -85,10 +96,13 @@ __all__ = [
     "in_progress",
     "job_identity",
     "job_request",
+    "job_trip",
     "known_after_apply",
     "make_plan",
     "matching",
     "needs_checkpoints",
+    "notices_for",
+    "parse_claim",
     "policy_write",
     "rai_policy_hash",
     "read_catalog_comparison",

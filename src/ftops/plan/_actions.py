@@ -12,7 +12,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._urls import plan_form
-from .._vocabulary import CHANGING, DRIFT_CLASSES, MODEL_FORMAT_PATTERN, VERBS, DriftClass, SkuName, Verb
+from .._vocabulary import (
+    CHANGING,
+    DRIFT_CLASSES,
+    MODEL_FORMAT_PATTERN,
+    VERBS,
+    DriftClass,
+    GuardAction,
+    NotificationEvent,
+    NotificationTarget,
+    SkuName,
+    Verb,
+)
 
 FORMAT_VERSION: Literal[2] = 2
 ACTIONS = VERBS
@@ -98,6 +109,18 @@ class JobProgress(_Model):
         return parts
 
 
+class GuardTrip(_Model):
+    """A training guard that tripped on a job's step metrics (or its estimated spend): which, where, and why."""
+
+    guard: str = Field(max_length=200)  # the guard as written, e.g. `valid_loss rising 3 -> pause`
+    action: GuardAction
+    step: int = Field(ge=0)  # the step whose metrics tripped it
+    why: str = Field(max_length=500)  # the values that tripped it
+
+    def __str__(self) -> str:
+        return f"guard {self.guard} tripped at step {self.step}: {self.why}"
+
+
 class ActionBase(_Model):
     """What every action has: what, why, which fields change, what it waits for, how it is classified."""
 
@@ -112,6 +135,7 @@ class ActionBase(_Model):
     live_id: str | None = None  # the live object it concerns: file id, job id or deployment name
     duplicate_of: str | None = None  # a second live object for one spec (racing applies)
     progress: JobProgress | None = None
+    guard: GuardTrip | None = None  # jobs: the training guard that tripped (pause, cancel, or held paused)
     cost: Cost = Field(default_factory=Cost)
 
     kind: Kind
@@ -236,7 +260,7 @@ class ResumeJob(_OnJob):
 class CancelJob(_OnJob):
     op: Literal["job.cancel"] = "job.cancel"
     action: Literal["cancel"] = "cancel"
-    cause: Literal["duplicate", "superseded", "orphan"]
+    cause: Literal["duplicate", "superseded", "orphan", "guard"]
 
 
 # -- evaluations ----------------------------------------------------------------------------
@@ -365,6 +389,7 @@ class NoOp(ActionBase):
     served_model: str | None = None  # deployments: what it serves
     fine_tuned_model: str | None = None  # jobs: the model a succeeded job produced
     verdict: Verdict | None = None  # deployments gated on an evaluation: its verdict
+    in_sync: bool = False  # deployments: serves what its spec says (a rollout is done)
 
 
 Action = Annotated[
@@ -372,6 +397,18 @@ Action = Annotated[
     | EvaluateCandidates | RollOut | DeleteDeployment | DeleteFile | PutRaiPolicy | DeleteRaiPolicy | NoOp,
     Field(discriminator="op"),
 ]
+
+
+class Notice(_Model):
+    """A notification the plan would send: an event a Notification spec wants, not yet delivered (no claim of
+    it in Foundry, `plan/_notifications.py`). Apply delivers it once (`apply/_notify.py`)."""
+
+    notification: Name  # the Notification spec
+    target: NotificationTarget
+    event: NotificationEvent
+    key: Hex16  # the event's identity (what was observed, where): one delivery per key and notification
+    resource: str = Field(max_length=300)  # e.g. FineTuningJob/clippy
+    text: str = Field(max_length=1000)  # for people: what happened
 
 
 class Finding(_Model):
@@ -400,6 +437,7 @@ class Plan(_Model):
     hosting_before_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)  # monthly, deployments live now
     unmanaged: Unmanaged = Field(default_factory=Unmanaged)  # the account's other deployments (not in before/after)
     findings: list[Finding] = Field(default_factory=list)  # preflight: quotas, retired models, skus
+    notifications: list[Notice] = Field(default_factory=list)  # what apply would send (Notification specs)
 
     @property
     def refused(self) -> list[Finding]:

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from ..checks import CheckedProject
 from ..foundry import LiveDeployment, LiveFile, LiveJob
-from ._actions import Action
+from ._actions import Action, Notice
 from ._cost import LivePrices
 from ._live import LiveIndex, LiveState
 
@@ -43,6 +43,7 @@ class Ctx:
     jobs: dict[str, JobState] = field(default_factory=dict)
     claimed: dict[str, str] = field(default_factory=dict)  # live job id -> the spec whose identity it carries
     borrowed: set[str] = field(default_factory=set)  # other projects' job ids this plan's decisions read
+    notices: list[Notice] = field(default_factory=list)  # notifications to send (the last planning step)
     index: LiveIndex = field(init=False)  # the snapshot by name, spec and file: lookups in O(1)
 
     def __post_init__(self) -> None:

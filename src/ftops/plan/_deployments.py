@@ -145,7 +145,8 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
         return
     changes = _changes(live, s, resolved)
     if not changes:
-        ctx.add(NoOp(reason=f"serves {serving(live)} ({resolved.note})", cost=cost, verdict=verdict, **noop))
+        ctx.add(NoOp(reason=f"serves {serving(live)} ({resolved.note})", cost=cost, verdict=verdict, in_sync=True,
+                     **noop))
         return
     by_hand = live.tags.get(ident.META_HASH) == deployment_hash(s) and live.tags.get(ident.TAG_JOB) == job.id
     if "model" in changes and not by_hand:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._vocabulary import DriftClass
 from ._actions import Action, Plan
+from ._rows import rows_of
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,9 @@ class DriftItem:
         return {"kind": self.kind, "resource": self.resource, "reason": self.reason, "action": self.action}
 
 
-def classify(a: Action) -> str | None:
-    if a.drift is not None:
-        return a.drift
-    if a.is_change:
-        return "unapplied"
-    return None
+def classify(a: Action) -> DriftClass | None:
+    """Its kind's drift class (`KIND_ROWS`); None: not drift."""
+    return rows_of(a.kind).drift(a)
 
 
 def drift_items(plan: Plan) -> list[DriftItem]:

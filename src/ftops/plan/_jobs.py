@@ -20,9 +20,21 @@ from ..checks import CheckedProject
 from ..foundry import JobRequest, LiveJob
 from ..spec import HYPERPARAMETER_MODELS, FineTuningJobSpec, JobRef, Resource, normalised_hyperparameters
 from . import _matching as ident
-from ._actions import CancelJob, Cost, CreateJob, JobProgress, NoOp, PauseJob, ResumeJob, WaitJob, known_after_apply
+from ._actions import (
+    CancelJob,
+    Cost,
+    CreateJob,
+    GuardTrip,
+    JobProgress,
+    NoOp,
+    PauseJob,
+    ResumeJob,
+    WaitJob,
+    known_after_apply,
+)
 from ._context import Ctx, JobState
 from ._cost import training_cost
+from ._guards import job_trip
 
 # Which of several live jobs for one hash to follow: a finished one, else one in progress, else the rest.
 KEEP_ORDER = {"succeeded": 0, "running": 1, "paused": 1, "queued": 1, "validating_files": 1, "pending": 1}
@@ -246,6 +258,10 @@ def _plan_existing(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, 
                      **common))
         return
     progress = _progress(ctx, chosen)
+    trip = _guard_trip(ctx, job, state, chosen)
+    if trip is not None and not s.paused:
+        _plan_tripped(ctx, job, state, chosen, trip, progress)
+        return
     if s.paused:
         state.paused = True
         if chosen.status != "paused" and state.owner is None:
@@ -267,10 +283,59 @@ def _plan_existing(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, 
                                       depends_on=after, **common)).id
 
 
+def _guard_trip(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, chosen: LiveJob) -> GuardTrip | None:
+    """The guard that trips on this project's running or paused job (another project's job is never touched);
+    None while its events are being fetched (the refresh step decides again with them)."""
+    if not job.spec.guards or state.owner is not None or chosen.status not in ("running", "paused"):
+        return None
+    events = ctx.live.events_of(chosen.id)
+    return None if events is None else job_trip(ctx.checked, job.name, chosen, events)
+
+
+def _plan_tripped(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, chosen: LiveJob, trip: GuardTrip,
+                  progress: JobProgress) -> None:
+    """A tripped guard: pause or cancel the job, or hold it paused; its rollouts wait (or are blocked)."""
+    name, aid = job.name, f"job.{job.name}"
+    common: dict[str, Any] = {"name": name, "live_id": chosen.id, "job_id": chosen.id, "progress": progress,
+                              "guard": trip}
+    if trip.action == "cancel":
+        state.blocked = f"{chosen.id} cancelled by its {trip}"
+        ctx.add(CancelJob(id=f"{aid}:cancel:{chosen.id}", cause="guard", reason=f"{trip}",
+                          changes={"status": (chosen.status, "cancelled")}, **common))
+        return
+    state.paused = True
+    if chosen.status == "running":
+        ctx.add(PauseJob(id=f"{aid}:pause", reason=f"{trip}", changes={"status": ("running", "paused")}, **common))
+        return
+    del common["job_id"]
+    ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", reason=f"{chosen.id} is paused by its {trip}; remove the "
+                 "guard or set resume: true in the spec to resume it", **common))
+
+
+def _cancelled_by_guard(ctx: Ctx, job: Resource[FineTuningJobSpec], current: list[LiveJob]) -> tuple[LiveJob,
+                                                                                                     GuardTrip] | None:
+    """The newest cancelled job of this identity, when a cancel guard of the spec trips on its events: that
+    cancel was the guard's, so the same training content is not resubmitted."""
+    cancelled = [j for j in current if j.status == "cancelled"]
+    if not job.spec.guards or not cancelled:
+        return None
+    newest = max(cancelled, key=lambda j: (j.created_at, j.id))
+    events = ctx.live.events_of(newest.id)
+    trip = None if events is None else job_trip(ctx.checked, job.name, newest, events)
+    return (newest, trip) if trip is not None and trip.action == "cancel" else None
+
+
 def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base: _Base, live: list[LiveJob],
               current: list[LiveJob]) -> None:
     """No usable job carries this hash: create one (first time, spec changed, retry or resubmission)."""
     s, name, aid = job.spec, job.name, f"job.{job.name}"
+    if (stopped := _cancelled_by_guard(ctx, job, current)) is not None:
+        old, trip = stopped
+        state.blocked = f"{old.id} was cancelled by its {trip}"
+        ctx.add(NoOp(id=f"{aid}:no-op", kind="FineTuningJob", name=name, live_id=old.id, guard=trip,
+                     reason=state.blocked + "; change the training content (data, hyperparameters, seed) to train "
+                     "again", blocked=state.blocked))
+        return
     failed = [j for j in current if j.status == "failed"]
     if failed and len(failed) > s.retries:
         why = f"{failed[-1].id} failed: {failed[-1].error or 'no reason given'}"

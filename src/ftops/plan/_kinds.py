@@ -20,6 +20,7 @@ from ._datasets import plan_datasets
 from ._deployments import plan_deployment, plan_orphans
 from ._evaluations import plan_eval_items
 from ._jobs import identify_jobs, job_order, plan_job
+from ._notifications import plan_notifications
 from ._rai_policies import order_with_deployments, plan_rai_policies
 
 
@@ -52,4 +53,5 @@ STEPS: tuple[Step, ...] = (
     Step("content filter policies and their deployments", order_with_deployments),  # order, prune
     Step("objects no spec names", plan_orphans),
     Step("evaluation item uploads", plan_eval_items),
+    Step("Notification", plan_notifications),  # last: it reads what every other step decided
 )

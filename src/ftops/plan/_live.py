@@ -34,6 +34,9 @@ from ..foundry import (
 from . import _matching as ident
 
 T = TypeVar("T")
+# The newest events read of a job: its progress, and the step metrics its training guards decide on (Azure
+# lists events newest first, one call reads up to this many).
+EVENTS_READ = 100
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,10 @@ class Needs:
     events: frozenset[str] = frozenset()  # job ids
     checkpoints: frozenset[str] = frozenset()  # job ids
     evals: bool = False  # the Evals listing (verdicts of evaluation-gated deployments)
+    notified: bool = False  # the claims of notifications sent (files of purpose `evals`, `plan/_notifications.py`)
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.checkpoints or self.evals)
+        return bool(self.events or self.checkpoints or self.evals or self.notified)
 
 
 @dataclass
@@ -53,6 +57,7 @@ class LiveState:
     checkpoints: dict[str, list[LiveCheckpoint]] = field(default_factory=dict)
     evals: list[LiveEval] | None = None  # None: not read (only plans with evaluation gates read it)
     eval_files: list[LiveFile] | None = None  # files of purpose `evals`, read with `evals` (leftover eval items)
+    notified: list[LiveFile] | None = None  # files of purpose `evals` (notification claims); None: not read
     api_calls: int = 0
     now: float = field(default_factory=time.time)  # the planning clock (rollout grace, retirement dates)
     models: dict[str, LiveModel] | None = None  # base models the account offers; None: not known
@@ -64,6 +69,7 @@ class LiveState:
     _want_events: set[str] = field(default_factory=set)
     _want_checkpoints: set[str] = field(default_factory=set)
     _want_evals: bool = False
+    _want_notified: bool = False
 
     def events_of(self, job_id: str) -> list[LiveEvent] | None:
         if job_id not in self.events:
@@ -82,11 +88,17 @@ class LiveState:
             self._want_evals = True
         return self.evals
 
+    def notified_listed(self) -> list[LiveFile] | None:
+        if self.notified is None:
+            self._want_notified = True
+        return self.notified
+
     def take_needs(self) -> Needs:
-        needs = Needs(frozenset(self._want_events), frozenset(self._want_checkpoints), self._want_evals)
+        needs = Needs(frozenset(self._want_events), frozenset(self._want_checkpoints), self._want_evals,
+                      self._want_notified)
         self._want_events.clear()
         self._want_checkpoints.clear()
-        self._want_evals = False
+        self._want_evals = self._want_notified = False
         return needs
 
 
@@ -162,12 +174,14 @@ def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
     """Fetch what a planning pass asked for (one call per job)."""
     before = client.api_calls
     for job_id in sorted(needs.events - state.events.keys()):
-        state.events[job_id] = client.latest_events(job_id)
+        state.events[job_id] = client.latest_events(job_id, limit=EVENTS_READ)
     for job_id in sorted(needs.checkpoints - state.checkpoints.keys()):
         state.checkpoints[job_id] = client.checkpoints(job_id)
     if needs.evals and state.evals is None:
         evals = EvalsClient(client)
         state.evals, state.eval_files = at_once(evals.list_evals, evals.list_item_files)
+    if needs.notified and state.notified is None:
+        state.notified = state.eval_files if state.eval_files is not None else EvalsClient(client).list_item_files()
     state.api_calls += client.api_calls - before
 
 

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..foundry import OWNER_TAG
+
 if TYPE_CHECKING:
     from ..foundry import LiveJob
 
-META_PROJECT = "ftops-project"
+META_PROJECT = OWNER_TAG  # the Foundry layer checks it too (a create racing someone else's)
 META_SPEC = "ftops-spec"
 META_HASH = "ftops-hash"  # the spec hash (still written: older ftops versions find new jobs by it)
 META_CONTENT = "ftops-content"  # a job's identity: its training-content hash

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..checks import CheckedProject
 from ..foundry import FoundryClient, LiveEval, LiveRaiPolicy, Snapshot, public_url
-from ..spec import SPEC_KINDS, Resource
+from ..spec import Resource
 from . import _matching as ident
 from ._actions import Action, Plan, Unmanaged, WaitJob
 from ._context import Ctx
@@ -54,8 +54,8 @@ def spec_fingerprint(checked: CheckedProject) -> str:
     """A hash of every spec document and of the bytes of every dataset they name."""
     p = checked.project
     resources: list[Resource[Any]] = [*([p.foundry] if p.foundry else [])]
-    for _, collection in SPEC_KINDS.values():  # every kind's resources (the registry names them)
-        resources += getattr(p, collection).values() if collection is not None else []
+    for collection in p.resources.values():  # every kind's resources (SPEC_KINDS names them)
+        resources += collection.values()
     docs = [(r.kind, r.name, r.doc.data) for r in resources]
     data = sorted((name, report.sha256) for name, report in checked.reports.items())
     data += sorted((f"{ev}/{crit}", sha) for (ev, crit), sha in p.grader_sha256.items())
@@ -77,7 +77,7 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(ctx),
-                unmanaged=_unmanaged(ctx), findings=findings)
+                unmanaged=_unmanaged(ctx), findings=findings, notifications=ctx.notices)
 
 
 def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,

@@ -22,7 +22,9 @@ from ._evaluation import (
     StringCheckCriterion,
     TextSimilarityCriterion,
 )
+from ._guards import Guard
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
+from ._notifications import NotificationSpec
 from ._project import (
     ENV_FIELDS,
     ENV_PREFIXES,
@@ -54,8 +56,10 @@ __all__ = [
     "FineTuningJobSpec",
     "FoundrySpec",
     "Gates",
+    "Guard",
     "JobRef",
     "ModelRef",
+    "NotificationSpec",
     "PassRule",
     "Project",
     "PythonCriterion",

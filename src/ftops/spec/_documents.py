@@ -12,7 +12,9 @@ from pydantic.alias_generators import to_camel
 
 from .._vocabulary import SkuName, TrainingType, VersionUpgradeOption
 from ._evaluation import EvaluationRef, EvaluationSpec
+from ._guards import Guard
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
+from ._notifications import NotificationSpec
 from ._rai_policy import ArmName, RaiPolicySpec
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
@@ -192,6 +194,10 @@ class FineTuningJobSpec(_Strict):
     paused: bool = False
     retries: int = Field(default=0, strict=True, ge=0, le=10)  # resubmissions allowed after a failure
     keep_superseded: bool = False  # keep a superseded running job instead of cancelling it
+    # Stop training that goes wrong (`_guards.py`); not training content: adding a guard never resubmits.
+    guards: list[Guard] = Field(default_factory=list, max_length=20)
+    # Resume a job a guard paused: pause guards no longer act on it (removing the guard does the same).
+    resume: bool = False
 
     @field_validator("hyperparameters", mode="before")
     @classmethod
@@ -208,7 +214,8 @@ class FineTuningJobSpec(_Strict):
         The resolved base model, the bytes of the data (by `sha256`, dataset name -> digest), the method, the
         hyperparameters with Foundry's defaults left out, the training type, seed, suffix (it names the
         model) and grader. Editing anything else (a name, key order, `"auto"` written out, 2 vs 2.0, which
-        dataset name holds the bytes) is the same job; `paused`, `retries` and `keepSuperseded` are not sent.
+        dataset name holds the bytes) is the same job; `paused`, `retries`, `keepSuperseded`, `guards` and
+        `resume` are not sent.
         """
         return {
             "model": base_model,
@@ -290,15 +297,17 @@ class DeploymentSpec(_Strict):
         return {to_camel(f): getattr(self, f) for f in fields if getattr(self, f) is not None}
 
 
-SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "RaiPolicy"]
-# The kinds a spec document may be, each with its model and the Project collection that holds its
-# resources by name (None: the Foundry, one per directory). One line per kind; everything else derives.
+SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification", "RaiPolicy"]
+# The kinds a spec document may be, each with its model and the name of the Project's typed view of its
+# resources (`project.jobs` is `project.resources["FineTuningJob"]`; None: the Foundry, one per directory,
+# `project.foundry`). One line per kind; the Project's collections and the JSON Schema derive from it.
 SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
     "Foundry": (FoundrySpec, None),
     "Dataset": (DatasetSpec, "datasets"),
     "FineTuningJob": (FineTuningJobSpec, "jobs"),
     "Deployment": (DeploymentSpec, "deployments"),
     "Evaluation": (EvaluationSpec, "evaluations"),
+    "Notification": (NotificationSpec, "notifications"),
     "RaiPolicy": (RaiPolicySpec, "rai_policies"),
 }
 SPEC_MODELS: dict[SpecKind, type[BaseModel]] = {kind: model for kind, (model, _) in SPEC_KINDS.items()}

@@ -26,6 +26,7 @@ from ._documents import (
 )
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
+from ._notifications import NotificationSpec
 from ._rai_policy import RaiPolicySpec, check_rai_references
 from ._yaml import Document, Loc, YamlError, load_documents
 
@@ -66,18 +67,22 @@ class Resource(Generic[S]):
         return self.doc.line_of(("spec", *loc))
 
 
+def _collections() -> dict[SpecKind, dict[str, Resource[Any]]]:
+    return {kind: {} for kind, (_, collection) in SPEC_KINDS.items() if collection is not None}
+
+
 @dataclass
 class Project:
-    """Everything the specs under one directory declare."""
+    """Everything the specs under one directory declare.
+
+    `resources` holds each kind's resources by name, one collection per `SPEC_KINDS` entry (the Foundry,
+    one per directory, is `foundry`); the properties below are the typed views the layers read.
+    """
 
     root: Path
     spec_dir: Path
     foundry: Resource[FoundrySpec] | None = None
-    datasets: dict[str, Resource[DatasetSpec]] = field(default_factory=dict)
-    jobs: dict[str, Resource[FineTuningJobSpec]] = field(default_factory=dict)
-    deployments: dict[str, Resource[DeploymentSpec]] = field(default_factory=dict)
-    evaluations: dict[str, Resource[EvaluationSpec]] = field(default_factory=dict)
-    rai_policies: dict[str, Resource[RaiPolicySpec]] = field(default_factory=dict)
+    resources: dict[SpecKind, dict[str, Resource[Any]]] = field(default_factory=_collections)
     grader_paths: dict[tuple[str, str], Path] = field(default_factory=dict)  # (evaluation, criterion) -> file
     grader_sha256: dict[tuple[str, str], str] = field(default_factory=dict)  # of the source read at load time
     dataset_paths: dict[str, Path] = field(default_factory=dict)  # resolved, inside root
@@ -86,6 +91,30 @@ class Project:
     # (`require_connection`). The field keeps its `${VAR}` text meanwhile.
     unresolved_env: list[UnresolvedEnv] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # found while loading (an old spelling)
+
+    @property
+    def datasets(self) -> dict[str, Resource[DatasetSpec]]:
+        return self.resources["Dataset"]
+
+    @property
+    def jobs(self) -> dict[str, Resource[FineTuningJobSpec]]:
+        return self.resources["FineTuningJob"]
+
+    @property
+    def deployments(self) -> dict[str, Resource[DeploymentSpec]]:
+        return self.resources["Deployment"]
+
+    @property
+    def evaluations(self) -> dict[str, Resource[EvaluationSpec]]:
+        return self.resources["Evaluation"]
+
+    @property
+    def notifications(self) -> dict[str, Resource[NotificationSpec]]:
+        return self.resources["Notification"]
+
+    @property
+    def rai_policies(self) -> dict[str, Resource[RaiPolicySpec]]:
+        return self.resources["RaiPolicy"]
 
     @property
     def project_name(self) -> str:
@@ -149,6 +178,17 @@ def _pydantic_problems(err: ValidationError, doc: Document, prefix: Loc) -> list
                 msg = f"{where}: must be one of {e['ctx']['expected']} (got {_short(e.get('input'))})"
         out.append(Problem(msg, doc.path, doc.line_of(loc)))
     return out
+
+
+def _yaml_on(doc: Document) -> None:
+    """A Notification's plain `on:` key, which YAML 1.1 reads as the boolean true (GitHub workflows have the
+    same quirk), becomes the `on` field, with its line."""
+    data = doc.data
+    spec = data.get("spec") if isinstance(data, dict) and data.get("kind") == "Notification" else None
+    if isinstance(spec, dict) and True in spec and "on" not in spec:
+        data["spec"] = {("on" if k is True else k): v for k, v in spec.items()}
+        doc.lines = {((*loc[:1], "on", *loc[2:]) if loc[:2] == ("spec", True) else loc): n
+                     for loc, n in doc.lines.items()}
 
 
 def _substitute_env(data: dict[str, Any], doc: Document, problems: list[Problem],
@@ -339,6 +379,7 @@ def _load_document(doc: Document, problems: list[Problem], unresolved: list[Unre
         problems.append(Problem("a spec document must be a mapping with apiVersion, kind, metadata, spec",
                                 doc.path, doc.line))
         return None
+    _yaml_on(doc)
     try:
         env = Envelope.model_validate(doc.data)
     except ValidationError as e:
@@ -379,7 +420,7 @@ def _register(project: Project, res: Resource[Any], problems: list[Problem]) -> 
     """File `res` in the Project's collection for its kind (SPEC_KINDS; the envelope refused any other)."""
     _, collection = SPEC_KINDS[res.kind]
     if collection is not None:
-        getattr(project, collection)[res.name] = res
+        project.resources[res.kind][res.name] = res
     elif project.foundry is not None:
         problems.append(Problem(
             f"a second Foundry {res.name!r}: one spec directory manages one Foundry account "

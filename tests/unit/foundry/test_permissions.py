@@ -114,3 +114,21 @@ def test_azure_wildcards(pattern: str, action: str, expected: bool) -> None:
     from ftops.foundry._permissions import glob_match
 
     assert glob_match(pattern, action) is expected
+
+
+def test_a_next_link_is_followed_on_arms_own_host_only() -> None:
+    from types import SimpleNamespace
+
+    import pytest
+
+    from ftops import FoundryError
+    from ftops.foundry._client import FoundryClient
+
+    me = SimpleNamespace(arm=SimpleNamespace(_client=SimpleNamespace(_base_url="https://management.azure.com")))
+    same = "https://MANAGEMENT.azure.com/subscriptions/s/permissions?$skipToken=1"
+    assert FoundryClient._same_arm_host(me, same) == same  # type: ignore[arg-type]
+    assert FoundryClient._same_arm_host(me, None) is None  # type: ignore[arg-type]
+    for elsewhere in ("https://evil.example/steal", "http://management.azure.com/x",
+                      "https://management.azure.com.evil.example/x"):
+        with pytest.raises(FoundryError, match="another host"):
+            FoundryClient._same_arm_host(me, elsewhere)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import typer
 
-from ..._exceptions import Problem, ValidationFailed
+from ... import Problem, ValidationFailed
 from .._escape import terminal
 from .._output import out
 

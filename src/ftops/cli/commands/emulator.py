@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import typer
 
-from ..._exceptions import FtopsError, UsageError
+from ... import FtopsError, UsageError
 from .._output import err, out
 
 if TYPE_CHECKING:  # the server stack (uvicorn, starlette, httpx) loads only when an emulator command runs
@@ -217,12 +217,20 @@ def register(app: typer.Typer) -> None:
     @emu.command("fail-job")
     def fail_job(job_id: str = typer.Option(None, help="Fail this job now."),
                  suffix: str = typer.Option(None, help="Fail future jobs with this suffix."),
+                 kind: str = typer.Option("fail", help="How future jobs go wrong: fail, or diverge (they train "
+                                                       "with a validation loss rising from its first evaluation)."),
                  message: str = typer.Option(None), data_dir: Path = typer.Option(None, help=DATA_DIR_HELP)) -> None:
-        """Make a job fail, now (--job-id) or when a matching job is created (--suffix)."""
+        """Make a job fail, now (--job-id) or when a matching job is created (--suffix, --kind)."""
+        from ...emulator import JOB_FAULT_KINDS
+
         if not job_id and not suffix:
             raise UsageError("give --job-id or --suffix")
+        if kind not in JOB_FAULT_KINDS:
+            raise UsageError(f"--kind must be one of {', '.join(JOB_FAULT_KINDS)} (got {kind!r})")
+        if job_id and kind != "fail":
+            raise UsageError("--kind applies to future jobs (--suffix); --job-id fails a job now")
         with _admin(data_dir) as admin:
-            _print(admin.fail_job(job_id, suffix=suffix, message=message))
+            _print(admin.fail_job(job_id, suffix=suffix, message=message, kind=kind))
 
     @emu.command()
     def identity(role: str = typer.Option(None, help=f"Azure role of the identity: {', '.join(ROLES)}."),

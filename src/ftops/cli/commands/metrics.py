@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..._exceptions import FtopsError, UsageError
+from ... import FtopsError, UsageError
 from .._output import out
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..._exceptions import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
+from ... import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
 from .._output import err, is_tty, out
 
 if TYPE_CHECKING:
@@ -104,10 +104,10 @@ def apply(
     from .._local import session
 
     if target.is_file():
-        from ...apply import load_plan_file
+        from ...apply import load_plan_file, saved_spec_dir
 
         saved = load_plan_file(target)
-        with session(Path(saved.spec_dir)) as s:
+        with session(saved_spec_dir(saved, Path.cwd())) as s:
             _execute(_fresh_or_replan(saved, s, on_stale, auto_approve, prune), s, wait, allow_downtime)
         return
     with session(target) as s:
@@ -142,7 +142,7 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
 
         live = read_live(s.client)
         plan = make_plan(s.checked, s.client, live=live)
-    rows = status_rows(plan, live.snapshot.deployments)
+    rows = status_rows(plan, live.snapshot)
     if fmt is Format.json:
         out.print(render.status_json(rows), markup=False)
     elif fmt is Format.markdown:
@@ -165,7 +165,7 @@ def _read_only_plan(spec_dir: Path) -> Plan:
 def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool) -> Plan:
     """What the saved plan approved, if it still fits specs, data and live state; else refuse, or plan again
     if asked (only a stale plan: one that is not what ftops decides, with nothing moved, is always refused)."""
-    from ...apply import check_fresh
+    from ...apply import approve_replan, check_fresh
     from ...plan import make_plan
     from .. import _render as render
 
@@ -182,7 +182,7 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
     fresh = make_plan(s.checked, s.client, prune=prune)
     out.print(render.plan_text(fresh))
     _refuse_on_preflight(fresh)
-    return fresh
+    return approve_replan(saved, fresh)
 
 
 def _refuse_on_preflight(p: Plan) -> None:
@@ -208,6 +208,7 @@ def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: boo
     runnable = p.has_changes or any(a.action == "wait" or a.pending for a in p.actions)
     if not runnable:
         out.print("\nNothing to apply.", markup=False)
+        _notify(p, s)
         if any(a.blocked for a in p.actions):
             raise ApplyFailed("some resources are blocked (see above)")
         return
@@ -243,5 +244,19 @@ def _execute(p: Plan, s: Session, wait: bool, allow_downtime: bool) -> None:
         result = apply_plan(p, s.checked, s.client, wait_jobs=wait, concurrency=concurrency, reporter=reporter,
                             allow_downtime=allow_downtime)
     out.print("\n" + render.apply_summary(result))
+    _notify(p, s)
     if not result.ok:
         raise ApplyFailed("some actions failed, were skipped or are blocked (see above)")
+
+
+def _notify(p: Plan, s: Session) -> None:
+    """Deliver the plan's notifications: a line each; a failed one is a warning, never a failed apply."""
+    from ...apply import deliver
+    from .._escape import terminal
+
+    for d in deliver(p, s.checked, s.client):
+        what = f"notification {d.notice.notification} ({d.notice.event}, {d.notice.resource})"
+        if d.outcome == "failed":
+            err.print(f"warning: {terminal(what)} not delivered: {terminal(d.detail)}", markup=False)
+        elif d.outcome == "sent":
+            out.print(f"sent {terminal(what)}", markup=False)
