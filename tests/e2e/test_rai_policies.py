@@ -80,7 +80,7 @@ def test_a_hand_edit_of_the_policy_is_modified_drift_and_reverted_keeping_what_t
         live.arm.rai_policies.create_or_update(live.conn.resource_group, live.conn.account, "acme-strict", p)
     r = applied.ftops("drift")
     assert r.code == 2 and "modified" in r.out and "RaiPolicy/acme-strict" in r.out, r.out
-    assert "contentFilters[hate/Prompt].severityThreshold" in r.out and "Sexual" not in r.out
+    assert "contentFilters[Hate/Prompt].severityThreshold" in r.out and "Sexual" not in r.out
     r = applied.ftops("apply", "--auto-approve")
     assert r.code == 0, r.out + r.err
     with applied.live() as live:

@@ -64,7 +64,7 @@ def _entry_changes(changes: dict[str, tuple[Scalar, Scalar]], what: str,
     by_key: dict[tuple[str, str], Any] = {e.key: e for e in live}
     for entry in wanted:
         found = by_key.get(entry.key)
-        label = f"{what}[{entry.key[0]}/{entry.source}]"
+        label = f"{what}[{entry.name if isinstance(entry, FilterEntry) else entry.blocklistName}/{entry.source}]"
         if found is None:
             changes[label] = (None, "added")
             continue

@@ -75,7 +75,7 @@ def test_a_hand_edit_of_the_policy_is_modified(w: World) -> None:
     _deployed(w)
     a = by_resource(_plan(w, _live(w, threshold="High")))["RaiPolicy/strict"]
     assert isinstance(a, PutRaiPolicy) and a.action == "update" and a.drift == "modified"
-    assert a.changes == {"contentFilters[hate/Prompt].severityThreshold": ("High", "Low")} and "revert" in a.reason
+    assert a.changes == {"contentFilters[Hate/Prompt].severityThreshold": ("High", "Low")} and "revert" in a.reason
 
 
 def test_a_spec_change_of_the_policy_is_unapplied(w: World, make_project: MakeProject) -> None:
