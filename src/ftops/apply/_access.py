@@ -19,6 +19,8 @@ from ..foundry import (
     FILES_DELETE,
     FILES_WRITE,
     FINE_TUNES_WRITE,
+    RAI_POLICIES_DELETE,
+    RAI_POLICIES_WRITE,
     FoundryClient,
     Need,
     is_data,
@@ -30,10 +32,12 @@ from ..plan import (
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    DeleteRaiPolicy,
     EvaluateCandidates,
     ImportDataset,
     PauseJob,
     Plan,
+    PutRaiPolicy,
     ResumeJob,
     RollOut,
     UploadDataset,
@@ -45,6 +49,7 @@ _NEEDS: dict[type[Action], tuple[str, ...]] = {
     PauseJob: (FINE_TUNES_WRITE,), ResumeJob: (FINE_TUNES_WRITE,), CancelJob: (FINE_TUNES_WRITE,),
     RollOut: (DEPLOYMENTS_WRITE, CHAT), DeleteDeployment: (DEPLOYMENTS_DELETE,), DeleteFile: (FILES_DELETE,),
     EvaluateCandidates: (DEPLOYMENTS_WRITE, DEPLOYMENTS_DELETE, EVALS_WRITE, CHAT),  # canaries, eval runs
+    PutRaiPolicy: (RAI_POLICIES_WRITE,), DeleteRaiPolicy: (RAI_POLICIES_DELETE,),
 }
 
 

@@ -33,6 +33,7 @@ from ..plan import (
     EvaluateCandidates,
     ImportDataset,
     Plan,
+    PutRaiPolicy,
     RollOut,
     UploadDataset,
     WaitFile,
@@ -141,6 +142,9 @@ def verify_plan(plan: Plan, checked: CheckedProject) -> None:
             raise PlanNotApproved(f"plan action {a.id}: job {a.name} does not match the specs; refusing it")
         elif isinstance(a, RollOut) and (a.name not in project.deployments or a.job not in project.jobs):
             raise PlanNotApproved(f"plan action {a.id}: deployment {a.name} does not match the specs; refusing it")
+        elif isinstance(a, PutRaiPolicy) and a.name not in project.rai_policies:
+            raise PlanNotApproved(f"plan action {a.id}: content filter policy {a.name} does not match the specs; "
+                                  "refusing it")
         elif isinstance(a, EvaluateCandidates) and (
                 a.name not in project.evaluations or a.deployment not in project.deployments
                 or a.job not in project.jobs or (ref := project.deployments[a.deployment].spec.evaluation) is None

@@ -17,9 +17,11 @@ from ..plan import (
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    DeleteRaiPolicy,
     EvaluateCandidates,
     ImportDataset,
     PauseJob,
+    PutRaiPolicy,
     ResumeJob,
     RollOut,
     UploadDataset,
@@ -30,6 +32,8 @@ from ..plan import (
     matching,
     needs_checkpoints,
     override_tags,
+    policy_write,
+    rai_policy_hash,
     resolve_model,
 )
 from ..spec import expand_env
@@ -210,7 +214,8 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         if verdict.baseline_model:
             tags[evaluations.TAG_BASELINE] = verdict.baseline_model[:256]
     tags.update(override_tags(rt.plan, a.id))  # the soft-mandatory policy an override let through
-    write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format)
+    write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format, settings=a.settings,
+                            user_tags=a.user_tags)
     with rt.deploy_lock:
         if a.action == "replace":  # serving stops in between: the plan said so, and --allow-downtime allowed it
             rt.client.replace_deployment(a.name, write)
@@ -245,11 +250,26 @@ def delete_file(rt: Runtime, a: DeleteFile) -> str:
     return "deleted"
 
 
+def put_rai_policy(rt: Runtime, a: PutRaiPolicy) -> str:
+    """Write the content filter policy's spec-set fields over the live policy (the others kept)."""
+    res = rt.checked.project.rai_policies[a.name]
+    if rai_policy_hash(res.spec) != a.spec_hash:
+        raise StalePlanError(f"content filter policy {a.name}: the spec changed since the plan was made; plan again")
+    rt.client.put_rai_policy(a.name, policy_write(rt.plan.project, res))
+    return "created" if a.action == "create" else "updated"
+
+
+def delete_rai_policy(rt: Runtime, a: DeleteRaiPolicy) -> str:
+    rt.client.delete_rai_policy(a.name)
+    return "deleted"
+
+
 Step = Callable[[Runtime, Any], str]
 STEPS: dict[type[Action], Step] = {
     UploadDataset: upload, WaitFile: wait_file, CreateJob: create_job, CancelJob: cancel, PauseJob: pause,
     ResumeJob: resume, WaitJob: wait_job, RollOut: roll_out, DeleteDeployment: delete_deployment,
     DeleteFile: delete_file, EvaluateCandidates: evaluate, ImportDataset: import_dataset,
+    PutRaiPolicy: put_rai_policy, DeleteRaiPolicy: delete_rai_policy,
 }
 
 

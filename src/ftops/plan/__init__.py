@@ -15,6 +15,7 @@ from ._actions import (
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    DeleteRaiPolicy,
     EvaluateCandidates,
     Finding,
     GuardTrip,
@@ -24,6 +25,7 @@ from ._actions import (
     Notice,
     PauseJob,
     Plan,
+    PutRaiPolicy,
     ResumeJob,
     RollOut,
     Scalar,
@@ -55,6 +57,7 @@ from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._policies import TAG_OVERRIDE, apply_overrides, name_matches, override_tags, require_policies
 from ._policy_results import Override, PolicyResult
+from ._rai_policies import policy_write, rai_policy_hash
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
 
@@ -77,6 +80,7 @@ __all__ = [
     "CreateJob",
     "DeleteDeployment",
     "DeleteFile",
+    "DeleteRaiPolicy",
     "DriftItem",
     "EvaluateCandidates",
     "Finding",
@@ -95,6 +99,7 @@ __all__ = [
     "PauseJob",
     "Plan",
     "PolicyResult",
+    "PutRaiPolicy",
     "Resolved",
     "ResumeJob",
     "RollOut",
@@ -128,6 +133,8 @@ __all__ = [
     "notices_for",
     "override_tags",
     "parse_claim",
+    "policy_write",
+    "rai_policy_hash",
     "read_catalog_comparison",
     "read_import",
     "read_live",

@@ -16,6 +16,7 @@ from ._actions import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, No
 from ._adoption import takes_over
 from ._context import Ctx, JobState, serving
 from ._cost import monthly_hosting
+from ._deployment_fields import field_changes, hashed_fields
 from ._evaluations import TAG_CANARY, TAG_LEASE, lease_expired, plan_gate, plan_pending_evaluation
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 
@@ -33,6 +34,7 @@ def deployment_hash(s: DeploymentSpec) -> str:
                               "gates": s.gates.model_dump(mode="json")}
     if s.evaluation is not None:  # only when set: the hash of an ungated deployment stays what it was
         fields["evaluation"] = s.evaluation.model_dump(mode="json")
+    fields.update(hashed_fields(s))  # the ARM properties and user tags the spec sets, only when it sets them
     return ident.canonical_hash(fields)
 
 
@@ -73,7 +75,8 @@ def _rollout_fields(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState,
             "model_format": (info.format if info is not None else None) or DEFAULT_MODEL_FORMAT,
             "capacity": s.sku.capacity, "spec_hash": deployment_hash(s), "served_model": live.model if live else None,
             "served_capacity": live.capacity if live else None,
-            "served_loss": _served_loss(live), "live_id": live.name if live else None}
+            "served_loss": _served_loss(live), "live_id": live.name if live else None,
+            "settings": s.owned_settings(), "user_tags": dict(s.tags or {})}
 
 
 def _pending_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None,
@@ -213,6 +216,7 @@ def _changes(live: LiveDeployment, s: DeploymentSpec, resolved: Resolved) -> dic
         changes["sku.name"] = (live.sku, s.sku.name)
     if live.capacity != s.sku.capacity:
         changes["sku.capacity"] = (live.capacity, s.sku.capacity)
+    changes.update(field_changes(live, s))
     if not changes and live.tags.get(ident.META_HASH) != deployment_hash(s) and not takes_over(s, live):
         # (an adopted deployment keeps its tags until its next real change)
         changes["gates"] = ("(as before)", "(changed in the spec)")  # only gates changed: retag, same model
