@@ -68,3 +68,16 @@ ENFORCEMENTS: tuple[Enforcement, ...] = get_args(Enforcement)
 PolicyRule = Literal["allowedTrainingTypes", "allowedDeploymentSkus", "allowedRegions", "maxHostingIncreasePerMonth",
                      "maxTrainingCostPerPlan", "noDeleteServing", "requireEvaluation", "expression"]
 POLICY_RULES: tuple[PolicyRule, ...] = get_args(PolicyRule)
+
+# A deployment's content filter and upgrade settings, and a content filter policy (RaiPolicy), as ARM spells
+# them (Azure/azure-rest-api-specs, specification/cognitiveservices/resource-manager/Microsoft.CognitiveServices/
+# stable/2025-09-01/cognitiveservices.json, commit f515332: DeploymentProperties, RaiPolicyProperties).
+VersionUpgradeOption = Literal["OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"]
+RaiPolicyMode = Literal["Default", "Deferred", "Blocking", "Asynchronous_filter"]  # ARM: use Asynchronous_filter
+ContentLevel = Literal["Low", "Medium", "High"]  # a content filter's severityThreshold
+RaiContentSource = Literal["Prompt", "Completion"]  # what a content filter or blocklist applies to
+# The policies every account has (type SystemManaged): Microsoft.Default in ARM's own examples (ListRaiPolicies.json,
+# PutRaiPolicy.json of 2025-06-01, basePolicyName), Microsoft.DefaultV2 the default of new deployments (Learn's
+# deployment bodies), Microsoft.Nil the no-filter policy an approved modified-filtering request unlocks.
+BUILTIN_RAI_POLICIES: tuple[str, ...] = ("Microsoft.Default", "Microsoft.DefaultV2", "Microsoft.Nil")
+BUILTIN_RAI_PREFIX = "Microsoft."  # names Azure keeps for its own policies

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.mgmt.cognitiveservices.models import Deployment
+from azure.mgmt.cognitiveservices.models import Deployment, RaiPolicy, RaiPolicyProperties
 
 from ftops import FoundryError
 from ftops.emulator import Connection, launch
@@ -24,8 +24,15 @@ def _read(live: Foundry) -> Deployment:
     return live.arm.deployments.get(live.conn.resource_group, live.conn.account, "clippy-prod")
 
 
+def _make_filter(live: Foundry) -> None:
+    """The content filter policy a security team made (Azure refuses a deployment naming one that is not there)."""
+    live.arm.rai_policies.create_or_update(live.conn.resource_group, live.conn.account, CONTENT_FILTER, RaiPolicy(
+        properties=RaiPolicyProperties(base_policy_name="Microsoft.DefaultV2", mode="Blocking")))
+
+
 def _edit_by_hand(live: Foundry) -> None:
     """What a security team does in the portal: a content filter, an upgrade option, a tag of its own."""
+    _make_filter(live)
     d = _read(live)
     d.properties.rai_policy_name = CONTENT_FILTER
     d.properties.version_upgrade_option = "OnceCurrentVersionExpired"
@@ -147,6 +154,7 @@ def _direct(client: FoundryClient) -> Iterator[Foundry]:
 
 
 def _set_filter(live: Foundry, name: str) -> None:
+    _make_filter(live)
     d = live.arm.deployments.get(live.conn.resource_group, live.conn.account, name)
     d.properties.rai_policy_name = CONTENT_FILTER
     live.arm.deployments.begin_create_or_update(live.conn.resource_group, live.conn.account, name, d).result()

@@ -19,6 +19,8 @@ from ..foundry import (
     FILES_DELETE,
     FILES_WRITE,
     FINE_TUNES_WRITE,
+    RAI_POLICIES_DELETE,
+    RAI_POLICIES_WRITE,
     DeploymentWrite,
     storage_headers,
 )
@@ -28,9 +30,11 @@ from ..plan import (
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    DeleteRaiPolicy,
     EvaluateCandidates,
     ImportDataset,
     PauseJob,
+    PutRaiPolicy,
     ResumeJob,
     RollOut,
     UploadDataset,
@@ -38,6 +42,8 @@ from ..plan import (
     WaitJob,
     needs_checkpoints,
     override_tags,
+    policy_write,
+    rai_policy_hash,
     resolve_model,
     rollout_tags,
     submission,
@@ -218,7 +224,8 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
         tags = rollout_tags(rt.plan.project, a.name, a.spec_hash, job_id=job.id, loss=loss, model=str(model),
                             verdict=verdict)
     tags.update(override_tags(rt.plan, a.id))  # the soft-mandatory policy an override let through
-    write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format, a.model_version)
+    write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format, a.model_version,
+                            settings=a.settings, user_tags=a.user_tags)
     with rt.deploy_lock:
         if a.action == "replace":  # serving stops in between: the plan said so, and --allow-downtime allowed it
             rt.client.replace_deployment(a.name, write)
@@ -250,6 +257,20 @@ def delete_deployment(rt: Runtime, a: DeleteDeployment) -> str:
 
 def delete_file(rt: Runtime, a: DeleteFile) -> str:
     rt.client.delete_file(a.file_id)
+    return "deleted"
+
+
+def put_rai_policy(rt: Runtime, a: PutRaiPolicy) -> str:
+    """Write the content filter policy's spec-set fields over the live policy (the others kept)."""
+    res = rt.checked.project.rai_policies[a.name]
+    if rai_policy_hash(res.spec) != a.spec_hash:
+        raise StalePlanError(f"content filter policy {a.name}: the spec changed since the plan was made; plan again")
+    rt.client.put_rai_policy(a.name, policy_write(rt.plan.project, res))
+    return "created" if a.action == "create" else "updated"
+
+
+def delete_rai_policy(rt: Runtime, a: DeleteRaiPolicy) -> str:
+    rt.client.delete_rai_policy(a.name)
     return "deleted"
 
 
@@ -290,6 +311,8 @@ STEPS: dict[type[Action], ApplyStep] = {
     DeleteFile: ApplyStep(delete_file, _always(FILES_DELETE)),
     # canaries are deployed, chatted with and deleted; eval runs are started
     EvaluateCandidates: ApplyStep(evaluate, _always(DEPLOYMENTS_WRITE, DEPLOYMENTS_DELETE, EVALS_WRITE, CHAT)),
+    PutRaiPolicy: ApplyStep(put_rai_policy, _always(RAI_POLICIES_WRITE)),
+    DeleteRaiPolicy: ApplyStep(delete_rai_policy, _always(RAI_POLICIES_DELETE)),
 }
 RUNS: dict[type[Action], Step] = {kind: step.run for kind, step in STEPS.items()}  # what the executor runs
 

@@ -21,10 +21,12 @@ from ..plan import (
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    DeleteRaiPolicy,
     EvaluateCandidates,
     ImportDataset,
     NoOp,
     PauseJob,
+    PutRaiPolicy,
     ResumeJob,
     RollOut,
     UploadDataset,
@@ -90,6 +92,8 @@ VIEWS: dict[type[ActionBase], ActionView[Any]] = {v.type: v for v in (
     ActionView(RollOut, _hosting_note, no_size, canaries=False),
     ActionView(DeleteDeployment, no_note, no_size, canaries=False),
     ActionView(DeleteFile, no_note, no_size, canaries=False),
+    ActionView(PutRaiPolicy, no_note, no_size, canaries=False),
+    ActionView(DeleteRaiPolicy, no_note, no_size, canaries=False),
     ActionView(NoOp, no_note, no_size, canaries=False),
 )}
 

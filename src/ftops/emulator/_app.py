@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import _account, _admin, _arm, _dataplane, _managed_identity, _projects, _world
+from . import _account, _admin, _arm, _dataplane, _managed_identity, _projects, _rai_policies, _world
 from ._auth import AuthMiddleware
 from ._faults import FaultMiddleware
 from ._http import JSON, arm_error
@@ -63,8 +63,8 @@ async def not_allowed(request: Request, exc: Exception) -> Response:
 
 
 def build_app(emulator: Emulator) -> ASGIApp:
-    app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_account.ROUTES, *_projects.ROUTES, *_admin.ROUTES,
-                            *_managed_identity.ROUTES, *_world.ROUTES],
+    app = Starlette(routes=[*_dataplane.ROUTES, *_arm.ROUTES, *_account.ROUTES, *_projects.ROUTES,
+                            *_rai_policies.ROUTES, *_admin.ROUTES, *_managed_identity.ROUTES, *_world.ROUTES],
                     exception_handlers={404: not_found, 405: not_allowed})
     app.state.emulator = emulator
     # Authentication sees a project's whole path (its audience is its own); the routes see /openai/...

@@ -123,6 +123,9 @@ def _tags(body: dict[str, Any]) -> dict[str, str] | JSON:
     return tags
 
 
+tags_of = _tags  # the tags of any ARM resource's PUT body (raiPolicies too), with the same checks
+
+
 def _shape(body: dict[str, Any]) -> JSON | None:
     """400 for a body whose sku or properties.model is not an object (it was a 500)."""
     model = (body.get("properties") or {}).get("model") if isinstance(body.get("properties"), dict) else None
@@ -333,6 +336,10 @@ async def put_deployment(request: Request) -> Response:
         return arm_error(400, "InvalidRequestContent", "properties.model must be an object.")
     with swept(emu) as (c, now):
         if (refused := _put_refusal(request, emu, c, now, name, model, sku[0], sku[1])) is not None:
+            return refused
+        from ._rai_policies import unknown_policy  # here: that module builds on this one
+
+        if (refused := unknown_policy(emu, c, settings[0].get("raiPolicyName"))) is not None:
             return refused
         existing = emu.store.get(c, "deployment", name)
         d = existing or {"name": name, "created_at": now, "last_used_at": None}

@@ -44,11 +44,14 @@ from ._permissions import (
     FILES_DELETE,
     FILES_WRITE,
     FINE_TUNES_WRITE,
+    RAI_POLICIES_DELETE,
+    RAI_POLICIES_WRITE,
     Need,
     Permissions,
     is_data,
     lacks,
 )
+from ._rai_policies import BlocklistEntry, FilterEntry, LiveRaiPolicy, RaiPolicyWrite
 from ._results import CheckpointMetrics, JobMetrics, StepMetrics, parse_results_csv, read_job_metrics
 from ._storage import storage_headers
 from ._timeouts import OUTAGE_BUDGET_ENV, RETRY_BUDGET_ENV, Budgets, Timeouts, budgets_from_env
@@ -68,7 +71,10 @@ __all__ = [
     "OUTAGE_BUDGET_ENV",
     "OWNED_TAG_PREFIX",
     "OWNER_TAG",
+    "RAI_POLICIES_DELETE",
+    "RAI_POLICIES_WRITE",
     "RETRY_BUDGET_ENV",
+    "BlocklistEntry",
     "Budgets",
     "CheckpointMetrics",
     "Criterion",
@@ -77,6 +83,7 @@ __all__ = [
     "Downloaded",
     "EvalScores",
     "EvalsClient",
+    "FilterEntry",
     "FoundryClient",
     "JobMetrics",
     "JobRequest",
@@ -89,10 +96,12 @@ __all__ = [
     "LiveFile",
     "LiveJob",
     "LiveModel",
+    "LiveRaiPolicy",
     "LiveUsage",
     "LocalFoundry",
     "Need",
     "Permissions",
+    "RaiPolicyWrite",
     "RetryPolicy",
     "Snapshot",
     "StaticTokenCredential",

@@ -33,6 +33,7 @@ from ._deployments import DeploymentWrite, merged, same_owner, tag_problem, wire
 from ._errors import RetryPolicy, call
 from ._live_objects import LiveCheckpoint, LiveDeployment, LiveFile, LiveJob, LiveModel, LiveUsage, Snapshot
 from ._permissions import PERMISSIONS_API, Permission, Permissions
+from ._rai_policies import LiveRaiPolicy, RaiPolicyWrite, merged_policy
 from ._timeouts import REMOTE, Timeouts
 from ._wire import JobRequest, LiveEvent, parse_event
 
@@ -727,6 +728,50 @@ class FoundryClient:
         d = self._settled(name, f"delete deployment {name}")
         if d is not None:
             raise PermanentFoundryError(f"delete deployment {name}: still there, {d.provisioning_state}")
+
+    # -- content filter policies (raiPolicies) ------------------------------------------------
+    def list_rai_policies(self) -> list[LiveRaiPolicy]:
+        """The account's content filter policies, Azure's built-in ones (SystemManaged) included."""
+        def fetch(t: float) -> list[LiveRaiPolicy]:
+            pager = self.arm.rai_policies.list(self.resource_group, self.account, **self._arm(t))
+            return [LiveRaiPolicy.parse(p) for page in _bounded(pager.by_page(), "list raiPolicies") for p in page]
+        result: list[LiveRaiPolicy] = self._call(fetch, "list raiPolicies", timeout=self.timeouts.read)
+        return result
+
+    def put_rai_policy(self, name: str, write: RaiPolicyWrite) -> LiveRaiPolicy:
+        """Create or update policy `name`, changing only what `write` owns (`_rai_policies.py`); under If-Match,
+        merged again from the newer policy when someone edited it in between (412), as deployments are."""
+        for _ in range(WRITE_ATTEMPTS - 1):
+            try:
+                return self._write_rai_policy(name, write)
+            except PermanentFoundryError as e:
+                if e.status != 412:
+                    raise
+        return self._write_rai_policy(name, write)
+
+    def _write_rai_policy(self, name: str, write: RaiPolicyWrite) -> LiveRaiPolicy:
+        live = self._raw_rai_policy(name)
+        body = orjson.dumps(merged_policy(live, write))
+        etag = getattr(live, "etag", None)
+        headers = {"If-Match": etag} if etag else {}
+        p = self._call(lambda t: self.arm.rai_policies.create_or_update(
+            self.resource_group, self.account, name, io.BytesIO(body), headers=headers, **self._arm(t)),
+            f"write raiPolicy {name}", timeout=self.timeouts.write)
+        return LiveRaiPolicy.parse(p)
+
+    def _raw_rai_policy(self, name: str) -> Any | None:
+        try:
+            return self._call(lambda t: self.arm.rai_policies.get(self.resource_group, self.account, name,
+                                                                  **self._arm(t)),
+                              f"read raiPolicy {name}", timeout=self.timeouts.read)
+        except FoundryNotFound:
+            return None
+
+    def delete_rai_policy(self, name: str) -> None:
+        """Delete policy `name` (one that is gone already is a success)."""
+        self._call(lambda t: self.arm.rai_policies.begin_delete(
+            self.resource_group, self.account, name, polling=False, **self._arm(t)).result(),
+            f"delete raiPolicy {name}", timeout=self.timeouts.write)
 
 
 def _endless(what: str, limit: int) -> PermanentFoundryError:

@@ -25,7 +25,7 @@ in a PUT (so that a client can GET, change and PUT back), which is what this is.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
@@ -80,6 +80,10 @@ class DeploymentWrite:
     # ARM's model version: "1" for a fine-tuned model or checkpoint (reference 001); a base model deploys by
     # its name and its own version (gpt-4.1-mini, 2025-04-14), as the account's models list spells them.
     version: str = "1"
+    # ARM properties the spec sets (raiPolicyName, versionUpgradeOption, spilloverDeploymentName), as ARM spells
+    # them, and the user tags it sets: written over the live ones; every other property and tag is kept.
+    settings: dict[str, str] = field(default_factory=dict)
+    user_tags: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         foreign = [k for k in self.tags or {} if not owned_tag(k)]
@@ -104,11 +108,13 @@ def merged(live: Deployment | None, write: DeploymentWrite) -> Deployment:
                                                                old_model.publisher)
         model.additional_properties = dict(old_model.additional_properties or {})
     kept = {k: getattr(props, k) for k in UNOWNED_PROPERTIES}
+    kept.update({attr: write.settings[arm] for attr, arm in UNOWNED_PROPERTIES.items() if arm in write.settings})
     new_props = DeploymentProperties(model=model, **kept)
     new_props.additional_properties = dict(props.additional_properties or {})
     if props.current_capacity is not None:
         new_props.current_capacity = write.capacity
-    body = Deployment(sku=sku, properties=new_props, tags=merged_tags(base.tags, write.tags))
+    tags = merged_tags(_with_user_tags(base.tags, write.user_tags), write.tags)
+    body = Deployment(sku=sku, properties=new_props, tags=tags)
     body.additional_properties = dict(base.additional_properties or {})
     return body
 
@@ -132,6 +138,15 @@ def wire(body: Deployment) -> dict[str, Any]:
 def _with_unknown(serialized: dict[str, Any], model: Any) -> dict[str, Any]:
     unknown = getattr(model, "additional_properties", None) or {}
     return {**copy.deepcopy(unknown), **serialized}
+
+
+def _with_user_tags(live: dict[str, str] | None, user: dict[str, str]) -> dict[str, str] | None:
+    """The live tags with the spec's user tags set (a live tag of the same name in another case replaced: Azure's
+    tag names are case-insensitive), the others kept."""
+    if not user:
+        return live
+    names = {k.lower() for k in user}
+    return {**{k: v for k, v in (live or {}).items() if k.lower() not in names}, **user}
 
 
 def merged_tags(live: dict[str, str] | None, ours: dict[str, str] | None) -> dict[str, str]:

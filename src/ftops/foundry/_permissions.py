@@ -25,6 +25,8 @@ EVALS_WRITE = f"{OPENAI}/evals/write"
 CHAT = f"{OPENAI}/deployments/chat/completions/action"
 DEPLOYMENTS_WRITE = f"{CS}/accounts/deployments/write"
 DEPLOYMENTS_DELETE = f"{CS}/accounts/deployments/delete"
+RAI_POLICIES_WRITE = f"{CS}/accounts/raiPolicies/write"
+RAI_POLICIES_DELETE = f"{CS}/accounts/raiPolicies/delete"
 PERMISSIONS_API = "2022-04-01"  # Microsoft.Authorization permissions
 
 

@@ -13,6 +13,7 @@ from ._actions import (
     CreateJob,
     DeleteDeployment,
     DeleteFile,
+    DeleteRaiPolicy,
     EvaluateCandidates,
     Finding,
     GraderSource,
@@ -27,6 +28,7 @@ from ._actions import (
     Notice,
     PauseJob,
     Plan,
+    PutRaiPolicy,
     ResumeJob,
     RollOut,
     Scalar,
@@ -84,6 +86,7 @@ from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._policies import TAG_OVERRIDE, apply_overrides, name_matches, override_tags, require_policies
 from ._policy_results import Override, PolicyResult
+from ._rai_policies import policy_write, rai_policy_hash
 from ._requests import Submission, rollout_tags, submission
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
@@ -116,6 +119,7 @@ __all__ = [
     "CreateJob",
     "DeleteDeployment",
     "DeleteFile",
+    "DeleteRaiPolicy",
     "DriftItem",
     "EvaluateCandidates",
     "Finding",
@@ -139,6 +143,7 @@ __all__ = [
     "PauseJob",
     "Plan",
     "PolicyResult",
+    "PutRaiPolicy",
     "Resolved",
     "ResumeJob",
     "RollOut",
@@ -185,7 +190,9 @@ __all__ = [
     "notices_for",
     "override_tags",
     "parse_claim",
+    "policy_write",
     "project_filter",
+    "rai_policy_hash",
     "read_catalog_comparison",
     "read_import",
     "read_live",

@@ -39,7 +39,7 @@ DRIFT_KINDS = DRIFT_CLASSES
 # progress with a running job's events. Every other field decides what apply sends or does.
 DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost", "outcome"})
 
-Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation"]
+Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation", "RaiPolicy"]
 Scalar = str | int | float | bool | None
 Hex16 = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -430,6 +430,9 @@ class RollOut(ActionBase):
     # A change Azure makes only by delete + create (the sku's name): the deployment serves nothing in
     # between, so apply runs it only with --allow-downtime.
     interrupts: bool = False
+    # The ARM properties and user tags the spec sets (raiPolicyName...: ARM's spelling), written over the live ones.
+    settings: dict[str, str] = Field(default_factory=dict)
+    user_tags: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _replace_interrupts(self) -> RollOut:
@@ -443,6 +446,22 @@ class RollOut(ActionBase):
 class DeleteDeployment(ActionBase):
     op: Literal["deployment.delete"] = "deployment.delete"
     kind: Literal["Deployment"] = "Deployment"
+    action: Literal["delete"] = "delete"
+
+
+# -- content filter policies ------------------------------------------------------------------
+class PutRaiPolicy(ActionBase):
+    """Create or update a content filter policy with the fields its spec sets (a PUT merged onto the live one)."""
+
+    op: Literal["raipolicy.put"] = "raipolicy.put"
+    kind: Literal["RaiPolicy"] = "RaiPolicy"
+    action: Literal["create", "update"]
+    spec_hash: Hex16
+
+
+class DeleteRaiPolicy(ActionBase):
+    op: Literal["raipolicy.delete"] = "raipolicy.delete"
+    kind: Literal["RaiPolicy"] = "RaiPolicy"
     action: Literal["delete"] = "delete"
 
 
@@ -467,7 +486,7 @@ class NoOp(ActionBase):
 
 Action = Annotated[
     UploadDataset | ImportDataset | WaitFile | CreateJob | WaitJob | PauseJob | ResumeJob | CancelJob
-    | EvaluateCandidates | RollOut | DeleteDeployment | DeleteFile | NoOp,
+    | EvaluateCandidates | RollOut | DeleteDeployment | DeleteFile | PutRaiPolicy | DeleteRaiPolicy | NoOp,
     Field(discriminator="op"),
 ]
 

@@ -16,6 +16,7 @@ from ._actions import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, No
 from ._adoption import takes_over
 from ._context import Ctx, JobState, serving
 from ._cost import monthly_hosting
+from ._deployment_fields import field_changes, hashed_fields
 from ._evaluations import TAG_CANARY, TAG_LEASE, judging, lease_expired, plan_gate, plan_pending_evaluation
 from ._requests import rollout_tags
 from ._resolve import Resolved, needs_checkpoints, resolve_model, selector_of
@@ -34,6 +35,7 @@ def deployment_hash(s: DeploymentSpec) -> str:
                               "gates": s.gates.model_dump(mode="json")}
     if s.evaluation is not None:  # only when set: the hash of an ungated deployment stays what it was
         fields["evaluation"] = s.evaluation.model_dump(mode="json")
+    fields.update(hashed_fields(s))  # the ARM properties and user tags the spec sets, only when it sets them
     return ident.canonical_hash(fields)
 
 
@@ -78,7 +80,8 @@ def _rollout_fields(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState,
             "evaluation": s.evaluation.name if s.evaluation is not None else None,
             "judging": judging(ctx.checked, ctx.checked.project.evaluations[s.evaluation.name])
             if s.evaluation is not None else None,
-            "tags": rollout_tags(ctx.project, dep.name, deployment_hash(s))}
+            "tags": rollout_tags(ctx.project, dep.name, deployment_hash(s)),
+            "settings": s.owned_settings(), "user_tags": dict(s.tags or {})}
 
 
 def _pending_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, live: LiveDeployment | None,
@@ -221,6 +224,7 @@ def _changes(live: LiveDeployment, s: DeploymentSpec, resolved: Resolved) -> dic
         changes["sku.name"] = (live.sku, s.sku.name)
     if live.capacity != s.sku.capacity:
         changes["sku.capacity"] = (live.capacity, s.sku.capacity)
+    changes.update(field_changes(live, s))
     if not changes and live.tags.get(ident.META_HASH) != deployment_hash(s) and not takes_over(s, live):
         # (an adopted deployment keeps its tags until its next real change)
         changes["gates"] = ("(as before)", "(changed in the spec)")  # only gates changed: retag, same model

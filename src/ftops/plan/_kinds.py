@@ -21,6 +21,7 @@ from ._deployments import plan_deployment, plan_orphans
 from ._evaluations import plan_eval_items
 from ._jobs import identify_jobs, job_order, plan_job
 from ._notifications import plan_notifications
+from ._rai_policies import order_with_deployments, plan_rai_policies
 
 
 def plan_jobs(ctx: Ctx) -> None:
@@ -47,7 +48,9 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("Dataset", plan_datasets),
     Step("FineTuningJob", plan_jobs),
+    Step("RaiPolicy", plan_rai_policies),  # before the deployments that name them
     Step("Deployment", plan_deployments),  # with the Evaluations that gate them
+    Step("content filter policies and their deployments", order_with_deployments),  # order, prune
     Step("objects no spec names", plan_orphans),
     Step("evaluation item uploads", plan_eval_items),
     Step("Notification", plan_notifications),  # last: it reads what every other step decided

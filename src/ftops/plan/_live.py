@@ -25,6 +25,7 @@ from ..foundry import (
     LiveFile,
     LiveJob,
     LiveModel,
+    LiveRaiPolicy,
     LiveUsage,
     Snapshot,
     at_once,
@@ -62,6 +63,9 @@ class LiveState:
     models: dict[str, LiveModel] | None = None  # base models the account offers; None: not known
     usages: dict[str, LiveUsage] | None = None  # the account's quotas; None: not known
     unknown: list[str] = field(default_factory=list)  # what could not be read (said in the plan)
+    # The account's content filter policies (Azure's built-in ones too), by name in lowercase (ARM's names are not
+    # case-sensitive).
+    rai_policies: dict[str, LiveRaiPolicy] = field(default_factory=dict)
     _want_events: set[str] = field(default_factory=set)
     _want_checkpoints: set[str] = field(default_factory=set)
     _want_evals: bool = False
@@ -198,8 +202,10 @@ def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
 def read_live(client: FoundryClient) -> LiveState:
     """The listings, read at once: a number of calls that grows with pages, not with resources."""
     before = client.api_calls
-    snap, models, usages = at_once(client.snapshot, _or_error(client.list_models), _or_error(client.usages))
-    state = LiveState(snap, api_calls=client.api_calls - before, now=snap.server_time or time.time())
+    snap, models, usages, policies = at_once(client.snapshot, _or_error(client.list_models),
+                                             _or_error(client.usages), client.list_rai_policies)
+    state = LiveState(snap, api_calls=client.api_calls - before, now=snap.server_time or time.time(),
+                      rai_policies={p.name.lower(): p for p in policies})
     # Preflight is advice: without these lists, apply finds out instead.
     if isinstance(models, FoundryError):
         state.unknown.append(f"the account's model list ({models.message})")

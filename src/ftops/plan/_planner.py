@@ -8,13 +8,14 @@ in dependency order), which share a `Ctx` (`_context.py`); it names no kind itse
 
 from __future__ import annotations
 
+import dataclasses
 import graphlib
 import time
 from collections.abc import Collection
 from typing import Any
 
 from ..checks import CheckedProject
-from ..foundry import FoundryClient, LiveEval, Snapshot, public_url
+from ..foundry import FoundryClient, LiveEval, LiveRaiPolicy, Snapshot, public_url
 from ..spec import Resource
 from . import _matching as ident
 from ._actions import Action, Plan, Unmanaged, WaitJob
@@ -30,7 +31,7 @@ MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if 
 
 
 def fingerprint(snap: Snapshot, project: str, *, evals: list[LiveEval] | None = None,
-                borrowed: Collection[str] = ()) -> str:
+                borrowed: Collection[str] = (), rai_policies: Collection[LiveRaiPolicy] = ()) -> str:
     """A hash of the live objects the plan depends on: this project's files and jobs, the jobs of other
     projects it re-attaches to or could (`borrowed`: same training content), all deployments, and this
     project's evals when the plan read them (the verdicts of evaluation gates live in their metadata)."""
@@ -41,6 +42,10 @@ def fingerprint(snap: Snapshot, project: str, *, evals: list[LiveEval] | None = 
     deps = sorted((d.name, d.model or "", d.sku_name or "", d.capacity or 0, ident.canonical_hash(d.tags))
                   for d in snap.deployments)
     seen: dict[str, object] = {"files": files, "jobs": jobs, "deployments": deps}
+    policies = sorted((p.name, ident.canonical_hash(dataclasses.asdict(p))) for p in rai_policies
+                      if p.tags.get(ident.META_PROJECT) == project)
+    if policies:  # only then: a project without content filter policies keeps the fingerprint it always had
+        seen["raiPolicies"] = policies
     if evals is not None:  # only then: a plan without gates keeps the fingerprint it always had
         seen["evals"] = sorted((e.id, ident.canonical_hash(e.metadata)) for e in evals
                                if e.metadata.get(ident.META_PROJECT) == project)
@@ -50,9 +55,9 @@ def fingerprint(snap: Snapshot, project: str, *, evals: list[LiveEval] | None = 
 def spec_fingerprint(checked: CheckedProject) -> str:
     """A hash of every spec document and of the bytes of every dataset they name."""
     p = checked.project
-    resources: list[Resource[Any]] = [*([p.foundry] if p.foundry else []), *p.datasets.values(),
-                                      *p.jobs.values(), *p.deployments.values(), *p.evaluations.values(),
-                                      *p.notifications.values(), *p.policies.values()]
+    resources: list[Resource[Any]] = [*([p.foundry] if p.foundry else [])]
+    for collection in p.resources.values():  # every kind's resources (SPEC_KINDS names them)
+        resources += collection.values()
     docs = [(r.kind, r.name, r.doc.data) for r in resources]
     data = sorted((name, report.sha256) for name, report in checked.reports.items())
     data += sorted((f"{ev}/{crit}", sha) for (ev, crit), sha in p.grader_sha256.items())
@@ -68,7 +73,8 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
         step.run(ctx)
     _mark_pending(ctx.actions)
     findings = preflight(ctx)
-    seen = fingerprint(live.snapshot, project, evals=live.evals, borrowed=ctx.borrowed)
+    seen = fingerprint(live.snapshot, project, evals=live.evals, borrowed=ctx.borrowed,
+                       rai_policies=live.rai_policies.values())
     plan = Plan(project=project, endpoint=endpoint, fingerprint=seen,
                 spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,

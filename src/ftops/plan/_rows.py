@@ -20,6 +20,7 @@ DATASET_STATUS = {"no-op": "uploaded", "wait": "processing", "create": "not uplo
 JOB_STATUS = {"no-op": "succeeded", "create": "not submitted"}
 DEPLOYMENT_STATUS = {"no-op": "in sync", "create": "not deployed", "update": "rollout pending"}
 FILE_STATUS = {"no-op": "in use", "delete": "to delete (no spec names it)"}
+RAI_POLICY_STATUS = {"no-op": "in sync", "create": "not created", "update": "update pending", "delete": "to delete"}
 
 # What the live object has that ftops does not own and writes back unchanged: (settings, tags).
 Unowned = tuple[dict[str, Any], dict[str, str]]
@@ -98,12 +99,17 @@ def _file(a: Action) -> tuple[str, str]:
     return FILE_STATUS.get(a.action, a.action), a.reason
 
 
+def _rai_policy(a: Action) -> tuple[str, str]:
+    return RAI_POLICY_STATUS.get(a.action, a.action), "" if a.action == "no-op" and not a.drift else a.reason
+
+
 KIND_ROWS: dict[Kind, KindRows] = {
     "Dataset": KindRows(_dataset, planned_drift, no_verdict, nothing_unowned),
     "FineTuningJob": KindRows(_job, planned_drift, no_verdict, nothing_unowned),
     "Evaluation": KindRows(_evaluation, planned_drift, no_verdict, nothing_unowned),
     "Deployment": KindRows(_deployment, planned_drift, _deployment_verdict, _deployment_unowned),
     "File": KindRows(_file, planned_drift, no_verdict, nothing_unowned),
+    "RaiPolicy": KindRows(_rai_policy, planned_drift, no_verdict, nothing_unowned),
 }
 _BY_NAME: dict[str, KindRows] = {str(kind): rows for kind, rows in KIND_ROWS.items()}  # any text is looked up
 

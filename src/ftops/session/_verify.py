@@ -26,6 +26,7 @@ from ..plan import (
     EvaluateCandidates,
     ImportDataset,
     Plan,
+    PutRaiPolicy,
     RollOut,
     UploadDataset,
     WaitFile,
@@ -95,6 +96,11 @@ def _check_evaluation(a: EvaluateCandidates, checked: CheckedProject) -> None:
         raise _refuse(a, f"evaluation {a.name} is not for these criteria, data or job")
 
 
+def _check_rai_policy(a: PutRaiPolicy, checked: CheckedProject) -> None:
+    if a.name not in checked.project.rai_policies:
+        raise _refuse(a, f"content filter policy {a.name} does not match the specs")
+
+
 def require_preflight(plan: Plan) -> None:
     """Refuse a plan whose preflight found what Foundry would refuse (one line: the first problem)."""
     if plan.refused:
@@ -157,7 +163,7 @@ def _check_import(a: ImportDataset, checked: CheckedProject) -> None:
 Fit = Callable[[Any, CheckedProject], None]
 FITS: dict[type[Action], Fit] = {
     UploadDataset: _check_upload, ImportDataset: _check_import, WaitFile: _check_wait_file, CreateJob: _check_job,
-    RollOut: _check_rollout, EvaluateCandidates: _check_evaluation,
+    RollOut: _check_rollout, EvaluateCandidates: _check_evaluation, PutRaiPolicy: _check_rai_policy,
 }
 
 

@@ -1,6 +1,7 @@
 """Spec layer: load YAML spec documents into a checked Project. Imports nothing above it."""
 
 from ._documents import (
+    SPEC_KINDS,
     DatasetAdoption,
     DatasetSpec,
     DeploymentSpec,
@@ -40,13 +41,17 @@ from ._project import (
     require_connection,
     spec_files,
 )
+from ._rai_policy import ContentFilter, CustomBlocklist, RaiPolicySpec
 from ._schema import json_schema
 
 __all__ = [
     "ENV_FIELDS",
     "ENV_PREFIXES",
     "HYPERPARAMETER_MODELS",
+    "SPEC_KINDS",
+    "ContentFilter",
     "Criterion",
+    "CustomBlocklist",
     "DatasetAdoption",
     "DatasetSpec",
     "DeploymentSpec",
@@ -65,6 +70,7 @@ __all__ = [
     "PolicySpec",
     "Project",
     "PythonCriterion",
+    "RaiPolicySpec",
     "Resource",
     "ScoreModelCriterion",
     "Sku",

@@ -1,4 +1,4 @@
-"""Pydantic models of the four spec kinds. Unknown fields are errors: a typo must not do nothing."""
+"""Pydantic models of the spec kinds. Unknown fields are errors: a typo must not do nothing."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .._vocabulary import Method, SkuName, TrainingType
+from .._vocabulary import Method, SkuName, TrainingType, VersionUpgradeOption
 from ._evaluation import EvaluationRef, EvaluationSpec
 from ._guards import Guard
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
 from ._notifications import NotificationSpec
 from ._policy import PolicySpec
+from ._rai_policy import ArmName, RaiPolicySpec
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 DatasetFormat = Literal["chat", "preference", "reinforcement"]
@@ -260,6 +261,13 @@ class Gates(_Strict):
     must_beat_current: bool = False  # block a rollout that does not lower the served model's loss
 
 
+# Azure's tag limits (Learn, "Use tags to organize your Azure resources", Limitations): names up to 512
+# characters without < > % & \ ? /, values up to 256, 50 tags a resource (counted with ftops' own at write time).
+TagName = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[^<>%&\\?/]+$")]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+OWNED_TAG_PREFIX = "ftops-"  # ftops' own tags (foundry/_deployments.py): never a user tag
+
+
 class DeploymentSpec(_Strict):
     model: ModelRef
     sku: Sku
@@ -271,8 +279,43 @@ class DeploymentSpec(_Strict):
         "Take over the deployment of this name although it has no ftops tags (written by ftops import); one "
         "tagged by another ftops project is still refused. ftops' tags are written on its next change."))
 
+    # ARM's DeploymentProperties ftops owns when the spec sets them (unset: kept as they are live, never drift)
+    rai_policy_name: ArmName | None = None  # a RaiPolicy spec, or a built-in policy (Microsoft.DefaultV2...)
+    version_upgrade_option: VersionUpgradeOption | None = None
+    spillover_deployment_name: ArmName | None = None
+    dynamic_throttling_enabled: bool | None = None  # read-only in ARM 2025-09-01: refused below
+    tags: dict[TagName, TagValue] | None = None  # user tags, owned one by one (a tag not named here is kept)
 
-SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification", "Policy"]
+    @field_validator("dynamic_throttling_enabled")
+    @classmethod
+    def _read_only(cls, value: bool | None) -> bool | None:
+        if value is not None:
+            raise ValueError("is read-only in ARM 2025-09-01 (DeploymentProperties marks it readOnly: Azure sets "
+                             "it); ftops cannot write it, so the spec may not set it")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _user_tags(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return value
+        ours = [k for k in value if k.lower().startswith(OWNED_TAG_PREFIX)]
+        if ours:
+            raise ValueError(f"tag {ours[0]!r}: names starting with {OWNED_TAG_PREFIX} are ftops' own")
+        if len({k.lower() for k in value}) != len(value):
+            raise ValueError("Azure's tag names are case-insensitive: a name is given twice")
+        if len(value) > 40:  # Azure's 50 a resource, less the ones ftops writes
+            raise ValueError(f"{len(value)} tags: at most 40 (Azure allows 50 a resource; ftops writes up to 10)")
+        return value
+
+    def owned_settings(self) -> dict[str, str]:
+        """The ARM properties this spec sets, as ARM spells them (raiPolicyName...)."""
+        fields = ("rai_policy_name", "version_upgrade_option", "spillover_deployment_name")
+        return {to_camel(f): getattr(self, f) for f in fields if getattr(self, f) is not None}
+
+
+SpecKind = Literal["Foundry", "Dataset", "FineTuningJob", "Deployment", "Evaluation", "Notification", "Policy",
+                   "RaiPolicy"]
 # The kinds a spec document may be, each with its model and the name of the Project's typed view of its
 # resources (`project.jobs` is `project.resources["FineTuningJob"]`; None: the Foundry, one per directory,
 # `project.foundry`). One line per kind; the Project's collections and the JSON Schema derive from it.
@@ -284,6 +327,7 @@ SPEC_KINDS: dict[SpecKind, tuple[type[BaseModel], str | None]] = {
     "Evaluation": (EvaluationSpec, "evaluations"),
     "Notification": (NotificationSpec, "notifications"),
     "Policy": (PolicySpec, "policies"),  # judges the plan (plan/_policies.py); makes no actions
+    "RaiPolicy": (RaiPolicySpec, "rai_policies"),
 }
 SPEC_MODELS: dict[SpecKind, type[BaseModel]] = {kind: model for kind, (model, _) in SPEC_KINDS.items()}
 

@@ -28,6 +28,7 @@ from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
 from ._notifications import NotificationSpec
 from ._policy import PolicySpec
+from ._rai_policy import RaiPolicySpec, check_rai_references
 from ._yaml import Document, Loc, YamlError, load_documents
 
 S = TypeVar("S", bound=BaseModel)
@@ -115,6 +116,10 @@ class Project:
     @property
     def policies(self) -> dict[str, Resource[PolicySpec]]:
         return self.resources["Policy"]
+
+    @property
+    def rai_policies(self) -> dict[str, Resource[RaiPolicySpec]]:
+        return self.resources["RaiPolicy"]
 
     @property
     def project_name(self) -> str:
@@ -454,6 +459,7 @@ def _check_names(project: Project, problems: list[Problem]) -> None:
         if dep.spec.model.job not in project.jobs:
             problems.append(Problem(f"model.job names FineTuningJob {dep.spec.model.job!r}, which no spec "
                                     "defines", dep.path, dep.line_of("model", "job")))
+    check_rai_references(project, problems)
 
 
 def _check_cycles(project: Project, problems: list[Problem]) -> None:
