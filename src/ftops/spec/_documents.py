@@ -17,8 +17,9 @@ from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hype
 from ._notifications import NotificationSpec
 from ._policy import PolicySpec
 from ._rai_policy import ArmName, RaiPolicySpec
+from ._strict import Name
+from ._strict import Strict as _Strict
 
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 DatasetFormat = Literal["chat", "preference", "reinforcement"]
 # Integers are strict (YAML `true` is not 1) and floats finite (`.nan`/`.inf` are not numbers here).
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
@@ -26,8 +27,6 @@ PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Seed = Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)]  # Foundry's seed: a non-negative int32
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 class Metadata(_Strict):

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .._vocabulary import CanarySku
+from ._strict import Name
+from ._strict import Strict as _Strict
 
-# The same shape as _documents.Name / _documents._Strict (kept here so _documents can import this module).
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 Metric = Literal["fuzzy_match", "bleu", "gleu", "meteor", "cosine", "rouge_1", "rouge_2", "rouge_3", "rouge_4",
                  "rouge_5", "rouge_l"]
 Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -25,8 +24,6 @@ Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 CANARY_NAME = re.compile(r"[a-z0-9][-a-z0-9]*-eval-[0-9a-f]{8}")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 class StringCheckCriterion(_Strict):

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
 from .._vocabulary import GuardAction, GuardMetric
+from ._strict import Strict as _Strict
 
 Bound = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class Guard(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+class Guard(_Strict):
 
     metric: GuardMetric | None = None
     rising: int | None = Field(default=None, strict=True, ge=1, le=100)  # successive rises of `metric`

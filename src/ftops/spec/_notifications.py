@@ -15,19 +15,17 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from .._urls import url_problem
 from .._vocabulary import NOTIFICATION_TARGETS, NotificationEvent, NotificationTarget
+from ._strict import Strict as _Strict
 
 ENV_PREFIXES = ("FTOPS_", "AZURE_")  # the variables a spec may name (as `_project.ENV_PREFIXES`)
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ONLY_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 def _refs_allowed(value: str) -> str:

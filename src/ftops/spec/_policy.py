@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from .. import _cel
 from .._vocabulary import POLICY_RULES, Enforcement, SkuName, TrainingType
+from ._strict import Strict as _Strict
 
 # A deployment name pattern: `*` any run of characters, `?` one (matched without regular expressions).
 NamePattern = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9*?._-]+$")]
@@ -21,8 +22,7 @@ Region = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r
 Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
-class PolicySpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+class PolicySpec(_Strict):
 
     enforcement: Enforcement
     description: str | None = Field(default=None, max_length=500)

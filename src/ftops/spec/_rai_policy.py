@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import StringConstraints, model_validator
 
 from .._exceptions import Problem
 from .._vocabulary import BUILTIN_RAI_POLICIES, BUILTIN_RAI_PREFIX, ContentLevel, RaiContentSource, RaiPolicyMode
+from ._strict import Strict as _Strict
 
 if TYPE_CHECKING:
     from ._project import Project
@@ -26,8 +26,6 @@ FilterName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9 _-]{
 ArmName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
-class _Strict(BaseModel):  # the same config as _documents._Strict (kept here so _documents can import this)
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 class ContentFilter(_Strict):
