@@ -87,7 +87,8 @@ def test_gpt5_reinforcement_and_ministral_supervised_validate_plan_and_train(pro
     assert "gpt-5-2025-08-07 fine-tuning (reinforcement) is available by invitation only" in r.err  # a warning
     plan = project.plan_json()
     jobs = {a["name"]: a for a in plan["actions"] if a["op"] == "job.create"}
-    assert jobs["math"]["base_model"] == "gpt-5-2025-08-07" and jobs["tiny"]["base_model"] == "Ministral-3B"
+    assert jobs["math"]["request"]["base_model"] == "gpt-5-2025-08-07"
+    assert jobs["tiny"]["request"]["base_model"] == "Ministral-3B"
     assert not plan["findings"], plan["findings"]  # the local Foundry offers both, with these skus
     r = project.ftops("apply", "--auto-approve", "--wait")
     assert r.code == 0, r.err
