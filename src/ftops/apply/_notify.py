@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,18 +108,35 @@ def request_for(spec: NotificationSpec, notice: Notice, project: str) -> Request
 
 
 def http_send(req: Request) -> None:
-    """POST `req` as JSON; no redirects (a redirect could carry the body elsewhere)."""
+    """POST `req` as JSON; no redirects (a redirect could carry the body elsewhere). The status is all that is
+    read (a target's body, however long, is not), and SEND_TIMEOUT bounds the whole exchange: httpx's timeouts
+    are per read, so a target that trickles its answer a byte at a time would hold apply forever. The request
+    runs in a daemon thread that is abandoned at the deadline."""
     if (problem := url_problem(req.url)) is not None:
         raise SendFailed(f"the target URL is refused: {problem.replace(req.url, '(url)')}")
+    answered: list[int | Exception] = []
+    worker = threading.Thread(target=_post, args=(req, answered), daemon=True, name="ftops-notify")
+    worker.start()
+    worker.join(SEND_TIMEOUT)
+    if not answered:
+        raise SendFailed("the target did not answer in time", delivered_maybe=True)
+    status = answered[0]
+    if isinstance(status, httpx.TimeoutException):
+        raise SendFailed("the target did not answer in time", delivered_maybe=True) from status
+    if isinstance(status, Exception):
+        raise SendFailed(f"the target could not be reached ({type(status).__name__})") from status
+    if not 200 <= status < 300:
+        raise SendFailed(f"the target answered HTTP {status}")
+
+
+def _post(req: Request, answered: list[int | Exception]) -> None:
+    """The POST, its answer's status (or what failed) appended to `answered`; the body is left unread."""
     try:
-        with httpx.Client(timeout=SEND_TIMEOUT, follow_redirects=False) as http:
-            r = http.post(req.url, json=req.body, headers=req.headers)
-    except httpx.TimeoutException as e:
-        raise SendFailed("the target did not answer in time", delivered_maybe=True) from e
-    except httpx.HTTPError as e:
-        raise SendFailed(f"the target could not be reached ({type(e).__name__})") from e
-    if not 200 <= r.status_code < 300:
-        raise SendFailed(f"the target answered HTTP {r.status_code}")
+        with httpx.Client(timeout=SEND_TIMEOUT, follow_redirects=False) as http, \
+                http.stream("POST", req.url, json=req.body, headers=req.headers) as r:
+            answered.append(r.status_code)
+    except Exception as e:  # handed to http_send, which says it in one line
+        answered.append(e)
 
 
 @dataclass
