@@ -26,7 +26,8 @@ class Override(_Model):
 
     policy: Name
     reason: str = Field(min_length=1, max_length=500, pattern=_PRINTABLE_LINE)
-    author: str = Field(min_length=1, max_length=100, pattern=_PRINTABLE_LINE)  # GITHUB_ACTOR, else `git config user.name`
+    # GITHUB_ACTOR, else `git config user.name`
+    author: str = Field(min_length=1, max_length=100, pattern=_PRINTABLE_LINE)
 
 
 class PolicyResult(_Model):
