@@ -167,10 +167,8 @@ def _matches(text: Any, pattern: Any) -> Any:
     options.log_errors = False
     try:
         return celtypes.BoolType(re2.compile(pattern, options).search(text) is not None)
-    except re2.error as e:
-        why = e.args[0] if e.args else ""
-        why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
-        return CELEvalError(f"match error: {why}" if why else "match error")
+    except re2.error:  # RE2's reason quotes the pattern, which an expression can build from any value it sees
+        return CELEvalError("match error: the pattern is not a regular expression (RE2 syntax)")
 
 
 class _BudgetRunner:
