@@ -103,3 +103,8 @@ def test_an_error_status_with_a_huge_body_fails_at_once() -> None:
         e = _send_within(url, 5)
     assert isinstance(e, SendFailed) and not e.delivered_maybe
     assert str(e) == "the target answered HTTP 500"
+
+
+def test_a_secret_url_that_is_malformed_is_not_quoted() -> None:
+    e = _send_within("https://hooks.slack.com:T0s3cr3t/services/B0/XyZs3cr3t", 5)
+    assert isinstance(e, SendFailed) and "s3cr3t" not in str(e) and "not a valid URL" in str(e)
