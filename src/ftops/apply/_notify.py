@@ -104,7 +104,15 @@ def request_for(spec: NotificationSpec, notice: Notice, project: str) -> Request
         return Request(expand_env(spec.webhook.url, "webhook.url"), payload(notice, project))
     target = spec.slack or spec.teams
     assert target is not None  # exactly one target (the spec model's rule)
+    if spec.slack is not None:
+        text = _slack_escaped(text)
     return Request(expand_env(target.url, f"{spec.target}.url"), {"text": text})
+
+
+def _slack_escaped(text: str) -> str:
+    """Slack's three control characters as entities (api.slack.com/reference/surfaces/formatting#escaping): a
+    notice carries the server's text (a job's error message), which must not ping `<!channel>` or forge a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def http_send(req: Request) -> None:

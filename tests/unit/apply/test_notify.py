@@ -122,3 +122,18 @@ def test_an_unset_variable_is_a_failed_delivery_naming_it(checked: CheckedProjec
     monkeypatch.delenv("FTOPS_HOOK_URL")
     out = _notifier(checked, FakeClaims(), []).deliver(_plan(checked))
     assert out[0].outcome == "failed" and "FTOPS_HOOK_URL is not set" in out[0].detail
+
+
+def test_slack_text_from_live_objects_cannot_ping_or_forge_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job's error message is the server's text: Slack reads `<!channel>`, `<@U1>` and `<url|label>` in it
+    (api.slack.com/reference/surfaces/formatting#escaping: escape &, < and >)."""
+    from ftops.apply._notify import request_for
+    from ftops.spec import NotificationSpec
+
+    monkeypatch.setenv("FTOPS_SLACK_URL", SECRET)
+    spec = NotificationSpec.model_validate({"slack": {"url": "${FTOPS_SLACK_URL}"}, "on": ["job.failed"]})
+    notice = Notice(notification="ops", target="slack", event="job.failed", key="0123456789abcdef",
+                    resource="FineTuningJob/clippy", text="ftjob-1: <!channel> see <https://evil.example|the fix> & co")
+    text = request_for(spec, notice, "p").body["text"]
+    assert text == ("ftops p: job.failed: ftjob-1: &lt;!channel&gt; see &lt;https://evil.example|the fix&gt; "
+                    "&amp; co")
