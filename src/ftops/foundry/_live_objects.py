@@ -8,6 +8,7 @@ from typing import Any
 
 from .._vocabulary import JobOutcome
 from ._outcomes import job_outcome
+from ._wire import finite
 
 ACTIVE_JOB_STATUSES = frozenset({"pending", "validating_files", "queued", "running", "paused"})
 # The writable DeploymentProperties ftops does not own, as the SDK names them and as ARM spells them
@@ -164,9 +165,9 @@ class LiveCheckpoint:
 
     @classmethod
     def parse(cls, c: Any) -> LiveCheckpoint:
-        m = _get(c, "metrics") or {}
-        return cls(id=str(_get(c, "id")), step_number=int(_get(c, "step_number") or 0),
-                   full_valid_loss=_get(m, "full_valid_loss"), valid_loss=_get(m, "valid_loss"),
+        m = _plain(_get(c, "metrics"))
+        return cls(id=str(_get(c, "id")), step_number=_int(_get(c, "step_number")) or 0,
+                   full_valid_loss=finite(m.get("full_valid_loss")), valid_loss=finite(m.get("valid_loss")),
                    fine_tuned_model_checkpoint=_get(c, "fine_tuned_model_checkpoint"))
 
 

@@ -55,3 +55,29 @@ def test_any_json_is_parsed_without_raising(fields: dict[str, Any]) -> None:
     for name in ("fine_tuned_model", "training_file", "validation_file", "suffix", "error", "error_code"):
         assert getattr(job, name) is None or isinstance(getattr(job, name), str)
     assert isinstance(job.id, str) and isinstance(job.status, str) and isinstance(job.model, str)
+
+
+# -- a job's events and checkpoints ----------------------------------------------------------------------------
+@pytest.mark.parametrize("data", ["x", [1, 2], 5, None, {"step": float("nan")}, {"step": float("inf")},
+                                  {"step": True}, {"step": "7"}, {"step": 3, "train_loss": float("nan")},
+                                  {"step": 3, "train_loss": "1.0"}])
+def test_an_event_whose_data_has_the_wrong_shape_is_read_without_its_numbers(data: Any) -> None:
+    from ftops.foundry._wire import parse_event
+
+    e = parse_event("Step 3/9: training loss=1.0", data)
+    assert e.step == 3 and e.total_steps == 9  # from the message: the data gave no usable step
+    assert e.train_loss is None or e.train_loss == e.train_loss  # never NaN
+    assert all(isinstance(v, float) for v in e.metrics.values())
+
+
+@pytest.mark.parametrize("checkpoint", [
+    {"id": "c", "step_number": "x", "metrics": {"full_valid_loss": "low"}},
+    {"id": "c", "step_number": float("nan"), "metrics": "x"},
+    {"id": "c", "step_number": 5, "metrics": {"valid_loss": float("inf"), "full_valid_loss": [1]}},
+])
+def test_a_checkpoint_of_the_wrong_shape_is_read_without_its_numbers(checkpoint: dict[str, Any]) -> None:
+    from ftops.foundry import LiveCheckpoint
+
+    c = LiveCheckpoint.parse(checkpoint)
+    assert isinstance(c.step_number, int) and c.loss is None
+    assert c.full_valid_loss is None and c.valid_loss is None
