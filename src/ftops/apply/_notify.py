@@ -98,7 +98,8 @@ def request_for(spec: NotificationSpec, notice: Notice, project: str) -> Request
     if spec.github is not None:
         g = spec.github
         token = expand_env(g.token, "github.token")
-        return Request(f"{g.api_url.rstrip('/')}/repos/{g.repo}/issues/{g.issue}/comments", {"body": text},
+        body = f"ftops {project}: {notice.event}: {_github_inert(notice.text)}"
+        return Request(f"{g.api_url.rstrip('/')}/repos/{g.repo}/issues/{g.issue}/comments", {"body": body},
                        {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
     if spec.webhook is not None:
         return Request(expand_env(spec.webhook.url, "webhook.url"), payload(notice, project))
@@ -107,6 +108,12 @@ def request_for(spec: NotificationSpec, notice: Notice, project: str) -> Request
     if spec.slack is not None:
         text = _slack_escaped(text)
     return Request(expand_env(target.url, f"{spec.target}.url"), {"text": text})
+
+
+def _github_inert(text: str) -> str:
+    """The notice's text (the server's words) in a code span, where GitHub acts on nothing: no `@team` ping, no
+    `#12` back-link; its backticks and line breaks (which would end the span) made a quote and spaces."""
+    return "`" + " ".join(text.replace("`", "'").splitlines()) + "`"
 
 
 def _slack_escaped(text: str) -> str:

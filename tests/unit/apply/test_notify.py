@@ -137,3 +137,17 @@ def test_slack_text_from_live_objects_cannot_ping_or_forge_links(monkeypatch: py
     text = request_for(spec, notice, "p").body["text"]
     assert text == ("ftops p: job.failed: ftjob-1: &lt;!channel&gt; see &lt;https://evil.example|the fix&gt; "
                     "&amp; co")
+
+
+def test_a_github_comment_from_live_objects_cannot_mention_or_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitHub acts on `@team` (a ping to every member) and `#12`/`owner/repo#1` (a back-link there) in a comment,
+    never inside a code span: the server's text goes into one, its backticks and line breaks made inert."""
+    from ftops.apply._notify import request_for
+    from ftops.spec import NotificationSpec
+
+    monkeypatch.setenv("FTOPS_GITHUB_TOKEN", "t0ken")
+    spec = NotificationSpec.model_validate({"github": {"repo": "o/r", "issue": 3}, "on": ["job.failed"]})
+    notice = Notice(notification="ops", target="github", event="job.failed", key="0123456789abcdef",
+                    resource="FineTuningJob/clippy", text="ftjob-1: ask @org/everyone ` see #12\n\n@x")
+    body = request_for(spec, notice, "p").body["body"]
+    assert body == "ftops p: job.failed: `ftjob-1: ask @org/everyone ' see #12  @x`"
