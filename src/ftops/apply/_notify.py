@@ -7,7 +7,8 @@ For each notice, in this order (claims kept where Foundry keeps files, `plan/_no
    ours is listed by then (the rule apply's race settling uses for uploads). The oldest claim (created_at,
    then id) wins; a loser deletes its claim and sends nothing;
 4. the winner sends, retrying with backoff; if every attempt failed without the target answering 2xx, the
-   claim is deleted so a later run tries again (a target that timed out may have received it: kept).
+   claim is deleted so a later run tries again. A target that timed out may have received it: it is not
+   retried, and the claim is kept.
 A failed delivery never fails an apply: it is a warning line. Secrets (${VAR} URLs and tokens) are expanded
 only here, to send, and never appear in an outcome.
 """
@@ -224,11 +225,12 @@ class Notifier:
                 return Delivery(n, "sent")
             except SendFailed as e:
                 last = e
+            if last.delivered_maybe:  # at most once: a retry could post it a second time; the claim stays
+                return Delivery(n, "failed", f"{last} (it may have received it: not sent again)")
             if attempt + 1 < ATTEMPTS:
                 self.sleep(delay)
                 delay *= 2
-        if not last.delivered_maybe:
-            self._drop(claim)  # never received: a later run tries again
+        self._drop(claim)  # never received: a later run tries again
         return Delivery(n, "failed", f"{last} (after {ATTEMPTS} attempts)")
 
     def _drop(self, claim: LiveFile) -> None:

@@ -151,3 +151,15 @@ def test_a_github_comment_from_live_objects_cannot_mention_or_reference(monkeypa
                     resource="FineTuningJob/clippy", text="ftjob-1: ask @org/everyone ` see #12\n\n@x")
     body = request_for(spec, notice, "p").body["body"]
     assert body == "ftops p: job.failed: `ftjob-1: ask @org/everyone ' see #12  @x`"
+
+
+def test_a_send_that_may_have_been_received_is_not_sent_again_in_the_same_run(checked: CheckedProject) -> None:
+    """At most once: a target that timed out may have the notice; a retry could post it a second time."""
+    calls: list[Request] = []
+
+    def timeout(req: Request) -> None:
+        calls.append(req)
+        raise SendFailed("the target did not answer in time", delivered_maybe=True)
+    out = Notifier(checked, FakeClaims(), send=timeout, sleep=lambda s: None).deliver(_plan(checked))
+    assert out[0].outcome == "failed" and len(calls) == 1
+    assert out[0].detail == "the target did not answer in time (it may have received it: not sent again)"
