@@ -44,3 +44,17 @@ def test_a_data_file_that_cannot_be_written_is_one_line_not_blamed_on_foundry(pr
     assert "Traceback" not in r.err and "internal error" not in r.err and r.err.count("\n") == 1, r.err
     assert "Foundry" not in r.err and "clippy-train.jsonl" in r.err
     assert not (project.root / "specs" / "sub" / "imported.yaml").exists()
+
+
+def test_an_out_that_is_not_a_regular_file_is_refused_even_with_force(project: Project) -> None:
+    """`--out /dev/stdout --force` (root in a CI container) renamed a file over /dev/stdout; a FIFO here."""
+    import os
+    import stat
+
+    _a_hand_made_job(project)
+    fifo = project.root / "specs" / "pipe.yaml"
+    os.mkfifo(fifo)
+    r = project.ftops("import", "specs", "--out", "specs/pipe.yaml", "--force")
+    assert r.code == 1, r.out + r.err
+    assert "not a regular file" in r.err and r.err.count("\n") == 1, r.err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -63,6 +63,8 @@ def import_(
 def _refuse_existing(path: Path, force: bool) -> None:
     if path.is_dir():
         raise FtopsError("cannot write the specs: it is a directory", path=path)
+    if path.exists() and not path.is_file():  # a device, FIFO or socket (/dev/stdout): --force would rename over it
+        raise FtopsError("cannot write the specs: it is not a regular file", path=path)
     if path.exists() and not force:
         raise UsageError(f"{path} exists: ftops import does not overwrite it (--force does)")
     if not path.parent.is_dir():
