@@ -156,11 +156,26 @@ def _budget_evaluator() -> type:
     return BudgetEvaluator
 
 
+def _matches(text: Any, pattern: Any) -> Any:
+    """CEL's `matches`, as celpy's (RE2: linear time, whatever the pattern), but quiet: celpy's leaves RE2's C++
+    logging on, which writes its own lines to the process's stderr for a pattern that does not compile."""
+    import re2  # type: ignore[import-untyped]
+    from celpy import celtypes
+    from celpy.evaluation import CELEvalError
+
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return celtypes.BoolType(re2.compile(pattern, options).search(text) is not None)
+    except re2.error:  # RE2's reason quotes the pattern, which an expression can build from any value it sees
+        return CELEvalError("match error: the pattern is not a regular expression (RE2 syntax)")
+
+
 class _BudgetRunner:
     def __init__(self, environment: Any, ast: Any) -> None:
         from celpy import InterpretedRunner
 
-        self._runner = InterpretedRunner(environment, ast)
+        self._runner = InterpretedRunner(environment, ast, functions={"matches": _matches})
         self._ast = ast
 
     def evaluate(self, activation: Mapping[str, Any]) -> Any:

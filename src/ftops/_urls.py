@@ -78,8 +78,8 @@ def url_problem(url: str) -> str | None:
         parts = urlsplit(url)
         host = parts.hostname or ""
         _ = parts.port  # a port that is not a number raises here
-    except ValueError as e:
-        return f"url is not a valid URL ({e})"
+    except ValueError:
+        return "url is not a valid URL (a malformed host or port)"  # not quoted: an expanded URL can be a secret
     scheme = parts.scheme.lower()
     if scheme == "file":
         return "file: URLs are refused: name a file of the project with path: instead"

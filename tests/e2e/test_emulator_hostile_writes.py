@@ -24,6 +24,9 @@ REFUSED: dict[str, dict[str, Any]] = {
     "tag-name-513": {"sku": SKU, "tags": {"t" * 513: "v"}, "properties": {"model": MODEL}},
     "one-tag-name-twice": {"sku": SKU, "tags": {"Team": "a", "team": "b"}, "properties": {"model": MODEL}},
     "capacity-true": {"sku": {"name": "Standard", "capacity": True}, "properties": {"model": MODEL}},
+    "spillover-a-map": {"sku": SKU, "properties": {"model": MODEL, "spilloverDeploymentName": {}}},
+    "parent-a-list": {"sku": SKU, "properties": {"model": MODEL, "parentDeploymentName": ["x"]}},
+    "rai-policy-a-number": {"sku": SKU, "properties": {"model": MODEL, "raiPolicyName": 5}},
 }
 
 
@@ -75,3 +78,12 @@ def test_a_malformed_project_put_is_a_400_and_stores_nothing(foundry: Foundry) -
     assert http.put("/projects/good", json={"tags": {"t": "v"}, "properties": {"displayName": "Good"}}
                     ).status_code == 201
 
+
+
+@pytest.mark.parametrize("properties", [{"basePolicyName": ["x"]}, {"basePolicyName": {"a": 1}}])
+def test_a_rai_policy_whose_base_is_not_a_string_is_a_400_and_stores_nothing(
+        foundry: Foundry, properties: dict[str, Any]) -> None:
+    http = arm_http(foundry)
+    r = http.put("/raiPolicies/p-bad", json={"properties": properties})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidRequestContent", r.text
+    assert http.get("/raiPolicies/p-bad").status_code == 404

@@ -39,3 +39,12 @@ def test_expressions_over_the_plan_and_its_cost() -> None:
     assert _cel.evaluate('plan.actions.exists(a, a.sku == "GlobalStandard")', VARS) is True
     assert _cel.evaluate("cost.training_usd < 1.0", VARS) is False
     assert _cel.evaluate('true || nothing == 1', VARS) is True  # CEL's short circuit over an error
+
+
+def test_a_bad_regular_expression_is_one_line_and_nothing_on_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    """Was: RE2 (C++) wrote its own two lines to the process's stderr (an absl warning and the parse error)."""
+    with pytest.raises(_cel.CelError, match=r"^match error: the pattern is not a regular expression \(RE2 syntax\)$"):
+        _cel.evaluate('"abc".matches("[")', {})
+    assert _cel.evaluate('"abc".matches("^a.c$")', {}) and not _cel.evaluate('"abc".matches("x")', {})
+    assert _cel.evaluate('matches("abc", "b")', {})
+    assert capfd.readouterr().err == ""

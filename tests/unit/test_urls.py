@@ -94,3 +94,11 @@ def test_only_blob_urls_without_a_sas_ask_for_a_storage_token() -> None:
     assert not needs_storage_token(f"https://acct.blob.core.windows.net/c/x.jsonl?{SAS}")
     assert not needs_storage_token("https://example.com/x.jsonl")
     assert not needs_storage_token("http://acct.blob.core.windows.net/c/x.jsonl")
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com:s3cr3t/x", "https://ho\uff03s3cr3t.example.com/x",
+                                 "https://[s3cr3t/x"])
+def test_a_malformed_url_is_refused_without_quoting_it(url: str) -> None:
+    """A URL expanded from a ${FTOPS_*} variable is a secret (a Slack webhook's): the reason quotes none of it."""
+    problem = url_problem(url)
+    assert problem is not None and "not a valid URL" in problem and "s3cr3t" not in problem

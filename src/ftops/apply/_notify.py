@@ -7,7 +7,8 @@ For each notice, in this order (claims kept where Foundry keeps files, `plan/_no
    ours is listed by then (the rule apply's race settling uses for uploads). The oldest claim (created_at,
    then id) wins; a loser deletes its claim and sends nothing;
 4. the winner sends, retrying with backoff; if every attempt failed without the target answering 2xx, the
-   claim is deleted so a later run tries again (a target that timed out may have received it: kept).
+   claim is deleted so a later run tries again. A target that timed out may have received it: it is not
+   retried, and the claim is kept.
 A failed delivery never fails an apply: it is a warning line. Secrets (${VAR} URLs and tokens) are expanded
 only here, to send, and never appear in an outcome.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,28 +99,60 @@ def request_for(spec: NotificationSpec, notice: Notice, project: str) -> Request
     if spec.github is not None:
         g = spec.github
         token = expand_env(g.token, "github.token")
-        return Request(f"{g.api_url.rstrip('/')}/repos/{g.repo}/issues/{g.issue}/comments", {"body": text},
+        body = f"ftops {project}: {notice.event}: {_github_inert(notice.text)}"
+        return Request(f"{g.api_url.rstrip('/')}/repos/{g.repo}/issues/{g.issue}/comments", {"body": body},
                        {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
     if spec.webhook is not None:
         return Request(expand_env(spec.webhook.url, "webhook.url"), payload(notice, project))
     target = spec.slack or spec.teams
     assert target is not None  # exactly one target (the spec model's rule)
+    if spec.slack is not None:
+        text = _slack_escaped(text)
     return Request(expand_env(target.url, f"{spec.target}.url"), {"text": text})
 
 
+def _github_inert(text: str) -> str:
+    """The notice's text (the server's words) in a code span, where GitHub acts on nothing: no `@team` ping, no
+    `#12` back-link; its backticks and line breaks (which would end the span) made a quote and spaces."""
+    return "`" + " ".join(text.replace("`", "'").splitlines()) + "`"
+
+
+def _slack_escaped(text: str) -> str:
+    """Slack's three control characters as entities (api.slack.com/reference/surfaces/formatting#escaping): a
+    notice carries the server's text (a job's error message), which must not ping `<!channel>` or forge a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def http_send(req: Request) -> None:
-    """POST `req` as JSON; no redirects (a redirect could carry the body elsewhere)."""
+    """POST `req` as JSON; no redirects (a redirect could carry the body elsewhere). The status is all that is
+    read (a target's body, however long, is not), and SEND_TIMEOUT bounds the whole exchange: httpx's timeouts
+    are per read, so a target that trickles its answer a byte at a time would hold apply forever. The request
+    runs in a daemon thread that is abandoned at the deadline."""
     if (problem := url_problem(req.url)) is not None:
         raise SendFailed(f"the target URL is refused: {problem.replace(req.url, '(url)')}")
+    answered: list[int | Exception] = []
+    worker = threading.Thread(target=_post, args=(req, answered), daemon=True, name="ftops-notify")
+    worker.start()
+    worker.join(SEND_TIMEOUT)
+    if not answered:
+        raise SendFailed("the target did not answer in time", delivered_maybe=True)
+    status = answered[0]
+    if isinstance(status, httpx.TimeoutException):
+        raise SendFailed("the target did not answer in time", delivered_maybe=True) from status
+    if isinstance(status, Exception):
+        raise SendFailed(f"the target could not be reached ({type(status).__name__})") from status
+    if not 200 <= status < 300:
+        raise SendFailed(f"the target answered HTTP {status}")
+
+
+def _post(req: Request, answered: list[int | Exception]) -> None:
+    """The POST, its answer's status (or what failed) appended to `answered`; the body is left unread."""
     try:
-        with httpx.Client(timeout=SEND_TIMEOUT, follow_redirects=False) as http:
-            r = http.post(req.url, json=req.body, headers=req.headers)
-    except httpx.TimeoutException as e:
-        raise SendFailed("the target did not answer in time", delivered_maybe=True) from e
-    except httpx.HTTPError as e:
-        raise SendFailed(f"the target could not be reached ({type(e).__name__})") from e
-    if not 200 <= r.status_code < 300:
-        raise SendFailed(f"the target answered HTTP {r.status_code}")
+        with httpx.Client(timeout=SEND_TIMEOUT, follow_redirects=False) as http, \
+                http.stream("POST", req.url, json=req.body, headers=req.headers) as r:
+            answered.append(r.status_code)
+    except Exception as e:  # handed to http_send, which says it in one line
+        answered.append(e)
 
 
 @dataclass
@@ -191,11 +225,12 @@ class Notifier:
                 return Delivery(n, "sent")
             except SendFailed as e:
                 last = e
+            if last.delivered_maybe:  # at most once: a retry could post it a second time; the claim stays
+                return Delivery(n, "failed", f"{last} (it may have received it: not sent again)")
             if attempt + 1 < ATTEMPTS:
                 self.sleep(delay)
                 delay *= 2
-        if not last.delivered_maybe:
-            self._drop(claim)  # never received: a later run tries again
+        self._drop(claim)  # never received: a later run tries again
         return Delivery(n, "failed", f"{last} (after {ATTEMPTS} attempts)")
 
     def _drop(self, claim: LiveFile) -> None:

@@ -24,13 +24,14 @@ def overrides(names: list[str] | None, reason: str | None) -> list[Override]:
         if reason is not None:
             raise UsageError("--reason goes with --override NAME (the soft-mandatory Policy it lets through)")
         return []
-    if reason is None or not reason.strip():
+    shown = terminal(reason or "").strip()  # what is recorded: checked as it will be, not as typed
+    if not shown:
         raise UsageError("--override needs --reason TEXT (recorded in the plan and on what it lets through)")
-    if len(reason) > 500:
+    if len(shown) > 500:
         raise UsageError("--reason is longer than 500 characters")
     who = author()
     try:
-        return [Override(policy=name, reason=terminal(reason).strip(), author=who) for name in dict.fromkeys(names)]
+        return [Override(policy=name, reason=shown, author=who) for name in dict.fromkeys(names)]
     except ValueError:  # pydantic's ValidationError: a name no Policy can have
         raise UsageError("--override names a Policy by its metadata.name (lower case letters, digits and '-')") \
             from None

@@ -82,6 +82,9 @@ def deployment_view(emu: Emulator, d: dict[str, Any], now: float) -> dict[str, A
 PROPERTY_DEFAULTS: dict[str, Any] = {"raiPolicyName": "Microsoft.DefaultV2", "versionUpgradeOption": "NoAutoUpgrade"}
 SETTINGS = ("raiPolicyName", "versionUpgradeOption", "capacitySettings", "spilloverDeploymentName",
             "parentDeploymentName", "scaleSettings")
+# The settings whose ARM type is a string (DeploymentProperties, 2025-09-01): a map or a list stored there
+# would be answered to every later reader.
+STRING_SETTINGS = ("raiPolicyName", "versionUpgradeOption", "spilloverDeploymentName", "parentDeploymentName")
 UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
 MODEL_EXTRA = ("source", "sourceAccount", "publisher")
 
@@ -92,6 +95,8 @@ def _settings(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | J
     if not isinstance(props, dict):
         return arm_error(400, "InvalidRequestContent", "properties must be an object.")
     settings = {k: props[k] for k in SETTINGS if props.get(k) is not None}
+    if (wrong := next((k for k in STRING_SETTINGS if k in settings and not isinstance(settings[k], str)), None)):
+        return arm_error(400, "InvalidRequestContent", f"properties.{wrong} must be a string.")
     option = settings.get("versionUpgradeOption")
     if option is not None and option not in UPGRADE_OPTIONS:
         return arm_error(400, "InvalidResourceProperties", f"The versionUpgradeOption '{option}' is not supported. "

@@ -101,6 +101,8 @@ def _properties(body: dict[str, Any]) -> dict[str, Any] | JSON:
     props = body.get("properties")
     if not isinstance(props, dict):
         return arm_error(400, "InvalidRequestContent", "properties must be an object.")
+    if props.get("basePolicyName") is not None and not isinstance(props["basePolicyName"], str):  # ARM: a string
+        return arm_error(400, "InvalidRequestContent", "properties.basePolicyName must be a string.")
     if props.get("mode") is not None and props["mode"] not in MODES:
         return arm_error(400, "InvalidRequestContent", f"The mode '{props['mode']}' is not one of {', '.join(MODES)}.")
     for f in props.get("contentFilters") or []:

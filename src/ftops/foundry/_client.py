@@ -369,7 +369,7 @@ class FoundryClient:
         """The newest events of a job, newest first."""
         page = self._call(lambda t: self.oai.fine_tuning.jobs.list_events(job_id, limit=limit, timeout=self._oai(t)),
                           f"read events of {job_id}", timeout=self.timeouts.read)
-        return [parse_event(str(e.message), dict(getattr(e, "data", None) or {})) for e in page.data]
+        return [parse_event(str(e.message), getattr(e, "data", None)) for e in page.data]
 
     # -- waiting -----------------------------------------------------------------------------
     def wait_job(self, job_id: str, *, stop: threading.Event | None = None, on_status: Status | None = None,

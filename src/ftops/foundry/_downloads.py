@@ -9,10 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._exceptions import PermanentFoundryError
+
 if TYPE_CHECKING:
     from ._client import FoundryClient
 
 CHUNK = 1024 * 1024  # bytes read and written at a time: memory stays flat whatever the file's size
+# Azure's limit for one fine-tuning file (datasets/_options.py max_file_bytes): the most a file listed without
+# its size may send. A content that runs past it, or past the size its listing gives, is cut off: a data plane
+# that never ends its answer must not fill the disk.
+MAX_CONTENT_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,8 @@ def download_file(client: FoundryClient, file_id: str, dest: Path, size: int = 0
     so an interrupted download never leaves a partial file under the final name). A retried attempt starts
     over. `size` (the listing's) scales the timeout as an upload's does."""
     part = dest.with_name(f".{dest.name}.part")
+    limit = size or MAX_CONTENT_BYTES
+    what = f"the {limit} bytes its listing gives" if size else f"the {limit} bytes a fine-tuning file may have"
 
     def fetch(seconds: float) -> Downloaded:
         digest, written = hashlib.sha256(), 0
@@ -36,6 +44,8 @@ def download_file(client: FoundryClient, file_id: str, dest: Path, size: int = 0
                 digest.update(chunk)
                 out.write(chunk)
                 written += len(chunk)
+                if written > limit:
+                    raise PermanentFoundryError(f"download file {file_id}: Foundry sent more than {what}")
         return Downloaded(dest, digest.hexdigest(), written)
 
     try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from .._vocabulary import JobOutcome
 from ._outcomes import job_outcome
+from ._wire import finite
 
 ACTIVE_JOB_STATUSES = frozenset({"pending", "validating_files", "queued", "running", "paused"})
 # The writable DeploymentProperties ftops does not own, as the SDK names them and as ARM spells them
@@ -42,6 +43,22 @@ def _int(value: Any) -> int | None:
     if isinstance(value, float):
         return int(value) if math.isfinite(value) else None
     return value if isinstance(value, int) else None
+
+
+MAX_ERROR_CHARS = 2000  # of a job's error message, code and param: a plan line, not a server's megabyte
+
+
+def _str(value: Any, limit: int | None = None) -> str | None:
+    """A string field of an answer (cut to `limit` characters), or None when it is empty or something else: a
+    hostile or broken Foundry's number or map where a name belongs would otherwise fail far from here."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value if limit is None or len(value) <= limit else value[:limit] + "…"
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    """A job's metadata: string keys to string values (Azure's), anything else left out."""
+    return {k: v for k, v in _plain(value).items() if isinstance(v, str)}
 
 
 def _plain(value: Any) -> dict[str, Any]:
@@ -123,13 +140,13 @@ class LiveJob:
         grader = _plain(_get(inner, "grader"))
         return cls(
             id=str(_get(j, "id")), status=str(_get(j, "status") or "unknown"), model=str(_get(j, "model") or ""),
-            created_at=_int(_get(j, "created_at")) or 0, fine_tuned_model=_get(j, "fine_tuned_model"),
-            metadata=dict(_get(j, "metadata") or {}), training_file=_get(j, "training_file"),
-            validation_file=_get(j, "validation_file"), n_epochs=n,
+            created_at=_int(_get(j, "created_at")) or 0, fine_tuned_model=_str(_get(j, "fine_tuned_model")),
+            metadata=_str_map(_get(j, "metadata")), training_file=_str(_get(j, "training_file")),
+            validation_file=_str(_get(j, "validation_file")), n_epochs=n,
             finished_at=_int(_get(j, "finished_at")), estimated_finish=_int(_get(j, "estimated_finish")),
-            trained_tokens=_int(_get(j, "trained_tokens")), error=str(message) if message else None,
-            suffix=_get(j, "suffix"), batch_size=batch, error_code=str(code) if code else None,
-            error_param=str(param) if param else None, method=mtype if isinstance(mtype, str) else None,
+            trained_tokens=_int(_get(j, "trained_tokens")), error=_str(message, MAX_ERROR_CHARS),
+            suffix=_str(_get(j, "suffix")), batch_size=batch, error_code=_str(code, MAX_ERROR_CHARS),
+            error_param=_str(param, MAX_ERROR_CHARS), method=mtype if isinstance(mtype, str) else None,
             hyperparameters=method_hp, training_type=str(training_type) if training_type else None,
             seed=_int(_get(j, "seed")), grader=grader or None)
 
@@ -148,9 +165,9 @@ class LiveCheckpoint:
 
     @classmethod
     def parse(cls, c: Any) -> LiveCheckpoint:
-        m = _get(c, "metrics") or {}
-        return cls(id=str(_get(c, "id")), step_number=int(_get(c, "step_number") or 0),
-                   full_valid_loss=_get(m, "full_valid_loss"), valid_loss=_get(m, "valid_loss"),
+        m = _plain(_get(c, "metrics"))
+        return cls(id=str(_get(c, "id")), step_number=_int(_get(c, "step_number")) or 0,
+                   full_valid_loss=finite(m.get("full_valid_loss")), valid_loss=finite(m.get("valid_loss")),
                    fine_tuned_model_checkpoint=_get(c, "fine_tuned_model_checkpoint"))
 
 

@@ -84,17 +84,24 @@ _STEP = re.compile(r"Step (\d+)/(\d+)")
 _METRIC_NAMES = {"valid_mean_token_accuracy": "validation_mean_token_accuracy"}
 
 
-def parse_event(message: str, data: dict[str, Any]) -> LiveEvent:
+def parse_event(message: str, data: Any) -> LiveEvent:
     # Foundry's metrics events say "Step 12/80: training loss=..." and carry `step`/`train_loss` in data;
-    # the total is only in the text, and is shown to people, never used for a decision.
+    # the total is only in the text, and is shown to people, never used for a decision. `data` is the server's:
+    # anything but a map, a step that is not a finite number, a loss that is not one, is left out.
     found = _STEP.search(message)
-    step = data.get("step")
-    loss = data.get("train_loss")
+    data = data if isinstance(data, dict) else {}
+    step, loss = finite(data.get("step")), finite(data.get("train_loss"))
     return LiveEvent(message=message[:300],
-                     step=int(step) if isinstance(step, int | float) else int(found.group(1)) if found else None,
+                     step=int(step) if step is not None else int(found.group(1)) if found else None,
                      total_steps=int(found.group(2)) if found else None,
-                     train_loss=float(loss) if isinstance(loss, int | float) else None,
-                     metrics=_step_metrics(data) if isinstance(step, int | float) else {})
+                     train_loss=loss, metrics=_step_metrics(data) if step is not None else {})
+
+
+def finite(value: Any) -> float | None:
+    """A number of an answer (not a bool, not NaN or infinite: Python's JSON reads `NaN`), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def _step_metrics(data: dict[str, Any]) -> dict[str, float]:

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from .._vocabulary import Enforcement, PolicyRule
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+# An override's text becomes a tag Azure keeps and other tools show: one printable line, as the command line
+# makes it (`cli/_escape.terminal`): no control characters, line breaks or bidi overrides, also in a plan file.
+_PRINTABLE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$"
 
 
 class _Model(BaseModel):
@@ -22,8 +25,9 @@ class Override(_Model):
     """A soft-mandatory Policy let through on purpose (`apply --override NAME --reason TEXT`), and by whom."""
 
     policy: Name
-    reason: str = Field(min_length=1, max_length=500)
-    author: str = Field(min_length=1, max_length=100)  # GITHUB_ACTOR, else `git config user.name`
+    reason: str = Field(min_length=1, max_length=500, pattern=_PRINTABLE_LINE)
+    # GITHUB_ACTOR, else `git config user.name`
+    author: str = Field(min_length=1, max_length=100, pattern=_PRINTABLE_LINE)
 
 
 class PolicyResult(_Model):

@@ -122,3 +122,44 @@ def test_an_unset_variable_is_a_failed_delivery_naming_it(checked: CheckedProjec
     monkeypatch.delenv("FTOPS_HOOK_URL")
     out = _notifier(checked, FakeClaims(), []).deliver(_plan(checked))
     assert out[0].outcome == "failed" and "FTOPS_HOOK_URL is not set" in out[0].detail
+
+
+def test_slack_text_from_live_objects_cannot_ping_or_forge_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job's error message is the server's text: Slack reads `<!channel>`, `<@U1>` and `<url|label>` in it
+    (api.slack.com/reference/surfaces/formatting#escaping: escape &, < and >)."""
+    from ftops.apply._notify import request_for
+    from ftops.spec import NotificationSpec
+
+    monkeypatch.setenv("FTOPS_SLACK_URL", SECRET)
+    spec = NotificationSpec.model_validate({"slack": {"url": "${FTOPS_SLACK_URL}"}, "on": ["job.failed"]})
+    notice = Notice(notification="ops", target="slack", event="job.failed", key="0123456789abcdef",
+                    resource="FineTuningJob/clippy", text="ftjob-1: <!channel> see <https://evil.example|the fix> & co")
+    text = request_for(spec, notice, "p").body["text"]
+    assert text == ("ftops p: job.failed: ftjob-1: &lt;!channel&gt; see &lt;https://evil.example|the fix&gt; "
+                    "&amp; co")
+
+
+def test_a_github_comment_from_live_objects_cannot_mention_or_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitHub acts on `@team` (a ping to every member) and `#12`/`owner/repo#1` (a back-link there) in a comment,
+    never inside a code span: the server's text goes into one, its backticks and line breaks made inert."""
+    from ftops.apply._notify import request_for
+    from ftops.spec import NotificationSpec
+
+    monkeypatch.setenv("FTOPS_GITHUB_TOKEN", "t0ken")
+    spec = NotificationSpec.model_validate({"github": {"repo": "o/r", "issue": 3}, "on": ["job.failed"]})
+    notice = Notice(notification="ops", target="github", event="job.failed", key="0123456789abcdef",
+                    resource="FineTuningJob/clippy", text="ftjob-1: ask @org/everyone ` see #12\n\n@x")
+    body = request_for(spec, notice, "p").body["body"]
+    assert body == "ftops p: job.failed: `ftjob-1: ask @org/everyone ' see #12  @x`"
+
+
+def test_a_send_that_may_have_been_received_is_not_sent_again_in_the_same_run(checked: CheckedProject) -> None:
+    """At most once: a target that timed out may have the notice; a retry could post it a second time."""
+    calls: list[Request] = []
+
+    def timeout(req: Request) -> None:
+        calls.append(req)
+        raise SendFailed("the target did not answer in time", delivered_maybe=True)
+    out = Notifier(checked, FakeClaims(), send=timeout, sleep=lambda s: None).deliver(_plan(checked))
+    assert out[0].outcome == "failed" and len(calls) == 1
+    assert out[0].detail == "the target did not answer in time (it may have received it: not sent again)"

@@ -22,7 +22,8 @@ def _result(name: str, enforcement: str, passed: bool = False, **kw: object) -> 
 
 
 def test_each_state_in_text_and_markdown_with_untrusted_text_escaped() -> None:
-    over = Override(policy="soft", reason="ok by @lead in #3", author="alice\x1b[31m")
+    # The model refuses escapes (a plan file's too); built around it: the renderer escapes whatever it is handed.
+    over = Override.model_construct(policy="soft", reason="ok by @lead in #3", author="alice\x1b[31m")
     plan = _plan(_result("ok", "hard-mandatory", True), _result("hard", "hard-mandatory"),
                  _result("soft", "soft-mandatory", override=over), _result("note", "advisory"))
     text = "\n".join(policies_text(plan))
@@ -54,3 +55,10 @@ def test_the_author_is_the_github_actor_else_git(monkeypatch: pytest.MonkeyPatch
     assert author() == "octocat"
     monkeypatch.delenv("GITHUB_ACTOR")
     assert author()  # git's user.name or the login name: never empty
+
+
+@pytest.mark.parametrize("reason", ["\x1b[0m", "\u202e\u202e", "\x07 \x1b]0;title\x07"])
+def test_a_reason_of_only_escape_sequences_is_said_as_such(reason: str) -> None:
+    """Was: 'names a Policy by its metadata.name' (the empty reason failed the model, the wrong line said)."""
+    with pytest.raises(UsageError, match="--override needs --reason TEXT"):
+        overrides(["p"], reason)

@@ -97,3 +97,25 @@ def test_a_plan_file_never_replaces_a_device_or_a_directory(tmp_path: Path, make
         with pytest.raises(FtopsError, match="not a regular file"):
             save_plan_file(plan, target)
     assert Path("/dev/null").is_char_device()
+
+
+@pytest.mark.parametrize("field,value", [
+    ("reason", "ok\x1b]8;;https://evil.example\x07click\x1b]8;;\x07"),
+    ("reason", "line one\nline two"),
+    ("author", "mallory\u202eecila"),
+    ("reason", "x" * 501),
+])
+def test_a_hand_edited_override_that_the_command_line_could_not_give_is_refused(
+        tmp_path: Path, make_project: MakeProject, field: str, value: str) -> None:
+    """An override in a plan file becomes the `ftops-override` tag Azure keeps (and az, the portal, show):
+    one the command line could not have given (escape sequences, line breaks, bidi overrides) is refused."""
+    plan, _ = _fresh(make_project)
+    override = {"policy": "p", "reason": "why", "author": "alice", field: value}
+
+    def edit(data: dict[str, Any]) -> None:
+        data["policies"] = [{"policy": "p", "rule": "expression", "enforcement": "soft-mandatory", "passed": False,
+                             "message": "m", "override": override}]
+
+    with pytest.raises(FtopsError, match="plan file is malformed") as e:
+        _tamper(plan, tmp_path, edit)
+    assert "\n" not in str(e.value) and "\x1b" not in str(e.value) and "\u202e" not in str(e.value)

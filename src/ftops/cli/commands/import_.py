@@ -63,6 +63,8 @@ def import_(
 def _refuse_existing(path: Path, force: bool) -> None:
     if path.is_dir():
         raise FtopsError("cannot write the specs: it is a directory", path=path)
+    if path.exists() and not path.is_file():  # a device, FIFO or socket (/dev/stdout): --force would rename over it
+        raise FtopsError("cannot write the specs: it is not a regular file", path=path)
     if path.exists() and not force:
         raise UsageError(f"{path} exists: ftops import does not overwrite it (--force does)")
     if not path.parent.is_dir():
@@ -96,12 +98,15 @@ def _download(decision: ImportDecision, client: FoundryClient, out_file: Path) -
     digests, refused = {}, {}
     for d in decision.datasets:
         target = out_file.parent / d.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out.print(f"Downloading {d.file.id} to {target}", markup=False)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            out.print(f"Downloading {d.file.id} to {target}", markup=False)
             digests[d.name] = download_file(client, d.file.id, target, d.file.bytes).sha256
         except PermanentFoundryError as e:  # Foundry will not hand out this file's content: say so, go on
             refused[d.name] = f"Foundry refused its content ({e.message})"
+        except OSError as e:  # the disk, not Foundry: nothing is written (the specs come after the data)
+            raise FtopsError(f"cannot write the data file: {e.strerror or e} ({e.filename or target})",
+                             path=target) from None
     return digests, refused
 
 
