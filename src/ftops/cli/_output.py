@@ -7,7 +7,7 @@ from typing import IO, Any, cast
 
 from rich.console import Console
 
-from .. import FtopsError
+from .. import FtopsError, UsageError
 
 
 class OutputFailed(FtopsError):
@@ -45,3 +45,20 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def is_tty() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def confirm(command: str, question: str) -> None:
+    """Ask `question` on a terminal before `command` (apply, destroy) changes anything; UsageError (exit 2)
+    unless the answer is yes: no terminal to ask on, no answer (Ctrl-D, Ctrl-C), or no."""
+    import typer
+
+    from ._parser import ABORTS
+
+    if not is_tty():
+        raise UsageError(f"refusing to {command} without a terminal to confirm; pass --auto-approve")
+    try:
+        confirmed = typer.confirm(question, default=False)
+    except ABORTS as e:
+        raise UsageError(f"{command} cancelled (no answer)") from e
+    if not confirmed:
+        raise UsageError(f"{command} cancelled")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ... import UsageError
-from .._output import is_tty, out
+from .._output import confirm, out
 from .reconcile import DIR, OVERRIDE, REASON
 
 
@@ -48,13 +47,4 @@ def destroy(
 
 
 def _confirm() -> None:
-    from .._parser import ABORTS
-
-    if not is_tty():
-        raise UsageError("refusing to destroy without a terminal to confirm; pass --auto-approve")
-    try:
-        confirmed = typer.confirm("\nDelete these deployments and files? Only 'y' goes on", default=False)
-    except ABORTS as e:
-        raise UsageError("destroy cancelled (no answer)") from e
-    if not confirmed:
-        raise UsageError("destroy cancelled")
+    confirm("destroy", "\nDelete these deployments and files? Only 'y' goes on")

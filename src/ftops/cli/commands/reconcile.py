@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ... import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
-from .._output import err, is_tty, out
+from .._output import confirm, err, out
 
 if TYPE_CHECKING:
     from ...plan import Override, Plan
@@ -257,16 +257,7 @@ def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: boo
 
 
 def _confirm() -> None:
-    from .._parser import ABORTS
-
-    if not is_tty():
-        raise UsageError("refusing to apply without a terminal to confirm; pass --auto-approve")
-    try:
-        confirmed = typer.confirm("\nApply these actions?", default=False)
-    except ABORTS as e:
-        raise UsageError("apply cancelled (no answer)") from e
-    if not confirmed:
-        raise UsageError("apply cancelled")
+    confirm("apply", "\nApply these actions?")
 
 
 def _execute(p: Plan, s: Session, wait: bool, allow_downtime: bool) -> None:
