@@ -261,7 +261,7 @@ def _parse_file(text: str, shown: str) -> _CatalogFile:
         loc = tuple(first["loc"])
         where = ".".join(str(p)[:60] for p in loc)
         line = doc.line_of(_present(doc.data, loc)) if doc is not None else 1
-        message = _MESSAGES.get(first["type"], first["msg"])
+        message = _MESSAGES.get(first["type"], first["msg"]).removeprefix("Value error, ")  # our validators' own words
         more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
         raise FtopsError(f"catalog override: {where}: {message}{more}", path=shown, line=line) from e
 

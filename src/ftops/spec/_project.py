@@ -173,6 +173,8 @@ def _pydantic_problems(err: ValidationError, doc: Document, prefix: Loc) -> list
         seen.add(loc)
         where = ".".join(str(p) for p in loc)
         msg = e["msg"]
+        if e["type"] == "value_error":  # our own validators' ValueError: pydantic prefixes "Value error, "
+            msg = msg.removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = f"unknown field {where!r}"
         elif e["type"] == "missing":

@@ -84,7 +84,7 @@ def test_a_malformed_project_endpoint_is_located(make_project: MakeProject, endp
     with pytest.raises(ValidationFailed) as e:
         load_project("specs")
     assert [str(p) for p in e.value.problems] == [
-        "specs/main.yaml:6: spec.endpoint: Value error, a Foundry project endpoint is https://<resource>.services."
+        "specs/main.yaml:6: spec.endpoint: a Foundry project endpoint is https://<resource>.services."
         "ai.azure.com/api/projects/<project>, as the portal shows it (nothing after the project's name, which is 2 "
         "to 64 letters, digits, '_', '.' or '-')"]
 
