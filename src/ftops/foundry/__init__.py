@@ -12,7 +12,7 @@ from ._connect import (
     data_plane_endpoint,
     public_url,
 )
-from ._deployments import OWNED_TAG_PREFIX, OWNER_TAG, DeploymentWrite, owned_tag
+from ._deployments import OWNER_TAG, DeploymentWrite, owned_tag
 from ._downloads import Downloaded, download_file
 from ._errors import RetryPolicy, classify
 from ._evals import (
@@ -27,6 +27,7 @@ from ._evals import (
 )
 from ._live_objects import (
     ACTIVE_JOB_STATUSES,
+    OWNED_TAG_PREFIX,
     LiveCheckpoint,
     LiveDeployment,
     LiveFile,

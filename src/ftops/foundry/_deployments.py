@@ -30,10 +30,9 @@ from typing import Any
 
 from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
 
-from ._live_objects import UNOWNED_PROPERTIES
+from ._live_objects import OWNED_TAG_PREFIX, UNOWNED_PROPERTIES
 from ._wire import arm_sku
 
-OWNED_TAG_PREFIX = "ftops-"
 OWNER_TAG = "ftops-project"  # the namespace (project) whose specs manage the object
 # Azure's tag limits (Learn, "Use tags to organize your Azure resources", Limitations): 50 name-value pairs
 # per resource, names up to 512 characters, values up to 256. ARM refuses a PUT past them.

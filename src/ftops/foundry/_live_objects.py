@@ -10,6 +10,8 @@ from .._vocabulary import JobOutcome
 from ._outcomes import job_outcome
 from ._wire import finite
 
+OWNED_TAG_PREFIX = "ftops-"  # ftops' namespace of tags (and job metadata keys)
+
 ACTIVE_JOB_STATUSES = frozenset({"pending", "validating_files", "queued", "running", "paused"})
 # The writable DeploymentProperties ftops does not own, as the SDK names them and as ARM spells them
 # (api-version 2025-09-01; read-only ones are marked in the SDK's `_validation` and never sent).
@@ -171,6 +173,14 @@ class LiveCheckpoint:
                    fine_tuned_model_checkpoint=_get(c, "fine_tuned_model_checkpoint"))
 
 
+def _tags(raw: Any) -> dict[str, str]:
+    """A deployment's tags, ftops' own (`ftops-*`) under their lower-case names: Azure compares tag names
+    without case, so a hand-made `FTOPS-project` is the tag `ftops-project` to every reader of ftops."""
+    tags = raw if isinstance(raw, dict) else {}
+    return {(k.lower() if k.lower().startswith(OWNED_TAG_PREFIX) else k): str(v) for k, v in tags.items()
+            if isinstance(k, str)}
+
+
 def unowned_settings(d: Any) -> dict[str, Any]:
     """The writable properties ftops does not own, as ARM spells them (for status and `--format json`)."""
     props = getattr(d, "properties", None)
@@ -211,7 +221,7 @@ class LiveDeployment:
         return cls(name=str(_get(d, "name")), model=_get(model, "name") if model is not None else None,
                    sku_name=_get(sku, "name") if sku is not None else None,
                    capacity=_get(sku, "capacity") if sku is not None else None,
-                   tags=dict(_get(d, "tags") or {}), provisioning_state=_get(props, "provisioning_state")
+                   tags=_tags(_get(d, "tags")), provisioning_state=_get(props, "provisioning_state")
                    if props is not None else None, settings=unowned_settings(d))
 
 

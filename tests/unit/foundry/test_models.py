@@ -33,3 +33,13 @@ def test_the_final_checkpoint_carries_the_fine_tuned_model_name() -> None:
     assert final.fine_tuned_model_checkpoint == "gpt-4o-mini-2024-07-18.ft-0e208cf33a6a466994aff31a08aba678"
     assert earlier.fine_tuned_model_checkpoint is not None and earlier.fine_tuned_model_checkpoint.endswith(
         ":ckpt-step-90")
+
+
+def test_ftops_tags_read_under_their_lower_case_names() -> None:
+    """Azure compares tag names without case: `FTOPS-Project` set by hand is ftops' `ftops-project` to every
+    reader (the planner's owner check, destroy, import), and a person's own tags keep their spelling."""
+    from ftops.foundry import LiveDeployment
+
+    d = LiveDeployment.parse({"name": "prod", "tags": {"FTOPS-Project": "clippy", "Cost-Center": "cc-1", 7: "x"},
+                              "properties": {}, "sku": {"name": "Standard", "capacity": 1}})
+    assert d.tags == {"ftops-project": "clippy", "Cost-Center": "cc-1"}
