@@ -29,7 +29,7 @@ def _refused_then_never_resubmitted(project: Project, kind: str, outcome: str, w
     project.edit("  seed: 105\n", "  seed: 105\n  retries: 2\n")
     _fail_next_jobs(project, kind)
     r = project.ftops("apply", "--auto-approve", "--wait")
-    assert r.code == 1
+    assert r.code == 1 and words in r.out + r.err and "not resubmitted" in r.out + r.err  # said as it happens
     for _ in range(3):  # several ticks of a reconcile loop
         r = project.ftops("apply", "--auto-approve")
         assert r.code == 1 and "blocked" in r.out

@@ -31,6 +31,7 @@ from ..plan import (
     WaitJob,
     content_key,
     job_lookup,
+    refusal,
     same_job,
 )
 from ._clock import SYSTEM, Clock
@@ -182,7 +183,9 @@ class Runtime:
             with self.lock:
                 self.jobs[name] = job
         if job.status != "succeeded":
-            raise FtopsError(f"job {name} ({job.id}) {job.status}: {job.error or 'no reason given'}")
+            why = refusal(job)  # Azure's checks refused it: say so, and that no retry will pay for it again
+            raise FtopsError(f"job {name} ({job.id}) {why}: {job.error}" if why else
+                             f"job {name} ({job.id}) {job.status}: {job.error or 'no reason given'}")
         return job
 
     def _follow(self, action: Action, name: str, job: LiveJob) -> LiveJob:

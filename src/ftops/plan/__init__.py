@@ -79,7 +79,7 @@ from ._import_specs import (
     decide_import,
     read_import,
 )
-from ._jobs import jobs_of_spec, project_filter
+from ._jobs import jobs_of_spec, project_filter, refusal
 from ._live import EVENTS_READ, LiveState, Needs, read_live
 from ._matching import META_PROJECT, content_key, file_name, job_lookup, same_job
 from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
@@ -196,6 +196,7 @@ __all__ = [
     "read_catalog_comparison",
     "read_import",
     "read_live",
+    "refusal",
     "require_policies",
     "resolve_model",
     "rollout_tags",

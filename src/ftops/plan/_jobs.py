@@ -410,6 +410,15 @@ _FINAL_WORDS: dict[JobOutcome, tuple[str, str]] = {
 }
 
 
+def refusal(job: LiveJob) -> str | None:
+    """For a job whose outcome is final (FINAL_OUTCOMES): what happened, that it is not resubmitted, and what
+    would change that, in one line; None for any other job."""
+    if job.outcome not in FINAL_OUTCOMES:
+        return None
+    what, remedy = _FINAL_WORDS[job.outcome]
+    return f"{what}; not resubmitted (retries do not apply): {remedy}"
+
+
 def _refused(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, failed: LiveJob) -> None:
     """A job the same training content cannot pass: blocked, never resubmitted, whatever `retries` says
     (a new job would train, or be checked, on the same content and be refused again)."""
