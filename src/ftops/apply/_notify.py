@@ -99,21 +99,24 @@ def request_for(spec: NotificationSpec, notice: Notice, project: str) -> Request
     if spec.github is not None:
         g = spec.github
         token = expand_env(g.token, "github.token")
-        body = f"ftops {project}: {notice.event}: {_github_inert(notice.text)}"
+        body = f"ftops {project}: {notice.event}: {_inert(notice.text)}"
         return Request(f"{g.api_url.rstrip('/')}/repos/{g.repo}/issues/{g.issue}/comments", {"body": body},
                        {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
     if spec.webhook is not None:
         return Request(expand_env(spec.webhook.url, "webhook.url"), payload(notice, project))
     target = spec.slack or spec.teams
     assert target is not None  # exactly one target (the spec model's rule)
-    if spec.slack is not None:
-        text = _slack_escaped(text)
+    # The notice carries the server's words: inert in each target's markup (Teams reads Markdown, where
+    # `[text](url)` would forge a link).
+    inert = _slack_escaped(notice.text) if spec.slack is not None else _inert(notice.text)
+    text = f"ftops {project}: {notice.event}: {inert}"
     return Request(expand_env(target.url, f"{spec.target}.url"), {"text": text})
 
 
-def _github_inert(text: str) -> str:
-    """The notice's text (the server's words) in a code span, where GitHub acts on nothing: no `@team` ping, no
-    `#12` back-link; its backticks and line breaks (which would end the span) made a quote and spaces."""
+def _inert(text: str) -> str:
+    """The notice's text (the server's words) in a Markdown code span, where GitHub and Teams act on nothing: no
+    `@team` ping, no `#12` back-link, no `[forged](link)`; its backticks and line breaks (which would end the
+    span) made a quote and spaces."""
     return "`" + " ".join(text.replace("`", "'").splitlines()) + "`"
 
 

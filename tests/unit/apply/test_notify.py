@@ -153,6 +153,19 @@ def test_a_github_comment_from_live_objects_cannot_mention_or_reference(monkeypa
     assert body == "ftops p: job.failed: `ftjob-1: ask @org/everyone ' see #12  @x`"
 
 
+def test_a_teams_message_from_live_objects_cannot_forge_a_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Teams renders Markdown in an incoming webhook's `text`: the server's words go into a code span."""
+    from ftops.apply._notify import request_for
+    from ftops.spec import NotificationSpec
+
+    monkeypatch.setenv("FTOPS_TEAMS_URL", SECRET)
+    spec = NotificationSpec.model_validate({"teams": {"url": "${FTOPS_TEAMS_URL}"}, "on": ["job.failed"]})
+    notice = Notice(notification="ops", target="teams", event="job.failed", key="0123456789abcdef",
+                    resource="FineTuningJob/clippy", text="ftjob-1: [log in again](https://evil.example) `x`")
+    text = request_for(spec, notice, "p").body["text"]
+    assert text == "ftops p: job.failed: `ftjob-1: [log in again](https://evil.example) 'x'`"
+
+
 def test_a_send_that_may_have_been_received_is_not_sent_again_in_the_same_run(checked: CheckedProject) -> None:
     """At most once: a target that timed out may have the notice; a retry could post it a second time."""
     calls: list[Request] = []
