@@ -116,6 +116,32 @@ def redirect_problem(target: str, original_loopback: bool) -> str | None:
     return None
 
 
+def target_problem(url: str) -> str | None:
+    """Why a notification must not be sent to `url` (expanded: it may hold a secret, so it is never quoted),
+    or None. Private addresses are allowed (a team's own webhook relay lives there), but not the link-local
+    range, where clouds serve instance metadata and credentials (169.254.169.254, fe80::), nor unspecified or
+    multicast ones, nor loopback unless the URL says loopback itself. Checked on the addresses the host
+    resolves to before the request; a host that resolves differently between the check and the request
+    (DNS rebinding) is not covered."""
+    problem = url_problem(url)
+    if problem is not None:
+        return problem
+    host = urlsplit(url).hostname or ""
+    if is_loopback_host(host):
+        return None
+    try:
+        addresses = _addresses(host)
+    except OSError as e:
+        return f"its host does not resolve ({e.strerror or e})"
+    for ip in addresses:
+        if ip.is_link_local or ip.is_unspecified or ip.is_multicast:
+            return (f"its host resolves to {ip}, a link-local, unspecified or multicast address (where clouds "
+                    "serve instance metadata)")
+        if ip.is_loopback:
+            return f"its host resolves to {ip}, a loopback address, while the URL does not name loopback"
+    return None
+
+
 def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         return [ipaddress.ip_address(host)]

@@ -102,3 +102,16 @@ def test_a_malformed_url_is_refused_without_quoting_it(url: str) -> None:
     """A URL expanded from a ${FTOPS_*} variable is a secret (a Slack webhook's): the reason quotes none of it."""
     problem = url_problem(url)
     assert problem is not None and "not a valid URL" in problem and "s3cr3t" not in problem
+
+
+def test_a_notification_target_may_be_private_but_not_where_clouds_serve_metadata() -> None:
+    from ftops._urls import target_problem
+
+    assert target_problem("https://10.1.2.3/hooks/ftops") is None  # a team's own relay
+    assert target_problem("http://127.0.0.1:8080/hook") is None  # loopback named as such (tests)
+    for metadata in ("https://169.254.169.254/metadata/identity/oauth2/token", "https://[fe80::1]/x",
+                     "https://0.0.0.0/x", "https://224.0.0.1/x"):
+        problem = target_problem(metadata)
+        assert problem is not None and "link-local, unspecified or multicast" in problem
+        assert metadata not in problem  # an expanded URL may hold a secret: never quoted
+    assert "does not resolve" in (target_problem("https://hook.example.invalid/x") or "")  # refused, not guessed

@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from .._exceptions import FoundryError, FtopsError
-from .._urls import url_problem
+from .._urls import target_problem
 from ..checks import CheckedProject
 from ..foundry import EvalsClient, FoundryClient, LiveFile
 from ..plan import Notice, Plan, claim_name, parse_claim
@@ -131,8 +131,6 @@ def http_send(req: Request) -> None:
     read (a target's body, however long, is not), and SEND_TIMEOUT bounds the whole exchange: httpx's timeouts
     are per read, so a target that trickles its answer a byte at a time would hold apply forever. The request
     runs in a daemon thread that is abandoned at the deadline."""
-    if (problem := url_problem(req.url)) is not None:
-        raise SendFailed(f"the target URL is refused: {problem.replace(req.url, '(url)')}")
     answered: list[int | Exception] = []
     worker = threading.Thread(target=_post, args=(req, answered), daemon=True, name="ftops-notify")
     worker.start()
@@ -140,6 +138,8 @@ def http_send(req: Request) -> None:
     if not answered:
         raise SendFailed("the target did not answer in time", delivered_maybe=True)
     status = answered[0]
+    if isinstance(status, _Refused):
+        raise SendFailed(f"the target URL is refused: {str(status).replace(req.url, '(url)')}")
     if isinstance(status, httpx.TimeoutException):
         raise SendFailed("the target did not answer in time", delivered_maybe=True) from status
     if isinstance(status, Exception):
@@ -148,8 +148,16 @@ def http_send(req: Request) -> None:
         raise SendFailed(f"the target answered HTTP {status}")
 
 
+class _Refused(Exception):
+    """The target's URL or address is refused before any connection (`_urls.target_problem`)."""
+
+
 def _post(req: Request, answered: list[int | Exception]) -> None:
-    """The POST, its answer's status (or what failed) appended to `answered`; the body is left unread."""
+    """The POST, its answer's status (or what failed) appended to `answered`; the body is left unread. The
+    target's addresses are checked here, inside SEND_TIMEOUT: resolving its host may hang too."""
+    if (problem := target_problem(req.url)) is not None:
+        answered.append(_Refused(problem))
+        return
     try:
         with httpx.Client(timeout=SEND_TIMEOUT, follow_redirects=False) as http, \
                 http.stream("POST", req.url, json=req.body, headers=req.headers) as r:

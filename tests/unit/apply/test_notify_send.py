@@ -108,3 +108,13 @@ def test_an_error_status_with_a_huge_body_fails_at_once() -> None:
 def test_a_secret_url_that_is_malformed_is_not_quoted() -> None:
     e = _send_within("https://hooks.slack.com:T0s3cr3t/services/B0/XyZs3cr3t", 5)
     assert isinstance(e, SendFailed) and "s3cr3t" not in str(e) and "not a valid URL" in str(e)
+
+
+def test_a_target_at_the_cloud_metadata_address_is_refused_before_any_connection() -> None:
+    import pytest
+
+    from ftops.apply._notify import Request, SendFailed, http_send
+
+    with pytest.raises(SendFailed, match="link-local") as e:
+        http_send(Request("https://169.254.169.254/metadata?secret=s3cr3t", {"event": "drift"}))
+    assert "s3cr3t" not in str(e.value) and not e.value.delivered_maybe
