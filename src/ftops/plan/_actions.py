@@ -521,7 +521,8 @@ class Plan(_Model):
     identity: str = Field(default="", max_length=300)  # how ftops authenticated (for people; never a secret)
     fingerprint: Hex16  # of the live state the plan was computed against
     spec_fingerprint: Hex16  # of the specs and the data they name
-    spec_dir: str = Field(min_length=1, max_length=4096)  # relative to the project root
+    # as given on the command line (relative to where it ran); no control characters (a NUL is no path)
+    spec_dir: str = Field(min_length=1, max_length=4096, pattern=r"^[^\x00-\x1f\x7f]+$")
     created_at: float = Field(gt=1.5e9, lt=1e11, allow_inf_nan=False)
     actions: list[Action] = Field(default_factory=list)
     prune: bool = False

@@ -119,3 +119,15 @@ def test_a_hand_edited_override_that_the_command_line_could_not_give_is_refused(
     with pytest.raises(FtopsError, match="plan file is malformed") as e:
         _tamper(plan, tmp_path, edit)
     assert "\n" not in str(e.value) and "\x1b" not in str(e.value) and "\u202e" not in str(e.value)
+
+
+@pytest.mark.parametrize("spec_dir", ["a\x00b", "specs\n", "\x1b[31mspecs"])
+def test_a_spec_dir_with_control_characters_does_not_load(tmp_path: Path, make_project: MakeProject,
+                                                          spec_dir: str) -> None:
+    """A NUL in a path raised ValueError from pathlib (an internal error); an escape could color the terminal."""
+    plan, _ = _fresh(make_project)
+    f = tmp_path / "plan.json"
+    data = orjson.loads(plan.model_dump_json())
+    f.write_bytes(orjson.dumps({**data, "spec_dir": spec_dir}))
+    with pytest.raises(FtopsError, match="spec_dir"):
+        load_plan_file(f)
