@@ -522,6 +522,8 @@ class Plan(_Model):
     fingerprint: Hex16  # of the live state the plan was computed against
     spec_fingerprint: Hex16  # of the specs and the data they name
     spec_dir: str = Field(min_length=1, max_length=4096)  # relative to the project root
+    # The Foundry document (metadata.name) planned: `apply PLANFILE` works on it again ("": an older plan file)
+    foundry: str = Field(default="", max_length=64)
     created_at: float = Field(gt=1.5e9, lt=1e11, allow_inf_nan=False)
     actions: list[Action] = Field(default_factory=list)
     prune: bool = False
