@@ -56,7 +56,7 @@ def import_(
         return
     from .._import_yaml import import_yaml
 
-    _write(out_file, import_yaml(decision, sha256, where=where))
+    _write(out_file, import_yaml(decision, sha256, where=where, foundry=foundry))
     counts = f"{len(decision.datasets)} Dataset, {len(decision.jobs)} FineTuningJob, " \
              f"{len(decision.deployments)} Deployment"
     out.print(f"Wrote {out_file} ({counts}). `ftops plan` should show no change.", markup=False)
