@@ -13,6 +13,7 @@ from ._exceptions import (
     ApplyFailed,
     DowntimeRefused,
     FoundryError,
+    FoundryNotChosen,
     FoundryNotFound,
     FoundryUnreachable,
     FtopsError,
@@ -48,7 +49,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "ApplyFailed", "CheckedProject", "DowntimeRefused", "FoundryError",
-    "FoundryNotFound", "FoundryUnreachable", "FtopsError", "PermanentFoundryError", "PlanNotApproved",
+    "FoundryNotChosen", "FoundryNotFound", "FoundryUnreachable", "FtopsError", "PermanentFoundryError",
+    "PlanNotApproved",
     "PolicyBlocked", "PreflightFailed", "Problem", "Project", "StalePlanError", "TemporaryFoundryError",
     "UnknownKind", "UsageError", "ValidationFailed", "__version__", "check_project", "load_project", "redact_text",
     "validate_dir",

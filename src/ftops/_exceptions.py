@@ -2,6 +2,7 @@
 
     FtopsError                      exit 1; every error ftops raises on purpose
     ├── UsageError                  wrong flags or arguments
+    │   └── FoundryNotChosen        several Foundry documents and no --foundry NAME: exit 2, like a parser error
     ├── ValidationFailed            specs or datasets are invalid (carries every Problem found)
     ├── FoundryError                the Foundry API refused or failed (`status`, `code`, `__cause__`)
     │   ├── PermanentFoundryError   retrying will not help (4xx, bad credentials, quota with no end)
@@ -27,6 +28,7 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
+EXIT_USAGE = 2  # the parser's (click's) code for a wrong command line
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ class FtopsError(Exception):
 
 class UsageError(FtopsError):
     """The command line was wrong."""
+
+
+class FoundryNotChosen(UsageError):
+    """A command that connects was given a spec directory of several Foundry documents and no `--foundry NAME`
+    (or an unknown one): exit 2, as the parser's own usage errors."""
+
+    exit_code = EXIT_USAGE
 
 
 class ValidationFailed(FtopsError):

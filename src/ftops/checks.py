@@ -15,7 +15,18 @@ from ._evalchecks import check_held_out
 from ._exceptions import FtopsError, Problem, ValidationFailed
 from .catalog import Catalog, ModelInfo, load_catalog
 from .datasets import METHOD_FORMAT, DatasetReport, HashCache, LineProblem, ScanOptions, UrlAuth, scan_url
-from .spec import DatasetSpec, FineTuningJobSpec, JobRef, Project, Resource, expand_env, load_project
+from .spec import (
+    DatasetSpec,
+    FineTuningJobSpec,
+    JobRef,
+    Project,
+    Resource,
+    choose_foundry,
+    expand_env,
+    foundry_names,
+    load_project,
+    narrow,
+)
 
 
 @dataclass
@@ -245,8 +256,32 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-def validate_dir(spec_dir: str | Path, root: str | Path | None = None, *, count_tokens: bool = True,
-                 use_cache: bool = True, url_auth: UrlAuth | None = None) -> CheckedProject:
-    """Load and check a spec directory: the whole of `ftops validate`."""
-    return check_project(load_project(spec_dir, root), count_tokens=count_tokens, use_cache=use_cache,
-                         url_auth=url_auth)
+def validate_dir(spec_dir: str | Path, root: str | Path | None = None, *, foundry: str | None = None,
+                 count_tokens: bool = True, use_cache: bool = True, url_auth: UrlAuth | None = None) -> CheckedProject:
+    """Load and check a spec directory for the one Foundry a command works on: `foundry`, or the only one
+    (`choose_foundry` refuses several without a name)."""
+    project = choose_foundry(load_project(spec_dir, root), foundry)
+    return check_project(project, count_tokens=count_tokens, use_cache=use_cache, url_auth=url_auth)
+
+
+def validate_every(spec_dir: str | Path, root: str | Path | None = None, *, foundry: str | None = None,
+                   count_tokens: bool = True, use_cache: bool = True,
+                   url_auth: UrlAuth | None = None) -> list[CheckedProject]:
+    """`ftops validate`: each Foundry's part of the spec directory checked (or only `foundry`'s), one
+    CheckedProject per Foundry; the problems of all of them are raised together."""
+    project = load_project(spec_dir, root)
+    names = foundry_names(project) if foundry is None else [foundry]
+    if len(names) <= 1:
+        one = choose_foundry(project, foundry)
+        return [check_project(one, count_tokens=count_tokens, use_cache=use_cache, url_auth=url_auth)]
+    checked: list[CheckedProject] = []
+    problems: list[Problem] = []
+    for name in names:
+        try:
+            checked.append(check_project(narrow(project, name), count_tokens=count_tokens, use_cache=use_cache,
+                                         url_auth=url_auth))
+        except ValidationFailed as e:
+            problems.extend(p for p in e.problems if p not in problems)  # the loader's warnings come with each
+    if any(p.severity == "error" for p in problems):
+        raise ValidationFailed(problems)
+    return checked

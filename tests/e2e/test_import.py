@@ -9,7 +9,8 @@ from typing import Any
 import yaml
 from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
 
-from tests.e2e.conftest import TRAIN, VALID, Foundry, Project
+from ftops.emulator import EmulatorServer
+from tests.e2e.conftest import TRAIN, VALID, Foundry, Project, clients
 
 FOUNDRY_ONLY = """\
 apiVersion: ftops/v1
@@ -165,3 +166,21 @@ def test_an_adopted_deployment_gets_ftops_tags_with_its_next_change(project: Pro
         dep = live.arm.deployments.get(live.conn.resource_group, live.conn.account, "support-prod")
     assert dep.sku.capacity == 25 and dep.tags["owner"] == "team-a" and dep.tags["ftops-project"] == "adopters"
     assert project.ftops("plan", "--detailed-exitcode").code == 0  # tagged now: an ordinary managed deployment
+
+
+def test_import_for_one_of_several_foundries_names_it_in_every_spec(project: Project) -> None:
+    _foundry_only(project)
+    project.append("---\napiVersion: ftops/v1\nkind: Foundry\nmetadata: {name: other}\nspec: {local: true}\n")
+    server = EmulatorServer(project.root / ".ftops" / "emulators" / "local", speed=20000.0).start()
+    try:
+        _by_hand(clients(server.connection, server))
+    finally:
+        server.stop()
+
+    r = project.ftops("import", "specs", "--out", "specs/imported.yaml", "--foundry", "local")
+    assert r.code == 0, r.out + r.err
+    docs = _docs(project.root / "specs" / "imported.yaml")
+    assert len(docs) == 4 and {d["metadata"]["foundry"] for d in docs} == {"local"}
+    assert project.ftops("validate", "specs").code == 0  # without metadata.foundry, each would be an error
+    plan = project.ftops("plan", "--foundry", "local", "--detailed-exitcode")
+    assert plan.code == 0, plan.out + plan.err

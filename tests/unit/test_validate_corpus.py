@@ -232,7 +232,7 @@ CASES = [
     Case("cycle", "continuous fine-tuning cycle: clippy -> clippy", f"{S}:20",
          spec=sub("baseModel: gpt-4.1-mini-2025-04-14", "baseModel: {job: clippy}")),
     Case("no-foundry", "no Foundry document", "specs", spec=BASE_SPEC.split("---\n", 1)[1]),
-    Case("two-foundries", "a second Foundry", "specs/zz.yaml:3",
+    Case("two-foundries", "Dataset 'train' names no Foundry, and this directory has several", f"{S}:8",
          files={"specs/zz.yaml": FOUNDRY.replace("name: local", "name: other")}),
     Case("remote-missing-coordinates", "a remote Foundry needs its endpoint, or its resourceId", f"{S}:4",
          spec=BASE_SPEC.replace("{local: true, region: swedencentral}", "{region: swedencentral}")),

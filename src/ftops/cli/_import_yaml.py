@@ -35,19 +35,21 @@ def _spec_data(spec: BaseModel, keep: Mapping[str, Any] | None = None) -> dict[s
     return data
 
 
-def _document(kind: str, name: str, spec: dict[str, Any], comment: str) -> str:
-    body = yaml.safe_dump({"apiVersion": "ftops/v1", "kind": kind, "metadata": {"name": name}, "spec": spec},
+def _document(kind: str, name: str, spec: dict[str, Any], comment: str, foundry: str | None) -> str:
+    # With several Foundry documents the written specs must name theirs (metadata.foundry), as every spec does.
+    metadata = {"name": name} | ({"foundry": foundry} if foundry is not None else {})
+    body = yaml.safe_dump({"apiVersion": "ftops/v1", "kind": kind, "metadata": metadata, "spec": spec},
                           sort_keys=False, default_flow_style=False, allow_unicode=False, width=1000)
     return f"---\n# {comment_text(comment)}\n{body}"
 
 
-def _dataset(d: ImportedDataset, sha256: str) -> str:
+def _dataset(d: ImportedDataset, sha256: str, foundry: str | None) -> str:
     f = d.file
     return _document("Dataset", d.name, _spec_data(d.spec(sha256)),
-                     f"{f.id} ({f.filename}, {f.bytes:,} bytes), its content downloaded to {d.path}")
+                     f"{f.id} ({f.filename}, {f.bytes:,} bytes), its content downloaded to {d.path}", foundry)
 
 
-def _job(j: ImportedJob) -> str:
+def _job(j: ImportedJob, foundry: str | None) -> str:
     job = j.job
     created = dt.datetime.fromtimestamp(job.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     model = f", model {job.fine_tuned_model}" if job.fine_tuned_model else ""
@@ -55,23 +57,25 @@ def _job(j: ImportedJob) -> str:
     order = ["baseModel", "method", "trainingType", "trainingData", "validationData", "hyperparameters", "suffix",
              "seed", "grader", "adopt"]
     ordered = {k: spec[k] for k in order if k in spec} | {k: v for k, v in spec.items() if k not in order}
-    return _document("FineTuningJob", j.name, ordered, f"{job.id} ({job.status}, created {created}{model})")
+    return _document("FineTuningJob", j.name, ordered, f"{job.id} ({job.status}, created {created}{model})", foundry)
 
 
-def _deployment(d: ImportedDeployment) -> str:
+def _deployment(d: ImportedDeployment, foundry: str | None) -> str:
     spec = _spec_data(d.spec)
     spec["model"].setdefault("checkpoint", "final")
     live = d.deployment
     return _document("Deployment", d.name, spec,
-                     f"deployment {live.name} (serves {live.model} of {d.job_id}, {live.sku} x{live.capacity})")
+                     f"deployment {live.name} (serves {live.model} of {d.job_id}, {live.sku} x{live.capacity})",
+                     foundry)
 
 
 def import_yaml(decision: ImportDecision, sha256: Mapping[str, str], *, where: str = "",
-                now: dt.datetime | None = None) -> str:
-    """The file's text; `sha256` holds each imported dataset's digest of its downloaded content."""
+                now: dt.datetime | None = None, foundry: str | None = None) -> str:
+    """The file's text; `sha256` holds each imported dataset's digest of its downloaded content; `foundry`,
+    when given, is written as every spec's metadata.foundry."""
     when = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     parts = [HEADER.format(when=when, where=f" from {comment_text(where)}" if where else "")]
-    parts += [_dataset(d, sha256[d.name]) for d in decision.datasets]
-    parts += [_job(j) for j in decision.jobs]
-    parts += [_deployment(d) for d in decision.deployments]
+    parts += [_dataset(d, sha256[d.name], foundry) for d in decision.datasets]
+    parts += [_job(j, foundry) for j in decision.jobs]
+    parts += [_deployment(d, foundry) for d in decision.deployments]
     return "".join(parts)

@@ -80,19 +80,20 @@ def storage_auth(url: str) -> dict[str, str]:
 
 
 @contextmanager
-def session(spec_dir: Path) -> Iterator[Session]:
-    """Validate, start the local Foundry (when the specs say so), then import the SDKs and connect."""
-    checked = validate_dir(spec_dir, url_auth=storage_auth)
+def session(spec_dir: Path, foundry: str | None = None) -> Iterator[Session]:
+    """Validate, start the local Foundry (when the specs say so), then import the SDKs and connect; `foundry`
+    chooses one of several Foundry documents (`choose_foundry`)."""
+    checked = validate_dir(spec_dir, foundry=foundry, url_auth=storage_auth)
     for w in checked.project.warnings:  # an old spelling: said once, on stderr, by every command
         err.print(terminal(str(w)), markup=False)
     if os.environ.get(MODE_ENV, "process") == "thread":
-        foundry = checked.project.foundry
-        if foundry is not None and foundry.spec.local:
-            require_local_foundry(foundry.path, foundry.line_of("local"))
+        chosen = checked.project.foundry
+        if chosen is not None and chosen.spec.local:
+            require_local_foundry(chosen.path, chosen.line_of("local"))
         with loading():
             from ..session import open_session
 
-        with open_session(spec_dir, launcher=launch, checked=checked) as s:
+        with open_session(spec_dir, foundry=foundry, launcher=launch, checked=checked) as s:
             yield s
         return
     launcher = EarlyLauncher(checked)
@@ -100,7 +101,7 @@ def session(spec_dir: Path) -> Iterator[Session]:
         with loading():  # openai and the Azure SDK load here, beside the child's start-up
             from ..session import open_session
 
-        with open_session(spec_dir, launcher=launcher, checked=checked) as s:
+        with open_session(spec_dir, foundry=foundry, launcher=launcher, checked=checked) as s:
             yield s
     finally:
         launcher.close()

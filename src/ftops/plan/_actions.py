@@ -523,6 +523,8 @@ class Plan(_Model):
     spec_fingerprint: Hex16  # of the specs and the data they name
     # as given on the command line (relative to where it ran); no control characters (a NUL is no path)
     spec_dir: str = Field(min_length=1, max_length=4096, pattern=r"^[^\x00-\x1f\x7f]+$")
+    # The Foundry document (metadata.name) planned: `apply PLANFILE` works on it again ("": an older plan file)
+    foundry: str = Field(default="", max_length=63, pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$")
     created_at: float = Field(gt=1.5e9, lt=1e11, allow_inf_nan=False)
     actions: list[Action] = Field(default_factory=list)
     prune: bool = False

@@ -18,7 +18,7 @@ from ._actions import Action, Cost, DeleteDeployment, DeleteFile, NoOp, Plan
 from ._context import Ctx
 from ._evaluations import parse_items_file
 from ._live import LiveState, Needs, fetch, read_live
-from ._planner import fingerprint, spec_fingerprint
+from ._planner import fingerprint, foundry_name, spec_fingerprint
 from ._policies import judge_policies
 
 REASON = "ftops destroy"
@@ -41,7 +41,8 @@ def decide_destroy(checked: CheckedProject, live: LiveState, *, endpoint: str = 
     for action in _file_actions(ctx, [*live.snapshot.files, *(live.eval_files or [])]):
         ctx.add(action)
     plan = Plan(project=project, endpoint=endpoint, fingerprint=fingerprint(live.snapshot, project),
-                spec_fingerprint=spec_fingerprint(checked), spec_dir=checked.project.spec_dir_shown,
+                spec_fingerprint=spec_fingerprint(checked), foundry=foundry_name(checked),
+                spec_dir=checked.project.spec_dir_shown,
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions,
                 api_calls=live.api_calls, hosting_before_usd=before)
     plan.policies = judge_policies(ctx, plan)

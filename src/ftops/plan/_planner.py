@@ -52,6 +52,12 @@ def fingerprint(snap: Snapshot, project: str, *, evals: list[LiveEval] | None = 
     return ident.canonical_hash(seen)
 
 
+def foundry_name(checked: CheckedProject) -> str:
+    """The Foundry document a plan is made for (recorded in the plan file for `apply PLANFILE`)."""
+    foundry = checked.project.foundry
+    return foundry.name if foundry is not None else ""
+
+
 def spec_fingerprint(checked: CheckedProject) -> str:
     """A hash of every spec document and of the bytes of every dataset they name."""
     p = checked.project
@@ -76,7 +82,7 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     seen = fingerprint(live.snapshot, project, evals=live.evals, borrowed=ctx.borrowed,
                        rai_policies=live.rai_policies.values())
     plan = Plan(project=project, endpoint=endpoint, fingerprint=seen,
-                spec_fingerprint=spec_fingerprint(checked), spec_dir=_spec_dir(checked),
+                spec_fingerprint=spec_fingerprint(checked), foundry=foundry_name(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(ctx),
                 unmanaged=_unmanaged(ctx), findings=findings, notifications=ctx.notices)

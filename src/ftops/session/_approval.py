@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from .._exceptions import PlanNotApproved
+from .._exceptions import FoundryNotChosen, PlanNotApproved
 from ..plan import Action, Plan
 
 SHOWN_CHARS = 60
@@ -66,6 +66,14 @@ def saved_spec_dir(saved: Plan, cwd: Path) -> Path:
         raise PlanNotApproved(f"the plan file names spec directory {_shown(saved.spec_dir)}, outside the directory "
                               f"apply runs in; {REFUSED}")
     return named
+
+
+def saved_foundry(saved: Plan, given: str | None) -> str | None:
+    """The Foundry `apply PLANFILE` works on: the one the plan was made for; `--foundry` may only repeat it."""
+    recorded = saved.foundry or None
+    if given is not None and recorded is not None and given != recorded:
+        raise FoundryNotChosen(f"the plan file was made for Foundry {recorded!r}, not --foundry {given}")
+    return recorded or given
 
 
 def approve_replan(saved: Plan, fresh: Plan) -> Plan:

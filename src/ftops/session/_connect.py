@@ -20,18 +20,18 @@ class Session:
 
 
 @contextmanager
-def open_session(spec_dir: str | Path, root: str | Path | None = None, *,
+def open_session(spec_dir: str | Path, root: str | Path | None = None, *, foundry: str | None = None,
                  launcher: Launcher | None = None, checked: CheckedProject | None = None) -> Iterator[Session]:
-    """Validate the specs (offline, cached), then connect to the Foundry they name.
+    """Validate the specs (offline, cached), then connect to the Foundry they name (`foundry`, or the only one).
 
     `launcher` starts the local Foundry for a `local: true` spec (the CLI passes the emulator's);
     `checked` is `validate_dir(spec_dir, root)` when the caller has validated already.
     """
-    checked = checked or validate_dir(spec_dir, root, url_auth=storage_headers)
+    checked = checked or validate_dir(spec_dir, root, foundry=foundry, url_auth=storage_headers)
     require_connection(checked.project)  # unset ${VAR}s: fine for validate, an error to connect
-    foundry = checked.project.foundry
-    assert foundry is not None
-    client = connect(foundry.spec, checked.project.root, launcher=launcher)
+    chosen = checked.project.foundry
+    assert chosen is not None
+    client = connect(chosen.spec, checked.project.root, launcher=launcher)
     try:
         yield Session(checked, client)
     finally:

@@ -25,6 +25,7 @@ from ._evaluation import (
     StringCheckCriterion,
     TextSimilarityCriterion,
 )
+from ._foundries import AccountEntry, account_entries, choose_foundry, foundry_names, narrow
 from ._guards import Guard
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
 from ._notifications import NotificationSpec
@@ -49,6 +50,7 @@ __all__ = [
     "ENV_PREFIXES",
     "HYPERPARAMETER_MODELS",
     "SPEC_KINDS",
+    "AccountEntry",
     "ContentFilter",
     "Criterion",
     "CustomBlocklist",
@@ -77,10 +79,14 @@ __all__ = [
     "StringCheckCriterion",
     "TextSimilarityCriterion",
     "UnresolvedEnv",
+    "account_entries",
+    "choose_foundry",
     "expand_env",
     "find_root",
+    "foundry_names",
     "json_schema",
     "load_project",
+    "narrow",
     "normalised_hyperparameters",
     "require_connection",
     "spec_files",

@@ -31,6 +31,9 @@ Seed = Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)]  # Foundry's seed:
 
 class Metadata(_Strict):
     name: Name
+    # The Foundry document (by metadata.name) a resource lives in; needed only when a spec directory holds
+    # several. Metadata, not spec: it places the resource, it is not part of what Foundry is asked to make.
+    foundry: Name | None = None
     labels: dict[str, str] = Field(default_factory=dict)
 
 

@@ -26,6 +26,7 @@ from ._documents import (
 )
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
+from ._foundries import assign_foundries, check_cross_references, check_distinct_accounts, separate_local_data_dirs
 from ._notifications import NotificationSpec
 from ._policy import PolicySpec
 from ._rai_policy import RaiPolicySpec, check_rai_references
@@ -51,6 +52,7 @@ class UnresolvedEnv:
     variable: str
     path: str
     line: int
+    foundry: str = ""  # the Foundry document's metadata.name
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Resource(Generic[S]):
     path: str  # as shown to the user (relative to the project root when inside it)
     line: int
     doc: Document = field(repr=False, compare=False)
+    # The Foundry document this resource lives in (metadata.foundry, else the only one; a Foundry: None).
+    foundry: str | None = None
 
     def line_of(self, *loc: str | int) -> int:
         return self.doc.line_of(("spec", *loc))
@@ -76,13 +80,15 @@ def _collections() -> dict[SpecKind, dict[str, Resource[Any]]]:
 class Project:
     """Everything the specs under one directory declare.
 
-    `resources` holds each kind's resources by name, one collection per `SPEC_KINDS` entry (the Foundry,
-    one per directory, is `foundry`); the properties below are the typed views the layers read.
+    `resources` holds each kind's resources by name, one collection per `SPEC_KINDS` entry; the properties
+    below are the typed views the layers read. The Foundry documents are `foundries`; `foundry` is the one
+    the layers work on: the only one, or the one a `--foundry NAME` chose (`choose_foundry`), else None.
     """
 
     root: Path
     spec_dir: Path
     foundry: Resource[FoundrySpec] | None = None
+    foundries: dict[str, Resource[FoundrySpec]] = field(default_factory=dict)
     resources: dict[SpecKind, dict[str, Resource[Any]]] = field(default_factory=_collections)
     grader_paths: dict[tuple[str, str], Path] = field(default_factory=dict)  # (evaluation, criterion) -> file
     grader_sha256: dict[tuple[str, str], str] = field(default_factory=dict)  # of the source read at load time
@@ -199,7 +205,7 @@ def _yaml_on(doc: Document) -> None:
 
 
 def _substitute_env(data: dict[str, Any], doc: Document, problems: list[Problem],
-                    unresolved: list[UnresolvedEnv]) -> dict[str, Any]:
+                    unresolved: list[UnresolvedEnv], foundry: str) -> dict[str, Any]:
     """Expand ${VAR} in the Foundry connection fields only, from allowed variables only. A variable
     that is not set is recorded (not an error here); a value is never put into a message."""
     out: dict[str, Any] = {}
@@ -215,7 +221,7 @@ def _substitute_env(data: dict[str, Any], doc: Document, problems: list[Problem]
             continue
 
         def expand(m: re.Match[str], key: str = key, line: int = line) -> str:
-            return _expand(m, key, doc.path, line, problems, unresolved)
+            return _expand(m, key, doc.path, line, problems, unresolved, foundry)
 
         out[key] = _ENV_REF.sub(expand, value)
         if "${" in _ENV_REF.sub("", value):
@@ -224,7 +230,7 @@ def _substitute_env(data: dict[str, Any], doc: Document, problems: list[Problem]
 
 
 def _expand(m: re.Match[str], key: str, path: str, line: int, problems: list[Problem],
-            unresolved: list[UnresolvedEnv]) -> str:
+            unresolved: list[UnresolvedEnv], foundry: str = "") -> str:
     name = m.group(1)
     if not _ENV_NAME.fullmatch(name):
         problems.append(Problem(f"spec.{key}: {m.group(0)[:40]!r} is not a variable reference (${{NAME}})", path, line))
@@ -235,7 +241,7 @@ def _expand(m: re.Match[str], key: str, path: str, line: int, problems: list[Pro
                                 path, line))
         return m.group(0)
     if name not in os.environ:
-        unresolved.append(UnresolvedEnv(key, name, path, line))
+        unresolved.append(UnresolvedEnv(key, name, path, line, foundry))
         return m.group(0)
     return os.environ[name]
 
@@ -338,7 +344,8 @@ def load_project(spec_dir: str | Path, root: str | Path | None = None) -> Projec
                     res.path, res.line))
                 continue
             seen[key] = res
-            _register(project, res, problems)
+            _register(project, res)
+    _place(project, problems)
     _check_references(project, problems, complete)
     _check_local_state_dir(project, problems)
     _resolve_dataset_paths(project, problems)
@@ -397,7 +404,7 @@ def _load_document(doc: Document, problems: list[Problem], unresolved: list[Unre
         renamed = _namespace_spelling(data, doc, problems)
         if renamed is None:
             return None
-        data = _substitute_env(renamed, doc, problems, unresolved)
+        data = _substitute_env(renamed, doc, problems, unresolved, env.metadata.name)
     elif env.kind == "Dataset":
         _check_url_refs(data, doc, problems)
     try:
@@ -405,7 +412,8 @@ def _load_document(doc: Document, problems: list[Problem], unresolved: list[Unre
     except ValidationError as e:
         problems.extend(_pydantic_problems(e, doc, ("spec",)))
         return None
-    return Resource(env.kind, env.metadata.name, spec, doc.path, doc.line_of(("metadata", "name")), doc)
+    return Resource(env.kind, env.metadata.name, spec, doc.path, doc.line_of(("metadata", "name")), doc,
+                    env.metadata.foundry)
 
 
 def _namespace_spelling(data: dict[str, Any], doc: Document, problems: list[Problem]) -> dict[str, Any] | None:
@@ -423,18 +431,23 @@ def _namespace_spelling(data: dict[str, Any], doc: Document, problems: list[Prob
     return {("namespace" if k == "project" else k): v for k, v in data.items()}
 
 
-def _register(project: Project, res: Resource[Any], problems: list[Problem]) -> None:
+def _register(project: Project, res: Resource[Any]) -> None:
     """File `res` in the Project's collection for its kind (SPEC_KINDS; the envelope refused any other)."""
     _, collection = SPEC_KINDS[res.kind]
     if collection is not None:
         project.resources[res.kind][res.name] = res
-    elif project.foundry is not None:
-        problems.append(Problem(
-            f"a second Foundry {res.name!r}: one spec directory manages one Foundry account "
-            f"(first is {project.foundry.name!r} at {project.foundry.path}:{project.foundry.line})",
-            res.path, res.line))
     else:
-        project.foundry = res
+        project.foundries[res.name] = res
+
+
+def _place(project: Project, problems: list[Problem]) -> None:
+    """Each resource's Foundry; the only Foundry document is the Project's `foundry`."""
+    separate_local_data_dirs(project)
+    assign_foundries(project, problems)
+    check_distinct_accounts(project, problems)
+    check_cross_references(project, problems)
+    if len(project.foundries) == 1:
+        project.foundry = next(iter(project.foundries.values()))
 
 
 def _check_references(project: Project, problems: list[Problem], complete: bool) -> None:
@@ -444,7 +457,7 @@ def _check_references(project: Project, problems: list[Problem], complete: bool)
 
 
 def _check_names(project: Project, problems: list[Problem]) -> None:
-    if project.foundry is None:
+    if not project.foundries:
         problems.append(Problem("no Foundry document: add one (kind: Foundry, spec: {local: true} to try "
                                 "ftops locally)", project.spec_dir_shown))
     for job in project.jobs.values():
@@ -486,13 +499,13 @@ def _check_cycles(project: Project, problems: list[Problem]) -> None:
 
 def _check_local_state_dir(project: Project, problems: list[Problem]) -> None:
     """The local Foundry keeps its state under the project root, wherever ftops runs from."""
-    foundry = project.foundry
-    if foundry is None or not foundry.spec.local:
-        return
-    target = (project.root / foundry.spec.data_dir).resolve()
-    if not target.is_relative_to(project.root):
-        problems.append(Problem(f"dataDir {foundry.spec.data_dir!r} resolves outside the project root "
-                                f"({project.root})", foundry.path, foundry.line_of("dataDir")))
+    for foundry in project.foundries.values():
+        if not foundry.spec.local:
+            continue
+        target = (project.root / foundry.spec.data_dir).resolve()
+        if not target.is_relative_to(project.root):
+            problems.append(Problem(f"dataDir {foundry.spec.data_dir!r} resolves outside the project root "
+                                    f"({project.root})", foundry.path, foundry.line_of("dataDir")))
 
 
 class _Resolver:

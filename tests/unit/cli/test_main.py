@@ -60,7 +60,7 @@ def test_an_unexpected_exception_is_one_line(capsys: pytest.CaptureFixture[str],
     def boom(*args: object, **kwargs: object) -> None:
         raise KeyError("some\nmultiline \x1b[31mthing")
 
-    monkeypatch.setattr("ftops.cli.commands.validate.validate_dir", boom)
+    monkeypatch.setattr("ftops.cli.commands.validate.validate_every", boom)
     code, _out, err = run(capsys, "validate", "x")
     assert code == 1
     assert err.startswith("internal error: KeyError: ") and err.rstrip().endswith("please report (FTOPS_LOG_LEVEL=DEBUG shows where)")
@@ -71,7 +71,7 @@ def test_debug_log_level_keeps_the_traceback(capsys: pytest.CaptureFixture[str],
     def boom(*args: object, **kwargs: object) -> None:
         raise ValueError("bad")
 
-    monkeypatch.setattr("ftops.cli.commands.validate.validate_dir", boom)
+    monkeypatch.setattr("ftops.cli.commands.validate.validate_every", boom)
     monkeypatch.setenv("FTOPS_LOG_LEVEL", "DEBUG")
     monkeypatch.setattr("logging.root.handlers", [])  # let basicConfig apply the level again
     code, _out, err = run(capsys, "validate", "x")
@@ -89,7 +89,7 @@ def test_ctrl_c_is_exit_130_with_one_line(capsys: pytest.CaptureFixture[str], mo
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("ftops.cli.commands.validate.validate_dir", interrupted)
+    monkeypatch.setattr("ftops.cli.commands.validate.validate_every", interrupted)
     code, _out, err = run(capsys, "validate", "x")
     assert code == 130 and err.startswith("interrupted:") and err.count("\n") == 1
 
@@ -101,7 +101,7 @@ def test_eof_at_a_prompt_is_one_line(capsys: pytest.CaptureFixture[str], monkeyp
     def confirm_with_eof(*args: object, **kwargs: object) -> None:
         return typer.confirm("Apply these actions?", default=False)  # type: ignore[return-value]
 
-    monkeypatch.setattr("ftops.cli.commands.validate.validate_dir", confirm_with_eof)
+    monkeypatch.setattr("ftops.cli.commands.validate.validate_every", confirm_with_eof)
     monkeypatch.setattr("sys.stdin", open("/dev/null"))  # noqa: SIM115 (EOF at once)
     code, _out, err = run(capsys, "validate", "x")
     assert code == 1 and err.splitlines()[-1] == "aborted: no input (nothing was changed)"
@@ -111,7 +111,7 @@ def test_ftops_errors_are_escaped(capsys: pytest.CaptureFixture[str], monkeypatc
     def refused(*args: object, **kwargs: object) -> None:
         raise FtopsError("Foundry says \x1b]0;owned\x07\x1b[31mno\x1b[0m\nsecond line")
 
-    monkeypatch.setattr("ftops.cli.commands.validate.validate_dir", refused)
+    monkeypatch.setattr("ftops.cli.commands.validate.validate_every", refused)
     code, _out, err = run(capsys, "validate", "x")
     assert code == 1 and err == "error: Foundry says no second line\n"
 

@@ -14,6 +14,7 @@ import typer
 
 from ... import Problem, ValidationFailed
 from .._escape import terminal
+from .._options import FOUNDRY
 from .._output import out
 
 if TYPE_CHECKING:
@@ -36,11 +37,12 @@ def register(app: typer.Typer) -> None:
                                              "--live reads the Foundry it names (default specs/)."),
         live: bool = typer.Option(False, "--live", help="Compare with the account's models list (connects)."),
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="text | json"),
+        foundry: str | None = FOUNDRY,
     ) -> None:
         """List every model the catalog knows (methods, training types, skus by region, pause/resume) with the
         page and date each entry was read from; with --live, show where the account's models list differs."""
         if live:
-            _live(spec_dir or DEFAULT_DIR, fmt)
+            _live(spec_dir or DEFAULT_DIR, fmt, foundry)
             return
         from ...catalog import catalog_listing, load_catalog
         from ...spec import find_root
@@ -55,10 +57,10 @@ def register(app: typer.Typer) -> None:
             _lines(_listing_text(listing["models"]))
 
 
-def _live(spec_dir: Path, fmt: Format) -> None:
+def _live(spec_dir: Path, fmt: Format, foundry: str | None) -> None:
     from .._local import session
 
-    with session(spec_dir) as s:  # the SDKs load inside, while the local Foundry starts on the other core
+    with session(spec_dir, foundry) as s:  # the SDKs load inside, while the local Foundry starts on the other core
         from ...plan import read_catalog_comparison
 
         comparison = read_catalog_comparison(s.checked, s.client)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from .._options import FOUNDRY
 from .._output import confirm, out
 from .reconcile import DIR, OVERRIDE, REASON
 
@@ -19,6 +20,7 @@ def destroy(
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation."),
     override: list[str] | None = OVERRIDE,
     reason: str | None = REASON,
+    foundry: str | None = FOUNDRY,
 ) -> None:
     """Delete every deployment and file of the project's namespace (jobs stay: Foundry keeps them).
 
@@ -29,7 +31,7 @@ def destroy(
     from .._policies import overrides
 
     given = overrides(override, reason)
-    with session(spec_dir) as s:
+    with session(spec_dir, foundry) as s:
         from ...plan import apply_overrides, make_destroy_plan, require_policies
         from .. import _render as render
         from .reconcile import _execute

@@ -15,6 +15,7 @@ import typer
 
 from ... import FtopsError, PermanentFoundryError, UsageError
 from .._escape import terminal
+from .._options import FOUNDRY
 from .._output import err, out
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ def import_(
     ids: list[str] = typer.Option([], "--id", help="Import only this file id, job id or deployment name (and "
                                   "what it needs); repeatable. Default: everything no spec of DIR names."),
     force: bool = typer.Option(False, "--force", help="Overwrite FILE and the data files it writes."),
+    foundry: str | None = FOUNDRY,
 ) -> None:
     """Write specs that adopt existing files, jobs and deployments, so the next plan manages them without
     uploading, training or deploying anything again (Terraform's import, azd's clone job)."""
@@ -40,7 +42,7 @@ def import_(
         err.print(terminal(f"note: {out_file} is outside {spec_dir}: plans of {spec_dir} do not read it"), markup=False)
     from .._local import session
 
-    with session(spec_dir) as s:
+    with session(spec_dir, foundry) as s:
         from ...plan import read_import
 
         decision = read_import(s.checked, s.client, ids)
@@ -54,7 +56,7 @@ def import_(
         return
     from .._import_yaml import import_yaml
 
-    _write(out_file, import_yaml(decision, sha256, where=where))
+    _write(out_file, import_yaml(decision, sha256, where=where, foundry=foundry))
     counts = f"{len(decision.datasets)} Dataset, {len(decision.jobs)} FineTuningJob, " \
              f"{len(decision.deployments)} Deployment"
     out.print(f"Wrote {out_file} ({counts}). `ftops plan` should show no change.", markup=False)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ... import FtopsError, UsageError
+from .._options import FOUNDRY
 from .._output import out
 
 if TYPE_CHECKING:
@@ -38,13 +39,14 @@ def register(app: typer.Typer) -> None:
                                  "(a .png name, or none; needs ftops[png])."),
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="text | json | markdown"),
         width: int = typer.Option(80, "--width", help="Width of the terminal charts."),
+        foundry: str | None = FOUNDRY,
     ) -> None:
         """Show a job's train/valid loss and accuracy curves and its checkpoints' metrics."""
         from .._local import session
 
         if png is not None:
             _check_png_path(png)
-        with session(spec_dir) as s:  # the SDKs load inside, while the local Foundry starts on the other core
+        with session(spec_dir, foundry) as s:  # the SDKs load inside, while the local Foundry starts on the other core
             from ...foundry import read_job_metrics
             from .. import _charts as charts
 

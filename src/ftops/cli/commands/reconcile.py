@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ... import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
+from .._options import FOUNDRY
 from .._output import confirm, err, out
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def plan(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list resources with no change."),
     override: list[str] | None = OVERRIDE,
     reason: str | None = REASON,
+    foundry: str | None = FOUNDRY,
 ) -> None:
     """Read the live Foundry and show what apply would do, with estimated cost and its policies.
 
@@ -68,7 +70,7 @@ def plan(
 
     given = overrides(override, reason)
 
-    with session(spec_dir) as s:  # the SDKs load inside, while the local Foundry starts on the other core
+    with session(spec_dir, foundry) as s:  # the SDKs load inside, while the local Foundry starts on the other core
         from ...plan import make_plan
         from ...session import save_plan_file
         from .. import _render as render
@@ -109,6 +111,7 @@ def apply(
                                              "before any change."),
     override: list[str] | None = OVERRIDE,
     reason: str | None = REASON,
+    foundry: str | None = FOUNDRY,
 ) -> None:
     """Make the live Foundry match the specs (idempotent; safe to interrupt and run again).
 
@@ -120,27 +123,27 @@ def apply(
 
     given = overrides(override, reason)
     if target.is_file():
-        from ...session import load_plan_file, saved_spec_dir
+        from ...session import load_plan_file, saved_foundry, saved_spec_dir
 
         saved = load_plan_file(target)
         # The overrides the saved plan records were reviewed with it: they still let the same policies through.
         given = [*(r.override for r in saved.policies if r.override is not None), *given]
-        with session(saved_spec_dir(saved, Path.cwd())) as s:
+        with session(saved_spec_dir(saved, Path.cwd()), saved_foundry(saved, foundry)) as s:
             fresh = _fresh_or_replan(saved, s, on_stale, auto_approve, prune)
             _record_overrides(fresh, given)
             _refuse_on_policies(fresh)
             _execute(fresh, s, wait, allow_downtime)
         return
-    with session(target) as s:
+    with session(target, foundry) as s:
         _plan_confirm_execute(s, auto_approve, wait, prune, allow_downtime, given)
 
 
-def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
+def drift(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: str | None = FOUNDRY) -> None:
     """Read-only: git vs live. Exit 0 in sync, 2 when plan would change something (each one classified)."""
     from ...plan import drift_items, in_progress
     from .. import _render as render
 
-    p = _read_only_plan(spec_dir)
+    p = _read_only_plan(spec_dir, foundry)
     items, waiting = drift_items(p), in_progress(p)
     if fmt is Format.json:
         out.print(render.drift_json(items, waiting, p.project), markup=False)
@@ -152,13 +155,13 @@ def drift(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
         raise typer.Exit(EXIT_CHANGES)
 
 
-def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
+def status(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: str | None = FOUNDRY) -> None:
     """A table of managed resources with live status, progress and the model each deployment serves."""
     from ...plan import status_rows, verdicts
     from .. import _render as render
     from .._local import session
 
-    with session(spec_dir) as s:
+    with session(spec_dir, foundry) as s:
         from ...plan import make_plan, read_live
 
         live = read_live(s.client)
@@ -174,10 +177,10 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT) -> None:
         out.print(render.status_table(rows))
 
 
-def _read_only_plan(spec_dir: Path) -> Plan:
+def _read_only_plan(spec_dir: Path, foundry: str | None) -> Plan:
     from .._local import session
 
-    with session(spec_dir) as s:
+    with session(spec_dir, foundry) as s:
         from ...plan import make_plan
 
         return make_plan(s.checked, s.client)

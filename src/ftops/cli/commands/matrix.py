@@ -1,0 +1,43 @@
+"""`ftops matrix [DIR]`: the spec directory's Foundry accounts, as a GitHub Actions `strategy.matrix`.
+
+Offline: it loads the specs (so a broken spec fails here, before any runner starts) and connects to nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import orjson
+import typer
+
+from .._escape import terminal
+from .._output import out
+
+
+class MatrixFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(matrix)
+
+
+def matrix(
+    spec_dir: Path = typer.Argument(Path("specs"), metavar="[DIR]", help="Spec directory (default specs/)."),
+    fmt: MatrixFormat = typer.Option(MatrixFormat.text, "--format", "-f",
+                                     help="text | json (json: {\"include\": [...]}, for fromJSON in a workflow)"),
+) -> None:
+    """List the Foundry documents (one per account): with --format json, a GitHub Actions matrix whose
+    entries name each one's foundry (for --foundry), account and region."""
+    from ...spec import account_entries, load_project
+
+    entries = account_entries(load_project(spec_dir))
+    if fmt is MatrixFormat.json:
+        include = [{"foundry": e.foundry, "account": e.account, "region": e.region} for e in entries]
+        out.print(orjson.dumps({"include": include}).decode(), markup=False)
+        return
+    for e in entries:
+        where = "local" if e.local else (e.account or "-")
+        out.print(terminal(f"{e.foundry}\t{where}\t{e.region}"), markup=False)

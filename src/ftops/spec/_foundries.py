@@ -1,0 +1,173 @@
+"""Several Foundry documents in one spec directory: which Foundry each resource lives in, the references that
+would cross from one to another (refused for now), and the Project of one Foundry (`narrow`, `choose_foundry`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import FoundryNotChosen, Problem
+from ._documents import FoundrySpec, JobRef
+
+if TYPE_CHECKING:
+    from ._project import Project, Resource
+
+# A local Foundry's state directory when several Foundry documents leave `dataDir` unset: one per Foundry, so
+# two local accounts never share (and overwrite) one emulator's state.
+LOCAL_DATA_ROOT = ".ftops/emulators"
+
+
+def foundry_names(project: Project) -> list[str]:
+    return sorted(project.foundries)
+
+
+def assign_foundries(project: Project, problems: list[Problem]) -> None:
+    """Resolve every resource's `metadata.foundry` (the only Foundry when one, else required and known)."""
+    names = foundry_names(project)
+    for res in project.foundries.values():
+        if res.foundry is not None:
+            problems.append(Problem("metadata.foundry is for the resources of a Foundry, not a Foundry document",
+                                    res.path, res.doc.line_of(("metadata", "foundry"))))
+    for collection in project.resources.values():
+        for name, res in collection.items():
+            chosen = _chosen(res, names, problems)
+            if chosen is not None:
+                collection[name] = dataclasses.replace(res, foundry=chosen)
+
+
+def _chosen(res: Resource[Any], names: list[str], problems: list[Problem]) -> str | None:
+    if res.foundry is None:
+        if len(names) == 1:
+            return names[0]
+        if names:
+            problems.append(Problem(f"{res.kind} {res.name!r} names no Foundry, and this directory has several: add "
+                                    f"metadata.foundry: one of {', '.join(names)}", res.path, res.line))
+        return None
+    if res.foundry not in names:
+        problems.append(Problem(f"metadata.foundry names Foundry {res.foundry!r}, which no spec defines (Foundry "
+                                f"documents: {', '.join(names) or 'none'})", res.path,
+                                res.doc.line_of(("metadata", "foundry"))))
+        return None
+    return res.foundry
+
+
+def _references(project: Project) -> Iterator[tuple[Resource[Any], tuple[str | int, ...], Resource[Any] | None]]:
+    """(resource, where in its spec, the resource it names) for every reference between resources."""
+    for job in project.jobs.values():
+        for field_name, ref in (("trainingData", job.spec.training_data), ("validationData", job.spec.validation_data)):
+            if ref is not None:
+                yield job, (field_name,), project.datasets.get(ref)
+        if isinstance(job.spec.base_model, JobRef):
+            yield job, ("baseModel",), project.jobs.get(job.spec.base_model.job)
+    for dep in project.deployments.values():
+        yield dep, ("model", "job"), project.jobs.get(dep.spec.model.job)
+        if dep.spec.evaluation is not None:
+            yield dep, ("evaluation", "name"), project.evaluations.get(dep.spec.evaluation.name)
+        if dep.spec.rai_policy_name is not None:
+            yield dep, ("raiPolicyName",), project.rai_policies.get(dep.spec.rai_policy_name)
+    for ev in project.evaluations.values():
+        yield ev, ("dataset",), project.datasets.get(ev.spec.dataset)
+        for i, c in enumerate(ev.spec.criteria):
+            judge = getattr(c, "deployment", None)
+            if isinstance(judge, str):
+                yield ev, ("criteria", i, "deployment"), project.deployments.get(judge)
+
+
+def check_cross_references(project: Project, problems: list[Problem]) -> None:
+    """A reference from a resource of one Foundry to one of another: not supported yet (issue 17 item 2)."""
+    for res, loc, target in _references(project):
+        if target is None or res.foundry is None or target.foundry is None or res.foundry == target.foundry:
+            continue
+        problems.append(Problem(
+            f"{'.'.join(str(p) for p in loc)} names {target.kind} {target.name!r} of Foundry {target.foundry!r}, but "
+            f"this {res.kind} is in Foundry {res.foundry!r}: a reference across Foundry accounts (cross-account "
+            "deployment, training on another account's data) is not supported yet", res.path, res.line_of(*loc)))
+
+
+def local_data_dir(name: str) -> str:
+    return f"{LOCAL_DATA_ROOT}/{name}"
+
+
+def separate_local_data_dirs(project: Project) -> None:
+    """With several Foundry documents, a `local: true` one that leaves `dataDir` unset gets its own, by name."""
+    if len(project.foundries) < 2:
+        return
+    for name, res in list(project.foundries.items()):
+        if res.spec.local and "data_dir" not in res.spec.model_fields_set:
+            spec = res.spec.model_copy(update={"data_dir": local_data_dir(name)})
+            project.foundries[name] = dataclasses.replace(res, spec=spec)
+
+
+def _account_key(spec: FoundrySpec, root: Path) -> tuple[str, ...] | None:
+    """What makes two Foundry documents the same account (None: nothing to compare yet, an unset ${VAR})."""
+    if spec.local:
+        return ("local", str((root / spec.data_dir).resolve()))
+    if spec.endpoint and "${" not in spec.endpoint:
+        return ("endpoint", spec.endpoint.strip().rstrip("/").lower())
+    if spec.account and "${" not in spec.account:
+        return ("account", (spec.subscription or "").lower(), (spec.resource_group or "").lower(), spec.account.lower())
+    return None
+
+
+def check_distinct_accounts(project: Project, problems: list[Problem]) -> None:
+    """Two Foundry documents naming one account (one endpoint, one local data directory) would manage it twice."""
+    seen: dict[tuple[str, ...], Resource[FoundrySpec]] = {}
+    for name in foundry_names(project):
+        res = project.foundries[name]
+        key = _account_key(res.spec, project.root)
+        if key is None:
+            continue
+        first = seen.setdefault(key, res)
+        if first is not res:
+            what = {"local": "local data directory", "endpoint": "endpoint", "account": "account"}[key[0]]
+            problems.append(Problem(f"Foundry {name!r} names the same {what} as Foundry {first.name!r} (at "
+                                    f"{first.path}:{first.line}): one account is managed by one Foundry document",
+                                    res.path, res.line))
+
+
+def narrow(project: Project, name: str) -> Project:
+    """The Project of Foundry `name` alone: its document as `foundry`, and only the resources that live in it."""
+    foundry = project.foundries[name]
+    resources = {kind: {n: r for n, r in col.items() if r.foundry == name} for kind, col in project.resources.items()}
+    evaluations = resources["Evaluation"]
+    return dataclasses.replace(
+        project, foundry=foundry, foundries={name: foundry}, resources=resources,
+        grader_paths={k: v for k, v in project.grader_paths.items() if k[0] in evaluations},
+        grader_sha256={k: v for k, v in project.grader_sha256.items() if k[0] in evaluations},
+        dataset_paths={k: v for k, v in project.dataset_paths.items() if k in resources["Dataset"]},
+        unresolved_env=[u for u in project.unresolved_env if u.foundry == name],
+        warnings=list(project.warnings))
+
+
+def choose_foundry(project: Project, name: str | None) -> Project:
+    """The Project a command that connects works on: Foundry `name`, or the only one. Several and no name, or
+    an unknown name, is a usage error (exit 2) naming the choices."""
+    names = foundry_names(project)
+    if name is None:
+        if len(names) <= 1:
+            return project
+        raise FoundryNotChosen(f"{project.spec_dir_shown} declares several Foundry documents ({', '.join(names)}): "
+                               "pass --foundry NAME to work on one, or use `ftops matrix` for one CI job per account")
+    if name not in project.foundries:
+        raise FoundryNotChosen(f"--foundry {name}: no such Foundry document in {project.spec_dir_shown} "
+                               f"(Foundry documents: {', '.join(names) or 'none'})")
+    return narrow(project, name)
+
+
+@dataclass(frozen=True)
+class AccountEntry:
+    """One Foundry document as a CI matrix entry (`ftops matrix`): its name, account and region as written."""
+
+    foundry: str
+    account: str | None
+    region: str
+    local: bool
+
+
+def account_entries(project: Project) -> list[AccountEntry]:
+    """Every Foundry document of the project, by name."""
+    return [AccountEntry(name, res.spec.account, res.spec.region, res.spec.local)
+            for name in foundry_names(project) for res in (project.foundries[name],)]
