@@ -4,20 +4,11 @@ line naming the path, exit 1, no spec file written; never a traceback, never bla
 from __future__ import annotations
 
 from tests.e2e.conftest import TRAIN, Project
-
-FOUNDRY_ONLY = """\
-apiVersion: ftops/v1
-kind: Foundry
-metadata: {name: local}
-spec:
-  local: true
-  namespace: adopters
-"""
+from tests.e2e.test_import import _foundry_only
 
 
 def _a_hand_made_job(project: Project) -> None:
-    project.spec.write_text(FOUNDRY_ONLY)
-    project.set("speed", 20000.0)
+    _foundry_only(project)
     with project.live() as live:
         job = live.job(live.upload(TRAIN), suffix="support-bot")
         live.admin.advance(seconds=4 * 3600)

@@ -176,40 +176,38 @@ class _PersonCreatesAfterTheRead(FoundryClient):
         return d
 
 
-def test_a_create_racing_a_persons_create_takes_nothing_over(tmp_path: Path) -> None:
+@contextmanager
+def _racing(tmp_path: Path, their_tags: dict[str, str]) -> Iterator[tuple[FoundryClient, Foundry, str]]:
+    """A client whose next deployment write is raced by someone creating it (with `their_tags`) right after
+    the client's read; a fine-tuned model to deploy."""
     client = connect(FoundrySpec(local=True, speed=20000), tmp_path, launcher=launch)
     try:
         with _direct(client) as live:
-            fid = live.upload()
-            model = live.wait_job(live.job(fid).id).fine_tuned_model
+            model = live.wait_job(live.job(live.upload()).id).fine_tuned_model
             client.__class__ = _PersonCreatesAfterTheRead
             racing: Any = client
-            racing.person, racing.model, racing.tags = live, model, {"owner": "a person"}
-            with pytest.raises(FoundryError, match="created by someone else") as e:
-                client.put_deployment("prod", DeploymentWrite(model, "Standard", 3, tags={"ftops-project": "p"}))
-            assert e.value.status == 412 and not e.value.retryable
-            d = _read_named(live, "prod")
-        assert (d.sku.capacity, d.tags) == (1, {"owner": "a person"})  # the person's, untouched
+            racing.person, racing.model, racing.tags = live, model, their_tags
+            yield client, live, model
     finally:
         client.close()
+
+
+def test_a_create_racing_a_persons_create_takes_nothing_over(tmp_path: Path) -> None:
+    with _racing(tmp_path, {"owner": "a person"}) as (client, live, model):
+        with pytest.raises(FoundryError, match="created by someone else") as e:
+            client.put_deployment("prod", DeploymentWrite(model, "Standard", 3, tags={"ftops-project": "p"}))
+        assert e.value.status == 412 and not e.value.retryable
+        d = _read_named(live, "prod")
+    assert (d.sku.capacity, d.tags) == (1, {"owner": "a person"})  # the person's, untouched
 
 
 def test_a_create_racing_our_own_create_merges(tmp_path: Path) -> None:
     """Two applies of one project creating one deployment: the second merges onto the first's, as an update."""
-    client = connect(FoundrySpec(local=True, speed=20000), tmp_path, launcher=launch)
-    try:
-        with _direct(client) as live:
-            fid = live.upload()
-            model = live.wait_job(live.job(fid).id).fine_tuned_model
-            client.__class__ = _PersonCreatesAfterTheRead
-            racing: Any = client
-            racing.person, racing.model, racing.tags = live, model, {"ftops-project": "p", "cost-center": "cc-2"}
-            d = client.put_deployment("prod", DeploymentWrite(model, "GlobalStandard", 3, tags={"ftops-project": "p"}))
-            raw = _read_named(live, "prod")
-        assert raw.tags == {"ftops-project": "p", "cost-center": "cc-2"}
-        assert d.capacity == 3
-    finally:
-        client.close()
+    with _racing(tmp_path, {"ftops-project": "p", "cost-center": "cc-2"}) as (client, live, model):
+        d = client.put_deployment("prod", DeploymentWrite(model, "GlobalStandard", 3, tags={"ftops-project": "p"}))
+        raw = _read_named(live, "prod")
+    assert raw.tags == {"ftops-project": "p", "cost-center": "cc-2"}
+    assert d.capacity == 3
 
 
 def _read_named(live: Foundry, name: str) -> Deployment:
