@@ -153,6 +153,12 @@ class FoundryClient:
         """The account this client manages, stable across runs (plans record it)."""
         return f"{self.arm._config.subscription_id}/{self.resource_group}/{self.account}"
 
+    @property
+    def account_id(self) -> str:
+        """The ARM resource id of the account (a cross-account deployment names it as its model's `source`)."""
+        return (f"/subscriptions/{self.arm._config.subscription_id}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.CognitiveServices/accounts/{self.account}")
+
     def _count(self, n: int = 1) -> None:
         with self._lock:  # listings run on several threads at once (snapshot)
             self.api_calls += n

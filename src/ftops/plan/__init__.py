@@ -90,6 +90,7 @@ from ._rai_policies import policy_write, rai_policy_hash
 from ._requests import Submission, rollout_tags, submission
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
+from ._upstream import NO_UPSTREAM, Upstream, UpstreamDeployment, UpstreamJob, upstream_of
 
 __all__ = [
     "ACTIONS",
@@ -105,6 +106,7 @@ __all__ = [
     "META_INPUTS",
     "META_MODEL",
     "META_PROJECT",
+    "NO_UPSTREAM",
     "SCORE_PREFIX",
     "TAG_CANARY",
     "TAG_LEASE",
@@ -153,6 +155,9 @@ __all__ = [
     "Stored",
     "Submission",
     "UploadDataset",
+    "Upstream",
+    "UpstreamDeployment",
+    "UpstreamJob",
     "Verdict",
     "WaitFile",
     "WaitJob",
@@ -207,6 +212,7 @@ __all__ = [
     "status_rows",
     "stored_scores",
     "submission",
+    "upstream_of",
     "utc_text",
     "verdicts",
 ]

@@ -26,6 +26,7 @@ from ._kinds import STEPS
 from ._live import LiveState, fetch, read_live
 from ._policies import judge_policies
 from ._preflight import preflight
+from ._upstream import NO_UPSTREAM, Upstream
 
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
 
@@ -71,10 +72,11 @@ def spec_fingerprint(checked: CheckedProject) -> str:
 
 
 def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, endpoint: str = "",
-           created_at: float | None = None) -> Plan:
-    """The actions that make the live state match the specs: a pure function of its inputs."""
+           created_at: float | None = None, upstream: Upstream = NO_UPSTREAM) -> Plan:
+    """The actions that make the live state match the specs: a pure function of its inputs (`upstream`: what
+    the accounts planned before this one offer it, `_upstream.py`)."""
     project = checked.project.project_name
-    ctx = Ctx(checked, live, project, prune)
+    ctx = Ctx(checked, live, project, prune, upstream=upstream)
     for step in STEPS:  # each kind in dependency order (`_kinds.py`)
         step.run(ctx)
     _mark_pending(ctx.actions)
@@ -91,16 +93,16 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
 
 
 def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,
-              live: LiveState | None = None) -> Plan:
+              live: LiveState | None = None, upstream: Upstream = NO_UPSTREAM) -> Plan:
     """Read live state (unless given), then decide; fetch what a pass needed and decide again."""
     state = live or read_live(client)
-    plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time())
+    plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time(), upstream=upstream)
     for _ in range(MAX_PASSES - 1):
         needs = state.take_needs()
         if not needs:
             break
         fetch(state, client, needs)
-        plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time())
+        plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time(), upstream=upstream)
     # For people, and kept in plan files: never a credential a connection field may carry.
     plan.data_plane, plan.identity = public_url(client.endpoint), client.identity
     plan.foundry_project = client.foundry_project

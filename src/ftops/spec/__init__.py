@@ -25,7 +25,7 @@ from ._evaluation import (
     StringCheckCriterion,
     TextSimilarityCriterion,
 )
-from ._foundries import AccountEntry, account_entries, choose_foundry, foundry_names, narrow
+from ._foundries import AccountEntry, account_entries, account_waves, choose_foundry, foundry_names, narrow
 from ._guards import Guard
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
 from ._notifications import NotificationSpec
@@ -80,6 +80,7 @@ __all__ = [
     "TextSimilarityCriterion",
     "UnresolvedEnv",
     "account_entries",
+    "account_waves",
     "choose_foundry",
     "expand_env",
     "find_root",

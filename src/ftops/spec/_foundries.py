@@ -87,6 +87,13 @@ def check_cross_references(project: Project, problems: list[Problem]) -> None:
             "deployment, training on another account's data) is not supported yet", res.path, res.line_of(*loc)))
 
 
+def account_waves(project: Project) -> list[list[str]]:
+    """The Foundry documents in the order a run over several accounts plans and applies them: each wave after
+    the accounts its resources name (a Deployment following or serving another account's), the accounts of
+    one wave independent of each other (read, planned and applied concurrently)."""
+    return [foundry_names(project)] if project.foundries else []
+
+
 def local_data_dir(name: str) -> str:
     return f"{LOCAL_DATA_ROOT}/{name}"
 
