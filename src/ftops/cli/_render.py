@@ -366,21 +366,21 @@ def _changes_cell(plan: Plan) -> str:
     return md_text(plan_counts(plan)) + refused
 
 
-def merged_summary_markdown(merged: MergedPlans) -> list[str]:
-    """The head of the merged comment: one row per account (and per account whose plan is missing)."""
+def merged_summary_markdown(merged: MergedPlans) -> tuple[list[str], list[str]]:
+    """The head of the merged comment and its table's rows: one per account (and per account whose plan is
+    missing), and the total."""
     changed = sum(1 for a in merged.accounts if a.plan.has_changes)
     total = len(merged.accounts) + len(merged.missing)
-    lines = [f"### ftops plan: `{md_cell(merged.spec_dir)}`, {total} account(s)", "",
-             f"**Changes in {changed} of {len(merged.accounts)} planned account(s)"
-             + (f"; {len(merged.missing)} without a plan" if merged.missing else "") + ".**", "",
-             "| account | region | namespace | changes | estimated cost | policies |", "|---|---|---|---|---|---|"]
-    for a in merged.accounts:
-        lines.append(f"| `{md_cell(_account_label(a))}` | {md_text(a.region or '-')} | `{md_cell(a.plan.project)}` | "
-                     f"{_changes_cell(a.plan)} | {_cost_cell(a.plan)} | {_policies_cell(a.plan)} |")
-    lines += [f"| `{md_cell(name)}` | | | **{NO_PLAN}** | | |" for name in merged.missing]
+    head = [f"### ftops plan: `{md_cell(merged.spec_dir)}`, {total} account(s)", "",
+            f"**Changes in {changed} of {len(merged.accounts)} planned account(s)"
+            + (f"; {len(merged.missing)} without a plan" if merged.missing else "") + ".**", "",
+            "| account | region | namespace | changes | estimated cost | policies |", "|---|---|---|---|---|---|"]
+    rows = [f"| `{md_cell(_account_label(a))}` | {md_text(a.region or '-')} | `{md_cell(a.plan.project)}` | "
+            f"{_changes_cell(a.plan)} | {_cost_cell(a.plan)} | {_policies_cell(a.plan)} |" for a in merged.accounts]
+    rows += [f"| `{md_cell(name)}` | | | **{NO_PLAN}** | | |" for name in merged.missing]
     if len(merged.accounts) > 1:
-        lines.append(f"| **all accounts** | | | | {_total_cost_cell([a.plan for a in merged.accounts])} | |")
-    return lines
+        rows.insert(0, f"| **all accounts** | | | | {_total_cost_cell([a.plan for a in merged.accounts])} | |")
+    return head, rows
 
 
 def _total_cost_cell(plans: list[Plan]) -> str:
@@ -412,10 +412,12 @@ def _shares(sizes: list[int], room: int) -> list[int]:
 def merged_markdown(merged: MergedPlans, *, limit: int = MARKDOWN_LIMIT) -> str:
     """ONE pull-request comment for several accounts: the summary table, then each account's plan as
     `plan_markdown` renders it, cut per account the same way so the whole stays within `limit` characters."""
-    head = merged_summary_markdown(merged)
+    head, rows = merged_summary_markdown(merged)
     room = limit - sum(len(x) + 1 for x in head) - CUT_NOTE_ROOM
+    kept_rows, room = _take(rows, room)
     whole = [_account_markdown(a, MARKDOWN_LIMIT * 100) for a in merged.accounts]
-    sections, left_out = [], []
+    sections: list[str] = []
+    left_out: list[AccountPlan] = []
     for a, text, share in zip(merged.accounts, whole, _shares([len(t) + 6 for t in whole], room), strict=True):
         if len(text) + 6 > share:  # six: the rule and blank lines between sections
             text = _account_markdown(a, share - 6)
@@ -423,11 +425,22 @@ def merged_markdown(merged: MergedPlans, *, limit: int = MARKDOWN_LIMIT) -> str:
             left_out.append(a)
             continue
         sections += ["", "---", "", text]
+    if left_out or len(kept_rows) < len(rows):
+        sections += ["", _left_out_note(left_out, len(rows) - len(kept_rows), limit)]
+    return "\n".join(head + kept_rows + sections)
+
+
+def _left_out_note(left_out: list[AccountPlan], rows: int, limit: int) -> str:
+    """One line for what did not fit, naming a few accounts and counting the rest (it must fit CUT_NOTE_ROOM)."""
+    parts = []
+    if rows:
+        parts.append(f"{rows} more row(s) of the table")
     if left_out:
-        names = ", ".join(f"`{md_cell(_account_label(a))}`" for a in left_out)
-        sections += ["", f"**The plans of {names} are not shown** (the comment is capped at {limit:,} characters); "
-                         "each is in its plan job's run summary and its plan file."]
-    return "\n".join(head + sections)
+        named = ", ".join(f"`{md_cell(_account_label(a))}`" for a in left_out[:FINDING_NAMES])
+        more = f" and {len(left_out) - FINDING_NAMES} more" if len(left_out) > FINDING_NAMES else ""
+        parts.append(f"the plans of {named}{more}")
+    return (f"**{' and '.join(parts)} are not shown** (the comment is capped at {limit:,} characters); each "
+            "account's plan is in its plan job's run summary and its plan file.")
 
 
 def _account_markdown(a: AccountPlan, limit: int) -> str:
