@@ -22,6 +22,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from pathlib import Path
 
 COMMANDS = ("validate", "plan", "apply", "drift", "sync", "matrix", "merge")
 # A Foundry document's metadata.name (the spec's rule): also safe in an artifact name and a process environment.
+# The commands whose exit 2 is information (changes, drift), not an error.
+INFORMATION_CODE_2 = ("plan", "drift", "merge")
 FOUNDRY_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # GitHub refuses comments and issue bodies above 65,536 characters; keep room for the footer.
 BODY_LIMIT = 64_000
@@ -436,6 +439,7 @@ def fetch_saved_plan(inputs: Inputs, env: dict[str, str], report: Report) -> Pat
         return None
     newest = max(candidates, key=lambda a: str(a.get("created_at", "")))
     dest = runner_temp(env) / "saved-plan"
+    shutil.rmtree(dest, ignore_errors=True)  # an older download must not speak for this plan
     dest.mkdir(parents=True, exist_ok=True)
     gh("run", "download", str(newest["workflow_run"]["id"]), "--repo", repo,
        "--name", inputs.artifact, "--dir", str(dest))
@@ -506,6 +510,8 @@ def outcome(command: str, code: int, skipped: bool, blocked: int = 0, policy_blo
         return "skipped"
     if policy_blocked:  # a mandatory policy fails on the plan: the step fails
         return "policy-blocked"
+    if code == 2 and command not in INFORMATION_CODE_2:
+        return "failed"
     if blocked and code in (0, 2):  # apply would end in exit 1 with these: never "success"
         return "blocked"
     return {0: "success", 2: "drift" if command == "drift" else "changes"}.get(code, "failed")
@@ -535,15 +541,17 @@ def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
     else:
         ran = do_drift(inputs, env, report)
     code = ran.code if ran is not None else 0
+    # Exit 2 of apply, sync, validate or matrix is a usage error (several Foundry documents and no foundry).
+    informed = code == 2 and inputs.command in INFORMATION_CODE_2
     report.outputs.update({
         "exit-code": str(code),
         "outcome": outcome(inputs.command, code, ran is None, report.blocked, bool(report.policy_blocks)),
-        "has-changes": "true" if code == 2 else "false",
+        "has-changes": "true" if informed else "false",
         "blocked": str(report.blocked),
         "policy-blocked": ",".join(report.policy_blocks),
     })
     # 2 means "there are changes" (plan) or "there is drift" (drift): information, not failure.
-    report.exit_code = 0 if code in (0, 2) else (code or 1)
+    report.exit_code = 0 if code == 0 or informed else (code or 1)
     return report
 
 

@@ -45,7 +45,10 @@ def matrix(
             raise UsageError(f"{len(entries)} Foundry documents: a GitHub Actions matrix runs at most "
                              f"{MATRIX_JOBS_LIMIT} jobs per workflow run; split the accounts over several spec "
                              "directories (one matrix each)", path=spec_dir)
-        include = [{"foundry": e.foundry, "account": e.account, "region": e.region} for e in entries]
+        # No null: GitHub's workflow schema takes strings, numbers, booleans, objects and arrays in a matrix (the
+        # SchemaStore github-workflow.json that check-jsonschema vendors, definitions.configuration).
+        include = [{"foundry": e.foundry, "region": e.region, **({"account": e.account} if e.account else {})}
+                   for e in entries]
         out.print(orjson.dumps({"include": include}).decode(), markup=False)
         return
     for e in entries:
