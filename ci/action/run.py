@@ -392,7 +392,9 @@ def do_merge(inputs: Inputs, event: Event, report: Report) -> Ran | None:
         report.add(f"{title}\n\n❌ no plan file was downloaded (artifacts `{inputs.plan_artifact}-*`): every "
                    "account's plan job failed or was skipped; their logs say why.")
         return Ran(1, "", "no plan files")
-    ran = ftops("merge-plans", *map(str, files), "--format", "markdown", "--detailed-exitcode")
+    # --require-all: an account whose plan job failed fails this check too (the matrix jobs' own names cannot be
+    # required by branch protection; this job's can).
+    ran = ftops("merge-plans", *map(str, files), "--format", "markdown", "--detailed-exitcode", "--require-all")
     report.blocked = sum(count_blocked(f) for f in files)
     blocks = sorted({b for f in files for b in policy_blocks(f)})
     if ran.code in (0, 2):

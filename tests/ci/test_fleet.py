@@ -127,8 +127,11 @@ def test_the_fleet_workflow_plans_each_account_comments_once_and_applies_each(
     shutil.move(store / "ftops-plan-specs-prod", aside)
     download(gh, ftops_with(wf["comment"]), store)
     one = run_job_step(gh, wf["comment"])
-    assert one.code == 0, one.stderr
-    assert "| `prod` | | | **no plan file: its plan job failed or was skipped** |" in one.summary
+    assert one.code == 1 and one.outputs["outcome"] == "failed", one.stderr  # the check fails with the runner
+    assert one.outputs["comment"] == "true"
+    body = Path(one.outputs["comment-file"]).read_text(encoding="utf-8")
+    assert "| `prod` | | | **no plan file: its plan job failed or was skipped** |" in body
+    assert "`Deployment/clippy-prod`" in body and "no plan file for Foundry prod of specs" in body
     assert (gh.runner_temp / "ftops-plans" / "plan.json").is_file()
     shutil.move(aside, store / "ftops-plan-specs-prod")
 
@@ -175,8 +178,12 @@ def test_merge_plans_refuses_bad_sets_in_one_line(github: Make) -> None:
     shutil.copytree(gh.root / "specs", gh.root / "other")
     assert ftops(gh.root, "plan", "other", "--foundry", "prod", "--out", "other.json").returncode == 0
     (gh.root / "cut.json").write_text((gh.root / "dev.json").read_text(encoding="utf-8")[:500], encoding="utf-8")
-    merged = ftops(gh.root, "merge-plans", "dev.json", "prod.json", "--detailed-exitcode")
+    merged = ftops(gh.root, "merge-plans", "dev.json", "prod.json", "--detailed-exitcode", "--require-all")
     assert merged.returncode == 2, merged.stderr
+    alone = ftops(gh.root, "merge-plans", "dev.json", "--require-all")
+    assert alone.returncode == 1 and "| `prod` | | |" in alone.stdout
+    assert alone.stderr == ("error: no plan file for Foundry prod of specs: its plan job failed or was skipped (its "
+                            "log says why)\n")
     for args, message in [
         (["dev.json", "dev.json"], "error: dev.json: a second plan for Foundry dev (the first: dev.json)"),
         (["dev.json", "other.json"], "error: other.json: made for spec directory 'other', dev.json for 'specs'"),

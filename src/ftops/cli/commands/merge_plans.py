@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ... import EXIT_CHANGES, FtopsError
+from ... import EXIT_CHANGES, FtopsError, UsageError
 from .._output import out
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ def merge_plans(
     fmt: MergedFormat = typer.Option(MergedFormat.markdown, "--format", "-f", help="markdown | text | json"),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                            help="Exit 0 when no account has changes, 2 when any has."),
+    require_all: bool = typer.Option(False, "--require-all",
+                                     help="Exit 1 (after the output) when an account of the spec directory has no "
+                                          "plan file: its runner failed. Needs the spec directory in the checkout."),
 ) -> None:
     """Merge the plans of one spec directory's accounts, each saved on its own runner (`plan --foundry NAME --out
     FILE`), into one comment: a table of the accounts (region, changes, cost, policies), then each account's plan,
@@ -45,6 +48,9 @@ def merge_plans(
     from .. import _render as render
 
     merged = merge_plan_files(files, Path("."))
+    if require_all and not merged.specs_read:
+        raise UsageError(f"--require-all: the spec directory the plan files name ({merged.spec_dir[:80]}) is not in "
+                         "the current directory, so the accounts it declares are not known")
     if fmt is MergedFormat.json:
         out.print(render.merged_json(merged), markup=False)
     elif fmt is MergedFormat.markdown:
@@ -52,6 +58,9 @@ def merge_plans(
     else:
         out.print(render.merged_text(merged))
     _refuse_as_plan_does(merged)
+    if require_all and merged.missing:
+        raise FtopsError(f"no plan file for Foundry {', '.join(merged.missing)} of {merged.spec_dir[:80]}: its plan "
+                         "job failed or was skipped (its log says why)")
     if detailed_exitcode and merged.has_changes:
         raise typer.Exit(EXIT_CHANGES)
 
