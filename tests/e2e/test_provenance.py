@@ -34,10 +34,8 @@ def _commit(root: Path, message: str) -> str:
 
 
 @pytest.fixture
-def checkout(project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
-    """The project as a git checkout whose origin URL carries a token; not a GitHub Actions run."""
-    for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"):
-        monkeypatch.delenv(name, raising=False)
+def checkout(project: Project) -> Project:
+    """The project as a git checkout whose origin URL carries a token (not a GitHub Actions run: conftest)."""
     (project.root / ".gitignore").write_text(".ftops/\n*.json\n")
     (project.root / "README.md").write_text("models\n")
     _git(project.root, "init", "-q", "-b", "main")
