@@ -1,8 +1,12 @@
 """Reading where the specs came from: the git repository and commit a plan records (`plan.GitSource`).
 
-Reading git is I/O, so it happens here and the planner is handed the result. In GitHub Actions the workflow's
-own variables name the repository and commit; elsewhere `git` is asked about the spec directory's checkout.
-No git, not a repository, a git that fails or hangs: nothing is recorded, and nothing fails for it.
+Reading git is I/O, so it happens here and the planner is handed the result. The commit is the checkout's
+HEAD (`git -C <spec dir>`), with the `origin` remote as the repository. In GitHub Actions the workflow's
+variables name the repository (`GITHUB_SERVER_URL/GITHUB_REPOSITORY`), and `GITHUB_SHA` the commit only when
+git cannot say: a workflow may check out another commit than the one that triggered it (the shipped
+`sync.yml` checks out the last approved commit, while `GITHUB_SHA` is the tip of `main`), and what was
+applied is what was checked out. No git, not a repository, a git that fails or hangs, and no GitHub
+variables: nothing is recorded, and nothing fails for it.
 """
 
 from __future__ import annotations
@@ -26,18 +30,23 @@ REPOSITORY = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")  # GitHu
 
 
 def read_provenance(spec_dir: Path, env: Mapping[str, str] | None = None) -> GitSource | None:
-    """The git source of the specs in `spec_dir`: GitHub Actions' variables when they are set (the workflow's
-    repository and commit), else the checkout `spec_dir` is in; None when neither says."""
+    """The git source of the specs in `spec_dir`: the checkout's HEAD, named by GitHub Actions' repository
+    when it runs there; the workflow's `GITHUB_SHA` when git cannot say; None when neither can."""
     env = os.environ if env is None else env
-    return _from_github(env) or _from_git(spec_dir, env)
+    github = _github_repository(env)
+    local = _from_git(spec_dir, env)
+    if local is not None:
+        return local.model_copy(update={"repository": github}) if github is not None else local
+    sha = env.get("GITHUB_SHA", "")
+    return _source(github, sha, dirty=False) if github is not None and COMMIT.fullmatch(sha) else None
 
 
-def _from_github(env: Mapping[str, str]) -> GitSource | None:
-    """GITHUB_SERVER_URL/GITHUB_REPOSITORY at GITHUB_SHA, when all three are what GitHub sets."""
-    server, repository, sha = (env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
-    if not (server and COMMIT.fullmatch(sha) and REPOSITORY.fullmatch(repository)):
+def _github_repository(env: Mapping[str, str]) -> str | None:
+    """GITHUB_SERVER_URL/GITHUB_REPOSITORY, when both are what GitHub sets."""
+    server, repository = env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_REPOSITORY", "")
+    if not (server and REPOSITORY.fullmatch(repository)):
         return None
-    return _source(public_repository(f"{server.rstrip('/')}/{repository}"), sha, dirty=False)
+    return public_repository(f"{server.rstrip('/')}/{repository}")
 
 
 def _from_git(spec_dir: Path, env: Mapping[str, str]) -> GitSource | None:

@@ -73,13 +73,18 @@ def test_without_an_origin_the_commit_alone_is_recorded(repo: Path) -> None:
     assert source is not None and source.repository is None and source.commit == _git(repo, "rev-parse", "HEAD")
 
 
-def test_github_actions_variables_name_the_source(repo: Path) -> None:
+def test_github_actions_variables_name_the_repository_and_the_checkout_the_commit(tmp_path: Path, repo: Path) -> None:
     sha = "a" * 40
-    env = {**CLEAN_ENV, "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "org/repo", "GITHUB_SHA": sha}
-    assert read_provenance(repo / "specs", env) == GitSource(repository="https://github.com/org/repo", commit=sha)
-    # Not what GitHub sets (a SHA that is not one): the checkout is asked instead.
-    source = read_provenance(repo / "specs", {**env, "GITHUB_SHA": "main"})
-    assert source is not None and source.commit == _git(repo, "rev-parse", "HEAD")
+    env = {**CLEAN_ENV, "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "org/actions-repo",
+           "GITHUB_SHA": sha}
+    # A workflow may check out another commit than the one that triggered it (sync.yml): HEAD is what applies.
+    assert read_provenance(repo / "specs", env) == GitSource(repository="https://github.com/org/actions-repo",
+                                                             commit=_git(repo, "rev-parse", "HEAD"))
+    # Where git cannot say (not installed, no .git), the workflow's commit.
+    no_git = {**env, "PATH": str(tmp_path / "nowhere")}
+    assert read_provenance(repo / "specs", no_git) == GitSource(repository="https://github.com/org/actions-repo",
+                                                                commit=sha)
+    assert read_provenance(repo / "specs", {**no_git, "GITHUB_SHA": "main"}) is None  # not what GitHub sets
 
 
 def test_a_remote_that_cannot_be_shown_without_a_secret_is_not_recorded(repo: Path) -> None:
