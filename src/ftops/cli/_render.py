@@ -10,7 +10,19 @@ import orjson
 from rich.markup import escape
 
 from ..foundry import public_url
-from ..plan import Action, DriftItem, Finding, Plan, Scalar, StatusRow, Verdict, verdicts
+from ..plan import (
+    Action,
+    DriftItem,
+    Finding,
+    GitSource,
+    Plan,
+    Scalar,
+    StatusRow,
+    Verdict,
+    short_commit,
+    shown_repository,
+    verdicts,
+)
 from ._escape import md_cell, md_text, terminal
 from ._policies import policies_markdown, policies_text
 from ._views import money, view_of
@@ -113,6 +125,8 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
         where = (f"data plane {terminal(public_url(plan.data_plane))}{project} · identity: "
                  f"{terminal(plan.identity)}")
         lines.append(f"[dim]{escape(where)}[/]")
+    if plan.provenance is not None:
+        lines.append(f"[dim]{escape(terminal(source_line(plan.provenance)))}[/]")
     lines.append("")
     width = max((len(a.resource) for a in plan.actions), default=10)
     for a in plan.actions:
@@ -138,6 +152,12 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
     lines += policies_text(plan)
     lines += ["", plan_summary_line(plan), *(escape(x) for x in cost_text(plan, plan.totals()))]
     return "\n".join(lines)
+
+
+def source_line(source: GitSource) -> str:
+    """What apply records on the jobs and deployments it writes: `recorded on what apply writes: commit …`."""
+    where = f" of {shown_repository(source.repository)}" if source.repository else ""
+    return f"recorded on what apply writes: commit {short_commit(source.revision)}{where}"
 
 
 def notice_lines(plan: Plan) -> list[str]:
@@ -221,6 +241,7 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: st
         title or f"### ftops plan: `{md_cell(plan.project)}`", "",
         f"**{plan_summary_line(plan)}**", "",
         *cost_markdown(plan, t), "",
+        *([f"_{md_text(source_line(plan.provenance))}_", ""] if plan.provenance is not None else []),
     ]
     table = ["| | resource | action | changes | reason |", "|---|---|---|---|---|"]
     rows = [_md_row(a) for a in plan.actions if _visible(a, False)] or \
@@ -285,11 +306,18 @@ def status_table(rows: list[StatusRow]) -> Any:
     from rich.table import Table
 
     table = Table(show_lines=False, header_style="bold")
-    for col in ("kind", "name", "live id", "status", "detail"):
+    recorded = any(r.provenance is not None for r in rows)  # the column only when something recorded one
+    for col in ("kind", "name", "live id", "status", "detail", *(("provenance",) if recorded else ())):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(*(escape(terminal(x)) for x in (r.kind, r.name, r.live_id, r.status, r.detail)))
+        cells = (r.kind, r.name, r.live_id, r.status, r.detail, *((_provenance(r),) if recorded else ()))
+        table.add_row(*(escape(terminal(x)) for x in cells))
     return table
+
+
+def _provenance(row: StatusRow) -> str:
+    """Where the row's live object came from, one line (tags anyone may edit: escaped by the caller)."""
+    return row.provenance.describe() if row.provenance is not None else ""
 
 
 def status_json(rows: list[StatusRow]) -> str:
@@ -297,8 +325,11 @@ def status_json(rows: list[StatusRow]) -> str:
 
 
 def status_markdown(rows: list[StatusRow]) -> str:
-    lines = ["| kind | name | live id | status | detail |", "|---|---|---|---|---|"]
-    lines += ["| " + " | ".join(md_text(x) for x in (r.kind, r.name, r.live_id, r.status, r.detail)) + " |"
+    recorded = any(r.provenance is not None for r in rows)
+    lines = ["| kind | name | live id | status | detail |" + (" provenance |" if recorded else ""),
+             "|---|---|---|---|---|" + ("---|" if recorded else "")]
+    lines += ["| " + " | ".join(md_text(x) for x in (r.kind, r.name, r.live_id, r.status, r.detail,
+                                                     *((_provenance(r),) if recorded else ()))) + " |"
               for r in rows]
     return "\n".join(lines)
 
