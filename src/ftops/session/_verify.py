@@ -26,6 +26,7 @@ from ..plan import (
     EvaluateCandidates,
     ImportDataset,
     Plan,
+    Promote,
     PutRaiPolicy,
     RollOut,
     UploadDataset,
@@ -35,6 +36,7 @@ from ..plan import (
     make_plan,
     spec_fingerprint,
 )
+from ..spec import followed
 from ._approval import approve
 from ._connect import Session
 
@@ -86,12 +88,27 @@ def _check_rollout(a: RollOut, checked: CheckedProject) -> None:
         raise _refuse(a, f"deployment {a.name} does not match the specs")
 
 
+def _check_promote(a: Promote, checked: CheckedProject) -> None:
+    """A promotion serves the model of the stage its spec names (the Deployment it follows, or the other
+    account's job), under that stage's name."""
+    project = checked.project
+    dep = project.deployments.get(a.name)
+    if dep is None:
+        raise _refuse(a, f"deployment {a.name} does not match the specs")
+    target = followed(project, dep)
+    job = project.every_job.get(dep.spec.job_ref.job) if dep.spec.job_ref is not None else None
+    stage = target if target is not None else job
+    if stage is None or a.upstream != f"{stage.foundry}/{stage.name}":
+        raise _refuse(a, f"deployment {a.name} does not serve the model of {a.upstream} in the specs")
+
+
 def _check_evaluation(a: EvaluateCandidates, checked: CheckedProject) -> None:
     project = checked.project
     if (a.name not in project.evaluations or a.deployment not in project.deployments or a.job not in project.jobs
             or (ref := project.deployments[a.deployment].spec.evaluation) is None or ref.name != a.name):
         raise _refuse(a, f"evaluation {a.name} does not match the specs")
-    if (a.job != project.deployments[a.deployment].spec.model.job
+    job_ref = project.deployments[a.deployment].spec.job_ref
+    if (job_ref is None or a.job != job_ref.job
             or a.criteria_hash != criteria_hash(checked, project.evaluations[a.name])):
         raise _refuse(a, f"evaluation {a.name} is not for these criteria, data or job")
 
@@ -163,7 +180,8 @@ def _check_import(a: ImportDataset, checked: CheckedProject) -> None:
 Fit = Callable[[Any, CheckedProject], None]
 FITS: dict[type[Action], Fit] = {
     UploadDataset: _check_upload, ImportDataset: _check_import, WaitFile: _check_wait_file, CreateJob: _check_job,
-    RollOut: _check_rollout, EvaluateCandidates: _check_evaluation, PutRaiPolicy: _check_rai_policy,
+    RollOut: _check_rollout, Promote: _check_promote, EvaluateCandidates: _check_evaluation,
+    PutRaiPolicy: _check_rai_policy,
 }
 
 
