@@ -267,12 +267,13 @@ def _model_form(value: Any) -> str:
     """Which form a Deployment's `model` is written in: `{deployment: ...}` follows, anything else names a job
     (so a mistake there is explained in terms of the job form, not of both at once)."""
     if isinstance(value, FollowRef) or (isinstance(value, dict) and "deployment" in value and "job" not in value):
-        return "follow"
-    return "job"
+        return "follow-form"
+    return "job-form"
 
 
 # A job's checkpoint (`{job: NAME, checkpoint: ...}`) or what another Deployment serves (`{deployment: NAME}`).
-DeploymentModel = Annotated[Annotated[ModelRef, Tag("job")] | Annotated[FollowRef, Tag("follow")],
+# The tags are no field names: an error's location leaves them out (`_project._data_loc`).
+DeploymentModel = Annotated[Annotated[ModelRef, Tag("job-form")] | Annotated[FollowRef, Tag("follow-form")],
                             Discriminator(_model_form)]
 
 
