@@ -445,7 +445,8 @@ class RollOut(ActionBase):
 
 # "<foundry>/<name>": what a promotion serves the model of (a Deployment it follows, or another account's job)
 UpstreamName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-ArmId = Annotated[str, Field(max_length=1000, pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+# An account's ARM resource id; any case, as ARM returns ids (names in it are case-insensitive)
+ArmId = Annotated[str, Field(max_length=1000, pattern=r"(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
                                                       r"Microsoft\.CognitiveServices/accounts/[^/]+$")]
 
 

@@ -200,7 +200,7 @@ def _changes(live: LiveDeployment | None, s: DeploymentSpec, offer: Offer,
     changes: dict[str, tuple[Any, Any]] = {}
     if live.model != offer.model:
         changes["model"] = (live.model, offer.model)
-    if offer.source is not None and live.source != offer.source:
+    if offer.source is not None and (live.source or "").lower() != offer.source.lower():  # ARM ids: any case
         changes["source"] = (live.source, offer.source)
     if live.sku != s.sku.name:
         changes["sku.name"] = (live.sku, s.sku.name)

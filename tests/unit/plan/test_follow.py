@@ -220,3 +220,24 @@ def test_a_deployment_of_another_accounts_job_deploys_its_final_model_with_sourc
     a = by_resource(decide(w.checked, w.state(), upstream=Upstream(jobs={("local", "clippy"): running})))[
         "Deployment/chat-eu"]
     assert isinstance(a, Promote) and a.pending and a.reason.endswith("waits for local/clippy: running")
+
+
+# -- policies ------------------------------------------------------------------------------------------------------
+POLICY = """---
+apiVersion: ftops/v1
+kind: Policy
+metadata: {name: gated, foundry: prod}
+spec:
+  enforcement: hard-mandatory
+  requireEvaluation: "chat-*"
+"""
+
+
+def test_require_evaluation_lets_through_a_promotion_only_of_a_model_a_verdict_passed(
+        make_project: MakeProject) -> None:
+    w = _prod_world(make_project, extra=POLICY)
+    for fact, passed in ((_fact(), True), (_fact(passed=None, verdict=None), False)):
+        plan = decide(w.checked, w.state(), upstream=Upstream({("local", "clippy-prod"): fact}))
+        [result] = plan.policies
+        assert result.passed is passed, result.message
+    assert "Deployment/chat-prod serves local/clippy-prod's model, which no evaluation passed" in result.message
