@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from ftops.checks import validate_dir
-from ftops.foundry import ROLLED_AT_TAG
+from ftops.foundry import ROLLED_AT_TAG, LiveDeployment
 from ftops.plan import NoOp, Promote, RollOut, Upstream, UpstreamDeployment, UpstreamJob, decide, upstream_of
 from ftops.plan import _matching as matching
+from ftops.plan._deployments import deployment_hash
 from ftops.plan._drift import drift_items
 from tests.conftest import BASE_SPEC, MakeProject
 from tests.unit.plan.snapshots import NOW, World, by_resource, world
@@ -68,9 +69,6 @@ def _plan(w: World, fact: UpstreamDeployment | None) -> dict[str, object]:
 
 
 def _deployed(w: World, name: str, model: str, **tags: str) -> None:
-    from ftops.foundry import LiveDeployment
-    from ftops.plan._deployments import deployment_hash
-
     spec = w.checked.project.deployments[name].spec
     base = matching.deployment_tags(w.project, name, deployment_hash(spec), "ftjob-0", None, model)
     w.deployments.append(LiveDeployment(name=name, model=model, sku_name="GlobalStandard", capacity=5,
@@ -241,3 +239,22 @@ def test_require_evaluation_lets_through_a_promotion_only_of_a_model_a_verdict_p
         [result] = plan.policies
         assert result.passed is passed, result.message
     assert "Deployment/chat-prod serves local/clippy-prod's model, which no evaluation passed" in result.message
+
+
+def test_a_follower_in_step_offers_its_stages_verdict_to_the_next_stage(make_project: MakeProject) -> None:
+    """dev -> prod -> (a follower of prod): prod's fact carries dev's verdict and the account dev trained in."""
+    w = _prod_world(make_project)
+    a = _plan(w, _fact())["Deployment/chat-prod"]
+    assert isinstance(a, Promote)
+    w.deployments.append(replace(_live_of(a), tags={**a.tags, ROLLED_AT_TAG: str(int(NOW))}))
+    plan = decide(w.checked, w.state(), upstream=Upstream({("local", "clippy-prod"): _fact()}))
+    fact = upstream_of("prod", plan, w.state(), "/subscriptions/s/resourceGroups/g/providers/"
+                       "Microsoft.CognitiveServices/accounts/prod", "eastus2").deployments[("prod", "chat-prod")]
+    assert (fact.model, fact.settled, fact.passed, fact.since, fact.source) == (MODEL, True, True, NOW, DEV_ID)
+    assert fact.verdict == "passed: exact 0.9 >= 0.8" and fact.job_id == "ftjob-1"
+
+
+def _live_of(a: Promote) -> LiveDeployment:
+    """The deployment `a` writes, as ARM would list it."""
+    return LiveDeployment(name=a.name, model=a.model, sku_name=a.sku, capacity=a.capacity, tags=dict(a.tags),
+                          provisioning_state="Succeeded", source=a.source)
