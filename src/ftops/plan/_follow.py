@@ -77,8 +77,10 @@ def plan_promotion(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
     if (why := foreign(ctx, dep, live)) is not None:
         ctx.add(NoOp(reason=why, blocked=why, drift="foreign", **noop))
         return
-    offer, ref = _offer(ctx, dep), _upstream_ref(ctx, dep)
+    stage = _stage(ctx, dep)
+    offer = _offer(ctx, stage) if stage is not None else None
     if offer is None:
+        ref = f"{stage.foundry}/{stage.name}" if stage is not None else "its stage"
         ctx.add(NoOp(reason=f"{keep}; serves the model of {ref}, whose account this run did not plan (plan it in "
                             "the same run: it is planned first)", cost=held, **noop))
     elif not offer.settled:
@@ -93,28 +95,29 @@ def plan_promotion(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
         _plan_update(ctx, dep, live, offer, monthly, noop)
 
 
-def _upstream_ref(ctx: Ctx, dep: Resource[DeploymentSpec]) -> str:
+def _stage(ctx: Ctx, dep: Resource[DeploymentSpec]) -> Resource[Any] | None:
+    """What `dep` serves the model of: the Deployment it follows, or another account's job (None: neither is
+    defined, which validate refuses)."""
     project = ctx.checked.project
     target = followed(project, dep)
     if target is not None:
-        return f"{target.foundry}/{target.name}"
-    job = project.every_job.get(dep.spec.job_ref.job if dep.spec.job_ref else "")
-    return f"{job.foundry}/{job.name}" if job is not None else dep.name
+        return target
+    ref = dep.spec.job_ref
+    return project.every_job.get(ref.job) if ref is not None else None
 
 
-def _offer(ctx: Ctx, dep: Resource[DeploymentSpec]) -> Offer | None:
-    """What the stage `dep` serves from offers, or None when its account was not planned before this one."""
+def _offer(ctx: Ctx, stage: Resource[Any]) -> Offer | None:
+    """What `stage` offers, or None when its account was not planned before this one."""
     project = ctx.checked.project
     here = project.foundry.name if project.foundry is not None else ""
-    target = followed(project, dep)
-    if target is None:
-        job = project.every_job.get(dep.spec.job_ref.job if dep.spec.job_ref else "")
-        found = ctx.upstream.jobs.get((str(job.foundry), job.name)) if job is not None else None
-        return _from_job(found) if found is not None else None
-    if target.foundry == here:  # this account: the plan being decided is the upstream's
-        fact = deployment_fact(here, target.name, ctx.actions, ctx.index.deployment(target.name), "", "")
+    key = (str(stage.foundry), stage.name)
+    if stage.kind == "FineTuningJob":
+        job = ctx.upstream.jobs.get(key)
+        return _from_job(job) if job is not None else None
+    if stage.foundry == here:  # this account: the plan being decided is the stage's
+        fact = deployment_fact(here, stage.name, ctx.actions, ctx.index.deployment(stage.name), "", "")
         return _from_deployment(fact, fact.source)
-    up = ctx.upstream.deployments.get((str(target.foundry), target.name))
+    up = ctx.upstream.deployments.get(key)
     return _from_deployment(up, up.source or up.account_id) if up is not None else None
 
 
