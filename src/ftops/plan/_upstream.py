@@ -7,7 +7,7 @@ A spec directory with several Foundry documents is planned account by account in
 as before, from its own live state, plus the `Upstream` facts of the accounts before it; deciding stays pure.
 
 Contract between the layers (the CLI's multi-account run, `session`, and the planner):
-- `upstream_of(foundry, plan, live, account_id)`: the facts that Foundry's plan and live state offer to
+- `upstream_of(foundry, plan, live, account_id, region)`: the facts that Foundry's plan and live state offer to
   the accounts after it (every Deployment and FineTuningJob it manages), keyed by (foundry, name).
 - `make_plan(..., upstream=...)` / `decide(..., upstream=...)`: plan one account with what came before.
 - Merging: `Upstream.merged(other)`; an account's upstream is the merge of every earlier account's.
@@ -82,7 +82,9 @@ NO_UPSTREAM = Upstream()
 
 def upstream_of(foundry: str, plan: Plan, live: LiveState, account_id: str, region: str) -> Upstream:
     """The facts Foundry `foundry`'s plan and live state offer to the accounts planned after it: every
-    Deployment and FineTuningJob its plan decided on (the objects no spec names are left out)."""
+    Deployment and FineTuningJob its plan decided on. Read from a plan made after that account was applied
+    (and `live`, the state it was made from): what it still has to change reads as not settled, and its
+    followers wait for it."""
     deployed = {d.name: d for d in live.snapshot.deployments}
     deployments: dict[tuple[str, str], UpstreamDeployment] = {}
     for name in _spec_names(plan.actions, "Deployment"):
