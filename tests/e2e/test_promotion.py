@@ -24,7 +24,11 @@ from ftops.emulator import AccountSpec, Connection, EmulatorServer
 from ftops.plan import Plan, Promote, RollOut, Upstream, make_plan, read_live, upstream_of
 from ftops.plan._drift import drift_items
 from ftops.session import open_session
-from tests.e2e.conftest import FAST, ROOT
+from tests.e2e.conftest import ROOT
+
+# Emulated seconds per real second: slow enough that dev's job still trains while prod is planned (a clippy job
+# takes some 600 emulated seconds: 2 s here), fast enough for the rest.
+TRAINS = 300.0
 
 PROD = """---
 apiVersion: ftops/v1
@@ -37,6 +41,13 @@ kind: Deployment
 metadata: {name: chat-prod, foundry: prod}
 spec:
   model: {deployment: clippy-prod}
+  sku: {name: GlobalStandard, capacity: 5}
+---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {name: clippy-final, foundry: prod}
+spec:
+  model: {job: clippy}
   sku: {name: GlobalStandard, capacity: 5}
 """
 
@@ -53,7 +64,7 @@ class Shared:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[EmulatorServer]:
-    s = EmulatorServer(tmp_path / "emu", speed=FAST, account="dev", region="swedencentral",
+    s = EmulatorServer(tmp_path / "emu", speed=TRAINS, account="dev", region="swedencentral",
                        accounts=(AccountSpec("prod", "eastus2"),)).start()
     try:
         yield s
@@ -94,7 +105,7 @@ def _run(specs: Path, server: EmulatorServer, foundry: str, upstream: Upstream, 
         return plan, upstream_of(foundry, after, live, s.client.account_id, region)
 
 
-def _prod_deployment(server: EmulatorServer) -> Any:
+def _prod_deployment(server: EmulatorServer, name: str = "chat-prod") -> Any:
     from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
     from tests.e2e.conftest import StaticToken
@@ -102,7 +113,7 @@ def _prod_deployment(server: EmulatorServer) -> Any:
     c = server.connection.for_account("prod")
     arm = CognitiveServicesManagementClient(StaticToken(c.api_key), c.subscription, base_url=c.arm_endpoint,
                                             connection_verify=c.ca_cert)
-    return arm.deployments.get(c.resource_group, c.account, "chat-prod")
+    return arm.deployments.get(c.resource_group, c.account, name)
 
 
 def _dev_id(server: EmulatorServer) -> str:
@@ -124,6 +135,9 @@ def test_prod_follows_what_dev_passed_from_devs_account(specs: Path, server: Emu
     assert served.properties.model.name == fact.model
     assert served.properties.model.source == _dev_id(server)  # ARM names dev's account as the model's source
     assert served.tags["ftops-source"] == "dev/clippy-prod" and served.tags["ftops-verdict"] == fact.verdict
+    final = _prod_deployment(server, "clippy-final")  # dev's job's final model, deployed from dev
+    assert final.properties.model.name == dev.jobs[("dev", "clippy")].model
+    assert final.properties.model.source == _dev_id(server) and final.tags["ftops-source"] == "dev/clippy"
     again, _ = _run(specs, server, "prod", dev, apply=False)
     assert not again.has_changes and not drift_items(again)
 
@@ -133,10 +147,13 @@ def test_prod_follows_what_dev_passed_from_devs_account(specs: Path, server: Emu
     _, dev = _run(specs, server, "dev", Upstream(), wait=False)
     moving = dev.deployments[("dev", "clippy-prod")]
     assert not moving.settled and moving.model == fact.model
+    assert dev.jobs[("dev", "clippy")].model is None  # the new job trains
     waiting, _ = _run(specs, server, "prod", dev, apply=False)
     [pending] = [a for a in waiting.actions if a.name == "chat-prod"]
     assert isinstance(pending, Promote) and pending.pending and not waiting.has_changes
     assert pending.reason.startswith(f"keeps serving {fact.model}; waits for dev/clippy-prod: ")
+    [waits] = [a for a in waiting.actions if a.name == "clippy-final"]
+    assert isinstance(waits, Promote) and waits.pending and "waits for dev/clippy: " in waits.reason
 
     # Dev promotes the new winner: prod lags behind it until its next apply.
     dev_plan, dev = _run(specs, server, "dev", Upstream())
@@ -144,6 +161,7 @@ def test_prod_follows_what_dev_passed_from_devs_account(specs: Path, server: Emu
     new = dev.deployments[("dev", "clippy-prod")]
     assert new.settled and new.passed and new.model != fact.model
     lagging, _ = _run(specs, server, "prod", dev, apply=False)
-    assert [d.kind for d in drift_items(lagging)] == ["lags"]
+    assert sorted(d.kind for d in drift_items(lagging)) == ["lags", "lags"]
     _run(specs, server, "prod", dev)
     assert _prod_deployment(server).properties.model.name == new.model
+    assert _prod_deployment(server, "clippy-final").properties.model.name == dev.jobs[("dev", "clippy")].model
