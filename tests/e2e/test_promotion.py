@@ -1,7 +1,8 @@
 """Promotion across accounts against the local Foundry, through ftops' Python API: a `dev` account (swedencentral)
 trains, evaluates and serves the winner; a `prod` account (eastus2) follows dev's deployment
 (`model: {deployment: clippy-prod}`) and serves the same model with `source` = dev's account (read back through
-ARM). A changed training spec makes prod wait while dev trains and evaluates; once dev promoted the new winner,
+ARM); a second prod Deployment names dev's job (`model: {job: clippy}`) and serves its final model, also with
+`source`. A changed training spec makes prod wait while dev trains and evaluates; once dev promoted the new winner,
 prod lags (drift) until its next apply.
 
 One local Foundry serves both accounts (`EmulatorServer(accounts=...)`); the launcher hands each Foundry document
