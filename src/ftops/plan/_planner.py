@@ -138,7 +138,7 @@ def _hosting_before(ctx: Ctx) -> float:
         if not managed_deployment(ctx, d) or d.sku is None:
             continue
         spec = ctx.checked.project.deployments.get(d.name)
-        total += monthly_hosting(ctx.checked.base_model_info(spec.spec.model.job), d.sku) if spec is not None \
+        total += monthly_hosting(ctx.checked.served_model_info(spec), d.sku) if spec is not None \
             else ctx.prices.monthly(d) or 0.0
     return total
 

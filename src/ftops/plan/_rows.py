@@ -15,7 +15,7 @@ from .._exceptions import UnknownKind
 from .._vocabulary import DriftClass
 from ..foundry import Snapshot, owned_tag
 from . import _matching as ident
-from ._actions import Action, Kind, NoOp, RollOut, Verdict
+from ._actions import Action, Kind, NoOp, Promote, RollOut, Verdict
 from ._evaluations import TAG_VERDICT
 from ._provenance import Provenance, recorded
 
@@ -83,7 +83,7 @@ def _evaluation(a: Action) -> tuple[str, str]:
 
 def _deployment(a: Action) -> tuple[str, str]:
     status, detail = DEPLOYMENT_STATUS.get(a.action, a.action), a.reason
-    if isinstance(a, RollOut) and a.action == "update" and not a.pending:
+    if isinstance(a, RollOut | Promote) and a.action == "update" and not a.pending:
         status = "update pending"
     verdict = _deployment_verdict(a)
     if verdict is not None and verdict.reason not in detail:

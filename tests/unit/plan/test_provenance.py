@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ftops.foundry import LiveJob
+from ftops.foundry import ROLLED_AT_TAG, LiveJob
 from ftops.foundry._deployments import MAX_TAG_VALUE
 from ftops.plan import (
     CreateJob,
@@ -24,6 +24,7 @@ from ftops.plan import (
 from ftops.plan import _matching as matching
 from ftops.plan._drift import drift_items
 from ftops.plan._jobs import job_submission
+from ftops.plan._matching import TAG_SOURCE
 from ftops.plan._policies import TAG_OVERRIDE
 from ftops.spec._documents import MAX_USER_TAGS
 from tests.conftest import MakeProject
@@ -118,6 +119,8 @@ def test_a_deployment_write_stays_within_azures_tag_limits() -> None:
     tags = rollout_tags("p" * 63, "d" * 63, "h" * 16, job_id="ftjob-" + "x" * 32, loss=0.123456789,
                         model="m" * 256, verdict=_max_verdict(), source=source)
     tags[TAG_OVERRIDE] = "o" * MAX_TAG_VALUE  # a policy override (plan/_policies.py override_tags)
+    tags[ROLLED_AT_TAG] = f"{2**40:.3f}"  # written by every rollout (foundry/_deployments.py)
+    tags[TAG_SOURCE] = "f" * 63 + "/" + "d" * 63  # a follower's upstream (plan/_follow.py)
     assert len(tags) + MAX_USER_TAGS <= AZURE_TAGS
     assert all(len(v) <= MAX_TAG_VALUE for v in tags.values()), {k: len(v) for k, v in tags.items()}
     assert {"ftops-repo", "ftops-commit", "ftops-job", "ftops-model", "ftops-verdict"} <= tags.keys()
