@@ -25,11 +25,11 @@ from ftops.emulator import AccountSpec, Connection, EmulatorServer
 from ftops.plan import Plan, Promote, RollOut, Upstream, make_plan, read_live, upstream_of
 from ftops.plan._drift import drift_items
 from ftops.session import open_session
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import FAST, ROOT
 
-# Emulated seconds per real second: slow enough that dev's job still trains while prod is planned (a clippy job
-# takes some 600 emulated seconds: 2 s here), fast enough for the rest.
-TRAINS = 300.0
+# Emulated seconds per real second while dev's new job must still be training when prod is planned (a clippy job
+# takes some 600 emulated seconds: 30 s here, ten times the margin it needs on a loaded machine); FAST for the rest.
+TRAINS = 20.0
 
 PROD = """---
 apiVersion: ftops/v1
@@ -63,14 +63,30 @@ class Shared:
         pass
 
 
+class Servers:
+    """The local Foundry of both accounts, restarted on the same data dir at another speed when a phase needs it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.server = self._start(FAST)
+
+    def _start(self, speed: float) -> EmulatorServer:
+        return EmulatorServer(self.data_dir, speed=speed, account="dev", region="swedencentral",
+                              accounts=(AccountSpec("prod", "eastus2"),)).start()
+
+    def restart(self, speed: float) -> EmulatorServer:
+        self.server.stop()
+        self.server = self._start(speed)
+        return self.server
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmulatorServer]:
-    s = EmulatorServer(tmp_path / "emu", speed=TRAINS, account="dev", region="swedencentral",
-                       accounts=(AccountSpec("prod", "eastus2"),)).start()
+def servers(tmp_path: Path) -> Iterator[Servers]:
+    s = Servers(tmp_path / "emu")
     try:
         yield s
     finally:
-        s.stop()
+        s.server.stop()
 
 
 @pytest.fixture
@@ -123,7 +139,8 @@ def _dev_id(server: EmulatorServer) -> str:
             f"Microsoft.CognitiveServices/accounts/dev")
 
 
-def test_prod_follows_what_dev_passed_from_devs_account(specs: Path, server: EmulatorServer) -> None:
+def test_prod_follows_what_dev_passed_from_devs_account(specs: Path, servers: Servers) -> None:
+    server = servers.server
     _, dev = _run(specs, server, "dev", Upstream())
     fact = dev.deployments[("dev", "clippy-prod")]
     assert fact.settled and fact.passed is True and fact.model and fact.since is not None, fact
@@ -145,6 +162,7 @@ def test_prod_follows_what_dev_passed_from_devs_account(specs: Path, server: Emu
     # A changed training spec: dev trains a new job; prod keeps serving and waits, as a pending change.
     spec = specs / "clippy.yaml"
     spec.write_text(spec.read_text().replace("seed: 105", "seed: 106"))
+    server = servers.restart(TRAINS)
     _, dev = _run(specs, server, "dev", Upstream(), wait=False)
     moving = dev.deployments[("dev", "clippy-prod")]
     assert not moving.settled and moving.model == fact.model
@@ -157,6 +175,7 @@ def test_prod_follows_what_dev_passed_from_devs_account(specs: Path, server: Emu
     assert isinstance(waits, Promote) and waits.pending and "waits for dev/clippy: " in waits.reason
 
     # Dev promotes the new winner: prod lags behind it until its next apply.
+    server = servers.restart(FAST)
     dev_plan, dev = _run(specs, server, "dev", Upstream())
     assert any(isinstance(a, RollOut) and a.name == "clippy-prod" for a in dev_plan.actions)
     new = dev.deployments[("dev", "clippy-prod")]
