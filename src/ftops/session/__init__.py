@@ -3,10 +3,41 @@
 
 from ._approval import approve, approve_replan, saved_foundry, saved_spec_dir
 from ._connect import Session, open_session
+from ._fleet import (
+    Account,
+    AccountPlan,
+    Fleet,
+    open_fleet,
+    plan_fleet,
+    plan_wave,
+    read_all,
+    unreviewed,
+    upstream_after,
+)
 from ._plan_files import MAX_PLAN_BYTES, load_plan_file, save_plan_file
 from ._verify import FITS, check_fresh, require_preflight, verify_plan
 
 __all__ = [
-    "FITS", "MAX_PLAN_BYTES", "Session", "approve", "approve_replan", "check_fresh", "load_plan_file",
-    "open_session", "require_preflight", "save_plan_file", "saved_foundry", "saved_spec_dir", "verify_plan",
+    "FITS",
+    "MAX_PLAN_BYTES",
+    "Account",
+    "AccountPlan",
+    "Fleet",
+    "Session",
+    "approve",
+    "approve_replan",
+    "check_fresh",
+    "load_plan_file",
+    "open_fleet",
+    "open_session",
+    "plan_fleet",
+    "plan_wave",
+    "read_all",
+    "require_preflight",
+    "save_plan_file",
+    "saved_foundry",
+    "saved_spec_dir",
+    "unreviewed",
+    "upstream_after",
+    "verify_plan",
 ]

@@ -26,7 +26,7 @@ from ._documents import (
 )
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
-from ._foundries import assign_foundries, check_cross_references, check_distinct_accounts, separate_local_data_dirs
+from ._foundries import assign_foundries, check_cross_references, check_distinct_accounts, name_local_accounts
 from ._notifications import NotificationSpec
 from ._policy import PolicySpec
 from ._rai_policy import RaiPolicySpec, check_rai_references
@@ -442,7 +442,7 @@ def _register(project: Project, res: Resource[Any]) -> None:
 
 def _place(project: Project, problems: list[Problem]) -> None:
     """Each resource's Foundry; the only Foundry document is the Project's `foundry`."""
-    separate_local_data_dirs(project)
+    name_local_accounts(project)
     assign_foundries(project, problems)
     check_distinct_accounts(project, problems)
     check_cross_references(project, problems)
