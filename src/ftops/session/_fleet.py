@@ -66,7 +66,7 @@ def chosen_waves(project: Project, chosen: Sequence[str]) -> list[list[str]]:
     return [w for w in waves if w]
 
 
-def each(names: Sequence[str], fn: Callable[[str], T]) -> dict[str, T]:
+def for_each(names: Sequence[str], fn: Callable[[str], T]) -> dict[str, T]:
     """`fn(name)` for every name at once (one thread each: the calls wait on Foundry), by name; the first error
     by name order once all ended. One name runs on this thread."""
     if len(names) == 1:
@@ -89,7 +89,7 @@ def open_fleet(checked: CheckedAccounts, launcher: Launcher | None = None) -> It
             stack.callback(client.close)
             return client
 
-        clients = each(names, connected)
+        clients = for_each(names, connected)
         accounts = {n: Account(n, project.foundries[n].spec.region, Session(checked.accounts[n], clients[n]))
                     for n in names}
         yield Fleet(project, accounts, chosen_waves(project, names))
@@ -97,7 +97,7 @@ def open_fleet(checked: CheckedAccounts, launcher: Launcher | None = None) -> It
 
 def read_all(fleet: Fleet) -> dict[str, LiveState]:
     """Every account's live state, read at once."""
-    return each(list(fleet.accounts), lambda n: read_live(fleet.accounts[n].client))
+    return for_each(list(fleet.accounts), lambda n: read_live(fleet.accounts[n].client))
 
 
 def plan_wave(fleet: Fleet, wave: Sequence[str], upstream: Upstream, *, prune: bool = False,
@@ -109,7 +109,7 @@ def plan_wave(fleet: Fleet, wave: Sequence[str], upstream: Upstream, *, prune: b
         plan = make_plan(acc.session.checked, acc.client, prune=prune, live=live, upstream=upstream)
         return AccountPlan(name, acc.region, acc.client.account_id, plan, live)
 
-    return each(list(wave), planned)
+    return for_each(list(wave), planned)
 
 
 def upstream_after(planned: dict[str, AccountPlan]) -> Upstream:
