@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ... import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
+from ... import EXIT_CHANGES, ApplyFailed, FoundryNotChosen, StalePlanError, UsageError
 from .._options import FOUNDRIES, chosen
 from .._output import confirm, err, out
 
@@ -75,7 +75,7 @@ def plan(
     given = overrides(override, reason)
     with fleet(spec_dir, chosen(foundry)) as f:  # the SDKs load inside, while the local Foundry starts
         if out_file is not None and f.several:
-            raise UsageError("plan --out saves the plan of one Foundry account: pass --foundry NAME (one plan file "
+            raise FoundryNotChosen("plan --out saves the plan of one Foundry account: pass --foundry NAME (one plan file "
                              "per account), or use `ftops matrix` for one CI job per account")
         from ...session import plan_fleet, save_plan_file
         from .. import _render as render
@@ -171,7 +171,7 @@ def apply(
         from ...session import load_plan_file, saved_foundry, saved_spec_dir
 
         if len(names) > 1:
-            raise UsageError("a plan file holds one Foundry account's plan: --foundry may name only that one")
+            raise FoundryNotChosen("a plan file holds one Foundry account's plan: --foundry may name only that one")
         saved = load_plan_file(target)
         # The overrides the saved plan records were reviewed with it: they still let the same policies through.
         given = [*(r.override for r in saved.policies if r.override is not None), *given]
