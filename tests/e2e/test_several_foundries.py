@@ -108,7 +108,7 @@ def test_one_run_plans_applies_and_reads_both_accounts(project: Project) -> None
     assert code == 2
     assert drifts["dev"]["drift"]["drift"] and not drifts["prod"]["drift"]["drift"]  # type: ignore[index]
 
-    code, status = _accounts_json(project, "status")
+    _code, status = _accounts_json(project, "status")
     assert [r["name"] for r in status["prod"]["rows"]] == ["prod-train", "prod-job"]  # type: ignore[index]
 
 
@@ -121,7 +121,7 @@ def test_a_narrowed_run_prints_as_one_account(project: Project) -> None:
     assert r.code == 0, r.out + r.err
     assert "== Foundry" not in r.out
 
-    code, plans = _accounts_json(project, "plan", "--foundry", "prod", "--foundry", "dev")
+    _code, plans = _accounts_json(project, "plan", "--foundry", "prod", "--foundry", "dev")
     assert list(plans) == ["dev", "prod"]
 
 
@@ -132,7 +132,7 @@ def test_ftops_foundry_in_the_environment_chooses_as_the_flag_does(project: Proj
     planned = project.actions()
     assert any("prod-job" in k for k in planned) and not any("clippy" in k for k in planned), planned
     monkeypatch.setenv("FTOPS_FOUNDRY", "dev, prod")
-    code, plans = _accounts_json(project, "plan")
+    _code, plans = _accounts_json(project, "plan")
     assert list(plans) == ["dev", "prod"]
 
 

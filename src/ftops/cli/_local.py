@@ -69,30 +69,39 @@ class EarlyLauncher:
         self._lock = threading.Lock()
         self._in_thread = in_thread
         self._started: dict[Path, Started] = {}
+        # On a thread, a local Foundry starts when its first account is connected (its errors are then the
+        # connection's one line); in a child process, now, so that its start-up overlaps the SDKs' imports.
+        self._later: dict[Path, tuple[FoundrySpec, tuple[AccountSpec, ...]]] = {}
         for group in local_groups(project):
             wanted = [n for n in group[1:] if n in chosen]
             if group[0] not in chosen and not wanted:
                 continue
             primary = project.foundries[group[0]]
             require_local_foundry(primary.path, primary.line_of("local"))
-            self._start(project.root / primary.spec.data_dir, primary.spec, _added(project, wanted))
+            data_dir = (project.root / primary.spec.data_dir).resolve()
+            self._later[data_dir] = (primary.spec, _added(project, wanted))
+            if not in_thread:
+                self._start(data_dir)
 
-    def _start(self, data_dir: Path, s: FoundrySpec, others: tuple[AccountSpec, ...]) -> Started:
+    def _start(self, data_dir: Path) -> Started:
+        s, others = self._later.pop(data_dir)
         start = launch if self._in_thread else spawn
         started: Started = start(data_dir, speed=s.speed, subscription=s.subscription,
                                  resource_group=s.resource_group, account=s.account, region=s.region,
                                  project=s.foundry_project, accounts=others)
-        self._started[data_dir.resolve()] = started
+        self._started[data_dir] = started
         return started
 
     def __call__(self, data_dir: Path, *, speed: float, subscription: str | None, resource_group: str | None,
                  account: str | None, region: str, project: str | None = None) -> _AccountOf:
+        data_dir = data_dir.resolve()
         with self._lock:
-            started = self._started.get(data_dir.resolve())
-        if started is None:  # not a document this launcher was made for: started now, as asked
-            spec = FoundrySpec(local=True, speed=speed, subscription=subscription, resource_group=resource_group,
-                               account=account, region=region, foundry_project=project)
-            started = self._start(data_dir, spec, ())
+            if data_dir not in self._started and data_dir not in self._later:
+                # not a document this launcher was made for: started as asked
+                self._later[data_dir] = (FoundrySpec(local=True, speed=speed, subscription=subscription,
+                                                     resource_group=resource_group, account=account, region=region,
+                                                     foundry_project=project), ())
+            started = self._started.get(data_dir) or self._start(data_dir)
         view = _AccountOf(started, account, self._lock)
         view.connection  # noqa: B018 (waits until it serves: a failed start is raised here, as the
         # Launcher protocol's RuntimeError, which connect turns into one line)

@@ -75,8 +75,8 @@ def plan(
     given = overrides(override, reason)
     with fleet(spec_dir, chosen(foundry)) as f:  # the SDKs load inside, while the local Foundry starts
         if out_file is not None and f.several:
-            raise FoundryNotChosen("plan --out saves the plan of one Foundry account: pass --foundry NAME (one plan file "
-                             "per account), or use `ftops matrix` for one CI job per account")
+            raise FoundryNotChosen("plan --out saves the plan of one Foundry account: pass --foundry NAME (one plan "
+                                   "file per account), or use `ftops matrix` for one CI job per account")
         from ...session import plan_fleet, save_plan_file
         from .. import _render as render
 
