@@ -138,13 +138,9 @@ def test_ftops_foundry_in_the_environment_chooses_as_the_flag_does(project: Proj
 
 def test_a_plan_file_applies_to_the_foundry_it_was_made_for(project: Project) -> None:
     _two_accounts(project)
-    r = project.ftops("plan", "--out", "all.plan.json")
-    assert r.code == 2, r.out + r.err
-    [line] = r.err.strip().splitlines()
-    assert "plan --out saves the plan of one Foundry account: pass --foundry NAME" in line, line
-
     assert project.ftops("plan", "--foundry", "prod", "--out", "prod.plan.json").code == 0
-    assert json.loads((project.root / "prod.plan.json").read_text())["foundry"] == "prod"
+    saved = json.loads((project.root / "prod.plan.json").read_text())
+    assert saved["foundry"] == "prod" and "foundries" not in saved  # one account's file: as before
 
     r = project.ftops("apply", "prod.plan.json", "--foundry", "dev", "--auto-approve")
     assert r.code == 2 and "the plan file was made for Foundry 'prod', not --foundry dev" in r.err, r.err
@@ -152,6 +148,33 @@ def test_a_plan_file_applies_to_the_foundry_it_was_made_for(project: Project) ->
     r = project.ftops("apply", "prod.plan.json", "--auto-approve")
     assert r.code == 0, r.out + r.err
     assert project.ftops("plan", "--foundry", "prod", "--detailed-exitcode").code == 0
+
+
+def test_a_plan_file_of_several_accounts_holds_each_and_applies_each(project: Project) -> None:
+    _two_accounts(project)
+    r = project.ftops("plan", "--out", "all.plan.json")
+    assert r.code == 0, r.out + r.err
+    assert "Saved the plans to all.plan.json" in r.out
+    saved = json.loads((project.root / "all.plan.json").read_text())
+    assert saved["format_version"] == 3 and [p["foundry"] for p in saved["foundries"]] == ["dev", "prod"]
+
+    r = project.ftops("apply", "all.plan.json", "--foundry", "dev", "--auto-approve")
+    assert r.code == 2 and "the plan file was made for Foundry dev, prod, not --foundry dev" in r.err, r.err
+
+    # An edited account is refused as a whole, before any change to either account; the message names it.
+    edited = json.loads(json.dumps(saved))
+    job = next(a for a in edited["foundries"][1]["actions"] if a["op"] == "job.create")
+    job["request"]["seed"] = 7
+    (project.root / "edited.plan.json").write_text(json.dumps(edited))
+    r = project.ftops("apply", "edited.plan.json", "--auto-approve")
+    assert r.code == 1 and r.err.count("\n") == 1 and "Foundry prod: plan action" in r.err, r.err
+
+    r = project.ftops("apply", "all.plan.json", "--auto-approve")
+    assert r.code == 0, r.out + r.err
+    assert r.out.count("Apply complete.") == 2, r.out
+    assert project.ftops("plan", "--detailed-exitcode").code in (0, 2)  # jobs may still train (no --wait)
+    r = project.ftops("apply", "all.plan.json", "--auto-approve")  # applied: the live state moved since
+    assert r.code == 1 and "Foundry dev: the live state changed since the plan was made" in r.err, r.err
 
 
 def test_matrix_names_both(project: Project) -> None:

@@ -15,7 +15,7 @@ from ._fleet import (
     unreviewed,
     upstream_after,
 )
-from ._plan_files import MAX_PLAN_BYTES, load_plan_file, save_plan_file
+from ._plan_files import MAX_PLAN_BYTES, load_plan_file, load_plans, save_plan_file, save_plan_files
 from ._verify import FITS, check_fresh, require_preflight, verify_plan
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "check_fresh",
     "for_each",
     "load_plan_file",
+    "load_plans",
     "open_fleet",
     "open_session",
     "plan_fleet",
@@ -37,6 +38,7 @@ __all__ = [
     "read_all",
     "require_preflight",
     "save_plan_file",
+    "save_plan_files",
     "saved_foundry",
     "saved_spec_dir",
     "unreviewed",

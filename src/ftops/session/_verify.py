@@ -21,14 +21,17 @@ from .._exceptions import PlanNotApproved, PreflightFailed, StalePlanError
 from .._urls import plan_form
 from ..checks import CheckedProject
 from ..plan import (
+    NO_UPSTREAM,
     Action,
     CreateJob,
     EvaluateCandidates,
     ImportDataset,
+    LiveState,
     Plan,
     PutRaiPolicy,
     RollOut,
     UploadDataset,
+    Upstream,
     WaitFile,
     criteria_hash,
     file_name,
@@ -167,15 +170,17 @@ FITS: dict[type[Action], Fit] = {
 }
 
 
-def check_fresh(plan: Plan, session: Session) -> Plan:
-    """The plan to run for a saved `plan`: a fresh decision from the specs and the live state, when `plan`
-    approved exactly it. Refuses a plan made for other specs, another account or another live state
-    (StalePlanError), and one whose actions are not that decision (PlanNotApproved)."""
+def check_fresh(plan: Plan, session: Session, *, upstream: Upstream = NO_UPSTREAM,
+                live: LiveState | None = None) -> Plan:
+    """The plan to run for a saved `plan`: a fresh decision from the specs and the live state (`live` when read
+    already; with `upstream`, what the accounts planned before it offer), when `plan` approved exactly it.
+    Refuses a plan made for other specs, another account or another live state (StalePlanError), and one whose
+    actions are not that decision (PlanNotApproved)."""
     verify_plan(plan, session.checked)
     if plan.endpoint != session.client.target:
         raise StalePlanError(f"the plan was made against another account ({plan.endpoint}), not "
                              f"{session.client.target}")
-    fresh = make_plan(session.checked, session.client, prune=plan.prune)
+    fresh = make_plan(session.checked, session.client, prune=plan.prune, live=live, upstream=upstream)
     if fresh.fingerprint != plan.fingerprint:
         raise StalePlanError("the live state changed since the plan was made (fingerprint "
                              f"{plan.fingerprint[:12]} -> {fresh.fingerprint[:12]}); run `ftops plan` again")

@@ -20,7 +20,7 @@ from .._output import confirm, err, out
 if TYPE_CHECKING:
     from ... import FtopsError
     from ...apply import ApplyResult
-    from ...plan import Override, Plan, Upstream
+    from ...plan import LiveState, Override, Plan, Upstream
     from ...session import AccountPlan, Fleet, Session
     from .._progress import ProgressReporter
 
@@ -74,17 +74,16 @@ def plan(
 
     given = overrides(override, reason)
     with fleet(spec_dir, chosen(foundry)) as f:  # the SDKs load inside, while the local Foundry starts
-        if out_file is not None and f.several:
-            raise FoundryNotChosen("plan --out saves the plan of one Foundry account: pass --foundry NAME (one plan "
-                                   "file per account), or use `ftops matrix` for one CI job per account")
-        from ...session import plan_fleet, save_plan_file
+        from ...session import plan_fleet, save_plan_file, save_plan_files
         from .. import _render as render
 
         plans = plan_fleet(f, prune=prune)
     for ap in plans:
         _record_overrides(ap.plan, given)
     if len(plans) > 1:
-        _show_plans(plans, fmt, verbose, detailed_exitcode)
+        if out_file is not None:
+            save_plan_files([ap.plan for ap in plans], out_file)
+        _show_plans(plans, fmt, verbose, detailed_exitcode, out_file)
         return
     p = plans[0].plan
     if out_file is not None:
@@ -104,7 +103,8 @@ def plan(
         raise typer.Exit(EXIT_CHANGES)
 
 
-def _show_plans(plans: list[AccountPlan], fmt: Format, verbose: bool, detailed_exitcode: bool) -> None:
+def _show_plans(plans: list[AccountPlan], fmt: Format, verbose: bool, detailed_exitcode: bool,
+                out_file: Path | None) -> None:
     """Several accounts' plans, grouped by account; one exit code for the run: 1 when any account's preflight
     or policies refuse it, else 2 under --detailed-exitcode when any account has changes."""
     from .. import _accounts as accounts
@@ -112,9 +112,12 @@ def _show_plans(plans: list[AccountPlan], fmt: Format, verbose: bool, detailed_e
     if fmt is Format.json:
         out.print(accounts.plans_json(plans), markup=False)
     elif fmt is Format.markdown:
-        out.print(accounts.plans_markdown(plans), markup=False)
+        hint = f"the whole plan is in {out_file}" if out_file is not None else ""
+        out.print(accounts.plans_markdown(plans, full_plan_hint=hint), markup=False)
     else:
         out.print(accounts.plans_text(plans, verbose))
+        if out_file is not None:
+            out.print(f"\nSaved the plans to {out_file}; apply them with `ftops apply {out_file}`.", markup=False)
     _refuse_any(plans)
     if detailed_exitcode and any(ap.plan.has_changes for ap in plans):
         raise typer.Exit(EXIT_CHANGES)
@@ -168,11 +171,16 @@ def apply(
     given = overrides(override, reason)
     names = chosen(foundry)
     if target.is_file():
-        from ...session import load_plan_file, saved_foundry, saved_spec_dir
+        from ...session import load_plans, saved_foundry, saved_spec_dir
 
+        every = load_plans(target)
+        if len(every) > 1:
+            _apply_plan_files(every, names, Run(auto_approve, wait, prune, allow_downtime, given), on_stale)
+            return
+        [saved] = every
         if len(names) > 1:
-            raise FoundryNotChosen("a plan file holds one Foundry account's plan: --foundry may name only that one")
-        saved = load_plan_file(target)
+            raise FoundryNotChosen(f"the plan file was made for Foundry {saved.foundry!r}, not --foundry "
+                                   f"{', '.join(names)}")
         # The overrides the saved plan records were reviewed with it: they still let the same policies through.
         given = [*(r.override for r in saved.policies if r.override is not None), *given]
         with session(saved_spec_dir(saved, Path.cwd()), saved_foundry(saved, names[0] if names else None)) as s:
@@ -253,15 +261,20 @@ def _read_only_plans(spec_dir: Path, names: list[str]) -> list[AccountPlan]:
         return plan_fleet(f)
 
 
-def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool) -> Plan:
+def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool, *,
+                     upstream: Upstream | None = None, live: LiveState | None = None) -> Plan:
     """What the saved plan approved, if it still fits specs, data and live state; else refuse, or plan again
-    if asked (only a stale plan: one that is not what ftops decides, with nothing moved, is always refused)."""
-    from ...plan import make_plan
+    if asked (only a stale plan: one that is not what ftops decides, with nothing moved, is always refused).
+    `upstream` and `live`: an account of a run over several (what the accounts before it offer; its live state
+    as the run read it)."""
+    from ...plan import NO_UPSTREAM, make_plan
     from ...session import approve_replan, check_fresh
     from .. import _render as render
 
+    upstream = upstream or NO_UPSTREAM
     try:
-        return check_fresh(saved, s)  # a fresh decision, run only when the file approved exactly it
+        # a fresh decision, run only when the file approved exactly it
+        return check_fresh(saved, s, upstream=upstream, live=live)
     except StalePlanError as e:
         if on_stale is OnStale.fail:
             raise
@@ -270,7 +283,7 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
         err.print(f"the saved plan is stale ({e.message}); planning again", markup=False)
     # Replanning runs nothing of the file, and takes nothing of it but where the specs are: `prune: true` in
     # a stale file must not turn deletions on unreviewed (only `--prune` on this command line does).
-    fresh = make_plan(s.checked, s.client, prune=prune)
+    fresh = make_plan(s.checked, s.client, prune=prune, upstream=upstream)
     out.print(render.plan_text(fresh))
     _refuse_on_preflight(fresh)
     return approve_replan(saved, fresh)
@@ -503,3 +516,50 @@ def _report(f: Fleet, todo: dict[str, Plan], results: dict[str, ApplyResult | Ft
         if not result.ok:
             failed.append(name)
     return failed
+
+
+def _apply_plan_files(saved: list[Plan], names: list[str], run: Run, on_stale: OnStale) -> None:
+    """`apply FILE` of a run over several accounts: every saved plan verified against a fresh decision (wave by
+    wave, each with the upstream of the fresh plans before it) before any change, then the waves applied as
+    `apply DIR` applies them, a later wave again only within what the file approved."""
+    from ...session import saved_spec_dir
+
+    recorded = [p.foundry for p in saved]
+    if names and sorted(names) != sorted(recorded):
+        raise FoundryNotChosen(f"the plan file was made for Foundry {', '.join(recorded)}, not --foundry "
+                               f"{', '.join(names)}")
+    # The overrides the saved plans record were reviewed with them: they still let the same policies through.
+    given = [*(r.override for p in saved for r in p.policies if r.override is not None), *run.given]
+    run = Run(run.auto_approve, run.wait, run.prune, run.allow_downtime, given)
+    from .._local import fleet
+
+    with fleet(saved_spec_dir(saved[0], Path.cwd()), recorded) as f:
+        fresh = _fresh_fleet(f, {p.foundry: p for p in saved}, on_stale, run)
+        for p in fresh.values():
+            _record_overrides(p, run.given)
+            _refuse_on_policies(p)
+        _apply_waves(f, fresh, run)
+
+
+def _fresh_fleet(f: Fleet, saved: dict[str, Plan], on_stale: OnStale, run: Run) -> dict[str, Plan]:
+    """Each account's fresh decision, approved by its saved plan (`check_fresh`), read at once and decided wave
+    by wave as `plan` decided them; a refusal names its Foundry."""
+    from ... import FtopsError
+    from ...plan import NO_UPSTREAM
+    from ...session import AccountPlan, read_all, upstream_after
+
+    lives, upstream, fresh = read_all(f), NO_UPSTREAM, {}
+    for wave in f.waves:
+        planned = {}
+        for name in wave:
+            acc = f.accounts[name]
+            try:
+                fresh[name] = _fresh_or_replan(saved[name], acc.session, on_stale, run.auto_approve, run.prune,
+                                               upstream=upstream, live=lives[name])
+            except FtopsError as e:
+                e.message = f"Foundry {name}: {e.message}"
+                e.args = (e.message,)
+                raise
+            planned[name] = AccountPlan(name, acc.region, acc.client.account_id, fresh[name], lives[name])
+        upstream = upstream.merged(upstream_after(planned))
+    return fresh
