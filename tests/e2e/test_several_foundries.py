@@ -5,6 +5,7 @@ narrows the run to some; a plan file stays one account's; `ftops matrix` names b
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -190,3 +191,68 @@ def test_an_unknown_foundry_is_a_usage_error(project: Project) -> None:
     r = project.ftops("status", "--foundry", "staging")
     assert r.code == 2
     assert "--foundry staging: no such Foundry document in specs (Foundry documents: dev, prod)" in r.err
+
+
+def _in_two_waves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dev before prod, as when prod's Deployments follow dev's (the promotion work fills account_waves)."""
+    import ftops.session._fleet as fleet_module
+
+    monkeypatch.setattr(fleet_module, "account_waves", lambda project: [["dev"], ["prod"]])
+
+
+def _behind_prod_during_dev(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """While dev's wave applies, prod's training file is deleted behind ftops' back: the plan of prod made again
+    for the next wave uploads it, a change the plan shown did not hold. Returns the waves applied, in order."""
+    import ftops.cli.commands.reconcile as reconcile
+
+    real, applied = reconcile._apply_accounts, []
+
+    def apply_accounts(f: Any, todo: Any, run: Any, reporter: Any) -> Any:
+        applied.append(",".join(todo))
+        results = real(f, todo, run, reporter)
+        if "dev" in todo:
+            prod = f.accounts["prod"].client
+            for file in prod.list_files():
+                prod.delete_file(file.id)
+        return results
+
+    monkeypatch.setattr(reconcile, "_apply_accounts", apply_accounts)
+    monkeypatch.setattr(reconcile, "_confirm", lambda: None)  # "yes" at the prompt
+    return applied
+
+
+def test_a_later_wave_runs_only_what_the_plan_shown_held(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_accounts(project)
+    _in_two_waves(monkeypatch)
+    r = project.ftops("apply", "--auto-approve", "--wait")
+    assert r.code == 0, r.out + r.err
+    project.edit("capacity: 50", "capacity: 60")  # dev changes; prod is in sync
+    applied = _behind_prod_during_dev(monkeypatch)
+
+    r = project.ftops("apply")
+    assert r.code == 1, r.out + r.err
+    assert applied == ["dev"]  # prod was not applied
+    assert "error: Foundry prod: planned again after the earlier accounts applied, it would create " \
+           "Dataset/prod-train (1 change(s) the plan shown did not hold): refusing it; review a new plan (or pass " \
+           "--auto-approve)" in r.err, r.err
+    _code, plans = _accounts_json(project, "plan")
+    assert "Dataset/prod-train" in {a["resource"] for a in plans["prod"]["plan"]["actions"]  # type: ignore[index]
+                                    if a["action"] == "create"}
+    assert not any(a["action"] == "update" for a in plans["dev"]["plan"]["actions"])  # type: ignore[index]
+
+    applied.clear()
+    r = project.ftops("apply", "--auto-approve")  # prod's upload now in the plan shown
+    assert r.code == 0, r.out + r.err
+    assert applied == ["dev", "prod"]
+
+
+def test_a_failed_wave_stops_the_waves_after_it(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    _two_accounts(project)
+    _in_two_waves(monkeypatch)
+    with project.live() as live:
+        live.admin.fail_job(suffix="clippy")  # dev's job fails: dev's wave fails
+    r = project.ftops("apply", "--auto-approve", "--wait")
+    assert r.code == 1, r.out + r.err
+    assert "error: not applied: Foundry prod (planned after Foundry dev, which did not apply)" in r.err, r.err
+    _code, plans = _accounts_json(project, "plan")
+    assert all(a["action"] == "create" for a in plans["prod"]["plan"]["actions"])  # type: ignore[index]

@@ -70,5 +70,5 @@ def test_for_each_runs_the_accounts_at_once_and_raises_the_first_error_by_name()
     def fail(name: str) -> str:
         raise ValueError(name)
 
-    with pytest.raises(ValueError, match="^a$"):
+    with pytest.raises(ValueError, match=r"^a$"):
         for_each(["a", "b"], fail)

@@ -425,10 +425,11 @@ def _apply_waves(f: Fleet, shown: dict[str, Plan], run: Run) -> None:
     upstream, failed = NO_UPSTREAM, list[str]()
     for i, wave in enumerate(f.waves):
         todo = {n: shown[n] for n in wave} if i == 0 else _replanned(f, wave, upstream, shown, run, failed)
-        err.print("")
-        with ProgressReporter(enabled=err.is_terminal) as reporter:
-            results = _apply_accounts(f, todo, run, reporter)
-        failed += _report(f, todo, results)
+        if todo:  # every account of a later wave may have been refused
+            err.print("")
+            with ProgressReporter(enabled=err.is_terminal) as reporter:
+                results = _apply_accounts(f, todo, run, reporter)
+            failed += _report(f, todo, results)
         later = [n for w in f.waves[i + 1:] for n in w]
         if failed:
             if later:
