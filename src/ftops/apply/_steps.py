@@ -153,7 +153,8 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
         raise FtopsError(f"job {a.name}: dataset {missing[0]} has no uploaded file in this run")
     rollouts = [(r.name, r.spec_hash) for r in rt.plan.actions if isinstance(r, RollOut) and r.job == a.name]
     sent = submission(rt.plan.project, a.name, a.request, str(base_model), files,
-                      rollouts if rt.wait_jobs else ())  # this apply rolls them out when the job finishes
+                      rollouts if rt.wait_jobs else (),  # this apply rolls them out when the job finishes
+                      source=rt.plan.provenance)  # the reviewed plan's commit, not the checkout's now
     if a.spec_hash is not None and sent.content_hash != a.spec_hash:
         raise PlanNotApproved(f"job {a.name}: the plan's job request is not the one its identity was made for; "
                               "refusing it")
@@ -222,7 +223,7 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
     tags = dict(a.tags)
     if (model, loss, job.id, verdict) != (a.model, a.loss, a.job_id, a.verdict):  # resolved now, not in the plan
         tags = rollout_tags(rt.plan.project, a.name, a.spec_hash, job_id=job.id, loss=loss, model=str(model),
-                            verdict=verdict)
+                            verdict=verdict, source=rt.plan.provenance)
     tags.update(override_tags(rt.plan, a.id))  # the soft-mandatory policy an override let through
     write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format, a.model_version,
                             settings=a.settings, user_tags=a.user_tags)

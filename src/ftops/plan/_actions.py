@@ -30,6 +30,7 @@ from .._vocabulary import (
 )
 from ..spec import Criterion, EvaluationRef, PassRule
 from ._policy_results import PolicyResult
+from ._provenance import GitSource
 
 FORMAT_VERSION: Literal[3] = 3
 ACTIONS = VERBS
@@ -534,6 +535,9 @@ class Plan(_Model):
     findings: list[Finding] = Field(default_factory=list)  # preflight: quotas, retired models, skus
     notifications: list[Notice] = Field(default_factory=list)  # what apply would send (Notification specs)
     policies: list[PolicyResult] = Field(default_factory=list)  # every Policy judged on this plan (_policies.py)
+    # The git repository and commit the specs were read from, recorded on every job and deployment apply
+    # writes (`_provenance.py`); None: not read from a git checkout. Never part of an identity or approval.
+    provenance: GitSource | None = None
 
     @property
     def refused(self) -> list[Finding]:

@@ -80,7 +80,7 @@ def _rollout_fields(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState,
             "evaluation": s.evaluation.name if s.evaluation is not None else None,
             "judging": judging(ctx.checked, ctx.checked.project.evaluations[s.evaluation.name])
             if s.evaluation is not None else None,
-            "tags": rollout_tags(ctx.project, dep.name, deployment_hash(s)),
+            "tags": rollout_tags(ctx.project, dep.name, deployment_hash(s), source=ctx.source),
             "settings": s.owned_settings(), "user_tags": dict(s.tags or {})}
 
 
@@ -147,7 +147,7 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
     fields = {**_rollout_fields(ctx, dep, state, live), "model": resolved.model, "loss": resolved.loss,
               "job_id": job.id, "verdict": verdict,
               "tags": rollout_tags(ctx.project, name, deployment_hash(s), job_id=job.id, loss=resolved.loss,
-                                   model=resolved.model, verdict=verdict)}
+                                   model=resolved.model, verdict=verdict, source=ctx.source)}
     cost = Cost(monthly_usd=monthly)
     if live is None:
         ctx.add(_recreate(ctx, dep, job, resolved, fields, cost))

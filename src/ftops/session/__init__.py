@@ -1,12 +1,13 @@
 """Session layer: connecting to Foundry (endpoint, credential, the local Foundry's launcher) and plan files
-(write, read, verify against the specs and a fresh decision). Read-only commands use it without apply."""
+(write, read, verify against the specs and a fresh decision; several accounts' files read as one set for one
+pull-request comment). Read-only commands use it without apply."""
 
 from ._approval import approve, approve_replan, saved_foundry, saved_spec_dir
 from ._connect import Session, open_session
 from ._fleet import (
-    Account,
-    AccountPlan,
     Fleet,
+    FleetAccount,
+    PlannedAccount,
     for_each,
     open_fleet,
     plan_fleet,
@@ -15,33 +16,15 @@ from ._fleet import (
     unreviewed,
     upstream_after,
 )
+from ._merged_plans import AccountPlan, MergedPlans, merge_plan_files
 from ._plan_files import MAX_PLAN_BYTES, load_plan_file, load_plans, save_plan_file, save_plan_files
+from ._provenance import read_provenance
 from ._verify import FITS, check_fresh, require_preflight, verify_plan
 
 __all__ = [
-    "FITS",
-    "MAX_PLAN_BYTES",
-    "Account",
-    "AccountPlan",
-    "Fleet",
-    "Session",
-    "approve",
-    "approve_replan",
-    "check_fresh",
-    "for_each",
-    "load_plan_file",
-    "load_plans",
-    "open_fleet",
-    "open_session",
-    "plan_fleet",
-    "plan_wave",
-    "read_all",
-    "require_preflight",
-    "save_plan_file",
-    "save_plan_files",
-    "saved_foundry",
-    "saved_spec_dir",
-    "unreviewed",
-    "upstream_after",
+    "FITS", "MAX_PLAN_BYTES", "AccountPlan", "Fleet", "FleetAccount", "MergedPlans", "PlannedAccount", "Session",
+    "approve", "approve_replan", "check_fresh", "for_each", "load_plan_file", "load_plans", "merge_plan_files",
+    "open_fleet", "open_session", "plan_fleet", "plan_wave", "read_all", "read_provenance", "require_preflight",
+    "save_plan_file", "save_plan_files", "saved_foundry", "saved_spec_dir", "unreviewed", "upstream_after",
     "verify_plan",
 ]

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from ..checks import CheckedAccounts
 from ..foundry import FoundryClient, Launcher, at_once, connect
-from ..plan import NO_UPSTREAM, Action, LiveState, Plan, Upstream, make_plan, read_live, upstream_of
+from ..plan import NO_UPSTREAM, Action, GitSource, LiveState, Plan, Upstream, make_plan, read_live, upstream_of
 from ..spec import Project, account_waves, require_connection
 from ._connect import Session
 
@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 @dataclass
-class Account:
+class FleetAccount:
     """One Foundry document of the run: its name, region and session."""
 
     foundry: str
@@ -40,7 +40,7 @@ class Fleet:
     """The connected accounts of a run (by Foundry name) and the waves they are planned and applied in."""
 
     project: Project
-    accounts: dict[str, Account]
+    accounts: dict[str, FleetAccount]
     waves: list[list[str]]
 
     @property
@@ -50,7 +50,7 @@ class Fleet:
 
 
 @dataclass
-class AccountPlan:
+class PlannedAccount:
     """One account's plan, with the live state it was decided from and where the account is."""
 
     foundry: str
@@ -90,7 +90,7 @@ def open_fleet(checked: CheckedAccounts, launcher: Launcher | None = None) -> It
             return client
 
         clients = for_each(names, connected)
-        accounts = {n: Account(n, project.foundries[n].spec.region, Session(checked.accounts[n], clients[n]))
+        accounts = {n: FleetAccount(n, project.foundries[n].spec.region, Session(checked.accounts[n], clients[n]))
                     for n in names}
         yield Fleet(project, accounts, chosen_waves(project, names))
 
@@ -101,18 +101,21 @@ def read_all(fleet: Fleet) -> dict[str, LiveState]:
 
 
 def plan_wave(fleet: Fleet, wave: Sequence[str], upstream: Upstream, *, prune: bool = False,
-              lives: dict[str, LiveState] | None = None) -> dict[str, AccountPlan]:
-    """The plans of one wave's accounts, decided at once, each with `upstream` (read again unless given)."""
-    def planned(name: str) -> AccountPlan:
+              lives: dict[str, LiveState] | None = None, provenance: GitSource | None = None
+              ) -> dict[str, PlannedAccount]:
+    """The plans of one wave's accounts, decided at once, each with `upstream` (read again unless given) and
+    the git source the specs were read from (`provenance`, recorded by the requests)."""
+    def planned(name: str) -> PlannedAccount:
         acc = fleet.accounts[name]
         live = lives[name] if lives is not None else read_live(acc.client)
-        plan = make_plan(acc.session.checked, acc.client, prune=prune, live=live, upstream=upstream)
-        return AccountPlan(name, acc.region, acc.client.account_id, plan, live)
+        plan = make_plan(acc.session.checked, acc.client, prune=prune, live=live, upstream=upstream,
+                         provenance=provenance)
+        return PlannedAccount(name, acc.region, acc.client.account_id, plan, live)
 
     return for_each(list(wave), planned)
 
 
-def upstream_after(planned: dict[str, AccountPlan]) -> Upstream:
+def upstream_after(planned: dict[str, PlannedAccount]) -> Upstream:
     """What the accounts of a wave offer the waves after it."""
     found = NO_UPSTREAM
     for p in planned.values():
@@ -120,13 +123,13 @@ def upstream_after(planned: dict[str, AccountPlan]) -> Upstream:
     return found
 
 
-def plan_fleet(fleet: Fleet, *, prune: bool = False) -> list[AccountPlan]:
+def plan_fleet(fleet: Fleet, *, prune: bool = False, provenance: GitSource | None = None) -> list[PlannedAccount]:
     """Every account's plan: all read at once, then decided wave by wave, each wave with the merged upstream
     of the waves before it. In wave order, by name within a wave."""
     lives = read_all(fleet)
     upstream, plans = NO_UPSTREAM, []
     for wave in fleet.waves:
-        planned = plan_wave(fleet, wave, upstream, prune=prune, lives=lives)
+        planned = plan_wave(fleet, wave, upstream, prune=prune, lives=lives, provenance=provenance)
         upstream = upstream.merged(upstream_after(planned))
         plans += [planned[n] for n in wave]
     return plans

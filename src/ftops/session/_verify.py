@@ -180,7 +180,12 @@ def check_fresh(plan: Plan, session: Session, *, upstream: Upstream = NO_UPSTREA
     if plan.endpoint != session.client.target:
         raise StalePlanError(f"the plan was made against another account ({plan.endpoint}), not "
                              f"{session.client.target}")
-    fresh = make_plan(session.checked, session.client, prune=plan.prune, live=live, upstream=upstream)
+    # Decided with the saved plan's git source: apply records the commit that was reviewed, and the checkout's
+    # commit now is not compared. Provenance says where the specs came from; whether they are the specs the
+    # plan was made for is `spec_fingerprint`'s to say (the same specs at a merge commit are the same
+    # approval), so another commit alone never makes a plan stale or unapproved.
+    fresh = make_plan(session.checked, session.client, prune=plan.prune, live=live, upstream=upstream,
+                      provenance=plan.provenance)
     if fresh.fingerprint != plan.fingerprint:
         raise StalePlanError("the live state changed since the plan was made (fingerprint "
                              f"{plan.fingerprint[:12]} -> {fresh.fingerprint[:12]}); run `ftops plan` again")

@@ -268,6 +268,9 @@ class Gates(_Strict):
 TagName = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[^<>%&\\?/]+$")]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
 OWNED_TAG_PREFIX = "ftops-"  # ftops' own tags (foundry/_deployments.py): never a user tag
+# Azure's 50 tags a resource less the 11 ftops may write on a deployment: project, spec, hash, model, job,
+# valid-loss, verdict, baseline, override, and the provenance's repo and commit (plan/_requests.py).
+MAX_USER_TAGS = 39
 
 
 class DeploymentSpec(_Strict):
@@ -306,8 +309,9 @@ class DeploymentSpec(_Strict):
             raise ValueError(f"tag {ours[0]!r}: names starting with {OWNED_TAG_PREFIX} are ftops' own")
         if len({k.lower() for k in value}) != len(value):
             raise ValueError("Azure's tag names are case-insensitive: a name is given twice")
-        if len(value) > 40:  # Azure's 50 a resource, less the ones ftops writes
-            raise ValueError(f"{len(value)} tags: at most 40 (Azure allows 50 a resource; ftops writes up to 10)")
+        if len(value) > MAX_USER_TAGS:  # Azure's 50 a resource, less the ones ftops writes
+            raise ValueError(f"{len(value)} tags: at most {MAX_USER_TAGS} (Azure allows 50 a resource; ftops writes "
+                             f"up to {50 - MAX_USER_TAGS})")
         return value
 
     def owned_settings(self) -> dict[str, str]:

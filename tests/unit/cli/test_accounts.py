@@ -10,10 +10,10 @@ from ftops.cli._options import chosen
 from ftops.foundry import Snapshot
 from ftops.plan import LiveState, NoOp, Plan, RollOut
 from ftops.plan._actions import Cost
-from ftops.session import AccountPlan
+from ftops.session import PlannedAccount
 
 
-def _account(foundry: str, region: str, n_changes: int, *, drift: bool = False) -> AccountPlan:
+def _account(foundry: str, region: str, n_changes: int, *, drift: bool = False) -> PlannedAccount:
     actions: list[RollOut | NoOp] = [
         RollOut(id=f"deployment.d{i}:update", name=f"d{i}", action="update", job="j", job_hash="a" * 16,
                 sku="GlobalStandard", capacity=70, spec_hash="b" * 16, changes={"sku.capacity": (60, 70)},
@@ -23,7 +23,7 @@ def _account(foundry: str, region: str, n_changes: int, *, drift: bool = False) 
     actions.append(NoOp(id="deployment.keep:no-op", name="keep", kind="Deployment", reason="in sync"))
     plan = Plan(project="p", endpoint=f"sub/g/{foundry}", fingerprint="0" * 16, spec_fingerprint="1" * 16,
                 spec_dir="specs", foundry=foundry, created_at=1.8e9, actions=actions)
-    return AccountPlan(foundry, region, f"/subscriptions/sub/resourceGroups/g/providers/"
+    return PlannedAccount(foundry, region, f"/subscriptions/sub/resourceGroups/g/providers/"
                        f"Microsoft.CognitiveServices/accounts/{foundry}", plan, LiveState(Snapshot()))
 
 

@@ -6,6 +6,7 @@ The layers (and with them openai and the Azure SDK) are imported inside the comm
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -20,8 +21,8 @@ from .._output import confirm, err, out
 if TYPE_CHECKING:
     from ... import FtopsError
     from ...apply import ApplyResult
-    from ...plan import LiveState, Override, Plan, Upstream
-    from ...session import AccountPlan, Fleet, Session
+    from ...plan import GitSource, LiveState, Override, Plan, Upstream
+    from ...session import Fleet, PlannedAccount, Session
     from .._progress import ProgressReporter
 
 
@@ -74,10 +75,10 @@ def plan(
 
     given = overrides(override, reason)
     with fleet(spec_dir, chosen(foundry)) as f:  # the SDKs load inside, while the local Foundry starts
-        from ...session import plan_fleet, save_plan_file, save_plan_files
+        from ...session import plan_fleet, read_provenance, save_plan_file, save_plan_files
         from .. import _render as render
 
-        plans = plan_fleet(f, prune=prune)
+        plans = plan_fleet(f, prune=prune, provenance=read_provenance(f.project.spec_dir))
     for ap in plans:
         _record_overrides(ap.plan, given)
     if len(plans) > 1:
@@ -103,7 +104,7 @@ def plan(
         raise typer.Exit(EXIT_CHANGES)
 
 
-def _show_plans(plans: list[AccountPlan], fmt: Format, verbose: bool, detailed_exitcode: bool,
+def _show_plans(plans: list[PlannedAccount], fmt: Format, verbose: bool, detailed_exitcode: bool,
                 out_file: Path | None) -> None:
     """Several accounts' plans, grouped by account; one exit code for the run: 1 when any account's preflight
     or policies refuse it, else 2 under --detailed-exitcode when any account has changes."""
@@ -123,7 +124,7 @@ def _show_plans(plans: list[AccountPlan], fmt: Format, verbose: bool, detailed_e
         raise typer.Exit(EXIT_CHANGES)
 
 
-def _refuse_any(plans: list[AccountPlan]) -> None:
+def _refuse_any(plans: list[PlannedAccount]) -> None:
     """Every account's preflight errors on stderr (each line naming its Foundry), then the first refusal of any
     account (preflight, then a blocking Policy) as the run's one error, before anything is applied."""
     from ...plan import require_policies
@@ -252,7 +253,7 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: list[str] | None
         out.print(render.status_table(rows))
 
 
-def _read_only_plans(spec_dir: Path, names: list[str]) -> list[AccountPlan]:
+def _read_only_plans(spec_dir: Path, names: list[str]) -> list[PlannedAccount]:
     from .._local import fleet
 
     with fleet(spec_dir, names) as f:
@@ -268,7 +269,7 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
     `upstream` and `live`: an account of a run over several (what the accounts before it offer; its live state
     as the run read it)."""
     from ...plan import NO_UPSTREAM, make_plan
-    from ...session import approve_replan, check_fresh
+    from ...session import approve_replan, check_fresh, read_provenance
     from .. import _render as render
 
     upstream = upstream or NO_UPSTREAM
@@ -283,7 +284,9 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
         err.print(f"the saved plan is stale ({e.message}); planning again", markup=False)
     # Replanning runs nothing of the file, and takes nothing of it but where the specs are: `prune: true` in
     # a stale file must not turn deletions on unreviewed (only `--prune` on this command line does).
-    fresh = make_plan(s.checked, s.client, prune=prune, upstream=upstream)
+    # A replan applies the specs as they are in this checkout, not the reviewed ones: it records this commit.
+    fresh = make_plan(s.checked, s.client, prune=prune, upstream=upstream,
+                      provenance=read_provenance(s.checked.project.spec_dir))
     out.print(render.plan_text(fresh))
     _refuse_on_preflight(fresh)
     return approve_replan(saved, fresh)
@@ -319,9 +322,10 @@ def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: boo
                           given: list[Override]) -> None:
     from ...apply import require_downtime_allowed
     from ...plan import make_plan
+    from ...session import read_provenance
     from .. import _render as render
 
-    p = make_plan(s.checked, s.client, prune=prune)
+    p = make_plan(s.checked, s.client, prune=prune, provenance=read_provenance(s.checked.project.spec_dir))
     _record_overrides(p, given)
     out.print(render.plan_text(p))
     _refuse_on_preflight(p)
@@ -383,6 +387,7 @@ class Run:
     prune: bool
     allow_downtime: bool
     given: list[Override]
+    provenance: GitSource | None = None  # the git source the plans record (a plan file's: the reviewed commit)
 
 
 def _runnable(p: Plan) -> bool:
@@ -392,10 +397,11 @@ def _runnable(p: Plan) -> bool:
 def _apply_fleet(f: Fleet, run: Run) -> None:
     """Every account's plan shown, one confirmation, then the waves applied in order (`_apply_waves`)."""
     from ...apply import require_downtime_allowed
-    from ...session import plan_fleet
+    from ...session import plan_fleet, read_provenance
     from .. import _accounts as accounts
 
-    plans = plan_fleet(f, prune=run.prune)
+    run = dataclasses.replace(run, provenance=read_provenance(f.project.spec_dir))
+    plans = plan_fleet(f, prune=run.prune, provenance=run.provenance)
     for ap in plans:
         _record_overrides(ap.plan, run.given)
     out.print(accounts.plans_text(plans))
@@ -437,7 +443,8 @@ def _apply_waves(f: Fleet, shown: dict[str, Plan], run: Run) -> None:
                           f"{', '.join(failed)}, which did not apply)", markup=False)
             break
         if later:  # what this wave offers the next, read again now that it ran
-            upstream = upstream.merged(upstream_after(plan_wave(f, wave, upstream, prune=run.prune)))
+            upstream = upstream.merged(upstream_after(plan_wave(f, wave, upstream, prune=run.prune,
+                                                                provenance=run.provenance)))
     if failed:
         raise ApplyFailed(f"Foundry {', '.join(failed)}: some actions failed, were skipped, are blocked or were "
                           "refused (see above)")
@@ -453,7 +460,7 @@ def _replanned(f: Fleet, wave: list[str], upstream: Upstream, shown: dict[str, P
     from ...session import plan_wave, require_preflight, unreviewed
 
     todo: dict[str, Plan] = {}
-    for name, ap in plan_wave(f, wave, upstream, prune=run.prune).items():
+    for name, ap in plan_wave(f, wave, upstream, prune=run.prune, provenance=run.provenance).items():
         p = ap.plan
         _record_overrides(p, run.given)
         new = unreviewed(shown[name], p)
@@ -531,7 +538,7 @@ def _apply_plan_files(saved: list[Plan], names: list[str], run: Run, on_stale: O
                                f"{', '.join(names)}")
     # The overrides the saved plans record were reviewed with them: they still let the same policies through.
     given = [*(r.override for p in saved for r in p.policies if r.override is not None), *run.given]
-    run = Run(run.auto_approve, run.wait, run.prune, run.allow_downtime, given)
+    run = Run(run.auto_approve, run.wait, run.prune, run.allow_downtime, given, saved[0].provenance)
     from .._local import fleet
 
     with fleet(saved_spec_dir(saved[0], Path.cwd()), recorded) as f:
@@ -547,7 +554,7 @@ def _fresh_fleet(f: Fleet, saved: dict[str, Plan], on_stale: OnStale, run: Run) 
     by wave as `plan` decided them; a refusal names its Foundry."""
     from ... import FtopsError
     from ...plan import NO_UPSTREAM
-    from ...session import AccountPlan, read_all, upstream_after
+    from ...session import PlannedAccount, read_all, upstream_after
 
     lives, upstream, fresh = read_all(f), NO_UPSTREAM, {}
     for wave in f.waves:
@@ -561,6 +568,6 @@ def _fresh_fleet(f: Fleet, saved: dict[str, Plan], on_stale: OnStale, run: Run) 
                 e.message = f"Foundry {name}: {e.message}"
                 e.args = (e.message,)
                 raise
-            planned[name] = AccountPlan(name, acc.region, acc.client.account_id, fresh[name], lives[name])
+            planned[name] = PlannedAccount(name, acc.region, acc.client.account_id, fresh[name], lives[name])
         upstream = upstream.merged(upstream_after(planned))
     return fresh
