@@ -558,7 +558,7 @@ def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
     else:
         ran = do_drift(inputs, env, report)
     code = ran.code if ran is not None else 0
-    # Exit 2 of apply, sync, validate or matrix is a usage error (several Foundry documents and no foundry).
+    # Exit 2 of apply, sync, validate or matrix is a usage error (a foundry no Foundry document has, say).
     informed = code == 2 and inputs.command in INFORMATION_CODE_2
     report.outputs.update({
         "exit-code": str(code),
