@@ -82,3 +82,4 @@ bench: $(BIN)/ftops
 	$(BIN)/python bench/specs.py
 	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/evals.py
+	$(BIN)/python bench/accounts.py

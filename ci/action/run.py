@@ -235,24 +235,39 @@ FORK_NOTE = ("> **Plan skipped: this pull request comes from a fork.** GitHub gi
              "offline; a maintainer can push the branch to this repository to get a plan.")
 
 
-def count_blocked(plan_file: Path) -> int:
-    """How many actions of a saved plan are blocked (0 for a file that is not a plan)."""
-    try:
-        data = json.loads(plan_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 0
-    actions = data.get("actions") if isinstance(data, dict) else None
-    return sum(1 for a in actions if isinstance(a, dict) and a.get("blocked")) if isinstance(actions, list) else 0
-
-
-def policy_blocks(plan_file: Path) -> list[str]:
-    """The mandatory policies that block a saved plan (its typed `policy_blocks`), [] for a file that is not a plan."""
+def _saved_plans(plan_file: Path) -> list[dict[str, object]]:
+    """The plans a saved plan file holds: itself, or one per account (`foundries`, a run over several accounts);
+    [] for a file that is not a plan."""
     try:
         data = json.loads(plan_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    names = data.get("policy_blocks") if isinstance(data, dict) else None
-    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+    if not isinstance(data, dict):
+        return []
+    plans = data.get("foundries") if "foundries" in data else [data]
+    return [p for p in plans if isinstance(p, dict)] if isinstance(plans, list) else []
+
+
+def count_blocked(plan_file: Path) -> int:
+    """How many actions of a saved plan are blocked, over every account it holds (0 for a file that is not a
+    plan)."""
+    total = 0
+    for plan in _saved_plans(plan_file):
+        actions = plan.get("actions")
+        if isinstance(actions, list):
+            total += sum(1 for a in actions if isinstance(a, dict) and a.get("blocked"))
+    return total
+
+
+def policy_blocks(plan_file: Path) -> list[str]:
+    """The mandatory policies that block a saved plan (its typed `policy_blocks`), over every account it holds;
+    [] for a file that is not a plan."""
+    found: list[str] = []
+    for plan in _saved_plans(plan_file):
+        names = plan.get("policy_blocks")
+        if isinstance(names, list):
+            found += [n for n in names if isinstance(n, str) and n not in found]
+    return found
 
 
 def runner_temp(env: dict[str, str]) -> Path:
@@ -543,7 +558,7 @@ def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
     else:
         ran = do_drift(inputs, env, report)
     code = ran.code if ran is not None else 0
-    # Exit 2 of apply, sync, validate or matrix is a usage error (several Foundry documents and no foundry).
+    # Exit 2 of apply, sync, validate or matrix is a usage error (a foundry no Foundry document has, say).
     informed = code == 2 and inputs.command in INFORMATION_CODE_2
     report.outputs.update({
         "exit-code": str(code),

@@ -22,6 +22,7 @@ from .spec import (
     JobRef,
     Project,
     Resource,
+    choose_foundries,
     choose_foundry,
     expand_env,
     foundry_names,
@@ -272,6 +273,39 @@ def validate_dir(spec_dir: str | Path, root: str | Path | None = None, *, foundr
     (`choose_foundry` refuses several without a name)."""
     project = choose_foundry(load_project(spec_dir, root), foundry)
     return check_project(project, count_tokens=count_tokens, use_cache=use_cache, url_auth=url_auth)
+
+
+@dataclass
+class CheckedAccounts:
+    """A spec directory checked for a run over several accounts: the whole Project (its waves, its local
+    Foundries) and each chosen Foundry's part of it, checked, by name."""
+
+    project: Project
+    accounts: dict[str, CheckedProject]
+
+
+def validate_accounts(spec_dir: str | Path, foundries: list[str], root: str | Path | None = None, *,
+                      one: bool = False, url_auth: UrlAuth | None = None) -> CheckedAccounts:
+    """Load the spec directory and check the part of each Foundry in `foundries` (every one when empty), as
+    `validate_dir` checks one: with one Foundry document, exactly what `validate_dir` checks. `one`: a command
+    that works on one account, so several documents and no name is refused (`choose_foundry`)."""
+    project = load_project(spec_dir, root)
+    if one and not foundries:
+        choose_foundry(project, None)
+    names = choose_foundries(project, foundries)
+    if len(project.foundries) <= 1 and not foundries:
+        only = check_project(project, url_auth=url_auth)  # no Foundry document at all is one of its problems
+        return CheckedAccounts(project, {n: only for n in names})
+    checked: dict[str, CheckedProject] = {}
+    problems: list[Problem] = []
+    for name in names:
+        try:
+            checked[name] = check_project(choose_foundry(project, name), url_auth=url_auth)
+        except ValidationFailed as e:
+            problems.extend(p for p in e.problems if p not in problems)  # the loader's warnings come with each
+    if problems:
+        raise ValidationFailed(problems)
+    return CheckedAccounts(project, checked)
 
 
 def validate_every(spec_dir: str | Path, root: str | Path | None = None, *, foundry: str | None = None,

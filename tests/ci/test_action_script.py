@@ -319,3 +319,16 @@ def test_an_override_input_lets_a_soft_mandatory_policy_through_with_its_reason(
     assert run.outputs["outcome"] == "changes" and run.outputs["policy-blocked"] == ""
     body = Path(run.outputs["comment-file"]).read_text(encoding="utf-8")
     assert "overridden by" in body and "approved by the platform team" in body
+
+
+def test_a_plan_file_of_several_accounts_counts_every_account(tmp_path: Path) -> None:
+    run = load_run_py()
+    one = {"actions": [{"blocked": "gate"}, {"blocked": None}], "policy_blocks": ["no-prod-dev-tier"]}
+    other = {"actions": [{"blocked": "failed job"}], "policy_blocks": ["no-prod-dev-tier", "cost-cap"]}
+    several = tmp_path / "all.plan.json"
+    several.write_text(json.dumps({"format_version": 3, "foundries": [one, other]}))
+    assert run.count_blocked(several) == 2
+    assert run.policy_blocks(several) == ["no-prod-dev-tier", "cost-cap"]
+    single = tmp_path / "one.plan.json"
+    single.write_text(json.dumps(one))
+    assert run.count_blocked(single) == 1 and run.policy_blocks(single) == ["no-prod-dev-tier"]

@@ -252,9 +252,14 @@ def test_fleet_inputs_that_cannot_work_are_one_line(github: Make) -> None:
     assert merged.code == 1 and "no plan file was downloaded" in merged.summary
 
 
-def test_an_apply_without_its_account_fails_the_step(github: Make) -> None:
-    """ftops exits 2 when several accounts and no --foundry: for apply and sync a usage error, not "changes"."""
-    run = github(spec=TWO_ACCOUNTS_SPEC).run(command="sync")
-    assert run.code != 0 and run.outputs["exit-code"] == "2"  # any other code fails the step
-    assert run.outputs["outcome"] == "failed" and run.outputs["has-changes"] == "false"
-    assert "pass --foundry NAME" in run.summary
+def test_a_sync_without_foundry_applies_every_account_and_a_usage_error_fails_the_step(github: Make) -> None:
+    """Without `foundry`, sync covers every account in one run; ftops' exit 2 for apply and sync (an unknown
+    --foundry) is a usage error that fails the step, not "changes"."""
+    gh = github(spec=TWO_ACCOUNTS_SPEC)
+    run = gh.run(command="sync")
+    assert run.code == 0 and run.outputs["outcome"] == "success", run.stderr
+    assert "== Foundry dev" in run.summary and "== Foundry prod" in run.summary, run.summary
+    bad = gh.run_env({"FTOPS_COMMAND": "sync", "FTOPS_INPUT_FOUNDRY": "staging"})
+    assert bad.code != 0 and bad.outputs["exit-code"] == "2"  # any other code fails the step
+    assert bad.outputs["outcome"] == "failed" and bad.outputs["has-changes"] == "false"
+    assert "--foundry staging: no such Foundry document" in bad.summary, bad.summary

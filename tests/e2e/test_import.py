@@ -171,7 +171,7 @@ def test_an_adopted_deployment_gets_ftops_tags_with_its_next_change(project: Pro
 def test_import_for_one_of_several_foundries_names_it_in_every_spec(project: Project) -> None:
     _foundry_only(project)
     project.append("---\napiVersion: ftops/v1\nkind: Foundry\nmetadata: {name: other}\nspec: {local: true}\n")
-    server = EmulatorServer(project.root / ".ftops" / "emulators" / "local", speed=20000.0).start()
+    server = EmulatorServer(project.root / ".ftops" / "emulator", speed=20000.0).start()  # local: the primary account
     try:
         _by_hand(clients(server.connection, server))
     finally:

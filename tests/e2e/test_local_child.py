@@ -145,3 +145,24 @@ def test_renaming_the_local_account_in_the_spec_does_not_reach_the_old_world(pro
     project.set("dataDir", ".ftops/team-b")  # its own world: everything is to create again
     r = project.ftops("plan")
     assert r.code == 0 and "create" in r.out, r.out + r.err
+
+
+def test_two_local_accounts_are_served_by_one_child_the_cli_starts(tmp_path: Path) -> None:
+    """`ftops plan` over two `local: true` documents, as a user runs it: one child process serves both accounts
+    (connected at once), and their plans come back grouped."""
+    import json
+
+    shutil.copytree(Path(__file__).resolve().parents[2] / "specs", tmp_path / "specs")
+    spec = tmp_path / "specs" / "clippy.yaml"
+    spec.write_text(spec.read_text().replace("metadata: {name: local}", "metadata: {name: dev}").replace(
+        "metadata: {name: clippy", "metadata: {foundry: dev, name: clippy") +
+        "---\napiVersion: ftops/v1\nkind: Foundry\nmetadata: {name: prod}\nspec: {local: true, region: eastus2}\n")
+    r = subprocess.run([sys.executable, "-m", "ftops", "plan", "specs/", "--format", "json"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120,
+                       env={k: v for k, v in os.environ.items() if k != "FTOPS_LOCAL_FOUNDRY"})
+    assert r.returncode == 0, r.stderr
+    entries = json.loads(r.stdout)["foundries"]
+    assert [(e["foundry"], e["region"], e["account"].rsplit("/", 1)[1]) for e in entries] == [
+        ("dev", "swedencentral", "ftops-local"), ("prod", "eastus2", "prod")]
+    assert not (tmp_path / ".ftops" / "emulators").exists()
+    assert (tmp_path / ".ftops" / "emulator" / "accounts" / "prod").is_dir()  # an account of dev's local Foundry

@@ -8,3 +8,15 @@ import typer
 # its inputs through to ftops and has no input per flag (docs/ci.md, "Several accounts").
 FOUNDRY = typer.Option(None, "--foundry", metavar="NAME", envvar="FTOPS_FOUNDRY", show_envvar=True,
                        help="The Foundry document (metadata.name) to work on, when the spec directory has several.")
+
+# plan, apply, drift and status run over several accounts at once: the flag repeats, and FTOPS_FOUNDRY may name
+# several, separated by commas or spaces (`chosen` splits them); none is every Foundry document.
+FOUNDRIES = typer.Option(None, "--foundry", metavar="NAME", envvar="FTOPS_FOUNDRY", show_envvar=True,
+                         help="A Foundry document (metadata.name) to work on (repeatable; FTOPS_FOUNDRY may name "
+                              "several, separated by commas or spaces). Default: every Foundry document.")
+
+
+def chosen(given: list[str] | None) -> list[str]:
+    """The Foundry names of `--foundry` / FTOPS_FOUNDRY: each value split at commas and spaces, once each."""
+    names = [n for value in given or () for n in value.replace(",", " ").split()]
+    return list(dict.fromkeys(names))

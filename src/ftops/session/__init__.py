@@ -4,13 +4,27 @@ pull-request comment). Read-only commands use it without apply."""
 
 from ._approval import approve, approve_replan, saved_foundry, saved_spec_dir
 from ._connect import Session, open_session
+from ._fleet import (
+    Fleet,
+    FleetAccount,
+    PlannedAccount,
+    for_each,
+    open_fleet,
+    plan_fleet,
+    plan_wave,
+    read_all,
+    unreviewed,
+    upstream_after,
+)
 from ._merged_plans import AccountPlan, MergedPlans, merge_plan_files
-from ._plan_files import MAX_PLAN_BYTES, load_plan_file, save_plan_file
+from ._plan_files import MAX_PLAN_BYTES, load_plan_file, load_plans, save_plan_file, save_plan_files
 from ._provenance import read_provenance
 from ._verify import FITS, check_fresh, require_preflight, verify_plan
 
 __all__ = [
-    "FITS", "MAX_PLAN_BYTES", "AccountPlan", "MergedPlans", "Session", "approve", "approve_replan", "check_fresh",
-    "load_plan_file", "merge_plan_files", "open_session", "read_provenance", "require_preflight", "save_plan_file",
-    "saved_foundry", "saved_spec_dir", "verify_plan",
+    "FITS", "MAX_PLAN_BYTES", "AccountPlan", "Fleet", "FleetAccount", "MergedPlans", "PlannedAccount", "Session",
+    "approve", "approve_replan", "check_fresh", "for_each", "load_plan_file", "load_plans", "merge_plan_files",
+    "open_fleet", "open_session", "plan_fleet", "plan_wave", "read_all", "read_provenance", "require_preflight",
+    "save_plan_file", "save_plan_files", "saved_foundry", "saved_spec_dir", "unreviewed", "upstream_after",
+    "verify_plan",
 ]

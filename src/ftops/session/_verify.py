@@ -26,6 +26,7 @@ from ..plan import (
     CreateJob,
     EvaluateCandidates,
     ImportDataset,
+    LiveState,
     Plan,
     Promote,
     PutRaiPolicy,
@@ -187,11 +188,12 @@ FITS: dict[type[Action], Fit] = {
 }
 
 
-def check_fresh(plan: Plan, session: Session, upstream: Upstream = NO_UPSTREAM) -> Plan:
-    """The plan to run for a saved `plan`: a fresh decision from the specs and the live state, when `plan`
-    approved exactly it. Refuses a plan made for other specs, another account or another live state
-    (StalePlanError), and one whose actions are not that decision (PlanNotApproved). `upstream`: what the
-    accounts planned before this one offer it now (a follower's stage, `plan/_upstream.py`)."""
+def check_fresh(plan: Plan, session: Session, *, upstream: Upstream = NO_UPSTREAM,
+                live: LiveState | None = None) -> Plan:
+    """The plan to run for a saved `plan`: a fresh decision from the specs and the live state (`live` when read
+    already; with `upstream`, what the accounts planned before it offer), when `plan` approved exactly it.
+    Refuses a plan made for other specs, another account or another live state (StalePlanError), and one whose
+    actions are not that decision (PlanNotApproved)."""
     verify_plan(plan, session.checked)
     if plan.endpoint != session.client.target:
         raise StalePlanError(f"the plan was made against another account ({plan.endpoint}), not "
@@ -200,8 +202,8 @@ def check_fresh(plan: Plan, session: Session, upstream: Upstream = NO_UPSTREAM) 
     # commit now is not compared. Provenance says where the specs came from; whether they are the specs the
     # plan was made for is `spec_fingerprint`'s to say (the same specs at a merge commit are the same
     # approval), so another commit alone never makes a plan stale or unapproved.
-    fresh = make_plan(session.checked, session.client, prune=plan.prune, provenance=plan.provenance,
-                      upstream=upstream)
+    fresh = make_plan(session.checked, session.client, prune=plan.prune, live=live, upstream=upstream,
+                      provenance=plan.provenance)
     if fresh.fingerprint != plan.fingerprint:
         raise StalePlanError("the live state changed since the plan was made (fingerprint "
                              f"{plan.fingerprint[:12]} -> {fresh.fingerprint[:12]}); run `ftops plan` again")

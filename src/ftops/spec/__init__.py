@@ -25,7 +25,16 @@ from ._evaluation import (
     StringCheckCriterion,
     TextSimilarityCriterion,
 )
-from ._foundries import AccountEntry, account_entries, account_waves, choose_foundry, foundry_names, narrow
+from ._foundries import (
+    AccountEntry,
+    account_entries,
+    account_waves,
+    choose_foundries,
+    choose_foundry,
+    foundry_names,
+    local_groups,
+    narrow,
+)
 from ._guards import Guard
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
 from ._notifications import NotificationSpec
@@ -83,6 +92,7 @@ __all__ = [
     "UnresolvedEnv",
     "account_entries",
     "account_waves",
+    "choose_foundries",
     "choose_foundry",
     "expand_env",
     "find_root",
@@ -90,6 +100,7 @@ __all__ = [
     "foundry_names",
     "json_schema",
     "load_project",
+    "local_groups",
     "narrow",
     "normalised_hyperparameters",
     "require_connection",

@@ -16,11 +16,6 @@ from ._documents import FoundrySpec, JobRef
 if TYPE_CHECKING:
     from ._project import Project, Resource
 
-# A local Foundry's state directory when several Foundry documents leave `dataDir` unset: one per Foundry, so
-# two local accounts never share (and overwrite) one emulator's state.
-LOCAL_DATA_ROOT = ".ftops/emulators"
-
-
 def foundry_names(project: Project) -> list[str]:
     return sorted(project.foundries)
 
@@ -154,24 +149,35 @@ def check_account_order(project: Project, problems: list[Problem]) -> None:
                 res.path, res.line_of(*loc)))
 
 
-def local_data_dir(name: str) -> str:
-    return f"{LOCAL_DATA_ROOT}/{name}"
+def local_groups(project: Project) -> list[list[str]]:
+    """The `local: true` Foundry documents by the local Foundry that serves them: one process per data
+    directory, its accounts the documents naming that directory, each group by name (the first is the
+    primary account, the data directory's own; the others are added to it, `EmulatorServer(accounts=...)`)."""
+    groups: dict[Path, list[str]] = {}
+    for name in foundry_names(project):
+        spec = project.foundries[name].spec
+        if spec.local:
+            groups.setdefault((project.root / spec.data_dir).resolve(), []).append(name)
+    return list(groups.values())
 
 
-def separate_local_data_dirs(project: Project) -> None:
-    """With several Foundry documents, a `local: true` one that leaves `dataDir` unset gets its own, by name."""
-    if len(project.foundries) < 2:
-        return
-    for name, res in list(project.foundries.items()):
-        if res.spec.local and "data_dir" not in res.spec.model_fields_set:
-            spec = res.spec.model_copy(update={"data_dir": local_data_dir(name)})
-            project.foundries[name] = dataclasses.replace(res, spec=spec)
+def name_local_accounts(project: Project) -> None:
+    """Several `local: true` documents of one data directory are several accounts of one local Foundry (as
+    Azure's accounts are of one tenant: a deployment's `source` in one resolves the other). The primary keeps
+    the account it names (or the data directory's default); another that names none is the account of its
+    document's name, so each document reaches its own account."""
+    for group in local_groups(project):
+        for name in group[1:]:
+            res = project.foundries[name]
+            if res.spec.account is None:
+                project.foundries[name] = dataclasses.replace(
+                    res, spec=res.spec.model_copy(update={"account": name}))
 
 
 def _account_key(spec: FoundrySpec, root: Path) -> tuple[str, ...] | None:
     """What makes two Foundry documents the same account (None: nothing to compare yet, an unset ${VAR})."""
-    if spec.local:
-        return ("local", str((root / spec.data_dir).resolve()))
+    if spec.local:  # one local Foundry serves several accounts: the same data directory and account is one
+        return ("local", str((root / spec.data_dir).resolve()), (spec.account or "").lower())
     if spec.endpoint and "${" not in spec.endpoint:
         return ("endpoint", spec.endpoint.strip().rstrip("/").lower())
     if spec.account and "${" not in spec.account:
@@ -189,7 +195,7 @@ def check_distinct_accounts(project: Project, problems: list[Problem]) -> None:
             continue
         first = seen.setdefault(key, res)
         if first is not res:
-            what = {"local": "local data directory", "endpoint": "endpoint", "account": "account"}[key[0]]
+            what = {"local": "local data directory and account", "endpoint": "endpoint", "account": "account"}[key[0]]
             problems.append(Problem(f"Foundry {name!r} names the same {what} as Foundry {first.name!r} (at "
                                     f"{first.path}:{first.line}): one account is managed by one Foundry document",
                                     res.path, res.line))
@@ -222,6 +228,14 @@ def choose_foundry(project: Project, name: str | None) -> Project:
         raise FoundryNotChosen(f"--foundry {name}: no such Foundry document in {project.spec_dir_shown} "
                                f"(Foundry documents: {', '.join(names) or 'none'})")
     return narrow(project, name)
+
+
+def choose_foundries(project: Project, names: list[str]) -> list[str]:
+    """The Foundry documents a run over several accounts works on: `names` (each known, in name order, once),
+    or every one when none is given. An unknown name is a usage error (exit 2) naming the choices."""
+    for name in names:
+        choose_foundry(project, name)  # refuses an unknown one, in its words
+    return [n for n in foundry_names(project) if not names or n in names]
 
 
 @dataclass(frozen=True)

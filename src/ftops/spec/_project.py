@@ -31,7 +31,7 @@ from ._foundries import (
     check_account_order,
     check_cross_references,
     check_distinct_accounts,
-    separate_local_data_dirs,
+    name_local_accounts,
 )
 from ._notifications import NotificationSpec
 from ._policy import PolicySpec
@@ -462,7 +462,7 @@ def _register(project: Project, res: Resource[Any]) -> None:
 
 def _place(project: Project, problems: list[Problem]) -> None:
     """Each resource's Foundry; the only Foundry document is the Project's `foundry`."""
-    separate_local_data_dirs(project)
+    name_local_accounts(project)
     assign_foundries(project, problems)
     check_distinct_accounts(project, problems)
     check_cross_references(project, problems)

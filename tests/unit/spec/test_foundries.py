@@ -7,8 +7,7 @@ import pytest
 
 from ftops import ValidationFailed, load_project
 from ftops._exceptions import EXIT_USAGE, FoundryNotChosen
-from ftops.spec import account_entries, choose_foundry
-from ftops.spec._foundries import local_data_dir
+from ftops.spec import account_entries, choose_foundries, choose_foundry, local_groups
 from tests.conftest import BASE_SPEC, MakeProject
 
 PROD = """apiVersion: ftops/v1
@@ -119,19 +118,39 @@ spec: {endpoint: 'https://acme.openai.azure.com/', subscription: s, region: east
            "account is managed by one Foundry document" in _errors(e)
 
 
-def test_two_local_foundries_get_a_data_dir_each(make_project: MakeProject) -> None:
+def test_two_local_foundries_are_two_accounts_of_one_local_foundry(make_project: MakeProject) -> None:
     make_project(spec=_placed(BASE_SPEC, "local"), files={"specs/prod.yaml": PROD})
     project = load_project("specs")
-    assert project.foundries["local"].spec.data_dir == local_data_dir("local")
-    assert project.foundries["prod"].spec.data_dir == local_data_dir("prod")
+    local, prod = project.foundries["local"].spec, project.foundries["prod"].spec
+    assert local.data_dir == prod.data_dir == ".ftops/emulator"  # one process, one data dir
+    assert (local.account, prod.account) == (None, "prod")  # the primary keeps the data dir's; prod is its own
+    assert local_groups(project) == [["local", "prod"]]
 
 
-def test_two_local_foundries_sharing_an_explicit_data_dir_are_refused(make_project: MakeProject) -> None:
-    make_project(spec=_placed(BASE_SPEC, "local").replace("{local: true,", "{local: true, dataDir: .ftops/x,"),
-                 files={"specs/prod.yaml": PROD.replace("{local: true,", "{local: true, dataDir: .ftops/x,")})
+def test_two_local_foundries_of_one_data_dir_and_account_are_refused(make_project: MakeProject) -> None:
+    make_project(spec=_placed(BASE_SPEC, "local").replace("{local: true,", "{local: true, account: acct,"),
+                 files={"specs/prod.yaml": PROD.replace("{local: true,", "{local: true, account: ACCT,")})
     with pytest.raises(ValidationFailed) as e:
         load_project("specs")
-    assert any("names the same local data directory as Foundry 'local'" in r for r in _errors(e))
+    assert any("names the same local data directory and account as Foundry 'local'" in r for r in _errors(e))
+
+
+def test_local_foundries_of_other_data_dirs_are_other_local_foundries(make_project: MakeProject) -> None:
+    make_project(spec=_placed(BASE_SPEC, "local"),
+                 files={"specs/prod.yaml": PROD.replace("{local: true,", "{local: true, dataDir: .ftops/prod,")})
+    project = load_project("specs")
+    assert local_groups(project) == [["local"], ["prod"]]
+    assert project.foundries["prod"].spec.account is None  # the primary of its own data dir
+
+
+def test_choose_foundries_is_every_one_or_the_named_ones(make_project: MakeProject) -> None:
+    make_project(spec=_placed(BASE_SPEC, "local"), files={"specs/prod.yaml": PROD})
+    project = load_project("specs")
+    assert choose_foundries(project, []) == ["local", "prod"]
+    assert choose_foundries(project, ["prod", "local", "prod"]) == ["local", "prod"]
+    with pytest.raises(FoundryNotChosen) as e:
+        choose_foundries(project, ["prod", "staging"])
+    assert e.value.exit_code == EXIT_USAGE and "--foundry staging: no such Foundry document" in e.value.message
 
 
 def test_one_foundry_keeps_its_default_data_dir(make_project: MakeProject) -> None:

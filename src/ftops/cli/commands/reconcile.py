@@ -6,19 +6,24 @@ The layers (and with them openai and the Azure SDK) are imported inside the comm
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from ... import EXIT_CHANGES, ApplyFailed, StalePlanError, UsageError
-from .._options import FOUNDRY
+from ... import EXIT_CHANGES, ApplyFailed, FoundryNotChosen, StalePlanError, UsageError
+from .._options import FOUNDRIES, chosen
 from .._output import confirm, err, out
 
 if TYPE_CHECKING:
-    from ...plan import Override, Plan
-    from ...session import Session
+    from ... import FtopsError
+    from ...apply import ApplyResult
+    from ...plan import GitSource, LiveState, Override, Plan, Upstream
+    from ...session import Fleet, PlannedAccount, Session
+    from .._progress import ProgressReporter
 
 
 class Format(StrEnum):
@@ -57,7 +62,7 @@ def plan(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list resources with no change."),
     override: list[str] | None = OVERRIDE,
     reason: str | None = REASON,
-    foundry: str | None = FOUNDRY,
+    foundry: list[str] | None = FOUNDRIES,
 ) -> None:
     """Read the live Foundry and show what apply would do, with estimated cost and its policies.
 
@@ -65,18 +70,23 @@ def plan(
     follows it) is shown as pending and is not a change for --detailed-exitcode. A mandatory Policy that
     fails exits 1 naming it (after the plan is shown and saved).
     """
-    from .._local import session
+    from .._local import fleet
     from .._policies import overrides
 
     given = overrides(override, reason)
-
-    with session(spec_dir, foundry) as s:  # the SDKs load inside, while the local Foundry starts on the other core
-        from ...plan import make_plan
-        from ...session import read_provenance, save_plan_file
+    with fleet(spec_dir, chosen(foundry)) as f:  # the SDKs load inside, while the local Foundry starts
+        from ...session import plan_fleet, read_provenance, save_plan_file, save_plan_files
         from .. import _render as render
 
-        p = make_plan(s.checked, s.client, prune=prune, provenance=read_provenance(s.checked.project.spec_dir))
-    _record_overrides(p, given)
+        plans = plan_fleet(f, prune=prune, provenance=read_provenance(f.project.spec_dir))
+    for ap in plans:
+        _record_overrides(ap.plan, given)
+    if len(plans) > 1:
+        if out_file is not None:
+            save_plan_files([ap.plan for ap in plans], out_file)
+        _show_plans(plans, fmt, verbose, detailed_exitcode, out_file)
+        return
+    p = plans[0].plan
     if out_file is not None:
         save_plan_file(p, out_file)
     if fmt is Format.json:
@@ -92,6 +102,44 @@ def plan(
     _refuse_on_policies(p)
     if detailed_exitcode and p.has_changes:
         raise typer.Exit(EXIT_CHANGES)
+
+
+def _show_plans(plans: list[PlannedAccount], fmt: Format, verbose: bool, detailed_exitcode: bool,
+                out_file: Path | None) -> None:
+    """Several accounts' plans, grouped by account; one exit code for the run: 1 when any account's preflight
+    or policies refuse it, else 2 under --detailed-exitcode when any account has changes."""
+    from .. import _accounts as accounts
+
+    if fmt is Format.json:
+        out.print(accounts.plans_json(plans), markup=False)
+    elif fmt is Format.markdown:
+        hint = f"the whole plan is in {out_file}" if out_file is not None else ""
+        out.print(accounts.plans_markdown(plans, full_plan_hint=hint), markup=False)
+    else:
+        out.print(accounts.plans_text(plans, verbose))
+        if out_file is not None:
+            out.print(f"\nSaved the plans to {out_file}; apply them with `ftops apply {out_file}`.", markup=False)
+    _refuse_any(plans)
+    if detailed_exitcode and any(ap.plan.has_changes for ap in plans):
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def _refuse_any(plans: list[PlannedAccount]) -> None:
+    """Every account's preflight errors on stderr (each line naming its Foundry), then the first refusal of any
+    account (preflight, then a blocking Policy) as the run's one error, before anything is applied."""
+    from ...plan import require_policies
+    from ...session import require_preflight
+    from .. import _render as render
+    from .._escape import terminal
+
+    for ap in plans:
+        for g in render.group_findings(ap.plan.refused):
+            err.print(f"error: preflight: Foundry {ap.foundry}: {terminal(g.names(str))}: {terminal(g.message)}",
+                      markup=False)
+    for ap in plans:
+        require_preflight(ap.plan)
+    for ap in plans:
+        require_policies(ap.plan)
 
 
 def apply(
@@ -111,39 +159,60 @@ def apply(
                                              "before any change."),
     override: list[str] | None = OVERRIDE,
     reason: str | None = REASON,
-    foundry: str | None = FOUNDRY,
+    foundry: list[str] | None = FOUNDRIES,
 ) -> None:
     """Make the live Foundry match the specs (idempotent; safe to interrupt and run again).
 
     Run on a timer (a scheduled sync) it exits 0 when the only remaining work is Foundry's (jobs
     still training: the next run continues), and 1 when something failed or is blocked.
     """
-    from .._local import session
+    from .._local import fleet, session
     from .._policies import overrides
 
     given = overrides(override, reason)
+    names = chosen(foundry)
     if target.is_file():
-        from ...session import load_plan_file, saved_foundry, saved_spec_dir
+        from ...session import load_plans, saved_foundry, saved_spec_dir
 
-        saved = load_plan_file(target)
+        every = load_plans(target)
+        if len(every) > 1:
+            _apply_plan_files(every, names, Run(auto_approve, wait, prune, allow_downtime, given), on_stale)
+            return
+        [saved] = every
+        if len(names) > 1:
+            raise FoundryNotChosen(f"the plan file was made for Foundry {saved.foundry!r}, not --foundry "
+                                   f"{', '.join(names)}")
         # The overrides the saved plan records were reviewed with it: they still let the same policies through.
         given = [*(r.override for r in saved.policies if r.override is not None), *given]
-        with session(saved_spec_dir(saved, Path.cwd()), saved_foundry(saved, foundry)) as s:
+        with session(saved_spec_dir(saved, Path.cwd()), saved_foundry(saved, names[0] if names else None)) as s:
             fresh = _fresh_or_replan(saved, s, on_stale, auto_approve, prune)
             _record_overrides(fresh, given)
             _refuse_on_policies(fresh)
             _execute(fresh, s, wait, allow_downtime)
         return
-    with session(target, foundry) as s:
-        _plan_confirm_execute(s, auto_approve, wait, prune, allow_downtime, given)
+    with fleet(target, names) as f:
+        if not f.several:
+            [only] = f.accounts.values()
+            _plan_confirm_execute(only.session, auto_approve, wait, prune, allow_downtime, given)
+        else:
+            _apply_fleet(f, Run(auto_approve, wait, prune, allow_downtime, given))
 
 
-def drift(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: str | None = FOUNDRY) -> None:
-    """Read-only: git vs live. Exit 0 in sync, 2 when plan would change something (each one classified)."""
+def drift(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: list[str] | None = FOUNDRIES) -> None:
+    """Read-only: git vs live. Exit 0 in sync, 2 when plan would change something (each one classified); over
+    several accounts, 2 when any of them drifts."""
     from ...plan import drift_items, in_progress
+    from .. import _accounts as accounts
     from .. import _render as render
 
-    p = _read_only_plan(spec_dir, foundry)
+    plans = _read_only_plans(spec_dir, chosen(foundry))
+    if len(plans) > 1:
+        text = {Format.json: accounts.drift_json, Format.markdown: accounts.drift_markdown}.get(fmt)
+        out.print(text(plans) if text else accounts.drift_text(plans), markup=text is None)
+        if accounts.drifted(plans):
+            raise typer.Exit(EXIT_CHANGES)
+        return
+    p = plans[0].plan
     items, waiting = drift_items(p), in_progress(p)
     if fmt is Format.json:
         out.print(render.drift_json(items, waiting, p.project), markup=False)
@@ -155,17 +224,24 @@ def drift(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: str | None = FOUN
         raise typer.Exit(EXIT_CHANGES)
 
 
-def status(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: str | None = FOUNDRY) -> None:
+def status(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: list[str] | None = FOUNDRIES) -> None:
     """A table of managed resources with live status, progress and the model each deployment serves."""
     from ...plan import status_rows, verdicts
+    from .. import _accounts as accounts
     from .. import _render as render
-    from .._local import session
 
-    with session(spec_dir, foundry) as s:
-        from ...plan import make_plan, read_live
-
-        live = read_live(s.client)
-        plan = make_plan(s.checked, s.client, live=live)
+    plans = _read_only_plans(spec_dir, chosen(foundry))
+    if len(plans) > 1:
+        if fmt is Format.json:
+            out.print(accounts.status_json(plans), markup=False)
+        elif fmt is Format.markdown:
+            out.print(accounts.status_markdown(plans), markup=False)
+        else:
+            for ap in plans:
+                out.print(accounts.heading(ap))
+                out.print(render.status_table(status_rows(ap.plan, ap.live.snapshot)))
+        return
+    plan, live = plans[0].plan, plans[0].live
     rows = status_rows(plan, live.snapshot)
     if fmt is Format.json:
         out.print(render.status_json(rows), markup=False)
@@ -177,24 +253,29 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: str | None = FOU
         out.print(render.status_table(rows))
 
 
-def _read_only_plan(spec_dir: Path, foundry: str | None) -> Plan:
-    from .._local import session
+def _read_only_plans(spec_dir: Path, names: list[str]) -> list[PlannedAccount]:
+    from .._local import fleet
 
-    with session(spec_dir, foundry) as s:
-        from ...plan import make_plan
+    with fleet(spec_dir, names) as f:
+        from ...session import plan_fleet
 
-        return make_plan(s.checked, s.client)
+        return plan_fleet(f)
 
 
-def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool) -> Plan:
+def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool, *,
+                     upstream: Upstream | None = None, live: LiveState | None = None) -> Plan:
     """What the saved plan approved, if it still fits specs, data and live state; else refuse, or plan again
-    if asked (only a stale plan: one that is not what ftops decides, with nothing moved, is always refused)."""
-    from ...plan import make_plan
+    if asked (only a stale plan: one that is not what ftops decides, with nothing moved, is always refused).
+    `upstream` and `live`: an account of a run over several (what the accounts before it offer; its live state
+    as the run read it)."""
+    from ...plan import NO_UPSTREAM, make_plan
     from ...session import approve_replan, check_fresh, read_provenance
     from .. import _render as render
 
+    upstream = upstream or NO_UPSTREAM
     try:
-        return check_fresh(saved, s)  # a fresh decision, run only when the file approved exactly it
+        # a fresh decision, run only when the file approved exactly it
+        return check_fresh(saved, s, upstream=upstream, live=live)
     except StalePlanError as e:
         if on_stale is OnStale.fail:
             raise
@@ -204,7 +285,8 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
     # Replanning runs nothing of the file, and takes nothing of it but where the specs are: `prune: true` in
     # a stale file must not turn deletions on unreviewed (only `--prune` on this command line does).
     # A replan applies the specs as they are in this checkout, not the reviewed ones: it records this commit.
-    fresh = make_plan(s.checked, s.client, prune=prune, provenance=read_provenance(s.checked.project.spec_dir))
+    fresh = make_plan(s.checked, s.client, prune=prune, upstream=upstream,
+                      provenance=read_provenance(s.checked.project.spec_dir))
     out.print(render.plan_text(fresh))
     _refuse_on_preflight(fresh)
     return approve_replan(saved, fresh)
@@ -294,3 +376,198 @@ def _notify(p: Plan, s: Session) -> None:
             err.print(f"warning: {terminal(what)} not delivered: {terminal(d.detail)}", markup=False)
         elif d.outcome == "sent":
             out.print(f"sent {terminal(what)}", markup=False)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What `apply` over several accounts was asked to do (its flags)."""
+
+    auto_approve: bool
+    wait: bool
+    prune: bool
+    allow_downtime: bool
+    given: list[Override]
+    provenance: GitSource | None = None  # the git source the plans record (a plan file's: the reviewed commit)
+
+
+def _runnable(p: Plan) -> bool:
+    return p.has_changes or any(a.action == "wait" or a.pending for a in p.actions)
+
+
+def _apply_fleet(f: Fleet, run: Run) -> None:
+    """Every account's plan shown, one confirmation, then the waves applied in order (`_apply_waves`)."""
+    from ...apply import require_downtime_allowed
+    from ...session import plan_fleet, read_provenance
+    from .. import _accounts as accounts
+
+    run = dataclasses.replace(run, provenance=read_provenance(f.project.spec_dir))
+    plans = plan_fleet(f, prune=run.prune, provenance=run.provenance)
+    for ap in plans:
+        _record_overrides(ap.plan, run.given)
+    out.print(accounts.plans_text(plans))
+    _refuse_any(plans)
+    if not any(_runnable(ap.plan) for ap in plans):
+        out.print("\nNothing to apply.", markup=False)
+        for ap in plans:
+            _notify(ap.plan, f.accounts[ap.foundry].session)
+        if any(a.blocked for ap in plans for a in ap.plan.actions):
+            raise ApplyFailed("some resources are blocked (see above)")
+        return
+    for ap in plans:
+        require_downtime_allowed(ap.plan, run.allow_downtime)  # before asking: the answer could not change it
+    if any(ap.plan.has_changes for ap in plans) and not run.auto_approve:
+        _confirm()
+    _apply_waves(f, {ap.foundry: ap.plan for ap in plans}, run)
+
+
+def _apply_waves(f: Fleet, shown: dict[str, Plan], run: Run) -> None:
+    """Wave by wave: the accounts of a wave at once (with --wait each followed to its end); a later wave planned
+    again, since the waves before it moved its upstream, and run only when it makes no change the plan shown did
+    not hold (unless --auto-approve). A failed or refused account stops the waves after it; exit 1."""
+    from ...plan import NO_UPSTREAM
+    from ...session import plan_wave, upstream_after
+    from .._progress import ProgressReporter
+
+    upstream, failed = NO_UPSTREAM, list[str]()
+    for i, wave in enumerate(f.waves):
+        todo = {n: shown[n] for n in wave} if i == 0 else _replanned(f, wave, upstream, shown, run, failed)
+        if todo:  # every account of a later wave may have been refused
+            err.print("")
+            with ProgressReporter(enabled=err.is_terminal) as reporter:
+                results = _apply_accounts(f, todo, run, reporter)
+            failed += _report(f, todo, results)
+        later = [n for w in f.waves[i + 1:] for n in w]
+        if failed:
+            if later:
+                err.print(f"error: not applied: Foundry {', '.join(later)} (planned after Foundry "
+                          f"{', '.join(failed)}, which did not apply)", markup=False)
+            break
+        if later:  # what this wave offers the next, read again now that it ran
+            upstream = upstream.merged(upstream_after(plan_wave(f, wave, upstream, prune=run.prune,
+                                                                provenance=run.provenance)))
+    if failed:
+        raise ApplyFailed(f"Foundry {', '.join(failed)}: some actions failed, were skipped, are blocked or were "
+                          "refused (see above)")
+
+
+def _replanned(f: Fleet, wave: list[str], upstream: Upstream, shown: dict[str, Plan], run: Run,
+               failed: list[str]) -> dict[str, Plan]:
+    """A later wave's plans, decided again with the upstream the earlier waves left: each account whose fresh
+    plan makes a change nobody reviewed is refused in one line (added to `failed`), unless --auto-approve."""
+    from ... import FtopsError
+    from ...apply import require_downtime_allowed
+    from ...plan import require_policies
+    from ...session import plan_wave, require_preflight, unreviewed
+
+    todo: dict[str, Plan] = {}
+    for name, ap in plan_wave(f, wave, upstream, prune=run.prune, provenance=run.provenance).items():
+        p = ap.plan
+        _record_overrides(p, run.given)
+        new = unreviewed(shown[name], p)
+        if new and not run.auto_approve:
+            first = new[0]
+            err.print(f"error: Foundry {name}: planned again after the earlier accounts applied, it would "
+                      f"{first.action} {first.resource} ({len(new)} change(s) the plan shown did not hold): "
+                      "refusing it; review a new plan (or pass --auto-approve)", markup=False)
+            failed.append(name)
+            continue
+        try:
+            require_preflight(p)
+            require_policies(p)
+            require_downtime_allowed(p, run.allow_downtime)
+        except FtopsError as e:
+            err.print(f"error: Foundry {name}: {e.message}", markup=False)
+            failed.append(name)
+            continue
+        todo[name] = p
+    return todo
+
+
+def _apply_accounts(f: Fleet, todo: dict[str, Plan], run: Run,
+                    reporter: ProgressReporter) -> dict[str, ApplyResult | FtopsError]:
+    """Each account's plan applied at once on a thread of its own (one deployment write at a time per account,
+    as apply does for one); an account's error is its result, not the others' end."""
+    from ... import FtopsError
+    from ...apply import apply_plan, require_permissions
+    from ...session import for_each
+
+    def applied(name: str) -> ApplyResult | FtopsError:
+        s, p = f.accounts[name].session, todo[name]
+        foundry = s.checked.project.foundry
+        try:
+            require_permissions(p, s.client)
+            return apply_plan(p, s.checked, s.client, wait_jobs=run.wait,
+                              concurrency=foundry.spec.concurrency if foundry else 8,
+                              reporter=reporter.for_account(name), allow_downtime=run.allow_downtime)
+        except FtopsError as e:
+            return e
+
+    return for_each(list(todo), applied)
+
+
+def _report(f: Fleet, todo: dict[str, Plan], results: dict[str, ApplyResult | FtopsError]) -> list[str]:
+    """Each account's apply summary under its Foundry's name, its notifications delivered; the accounts that
+    failed."""
+    from ... import FtopsError
+    from .. import _render as render
+    from .._escape import terminal
+
+    failed: list[str] = []
+    for name, result in results.items():
+        out.print(f"\n[bold]== Foundry {name}[/]")
+        if isinstance(result, FtopsError):
+            err.print(f"error: Foundry {name}: {terminal(result.message)}", markup=False)
+            failed.append(name)
+            continue
+        out.print(render.apply_summary(result))
+        _notify(todo[name], f.accounts[name].session)
+        if not result.ok:
+            failed.append(name)
+    return failed
+
+
+def _apply_plan_files(saved: list[Plan], names: list[str], run: Run, on_stale: OnStale) -> None:
+    """`apply FILE` of a run over several accounts: every saved plan verified against a fresh decision (wave by
+    wave, each with the upstream of the fresh plans before it) before any change, then the waves applied as
+    `apply DIR` applies them, a later wave again only within what the file approved."""
+    from ...session import saved_spec_dir
+
+    recorded = [p.foundry for p in saved]
+    if names and sorted(names) != sorted(recorded):
+        raise FoundryNotChosen(f"the plan file was made for Foundry {', '.join(recorded)}, not --foundry "
+                               f"{', '.join(names)}")
+    # The overrides the saved plans record were reviewed with them: they still let the same policies through.
+    given = [*(r.override for p in saved for r in p.policies if r.override is not None), *run.given]
+    run = Run(run.auto_approve, run.wait, run.prune, run.allow_downtime, given, saved[0].provenance)
+    from .._local import fleet
+
+    with fleet(saved_spec_dir(saved[0], Path.cwd()), recorded) as f:
+        fresh = _fresh_fleet(f, {p.foundry: p for p in saved}, on_stale, run)
+        for p in fresh.values():
+            _record_overrides(p, run.given)
+            _refuse_on_policies(p)
+        _apply_waves(f, fresh, run)
+
+
+def _fresh_fleet(f: Fleet, saved: dict[str, Plan], on_stale: OnStale, run: Run) -> dict[str, Plan]:
+    """Each account's fresh decision, approved by its saved plan (`check_fresh`), read at once and decided wave
+    by wave as `plan` decided them; a refusal names its Foundry."""
+    from ... import FtopsError
+    from ...plan import NO_UPSTREAM
+    from ...session import PlannedAccount, read_all, upstream_after
+
+    lives, upstream, fresh = read_all(f), NO_UPSTREAM, {}
+    for wave in f.waves:
+        planned = {}
+        for name in wave:
+            acc = f.accounts[name]
+            try:
+                fresh[name] = _fresh_or_replan(saved[name], acc.session, on_stale, run.auto_approve, run.prune,
+                                               upstream=upstream, live=lives[name])
+            except FtopsError as e:
+                e.message = f"Foundry {name}: {e.message}"
+                e.args = (e.message,)
+                raise
+            planned[name] = PlannedAccount(name, acc.region, acc.client.account_id, fresh[name], lives[name])
+        upstream = upstream.merged(upstream_after(planned))
+    return fresh

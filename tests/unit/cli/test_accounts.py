@@ -1,0 +1,68 @@
+"""The output of a run over several accounts: grouped by Foundry (text, JSON, Markdown), one exit decision for
+the run, and the Foundry names `--foundry`/FTOPS_FOUNDRY give."""
+
+from __future__ import annotations
+
+import json
+
+from ftops.cli._accounts import drift_json, drifted, plans_json, plans_markdown, plans_text, run_line
+from ftops.cli._options import chosen
+from ftops.foundry import Snapshot
+from ftops.plan import LiveState, NoOp, Plan, RollOut
+from ftops.plan._actions import Cost
+from ftops.session import PlannedAccount
+
+
+def _account(foundry: str, region: str, n_changes: int, *, drift: bool = False) -> PlannedAccount:
+    actions: list[RollOut | NoOp] = [
+        RollOut(id=f"deployment.d{i}:update", name=f"d{i}", action="update", job="j", job_hash="a" * 16,
+                sku="GlobalStandard", capacity=70, spec_hash="b" * 16, changes={"sku.capacity": (60, 70)},
+                reason="spec changed: sku.capacity " + "x" * 80, cost=Cost(monthly_usd=10.0),
+                drift="modified" if drift else None)
+        for i in range(n_changes)]
+    actions.append(NoOp(id="deployment.keep:no-op", name="keep", kind="Deployment", reason="in sync"))
+    plan = Plan(project="p", endpoint=f"sub/g/{foundry}", fingerprint="0" * 16, spec_fingerprint="1" * 16,
+                spec_dir="specs", foundry=foundry, created_at=1.8e9, actions=actions)
+    return PlannedAccount(foundry, region, f"/subscriptions/sub/resourceGroups/g/providers/"
+                       f"Microsoft.CognitiveServices/accounts/{foundry}", plan, LiveState(Snapshot()))
+
+
+def test_text_is_each_account_under_its_heading_then_the_run() -> None:
+    text = plans_text([_account("dev", "swedencentral", 1), _account("prod", "eastus2", 0)])
+    dev, prod = text.index("== Foundry dev[/] · account sub/g/dev · swedencentral"), text.index("== Foundry prod")
+    assert dev < text.index("d0") < prod < text.index("No changes.")
+    assert text.endswith("2 Foundry accounts, 1 with changes: dev.[/]")
+
+
+def test_json_has_one_entry_per_foundry_with_its_plan() -> None:
+    data = json.loads(plans_json([_account("dev", "swedencentral", 2), _account("prod", "eastus2", 0)]))
+    assert data["format_version"] == 1 and data["changes"] is True
+    assert [(e["foundry"], e["account"], e["region"]) for e in data["foundries"]] == [
+        ("dev", "sub/g/dev", "swedencentral"), ("prod", "sub/g/prod", "eastus2")]
+    assert data["foundries"][1]["account_id"].endswith("/accounts/prod")
+    assert [a["name"] for a in data["foundries"][0]["plan"]["actions"]] == ["d0", "d1", "keep"]
+    assert data["foundries"][0]["plan"]["format_version"] == 3  # a plan as one account's JSON holds it
+
+
+def test_markdown_is_one_summary_and_a_section_per_account_within_the_cap() -> None:
+    plans = [_account(f"a{i}", "eastus2", 300) for i in range(4)]
+    md = plans_markdown(plans, limit=60_000)
+    assert len(md) < 60_000
+    assert md.startswith("## ftops plan over several Foundry accounts\n\n**4 Foundry accounts, 4 with changes")
+    assert md.count("| `a") == 4 and md.count("## Foundry `a") == 4
+    assert md.count("more resource(s) not shown") == 4  # each section says what it left out
+
+
+def test_the_run_drifts_when_any_account_drifts() -> None:
+    calm, drifting = _account("dev", "swedencentral", 0), _account("prod", "eastus2", 1, drift=True)
+    assert not drifted([calm]) and drifted([calm, drifting])
+    data = json.loads(drift_json([calm, drifting]))
+    assert data["drift"] is True
+    assert [(e["foundry"], e["drift"]["drift"]) for e in data["foundries"]] == [("dev", False), ("prod", True)]
+    assert run_line([calm, drifting]) == "2 Foundry accounts, 1 with changes: prod."
+
+
+def test_foundry_names_split_at_commas_and_spaces_once_each() -> None:
+    assert chosen(None) == [] and chosen([]) == []
+    assert chosen(["dev, prod", "staging", "dev"]) == ["dev", "prod", "staging"]
+    assert chosen(["dev prod,,staging "]) == ["dev", "prod", "staging"]
