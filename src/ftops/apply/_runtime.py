@@ -361,11 +361,13 @@ def _cancel_duplicate(rt: Runtime, ours: str, theirs: str) -> None:
 def oldest_upload(rt: Runtime, filename: str, created_at: int, known: LiveFile | None = None) -> LiveFile | None:
     """The upload of `filename` that survives racing applies: the oldest live one by (created_at, id).
 
-    Looked at in a listing that began once Foundry's clock is UPLOAD_SETTLE_SECONDS (+1 s for its rounding)
-    past `created_at`: any rival that is older exists by then, and one created later sees ours and deletes
-    its own. `known` is an upload known to be live (ours, or the one the plan waits for).
+    Looked at in a listing whose Date reads CONCLUSIVE_SECONDS past `created_at` (the jobs' rule): Foundry's
+    clock is then at least UPLOAD_SETTLE_SECONDS past the start of that second, so any older rival is listed,
+    and one created later sees ours and deletes its own. (A Date is rounded down: a Date of c + 2 is a clock of
+    c + 2 or more, so no second more is needed for the rounding.) `known` is an upload known to be live (ours,
+    or the one the plan waits for).
     """
-    view = rt.recent_files.at_server_time(created_at + math.ceil(UPLOAD_SETTLE_SECONDS + 1), rt.stop)
+    view = rt.recent_files.at_server_time(created_at + CONCLUSIVE_SECONDS, rt.stop)
     listed = [f for f in rt.recent_files.group(filename) if known is None or f.id != known.id]
     for f in sorted([*listed, *([known] if known else [])], key=lambda f: (f.created_at, f.id)):
         if known is not None and f.id == known.id:

@@ -159,7 +159,8 @@ def test_an_upload_waits_until_foundrys_clock_is_past_its_second_then_keeps_the_
     ours = foundry.add_file(FILENAME, file_id="file-b")  # the same second; theirs sorts first
     kept = settle_upload(rt, ours)
     assert kept.id == theirs.id and foundry.deleted == [ours.id]
-    assert foundry.listings[-1] == ("files", NOW + 3)  # created_at + 1.5 s, and 1 s for the Date's rounding
+    # created_at + 1.5 s: the first Date that shows it is created_at + 2 (a Date is rounded down, never up)
+    assert foundry.listings[-1] == ("files", NOW + 2)
     assert rt.notes == [f"a concurrent apply uploaded {theirs.id} first; deleted our duplicate upload {ours.id}"]
 
 
