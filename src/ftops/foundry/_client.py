@@ -43,6 +43,7 @@ PAGE = 100
 FILES_PAGE = 10_000
 JOBS_PAGE = 100
 RECENT_PAGE = 100  # a run's own recent listings: small pages, stopped once older objects are reached
+FIND_SKEW_SECONDS = 60  # how far before the last Date seen a look for an ambiguous upload's file begins
 # A listing that has not ended after this many pages is a server whose paging loops (a nextLink or cursor that
 # never ends): ftops stops rather than read forever. Azure's quotas keep real listings to a few pages.
 MAX_PAGES = 1_000
@@ -464,7 +465,8 @@ class FoundryClient:
                 created = self.oai.files.create(file=(filename, _ProgressReader(f, sent), "application/jsonl"),  # type: ignore[arg-type]
                                                 purpose="fine-tune", timeout=self._oai(t))
             return LiveFile.parse(created)
-        return self._create_once(send, lambda: self._find_file(filename, size), f"upload {filename}",
+        since = self._since()  # a file the attempt made is newer: the look reads only newer pages
+        return self._create_once(send, lambda: self._find_file(filename, size, since), f"upload {filename}",
                                  timeout=self.timeouts.for_upload(size))
 
     def import_file(self, content_url: str, filename: str) -> LiveFile:
@@ -481,23 +483,30 @@ class FoundryClient:
             created = self.oai.post("/files/import", body=body, cast_to=FileObject, options={"timeout": self._oai(t)})
             return LiveFile.parse(created)
         try:
-            return self._create_once(send, lambda: self._find_named(filename), f"import {filename}",
+            since = self._since()
+            return self._create_once(send, lambda: self._find_named(filename, since), f"import {filename}",
                                      timeout=self.timeouts.write)
         except FoundryError as e:
             e.message = redact_text(e.message)
             e.args = (e.message,)
             raise
 
-    def _find_named(self, filename: str) -> LiveFile | None:
-        found = [f for f in self.list_files() if f.filename == filename]
+    def _find_named(self, filename: str, since: int | None) -> LiveFile | None:
+        found = [f for f in self.recent_files(since)[0] if f.filename == filename]
         return min(found, key=lambda f: (f.created_at, f.id)) if found else None
 
-    def _find_file(self, filename: str, size: int) -> LiveFile | None:
-        found = [f for f in self.list_files() if f.filename == filename and f.bytes == size]
+    def _find_file(self, filename: str, size: int, since: int | None) -> LiveFile | None:
+        found = [f for f in self.recent_files(since)[0] if f.filename == filename and f.bytes == size]
         return min(found, key=lambda f: (f.created_at, f.id)) if found else None
+
+    def _since(self) -> int | None:
+        """Where a look for what an attempt about to start may create begins (Foundry's clock): the last Date
+        seen, less a margin for clock skew between Foundry's servers. None (every file) before any Date."""
+        return None if self.server_time is None else int(self.server_time) - FIND_SKEW_SECONDS
 
     def _upload_in_parts(self, path: Path, filename: str, size: int, progress: Progress | None) -> LiveFile:
         # An Upload is only a session (it expires unused), so a retried create costs nothing.
+        since = self._since()
         upload = self._call(lambda t: self.oai.uploads.create(filename=filename, purpose="fine-tune", bytes=size,
                                                               mime_type="application/jsonl", timeout=self._oai(t)),
                             f"start upload of {filename}", timeout=self.timeouts.write)
@@ -518,7 +527,8 @@ class FoundryClient:
                 raise TemporaryFoundryError(f"upload of {filename} completed without a file")
             return LiveFile.parse(done.file)
         # A completion applied but whose answer was lost created the file: adopt it, never fail on it.
-        return self._create_once(complete, lambda: self._find_file(filename, size), f"complete upload of {filename}",
+        return self._create_once(complete, lambda: self._find_file(filename, size, since),
+                                 f"complete upload of {filename}",
                                  timeout=self.timeouts.for_upload(size))
 
     def delete_file(self, file_id: str) -> None:
