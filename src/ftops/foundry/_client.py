@@ -220,8 +220,7 @@ class FoundryClient:
         def fetch(kwargs: dict[str, Any]) -> tuple[list[Any], bool, float | None]:
             raw = self._call(self._page(self.oai.files.with_raw_response.list, kwargs), "list files",
                              timeout=self.timeouts.read)
-            listed = raw.parse()
-            return list(listed.data), bool(getattr(listed, "has_more", False)), _date(raw.headers.get("date"))
+            return (*_cursor_page(raw, "list files"), _date(raw.headers.get("date")))
         items, when = self._newest_first(fetch, {"limit": page, "purpose": "fine-tune", "order": "desc"},
                                          LiveFile.parse, created_after)
         return items, when
@@ -239,8 +238,7 @@ class FoundryClient:
         def fetch(kwargs: dict[str, Any]) -> tuple[list[Any], bool, float | None]:
             raw = self._call(self._page(self.oai.fine_tuning.jobs.with_raw_response.list, kwargs),
                              "list fine-tuning jobs", timeout=self.timeouts.read)
-            listed = raw.parse()
-            return list(listed.data), bool(listed.has_more), _date(raw.headers.get("date"))
+            return (*_cursor_page(raw, "list fine-tuning jobs"), _date(raw.headers.get("date")))
         kwargs: dict[str, Any] = {"limit": page}
         if metadata:
             kwargs["metadata"] = metadata
@@ -262,7 +260,7 @@ class FoundryClient:
             out.extend(parse(item) for item in raw)
             if not raw or not more or (created_after is not None and out[-1].created_at < created_after):
                 break
-            after = cursor.next(raw[-1].id)
+            after = cursor.next(out[-1].id)
         if created_after is not None:
             out = [o for o in out if o.created_at >= created_after]
         return out, began
@@ -801,6 +799,20 @@ def _bounded(pages: Iterable[T], what: str) -> Iterator[T]:
         if n >= MAX_PAGES:
             raise _endless(what, MAX_PAGES)
         yield page
+
+
+def _cursor_page(raw: Any, what: str) -> tuple[list[dict[str, Any]], bool]:
+    """A cursor page's items and whether more follow, read from the answer's JSON. Not through openai's models:
+    building them costs about ten times the parse (a 5,000-resource plan: 0.2 s of CPU for 2,000 jobs), and
+    LiveJob.parse and LiveFile.parse read the plain objects alike."""
+    try:
+        body = orjson.loads(raw.content)
+    except orjson.JSONDecodeError:
+        raise PermanentFoundryError(f"{what}: Foundry's answer is not JSON") from None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        raise PermanentFoundryError(f"{what}: Foundry's answer has no list of items (`data`)")
+    return [item for item in data if isinstance(item, dict)], body.get("has_more") is True
 
 
 class Cursor:
