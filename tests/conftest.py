@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,6 +58,32 @@ metadata: {name: clippy-prod}
 spec:
   model: {job: clippy, checkpoint: best}
   sku: {name: GlobalStandard, capacity: 50}
+"""
+
+# BASE_SPEC as Foundry `dev` (swedencentral) beside a Foundry `prod` (eastus2) with a job of its own: one spec
+# directory of two local accounts, each planned on its own (a CI fleet, `ftops merge-plans`).
+TWO_ACCOUNTS_SPEC = re.sub(r"metadata: \{name: (?!local\})", "metadata: {foundry: dev, name: ",
+                           BASE_SPEC).replace("metadata: {name: local}", "metadata: {name: dev}") + """---
+apiVersion: ftops/v1
+kind: Foundry
+metadata: {name: prod}
+spec: {local: true, region: eastus2, namespace: clippy-prod}
+---
+apiVersion: ftops/v1
+kind: Dataset
+metadata: {name: prod-train, foundry: prod}
+spec: {path: data/train.jsonl}
+---
+apiVersion: ftops/v1
+kind: FineTuningJob
+metadata: {name: prod-job, foundry: prod}
+spec:
+  baseModel: gpt-4.1-mini-2025-04-14
+  method: supervised
+  trainingType: GlobalStandard
+  trainingData: prod-train
+  hyperparameters: {n_epochs: 1}
+  suffix: prodjob
 """
 
 MakeProject = Callable[..., Path]

@@ -3,7 +3,13 @@
 The action's YAML only passes inputs through `env:`; every decision lives here so it can be tested by
 running this file as GitHub would (tests/ci/). Standard library only: it runs before anything but ftops
 is installed. Inputs (env): FTOPS_COMMAND, FTOPS_SPEC_DIR, FTOPS_PLAN_FILE, FTOPS_PLAN_ARTIFACT,
-FTOPS_COMMENT, FTOPS_ISSUE, GH_TOKEN; and GitHub's own GITHUB_* variables.
+FTOPS_COMMENT, FTOPS_ISSUE, FTOPS_INPUT_FOUNDRY, FTOPS_PLANS_DIR, GH_TOKEN; and GitHub's own GITHUB_* variables.
+
+A fleet of runners (docs/ci.md, "A fleet of runners"): `matrix` prints the spec directory's accounts as a
+matrix (output `matrix`); `plan` with `foundry` plans that one account and names the artifact its plan file
+is uploaded as (`<plan-artifact>-<foundry>`), posting no comment; `merge` reads the plan files action.yml
+downloaded into FTOPS_PLANS_DIR, merges them with `ftops merge-plans` and keeps the ONE comment; `apply` with
+`foundry` applies the plan saved for that account.
 
 Exit codes: ftops' 0 and 2 (changes, drift) are success for the step, told through the outputs
 `exit-code` and `has-changes`; 1 (or anything else) fails the step, after the summary and outputs are
@@ -14,13 +20,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COMMANDS = ("validate", "plan", "apply", "drift", "sync")
+COMMANDS = ("validate", "plan", "apply", "drift", "sync", "matrix", "merge")
+# A Foundry document's metadata.name (the spec's rule): also safe in an artifact name and a process environment.
+# The commands whose exit 2 is information (changes, drift), not an error.
+INFORMATION_CODE_2 = ("plan", "drift", "merge")
+FOUNDRY_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # GitHub refuses comments and issue bodies above 65,536 characters; keep room for the footer.
 BODY_LIMIT = 64_000
 DRIFT_LABEL = "ftops-drift"
@@ -40,6 +52,13 @@ class Inputs:
     issue: bool
     override: tuple[str, ...] = ()  # soft-mandatory policies let through (plan, apply, sync), with the reason
     override_reason: str = ""
+    foundry: str = ""  # one account of a fleet: the Foundry document this runner works on
+    plans_dir: str = ""  # merge: where action.yml downloaded the accounts' plan artifacts
+
+    @property
+    def artifact(self) -> str:
+        """The artifact a plan file travels in: `plan-artifact`, with the account's name in a fleet."""
+        return f"{self.plan_artifact}-{self.foundry}" if self.foundry else self.plan_artifact
 
     @staticmethod
     def from_env(env: dict[str, str]) -> Inputs:
@@ -51,11 +70,28 @@ class Inputs:
         reason = env.get("FTOPS_OVERRIDE_REASON", "").strip()
         if bool(override) != bool(reason):
             raise ActionError("inputs override and override-reason go together: the policies to let through, and why")
-        return Inputs(command=command, spec_dir=spec_dir, override=override, override_reason=reason,
-                      plan_file=env.get("FTOPS_PLAN_FILE", "").strip(),
-                      plan_artifact=env.get("FTOPS_PLAN_ARTIFACT", "").strip(),
-                      comment=_flag(env, "FTOPS_COMMENT", default=True),
-                      issue=_flag(env, "FTOPS_ISSUE", default=False))
+        foundry = env.get("FTOPS_INPUT_FOUNDRY", "").strip()
+        if foundry and not FOUNDRY_NAME.match(foundry):
+            raise ActionError(f"input foundry: {foundry[:70]!r} is not a Foundry document's name (metadata.name)")
+        inputs = Inputs(command=command, spec_dir=spec_dir, override=override, override_reason=reason,
+                        plan_file=env.get("FTOPS_PLAN_FILE", "").strip(),
+                        plan_artifact=env.get("FTOPS_PLAN_ARTIFACT", "").strip(),
+                        comment=_flag(env, "FTOPS_COMMENT", default=True),
+                        issue=_flag(env, "FTOPS_ISSUE", default=False),
+                        foundry=foundry, plans_dir=env.get("FTOPS_PLANS_DIR", "").strip())
+        inputs.check_fleet()
+        return inputs
+
+    def check_fleet(self) -> None:
+        """What a fleet's commands need: the artifact name the runners and the merge share."""
+        if self.command == "merge" and not self.plan_artifact:
+            raise ActionError("command merge needs input plan-artifact: the name the plan jobs upload their plan "
+                              "files under (each with -<foundry> appended)")
+        if self.foundry and self.command == "plan" and not self.plan_artifact:
+            raise ActionError("input foundry with command plan needs input plan-artifact: the plan file is uploaded "
+                              "as <plan-artifact>-<foundry> for the merge job")
+        if self.foundry and self.command in ("validate", "matrix", "merge"):
+            raise ActionError(f"input foundry is for plan, apply, sync and drift, not {self.command}")
 
 
 def override_args(inputs: Inputs) -> list[str]:
@@ -63,6 +99,11 @@ def override_args(inputs: Inputs) -> list[str]:
     if not inputs.override:
         return []
     return [*(x for name in inputs.override for x in ("--override", name)), "--reason", inputs.override_reason]
+
+
+def account_args(inputs: Inputs) -> list[str]:
+    """`--foundry NAME` for the commands that work on one account of a fleet, or nothing."""
+    return ["--foundry", inputs.foundry] if inputs.foundry else []
 
 
 def _flag(env: dict[str, str], name: str, *, default: bool) -> bool:
@@ -229,7 +270,7 @@ def do_plan(inputs: Inputs, event: Event, env: dict[str, str], report: Report) -
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.unlink(missing_ok=True)  # an older run's file must not speak for this plan
     ran = ftops("plan", inputs.spec_dir, "--format", "markdown", "--detailed-exitcode", "--out", str(saved),
-                *override_args(inputs))
+                *override_args(inputs), *account_args(inputs))
     if ran.code in (0, 2):
         report.add(ran.stdout)
         report.blocked = count_blocked(saved)
@@ -243,6 +284,11 @@ def do_plan(inputs: Inputs, event: Event, env: dict[str, str], report: Report) -
                    f"`override-reason` inputs.\n\n{errors_block(ran)}")
     else:
         report.add(f"### ftops plan: `{inputs.spec_dir}`\n\n❌ plan failed\n\n{errors_block(ran)}")
+    if inputs.foundry and saved.is_file():
+        # One account of a fleet: action.yml uploads the file (a policy-blocked plan too, so the merged comment
+        # shows the block) under a name the merge job's pattern finds.
+        report.outputs["artifact-name"] = inputs.artifact
+        report.outputs["artifact-file"] = str(saved)
     return ran
 
 
@@ -261,7 +307,7 @@ def do_apply(inputs: Inputs, env: dict[str, str], report: Report) -> Ran:
                    "still fresh; if the specs or the live Foundry changed since, ftops plans again and "
                    "applies the new plan (shown below).")
         return apply_and_report(report, "apply", str(plan), "--auto-approve", "--on-stale", "replan",
-                                *override_args(inputs))
+                                *override_args(inputs), *account_args(inputs))
     return replan_and_apply(inputs, env, report)
 
 
@@ -271,14 +317,15 @@ def replan_and_apply(inputs: Inputs, env: dict[str, str], report: Report) -> Ran
     fresh.parent.mkdir(parents=True, exist_ok=True)
     report.add(f"### ftops apply: `{inputs.spec_dir}`\n\nNo saved plan was found for this change: "
                "planned again. This is the plan that is applied:")
-    planned = ftops("plan", inputs.spec_dir, "--format", "markdown", "--out", str(fresh), *override_args(inputs))
+    planned = ftops("plan", inputs.spec_dir, "--format", "markdown", "--out", str(fresh), *override_args(inputs),
+                    *account_args(inputs))
     if planned.code != 0:
         report.add(f"❌ plan failed\n\n{errors_block(planned)}")
         return planned
     report.add(planned.stdout)
     report.outputs["plan-file"] = str(fresh)
     return apply_and_report(report, "apply", str(fresh), "--auto-approve", "--on-stale", "replan",
-                            *override_args(inputs))
+                            *override_args(inputs), *account_args(inputs))
 
 
 def apply_and_report(report: Report, *args: str) -> Ran:
@@ -291,11 +338,12 @@ def apply_and_report(report: Report, *args: str) -> Ran:
 def do_sync(inputs: Inputs, report: Report) -> Ran:
     report.add(f"### ftops sync: `{inputs.spec_dir}`\n\nThe scheduled tick: apply what is merged, promote "
                "finished jobs; work that only waits for Foundry is left for the next tick.")
-    return apply_and_report(report, "apply", inputs.spec_dir, "--auto-approve", *override_args(inputs))
+    return apply_and_report(report, "apply", inputs.spec_dir, "--auto-approve", *override_args(inputs),
+                            *account_args(inputs))
 
 
 def do_drift(inputs: Inputs, env: dict[str, str], report: Report) -> Ran:
-    ran = ftops("drift", inputs.spec_dir, "--format", "markdown")
+    ran = ftops("drift", inputs.spec_dir, "--format", "markdown", *account_args(inputs))
     if ran.code in (0, 2):
         report.add(ran.stdout)
     else:
@@ -307,6 +355,56 @@ def do_drift(inputs: Inputs, env: dict[str, str], report: Report) -> Ran:
             report.add(f"❌ could not update the drift issue: {e}")
             return Ran(1, ran.stdout, str(e))
         report.outputs["issue-number"] = number or ""
+    return ran
+
+
+def do_matrix(inputs: Inputs, report: Report) -> Ran:
+    """The spec directory's accounts as a GitHub Actions matrix (output `matrix`, for fromJSON)."""
+    ran = ftops("matrix", inputs.spec_dir, "--format", "json")
+    title = f"### ftops matrix: `{inputs.spec_dir}`"
+    if ran.code != 0:
+        report.add(f"{title}\n\n❌ matrix failed\n\n{errors_block(ran)}")
+        return ran
+    report.outputs["matrix"] = ran.stdout.strip()
+    include = json.loads(ran.stdout).get("include", [])
+    names = ", ".join(f"`{e.get('foundry')}` ({e.get('region')})" for e in include)
+    report.add(f"{title}\n\n{len(include)} account(s), one plan job each: {names}")
+    return ran
+
+
+def plan_files(plans_dir: Path) -> list[Path]:
+    """The plan files action.yml downloaded: one directory per artifact, or the file itself when the pattern
+    matched one artifact only (actions/download-artifact v8.0.1, src/download-artifact.ts: a single match is
+    extracted into `path` directly)."""
+    if not plans_dir.is_dir():
+        return []
+    return sorted({*plans_dir.glob("*.json"), *plans_dir.glob("*/*.json")})
+
+
+def do_merge(inputs: Inputs, event: Event, report: Report) -> Ran | None:
+    """ONE comment for a fleet: the plan files of the accounts' plan jobs, merged by `ftops merge-plans`."""
+    title = f"### ftops plan: `{inputs.spec_dir}`"
+    if event.is_fork:
+        report.add(f"{title}\n\n{FORK_NOTE}")
+        return None
+    files = plan_files(Path(inputs.plans_dir)) if inputs.plans_dir else []
+    if not files:
+        report.add(f"{title}\n\n❌ no plan file was downloaded (artifacts `{inputs.plan_artifact}-*`): every "
+                   "account's plan job failed or was skipped; their logs say why.")
+        return Ran(1, "", "no plan files")
+    # --require-all: an account whose plan job failed fails this check too (the matrix jobs' own names cannot be
+    # required by branch protection; this job's can).
+    ran = ftops("merge-plans", *map(str, files), "--format", "markdown", "--detailed-exitcode", "--require-all")
+    report.blocked = sum(count_blocked(f) for f in files)
+    blocks = sorted({b for f in files for b in policy_blocks(f)})
+    if ran.code in (0, 2):
+        report.add(ran.stdout)
+    elif ran.code == 1 and blocks:
+        report.policy_blocks = blocks
+        report.add(f"{ran.stdout}\n\n❌ **blocked by policy** ({', '.join(f'`{b}`' for b in blocks)}): nothing "
+                   f"can be applied.\n\n{errors_block(ran)}")
+    else:
+        report.add(f"{ran.stdout}\n\n{title}\n\n❌ merging the plans failed\n\n{errors_block(ran)}")
     return ran
 
 
@@ -332,20 +430,21 @@ def fetch_saved_plan(inputs: Inputs, env: dict[str, str], report: Report) -> Pat
         report.add(f"No merged pull request points at `{sha[:12]}`; no saved plan to apply.")
         return None
     head_sha = pr["head"]["sha"]
-    listing = json.loads(gh("api", f"repos/{repo}/actions/artifacts?name={inputs.plan_artifact}&per_page=100"))
+    listing = json.loads(gh("api", f"repos/{repo}/actions/artifacts?name={inputs.artifact}&per_page=100"))
     candidates = [a for a in listing.get("artifacts", [])
                   if not a.get("expired")
                   and a.get("workflow_run", {}).get("head_sha") == head_sha
                   and a["workflow_run"].get("head_repository_id") == a["workflow_run"].get("repository_id")]
     if not candidates:
-        report.add(f"No artifact `{inputs.plan_artifact}` was saved for pull request #{pr['number']} "
+        report.add(f"No artifact `{inputs.artifact}` was saved for pull request #{pr['number']} "
                    f"(head `{head_sha[:12]}`).")
         return None
     newest = max(candidates, key=lambda a: str(a.get("created_at", "")))
     dest = runner_temp(env) / "saved-plan"
+    shutil.rmtree(dest, ignore_errors=True)  # an older download must not speak for this plan
     dest.mkdir(parents=True, exist_ok=True)
     gh("run", "download", str(newest["workflow_run"]["id"]), "--repo", repo,
-       "--name", inputs.plan_artifact, "--dir", str(dest))
+       "--name", inputs.artifact, "--dir", str(dest))
     plan = dest / Path(inputs.plan_file).name
     report.outputs["saved-plan-pr"] = str(pr["number"])
     return plan if plan.is_file() else None
@@ -354,7 +453,7 @@ def fetch_saved_plan(inputs: Inputs, env: dict[str, str], report: Report) -> Pat
 def sync_drift_issue(inputs: Inputs, env: dict[str, str], *, drifted: bool, body: str) -> str | None:
     """Keep ONE open issue per spec directory while drift lasts; close it when in sync."""
     repo = env.get("GITHUB_REPOSITORY", "")
-    title = f"ftops drift: {inputs.spec_dir}"
+    title = f"ftops drift: {inputs.spec_dir}" + (f" ({inputs.foundry})" if inputs.foundry else "")  # one per account
     listed = json.loads(gh("issue", "list", "--repo", repo, "--state", "open", "--label", DRIFT_LABEL,
                            "--json", "number,title", "--limit", "100") or "[]")
     existing = next((str(i["number"]) for i in listed if i.get("title") == title), None)
@@ -400,6 +499,8 @@ def comment_body(inputs: Inputs, env: dict[str, str], markdown: str) -> str:
               f"[run and full summary]({run_url(env)})")
     if inputs.plan_file and inputs.command == "plan":
         footer += f" · plan file `{Path(inputs.plan_file).name}` saved with the run"
+    if inputs.command == "merge":
+        footer += f" · each account's plan file saved as artifact `{inputs.plan_artifact}-<account>`"
     return cap(markdown) + footer + "</sub>\n"
 
 
@@ -411,9 +512,17 @@ def outcome(command: str, code: int, skipped: bool, blocked: int = 0, policy_blo
         return "skipped"
     if policy_blocked:  # a mandatory policy fails on the plan: the step fails
         return "policy-blocked"
+    if code == 2 and command not in INFORMATION_CODE_2:
+        return "failed"
     if blocked and code in (0, 2):  # apply would end in exit 1 with these: never "success"
         return "blocked"
     return {0: "success", 2: "drift" if command == "drift" else "changes"}.get(code, "failed")
+
+
+def wants_comment(inputs: Inputs, event: Event) -> bool:
+    """The ONE plan comment: a plan of one account, or a fleet's merge; a fleet's plan jobs leave it to the merge."""
+    planned = inputs.command == "merge" or (inputs.command == "plan" and not inputs.foundry)
+    return inputs.comment and planned and event.is_pull_request and not event.is_fork
 
 
 def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
@@ -427,18 +536,24 @@ def execute(inputs: Inputs, event: Event, env: dict[str, str]) -> Report:
         ran = do_apply(inputs, env, report)
     elif inputs.command == "sync":
         ran = do_sync(inputs, report)
+    elif inputs.command == "matrix":
+        ran = do_matrix(inputs, report)
+    elif inputs.command == "merge":
+        ran = do_merge(inputs, event, report)
     else:
         ran = do_drift(inputs, env, report)
     code = ran.code if ran is not None else 0
+    # Exit 2 of apply, sync, validate or matrix is a usage error (several Foundry documents and no foundry).
+    informed = code == 2 and inputs.command in INFORMATION_CODE_2
     report.outputs.update({
         "exit-code": str(code),
         "outcome": outcome(inputs.command, code, ran is None, report.blocked, bool(report.policy_blocks)),
-        "has-changes": "true" if code == 2 else "false",
+        "has-changes": "true" if informed else "false",
         "blocked": str(report.blocked),
         "policy-blocked": ",".join(report.policy_blocks),
     })
     # 2 means "there are changes" (plan) or "there is drift" (drift): information, not failure.
-    report.exit_code = 0 if code in (0, 2) else (code or 1)
+    report.exit_code = 0 if code == 0 or informed else (code or 1)
     return report
 
 
@@ -449,10 +564,9 @@ def publish(report: Report, inputs: Inputs, event: Event, env: dict[str, str]) -
         with open(summary, "a", encoding="utf-8") as f:
             f.write(markdown + "\n")
     report.outputs["markdown"] = write_body(env, f"{inputs.command}.md", markdown)
-    wants_comment = (inputs.comment and inputs.command == "plan" and event.is_pull_request
-                     and not event.is_fork)
-    report.outputs["comment"] = "true" if wants_comment else "false"
-    if wants_comment:
+    comment = wants_comment(inputs, event)
+    report.outputs["comment"] = "true" if comment else "false"
+    if comment:
         report.outputs["comment-file"] = write_body(env, "comment.md", comment_body(inputs, env, markdown))
         report.outputs["comment-header"] = f"ftops-plan-{inputs.spec_dir}"
     output = env.get("GITHUB_OUTPUT")

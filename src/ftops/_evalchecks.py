@@ -27,13 +27,14 @@ def check_held_out(project: Project, reports: dict[str, DatasetReport], problems
             problems.append(Problem(f"dataset {name!r} has {report.examples} records, fewer than pass.minItems "
                                     f"({ev.spec.pass_rule.min_items})", ev.path, ev.line_of("pass", "minItems")))
         for dep in project.deployments.values():
-            if dep.spec.evaluation is None or dep.spec.evaluation.name != ev.name:
-                continue
-            problem = _shared_with_training(project, path, dep.spec.model.job, ev.name)
+            ref = dep.spec.job_ref
+            if dep.spec.evaluation is None or dep.spec.evaluation.name != ev.name or ref is None:
+                continue  # (a follower has no evaluation of its own: validate refuses one)
+            problem = _shared_with_training(project, path, ref.job, ev.name)
             if problem is not None:
                 problems.append(problem)
                 break
-            problems.extend(_not_compared(project, dep.spec.model.job, ev))
+            problems.extend(_not_compared(project, ref.job, ev))
 
 
 def _shared_with_training(project: Project, held_out: Path, job_name: str, evaluation: str) -> Problem | None:

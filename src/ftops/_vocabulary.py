@@ -30,7 +30,8 @@ VERBS: tuple[Verb, ...] = get_args(Verb)
 CHANGING: frozenset[Verb] = frozenset({"create", "update", "replace", "delete", "cancel", "pause", "resume"})
 
 # Why live differs from git (`ftops drift`).
-DriftClass = Literal["unapplied", "modified", "deleted", "failed", "foreign", "retiring"]
+# `lags`: a stage serves an earlier model than the stage it follows has passed (`model: {deployment: ...}`).
+DriftClass = Literal["unapplied", "modified", "deleted", "failed", "foreign", "retiring", "lags"]
 DRIFT_CLASSES: tuple[DriftClass, ...] = get_args(DriftClass)
 
 # How a fine-tuning job ended when it did not succeed, parsed from its error's structured fields

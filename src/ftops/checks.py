@@ -17,6 +17,7 @@ from .catalog import Catalog, ModelInfo, load_catalog
 from .datasets import METHOD_FORMAT, DatasetReport, HashCache, LineProblem, ScanOptions, UrlAuth, scan_url
 from .spec import (
     DatasetSpec,
+    DeploymentSpec,
     FineTuningJobSpec,
     JobRef,
     Project,
@@ -26,6 +27,7 @@ from .spec import (
     foundry_names,
     load_project,
     narrow,
+    source_job_name,
 )
 
 
@@ -42,6 +44,11 @@ class CheckedProject:
     def base_model_info(self, job_name: str) -> ModelInfo | None:
         return self.catalog.get(root_base_model(self.project, job_name))
 
+    def served_model_info(self, dep: Resource[DeploymentSpec]) -> ModelInfo | None:
+        """The catalog's entry of the base model behind what Deployment `dep` serves: its own job's, or that
+        of the job at the end of its chain of follows (maybe another Foundry's)."""
+        return self.base_model_info(source_job_name(self.project, dep))
+
     def import_url(self, dataset: str) -> str:
         """The url dataset `dataset` is imported from, its `${VAR}`s expanded. A plan file holds it without its
         query's values (SAS tokens are secrets), so apply reads it here, after checking that the plan was made
@@ -55,10 +62,13 @@ class CheckedProject:
 def root_base_model(project: Project, job_name: str) -> str:
     """The catalog base model at the root of a continuous fine-tuning chain."""
     seen: set[str] = set()
-    job = project.jobs[job_name]
+    jobs = project.every_job  # a follower's job may be another Foundry's (`spec/_promotion.py`)
+    if job_name not in jobs:
+        return ""
+    job = jobs[job_name]
     while isinstance(job.spec.base_model, JobRef) and job.name not in seen:
         seen.add(job.name)
-        job = project.jobs[job.spec.base_model.job]
+        job = jobs[job.spec.base_model.job]
     base = job.spec.base_model
     return base if isinstance(base, str) else ""
 
@@ -173,8 +183,8 @@ def check_project(project: Project, *, count_tokens: bool = True, use_cache: boo
     for job in project.jobs.values():
         _check_job(job, project, catalog, region, problems)
     for dep in project.deployments.values():
-        job_res = project.jobs[dep.spec.model.job]
-        info = catalog.get(root_base_model(project, job_res.name))
+        # in this Foundry's region, whichever account trained the model (Learn: the new region must offer it)
+        info = catalog.get(root_base_model(project, source_job_name(project, dep)))
         if info is not None and not ModelInfo.allows(info.deployment.get(dep.spec.sku.name), region):
             allowed = [k for k, v in info.deployment.items() if ModelInfo.allows(v, region)]
             problems.append(Problem(f"sku {dep.spec.sku.name} is not available for fine-tuned {info.name} in "

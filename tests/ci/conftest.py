@@ -56,6 +56,15 @@ class GitHub:
     artifact_dir: Path | None = None
 
     def run(self, **inputs: str) -> ActionRun:
+        """The script with inputs by their environment names (spec_dir="x" is FTOPS_SPEC_DIR)."""
+        return self.run_env({f"FTOPS_{k.upper()}": v for k, v in inputs.items()})
+
+    @property
+    def runner_temp(self) -> Path:
+        return self.root / ".gh" / "runner"
+
+    def run_env(self, inputs: dict[str, str]) -> ActionRun:
+        """The script with the environment action.yml gives it (its `env:` with the inputs filled in)."""
         tmp = self.root / ".gh"
         tmp.mkdir(exist_ok=True)
         summary, output, log = tmp / "summary.md", tmp / "output.txt", tmp / "gh.log"
@@ -81,11 +90,11 @@ class GitHub:
             "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
             "GITHUB_EVENT_NAME": self.event_name, "GITHUB_EVENT_PATH": str(event),
             "GITHUB_REPOSITORY": "acme/models", "GITHUB_SHA": "a" * 40, "GITHUB_RUN_ID": "42",
-            "GITHUB_SERVER_URL": "https://github.com", "RUNNER_TEMP": str(tmp / "runner"),
+            "GITHUB_SERVER_URL": "https://github.com", "RUNNER_TEMP": str(self.runner_temp),
             "FAKE_GH_LOG": str(log), "FAKE_GH_ANSWERS": str(answers),
             "FAKE_GH_ARTIFACT": str(self.artifact_dir or tmp / "none"),
         })
-        env.update({f"FTOPS_{k.upper()}": v for k, v in inputs.items()})
+        env.update(inputs)
         proc = subprocess.run([sys.executable, str(RUN_PY)], cwd=self.root, env=env,
                               capture_output=True, text=True, check=False)
         outputs = parse_outputs(output.read_text(encoding="utf-8"))

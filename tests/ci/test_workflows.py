@@ -38,9 +38,9 @@ def all_steps() -> list[tuple[str, dict[str, Any]]]:
     return steps
 
 
-def test_the_four_workflows_exist() -> None:
+def test_the_workflows_exist() -> None:
     assert {p.name for p in WORKFLOWS} == {"pull-request.yml", "apply-on-merge.yml", "sync.yml",
-                                           "nightly-drift.yml"}
+                                           "nightly-drift.yml", "fleet.yml"}
 
 
 def test_every_uses_is_pinned_to_a_commit_with_its_version_in_a_comment() -> None:
@@ -139,9 +139,33 @@ def test_action_interface() -> None:
     assert {"command", "spec-dir", "plan-file", "python-version", "comment", "github-token"} <= set(action["inputs"])
     assert {"exit-code", "has-changes", "markdown", "outcome"} <= set(action["outputs"])
     uses = [s["uses"].split("@")[0] for s in action["runs"]["steps"] if "uses" in s]
-    assert uses == ["actions/setup-python", "marocchino/sticky-pull-request-comment"]
+    assert uses == ["actions/setup-python", "actions/download-artifact", "actions/upload-artifact",
+                    "marocchino/sticky-pull-request-comment"]
     comment = action["runs"]["steps"][-1]
     assert "!cancelled()" in comment["if"], "a failed plan must still update the comment"
+
+
+def test_the_fleet_plans_and_applies_per_account_and_comments_once() -> None:
+    fleet = jobs(ROOT / "examples/ci/fleet.yml")
+
+    def ftops_with(job: str) -> dict[str, Any]:
+        return next(s for s in fleet[job]["steps"] if "/ftops@" in s.get("uses", ""))["with"]
+
+    assert ftops_with("accounts")["command"] == "matrix"
+    assert fleet["accounts"]["outputs"]["matrix"] == "${{ steps.accounts.outputs.matrix }}"
+    for job in ("plan", "apply"):
+        assert fleet[job]["strategy"] == {"fail-fast": False,
+                                          "matrix": "${{ fromJSON(needs.accounts.outputs.matrix) }}"}
+        assert ftops_with(job)["foundry"] == "${{ matrix.foundry }}"
+        assert ftops_with(job)["plan-artifact"] == ftops_with("comment")["plan-artifact"] == "ftops-plan-specs"
+    assert fleet["plan"]["if"].endswith("github.event.pull_request.head.repo.full_name == github.repository")
+    assert "comment" not in ftops_with("plan") and ftops_with("comment")["command"] == "merge"
+    assert fleet["comment"]["if"].startswith("!cancelled()"), "failed plan jobs still get the one comment"
+    assert not any("azure/login" in s.get("uses", "") for s in fleet["comment"]["steps"])
+    apply = fleet["apply"]
+    assert apply["environment"] == "production" and apply["if"] == "github.event_name == 'push'"
+    assert apply["concurrency"] == {"group": "ftops-apply-specs-${{ matrix.foundry }}", "cancel-in-progress": False,
+                                    "queue": "max"}
 
 
 def _tool(name: str) -> str:

@@ -95,6 +95,14 @@ def clients(conn: Connection, server: EmulatorServer) -> Foundry:
     return Foundry(server, conn, oai, arm, AdminClient(conn))
 
 
+@pytest.fixture(autouse=True)
+def _not_a_github_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests run the CLI in-process: in a GitHub Actions job, its variables would make every apply record
+    the workflow's commit (docs/reference.md, Provenance). The tests that check provenance set it themselves."""
+    for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def emulator_factory(tmp_path: Path) -> Iterator[Any]:
     started: list[EmulatorServer] = []

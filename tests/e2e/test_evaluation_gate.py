@@ -103,7 +103,8 @@ def test_apply_evaluates_candidates_promotes_the_winner_and_reuses_verdicts(gate
         assert deployments(live) == {"clippy-prod"}  # the canaries are gone
 
     # A second apply runs no evaluation and changes nothing.
-    assert gated.ftops("plan", "--detailed-exitcode").code == 0
+    second = gated.ftops("plan", "--detailed-exitcode")
+    assert second.code == 0, second.out
     r = gated.ftops("apply", "--auto-approve")
     assert r.code == 0, r.out + r.err
     status = gated.ftops("status", "--format", "json")
@@ -112,6 +113,9 @@ def test_apply_evaluates_candidates_promotes_the_winner_and_reuses_verdicts(gate
     with gated.live() as live:
         assert len(runs_of(live)) == 4
         winner = served(live).properties.model.name
+    # Its provenance: the job, the promoted model, the verdict (no git checkout here: no commit).
+    assert row["provenance"]["model"] == winner and row["provenance"]["job"] == job.id
+    assert "passed" in row["provenance"]["verdict"] and row["provenance"]["commit"] is None
 
     # A changed criterion is an unapplied re-evaluation; apply evaluates the candidates and the baseline again.
     gated.edit("operation: ilike", "operation: like")

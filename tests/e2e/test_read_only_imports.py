@@ -1,5 +1,5 @@
 """Read-only commands do not import apply (issue 15, item 4): `plan`, `drift`, `status`, `metrics`,
-`catalog` and `validate` run against the local Foundry in a fresh interpreter, which then holds no
+`catalog`, `validate` and `merge-plans` run against the local Foundry in a fresh interpreter, which then holds no
 `ftops.apply` module. Connecting and plan files live in `ftops.session`."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.e2e.conftest import ROOT
 
 COMMANDS = [["validate"], ["catalog"], ["plan", "--out", "plan.json"], ["drift"], ["status"],
-            ["metrics", "clippy"], ["catalog", "--live"]]
+            ["metrics", "clippy"], ["catalog", "--live"], ["merge-plans", "plan.json"]]
 RUN = """
 import sys
 from ftops.cli import main
@@ -33,7 +33,7 @@ def test_read_only_commands_do_not_import_apply(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=300)
     lines = r.stdout.strip().splitlines()
     assert lines[-2:] == ["[]", "True"], r.stdout[-2000:] + r.stderr[-2000:]
-    assert "exit plan 0" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "exit plan 0" in r.stderr and "exit merge-plans 0" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert (tmp_path / "plan.json").is_file()
 
 

@@ -151,7 +151,7 @@ def edited_field(draw: st.DrawFn, plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def _appended(deployment: str, file_id: str, job_id: str) -> list[dict[str, Any]]:
-    """Actions a tampered plan might add: deletes of what serves, a cancel, a rollout nobody decided."""
+    """Actions a tampered plan might add: deletes of what serves, a cancel, a rollout or promotion nobody decided."""
     return [
         {"op": "deployment.delete", "id": f"deployment.{deployment}:delete", "name": deployment, "kind": "Deployment",
          "action": "delete", "reason": "pruned", "live_id": deployment},
@@ -162,6 +162,10 @@ def _appended(deployment: str, file_id: str, job_id: str) -> list[dict[str, Any]
         {"op": "deployment.rollout", "id": f"deployment.{deployment}:replace", "name": deployment,
          "kind": "Deployment", "action": "replace", "reason": "x", "job": "clippy", "job_hash": "0" * 16,
          "sku": "Developer", "capacity": 1, "spec_hash": "0" * 16, "model": "gpt-4.1-mini-2025-04-14"},
+        {"op": "deployment.promote", "id": f"deployment.{deployment}:update", "name": deployment,
+         "kind": "Deployment", "action": "update", "reason": "x", "upstream": "evil/chat", "sku": "GlobalStandard",
+         "capacity": 1, "spec_hash": "0" * 16, "model": "gpt-4.1-mini-2025-04-14.ft-evil",
+         "source": "/subscriptions/x/resourceGroups/y/providers/Microsoft.CognitiveServices/accounts/evil"},
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from ..plan import (
     EvaluateCandidates,
     ImportDataset,
     PauseJob,
+    Promote,
     PutRaiPolicy,
     ResumeJob,
     RollOut,
@@ -49,7 +51,7 @@ from ..plan import (
     submission,
 )
 from ._evaluate import confirm, evaluate, verdict_of
-from ._runtime import DEAD_FILE, Runtime, first_look, oldest_upload, settle_upload
+from ._runtime import DEAD_FILE, Deferred, Runtime, first_look, oldest_upload, settle_upload
 
 
 class DataChanged(StalePlanError):
@@ -153,7 +155,8 @@ def create_job(rt: Runtime, a: CreateJob) -> str:
         raise FtopsError(f"job {a.name}: dataset {missing[0]} has no uploaded file in this run")
     rollouts = [(r.name, r.spec_hash) for r in rt.plan.actions if isinstance(r, RollOut) and r.job == a.name]
     sent = submission(rt.plan.project, a.name, a.request, str(base_model), files,
-                      rollouts if rt.wait_jobs else ())  # this apply rolls them out when the job finishes
+                      rollouts if rt.wait_jobs else (),  # this apply rolls them out when the job finishes
+                      source=rt.plan.provenance)  # the reviewed plan's commit, not the checkout's now
     if a.spec_hash is not None and sent.content_hash != a.spec_hash:
         raise PlanNotApproved(f"job {a.name}: the plan's job request is not the one its identity was made for; "
                               "refusing it")
@@ -222,10 +225,31 @@ def roll_out(rt: Runtime, a: RollOut) -> str:
     tags = dict(a.tags)
     if (model, loss, job.id, verdict) != (a.model, a.loss, a.job_id, a.verdict):  # resolved now, not in the plan
         tags = rollout_tags(rt.plan.project, a.name, a.spec_hash, job_id=job.id, loss=loss, model=str(model),
-                            verdict=verdict)
+                            verdict=verdict, source=rt.plan.provenance)
     tags.update(override_tags(rt.plan, a.id))  # the soft-mandatory policy an override let through
     write = DeploymentWrite(str(model), a.sku, a.capacity, tags, a.model_format, a.model_version,
-                            settings=a.settings, user_tags=a.user_tags)
+                            settings=a.settings, user_tags=a.user_tags, rolled_at=_now(rt))
+    return _write_deployment(rt, a, write)
+
+
+def promote(rt: Runtime, a: Promote) -> str:
+    """Serve the model the stage before serves (the plan read it there), from its account when it is another."""
+    if a.model is None:  # the stage before was still moving or soaking: a later plan knows the model
+        raise Deferred(a.reason)
+    tags = {**a.tags, **override_tags(rt.plan, a.id)}
+    write = DeploymentWrite(a.model, a.sku, a.capacity, tags, a.model_format, a.model_version, settings=a.settings,
+                            user_tags=a.user_tags, source=a.source, rolled_at=_now(rt))
+    return _write_deployment(rt, a, write)
+
+
+def _now(rt: Runtime) -> float:
+    """When a rollout happens, on Foundry's clock as last seen (the plan's `now` is that clock too)."""
+    return rt.client.server_time or time.time()
+
+
+def _write_deployment(rt: Runtime, a: RollOut | Promote, write: DeploymentWrite) -> str:
+    """Write `write` over deployment `a.name` (one deployment write at a time), then wait until it answers."""
+    model = write.model
     with rt.deploy_lock:
         if a.action == "replace":  # serving stops in between: the plan said so, and --allow-downtime allowed it
             rt.client.replace_deployment(a.name, write)
@@ -282,7 +306,7 @@ def _always(*permissions: str) -> Needs:
     return lambda _: permissions
 
 
-def _rollout_needs(a: RollOut) -> tuple[str, ...]:
+def _rollout_needs(a: RollOut | Promote) -> tuple[str, ...]:
     # A replace deletes the deployment and creates it again; the smoke test chats with it.
     return (DEPLOYMENTS_WRITE, CHAT, *((DEPLOYMENTS_DELETE,) if a.action == "replace" else ()))
 
@@ -307,6 +331,7 @@ STEPS: dict[type[Action], ApplyStep] = {
     ResumeJob: ApplyStep(resume, _always(FINE_TUNES_WRITE)),
     WaitJob: ApplyStep(wait_job, _always()),
     RollOut: ApplyStep(roll_out, _rollout_needs),
+    Promote: ApplyStep(promote, _rollout_needs),
     DeleteDeployment: ApplyStep(delete_deployment, _always(DEPLOYMENTS_DELETE)),
     DeleteFile: ApplyStep(delete_file, _always(FILES_DELETE)),
     # canaries are deployed, chatted with and deleted; eval runs are started

@@ -10,13 +10,26 @@ import orjson
 from rich.markup import escape
 
 from ..foundry import public_url
-from ..plan import Action, DriftItem, Finding, Plan, Scalar, StatusRow, Verdict, verdicts
+from ..plan import (
+    Action,
+    DriftItem,
+    Finding,
+    GitSource,
+    Plan,
+    Scalar,
+    StatusRow,
+    Verdict,
+    short_commit,
+    shown_repository,
+    verdicts,
+)
 from ._escape import md_cell, md_text, terminal
 from ._policies import policies_markdown, policies_text
 from ._views import money, view_of
 
 if TYPE_CHECKING:  # plan, drift and status render without importing apply
     from ..apply import ApplyResult
+    from ..session import AccountPlan, MergedPlans
 
 # Each verb's symbol and colour (a test checks every verb has one: an action is never drawn as `?`).
 SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
@@ -71,6 +84,11 @@ def _visible(a: Action, verbose: bool) -> bool:
 
 
 def plan_summary_line(plan: Plan) -> str:
+    return f"Plan: {plan_counts(plan)}."
+
+
+def plan_counts(plan: Plan) -> str:
+    """`1 to create, 0 to update, 0 to delete (1 blocked)`: what the plan changes, and what waits or is blocked."""
     counts: dict[str, int] = {}
     for a in plan.actions:
         if a.is_change:
@@ -83,7 +101,7 @@ def plan_summary_line(plan: Plan) -> str:
     blocked = sum(1 for a in plan.actions if a.blocked)
     if blocked:
         extra.append(f"{blocked} blocked")
-    return "Plan: " + ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "") + "."
+    return ", ".join(parts) + (f" ({', '.join(extra)})" if extra else "")
 
 
 def field_changes(a: Action) -> list[tuple[str, Scalar, Scalar]]:
@@ -107,6 +125,8 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
         where = (f"data plane {terminal(public_url(plan.data_plane))}{project} · identity: "
                  f"{terminal(plan.identity)}")
         lines.append(f"[dim]{escape(where)}[/]")
+    if plan.provenance is not None:
+        lines.append(f"[dim]{escape(terminal(source_line(plan.provenance)))}[/]")
     lines.append("")
     width = max((len(a.resource) for a in plan.actions), default=10)
     for a in plan.actions:
@@ -132,6 +152,12 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
     lines += policies_text(plan)
     lines += ["", plan_summary_line(plan), *(escape(x) for x in cost_text(plan, plan.totals()))]
     return "\n".join(lines)
+
+
+def source_line(source: GitSource) -> str:
+    """What apply records on the jobs and deployments it writes: `recorded on what apply writes: commit …`."""
+    where = f" of {shown_repository(source.repository)}" if source.repository else ""
+    return f"recorded on what apply writes: commit {short_commit(source.revision)}{where}"
 
 
 def notice_lines(plan: Plan) -> list[str]:
@@ -205,15 +231,17 @@ def _take(parts: list[str], room: int) -> tuple[list[str], int]:
     return kept, room
 
 
-def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: str = "") -> str:
+def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT, full_plan_hint: str = "", title: str = "") -> str:
     """A PR comment: summary, cost as Infracost shows it, findings, one row per change, the verdicts;
     everything counts against `limit` characters (GitHub refuses a longer comment), and what did not fit
-    is counted in one line that says where the whole plan is."""
+    is counted in one line that says where the whole plan is. `title` replaces the heading (Markdown as given:
+    a merged comment names the account)."""
     t = plan.totals()
     head = [
-        f"### ftops plan: `{md_cell(plan.project)}`", "",
+        title or f"### ftops plan: `{md_cell(plan.project)}`", "",
         f"**{plan_summary_line(plan)}**", "",
         *cost_markdown(plan, t), "",
+        *([f"_{md_text(source_line(plan.provenance))}_", ""] if plan.provenance is not None else []),
     ]
     table = ["| | resource | action | changes | reason |", "|---|---|---|---|---|"]
     rows = [_md_row(a) for a in plan.actions if _visible(a, False)] or \
@@ -278,11 +306,18 @@ def status_table(rows: list[StatusRow]) -> Any:
     from rich.table import Table
 
     table = Table(show_lines=False, header_style="bold")
-    for col in ("kind", "name", "live id", "status", "detail"):
+    recorded = any(r.provenance is not None for r in rows)  # the column only when something recorded one
+    for col in ("kind", "name", "live id", "status", "detail", *(("provenance",) if recorded else ())):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(*(escape(terminal(x)) for x in (r.kind, r.name, r.live_id, r.status, r.detail)))
+        cells = (r.kind, r.name, r.live_id, r.status, r.detail, *((_provenance(r),) if recorded else ()))
+        table.add_row(*(escape(terminal(x)) for x in cells))
     return table
+
+
+def _provenance(row: StatusRow) -> str:
+    """Where the row's live object came from, one line (tags anyone may edit: escaped by the caller)."""
+    return row.provenance.describe() if row.provenance is not None else ""
 
 
 def status_json(rows: list[StatusRow]) -> str:
@@ -290,8 +325,11 @@ def status_json(rows: list[StatusRow]) -> str:
 
 
 def status_markdown(rows: list[StatusRow]) -> str:
-    lines = ["| kind | name | live id | status | detail |", "|---|---|---|---|---|"]
-    lines += ["| " + " | ".join(md_text(x) for x in (r.kind, r.name, r.live_id, r.status, r.detail)) + " |"
+    recorded = any(r.provenance is not None for r in rows)
+    lines = ["| kind | name | live id | status | detail |" + (" provenance |" if recorded else ""),
+             "|---|---|---|---|---|" + ("---|" if recorded else "")]
+    lines += ["| " + " | ".join(md_text(x) for x in (r.kind, r.name, r.live_id, r.status, r.detail,
+                                                     *((_provenance(r),) if recorded else ()))) + " |"
               for r in rows]
     return "\n".join(lines)
 
@@ -322,3 +360,147 @@ def verdicts_markdown(found: list[tuple[str, Verdict]]) -> str:
             ("passed" if v.passed else "**failed** (the served model keeps serving)")
         parts.append(head + "\n\n" + verdict_table_markdown(v.criteria, rows, base))
     return "\n".join(parts)
+
+
+# ----------------------------------------------------------- several accounts' plans, one comment (merge-plans)
+
+MERGED_FORMAT_VERSION = 1
+NO_PLAN = "no plan file: its plan job failed or was skipped"
+
+
+def _account_label(a: AccountPlan) -> str:
+    return a.foundry or "(the only Foundry)"
+
+
+def _cost_cell(plan: Plan) -> str:
+    t = plan.totals()
+    return (f"training {money(t['training_usd'])} · hosting {money(t['monthly_hosting_before_usd'])} → "
+            f"{money(t['monthly_hosting_usd'])}/month ({signed(t['monthly_hosting_delta_usd'])})")
+
+
+def _policies_cell(plan: Plan) -> str:
+    """What the Policies found, in a few words: a block first, then the counts."""
+    if not plan.policies:
+        return "none"
+    if blocks := plan.policy_blocks:
+        return "**blocked** by " + ", ".join(f"`{md_cell(r.policy)}`" for r in blocks)
+    failed = sum(1 for r in plan.policies if not r.passed)
+    overridden = sum(1 for r in plan.policies if r.override is not None)
+    words = [f"{len(plan.policies) - failed} passed"]
+    if failed:
+        words.append(f"{failed} failed ({overridden} overridden)" if overridden else f"{failed} failed, advisory")
+    return ", ".join(words)
+
+
+def _changes_cell(plan: Plan) -> str:
+    refused = f" · **preflight: {len(plan.refused)} error(s)**" if plan.refused else ""
+    return md_text(plan_counts(plan)) + refused
+
+
+def merged_summary_markdown(merged: MergedPlans) -> tuple[list[str], list[str]]:
+    """The head of the merged comment and its table's rows: one per account (and per account whose plan is
+    missing), and the total."""
+    changed = sum(1 for a in merged.accounts if a.plan.has_changes)
+    total = len(merged.accounts) + len(merged.missing)
+    head = [f"### ftops plan: `{md_cell(merged.spec_dir)}`, {total} account(s)", "",
+            f"**Changes in {changed} of {len(merged.accounts)} planned account(s)"
+            + (f"; {len(merged.missing)} without a plan" if merged.missing else "") + ".**", "",
+            "| account | region | namespace | changes | estimated cost | policies |", "|---|---|---|---|---|---|"]
+    rows = [f"| `{md_cell(_account_label(a))}` | {md_text(a.region or '-')} | `{md_cell(a.plan.project)}` | "
+            f"{_changes_cell(a.plan)} | {_cost_cell(a.plan)} | {_policies_cell(a.plan)} |" for a in merged.accounts]
+    rows += [f"| `{md_cell(name)}` | | | **{NO_PLAN}** | | |" for name in merged.missing]
+    if len(merged.accounts) > 1:
+        rows.insert(0, f"| **all accounts** | | | | {_total_cost_cell([a.plan for a in merged.accounts])} | |")
+    return head, rows
+
+
+def _total_cost_cell(plans: list[Plan]) -> str:
+    totals = [p.totals() for p in plans]
+
+    def total(key: str) -> float:
+        return sum(t[key] for t in totals)
+    return (f"training {money(total('training_usd'))} · hosting {money(total('monthly_hosting_before_usd'))} → "
+            f"{money(total('monthly_hosting_usd'))}/month ({signed(total('monthly_hosting_delta_usd'))})")
+
+
+def _section_title(a: AccountPlan) -> str:
+    where = f" ({md_text(a.region)})" if a.region else ""
+    return f"### `{md_cell(_account_label(a))}`{where}: namespace `{md_cell(a.plan.project)}`"
+
+
+def _shares(sizes: list[int], room: int) -> list[int]:
+    """Each section's limit: a section that fits an equal share of what is left keeps its size, and what it
+    leaves goes to the larger ones (so a small account's plan is never cut for a large one's)."""
+    shares = [0] * len(sizes)
+    left = room
+    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
+    for k, i in enumerate(order):
+        shares[i] = max(0, min(sizes[i], left // (len(order) - k)))
+        left -= shares[i]
+    return shares
+
+
+def merged_markdown(merged: MergedPlans, *, limit: int = MARKDOWN_LIMIT) -> str:
+    """ONE pull-request comment for several accounts: the summary table, then each account's plan as
+    `plan_markdown` renders it, cut per account the same way so the whole stays within `limit` characters."""
+    head, rows = merged_summary_markdown(merged)
+    room = limit - sum(len(x) + 1 for x in head) - CUT_NOTE_ROOM
+    kept_rows, room = _take(rows, room)
+    whole = [_account_markdown(a, MARKDOWN_LIMIT * 100) for a in merged.accounts]
+    sections: list[str] = []
+    left_out: list[AccountPlan] = []
+    for a, text, share in zip(merged.accounts, whole, _shares([len(t) + 6 for t in whole], room), strict=True):
+        if len(text) + 6 > share:  # six: the rule and blank lines between sections
+            text = _account_markdown(a, share - 6)
+        if len(text) + 6 > share:  # even the plan's head does not fit its share: name the account only
+            left_out.append(a)
+            continue
+        sections += ["", "---", "", text]
+    if left_out or len(kept_rows) < len(rows):
+        sections += ["", _left_out_note(left_out, len(rows) - len(kept_rows), limit)]
+    return "\n".join(head + kept_rows + sections)
+
+
+def _left_out_note(left_out: list[AccountPlan], rows: int, limit: int) -> str:
+    """One line for what did not fit, naming a few accounts and counting the rest (it must fit CUT_NOTE_ROOM)."""
+    parts = []
+    if rows:
+        parts.append(f"{rows} more row(s) of the table")
+    if left_out:
+        named = ", ".join(f"`{md_cell(_account_label(a))}`" for a in left_out[:FINDING_NAMES])
+        more = f" and {len(left_out) - FINDING_NAMES} more" if len(left_out) > FINDING_NAMES else ""
+        parts.append(f"the plans of {named}{more}")
+    return (f"**{' and '.join(parts)} are not shown** (the comment is capped at {limit:,} characters); each "
+            "account's plan is in its plan job's run summary and its plan file.")
+
+
+def _account_markdown(a: AccountPlan, limit: int) -> str:
+    return plan_markdown(a.plan, limit=limit, title=_section_title(a),
+                         full_plan_hint=f"the whole plan is in the plan file {a.path}")
+
+
+def merged_text(merged: MergedPlans) -> str:
+    """The merged plans on a terminal: one line per account, then each account's plan."""
+    lines = [f"[bold]ftops plan[/] · {escape(terminal(merged.spec_dir))} · {len(merged.accounts)} plan file(s)", ""]
+    width = max((len(_account_label(a)) for a in merged.accounts), default=8)
+    regions = max((len(a.region or "-") for a in merged.accounts), default=1)
+    for a in merged.accounts:
+        name, region = escape(terminal(_account_label(a))), escape(terminal(a.region or "-"))
+        lines.append(f"  {name:<{width}}  {region:<{regions}}  {escape(plan_counts(a.plan))}  "
+                     f"[dim]{escape(terminal(a.path))}[/]")
+    lines += [f"  [red]{escape(terminal(name)):<{width}}  {NO_PLAN}[/]" for name in merged.missing]
+    for a in merged.accounts:
+        lines += ["", f"[bold]== {escape(terminal(_account_label(a)))}[/]", plan_text(a.plan)]
+    return "\n".join(lines)
+
+
+def merged_json(merged: MergedPlans) -> str:
+    """For machines: per account, its file, region and what its plan holds in sum (the files hold the rest)."""
+    accounts = [{"foundry": a.foundry, "region": a.region, "file": a.path, "project": a.plan.project,
+                 "has_changes": a.plan.has_changes, "summary": a.plan.summary(),
+                 "cost": {**a.plan.totals(), "estimate": True, "currency": "USD"},
+                 "blocked": sum(1 for x in a.plan.actions if x.blocked), "refused": len(a.plan.refused),
+                 "policy_blocks": [r.policy for r in a.plan.policy_blocks]} for a in merged.accounts]
+    data = {"format_version": MERGED_FORMAT_VERSION, "spec_dir": merged.spec_dir, "has_changes": merged.has_changes,
+            "accounts": accounts, "missing": list(merged.missing), "specs_read": merged.specs_read}
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()

@@ -26,6 +26,7 @@ from ..plan import (
     ImportDataset,
     NoOp,
     PauseJob,
+    Promote,
     PutRaiPolicy,
     ResumeJob,
     RollOut,
@@ -74,7 +75,7 @@ def _evaluation_note(a: EvaluateCandidates) -> str:
     return f"  ~{a.tokens:,} eval tokens ({on} {a.canary_sku} canaries)"
 
 
-def _hosting_note(a: RollOut) -> str:
+def _hosting_note(a: RollOut | Promote) -> str:
     # An update keeps the deployment's bill as it was: only a new (or recreated) deployment shows its cost.
     return f"  ~{money(a.cost.monthly_usd)}/month" if a.action in ("create", "replace") and a.cost.monthly_usd else ""
 
@@ -90,6 +91,7 @@ VIEWS: dict[type[ActionBase], ActionView[Any]] = {v.type: v for v in (
     ActionView(CancelJob, no_note, no_size, canaries=False),
     ActionView(EvaluateCandidates, _evaluation_note, no_size, canaries=True),
     ActionView(RollOut, _hosting_note, no_size, canaries=False),
+    ActionView(Promote, _hosting_note, no_size, canaries=False),
     ActionView(DeleteDeployment, no_note, no_size, canaries=False),
     ActionView(DeleteFile, no_note, no_size, canaries=False),
     ActionView(PutRaiPolicy, no_note, no_size, canaries=False),

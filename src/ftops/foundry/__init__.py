@@ -12,7 +12,7 @@ from ._connect import (
     data_plane_endpoint,
     public_url,
 )
-from ._deployments import OWNER_TAG, DeploymentWrite, owned_tag
+from ._deployments import OWNER_TAG, ROLLED_AT_TAG, DeploymentWrite, owned_tag
 from ._downloads import Downloaded, download_file
 from ._errors import RetryPolicy, classify
 from ._evals import (
@@ -75,6 +75,7 @@ __all__ = [
     "RAI_POLICIES_DELETE",
     "RAI_POLICIES_WRITE",
     "RETRY_BUDGET_ENV",
+    "ROLLED_AT_TAG",
     "BlocklistEntry",
     "Budgets",
     "CheckpointMetrics",

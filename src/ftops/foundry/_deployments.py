@@ -34,6 +34,9 @@ from ._live_objects import OWNED_TAG_PREFIX, UNOWNED_PROPERTIES
 from ._wire import arm_sku
 
 OWNER_TAG = "ftops-project"  # the namespace (project) whose specs manage the object
+# When the deployment began serving its model (epoch seconds, Foundry's clock as apply last saw it): a later
+# stage's soak time counts from it. Not part of any hash; kept as it is by a write of the same model.
+ROLLED_AT_TAG = "ftops-rolled-at"
 # Azure's tag limits (Learn, "Use tags to organize your Azure resources", Limitations): 50 name-value pairs
 # per resource, names up to 512 characters, values up to 256. ARM refuses a PUT past them.
 MAX_TAGS, MAX_TAG_NAME, MAX_TAG_VALUE = 50, 512, 256
@@ -83,6 +86,11 @@ class DeploymentWrite:
     # them, and the user tags it sets: written over the live ones; every other property and tag is kept.
     settings: dict[str, str] = field(default_factory=dict)
     user_tags: dict[str, str] = field(default_factory=dict)
+    # ARM's `DeploymentModel.source`: the resource id of the account the model was trained in, for a model of
+    # another account (Learn, "Cross region deployment"); None keeps the live deployment's.
+    source: str | None = None
+    # When this write happens (epoch seconds): written as ROLLED_AT_TAG when the model changes; None: not at all.
+    rolled_at: float | None = None
 
     def __post_init__(self) -> None:
         foreign = [k for k in self.tags or {} if not owned_tag(k)]
@@ -106,13 +114,17 @@ def merged(live: Deployment | None, write: DeploymentWrite) -> Deployment:
         model.source, model.source_account, model.publisher = (old_model.source, old_model.source_account,
                                                                old_model.publisher)
         model.additional_properties = dict(old_model.additional_properties or {})
+    if write.source is not None:  # unless ftops promotes a model of another account: then it names that one
+        if model.source != write.source:
+            model.source_account = None  # a sourceAccount of another model would contradict it
+        model.source = write.source
     kept = {k: getattr(props, k) for k in UNOWNED_PROPERTIES}
     kept.update({attr: write.settings[arm] for attr, arm in UNOWNED_PROPERTIES.items() if arm in write.settings})
     new_props = DeploymentProperties(model=model, **kept)
     new_props.additional_properties = dict(props.additional_properties or {})
     if props.current_capacity is not None:
         new_props.current_capacity = write.capacity
-    tags = merged_tags(_with_user_tags(base.tags, write.user_tags), write.tags)
+    tags = merged_tags(_with_user_tags(base.tags, write.user_tags), _rolled_at(write, old_model, base.tags))
     body = Deployment(sku=sku, properties=new_props, tags=tags)
     body.additional_properties = dict(base.additional_properties or {})
     return body
@@ -146,6 +158,16 @@ def _with_user_tags(live: dict[str, str] | None, user: dict[str, str]) -> dict[s
         return live
     names = {k.lower() for k in user}
     return {**{k: v for k, v in (live or {}).items() if k.lower() not in names}, **user}
+
+
+def _rolled_at(write: DeploymentWrite, old: DeploymentModel | None,
+               live: dict[str, str] | None) -> dict[str, str] | None:
+    """ftops' tags of `write` with ROLLED_AT_TAG: the live one while the model stays, else the write's time."""
+    if write.tags is None or write.rolled_at is None:
+        return write.tags
+    kept = {k.lower(): v for k, v in (live or {}).items()}.get(ROLLED_AT_TAG)
+    same = old is not None and old.name == write.model
+    return {**write.tags, ROLLED_AT_TAG: kept if same and kept else str(int(write.rolled_at))}
 
 
 def merged_tags(live: dict[str, str] | None, ours: dict[str, str] | None) -> dict[str, str]:

@@ -205,6 +205,9 @@ class LiveDeployment:
     # The writable properties ftops does not own (raiPolicyName, versionUpgradeOption...), as ARM spells
     # them: shown by `status --format json`, written back unchanged by every rollout, never drift.
     settings: dict[str, Any] = field(default_factory=dict)
+    # The account the model was trained in, when it is not this one (ARM's `properties.model.source`: a
+    # cross-account deployment); ftops writes it for a promotion from another account and compares it.
+    source: str | None = None
 
     @property
     def sku(self) -> str | None:
@@ -222,7 +225,8 @@ class LiveDeployment:
                    sku_name=_get(sku, "name") if sku is not None else None,
                    capacity=_get(sku, "capacity") if sku is not None else None,
                    tags=_tags(_get(d, "tags")), provisioning_state=_get(props, "provisioning_state")
-                   if props is not None else None, settings=unowned_settings(d))
+                   if props is not None else None, settings=unowned_settings(d),
+                   source=_get(model, "source") if model is not None else None)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from ._actions import (
     Notice,
     PauseJob,
     Plan,
+    Promote,
     PutRaiPolicy,
     ResumeJob,
     RollOut,
@@ -86,8 +87,18 @@ from ._notifications import CLAIM_PREFIX, claim_name, notices_for, parse_claim
 from ._planner import decide, fingerprint, make_plan, spec_fingerprint
 from ._policies import TAG_OVERRIDE, apply_overrides, name_matches, override_tags, require_policies
 from ._policy_results import Override, PolicyResult
+from ._provenance import (
+    TAG_COMMIT,
+    TAG_REPOSITORY,
+    GitSource,
+    Provenance,
+    public_repository,
+    recorded,
+    short_commit,
+    shown_repository,
+)
 from ._rai_policies import policy_write, rai_policy_hash
-from ._requests import Submission, rollout_tags, submission
+from ._requests import Submission, provenance_tags, rollout_tags, submission
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
 from ._upstream import NO_UPSTREAM, Upstream, UpstreamDeployment, UpstreamJob, upstream_of
@@ -109,8 +120,10 @@ __all__ = [
     "NO_UPSTREAM",
     "SCORE_PREFIX",
     "TAG_CANARY",
+    "TAG_COMMIT",
     "TAG_LEASE",
     "TAG_OVERRIDE",
+    "TAG_REPOSITORY",
     "Action",
     "ActionBase",
     "CancelJob",
@@ -125,6 +138,7 @@ __all__ = [
     "DriftItem",
     "EvaluateCandidates",
     "Finding",
+    "GitSource",
     "GraderSource",
     "GuardTrip",
     "ImportDataset",
@@ -145,6 +159,8 @@ __all__ = [
     "PauseJob",
     "Plan",
     "PolicyResult",
+    "Promote",
+    "Provenance",
     "PutRaiPolicy",
     "Resolved",
     "ResumeJob",
@@ -197,10 +213,13 @@ __all__ = [
     "parse_claim",
     "policy_write",
     "project_filter",
+    "provenance_tags",
+    "public_repository",
     "rai_policy_hash",
     "read_catalog_comparison",
     "read_import",
     "read_live",
+    "recorded",
     "refusal",
     "require_policies",
     "resolve_model",
@@ -208,6 +227,8 @@ __all__ = [
     "same_job",
     "same_scores",
     "score_entry",
+    "short_commit",
+    "shown_repository",
     "spec_fingerprint",
     "status_rows",
     "stored_scores",

@@ -30,6 +30,7 @@ from .._vocabulary import (
 )
 from ..spec import Criterion, EvaluationRef, PassRule
 from ._policy_results import PolicyResult
+from ._provenance import GitSource
 
 FORMAT_VERSION: Literal[3] = 3
 ACTIONS = VERBS
@@ -443,6 +444,48 @@ class RollOut(ActionBase):
         return self
 
 
+# "<foundry>/<name>": what a promotion serves the model of (a Deployment it follows, or another account's job)
+UpstreamName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+# An account's ARM resource id; any case, as ARM returns ids (names in it are case-insensitive)
+ArmId = Annotated[str, Field(max_length=1000, pattern=r"(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+                                                      r"Microsoft\.CognitiveServices/accounts/[^/]+$")]
+
+
+class Promote(ActionBase):
+    """Create, update or replace a deployment with what another stage serves: the model of the Deployment it
+    follows once that one's evaluation passed (`model: {deployment: NAME}`), or the final model of another
+    account's job (`model: {job: NAME}` across accounts). `source` names the account the model was trained in
+    when that is not this one (ARM's `DeploymentModel.source`); `model` None: pending, apply waits for a plan
+    that knows it (the upstream is still rolling out, training, being evaluated, or soaking)."""
+
+    op: Literal["deployment.promote"] = "deployment.promote"
+    kind: Literal["Deployment"] = "Deployment"
+    action: Literal["create", "update", "replace"]
+    upstream: UpstreamName
+    model: str | None = Field(default=None, min_length=1, max_length=256)
+    source: ArmId | None = None
+    job_id: LiveId | None = None  # the job the model came from (in the upstream's account)
+    sku: SkuName
+    capacity: int = Field(ge=1)
+    model_format: str = Field(default="OpenAI", pattern=MODEL_FORMAT_PATTERN)
+    model_version: str = Field(default="1", pattern=r"^[A-Za-z0-9.\-]{1,40}$")
+    spec_hash: Hex16
+    tags: dict[OwnTag, Annotated[str, Field(max_length=256)]] = Field(default_factory=dict)
+    served_model: str | None = None
+    served_capacity: int | None = None
+    interrupts: bool = False  # a sku name change: delete and create (apply needs --allow-downtime)
+    settings: dict[str, str] = Field(default_factory=dict)
+    user_tags: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Promote:
+        if self.action == "replace" and not self.interrupts:
+            raise ValueError("a replace interrupts serving: interrupts must be true")
+        if self.model is None and not self.pending:
+            raise ValueError("a promotion without a model waits (pending must be true)")
+        return self
+
+
 class DeleteDeployment(ActionBase):
     op: Literal["deployment.delete"] = "deployment.delete"
     kind: Literal["Deployment"] = "Deployment"
@@ -486,7 +529,7 @@ class NoOp(ActionBase):
 
 Action = Annotated[
     UploadDataset | ImportDataset | WaitFile | CreateJob | WaitJob | PauseJob | ResumeJob | CancelJob
-    | EvaluateCandidates | RollOut | DeleteDeployment | DeleteFile | PutRaiPolicy | DeleteRaiPolicy | NoOp,
+    | EvaluateCandidates | RollOut | Promote | DeleteDeployment | DeleteFile | PutRaiPolicy | DeleteRaiPolicy | NoOp,
     Field(discriminator="op"),
 ]
 
@@ -534,6 +577,9 @@ class Plan(_Model):
     findings: list[Finding] = Field(default_factory=list)  # preflight: quotas, retired models, skus
     notifications: list[Notice] = Field(default_factory=list)  # what apply would send (Notification specs)
     policies: list[PolicyResult] = Field(default_factory=list)  # every Policy judged on this plan (_policies.py)
+    # The git repository and commit the specs were read from, recorded on every job and deployment apply
+    # writes (`_provenance.py`); None: not read from a git checkout. Never part of an identity or approval.
+    provenance: GitSource | None = None
 
     @property
     def refused(self) -> list[Finding]:
@@ -550,9 +596,9 @@ class Plan(_Model):
         return any(a.is_change for a in self.actions)
 
     @property
-    def interruptions(self) -> list[RollOut]:
+    def interruptions(self) -> list[RollOut | Promote]:
         """The changes that stop a deployment serving for a while (apply needs --allow-downtime)."""
-        return [a for a in self.actions if isinstance(a, RollOut) and a.interrupts and a.is_change]
+        return [a for a in self.actions if isinstance(a, RollOut | Promote) and a.interrupts and a.is_change]
 
     def by_id(self) -> dict[str, Action]:
         return {a.id: a for a in self.actions}

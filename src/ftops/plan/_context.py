@@ -11,6 +11,7 @@ from ..foundry import LiveDeployment, LiveFile, LiveJob
 from ._actions import Action, Notice
 from ._cost import LivePrices
 from ._live import LiveIndex, LiveState
+from ._provenance import GitSource
 from ._upstream import NO_UPSTREAM, Upstream
 
 
@@ -52,6 +53,7 @@ class Ctx:
     borrowed: set[str] = field(default_factory=set)  # other projects' job ids this plan's decisions read
     notices: list[Notice] = field(default_factory=list)  # notifications to send (the last planning step)
     upstream: Upstream = NO_UPSTREAM  # what the accounts planned before this one offer it (`_upstream.py`)
+    source: GitSource | None = None  # the git source the specs came from: recorded on what apply writes
     index: LiveIndex = field(init=False)  # the snapshot by name, spec and file: lookups in O(1)
 
     def __post_init__(self) -> None:

@@ -17,7 +17,15 @@ from ._adoption import takes_over
 from ._context import Ctx, JobState, serving
 from ._cost import monthly_hosting
 from ._deployment_fields import field_changes, hashed_fields
-from ._evaluations import TAG_CANARY, TAG_LEASE, judging, lease_expired, plan_gate, plan_pending_evaluation
+from ._evaluations import (
+    TAG_CANARY,
+    TAG_LEASE,
+    job_of,
+    judging,
+    lease_expired,
+    plan_gate,
+    plan_pending_evaluation,
+)
 from ._requests import rollout_tags
 from ._resolve import Resolved, needs_checkpoints, resolve_model, selector_of
 
@@ -39,24 +47,37 @@ def deployment_hash(s: DeploymentSpec) -> str:
     return ident.canonical_hash(fields)
 
 
+def noop_fields(name: str, live: LiveDeployment | None) -> dict[str, Any]:
+    """What a deployment's NoOp says of it whatever the reason: its id, name and what it serves."""
+    return {"id": f"deployment.{name}:no-op", "kind": "Deployment", "name": name,
+            "live_id": live.name if live else None, "served_model": live.model if live else None}
+
+
+def foreign(ctx: Ctx, dep: Resource[DeploymentSpec], live: LiveDeployment | None) -> str | None:
+    """Why the live deployment of this name is not ftops' to change (another project's, or made by hand and
+    not adopted), else None."""
+    if live is None or live.tags.get(ident.META_PROJECT) == ctx.project or takes_over(dep.spec, live):
+        return None
+    owner = live.tags.get(ident.META_PROJECT)
+    return (f"a deployment named {dep.name} exists and is managed by project {owner}" if owner else
+            f"a deployment named {dep.name} exists and is not managed by ftops") + "; ftops will not take it over"
+
+
 def plan_deployment(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
+    """Deployment `dep` of a job of this account (`model: {job: NAME, checkpoint: ...}`)."""
     s, name = dep.spec, dep.name
     live = ctx.index.deployment(name)
-    monthly = monthly_hosting(ctx.checked.base_model_info(s.model.job), s.sku.name)
-    state = ctx.jobs[s.model.job]
+    monthly = monthly_hosting(ctx.checked.base_model_info(job_of(s)), s.sku.name)
+    state = ctx.jobs[job_of(s)]
     keep = f"keeps serving {serving(live)}" if live else "not deployed"
     held = Cost(monthly_usd=monthly if live else 0.0)
-    noop: dict[str, Any] = {"id": f"deployment.{name}:no-op", "kind": "Deployment", "name": name,
-                            "live_id": live.name if live else None, "served_model": live.model if live else None}
-    if live is not None and live.tags.get(ident.META_PROJECT) != ctx.project and not takes_over(s, live):
-        owner = live.tags.get(ident.META_PROJECT)
-        why = (f"a deployment named {name} exists and is managed by project {owner}" if owner else
-               f"a deployment named {name} exists and is not managed by ftops") + "; ftops will not take it over"
+    noop = noop_fields(name, live)
+    if (why := foreign(ctx, dep, live)) is not None:
         ctx.add(NoOp(reason=why, blocked=why, drift="foreign", **noop))
     elif state.paused:
-        ctx.add(NoOp(reason=f"{keep}; rollout on hold while job {s.model.job} is paused", cost=held, **noop))
+        ctx.add(NoOp(reason=f"{keep}; rollout on hold while job {job_of(s)} is paused", cost=held, **noop))
     elif state.blocked and not state.succeeded:
-        why = f"job {s.model.job}: {state.blocked}"
+        why = f"job {job_of(s)}: {state.blocked}"
         ctx.add(NoOp(reason=f"{keep}; rollout blocked ({why})", blocked=why, cost=held, **noop))
     elif not state.succeeded or state.live is None:
         rollout = _pending_rollout(ctx, dep, state, live, monthly)
@@ -71,8 +92,8 @@ def plan_deployment(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
 def _rollout_fields(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState,
                     live: LiveDeployment | None) -> dict[str, Any]:
     s = dep.spec
-    info = ctx.checked.base_model_info(s.model.job)
-    return {"name": dep.name, "job": s.model.job, "job_hash": state.hash, "sku": s.sku.name,
+    info = ctx.checked.base_model_info(job_of(s))
+    return {"name": dep.name, "job": job_of(s), "job_hash": state.hash, "sku": s.sku.name,
             "model_format": (info.format if info is not None else None) or DEFAULT_MODEL_FORMAT,
             "capacity": s.sku.capacity, "spec_hash": deployment_hash(s), "served_model": live.model if live else None,
             "served_capacity": live.capacity if live else None,
@@ -80,7 +101,7 @@ def _rollout_fields(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState,
             "evaluation": s.evaluation.name if s.evaluation is not None else None,
             "judging": judging(ctx.checked, ctx.checked.project.evaluations[s.evaluation.name])
             if s.evaluation is not None else None,
-            "tags": rollout_tags(ctx.project, dep.name, deployment_hash(s)),
+            "tags": rollout_tags(ctx.project, dep.name, deployment_hash(s), source=ctx.source),
             "settings": s.owned_settings(), "user_tags": dict(s.tags or {})}
 
 
@@ -89,15 +110,15 @@ def _pending_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobState, l
     """The job has not finished: the deployment keeps serving what it has until it does."""
     s = dep.spec
     assert state.action_id is not None
-    what = f"{_selector(s)} of job {s.model.job}"
-    target = known_after_apply(f"the {_selector(s)} checkpoint of job {s.model.job}")
+    what = f"{_selector(s)} of job {job_of(s)}"
+    target = known_after_apply(f"the {_selector(s)} checkpoint of job {job_of(s)}")
     if s.evaluation is not None:
         target = known_after_apply(f"the winner of evaluation {s.evaluation.name}")
-        what = f"the winner of evaluation {s.evaluation.name} (candidates of job {s.model.job})"
+        what = f"the winner of evaluation {s.evaluation.name} (candidates of job {job_of(s)})"
     fields = _rollout_fields(ctx, dep, state, live)
     if live is not None:
         return RollOut(id=f"deployment.{dep.name}:update", action="update", depends_on=[state.action_id],
-                       reason=f"pending rollout: keeps serving {serving(live)} until job {s.model.job} finishes",
+                       reason=f"pending rollout: keeps serving {serving(live)} until job {job_of(s)} finishes",
                        changes={"model": (live.model, target)}, cost=Cost(monthly_usd=monthly), **fields)
     return RollOut(id=f"deployment.{dep.name}:create", action="create", depends_on=[state.action_id],
                    reason=f"deploy {what} once it finishes",
@@ -147,7 +168,7 @@ def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: 
     fields = {**_rollout_fields(ctx, dep, state, live), "model": resolved.model, "loss": resolved.loss,
               "job_id": job.id, "verdict": verdict,
               "tags": rollout_tags(ctx.project, name, deployment_hash(s), job_id=job.id, loss=resolved.loss,
-                                   model=resolved.model, verdict=verdict)}
+                                   model=resolved.model, verdict=verdict, source=ctx.source)}
     cost = Cost(monthly_usd=monthly)
     if live is None:
         ctx.add(_recreate(ctx, dep, job, resolved, fields, cost))
@@ -232,7 +253,7 @@ def _changes(live: LiveDeployment, s: DeploymentSpec, resolved: Resolved) -> dic
 
 
 def _selector(spec: DeploymentSpec) -> str:
-    c = spec.model.checkpoint
+    c = spec.job_ref.checkpoint if spec.job_ref is not None else "final"
     return c if isinstance(c, str) else f"epoch {c.epoch}"
 
 

@@ -7,6 +7,7 @@
 - failed: a job or an uploaded file failed
 - foreign: a name the specs want is held by something ftops does not manage
 - retiring: a model in use retires soon
+- lags: a stage serves an earlier model than the stage it follows has passed (`model: {deployment: ...}`)
 Work in progress (a running job, a rollout waiting for it) is not drift: it is listed apart.
 """
 

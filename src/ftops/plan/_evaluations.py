@@ -59,7 +59,7 @@ LEASE_SECONDS = 1800  # a killed apply's canaries and eval items are cleaned up 
 ITEMS_PREFIX = "ftops-eval."  # eval items uploads: ftops-eval.<project>.<deployment>.<criteria>.<expiry>.<holder>.jsonl
 SCORE_PREFIX = "ftops-s."  # eval metadata: ftops-s.<inputs hash> -> {"m": model, "s": [scores], "n": items}
 TAG_CANARY = "ftops-canary"  # a throwaway evaluation deployment: the Deployment it evaluates for
-TAG_VERDICT = "ftops-verdict"  # on a promoted deployment: the verdict that allowed it
+TAG_VERDICT = ident.TAG_VERDICT  # on a promoted deployment: the verdict that allowed it
 TAG_BASELINE = "ftops-baseline"  # on a promoted deployment: the model its winner was compared with
 MAX_SCORE_KEYS = 12  # Foundry keeps 16 metadata pairs; 4 identify the eval
 DEFAULT_EPOCHS = 3
@@ -74,6 +74,14 @@ class Stored:
 
 
 # -- identities -----------------------------------------------------------------------------
+def job_of(spec: DeploymentSpec) -> str:
+    """The job a Deployment of this account's job names (`model.job`): one with a gate, or planned by
+    `plan_deployment` (a follower and another account's job are planned by `_follow.py`)."""
+    ref = spec.job_ref
+    assert ref is not None, "a promotion is planned by plan_promotion"
+    return ref.job
+
+
 def criteria_hash(checked: CheckedProject, ev: Resource[EvaluationSpec]) -> str:
     """The eval's identity: the held-out data's sha256 and the criteria (a python source by its sha256)."""
     crits: list[Any] = []
@@ -343,13 +351,13 @@ def baseline_model(live: LiveDeployment | None, job: LiveJob) -> str:
 def _evaluate(ctx: Ctx, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSpec], candidates: list[Candidate],
               baseline: Candidate, chash: str, known: dict[str, Stored], missing: list[str],
               found: LiveEval | None) -> EvaluateCandidates:
-    state = ctx.jobs[dep.spec.model.job]
+    state = ctx.jobs[job_of(dep.spec)]
     why = "criteria or held-out data changed" if found is None and _any_eval_for(ctx, dep.name) else \
         "no verdict for these inputs yet"
     reason = (f"evaluate {len(missing)} model(s) on canaries ({why}); "
               f"{len(known)} verdict(s) reused" if known else f"evaluate {len(missing)} model(s) on canaries ({why})")
     a = EvaluateCandidates(
-        id=f"evaluation.{dep.name}:run", name=ev.name, deployment=dep.name, job=dep.spec.model.job, job_hash=state.hash,
+        id=f"evaluation.{dep.name}:run", name=ev.name, deployment=dep.name, job=job_of(dep.spec), job_hash=state.hash,
         candidates=candidates, baseline=baseline.model, criteria_hash=chash,
         data_sha256=ctx.checked.reports[ev.spec.dataset].sha256,
         inputs={c.model: inputs_hash(c.model, chash) for c in [*candidates, baseline]}, reuse=sorted(known),
@@ -364,7 +372,7 @@ def _evaluate(ctx: Ctx, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSp
 
 def _canary_cost(ctx: Ctx, dep: Resource[DeploymentSpec], ev: Resource[EvaluationSpec], canaries: int) -> Cost:
     """The canaries' hosting for one run (billed by the hour; their tokens are billed besides)."""
-    info = ctx.checked.base_model_info(dep.spec.model.job)
+    info = ctx.checked.base_model_info(job_of(dep.spec))
     return Cost(canary_hosting_usd=canary_hosting(info, ev.spec.canary_sku, canaries))
 
 
@@ -381,15 +389,15 @@ def plan_pending_evaluation(ctx: Ctx, dep: Resource[DeploymentSpec], state: JobS
     ev = ctx.checked.project.evaluations[ref.name]
     n = DEFAULT_EPOCHS if ref.candidates == "all" else len(ref.candidates)
     a = EvaluateCandidates(
-        id=f"evaluation.{dep.name}:run", name=ev.name, deployment=dep.name, job=dep.spec.model.job, job_hash=state.hash,
+        id=f"evaluation.{dep.name}:run", name=ev.name, deployment=dep.name, job=job_of(dep.spec), job_hash=state.hash,
         baseline=live.model if live else None, criteria_hash=criteria_hash(ctx.checked, ev),
         data_sha256=ctx.checked.reports[ev.spec.dataset].sha256, canary_sku=ev.spec.canary_sku,
         tokens=estimated_tokens(ctx.checked, ev.spec, n + 1), depends_on=[state.action_id],
         **_request(ctx.checked, dep, ev),
         cost=_canary_cost(ctx, dep, ev, n + 1),
-        reason=f"evaluate the candidates of job {dep.spec.model.job} on canaries once it finishes",
+        reason=f"evaluate the candidates of job {job_of(dep.spec)} on canaries once it finishes",
         changes={"verdict": (None, known_after_apply(
-            f"evaluation {ev.name} of the candidates of job {dep.spec.model.job} against the baseline"))})
+            f"evaluation {ev.name} of the candidates of job {job_of(dep.spec)} against the baseline"))})
     ctx.add(a)
     return a.id
 

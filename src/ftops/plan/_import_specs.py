@@ -107,7 +107,7 @@ class ImportDecision:
                 continue
             out.skipped.append(Skipped(f"job {j.job.id}", gone[j.name]))
         for dep in self.deployments:
-            if dep.spec.model.job in gone:
+            if dep.spec.job_ref is not None and dep.spec.job_ref.job in gone:
                 out.skipped.append(Skipped(f"deployment {dep.name}", f"its job {dep.job_id} is not imported"))
             else:
                 out.deployments.append(dep)

@@ -40,6 +40,7 @@ from ._adoption import adopted_ids, adopted_job
 from ._context import Ctx, JobState
 from ._cost import training_cost
 from ._guards import job_trip
+from ._provenance import GitSource
 from ._requests import job_metadata
 
 # Which of several live jobs for one hash to follow: a finished one, else one in progress, else the rest.
@@ -57,9 +58,10 @@ def job_order(checked: CheckedProject) -> list[str]:
 
 def job_submission(checked: CheckedProject, name: str, base_model: str | None, *,
                    file_ids: Mapping[str, str] | None = None,
-                   made_by: Mapping[str, str] | None = None) -> JobSubmission:
+                   made_by: Mapping[str, str] | None = None, source: GitSource | None = None) -> JobSubmission:
     """The request job `name` sends on `base_model` (None: the base job's model, known after apply), with
-    the file ids the plan found (dataset -> processed file id) or the actions that yield them."""
+    the file ids the plan found (dataset -> processed file id) or the actions that yield them, and the git
+    `source` its metadata records."""
     s = checked.project.jobs[name].spec
     file_ids, made_by = file_ids or {}, made_by or {}
 
@@ -72,7 +74,7 @@ def job_submission(checked: CheckedProject, name: str, base_model: str | None, *
                         hyperparameters=dict(s.hyperparameters), training_type=s.training_type, suffix=s.suffix,
                         seed=s.seed, grader=s.grader)
     if base_model is not None:
-        job.metadata = job_metadata(checked.project.project_name, name, job, base_model)[1]
+        job.metadata = job_metadata(checked.project.project_name, name, job, base_model, source)[1]
     return job
 
 
@@ -376,7 +378,7 @@ def _plan_new(ctx: Ctx, job: Resource[FineTuningJobSpec], state: JobState, base:
     known = not base.model.startswith("job:")
     files = {ds: f.id for ds, f in ctx.dataset_files.items()}
     request = job_submission(ctx.checked, name, base.model if known else None, file_ids=files,
-                             made_by=ctx.dataset_action)
+                             made_by=ctx.dataset_action, source=ctx.source)
     reason = _create_reason(changed, current, failed, superseded, s.retries)
     if state.adopt_changes:  # the adopted job no longer is what the spec says: jobs are immutable
         reason = f"spec changed: the adopted {s.adopt} differs in {', '.join(state.adopt_changes)}, so a new job"

@@ -19,6 +19,7 @@ from ._context import Ctx
 from ._datasets import plan_datasets
 from ._deployments import plan_deployment, plan_orphans
 from ._evaluations import plan_eval_items
+from ._follow import deployment_order, plan_promotion, promotes
 from ._jobs import identify_jobs, job_order, plan_job
 from ._notifications import plan_notifications
 from ._rai_policies import order_with_deployments, plan_rai_policies
@@ -32,9 +33,13 @@ def plan_jobs(ctx: Ctx) -> None:
 
 
 def plan_deployments(ctx: Ctx) -> None:
-    """Every Deployment (and the Evaluation that gates it, planned with it: its candidates are the job's)."""
-    for dep in ctx.checked.project.deployments.values():
-        plan_deployment(ctx, dep)
+    """Every Deployment (and the Evaluation that gates it, planned with it: its candidates are the job's); one
+    that serves another stage's model after the Deployments of this account it follows (`_follow.py`)."""
+    for dep in deployment_order(ctx):
+        if promotes(ctx, dep):
+            plan_promotion(ctx, dep)
+        else:
+            plan_deployment(ctx, dep)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ META_CONTENT = "ftops-content"  # a job's identity: its training-content hash
 LEGACY = "spec:"  # content_key of a job from before META_CONTENT: its spec hash
 TAG_JOB = "ftops-job"  # the job id whose model a deployment serves
 TAG_LOSS = "ftops-valid-loss"  # validation loss of the served checkpoint, for "must beat current" gates
+TAG_VERDICT = "ftops-verdict"  # on a promoted deployment: the verdict that allowed it (only a passed one)
+TAG_SOURCE = "ftops-source"  # on a promotion: "<foundry>/<deployment or job>" whose model it serves
 TAG_MODEL = "ftops-model"  # the model ftops resolved and rolled out (a hand edit of the model shows as a mismatch)
 META_FIELDS = "ftops-fields"  # a compact JSON copy of the hashed fields, to show what changed later
 # Set by an apply that follows the job to its end (`--wait`): the Deployment specs (name and spec hash) it

@@ -28,6 +28,7 @@ from ._kinds import STEPS
 from ._live import LiveState, fetch, read_live
 from ._policies import judge_policies
 from ._preflight import preflight
+from ._provenance import GitSource
 from ._upstream import NO_UPSTREAM, Upstream
 
 MAX_PASSES = 3  # listings; then events and checkpoints; a second round only if a pass asked for more
@@ -74,11 +75,13 @@ def spec_fingerprint(checked: CheckedProject) -> str:
 
 
 def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, endpoint: str = "",
-           created_at: float | None = None, upstream: Upstream = NO_UPSTREAM) -> Plan:
+           created_at: float | None = None, upstream: Upstream = NO_UPSTREAM,
+           provenance: GitSource | None = None) -> Plan:
     """The actions that make the live state match the specs: a pure function of its inputs (`upstream`: what
-    the accounts planned before this one offer it, `_upstream.py`)."""
+    the accounts planned before this one offer it, `_upstream.py`; `provenance`: the git source the specs were
+    read from, which the requests record and nothing decides by, `_provenance.py`)."""
     with _collector_paused():
-        return _decide(checked, live, prune, endpoint, created_at, upstream)
+        return _decide(checked, live, prune, endpoint, created_at, upstream, provenance)
 
 
 @contextlib.contextmanager
@@ -96,9 +99,9 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _decide(checked: CheckedProject, live: LiveState, prune: bool, endpoint: str, created_at: float | None,
-            upstream: Upstream) -> Plan:
+            upstream: Upstream, provenance: GitSource | None) -> Plan:
     project = checked.project.project_name
-    ctx = Ctx(checked, live, project, prune, upstream=upstream)
+    ctx = Ctx(checked, live, project, prune, upstream=upstream, source=provenance)
     for step in STEPS:  # each kind in dependency order (`_kinds.py`)
         step.run(ctx)
     _mark_pending(ctx.actions)
@@ -109,22 +112,26 @@ def _decide(checked: CheckedProject, live: LiveState, prune: bool, endpoint: str
                 spec_fingerprint=spec_fingerprint(checked), foundry=foundry_name(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(ctx),
-                unmanaged=_unmanaged(ctx), findings=findings, notifications=ctx.notices)
+                unmanaged=_unmanaged(ctx), findings=findings, notifications=ctx.notices, provenance=provenance)
     plan.policies = judge_policies(ctx, plan)  # last: a rule reads the whole plan and its cost
     return plan
 
 
 def make_plan(checked: CheckedProject, client: FoundryClient, *, prune: bool = False,
-              live: LiveState | None = None, upstream: Upstream = NO_UPSTREAM) -> Plan:
-    """Read live state (unless given), then decide; fetch what a pass needed and decide again."""
+              live: LiveState | None = None, upstream: Upstream = NO_UPSTREAM,
+              provenance: GitSource | None = None) -> Plan:
+    """Read live state (unless given), then decide; fetch what a pass needed and decide again. `provenance`:
+    the git source the caller read (the planner reads no git)."""
     state = live or read_live(client)
-    plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time(), upstream=upstream)
+    plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time(), upstream=upstream,
+                  provenance=provenance)
     for _ in range(MAX_PASSES - 1):
         needs = state.take_needs()
         if not needs:
             break
         fetch(state, client, needs)
-        plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time(), upstream=upstream)
+        plan = decide(checked, state, prune=prune, endpoint=client.target, created_at=time.time(), upstream=upstream,
+                      provenance=provenance)
     # For people, and kept in plan files: never a credential a connection field may carry.
     plan.data_plane, plan.identity = public_url(client.endpoint), client.identity
     plan.foundry_project = client.foundry_project
@@ -153,7 +160,7 @@ def _hosting_before(ctx: Ctx) -> float:
         if not managed_deployment(ctx, d) or d.sku is None:
             continue
         spec = ctx.checked.project.deployments.get(d.name)
-        total += monthly_hosting(ctx.checked.base_model_info(spec.spec.model.job), d.sku) if spec is not None \
+        total += monthly_hosting(ctx.checked.served_model_info(spec), d.sku) if spec is not None \
             else ctx.prices.monthly(d) or 0.0
     return total
 

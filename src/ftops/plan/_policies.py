@@ -18,7 +18,8 @@ from typing import Any
 from .. import _cel
 from .._exceptions import PolicyBlocked, UsageError
 from ..spec import PolicySpec, Resource
-from ._actions import ActionBase, CreateJob, DeleteDeployment, Plan, RollOut
+from . import _matching as ident
+from ._actions import ActionBase, CreateJob, DeleteDeployment, Plan, Promote, RollOut
 from ._context import Ctx
 from ._policy_results import Override, PolicyResult
 
@@ -83,7 +84,7 @@ def _training_types(ctx: Ctx, plan: Plan, spec: PolicySpec, _: dict[str, Any]) -
 
 def _deployment_skus(ctx: Ctx, plan: Plan, spec: PolicySpec, _: dict[str, Any]) -> Verdict:
     allowed = spec.allowed_deployment_skus or []
-    bad = [a for a in _runnable(plan) if isinstance(a, RollOut) and a.sku not in allowed]
+    bad = [a for a in _runnable(plan) if isinstance(a, RollOut | Promote) and a.sku not in allowed]
     return _listed(bad, lambda a: f"{a.resource} deploys as {a.sku}",
                    f"allowed deployment skus: {', '.join(allowed)}")
 
@@ -103,7 +104,7 @@ def _hosting_increase(ctx: Ctx, plan: Plan, spec: PolicySpec, _: dict[str, Any])
     delta = plan.totals()["monthly_hosting_delta_usd"]
     if delta <= limit:
         return None, []
-    bad = [a for a in _runnable(plan) if isinstance(a, RollOut) and a.cost.monthly_usd > 0]
+    bad = [a for a in _runnable(plan) if isinstance(a, RollOut | Promote) and a.cost.monthly_usd > 0]
     return f"the plan adds ${delta:,.2f}/month of hosting; the limit is ${limit:,.2f}", bad
 
 
@@ -121,7 +122,7 @@ def _delete_serving(ctx: Ctx, plan: Plan, spec: PolicySpec, _: dict[str, Any]) -
                if d.model and (d.provisioning_state or "").lower() == "succeeded"}
     bad = [a for a in _runnable(plan)
            if (isinstance(a, DeleteDeployment) and a.name in serving)
-           or (isinstance(a, RollOut) and a.action == "replace" and a.name in serving)]
+           or (isinstance(a, RollOut | Promote) and a.action == "replace" and a.name in serving)]
     gone = {"delete": "deleted", "replace": "replaced"}
     return _listed(bad, lambda a: f"{a.resource} serves and would be {gone[a.action]}",
                    "a serving deployment is never deleted")
@@ -130,9 +131,14 @@ def _delete_serving(ctx: Ctx, plan: Plan, spec: PolicySpec, _: dict[str, Any]) -
 def _evaluation_required(ctx: Ctx, plan: Plan, spec: PolicySpec, _: dict[str, Any]) -> Verdict:
     pattern = spec.require_evaluation or ""
     deployments = ctx.checked.project.deployments
-    bad = [a for a in _runnable(plan) if isinstance(a, RollOut) and name_matches(pattern, a.name)
-           and a.name in deployments and deployments[a.name].spec.evaluation is None]
-    return _listed(bad, lambda a: f"{a.resource} has no evaluation:",
+    bad: list[ActionBase] = [a for a in _runnable(plan) if isinstance(a, RollOut) and name_matches(pattern, a.name)
+                             and a.name in deployments and deployments[a.name].spec.evaluation is None]
+    # A promotion passes through the gate of the stage it follows: its model must carry that stage's verdict
+    # (one still waiting for its model is judged when it knows it).
+    bad += [a for a in _runnable(plan) if isinstance(a, Promote) and name_matches(pattern, a.name)
+            and a.model is not None and ident.TAG_VERDICT not in a.tags]
+    return _listed(bad, lambda a: f"{a.resource} serves {a.upstream}'s model, which no evaluation passed"
+                   if isinstance(a, Promote) else f"{a.resource} has no evaluation:",
                    f"deployments matching {pattern} roll out only through an evaluation gate")
 
 

@@ -11,12 +11,14 @@ from collections.abc import Iterator
 
 from ..checks import root_base_model
 from ..foundry import LiveModel
+from ..spec import source_job_name
 from ._actions import (
     CreateJob,
     DeleteDeployment,
     Finding,
     ImportDataset,
     PauseJob,
+    Promote,
     ResumeJob,
     RollOut,
     UploadDataset,
@@ -52,10 +54,13 @@ def _models(ctx: Ctx) -> Iterator[Finding]:
             yield from _trainable(ctx, a.resource, root_base_model(project, a.name))
         elif isinstance(a, RollOut):
             yield from _deployable(ctx, a.resource, root_base_model(project, a.job), a.sku)
-    rolled_out = {a.name for a in ctx.actions if isinstance(a, RollOut)}
+        elif isinstance(a, Promote) and a.name in project.deployments:  # the job behind the stage it follows
+            job = source_job_name(project, project.deployments[a.name])
+            yield from _deployable(ctx, a.resource, root_base_model(project, job), a.sku)
+    rolled_out = {a.name for a in ctx.actions if isinstance(a, RollOut | Promote)}
     for name, dep in project.deployments.items():  # what serves now can retire too
         if name not in rolled_out:
-            yield from _retiring(ctx, f"Deployment/{name}", root_base_model(project, dep.spec.model.job))
+            yield from _retiring(ctx, f"Deployment/{name}", root_base_model(project, source_job_name(project, dep)))
 
 
 def _pausing(ctx: Ctx) -> Iterator[Finding]:
@@ -142,7 +147,8 @@ def _quotas(ctx: Ctx) -> Iterator[Finding]:
     usages = ctx.live.usages
     if usages is None:
         return
-    new_deployments = [a for a in ctx.actions if isinstance(a, RollOut) and a.action == "create" and not a.blocked]
+    new_deployments = [a for a in ctx.actions if isinstance(a, RollOut | Promote) and a.action == "create"
+                       and not a.blocked]
     deleted = sum(1 for a in ctx.actions if isinstance(a, DeleteDeployment))
     uploads = [a for a in ctx.actions if isinstance(a, UploadDataset | ImportDataset)]
     jobs = [a for a in ctx.actions if isinstance(a, CreateJob) and not a.blocked]

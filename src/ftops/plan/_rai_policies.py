@@ -15,7 +15,7 @@ from typing import Any
 from ..foundry import BlocklistEntry, FilterEntry, LiveRaiPolicy, RaiPolicyWrite
 from ..spec import RaiPolicySpec, Resource
 from . import _matching as ident
-from ._actions import DeleteRaiPolicy, NoOp, PutRaiPolicy, RollOut, Scalar
+from ._actions import DeleteRaiPolicy, NoOp, Promote, PutRaiPolicy, RollOut, Scalar
 from ._context import Ctx
 
 PRUNE_HINT = "managed by ftops but no spec names it; `apply --prune` deletes it"
@@ -119,7 +119,7 @@ def _orphans(ctx: Ctx) -> None:
     """Managed policies no spec names: pruned with --prune once no deployment uses them (a rollout of this plan
     that moves a deployment to another policy runs first), else listed as prune candidates."""
     specs = {n.lower() for n in ctx.checked.project.rai_policies}
-    moved = {a.name: a for a in ctx.actions if isinstance(a, RollOut) and "raiPolicyName" in a.settings}
+    moved = {a.name: a for a in ctx.actions if isinstance(a, RollOut | Promote) and "raiPolicyName" in a.settings}
     for key, live in sorted(ctx.live.rai_policies.items()):
         if live.tags.get(ident.META_PROJECT) != ctx.project or key in specs:
             continue
@@ -143,6 +143,6 @@ def order_with_deployments(ctx: Ctx) -> None:
     _orphans(ctx)
     puts = {a.name.lower(): a.id for a in ctx.actions if isinstance(a, PutRaiPolicy)}
     for a in ctx.actions:
-        policy = a.settings.get("raiPolicyName") if isinstance(a, RollOut) else None
-        if isinstance(a, RollOut) and policy is not None and policy.lower() in puts:
+        policy = a.settings.get("raiPolicyName") if isinstance(a, RollOut | Promote) else None
+        if isinstance(a, RollOut | Promote) and policy is not None and policy.lower() in puts:
             a.depends_on = list(dict.fromkeys([*a.depends_on, puts[policy.lower()]]))

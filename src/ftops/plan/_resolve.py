@@ -29,7 +29,7 @@ def deployable(job: LiveJob, cp: LiveCheckpoint, cps: list[LiveCheckpoint]) -> s
 
 def selector_of(spec: DeploymentSpec) -> ModelSelector:
     """The spec's checkpoint selector and gates, as a rollout carries them."""
-    checkpoint = spec.model.checkpoint
+    checkpoint = spec.job_ref.checkpoint if spec.job_ref is not None else "final"
     return ModelSelector(checkpoint=checkpoint.epoch if isinstance(checkpoint, Epoch) else checkpoint,
                          max_valid_loss=spec.gates.max_valid_loss, must_beat_current=spec.gates.must_beat_current)
 

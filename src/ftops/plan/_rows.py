@@ -14,7 +14,10 @@ from typing import Any
 from .._exceptions import UnknownKind
 from .._vocabulary import DriftClass
 from ..foundry import Snapshot, owned_tag
-from ._actions import Action, Kind, NoOp, RollOut, Verdict
+from . import _matching as ident
+from ._actions import Action, Kind, NoOp, Promote, RollOut, Verdict
+from ._evaluations import TAG_VERDICT
+from ._provenance import Provenance, recorded
 
 DATASET_STATUS = {"no-op": "uploaded", "wait": "processing", "create": "not uploaded"}
 JOB_STATUS = {"no-op": "succeeded", "create": "not submitted"}
@@ -34,6 +37,7 @@ class KindRows:
     drift: Callable[[Action], DriftClass | None]  # why live differs from git; None: it does not
     verdict: Callable[[Action], Verdict | None]  # the evaluation verdict the plan knows for it
     unowned: Callable[[Action, Snapshot], Unowned]  # from the live state the plan was made from
+    provenance: Callable[[Action, Snapshot], Provenance | None]  # where its live object came from, as recorded
 
 
 # -- shared by the kinds whose entries use them ------------------------------------------------------------
@@ -52,6 +56,10 @@ def no_verdict(_: Action) -> Verdict | None:
 
 def nothing_unowned(_: Action, __: Snapshot) -> Unowned:
     return {}, {}
+
+
+def no_provenance(_: Action, __: Snapshot) -> Provenance | None:
+    return None
 
 
 # -- per kind ----------------------------------------------------------------------------------------------
@@ -75,7 +83,7 @@ def _evaluation(a: Action) -> tuple[str, str]:
 
 def _deployment(a: Action) -> tuple[str, str]:
     status, detail = DEPLOYMENT_STATUS.get(a.action, a.action), a.reason
-    if isinstance(a, RollOut) and a.action == "update" and not a.pending:
+    if isinstance(a, RollOut | Promote) and a.action == "update" and not a.pending:
         status = "update pending"
     verdict = _deployment_verdict(a)
     if verdict is not None and verdict.reason not in detail:
@@ -95,6 +103,25 @@ def _deployment_unowned(a: Action, live: Snapshot) -> Unowned:
     return dict(found.settings), {k: v for k, v in found.tags.items() if not owned_tag(k)}
 
 
+def _job_provenance(a: Action, live: Snapshot) -> Provenance | None:
+    """The git source the job's metadata records."""
+    found = next((j for j in live.jobs if j.id == a.live_id), None) if a.live_id else None
+    return recorded(found.metadata) if found is not None else None
+
+
+def _deployment_provenance(a: Action, live: Snapshot) -> Provenance | None:
+    """The job, model, verdict and git source the deployment's tags record. A deployment carries a verdict
+    only once it passed: a failed evaluation rolls nothing out (`plan_gate`, apply's `roll_out`)."""
+    found = next((d for d in live.deployments if d.name == a.name), None)
+    if found is None:
+        return None
+    tags = {k.lower(): v for k, v in found.tags.items()}  # Azure's tag names are case-insensitive
+    job_id = tags.get(ident.TAG_JOB)
+    job = next((j for j in live.jobs if j.id == job_id), None) if job_id else None
+    return recorded(tags, job=job_id, model=tags.get(ident.TAG_MODEL),
+                    final_model=job.fine_tuned_model if job is not None else None, verdict=tags.get(TAG_VERDICT))
+
+
 def _file(a: Action) -> tuple[str, str]:
     return FILE_STATUS.get(a.action, a.action), a.reason
 
@@ -104,12 +131,13 @@ def _rai_policy(a: Action) -> tuple[str, str]:
 
 
 KIND_ROWS: dict[Kind, KindRows] = {
-    "Dataset": KindRows(_dataset, planned_drift, no_verdict, nothing_unowned),
-    "FineTuningJob": KindRows(_job, planned_drift, no_verdict, nothing_unowned),
-    "Evaluation": KindRows(_evaluation, planned_drift, no_verdict, nothing_unowned),
-    "Deployment": KindRows(_deployment, planned_drift, _deployment_verdict, _deployment_unowned),
-    "File": KindRows(_file, planned_drift, no_verdict, nothing_unowned),
-    "RaiPolicy": KindRows(_rai_policy, planned_drift, no_verdict, nothing_unowned),
+    "Dataset": KindRows(_dataset, planned_drift, no_verdict, nothing_unowned, no_provenance),
+    "FineTuningJob": KindRows(_job, planned_drift, no_verdict, nothing_unowned, _job_provenance),
+    "Evaluation": KindRows(_evaluation, planned_drift, no_verdict, nothing_unowned, no_provenance),
+    "Deployment": KindRows(_deployment, planned_drift, _deployment_verdict, _deployment_unowned,
+                           _deployment_provenance),
+    "File": KindRows(_file, planned_drift, no_verdict, nothing_unowned, no_provenance),
+    "RaiPolicy": KindRows(_rai_policy, planned_drift, no_verdict, nothing_unowned, no_provenance),
 }
 _BY_NAME: dict[str, KindRows] = {str(kind): rows for kind, rows in KIND_ROWS.items()}  # any text is looked up
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..foundry import Snapshot
 from ._actions import Action, NoOp, Plan, Verdict
+from ._provenance import Provenance
 from ._rows import rows_of
 
 
@@ -23,6 +24,8 @@ class StatusRow:
     tags: dict[str, str] = field(default_factory=dict)
     # Jobs: how the followed job ended when it failed (`data_refused`, `safety_failed` ...: JOB_OUTCOMES).
     outcome: str | None = None
+    # Where its live object came from, as Foundry's metadata or tags record it (None: nothing recorded).
+    provenance: Provenance | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -35,13 +38,14 @@ def _row(a: Action, live: Snapshot | None) -> StatusRow:
         status = "blocked"
     settings, tags = rows.unowned(a, live) if live is not None else ({}, {})
     outcome = a.outcome if isinstance(a, NoOp) else None
-    return StatusRow(a.kind, a.name, a.live_id or "", status, detail, settings, tags, outcome)
+    provenance = rows.provenance(a, live) if live is not None else None
+    return StatusRow(a.kind, a.name, a.live_id or "", status, detail, settings, tags, outcome, provenance)
 
 
 def status_rows(plan: Plan, live: Snapshot | None = None) -> list[StatusRow]:
     """Derived from a read-only plan: what exists, what it is doing, and what apply would change; with the
     `live` snapshot the plan was made from, a row also shows what ftops does not own of its live object
-    (each kind's entry in `KIND_ROWS` says what that is)."""
+    and where that object came from (each kind's entry in `KIND_ROWS` says what these are)."""
     return [_row(a, live) for a in plan.actions]
 
 

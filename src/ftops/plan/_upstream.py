@@ -7,7 +7,7 @@ A spec directory with several Foundry documents is planned account by account in
 as before, from its own live state, plus the `Upstream` facts of the accounts before it; deciding stays pure.
 
 Contract between the layers (the CLI's multi-account run, `session`, and the planner):
-- `upstream_of(foundry, plan, live, account_id)`: the facts that Foundry's plan and live state offer to
+- `upstream_of(foundry, plan, live, account_id, region)`: the facts that Foundry's plan and live state offer to
   the accounts after it (every Deployment and FineTuningJob it manages), keyed by (foundry, name).
 - `make_plan(..., upstream=...)` / `decide(..., upstream=...)`: plan one account with what came before.
 - Merging: `Upstream.merged(other)`; an account's upstream is the merge of every earlier account's.
@@ -15,9 +15,13 @@ Contract between the layers (the CLI's multi-account run, `session`, and the pla
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ._actions import Plan
+from ..foundry import ROLLED_AT_TAG, LiveDeployment
+from . import _matching as ident
+from ._actions import Action, EvaluateCandidates, NoOp, Plan, RollOut
 from ._live import LiveState
 
 
@@ -35,6 +39,16 @@ class UpstreamDeployment:
     since: float | None  # when it started serving `model` (epoch seconds), when known
     job_id: str | None = None  # the job `model` came from
     loss: float | None = None
+    # Why it is not settled (its plan's reason: rolling out, job running, evaluation pending), for a follower's.
+    waiting: str | None = None
+    verdict: str | None = None  # the verdict that promoted `model` (its `ftops-verdict` tag), copied by a follower
+    # The account `model` was trained in when it is served from another one (its own `source`): a follower
+    # deploys it from there, not from `account_id`, which does not hold it.
+    source: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.foundry}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,10 @@ class UpstreamJob:
     job_id: str | None  # the live job of the spec's identity (None: not submitted)
     model: str | None  # its fine-tuned model once it succeeded
     waiting: str | None = None  # why there is no model yet (running, blocked, paused), for the plan's reason
+
+    @property
+    def ref(self) -> str:
+        return f"{self.foundry}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,73 @@ NO_UPSTREAM = Upstream()
 
 
 def upstream_of(foundry: str, plan: Plan, live: LiveState, account_id: str, region: str) -> Upstream:
-    """The facts Foundry `foundry`'s plan and live state offer to the accounts planned after it."""
-    del foundry, plan, live, account_id, region  # filled in by the promotion work (issue 17 items 2, 3)
-    return NO_UPSTREAM
+    """The facts Foundry `foundry`'s plan and live state offer to the accounts planned after it: every
+    Deployment and FineTuningJob its plan decided on. Read from a plan made after that account was applied
+    (and `live`, the state it was made from): what it still has to change reads as not settled, and its
+    followers wait for it."""
+    deployed = {d.name: d for d in live.snapshot.deployments}
+    deployments: dict[tuple[str, str], UpstreamDeployment] = {}
+    for name in _spec_names(plan.actions, "Deployment"):
+        deployments[(foundry, name)] = deployment_fact(foundry, name, plan.actions, deployed.get(name), account_id,
+                                                       region)
+    jobs = {(foundry, name): job_fact(foundry, name, plan.actions, account_id, region)
+            for name in _spec_names(plan.actions, "FineTuningJob")}
+    return Upstream(deployments, jobs)
+
+
+def _spec_names(actions: Iterable[Action], kind: str) -> list[str]:
+    """The names the plan's actions of `kind` concern (a deleted one offers nothing). An orphan's name is among
+    them, harmless: a later account looks up only the names its specs follow."""
+    return list(dict.fromkeys(a.name for a in actions if a.kind == kind and a.action != "delete"))
+
+
+def deployment_fact(foundry: str, name: str, actions: Iterable[Action], live: LiveDeployment | None,
+                    account_id: str, region: str) -> UpstreamDeployment:
+    """Deployment `name` as its plan (`actions`) and its live object leave it: what it serves, whether the
+    plan leaves it settled, and whether its evaluation passed what it serves (pure; shared with a follower in
+    the same account, which reads the plan being decided)."""
+    mine: list[Action] = [a for a in actions if (a.kind == "Deployment" and a.name == name)
+                          or (isinstance(a, EvaluateCandidates) and a.deployment == name)]
+    moving = [a for a in mine if a.changes_something or a.pending]
+    model = live.model if live is not None and live.model else None
+    tags = live.tags if live is not None else {}
+    ours = model is not None and tags.get(ident.TAG_MODEL) == model  # ftops rolled out what it serves
+    return UpstreamDeployment(
+        foundry=foundry, name=name, account_id=account_id, region=region, model=model, settled=not moving,
+        passed=_passed(mine, model, tags, ours), since=_number(tags.get(ROLLED_AT_TAG)) if ours else None,
+        job_id=tags.get(ident.TAG_JOB) if ours else None, loss=_number(tags.get(ident.TAG_LOSS)) if ours else None,
+        waiting=moving[0].reason if moving else None, verdict=tags.get(ident.TAG_VERDICT) if ours else None,
+        source=live.source if live is not None else None)
+
+
+def _passed(mine: list[Action], model: str | None, tags: dict[str, str], ours: bool) -> bool | None:
+    """True when ftops promoted `model` on a passed verdict (only a passed one is written as `ftops-verdict`);
+    False when the deployment is gated and `model` carries no such verdict (a hand edit, a failed gate's
+    model); None when nothing says it is gated."""
+    if model is None:
+        return None
+    if ours and tags.get(ident.TAG_VERDICT):
+        return True
+    gated = any(isinstance(a, EvaluateCandidates) or (isinstance(a, RollOut) and a.evaluation is not None)
+                or (isinstance(a, NoOp) and a.verdict is not None) for a in mine)
+    return False if gated else None
+
+
+def job_fact(foundry: str, name: str, actions: Iterable[Action], account_id: str, region: str) -> UpstreamJob:
+    """FineTuningJob `name` as its plan leaves it: its live job, and its model once it succeeded."""
+    mine = [a for a in actions if a.kind == "FineTuningJob" and a.name == name]
+    done = next((a for a in mine if isinstance(a, NoOp) and a.fine_tuned_model and not a.blocked), None)
+    moving = [a for a in mine if a is not done]
+    if done is not None and not any(a.changes_something or a.pending for a in moving):
+        return UpstreamJob(foundry, name, account_id, region, done.live_id, done.fine_tuned_model)
+    live_id = next((a.live_id for a in mine if a.live_id), None)
+    waiting = next((a.blocked or a.reason for a in mine), "not planned")
+    return UpstreamJob(foundry, name, account_id, region, live_id, None, waiting)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None

@@ -21,20 +21,24 @@ from .._exceptions import PlanNotApproved, PreflightFailed, StalePlanError
 from .._urls import plan_form
 from ..checks import CheckedProject
 from ..plan import (
+    NO_UPSTREAM,
     Action,
     CreateJob,
     EvaluateCandidates,
     ImportDataset,
     Plan,
+    Promote,
     PutRaiPolicy,
     RollOut,
     UploadDataset,
+    Upstream,
     WaitFile,
     criteria_hash,
     file_name,
     make_plan,
     spec_fingerprint,
 )
+from ..spec import followed
 from ._approval import approve
 from ._connect import Session
 
@@ -86,12 +90,27 @@ def _check_rollout(a: RollOut, checked: CheckedProject) -> None:
         raise _refuse(a, f"deployment {a.name} does not match the specs")
 
 
+def _check_promote(a: Promote, checked: CheckedProject) -> None:
+    """A promotion serves the model of the stage its spec names (the Deployment it follows, or the other
+    account's job), under that stage's name."""
+    project = checked.project
+    dep = project.deployments.get(a.name)
+    if dep is None:
+        raise _refuse(a, f"deployment {a.name} does not match the specs")
+    target = followed(project, dep)
+    job = project.every_job.get(dep.spec.job_ref.job) if dep.spec.job_ref is not None else None
+    stage = target if target is not None else job
+    if stage is None or a.upstream != f"{stage.foundry}/{stage.name}":
+        raise _refuse(a, f"deployment {a.name} does not serve the model of {a.upstream} in the specs")
+
+
 def _check_evaluation(a: EvaluateCandidates, checked: CheckedProject) -> None:
     project = checked.project
     if (a.name not in project.evaluations or a.deployment not in project.deployments or a.job not in project.jobs
             or (ref := project.deployments[a.deployment].spec.evaluation) is None or ref.name != a.name):
         raise _refuse(a, f"evaluation {a.name} does not match the specs")
-    if (a.job != project.deployments[a.deployment].spec.model.job
+    job_ref = project.deployments[a.deployment].spec.job_ref
+    if (job_ref is None or a.job != job_ref.job
             or a.criteria_hash != criteria_hash(checked, project.evaluations[a.name])):
         raise _refuse(a, f"evaluation {a.name} is not for these criteria, data or job")
 
@@ -163,19 +182,26 @@ def _check_import(a: ImportDataset, checked: CheckedProject) -> None:
 Fit = Callable[[Any, CheckedProject], None]
 FITS: dict[type[Action], Fit] = {
     UploadDataset: _check_upload, ImportDataset: _check_import, WaitFile: _check_wait_file, CreateJob: _check_job,
-    RollOut: _check_rollout, EvaluateCandidates: _check_evaluation, PutRaiPolicy: _check_rai_policy,
+    RollOut: _check_rollout, Promote: _check_promote, EvaluateCandidates: _check_evaluation,
+    PutRaiPolicy: _check_rai_policy,
 }
 
 
-def check_fresh(plan: Plan, session: Session) -> Plan:
+def check_fresh(plan: Plan, session: Session, upstream: Upstream = NO_UPSTREAM) -> Plan:
     """The plan to run for a saved `plan`: a fresh decision from the specs and the live state, when `plan`
     approved exactly it. Refuses a plan made for other specs, another account or another live state
-    (StalePlanError), and one whose actions are not that decision (PlanNotApproved)."""
+    (StalePlanError), and one whose actions are not that decision (PlanNotApproved). `upstream`: what the
+    accounts planned before this one offer it now (a follower's stage, `plan/_upstream.py`)."""
     verify_plan(plan, session.checked)
     if plan.endpoint != session.client.target:
         raise StalePlanError(f"the plan was made against another account ({plan.endpoint}), not "
                              f"{session.client.target}")
-    fresh = make_plan(session.checked, session.client, prune=plan.prune)
+    # Decided with the saved plan's git source: apply records the commit that was reviewed, and the checkout's
+    # commit now is not compared. Provenance says where the specs came from; whether they are the specs the
+    # plan was made for is `spec_fingerprint`'s to say (the same specs at a merge commit are the same
+    # approval), so another commit alone never makes a plan stale or unapproved.
+    fresh = make_plan(session.checked, session.client, prune=plan.prune, provenance=plan.provenance,
+                      upstream=upstream)
     if fresh.fingerprint != plan.fingerprint:
         raise StalePlanError("the live state changed since the plan was made (fingerprint "
                              f"{plan.fingerprint[:12]} -> {fresh.fingerprint[:12]}); run `ftops plan` again")

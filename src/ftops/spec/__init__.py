@@ -42,6 +42,7 @@ from ._project import (
     require_connection,
     spec_files,
 )
+from ._promotion import FollowRef, followed, source_job, source_job_name
 from ._rai_policy import ContentFilter, CustomBlocklist, RaiPolicySpec
 from ._schema import json_schema
 
@@ -62,6 +63,7 @@ __all__ = [
     "EvaluationRef",
     "EvaluationSpec",
     "FineTuningJobSpec",
+    "FollowRef",
     "FoundrySpec",
     "Gates",
     "Guard",
@@ -84,12 +86,15 @@ __all__ = [
     "choose_foundry",
     "expand_env",
     "find_root",
+    "followed",
     "foundry_names",
     "json_schema",
     "load_project",
     "narrow",
     "normalised_hyperparameters",
     "require_connection",
+    "source_job",
+    "source_job_name",
     "spec_files",
     "training_content",
 ]

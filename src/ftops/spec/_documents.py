@@ -7,7 +7,17 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from .._vocabulary import Method, SkuName, TrainingType, VersionUpgradeOption
@@ -16,6 +26,7 @@ from ._guards import Guard
 from ._hyperparameters import HyperValue, check_hyperparameters, normalised_hyperparameters
 from ._notifications import NotificationSpec
 from ._policy import PolicySpec
+from ._promotion import FollowRef
 from ._rai_policy import ArmName, RaiPolicySpec
 from ._strict import Name
 from ._strict import Strict as _Strict
@@ -252,6 +263,20 @@ class ModelRef(_Strict):
     checkpoint: Literal["final", "best"] | Epoch = "final"
 
 
+def _model_form(value: Any) -> str:
+    """Which form a Deployment's `model` is written in: `{deployment: ...}` follows, anything else names a job
+    (so a mistake there is explained in terms of the job form, not of both at once)."""
+    if isinstance(value, FollowRef) or (isinstance(value, dict) and "deployment" in value and "job" not in value):
+        return "follow-form"
+    return "job-form"
+
+
+# A job's checkpoint (`{job: NAME, checkpoint: ...}`) or what another Deployment serves (`{deployment: NAME}`).
+# The tags are no field names: an error's location leaves them out (`_project._data_loc`).
+DeploymentModel = Annotated[Annotated[ModelRef, Tag("job-form")] | Annotated[FollowRef, Tag("follow-form")],
+                            Discriminator(_model_form)]
+
+
 class Sku(_Strict):
     name: SkuName
     capacity: PositiveInt = 1
@@ -268,10 +293,14 @@ class Gates(_Strict):
 TagName = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[^<>%&\\?/]+$")]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
 OWNED_TAG_PREFIX = "ftops-"  # ftops' own tags (foundry/_deployments.py): never a user tag
+# Azure's 50 tags a resource less the 13 ftops may write on a deployment: project, spec, hash, model, job,
+# valid-loss, verdict, baseline, override, rolled-at, a follower's source, and the provenance's repo and commit
+# (plan/_requests.py, plan/_follow.py, foundry/_deployments.py).
+MAX_USER_TAGS = 37
 
 
 class DeploymentSpec(_Strict):
-    model: ModelRef
+    model: DeploymentModel
     sku: Sku
     gates: Gates = Field(default_factory=Gates)
     evaluation: EvaluationRef | None = None  # promote only the candidate that passes this Evaluation
@@ -306,9 +335,20 @@ class DeploymentSpec(_Strict):
             raise ValueError(f"tag {ours[0]!r}: names starting with {OWNED_TAG_PREFIX} are ftops' own")
         if len({k.lower() for k in value}) != len(value):
             raise ValueError("Azure's tag names are case-insensitive: a name is given twice")
-        if len(value) > 40:  # Azure's 50 a resource, less the ones ftops writes
-            raise ValueError(f"{len(value)} tags: at most 40 (Azure allows 50 a resource; ftops writes up to 10)")
+        if len(value) > MAX_USER_TAGS:  # Azure's 50 a resource, less the ones ftops writes
+            raise ValueError(f"{len(value)} tags: at most {MAX_USER_TAGS} (Azure allows 50 a resource; ftops writes "
+                             f"up to {50 - MAX_USER_TAGS})")
         return value
+
+    @property
+    def job_ref(self) -> ModelRef | None:
+        """`model` when it names a job (`{job: NAME, checkpoint: ...}`), else None (it follows a Deployment)."""
+        return self.model if isinstance(self.model, ModelRef) else None
+
+    @property
+    def follows(self) -> FollowRef | None:
+        """`model` when it follows another Deployment (`{deployment: NAME, soak: ...}`), else None."""
+        return self.model if isinstance(self.model, FollowRef) else None
 
     def owned_settings(self) -> dict[str, str]:
         """The ARM properties this spec sets, as ARM spells them (raiPolicyName...)."""

@@ -1,5 +1,6 @@
 """Several Foundry documents in one spec directory: which Foundry each resource lives in, the references that
-would cross from one to another (refused for now), and the Project of one Foundry (`narrow`, `choose_foundry`)."""
+cross from one to another (only a Deployment's model may), the order accounts are planned in (`account_waves`),
+and the Project of one Foundry (`narrow`, `choose_foundry`)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ def _references(project: Project) -> Iterator[tuple[Resource[Any], tuple[str | i
         if isinstance(job.spec.base_model, JobRef):
             yield job, ("baseModel",), project.jobs.get(job.spec.base_model.job)
     for dep in project.deployments.values():
-        yield dep, ("model", "job"), project.jobs.get(dep.spec.model.job)
+        if (job_ref := dep.spec.job_ref) is not None:
+            yield dep, ("model", "job"), project.jobs.get(job_ref.job)
+        if (follow := dep.spec.follows) is not None:
+            yield dep, ("model", "deployment"), project.deployments.get(follow.deployment)
         if dep.spec.evaluation is not None:
             yield dep, ("evaluation", "name"), project.evaluations.get(dep.spec.evaluation.name)
         if dep.spec.rai_policy_name is not None:
@@ -76,22 +80,78 @@ def _references(project: Project) -> Iterator[tuple[Resource[Any], tuple[str | i
                 yield ev, ("criteria", i, "deployment"), project.deployments.get(judge)
 
 
-def check_cross_references(project: Project, problems: list[Problem]) -> None:
-    """A reference from a resource of one Foundry to one of another: not supported yet (issue 17 item 2)."""
+# The references that may cross from one Foundry account to another: a Deployment's model (a follower, and a
+# cross-account deployment of a job's final model; `_promotion.check_follows` says what each may be).
+ACROSS_ACCOUNTS = frozenset({("model", "job"), ("model", "deployment")})
+
+
+def _crossing(project: Project) -> Iterator[tuple[Resource[Any], tuple[str | int, ...], Resource[Any]]]:
     for res, loc, target in _references(project):
-        if target is None or res.foundry is None or target.foundry is None or res.foundry == target.foundry:
+        if target is not None and res.foundry is not None and target.foundry is not None and \
+                res.foundry != target.foundry:
+            yield res, loc, target
+
+
+def check_cross_references(project: Project, problems: list[Problem]) -> None:
+    """A reference from a resource of one Foundry to one of another: only a Deployment's model may cross."""
+    for res, loc, target in _crossing(project):
+        if loc in ACROSS_ACCOUNTS:
             continue
         problems.append(Problem(
             f"{'.'.join(str(p) for p in loc)} names {target.kind} {target.name!r} of Foundry {target.foundry!r}, but "
-            f"this {res.kind} is in Foundry {res.foundry!r}: a reference across Foundry accounts (cross-account "
-            "deployment, training on another account's data) is not supported yet", res.path, res.line_of(*loc)))
+            f"this {res.kind} is in Foundry {res.foundry!r}: across Foundry accounts only a Deployment's model may "
+            "refer (model: {job: NAME} or {deployment: NAME}); training on another account's data is not supported",
+            res.path, res.line_of(*loc)))
+
+
+def _upstream_accounts(project: Project) -> dict[str, set[str]]:
+    """Each Foundry's accounts to plan before it: those whose Deployment or job one of its Deployments names."""
+    before: dict[str, set[str]] = {name: set() for name in foundry_names(project)}
+    for res, loc, target in _crossing(project):
+        if loc in ACROSS_ACCOUNTS and res.foundry in before and target.foundry in before:
+            before[res.foundry].add(str(target.foundry))
+    return before
+
+
+def _waves(before: dict[str, set[str]]) -> tuple[list[list[str]], set[str]]:
+    """Topological waves of `before`, and the accounts left in a cycle (none when it has none)."""
+    waves: list[list[str]] = []
+    done: set[str] = set()
+    left = dict(before)
+    while left:
+        wave = sorted(name for name, deps in left.items() if deps <= done)
+        if not wave:
+            break
+        waves.append(wave)
+        done.update(wave)
+        for name in wave:
+            del left[name]
+    return waves, set(left)
 
 
 def account_waves(project: Project) -> list[list[str]]:
     """The Foundry documents in the order a run over several accounts plans and applies them: each wave after
     the accounts its resources name (a Deployment following or serving another account's), the accounts of
-    one wave independent of each other (read, planned and applied concurrently)."""
-    return [foundry_names(project)] if project.foundries else []
+    one wave independent of each other (read, planned and applied concurrently). Validate refuses a cycle;
+    were one left, its accounts would come last, in one wave, by name."""
+    waves, cycle = _waves(_upstream_accounts(project))
+    return [*waves, sorted(cycle)] if cycle else waves
+
+
+def check_account_order(project: Project, problems: list[Problem]) -> None:
+    """Accounts that follow each other in a circle have no order to be planned in: refused at each reference
+    that closes it."""
+    before = _upstream_accounts(project)
+    _, cycle = _waves(before)
+    if not cycle:
+        return
+    shown = ", ".join(sorted(cycle))
+    for res, loc, target in _crossing(project):
+        if loc in ACROSS_ACCOUNTS and res.foundry in cycle and target.foundry in cycle:
+            problems.append(Problem(
+                f"{'.'.join(str(p) for p in loc)} names {target.kind} {target.name!r} of Foundry {target.foundry!r}, "
+                f"and Foundry accounts {shown} depend on each other in a cycle: no account can be planned first",
+                res.path, res.line_of(*loc)))
 
 
 def local_data_dir(name: str) -> str:
@@ -146,7 +206,7 @@ def narrow(project: Project, name: str) -> Project:
         grader_sha256={k: v for k, v in project.grader_sha256.items() if k[0] in evaluations},
         dataset_paths={k: v for k, v in project.dataset_paths.items() if k in resources["Dataset"]},
         unresolved_env=[u for u in project.unresolved_env if u.foundry == name],
-        warnings=list(project.warnings))
+        warnings=list(project.warnings), whole=project.whole or project.resources)
 
 
 def choose_foundry(project: Project, name: str | None) -> Project:

@@ -26,9 +26,16 @@ from ._documents import (
 )
 from ._evaluation import EvaluationSpec
 from ._evaluation_refs import check_evaluations
-from ._foundries import assign_foundries, check_cross_references, check_distinct_accounts, separate_local_data_dirs
+from ._foundries import (
+    assign_foundries,
+    check_account_order,
+    check_cross_references,
+    check_distinct_accounts,
+    separate_local_data_dirs,
+)
 from ._notifications import NotificationSpec
 from ._policy import PolicySpec
+from ._promotion import check_follows
 from ._rai_policy import RaiPolicySpec, check_rai_references
 from ._yaml import Document, Loc, YamlError, load_documents
 
@@ -98,6 +105,19 @@ class Project:
     # (`require_connection`). The field keeps its `${VAR}` text meanwhile.
     unresolved_env: list[UnresolvedEnv] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # found while loading (an old spelling)
+    # Every Foundry's resources when this is the Project of one Foundry (`narrow`), else None: read only, for
+    # what a resource here names in another Foundry (the Deployment a follower follows, the job behind it).
+    whole: dict[SpecKind, dict[str, Resource[Any]]] | None = None
+
+    @property
+    def every_deployment(self) -> dict[str, Resource[DeploymentSpec]]:
+        """The Deployments of every Foundry of the spec directory (names are unique across them)."""
+        return (self.whole or self.resources)["Deployment"]
+
+    @property
+    def every_job(self) -> dict[str, Resource[FineTuningJobSpec]]:
+        """The FineTuningJobs of every Foundry of the spec directory."""
+        return (self.whole or self.resources)["FineTuningJob"]
 
     @property
     def datasets(self) -> dict[str, Resource[DatasetSpec]]:
@@ -453,6 +473,8 @@ def _place(project: Project, problems: list[Problem]) -> None:
 def _check_references(project: Project, problems: list[Problem], complete: bool) -> None:
     if complete:  # else a document that failed may define the missing name: no second error from one
         _check_names(project, problems)
+        check_follows(project, problems)
+        check_account_order(project, problems)
     _check_cycles(project, problems)
 
 
@@ -471,8 +493,9 @@ def _check_names(project: Project, problems: list[Problem]) -> None:
             problems.append(Problem(f"baseModel names FineTuningJob {base.job!r}, which no spec defines",
                                     job.path, job.line_of("baseModel")))
     for dep in project.deployments.values():
-        if dep.spec.model.job not in project.jobs:
-            problems.append(Problem(f"model.job names FineTuningJob {dep.spec.model.job!r}, which no spec "
+        job_ref = dep.spec.job_ref
+        if job_ref is not None and job_ref.job not in project.every_job:
+            problems.append(Problem(f"model.job names FineTuningJob {job_ref.job!r}, which no spec "
                                     "defines", dep.path, dep.line_of("model", "job")))
     check_rai_references(project, problems)
 

@@ -100,6 +100,11 @@ class FakeFoundry:
         """Foundry's clock."""
         return self.clock.monotonic() + self.offset
 
+    @property
+    def server_time(self) -> float:
+        """Foundry's clock as the client last saw it (`FoundryClient.server_time`): a rollout's `ftops-rolled-at`."""
+        return self.now()
+
     # -- arranging ---------------------------------------------------------------------------------------
     def add_job(self, spec_hash: str, *, created_at: int | None = None, job_id: str | None = None,
                 status: str = "running", visible_at: float | None = None, name: str = "clippy") -> LiveJob:

@@ -231,3 +231,40 @@ def test_unmanaged_and_orphaned_deployments_are_in_the_cost(make_project: MakePr
     assert "also on the bill: other deployments on this account" in plan_text(plan)
     pruned = w.plan(prune=True).totals()
     assert pruned["monthly_hosting_before_usd"] == 2 * 1241.0 and pruned["monthly_hosting_usd"] == 1241.0
+
+
+def test_status_shows_provenance_in_a_column_and_as_an_object_in_json() -> None:
+    import json
+
+    from rich.console import Console
+
+    from ftops.cli._render import status_json, status_markdown, status_table
+    from ftops.plan import Provenance, StatusRow
+
+    origin = Provenance(job="ftjob-1", model="ftchkpt-2", checkpoint=True, verdict="passed",
+                        repository="https://github.com/org/repo", commit="c" * 40)
+    rows = [StatusRow("Deployment", "d", "d", "in sync", "", provenance=origin),
+            StatusRow("Dataset", "t", "file-1", "uploaded", "")]
+    console = Console(width=400, record=True)
+    console.print(status_table(rows))
+    text = console.export_text()
+    assert "provenance" in text
+    assert "from job ftjob-1 (checkpoint ftchkpt-2), evaluation passed, commit ccccccc of github.com/org/repo" in text
+    md = status_markdown(rows)
+    assert md.splitlines()[0].endswith("| provenance |") and "commit ccccccc of github&#8203;.com/org/repo" in md
+    data = json.loads(status_json(rows))
+    assert data[0]["provenance"] == {"job": "ftjob-1", "model": "ftchkpt-2", "checkpoint": True, "verdict": "passed",
+                                     "repository": "https://github.com/org/repo", "commit": "c" * 40}
+    assert data[1]["provenance"] is None
+    # Nothing recorded anywhere: no empty column.
+    assert "provenance" not in status_markdown(rows[1:])
+
+
+def test_the_plan_says_what_apply_records() -> None:
+    from ftops.plan import GitSource
+
+    plan = _plan(1)
+    plan.provenance = GitSource(repository="https://github.com/org/repo", commit="d" * 40, dirty=True)
+    assert "recorded on what apply writes: commit ddddddd+dirty of github.com/org/repo" in plan_text(plan)
+    assert "_recorded on what apply writes: commit ddddddd+dirty of github&#8203;.com/org/repo_" in plan_markdown(plan)
+    assert "recorded on what apply writes" not in plan_text(_plan(1))

@@ -89,3 +89,32 @@ def test_a_base_model_is_written_with_its_own_version() -> None:
     assert (base.name, base.version, base.format) == ("gpt-4.1-mini", "2025-04-14", "OpenAI")
     body = merged(None, DeploymentWrite(base.name, "GlobalStandard", 1, version=base.version))
     assert (body.properties.model.name, body.properties.model.version) == ("gpt-4.1-mini", "2025-04-14")
+
+
+DEV = "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/dev"
+
+
+def test_a_promotion_from_another_account_names_it_as_the_models_source() -> None:
+    old = live()
+    old.properties.model.source_account = "/subscriptions/s/old"
+    body = merged(old, DeploymentWrite("m2", "GlobalStandard", 40, {"ftops-project": "p"}, source=DEV))
+    assert (body.properties.model.source, body.properties.model.source_account) == (DEV, None)
+    assert merged(None, DeploymentWrite("m2", "GlobalStandard", 1, source=DEV)).properties.model.source == DEV
+
+
+def test_rolled_at_is_written_with_a_new_model_and_kept_while_the_model_stays() -> None:
+    tags = {"ftops-project": "p"}
+    body = merged(live(), DeploymentWrite("m2", "GlobalStandard", 40, tags, rolled_at=1_800_000_000.7))
+    assert body.tags["ftops-rolled-at"] == "1800000000"
+    again = live()
+    again.properties.model.name, again.tags = "m2", dict(body.tags)
+    kept = merged(again, DeploymentWrite("m2", "GlobalStandard", 50, tags, rolled_at=1_800_009_999.0))
+    assert kept.tags["ftops-rolled-at"] == "1800000000"
+    assert "ftops-rolled-at" not in merged(live(), DeploymentWrite("m2", "GlobalStandard", 40, tags)).tags
+
+
+def test_the_live_deployments_source_is_read() -> None:
+    d = live()
+    d.name = "chat"
+    d.properties.model.source = DEV
+    assert LiveDeployment.parse(d).source == DEV

@@ -131,3 +131,28 @@ def test_a_spec_dir_with_control_characters_does_not_load(tmp_path: Path, make_p
     f.write_bytes(orjson.dumps({**data, "spec_dir": spec_dir}))
     with pytest.raises(FtopsError, match="spec_dir"):
         load_plan_file(f)
+
+
+STAGE = BASE_SPEC + """---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {name: clippy-stage}
+spec:
+  model: {deployment: clippy-prod}
+  sku: {name: GlobalStandard, capacity: 5}
+"""
+
+
+def test_a_promotion_from_another_stage_than_the_specs_name_is_refused(tmp_path: Path,
+                                                                       make_project: MakeProject) -> None:
+    w = world(make_project(spec=STAGE))
+    plan = decide(w.checked, w.state(), endpoint="s/g/a", created_at=1.8e9)
+    [promote] = [a for a in plan.to_dict()["actions"] if a["op"] == "deployment.promote"]
+    assert promote["upstream"] == "local/clippy-prod"
+    verify_plan(plan, w.checked)  # as decided: fits
+
+    def elsewhere(d: dict[str, Any]) -> None:
+        next(a for a in d["actions"] if a["op"] == "deployment.promote").update(upstream="evil/chat")
+
+    with pytest.raises(PlanNotApproved, match="does not serve the model of evil/chat in the specs"):
+        verify_plan(_tamper(plan, tmp_path, elsewhere), w.checked)

@@ -82,16 +82,18 @@ def test_a_foundry_document_may_not_name_a_foundry(make_project: MakeProject) ->
     assert any(r.startswith("specs/main.yaml:3: metadata.foundry is for the resources") for r in _errors(e))
 
 
-def test_a_deployment_of_another_foundrys_job_is_refused_for_now(make_project: MakeProject) -> None:
+def test_a_deployment_of_another_foundrys_job_takes_its_final_model_ungated(make_project: MakeProject) -> None:
     spec = _placed(BASE_SPEC, "local").replace("metadata: {foundry: local, name: clippy-prod}",
                                                "metadata: {foundry: prod, name: clippy-prod}")
     make_project(spec=spec, files={"specs/prod.yaml": PROD})
     with pytest.raises(ValidationFailed) as e:
         load_project("specs")
-    [err] = [r for r in _errors(e) if "across Foundry accounts" in r]
-    assert err.startswith("specs/main.yaml:33: model.job names FineTuningJob 'clippy' of Foundry 'local', but this "
-                          "Deployment is in Foundry 'prod'")
-    assert "not supported yet" in err
+    [err] = _errors(e)
+    assert err.startswith("specs/main.yaml:33: model.checkpoint: FineTuningJob 'clippy' is in Foundry 'local': a "
+                          "deployment in another account serves its final model as it is; deploy it with gates and "
+                          "evaluation in its own account and follow that deployment")
+    make_project(spec=spec.replace("checkpoint: best", "checkpoint: final"), files={"specs/prod.yaml": PROD})
+    assert load_project("specs").deployments["clippy-prod"].foundry == "prod"
 
 
 def test_a_job_trained_on_another_foundrys_dataset_is_refused(make_project: MakeProject) -> None:

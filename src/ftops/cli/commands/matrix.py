@@ -11,8 +11,14 @@ from pathlib import Path
 import orjson
 import typer
 
+from ... import UsageError
 from .._escape import terminal
 from .._output import out
+
+# "A matrix will generate a maximum of 256 jobs per workflow run" (GitHub Docs, workflow syntax,
+# jobs.<job_id>.strategy.matrix; github/docs data/reusables/github-actions/usage-matrix-limits.md). A longer
+# matrix fails the whole workflow run when GitHub expands it: refused here, where the accounts are counted.
+MATRIX_JOBS_LIMIT = 256
 
 
 class MatrixFormat(StrEnum):
@@ -35,7 +41,14 @@ def matrix(
 
     entries = account_entries(load_project(spec_dir))
     if fmt is MatrixFormat.json:
-        include = [{"foundry": e.foundry, "account": e.account, "region": e.region} for e in entries]
+        if len(entries) > MATRIX_JOBS_LIMIT:
+            raise UsageError(f"{len(entries)} Foundry documents: a GitHub Actions matrix runs at most "
+                             f"{MATRIX_JOBS_LIMIT} jobs per workflow run; split the accounts over several spec "
+                             "directories (one matrix each)", path=spec_dir)
+        # No null: GitHub's workflow schema takes strings, numbers, booleans, objects and arrays in a matrix (the
+        # SchemaStore github-workflow.json that check-jsonschema vendors, definitions.configuration).
+        include = [{"foundry": e.foundry, "region": e.region, **({"account": e.account} if e.account else {})}
+                   for e in entries]
         out.print(orjson.dumps({"include": include}).decode(), markup=False)
         return
     for e in entries:

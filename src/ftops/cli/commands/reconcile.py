@@ -72,10 +72,10 @@ def plan(
 
     with session(spec_dir, foundry) as s:  # the SDKs load inside, while the local Foundry starts on the other core
         from ...plan import make_plan
-        from ...session import save_plan_file
+        from ...session import read_provenance, save_plan_file
         from .. import _render as render
 
-        p = make_plan(s.checked, s.client, prune=prune)
+        p = make_plan(s.checked, s.client, prune=prune, provenance=read_provenance(s.checked.project.spec_dir))
     _record_overrides(p, given)
     if out_file is not None:
         save_plan_file(p, out_file)
@@ -190,7 +190,7 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
     """What the saved plan approved, if it still fits specs, data and live state; else refuse, or plan again
     if asked (only a stale plan: one that is not what ftops decides, with nothing moved, is always refused)."""
     from ...plan import make_plan
-    from ...session import approve_replan, check_fresh
+    from ...session import approve_replan, check_fresh, read_provenance
     from .. import _render as render
 
     try:
@@ -203,7 +203,8 @@ def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: b
         err.print(f"the saved plan is stale ({e.message}); planning again", markup=False)
     # Replanning runs nothing of the file, and takes nothing of it but where the specs are: `prune: true` in
     # a stale file must not turn deletions on unreviewed (only `--prune` on this command line does).
-    fresh = make_plan(s.checked, s.client, prune=prune)
+    # A replan applies the specs as they are in this checkout, not the reviewed ones: it records this commit.
+    fresh = make_plan(s.checked, s.client, prune=prune, provenance=read_provenance(s.checked.project.spec_dir))
     out.print(render.plan_text(fresh))
     _refuse_on_preflight(fresh)
     return approve_replan(saved, fresh)
@@ -239,9 +240,10 @@ def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: boo
                           given: list[Override]) -> None:
     from ...apply import require_downtime_allowed
     from ...plan import make_plan
+    from ...session import read_provenance
     from .. import _render as render
 
-    p = make_plan(s.checked, s.client, prune=prune)
+    p = make_plan(s.checked, s.client, prune=prune, provenance=read_provenance(s.checked.project.spec_dir))
     _record_overrides(p, given)
     out.print(render.plan_text(p))
     _refuse_on_preflight(p)

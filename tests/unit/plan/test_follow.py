@@ -1,0 +1,260 @@
+"""Planning a Deployment that serves another stage's model, offline: a follower in the same account (its upstream
+is the plan being decided), one in another account (`decide(..., upstream=Upstream(...))`), the facts an
+account's plan offers the accounts after it (`upstream_of`), and a Deployment of another account's job."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ftops.checks import validate_dir
+from ftops.foundry import ROLLED_AT_TAG, LiveDeployment
+from ftops.plan import NoOp, Promote, RollOut, Upstream, UpstreamDeployment, UpstreamJob, decide, upstream_of
+from ftops.plan import _matching as matching
+from ftops.plan._deployments import deployment_hash
+from ftops.plan._drift import drift_items
+from tests.conftest import BASE_SPEC, MakeProject
+from tests.unit.plan.snapshots import NOW, World, by_resource, world
+
+DEV_ID = "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/dev"
+TRAINED_IN = "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/lab"
+MODEL = "gpt-4.1-mini-2025-04-14.ft-abc"
+OLD_MODEL = "gpt-4.1-mini-2025-04-14.ft-old"
+
+
+def _follower(name: str, follows: str, foundry: str | None = None, soak: str | None = None) -> str:
+    where = f", foundry: {foundry}" if foundry else ""
+    extra = f", soak: {soak}" if soak else ""
+    return f"""---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {{name: {name}{where}}}
+spec:
+  model: {{deployment: {follows}{extra}}}
+  sku: {{name: GlobalStandard, capacity: 5}}
+"""
+
+
+PROD = """apiVersion: ftops/v1
+kind: Foundry
+metadata: {name: prod}
+spec: {local: true, region: eastus2}
+"""
+
+
+def _dev_spec() -> str:
+    """BASE_SPEC's resources in Foundry `local` (dev)."""
+    return BASE_SPEC.replace("metadata: {name: ", "metadata: {foundry: local, name: ").replace(
+        "metadata: {foundry: local, name: local}", "metadata: {name: local}")
+
+
+def _prod_world(make_project: MakeProject, soak: str | None = None, extra: str = "") -> World:
+    root = make_project(spec=_dev_spec(), files={
+        "specs/prod.yaml": PROD + _follower("chat-prod", "clippy-prod", "prod", soak) + extra})
+    return World(validate_dir(Path(root) / "specs", root, foundry="prod"))
+
+
+def _fact(**changes: object) -> UpstreamDeployment:
+    fact = UpstreamDeployment(foundry="local", name="clippy-prod", account_id=DEV_ID, region="swedencentral",
+                              model=MODEL, settled=True, passed=True, since=NOW - 7200, job_id="ftjob-1", loss=0.25,
+                              verdict="passed: exact 0.9 >= 0.8")
+    return replace(fact, **changes)  # type: ignore[arg-type]
+
+
+def _plan(w: World, fact: UpstreamDeployment | None) -> dict[str, object]:
+    upstream = Upstream({("local", "clippy-prod"): fact}) if fact is not None else Upstream()
+    return by_resource(decide(w.checked, w.state(), endpoint="s/g/prod", created_at=w.now, upstream=upstream))
+
+
+def _deployed(w: World, name: str, model: str, **tags: str) -> None:
+    spec = w.checked.project.deployments[name].spec
+    base = matching.deployment_tags(w.project, name, deployment_hash(spec), "ftjob-0", None, model)
+    w.deployments.append(LiveDeployment(name=name, model=model, sku_name="GlobalStandard", capacity=5,
+                                        tags={**base, **tags}, provisioning_state="Succeeded", source=DEV_ID))
+
+
+# -- another account ---------------------------------------------------------------------------------------------
+def test_a_follower_deploys_what_its_passed_upstream_serves_from_that_account(make_project: MakeProject) -> None:
+    a = _plan(_prod_world(make_project), _fact())["Deployment/chat-prod"]
+    assert isinstance(a, Promote) and a.action == "create" and a.is_change
+    assert (a.model, a.source, a.upstream, a.job_id) == (MODEL, DEV_ID, "local/clippy-prod", "ftjob-1")
+    assert a.tags[matching.TAG_SOURCE] == "local/clippy-prod" and a.tags[matching.TAG_VERDICT].startswith("passed")
+    assert a.tags[matching.TAG_MODEL] == MODEL and a.tags[matching.TAG_JOB] == "ftjob-1"
+    assert a.cost.monthly_usd > 0  # priced by the base model of dev's job
+
+
+def test_a_model_trained_in_a_third_account_is_deployed_from_there(make_project: MakeProject) -> None:
+    a = _plan(_prod_world(make_project), _fact(source=TRAINED_IN))["Deployment/chat-prod"]
+    assert isinstance(a, Promote) and a.source == TRAINED_IN
+
+
+def test_an_unsettled_upstream_keeps_the_follower_serving_as_a_pending_change(make_project: MakeProject) -> None:
+    w = _prod_world(make_project)
+    _deployed(w, "chat-prod", OLD_MODEL)
+    a = _plan(w, _fact(model=OLD_MODEL, settled=False, waiting="pending rollout: job clippy runs"))["Deployment/chat-prod"]
+    assert isinstance(a, Promote) and a.pending and not a.is_change and a.model is None
+    assert a.reason == f"keeps serving {OLD_MODEL}; waits for local/clippy-prod: pending rollout: job clippy runs"
+    assert not [d for d in drift_items(decide(w.checked, w.state(), upstream=Upstream(
+        {("local", "clippy-prod"): _fact(settled=False, waiting="x")}))) if d.resource == "Deployment/chat-prod"]
+
+
+def test_a_model_its_evaluation_did_not_pass_is_not_followed(make_project: MakeProject) -> None:
+    w = _prod_world(make_project)
+    _deployed(w, "chat-prod", OLD_MODEL)
+    a = _plan(w, _fact(passed=False, verdict=None))["Deployment/chat-prod"]
+    assert isinstance(a, NoOp) and a.blocked == f"local/clippy-prod serves {MODEL}, which its evaluation did not pass"
+
+
+def test_a_soak_not_over_is_pending_with_the_time_left(make_project: MakeProject) -> None:
+    w = _prod_world(make_project, soak="3h")
+    a = _plan(w, _fact(since=NOW - 7200))["Deployment/chat-prod"]
+    assert isinstance(a, Promote) and a.pending and a.model is None
+    assert a.reason.endswith("soaks 1 h 00 min more")
+    a = _plan(w, _fact(since=NOW - 3 * 3600))["Deployment/chat-prod"]
+    assert isinstance(a, Promote) and a.is_change and a.model == MODEL
+    a = _plan(w, _fact(since=None))["Deployment/chat-prod"]
+    assert isinstance(a, NoOp) and a.blocked and "ftops-rolled-at" in a.blocked
+
+
+def test_a_follower_behind_its_upstream_lags_and_one_in_step_is_in_sync(make_project: MakeProject) -> None:
+    w = _prod_world(make_project)
+    _deployed(w, "chat-prod", OLD_MODEL)
+    plan = decide(w.checked, w.state(), upstream=Upstream({("local", "clippy-prod"): _fact()}))
+    a = by_resource(plan)["Deployment/chat-prod"]
+    assert isinstance(a, Promote) and a.action == "update" and a.drift == "lags"
+    assert a.changes["model"] == (OLD_MODEL, MODEL)
+    assert [d.kind for d in drift_items(plan) if d.resource == "Deployment/chat-prod"] == ["lags"]
+    w.deployments = []
+    _deployed(w, "chat-prod", MODEL, **{matching.TAG_SOURCE: "local/clippy-prod", matching.TAG_JOB: "ftjob-1",
+                                        matching.TAG_LOSS: "0.25", matching.TAG_VERDICT: "passed: exact 0.9 >= 0.8"})
+    a = _plan(w, _fact())["Deployment/chat-prod"]
+    assert isinstance(a, NoOp) and a.in_sync, a.reason
+
+
+def test_a_follower_whose_account_before_was_not_planned_keeps_serving(make_project: MakeProject) -> None:
+    a = _plan(_prod_world(make_project), None)["Deployment/chat-prod"]
+    assert isinstance(a, NoOp) and not a.blocked and "this run did not plan" in a.reason
+
+
+# -- the same account ------------------------------------------------------------------------------------------
+@pytest.fixture
+def same(make_project: MakeProject) -> World:
+    return world(make_project(spec=BASE_SPEC + _follower("clippy-stage", "clippy-prod")))
+
+
+def test_a_follower_in_the_same_account_takes_what_the_plan_leaves_its_upstream_serving(same: World) -> None:
+    same.uploads()
+    job = same.job("clippy")
+    same.checkpoints_for(job, [0.5, 0.4, 0.3])
+    same.deploy("clippy-prod", job)
+    a = by_resource(same.plan())["Deployment/clippy-stage"]
+    assert isinstance(a, Promote) and a.is_change and a.model == job.fine_tuned_model and a.source is None
+    assert a.upstream == "local/clippy-prod"
+
+
+def test_a_follower_in_the_same_account_waits_while_its_upstream_rolls_out(same: World) -> None:
+    same.uploads()
+    same.job("clippy", status="running")
+    plan = same.plan()
+    a = by_resource(plan)
+    assert isinstance(a["Deployment/clippy-prod"], RollOut)
+    stage = a["Deployment/clippy-stage"]
+    assert isinstance(stage, Promote) and stage.pending and "waits for local/clippy-prod: " in stage.reason
+
+
+# -- what an account offers the accounts after it ----------------------------------------------------------------
+def test_upstream_of_reads_what_the_plan_leaves_each_deployment_and_job(same: World) -> None:
+    same.uploads()
+    job = same.job("clippy")
+    same.checkpoints_for(job, [0.5, 0.4, 0.3])
+    same.deploy("clippy-prod", job, **{ROLLED_AT_TAG: str(int(NOW - 60)), matching.TAG_VERDICT: "passed"})
+    up = upstream_of("local", same.plan(), same.state(), DEV_ID, "swedencentral")
+    fact = up.deployments[("local", "clippy-prod")]
+    assert (fact.model, fact.settled, fact.passed, fact.since, fact.job_id) == (
+        job.fine_tuned_model, True, True, NOW - 60, job.id)
+    assert fact.account_id == DEV_ID and fact.verdict == "passed"
+    assert up.jobs[("local", "clippy")] == UpstreamJob("local", "clippy", DEV_ID, "swedencentral", job.id,
+                                                       job.fine_tuned_model)
+    stage = up.deployments[("local", "clippy-stage")]
+    assert stage.model is None and not stage.settled  # to be created by this plan
+
+
+def test_upstream_of_a_deployment_whose_job_trains_again_is_unsettled(same: World) -> None:
+    same.uploads()
+    old = same.job("clippy")
+    same.deploy("clippy-prod", old)
+    same.jobs = []
+    same.job("clippy", status="running")
+    up = upstream_of("local", same.plan(), same.state(), DEV_ID, "swedencentral")
+    fact = up.deployments[("local", "clippy-prod")]
+    assert fact.model == old.fine_tuned_model and not fact.settled and fact.waiting
+    assert fact.passed is None  # no evaluation gate
+    job = up.jobs[("local", "clippy")]
+    assert job.model is None and job.waiting
+
+
+# -- another account's job ---------------------------------------------------------------------------------------
+CROSS_JOB = """---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {name: chat-eu, foundry: prod}
+spec:
+  model: {job: clippy}
+  sku: {name: GlobalStandard, capacity: 5}
+"""
+
+
+def test_a_deployment_of_another_accounts_job_deploys_its_final_model_with_source(make_project: MakeProject) -> None:
+    root = make_project(spec=_dev_spec(), files={"specs/prod.yaml": PROD + CROSS_JOB})
+    w = World(validate_dir(Path(root) / "specs", root, foundry="prod"))
+    done = UpstreamJob("local", "clippy", DEV_ID, "swedencentral", "ftjob-9", MODEL)
+    plan = decide(w.checked, w.state(), upstream=Upstream(jobs={("local", "clippy"): done}))
+    a = by_resource(plan)["Deployment/chat-eu"]
+    assert isinstance(a, Promote) and (a.model, a.source, a.upstream, a.job_id) == (MODEL, DEV_ID, "local/clippy",
+                                                                                     "ftjob-9")
+    running = UpstreamJob("local", "clippy", DEV_ID, "swedencentral", "ftjob-9", None, "running")
+    a = by_resource(decide(w.checked, w.state(), upstream=Upstream(jobs={("local", "clippy"): running})))[
+        "Deployment/chat-eu"]
+    assert isinstance(a, Promote) and a.pending and a.reason.endswith("waits for local/clippy: running")
+
+
+# -- policies ------------------------------------------------------------------------------------------------------
+POLICY = """---
+apiVersion: ftops/v1
+kind: Policy
+metadata: {name: gated, foundry: prod}
+spec:
+  enforcement: hard-mandatory
+  requireEvaluation: "chat-*"
+"""
+
+
+def test_require_evaluation_lets_through_a_promotion_only_of_a_model_a_verdict_passed(
+        make_project: MakeProject) -> None:
+    w = _prod_world(make_project, extra=POLICY)
+    for fact, passed in ((_fact(), True), (_fact(passed=None, verdict=None), False)):
+        plan = decide(w.checked, w.state(), upstream=Upstream({("local", "clippy-prod"): fact}))
+        [result] = plan.policies
+        assert result.passed is passed, result.message
+    assert "Deployment/chat-prod serves local/clippy-prod's model, which no evaluation passed" in result.message
+
+
+def test_a_follower_in_step_offers_its_stages_verdict_to_the_next_stage(make_project: MakeProject) -> None:
+    """dev -> prod -> (a follower of prod): prod's fact carries dev's verdict and the account dev trained in."""
+    w = _prod_world(make_project)
+    a = _plan(w, _fact())["Deployment/chat-prod"]
+    assert isinstance(a, Promote)
+    w.deployments.append(replace(_live_of(a), tags={**a.tags, ROLLED_AT_TAG: str(int(NOW))}))
+    plan = decide(w.checked, w.state(), upstream=Upstream({("local", "clippy-prod"): _fact()}))
+    fact = upstream_of("prod", plan, w.state(), "/subscriptions/s/resourceGroups/g/providers/"
+                       "Microsoft.CognitiveServices/accounts/prod", "eastus2").deployments[("prod", "chat-prod")]
+    assert (fact.model, fact.settled, fact.passed, fact.since, fact.source) == (MODEL, True, True, NOW, DEV_ID)
+    assert fact.verdict == "passed: exact 0.9 >= 0.8" and fact.job_id == "ftjob-1"
+
+
+def _live_of(a: Promote) -> LiveDeployment:
+    """The deployment `a` writes, as ARM would list it."""
+    return LiveDeployment(name=a.name, model=a.model, sku_name=a.sku, capacity=a.capacity, tags=dict(a.tags),
+                          provisioning_state="Succeeded", source=a.source)
