@@ -77,6 +77,7 @@ lint-ci: $(BIN)/ftops
 bench: $(BIN)/ftops
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/apply.py
 	$(BIN)/python bench/emulator.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/specs.py

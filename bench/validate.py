@@ -8,7 +8,9 @@ Every figure is a ratio against a reference measured in the same run, on the sam
 - validate  vs single-core `orjson` line parsing (read in blocks, split lines, `orjson.loads` each);
 - tokens    vs single-thread tiktoken (`encode_ordinary` on every message text, one at a time);
 - warm      re-validate through the stat cache (no reference: seconds);
-- long line validate of a 512 MB file holding one 100 MB line (target: peak RSS < 300 MB).
+- long line validate of a 512 MB file holding one 100 MB line (target: peak RSS < 300 MB);
+- process   `ftops validate --no-tokens` as a whole process with an empty hash cache, vs a whole process
+            parsing the file with single-core orjson (--process-sizes, default 200 MB; target >= 1.0x).
 
 Seconds are wall-clock; CPU s is user + system time of the process and its workers, which shows the
 work done when the machine is shared and wall-clock ratios are not.
@@ -196,11 +198,32 @@ def measure(what: str, path: Path) -> tuple[float, float, float, float]:
         run_tree([sys.executable, "-c", CHILD.format(src=SRC, setup=setup, body=fill)])
         body = (f"c = HashCache(Path({str(cache_root)!r})); r = c.scan(Path({p!r}), ScanOptions()); "
                 "assert c.hits == 1")
+    elif what == "orjson process":  # the reference as a whole process too: the interpreter's start included
+        setup, body = "import subprocess", f"subprocess.run([sys.executable, '-c', {ORJSON_LINES.format(p=p)!r}], check=True)"
+    elif what == "process":  # `ftops validate --no-tokens` as a user runs it, its hash cache empty (cold)
+        root = _process_project(path)
+        setup = f"import os, shutil, subprocess; shutil.rmtree({str(root / '.ftops')!r}, ignore_errors=True)"
+        body = (f"subprocess.run([sys.executable, '-m', 'ftops', 'validate', '--no-tokens', 'specs'], cwd={str(root)!r}, "
+                f"env={{**os.environ, 'PYTHONPATH': {SRC!r}, 'CI': '1'}}, check=True, capture_output=True)")
     else:
         raise ValueError(what)
     out, rss, pss = run_tree([sys.executable, "-c", CHILD.format(src=SRC, setup=setup, body=body)])
     times = json.loads(out.strip().splitlines()[-1])
     return times["seconds"], times["cpu"], rss, pss
+
+
+def _process_project(path: Path) -> Path:
+    """A project beside `path` whose one Dataset is `path` (hard-linked into its spec directory, not copied)."""
+    root = path.parent / f"project-{path.stem}"
+    data = root / "specs" / "data" / path.name
+    data.parent.mkdir(parents=True, exist_ok=True)
+    if not data.exists() or not os.path.samefile(data, path):
+        data.unlink(missing_ok=True)
+        os.link(path, data)
+    (root / "specs" / "ftops.yaml").write_text(
+        "apiVersion: ftops/v1\nkind: Foundry\nmetadata: {name: local}\nspec: {local: true, namespace: bench}\n"
+        f"---\napiVersion: ftops/v1\nkind: Dataset\nmetadata: {{name: data}}\nspec: {{path: data/{path.name}}}\n")
+    return root
 
 
 def best(whats: list[str], path: Path, runs: int) -> dict[str, tuple[float, float, float, float]]:
@@ -216,6 +239,9 @@ def best(whats: list[str], path: Path, runs: int) -> dict[str, tuple[float, floa
 # (measure, its reference, what the ratio must reach)
 ROWS = [("sha256sum", None, None), ("hash", "sha256sum", 0.8), ("orjson", None, None),
         ("validate", "orjson", 1.0), ("tiktoken", None, None), ("tokens", "tiktoken", 1.8), ("warm", None, None)]
+# Whole processes (issue 20): `ftops validate --no-tokens` with an empty hash cache against a process that
+# parses the file with single-core orjson, on the --process-sizes files.
+PROCESS_ROWS = [("orjson process", None, None), ("process", "orjson process", 1.0)]
 
 
 def main() -> None:
@@ -224,23 +250,26 @@ def main() -> None:
     ap.add_argument("--dir", default=str(HERE / "_data"))
     ap.add_argument("--runs", type=int, default=3, help="runs per measurement, best kept (token rows: 1)")
     ap.add_argument("--no-tokens-on-large", action="store_true", help="skip token counting above 100 MB")
+    ap.add_argument("--process-sizes", default="200", help="file sizes in MB for the whole-process rows ('' none)")
     ap.add_argument("--only", default="", help="measures to run, comma separated (default: all), "
                                                "e.g. orjson,validate or tiktoken,tokens or 'long line'")
     args = ap.parse_args()
     only = {m.strip() for m in args.only.split(",") if m.strip()}
     table = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    for size in sizes + [int(s) for s in args.process_sizes.split(",") if s.strip()]:
         path = Path(args.dir) / f"chat-{size}mb.jsonl"
         generate(path, size)
         mb = path.stat().st_size / MiB
         subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # page cache: CPU, not disk
-        wanted = [what for what, _, _ in ROWS if not (only and what not in only)
+        rows = ROWS if size in sizes else PROCESS_ROWS
+        wanted = [what for what, _, _ in rows if not (only and what not in only)
                   and not (what in ("tiktoken", "tokens") and args.no_tokens_on_large and size > 100)]
         measured = best([w for w in wanted if w not in ("tiktoken", "tokens")], path, args.runs)
         measured |= best([w for w in wanted if w in ("tiktoken", "tokens")], path, 1)  # long: once each
         secs: dict[str, float] = {}
         cpus: dict[str, float] = {}
-        for what, ref, target in ROWS:
+        for what, ref, target in rows:
             if what not in measured:
                 continue
             secs[what], cpus[what], rss, pss = measured[what]
@@ -249,7 +278,7 @@ def main() -> None:
             work = f"{cpus[ref] / cpus[what]:.2f}" if ref in cpus and cpus[what] > 0 else ""
             goal = f">= {target}x" if target else ("< 0.5 s" if what == "warm" else "")
             table.append((f"{size} MB", what, secs[what], cpus[what], mb / secs[what], ratio, work, goal, rss, pss))
-        if size >= 512 and (not only or "long line" in only):
+        if size >= 512 and size in sizes and (not only or "long line" in only):
             long_path = Path(args.dir) / f"chat-{size}mb-100mb-line.jsonl"
             generate_long_line(long_path, path)
             subprocess.run(["cat", str(long_path)], stdout=subprocess.DEVNULL, check=True)

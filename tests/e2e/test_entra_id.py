@@ -142,7 +142,7 @@ def test_the_account_is_discovered_by_arm_with_entra_id(remote: Remote, standalo
 def test_tokens_expire_during_apply_wait_and_the_credential_refreshes(remote: Remote,
                                                                       standalone: EmulatorServer) -> None:
     remote.admin.identity(token_lifetime=2)
-    standalone.emulator.speed = 100.0  # jobs created from now on train for a few real seconds
+    standalone.emulator.speed = 60.0  # jobs created from now on train for several real seconds (about 6.5)
     start = time.monotonic()
     applied = remote.ftops("apply", "--auto-approve", "--wait")
     took = time.monotonic() - start

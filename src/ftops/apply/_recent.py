@@ -20,6 +20,9 @@ from typing import Generic, Protocol, TypeVar
 
 from ._clock import SYSTEM, Clock
 
+PROBES = 4  # listings at most that narrow the bounds on Foundry's clock before a wait for it
+PROBE_STEP = 0.1  # seconds between them at least
+
 
 class Dated(Protocol):
     @property
@@ -39,6 +42,9 @@ class View:
     started: float  # the clock's monotonic() before its first request
     server_time: float | None  # Foundry's clock when it began (the Date header), None if not said
     horizon: int  # it read every object created at or after this (Foundry's clock)
+    # Foundry's clock was at least this when the listing began: its Date, or better, `started` plus the lower
+    # bound on Foundry's clock less ours that every Date so far gives (below). -inf when Foundry sends no Date.
+    clock: float = -math.inf
 
     def is_current(self, created_at: int) -> bool:
         """Whether this listing read the object itself (so its status and existence are as of this listing)."""
@@ -65,9 +71,11 @@ class Recent(Generic[T]):
     _groups: dict[str, dict[str, _Entry[T]]] = field(default_factory=dict)
     _latest: View | None = None
     _running: list[float] = field(default_factory=list)
-    # Foundry's clock less the clock's monotonic(), never overestimated: a listing's Date (rounded down) was read
-    # before it ended, so Foundry's clock at its end read at least that. The best of all listings is kept.
-    _offset: float = -math.inf
+    # Foundry's clock less the clock's monotonic() lies in [_low, _high). A Date (Foundry's clock rounded down to
+    # the second) is stamped between a listing's start and its end: Foundry's clock read at least the Date at
+    # the end, and less than the Date + 1 at the start. The tightest bounds of all listings are kept.
+    _low: float = -math.inf
+    _high: float = math.inf
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -93,20 +101,31 @@ class Recent(Generic[T]):
             self._running.append(started)
         return self._list(started, horizon)
 
-    def at_server_time(self, threshold: int, stop: threading.Event) -> View:
-        """A listing that began once Foundry's clock read at least `threshold` (whole seconds, as its Date
-        header); waits until then, estimating Foundry's clock from the listings so far. If `stop` is set, or
-        Foundry sends no Date, the latest listing."""
+    def at_server_time(self, threshold: float, stop: threading.Event) -> View:
+        """A listing that began once Foundry's clock read at least `threshold` (its `clock`), waiting until then.
+        If `stop` is set, or Foundry sends no Date, the latest listing.
+
+        The bounds on Foundry's clock may be up to a second wide (a Date is rounded down), and waiting until they
+        prove the threshold reached overshoots it by as much. So first, up to PROBES listings spread over the
+        moments when Foundry's clock may turn to the last whole second before `threshold` watch it turn: the
+        first listing after the turn bounds the clock to within the listings' spacing."""
+        turn = math.ceil(threshold) - 1
+        probes = 0
         while True:
             with self._cond:
-                latest, offset = self._latest, self._offset
+                latest, low, high = self._latest, self._low, self._high
             if latest is None:  # any listing tells Foundry's clock: join one in flight
                 self.after(0.0)
                 continue
-            if latest.server_time is None or latest.server_time >= threshold or stop.is_set():
+            if latest.server_time is None or latest.clock >= threshold or stop.is_set():
                 return latest
-            moment = threshold - offset  # by then Foundry's clock reads `threshold` (the estimate is never ahead)
-            if self.clock.wait(stop, max(0.0, moment - self.clock.monotonic())):
+            now = self.clock.monotonic()
+            moment = threshold - low  # by then Foundry's clock surely reads `threshold`
+            if latest.server_time < turn and probes < PROBES:  # the turn is between turn - high and turn - low
+                probe = max(now, turn - high, latest.started + max(PROBE_STEP, (high - low) / (PROBES - probes)))
+                if probe < moment:
+                    moment, probes = probe, probes + 1
+            if self.clock.wait(stop, max(0.0, moment - now)):
                 return latest
             self.after(moment)
 
@@ -119,7 +138,6 @@ class Recent(Generic[T]):
                 self._running.remove(started)
                 self._cond.notify_all()
             raise
-        view = View(started, server_time, horizon)
         with self._cond:
             self.listings += 1
             for item in items:
@@ -127,11 +145,15 @@ class Recent(Generic[T]):
                 seen = group.get(item.id)
                 if seen is None or seen.read_at <= started:
                     group[item.id] = _Entry(item, started)
+            clock = -math.inf
             if server_time is not None:
-                self._offset = max(self._offset, server_time - ended)
-            if server_time is not None:  # everything created `rescan` s before this listing began was in it:
-                # created_at is whole seconds, so c < ceil(t - rescan) means c < t - rescan
-                self._horizon = max(self._horizon, math.ceil(server_time - self.rescan))
+                self._low = max(self._low, server_time - ended)
+                self._high = min(self._high, server_time + 1 - started)
+                clock = max(server_time, started + self._low)
+                # Everything created `rescan` s before this listing began was in it: created_at is whole
+                # seconds, so c < ceil(t - rescan) means c < t - rescan.
+                self._horizon = max(self._horizon, math.ceil(clock - self.rescan))
+            view = View(started, server_time, horizon, clock)
             if self._latest is None or started >= self._latest.started:
                 self._latest = view
             self._running.remove(started)

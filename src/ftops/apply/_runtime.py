@@ -11,7 +11,6 @@ created since the plan, newest first, down to what earlier listings covered.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,10 +41,10 @@ LiveT = TypeVar("LiveT", LiveJob, LiveFile)
 
 SETTLE_SECONDS = 2.5  # a rival apply that started with us has created its job by then
 CLOCK_SKEW_SECONDS = 5
-UPLOAD_SETTLE_SECONDS = 1.5  # created_at has one-second resolution: a rival of the same second is visible by then
-# A listing whose Date reads a job's created_at second + 2 or later shows every job created in that second or
-# before (1 s of resolution, 0.5 s to show, rounded up to the Date's whole seconds): its look is conclusive.
-CONCLUSIVE_SECONDS = math.ceil(UPLOAD_SETTLE_SECONDS)
+# created_at has one-second resolution, and an object shows in listings 0.5 s after its creation (ftops'
+# assumption; Foundry documents none): a listing that began once Foundry's clock read an object's created_at
+# second + UPLOAD_SETTLE_SECONDS shows every object created in that second or before. Its look is conclusive.
+UPLOAD_SETTLE_SECONDS = 1.5
 DEAD_FILE = frozenset({"error", "deleted"})
 DEAD_JOB = frozenset({"cancelled", "failed"})
 
@@ -107,7 +106,7 @@ class Created:
     def settled_by(self, view: View) -> bool:
         """Whether a look in `view` is conclusive: it began after the creation, once Foundry's clock had left
         the creation's second far enough behind that no rival of that second or before can be missing."""
-        return view.started >= self.at and (view.server_time or 0) >= self.created_at + CONCLUSIVE_SECONDS
+        return view.started >= self.at and view.clock >= self.created_at + UPLOAD_SETTLE_SECONDS
 
 
 @dataclass
@@ -361,11 +360,11 @@ def _cancel_duplicate(rt: Runtime, ours: str, theirs: str) -> None:
 def oldest_upload(rt: Runtime, filename: str, created_at: int, known: LiveFile | None = None) -> LiveFile | None:
     """The upload of `filename` that survives racing applies: the oldest live one by (created_at, id).
 
-    Looked at in a listing that began once Foundry's clock is UPLOAD_SETTLE_SECONDS (+1 s for its rounding)
-    past `created_at`: any rival that is older exists by then, and one created later sees ours and deletes
-    its own. `known` is an upload known to be live (ours, or the one the plan waits for).
+    Looked at in a listing that began once Foundry's clock read UPLOAD_SETTLE_SECONDS past `created_at` (the
+    jobs' rule): any rival that is older is listed by then, and one created later sees ours and deletes its
+    own. `known` is an upload known to be live (ours, or the one the plan waits for).
     """
-    view = rt.recent_files.at_server_time(created_at + math.ceil(UPLOAD_SETTLE_SECONDS + 1), rt.stop)
+    view = rt.recent_files.at_server_time(created_at + UPLOAD_SETTLE_SECONDS, rt.stop)
     listed = [f for f in rt.recent_files.group(filename) if known is None or f.id != known.id]
     for f in sorted([*listed, *([known] if known else [])], key=lambda f: (f.created_at, f.id)):
         if known is not None and f.id == known.id:
@@ -394,8 +393,8 @@ def settle_upload(rt: Runtime, ours: LiveFile) -> LiveFile:
 
 def settle_all(rt: Runtime) -> None:
     """After all actions: the conclusive look of every job this run created that has not had one. Its listing
-    begins once Foundry's clock is CONCLUSIVE_SECONDS past the newest such job's creation second (waiting
-    if it must: up to 2 s after the last creation) and after that creation returned; the background looks
+    begins once Foundry's clock is UPLOAD_SETTLE_SECONDS past the newest such job's creation second (waiting
+    if it must: up to 1.5 s after the last creation) and after that creation returned; the background looks
     of the last jobs need the same listing and share it."""
     with rt.lock:
         unsettled = list(rt.created.values())
@@ -412,6 +411,6 @@ def settle_all(rt: Runtime) -> None:
 
 def _conclusive(rt: Runtime, jobs: list[Created]) -> View:
     """A listing that settles all of `jobs` for good (see `Created.settled_by`)."""
-    view = rt.recent_jobs.at_server_time(max(c.created_at for c in jobs) + CONCLUSIVE_SECONDS, rt.stop)
+    view = rt.recent_jobs.at_server_time(max(c.created_at for c in jobs) + UPLOAD_SETTLE_SECONDS, rt.stop)
     moment = max(c.at for c in jobs)
     return view if view.started >= moment else rt.recent_jobs.after(moment)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
 
 import typer
 
@@ -16,11 +17,14 @@ _MODULES = ("typer._click.exceptions", "click.exceptions")
 
 
 def parser_classes(name: str) -> tuple[type[Exception], ...]:
-    """The class `name` (ClickException, Abort, NoArgsIsHelpError) of each click that is installed."""
+    """The class `name` (ClickException, Abort, NoArgsIsHelpError) of each click in use: Typer's own, and the
+    standalone click if it is loaded (an older Typer imports it; else nothing can raise its classes, and
+    importing it only to compare would cost every command its import)."""
     found: list[type[Exception]] = []
     for module in _MODULES:
         with contextlib.suppress(ImportError):
-            cls = getattr(importlib.import_module(module), name, None)
+            loaded = importlib.import_module(module) if module.startswith("typer.") else sys.modules.get(module)
+            cls = getattr(loaded, name, None)
             if isinstance(cls, type) and issubclass(cls, Exception) and cls not in found:
                 found.append(cls)
     return tuple(found)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import getpass
 import os
 import subprocess
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from .. import UsageError
-from ..plan import Override, Plan, PolicyResult
 from ._escape import md_cell, md_text, terminal
+
+if TYPE_CHECKING:  # ftops.plan loads openai and the Azure SDK: `plan` loads them once the local Foundry starts
+    from ..plan import Override, Plan, PolicyResult
 
 AUTHOR_CHARS = 100
 
@@ -30,6 +33,8 @@ def overrides(names: list[str] | None, reason: str | None) -> list[Override]:
     if len(shown) > 500:
         raise UsageError("--reason is longer than 500 characters")
     who = author()
+    from ..plan import Override
+
     try:
         return [Override(policy=name, reason=shown, author=who) for name in dict.fromkeys(names)]
     except ValueError:  # pydantic's ValidationError: a name no Policy can have

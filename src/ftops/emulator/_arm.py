@@ -167,9 +167,9 @@ def list_deployments(request: Request) -> Response:
         return bad
     emu = _emu(request)
     with swept(emu) as (c, now):
-        deps = [deployment_view(emu, d, now) for d in emu.store.all(c, "deployment")]
+        deps = emu.store.all(c, "deployment")
         size = int(_fidelity.settings(emu.store, c)["arm_page_size"])
-    return arm_page(request, deps, size)
+    return arm_page(request, deps, size, lambda d: deployment_view(emu, d, now))
 
 
 def _with_etag(view: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JSON:

@@ -51,13 +51,16 @@ def paginate(items: list[dict[str, Any]], after: str | None, limit: int) -> tupl
     return items[:limit], len(items) > limit
 
 
-def arm_page(request: Request, items: list[dict[str, Any]], size: int) -> JSON:
-    """An ARM list page: `value`, and `nextLink` (the same URL with `$skipToken`) while more remain."""
+def arm_page(request: Request, items: list[dict[str, Any]], size: int,
+             view: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> JSON:
+    """An ARM list page: `value`, and `nextLink` (the same URL with `$skipToken`) while more remain. `view`, if
+    given, makes the answer of each stored item on the page (only those: a page costs its own items)."""
     try:
         start = max(0, int(request.query_params.get("$skipToken", "0")))
     except ValueError:
         start = 0
-    body: dict[str, Any] = {"value": items[start:start + size]}
+    page = items[start:start + size]
+    body: dict[str, Any] = {"value": page if view is None else [view(i) for i in page]}
     if start + size < len(items):
         body["nextLink"] = str(request.url.include_query_params(**{"$skipToken": str(start + size)}))
     return JSON(body)

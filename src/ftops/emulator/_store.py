@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS objects (
     UNIQUE (kind, id)
 );
 CREATE INDEX IF NOT EXISTS objects_kind ON objects (kind, seq);
+-- Every job request first advances the jobs still in training (active_jobs): with thousands of finished jobs,
+-- reading each one's JSON for its status cost 4 ms a request (a listing of 20 pages: 85 ms).
+CREATE INDEX IF NOT EXISTS objects_job_status ON objects (json_extract(data, '$.status'), seq) WHERE kind = 'job';
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -156,8 +159,10 @@ class Store:
         return int(row[0]), int(row[1])
 
     def active_jobs(self, c: sqlite3.Connection) -> list[dict[str, Any]]:
-        rows = c.execute("SELECT data FROM objects WHERE kind='job' AND json_extract(data, '$.status') IN "
-                         "('validating_files', 'queued', 'running', 'paused') ORDER BY seq").fetchall()
+        # INDEXED BY: without statistics SQLite prefers objects_kind for the ORDER BY, and reads every job
+        rows = c.execute("SELECT data FROM objects INDEXED BY objects_job_status WHERE kind='job' AND "
+                         "json_extract(data, '$.status') IN ('validating_files', 'queued', 'running', 'paused') "
+                         "ORDER BY seq").fetchall()
         return [orjson.loads(r[0]) for r in rows]
 
     def count(self, c: sqlite3.Connection, kind: str) -> int:

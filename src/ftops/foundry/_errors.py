@@ -18,6 +18,7 @@ import logging
 import random
 import socket
 import ssl
+import sys
 import threading
 import time
 import urllib.parse
@@ -26,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
-import httpx
 import openai
 import requests
 import urllib3
@@ -64,18 +64,35 @@ except ImportError:  # pragma: no cover
 T = TypeVar("T")
 log = logging.getLogger("ftops.foundry")
 
-# No HTTP answer came back. The SDKs wrap their transport's errors (openai: httpx; azure-core:
-# requests/urllib3), but a body read after the SDK returned (a stream, an LRO poll) can raise them bare.
+# No HTTP answer came back. The SDKs wrap their transport's errors (openai: httpx2, or httpx before openai 3;
+# azure-core: requests/urllib3), but a body read after the SDK returned (a stream, an LRO poll) can raise them bare.
 _NO_ANSWER: tuple[type[BaseException], ...] = (
     openai.APIConnectionError, ServiceRequestError, ServiceResponseError, IncompleteReadError,
-    httpx.TransportError, requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
     requests.exceptions.Timeout, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError, ssl.SSLError,
     socket.gaierror, EOFError, anyio.EndOfStream, anyio.BrokenResourceError, *_HTTPX2,
 )
 _TIMED_OUT: tuple[type[BaseException], ...] = (
-    openai.APITimeoutError, ServiceRequestTimeoutError, ServiceResponseTimeoutError, httpx.TimeoutException,
+    openai.APITimeoutError, ServiceRequestTimeoutError, ServiceResponseTimeoutError,
     requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError, *_HTTPX2_TIMEOUT,
 )
+
+
+def _httpx(name: str) -> tuple[type[BaseException], ...]:
+    """httpx's exception class `name` if httpx is loaded (openai before 3 sent through it): an exception of it
+    can only exist once something imported it, and importing it only to compare would cost every command
+    about 30 ms (httpx loads click and pygments for its command line)."""
+    httpx = sys.modules.get("httpx")
+    found = getattr(httpx, name, None) if httpx is not None else None
+    return (found,) if isinstance(found, type) and issubclass(found, BaseException) else ()
+
+
+def _no_answer() -> tuple[type[BaseException], ...]:
+    return (*_NO_ANSWER, *_httpx("TransportError"))
+
+
+def _timed_out() -> tuple[type[BaseException], ...]:
+    return (*_TIMED_OUT, *_httpx("TimeoutException"))
 _TEMPORARY_STATUS = frozenset({408, 409, 429})
 
 
@@ -134,7 +151,7 @@ def _unreachable(exc: BaseException, what: str) -> FoundryError:
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
         return PermanentFoundryError(f"{what}: the endpoint's TLS certificate is not trusted")
     # urllib3's NewConnectionError (a refused connection) subclasses its ConnectTimeoutError.
-    timed_out = any(isinstance(e, _TIMED_OUT) and not isinstance(e, urllib3.exceptions.NewConnectionError)
+    timed_out = any(isinstance(e, _timed_out()) and not isinstance(e, urllib3.exceptions.NewConnectionError)
                     for e in chain)
     reason = "timed out" if timed_out else "connection failed"
     host = _host(chain)
@@ -233,7 +250,7 @@ def classify(exc: BaseException, what: str) -> FoundryError:
     if isinstance(exc, ClientAuthenticationError) and exc.response is None:  # no token: Azure was not asked
         return PermanentFoundryError(f"{what}: Entra ID sign-in failed: DefaultAzureCredential got no token from "
                                      f"{signin_source().where}")
-    if isinstance(exc, _NO_ANSWER) or (isinstance(exc, HttpResponseError) and not exc.status_code):
+    if isinstance(exc, _no_answer()) or (isinstance(exc, HttpResponseError) and not exc.status_code):
         return _unreachable(exc, what)
     if isinstance(exc, HttpResponseError):
         return _azure_status(exc, what)

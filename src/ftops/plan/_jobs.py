@@ -84,9 +84,9 @@ def _content(checked: CheckedProject, job: Resource[FineTuningJobSpec], base_mod
 
 def job_identity(checked: CheckedProject, name: str, base_model: str) -> tuple[str, str]:
     """(training-content hash, spec hash) of job `name` on `base_model`: what live jobs of it carry."""
-    identity, _ = job_metadata(checked.project.project_name, name, job_submission(checked, name, base_model),
-                               base_model)
-    return identity[ident.META_CONTENT], identity[ident.META_HASH]
+    metadata = job_submission(checked, name, base_model).metadata  # with a base model: the identity is in it
+    assert metadata is not None
+    return metadata[ident.META_CONTENT], metadata[ident.META_HASH]
 
 
 def project_filter(project: str) -> dict[str, str]:

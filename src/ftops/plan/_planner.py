@@ -8,10 +8,12 @@ in dependency order), which share a `Ctx` (`_context.py`); it names no kind itse
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import graphlib
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from ..checks import CheckedProject
@@ -78,6 +80,26 @@ def decide(checked: CheckedProject, live: LiveState, *, prune: bool = False, end
     """The actions that make the live state match the specs: a pure function of its inputs (`upstream`: what
     the accounts planned before this one offer it, `_upstream.py`; `provenance`: the git source the specs were
     read from, which the requests record and nothing decides by, `_provenance.py`)."""
+    with _collector_paused():
+        return _decide(checked, live, prune, endpoint, created_at, upstream, provenance)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """CPython's cyclic GC paused while deciding. Deciding builds many small objects and no garbage cycles worth
+    collecting, and each full collection meanwhile scans every object alive, the specs and the live state
+    included: at 5,000 resources that made deciding 14x slower than at 500 instead of 10x."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _decide(checked: CheckedProject, live: LiveState, prune: bool, endpoint: str, created_at: float | None,
+            upstream: Upstream, provenance: GitSource | None) -> Plan:
     project = checked.project.project_name
     ctx = Ctx(checked, live, project, prune, upstream=upstream, source=provenance)
     for step in STEPS:  # each kind in dependency order (`_kinds.py`)

@@ -89,6 +89,7 @@ class FakeFoundry:
     delay: float = 0.0
     objects: dict[str, _Listed] = field(default_factory=dict)
     listings: list[tuple[str, float]] = field(default_factory=list)  # (files | jobs, Date) of every listing
+    clocks: list[float] = field(default_factory=list)  # Foundry's clock (not rounded) when each listing was served
     cancelled: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     deployments: dict[str, LiveDeployment] = field(default_factory=dict)
@@ -145,6 +146,7 @@ class FakeFoundry:
         now = self.now()
         with self.lock:
             self.listings.append((what, math.floor(now)))
+            self.clocks.append(now)
             items = [e.item for e in self.objects.values() if isinstance(e.item, kind) and e.visible_at <= now
                      and (created_after is None or e.item.created_at >= created_after)]
         return sorted(items, key=lambda o: (o.created_at, o.id), reverse=True), math.floor(now)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
 
 import pytest
 
-from ftops.apply._recent import Recent
+from ftops.apply._recent import PROBES, Recent
+from tests.unit.apply.fakes import FakeClock
 
 
 @dataclass(frozen=True)
@@ -148,3 +150,21 @@ def test_at_server_time_gives_up_waiting_when_stopped() -> None:
     stop.set()
     view = r.at_server_time(5000, stop)  # far in the future: without stop this would wait for an hour
     assert view.server_time == 1000.0 and r.listings == 1
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.37, 0.5, 0.93])
+def test_at_server_time_times_its_listings_to_learn_foundrys_clock_within_the_second(fraction: float) -> None:
+    clock = FakeClock(now=100.0)
+    offset = 2000 + fraction - 100.0  # Foundry's clock less ours: its Dates are whole seconds
+    served: list[float] = []
+
+    def read(since: int) -> tuple[list[Obj], float | None]:
+        served.append(clock.monotonic() + offset)
+        return [], float(math.floor(served[-1]))
+
+    r: Recent[Obj] = Recent(read, lambda o: o.name, 1900, rescan=1.5, clock=clock)
+    view = r.at_server_time(2001.5, threading.Event())
+    # Not at the first Date of 2002 (half a second late), but within a quarter second (the probes' spacing) of
+    # 2001.5, which its Dates prove
+    assert view.clock >= 2001.5 and 2001.5 <= served[-1] <= 2001.75, served
+    assert r.listings <= 1 + PROBES + 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ftops.apply._recent import View
+from ftops.apply._recent import PROBES, View
 from ftops.apply._runtime import SETTLE_SECONDS, Created, first_look, settle_all, settle_job, settle_upload
 from ftops.checks import CheckedProject
 from ftops.plan import _matching as matching
@@ -79,8 +79,11 @@ def test_the_end_of_the_run_waits_for_a_conclusive_look_and_cancels_ours(
     first_look(rt, ours, "clippy", IDENT)
     rival = foundry.add_job(HASH, job_id="ftjob-a", created_at=int(NOW), visible_at=NOW + 1.5)
     settle_all(rt)  # right after: the last step of the run created the job
-    assert [date for _, date in foundry.listings] == [NOW, NOW + 2]  # waited for Foundry's clock, then one look
-    assert 0 < sum(clock.waited) <= 2.0  # about 1 to 2 s after the creation (the Date is rounded down)
+    # Waited for Foundry's clock to pass created_at + 1.5 s (listings that time their Dates to narrow down its
+    # clock on the way; a Date alone would have meant waiting for created_at + 2), then one look.
+    assert NOW + 1.5 <= foundry.clocks[-1] < NOW + 1.5 + 0.2, foundry.clocks
+    assert len(foundry.listings) <= 1 + PROBES + 1
+    assert 0 < sum(clock.waited) <= 1.5
     assert foundry.cancelled == [ours.id] and rt.jobs["clippy"].id == rival.id and not rt.created
     assert rt.notes == [f"a concurrent apply created {rival.id} first; cancelled our duplicate {ours.id}"]
 
@@ -112,14 +115,15 @@ def test_a_background_look_late_enough_is_conclusive_for_earlier_jobs(
     assert [date for _, date in foundry.listings] == [NOW, NOW + 2]
     assert first.id not in rt.created and second.id in rt.created
     settle_all(rt)  # waits only for the second job's conclusive look
-    assert [date for _, date in foundry.listings] == [NOW, NOW + 2, NOW + 4] and not rt.created
+    assert NOW + 3.5 <= foundry.clocks[-1] < NOW + 3.7 and not rt.created
 
 
-def test_a_conclusive_look_is_one_that_began_after_the_creation_at_created_at_plus_two() -> None:
+def test_a_conclusive_look_is_one_that_began_after_the_creation_at_created_at_plus_one_and_a_half() -> None:
     created = Created("clippy", IDENT, at=10.0, created_at=int(NOW))
-    assert not created.settled_by(View(started=10.5, server_time=NOW + 1, horizon=0))
-    assert created.settled_by(View(started=10.5, server_time=NOW + 2, horizon=0))
-    assert not created.settled_by(View(started=9.5, server_time=NOW + 5, horizon=0))  # began before it returned
+    assert not created.settled_by(View(started=10.5, server_time=NOW + 1, horizon=0, clock=NOW + 1.4))
+    assert created.settled_by(View(started=10.5, server_time=NOW + 1, horizon=0, clock=NOW + 1.5))
+    assert created.settled_by(View(started=10.5, server_time=NOW + 2, horizon=0, clock=NOW + 2))
+    assert not created.settled_by(View(started=9.5, server_time=NOW + 5, horizon=0, clock=NOW + 5))  # began before
     assert not created.settled_by(View(started=10.5, server_time=None, horizon=0))  # no Date: nothing is known
 
 
@@ -159,7 +163,8 @@ def test_an_upload_waits_until_foundrys_clock_is_past_its_second_then_keeps_the_
     ours = foundry.add_file(FILENAME, file_id="file-b")  # the same second; theirs sorts first
     kept = settle_upload(rt, ours)
     assert kept.id == theirs.id and foundry.deleted == [ours.id]
-    assert foundry.listings[-1] == ("files", NOW + 3)  # created_at + 1.5 s, and 1 s for the Date's rounding
+    # Looked once Foundry's clock was past created_at + 1.5 s (not waiting for a Date of created_at + 2)
+    assert foundry.listings[-1][0] == "files" and NOW + 1.5 <= foundry.clocks[-1] < NOW + 1.7, foundry.clocks
     assert rt.notes == [f"a concurrent apply uploaded {theirs.id} first; deleted our duplicate upload {ours.id}"]
 
 
