@@ -36,3 +36,15 @@ def field_changes(live: LiveDeployment, s: DeploymentSpec) -> dict[str, tuple[Sc
         if lowered.get(key.lower()) != want:
             changes[f"tags.{key}"] = (lowered.get(key.lower()), want)
     return changes
+
+
+def sku_and_field_changes(live: LiveDeployment, s: DeploymentSpec) -> dict[str, tuple[Any, Any]]:
+    """What differs between a live deployment and its spec besides the model: the sku's name and capacity, and
+    the ARM fields and user tags the spec sets (shared by a rollout and a promotion)."""
+    changes: dict[str, tuple[Any, Any]] = {}
+    if live.sku != s.sku.name:
+        changes["sku.name"] = (live.sku, s.sku.name)
+    if live.capacity != s.sku.capacity:
+        changes["sku.capacity"] = (live.capacity, s.sku.capacity)
+    changes.update(field_changes(live, s))
+    return changes

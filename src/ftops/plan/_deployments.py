@@ -16,7 +16,7 @@ from ._actions import Cost, DeleteDeployment, DeleteFile, EvaluateCandidates, No
 from ._adoption import takes_over
 from ._context import Ctx, JobState, serving
 from ._cost import monthly_hosting
-from ._deployment_fields import field_changes, hashed_fields
+from ._deployment_fields import hashed_fields, sku_and_field_changes
 from ._evaluations import (
     TAG_CANARY,
     TAG_LEASE,
@@ -241,11 +241,7 @@ def _changes(live: LiveDeployment, s: DeploymentSpec, resolved: Resolved) -> dic
     changes: dict[str, tuple[Any, Any]] = {}
     if live.model != resolved.model:
         changes["model"] = (live.model, resolved.model)
-    if live.sku != s.sku.name:
-        changes["sku.name"] = (live.sku, s.sku.name)
-    if live.capacity != s.sku.capacity:
-        changes["sku.capacity"] = (live.capacity, s.sku.capacity)
-    changes.update(field_changes(live, s))
+    changes.update(sku_and_field_changes(live, s))
     if not changes and live.tags.get(ident.META_HASH) != deployment_hash(s) and not takes_over(s, live):
         # (an adopted deployment keeps its tags until its next real change)
         changes["gates"] = ("(as before)", "(changed in the spec)")  # only gates changed: retag, same model

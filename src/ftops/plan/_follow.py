@@ -22,7 +22,7 @@ from . import _matching as ident
 from ._actions import Cost, NoOp, Promote, known_after_apply, utc_text
 from ._context import Ctx, serving
 from ._cost import monthly_hosting
-from ._deployment_fields import field_changes
+from ._deployment_fields import sku_and_field_changes
 from ._deployments import DEFAULT_MODEL_FORMAT, deployment_hash, foreign, noop_fields
 from ._requests import rollout_tags
 from ._upstream import UpstreamDeployment, UpstreamJob, deployment_fact
@@ -205,11 +205,7 @@ def _changes(live: LiveDeployment | None, s: DeploymentSpec, offer: Offer,
         changes["model"] = (live.model, offer.model)
     if offer.source is not None and (live.source or "").lower() != offer.source.lower():  # ARM ids: any case
         changes["source"] = (live.source, offer.source)
-    if live.sku != s.sku.name:
-        changes["sku.name"] = (live.sku, s.sku.name)
-    if live.capacity != s.sku.capacity:
-        changes["sku.capacity"] = (live.capacity, s.sku.capacity)
-    changes.update(field_changes(live, s))
+    changes.update(sku_and_field_changes(live, s))
     if not changes and any(live.tags.get(k) != v for k, v in tags.items()):
         changes["tags"] = ("(as before)", f"(ftops' tags of {offer.ref}'s promotion)")  # retag, same model
     return changes
