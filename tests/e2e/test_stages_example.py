@@ -114,6 +114,7 @@ def test_the_multi_stage_repository_of_the_readme(checkout: Path, capsys: Any) -
     assert ("clippy: dev/clippy-dev serves nothing, would serve a model known after apply → staging/clippy-staging "
             "serves nothing, waits for dev/clippy-dev → prod/clippy-prod serves nothing, waits for "
             "staging/clippy-staging") in first_plan
+    assert "Waiting out a soak: the stage before serves the model" in out(0, "ftops", "apply")
     assert "prod/clippy-prod serves nothing, would serve …" in out(0, "ftops", "status")
     assert "after soak (3 h 00 min left)" in out(0, "ftops", "status")
     assert "waits for staging/clippy-staging: it serves" in out(0, "ftops", "drift")  # waiting, not drift

@@ -45,3 +45,17 @@ def test_markdown_escapes_what_foundry_and_specs_say() -> None:
 def test_no_chains_show_nothing_and_short_names_stay_whole() -> None:
     assert chains_text([]) == "" and chains_markdown([]) == ""
     assert short_model("gpt-4.1-mini-2025-04-14") == "gpt-4.1-mini-2025-04-14" and short_model(A1) == "…2891743f"
+
+
+def test_an_apply_left_waiting_only_for_a_soak_says_so() -> None:
+    from ftops.apply import ApplyResult, Outcome
+    from ftops.cli._render import apply_summary
+    from ftops.plan import Plan, Promote, Soaking
+
+    soaking = Promote.model_construct(id="deployment.p:create", soaking=Soaking(model=A1, until=1.0), pending=True)
+    waiting = Promote.model_construct(id="deployment.q:create", soaking=None, pending=True)
+    result = ApplyResult([Outcome(soaking.id, "deferred")])
+    assert "Waiting out a soak" in apply_summary(result, Plan.model_construct(actions=[soaking]))
+    both = ApplyResult([Outcome(soaking.id, "deferred"), Outcome(waiting.id, "deferred")])
+    assert "Waiting for Foundry" in apply_summary(both, Plan.model_construct(actions=[soaking, waiting]))
+    assert "Waiting for Foundry" in apply_summary(result)  # no plan given: as before

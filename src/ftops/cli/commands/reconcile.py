@@ -363,7 +363,7 @@ def _execute(p: Plan, s: Session, wait: bool, allow_downtime: bool) -> None:
     with ProgressReporter(enabled=err.is_terminal) as reporter:
         result = apply_plan(p, s.checked, s.client, wait_jobs=wait, concurrency=concurrency, reporter=reporter,
                             allow_downtime=allow_downtime)
-    out.print("\n" + render.apply_summary(result))
+    out.print("\n" + render.apply_summary(result, p))
     _notify(p, s)
     if not result.ok:
         raise ApplyFailed("some actions failed, were skipped or are blocked (see above)")
@@ -523,7 +523,7 @@ def _report(f: Fleet, todo: dict[str, Plan], results: dict[str, ApplyResult | Ft
             err.print(f"error: Foundry {name}: {terminal(result.message)}", markup=False)
             failed.append(name)
             continue
-        out.print(render.apply_summary(result))
+        out.print(render.apply_summary(result, todo[name]))
         _notify(todo[name], f.accounts[name].session)
         if not result.ok:
             failed.append(name)
