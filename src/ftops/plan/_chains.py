@@ -105,7 +105,8 @@ def _stage(dep: Resource[DeploymentSpec], accounts: Mapping[str, tuple[Plan, Liv
 
 
 def _state(name: str, actions: list[Action], settled: bool, now: float) -> dict[str, Any]:
-    """What the plan does with Deployment `name`: the typed fields of its action (one per deployment)."""
+    """What the plan does with Deployment `name`: the typed fields of its action (one per deployment). A change
+    that keeps the model (capacity, tags) is no move along the chain."""
     mine = next((a for a in actions if a.kind == "Deployment" and a.name == name), None)
     if mine is not None and mine.blocked:
         return {"state": "blocked", "why": mine.blocked}
@@ -115,8 +116,9 @@ def _state(name: str, actions: list[Action], settled: bool, now: float) -> dict[
     if isinstance(mine, Promote) and mine.pending:
         return {"state": "waits", "waits_for": mine.upstream}
     if mine is not None and mine.changes_something and not mine.pending:
-        model = mine.model if isinstance(mine, Promote | RollOut) else None
-        return {"state": "moves", "next_model": model}
+        if "model" not in mine.changes:  # capacity, settings or tags only: it keeps serving its model
+            return {"state": "in_sync"}
+        return {"state": "moves", "next_model": mine.model if isinstance(mine, Promote | RollOut) else None}
     if not settled:  # its job trains, its evaluation runs, its rollout waits for them
         why = mine.reason if mine is not None and mine.pending else None
         return {"state": "waits", "why": why or "waits for Foundry"}

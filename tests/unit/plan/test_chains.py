@@ -86,3 +86,10 @@ def test_a_stage_followed_twice_starts_two_chains_and_a_run_without_its_accounts
         "foundry": "prod", "deployment": "chat-eu", "state": "moves", "serves": None, "passed": None,
         "next_model": MODEL, "soak_left_seconds": None, "waits_for": None, "why": None}
     assert promotion_chains(prod.checked.project, {"elsewhere": (plan, state)}) == []  # no stage in the run
+
+
+def test_a_change_that_keeps_the_model_is_no_move_along_the_chain(make_project: MakeProject) -> None:
+    _, prod = _worlds(make_project, _follower("chat-prod", "clippy-prod", "prod").replace("capacity: 5", "capacity: 9"))
+    _serving(prod, "chat-prod", MODEL)  # serves what dev serves, at capacity 5: the plan updates the capacity
+    _, stage = _prod_chain(prod, Upstream({("local", "clippy-prod"): _fact()}))
+    assert (stage.state, stage.serves, stage.next_model) == ("in_sync", MODEL, None)
