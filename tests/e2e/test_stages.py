@@ -113,6 +113,12 @@ def test_dev_trains_and_evaluates_prod_follows_from_devs_account(stages: Project
     assert code == 2  # prod lags behind the stage it follows
     assert [i["kind"] for i in drift["prod"]["drift"]["items"]] == ["lags"], drift["prod"]
     assert not drift["dev"]["drift"]["items"], drift["dev"]
+    r = stages.ftops("status", "--format", "json")  # the chain: dev serves the new winner, prod would
+    [chain] = json.loads(r.out)["promotion"]
+    assert [(s["foundry"], s["deployment"], s["state"], s["serves"], s["next_model"]) for s in chain["stages"]] == [
+        ("dev", "clippy-prod", "in_sync", new.properties.model.name, None),
+        ("prod", "chat", "moves", winner.properties.model.name, new.properties.model.name)]
+    assert chain["job"] == "clippy" and chain["stages"][0]["passed"] is True
 
     r = stages.ftops("apply", "--auto-approve", "--wait")
     assert r.code == 0, r.out + r.err
@@ -136,6 +142,10 @@ def test_prod_waits_while_devs_new_job_trains(stages: Project) -> None:
     plans = {e["foundry"]: e["plan"] for e in json.loads(r.out)["foundries"]}
     [chat] = [a for a in plans["prod"]["actions"] if a["resource"].endswith("chat")]
     assert chat["pending"] and "waits for dev/clippy-prod" in chat["reason"], chat
+    [chain] = json.loads(r.out)["promotion"]  # dev waits for its job, prod for dev; both serve what they served
+    dev, prod = chain["stages"]
+    assert (dev["deployment"], dev["state"], dev["serves"], dev["waits_for"]) == ("clippy-prod", "waits", served, None)
+    assert (prod["state"], prod["waits_for"], prod["serves"]) == ("waits", "dev/clippy-prod", served)
     assert stages.ftops("plan", "--detailed-exitcode").code == 0  # waiting on Foundry is not a change now
 
 

@@ -5,18 +5,20 @@ are used only when a run covers several."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from rich.markup import escape
 
-from ..plan import drift_items, in_progress, status_rows, verdicts
+from ..plan import PromotionChain, drift_items, in_progress, promotion_chains, status_rows, verdicts
 from . import _render as render
+from ._chains import chains_json, chains_markdown, chains_text
 from ._escape import md_cell, terminal
 
 if TYPE_CHECKING:
     from ..session import PlannedAccount
+    from ..spec import Project
 
 FORMAT_VERSION = 1  # of the several-accounts JSON shapes (plan, drift, status); each entry's inner shape is
 # the one-account output's, versioned by its own format_version
@@ -36,6 +38,17 @@ def _dumps(data: dict[str, Any]) -> str:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 
 
+def chains_of(project: Project, plans: Sequence[PlannedAccount]) -> list[PromotionChain]:
+    """The promotion chains (dev → staging → prod) the run's accounts are stages of."""
+    return promotion_chains(project, {ap.foundry: (ap.plan, ap.live) for ap in plans})
+
+
+def _with_chains(parts: list[Any], chains: Sequence[PromotionChain],
+                 render_chains: Callable[[Sequence[PromotionChain]], str]) -> list[Any]:
+    shown = render_chains(chains)
+    return [*parts, shown] if shown else parts
+
+
 def run_line(plans: Sequence[PlannedAccount]) -> str:
     """The run in one line: how many accounts, which have changes."""
     changed = [ap.foundry for ap in plans if ap.plan.has_changes]
@@ -44,26 +57,31 @@ def run_line(plans: Sequence[PlannedAccount]) -> str:
 
 
 # -- plan ------------------------------------------------------------------------------------------------------
-def plans_text(plans: Sequence[PlannedAccount], verbose: bool = False) -> str:
+def plans_text(plans: Sequence[PlannedAccount], verbose: bool = False,
+               chains: Sequence[PromotionChain] = ()) -> str:
+    """Each account's plan under its heading, then the promotion chains, then the run's line."""
     parts = [f"{heading(ap)}\n\n{render.plan_text(ap.plan, verbose)}" for ap in plans]
-    return "\n\n".join([*parts, f"[bold]{escape(run_line(plans))}[/]"])
+    return "\n\n".join([*_with_chains(parts, chains, chains_text), f"[bold]{escape(run_line(plans))}[/]"])
 
 
-def plans_json(plans: Sequence[PlannedAccount]) -> str:
+def plans_json(plans: Sequence[PlannedAccount], chains: Sequence[PromotionChain] = ()) -> str:
     """`{"format_version": 1, "foundries": [{"foundry", "account", "account_id", "region", "plan": <a plan
-    file's JSON>}], "changes": any account has changes}`."""
+    file's JSON>}], "changes": any account has changes, "promotion": [<chain>]}` (see `PromotionChain`)."""
     return _dumps({"format_version": FORMAT_VERSION, "changes": any(ap.plan.has_changes for ap in plans),
-                   "foundries": [{**_entry(ap), "plan": ap.plan.to_dict()} for ap in plans]})
+                   "foundries": [{**_entry(ap), "plan": ap.plan.to_dict()} for ap in plans],
+                   "promotion": chains_json(chains)})
 
 
 def plans_markdown(plans: Sequence[PlannedAccount], *, limit: int = render.MARKDOWN_LIMIT,
-                   full_plan_hint: str = "") -> str:
+                   full_plan_hint: str = "", chains: Sequence[PromotionChain] = ()) -> str:
     """One PR comment: a table of the accounts with their summary line, then each account's plan as one account
     shows it, each within an equal share of the comment's limit."""
     head = ["## ftops plan over several Foundry accounts", "", f"**{run_line(plans)}**", "",
             "| Foundry | account | region | plan |", "|---|---|---|---|"]
     head += [f"| `{md_cell(ap.foundry)}` | `{md_cell(ap.plan.endpoint)}` | {md_cell(ap.region)} | "
              f"{md_cell(render.plan_summary_line(ap.plan))} |" for ap in plans]
+    if chains:  # under the table: the chain is what a reviewer of a promotion reads first
+        head += ["", chains_markdown(chains)]
     share = (limit - sum(len(x) + 1 for x in head)) // max(len(plans), 1) - 200
     sections = [f"## Foundry `{md_cell(ap.foundry)}` ({md_cell(ap.region)})\n\n"
                 + render.plan_markdown(ap.plan, limit=share, full_plan_hint=full_plan_hint) for ap in plans]
@@ -97,19 +115,28 @@ def drift_markdown(plans: Sequence[PlannedAccount]) -> str:
 
 
 # -- status ----------------------------------------------------------------------------------------------------
-def status_json(plans: Sequence[PlannedAccount]) -> str:
+def status_json(plans: Sequence[PlannedAccount], chains: Sequence[PromotionChain] = ()) -> str:
     """`{"format_version": 1, "foundries": [{"foundry", "account", "account_id", "region", "rows": [<one
-    account's status rows>]}]}`."""
+    account's status rows>]}], "promotion": [<chain>]}`."""
     entries = [{**_entry(ap), "rows": [r.to_dict() for r in status_rows(ap.plan, ap.live.snapshot)]}
                for ap in plans]
-    return _dumps({"format_version": FORMAT_VERSION, "foundries": entries})
+    return _dumps({"format_version": FORMAT_VERSION, "foundries": entries, "promotion": chains_json(chains)})
 
 
-def status_markdown(plans: Sequence[PlannedAccount]) -> str:
+def status_text(plans: Sequence[PlannedAccount], chains: Sequence[PromotionChain] = ()) -> list[Any]:
+    """What `status` prints over several accounts, in order: a heading and a table per account, then the
+    promotion chains."""
+    parts: list[Any] = []
+    for ap in plans:
+        parts += [heading(ap), render.status_table(status_rows(ap.plan, ap.live.snapshot))]
+    return _with_chains(parts, chains, chains_text)
+
+
+def status_markdown(plans: Sequence[PlannedAccount], chains: Sequence[PromotionChain] = ()) -> str:
     parts = []
     for ap in plans:
         found = verdicts(ap.plan)
         parts.append(f"## Foundry `{md_cell(ap.foundry)}` ({md_cell(ap.region)})\n\n"
                      + render.status_markdown(status_rows(ap.plan, ap.live.snapshot))
                      + ("\n\n" + render.verdicts_markdown(found) if found else ""))
-    return "\n\n".join(parts)
+    return "\n\n".join(_with_chains(parts, chains, chains_markdown))

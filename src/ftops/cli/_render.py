@@ -16,6 +16,7 @@ from ..plan import (
     Finding,
     GitSource,
     Plan,
+    Promote,
     Scalar,
     StatusRow,
     Verdict,
@@ -334,14 +335,28 @@ def status_markdown(rows: list[StatusRow]) -> str:
     return "\n".join(lines)
 
 
-def apply_summary(result: ApplyResult) -> str:
+def _soaking_only(result: ApplyResult, plan: Plan | None) -> bool:
+    """Every deferred action is a promotion waiting out its soak (typed: `Promote.soaking`), which --wait does
+    not wait for: the stage before serves the model, and only time is missing."""
+    if plan is None:
+        return False
+    actions = plan.by_id()
+    deferred = [actions.get(o.action_id) for o in result.outcomes if o.state == "deferred"]
+    return bool(deferred) and all(isinstance(a, Promote) and a.soaking is not None for a in deferred)
+
+
+def apply_summary(result: ApplyResult, plan: Plan | None = None) -> str:
+    """The counts of an apply, its notes, and what it leaves waiting (`plan`: the plan applied)."""
     counts = {s: result.count(s) for s in ("done", "no-op", "failed", "skipped", "blocked", "deferred")}
     head = "[green]Apply complete.[/]" if result.ok else "[red]Apply finished with errors.[/]"
     text = f"{head} {counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, " \
            f"{counts['blocked']} blocked, {counts['deferred']} deferred, {counts['no-op']} unchanged."
     for note in result.notes:
         text += f"\nnote: {escape(terminal(note))}"
-    if result.waiting:
+    if result.waiting and _soaking_only(result, plan):
+        text += ("\nWaiting out a soak: the stage before serves the model, and the soak time is not over (--wait does "
+                 "not wait for it). The first `ftops apply` after it ends (a scheduled sync) promotes.")
+    elif result.waiting:
         text += ("\nWaiting for Foundry: deferred actions follow running jobs. The next `ftops apply` (a scheduled "
                  "sync) continues; or use --wait.")
     return text

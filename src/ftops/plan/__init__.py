@@ -33,6 +33,7 @@ from ._actions import (
     ResumeJob,
     RollOut,
     Scalar,
+    Soaking,
     UploadDataset,
     Verdict,
     WaitFile,
@@ -41,6 +42,7 @@ from ._actions import (
     utc_text,
 )
 from ._catalog_live import CatalogComparison, CatalogDifference, compare_catalog, read_catalog_comparison
+from ._chains import ChainStage, PromotionChain, StageState, promotion_chains
 from ._destroy import decide_destroy, make_destroy_plan
 from ._drift import DriftItem, drift_items, in_progress
 from ._evaluations import (
@@ -131,6 +133,7 @@ __all__ = [
     "CandidateScores",
     "CatalogComparison",
     "CatalogDifference",
+    "ChainStage",
     "CreateJob",
     "DeleteDeployment",
     "DeleteFile",
@@ -160,6 +163,7 @@ __all__ = [
     "Plan",
     "PolicyResult",
     "Promote",
+    "PromotionChain",
     "Provenance",
     "PutRaiPolicy",
     "Resolved",
@@ -167,6 +171,8 @@ __all__ = [
     "RollOut",
     "Scalar",
     "Skipped",
+    "Soaking",
+    "StageState",
     "StatusRow",
     "Stored",
     "Submission",
@@ -213,6 +219,7 @@ __all__ = [
     "parse_claim",
     "policy_write",
     "project_filter",
+    "promotion_chains",
     "provenance_tags",
     "public_repository",
     "rai_policy_hash",

@@ -38,7 +38,8 @@ DRIFT_KINDS = DRIFT_CLASSES
 # What an action shows a person and apply never reads. A saved plan may differ from a fresh decision only
 # here: a reason or drift class can move with the clock (a deployment missing for an hour reads `deleted`),
 # progress with a running job's events. Every other field decides what apply sends or does.
-DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost", "outcome"})
+# `soaking` too: a soaking promotion is pending, so apply defers it whatever it says (it feeds the chain view).
+DISPLAY_ONLY = frozenset({"reason", "changes", "drift", "progress", "cost", "outcome", "soaking"})
 
 Kind = Literal["Dataset", "FineTuningJob", "Deployment", "File", "Evaluation", "RaiPolicy"]
 Scalar = str | int | float | bool | None
@@ -451,6 +452,14 @@ ArmId = Annotated[str, Field(max_length=1000, pattern=r"(?i)^/subscriptions/[^/]
                                                       r"Microsoft\.CognitiveServices/accounts/[^/]+$")]
 
 
+class Soaking(_Model):
+    """What a pending promotion waits out: the stage before serves `model`, and the soak ends at `until` (epoch
+    seconds, Foundry's clock). Typed so the chain view need not read the reason."""
+
+    model: str = Field(min_length=1, max_length=256)
+    until: float = Field(allow_inf_nan=False)
+
+
 class Promote(ActionBase):
     """Create, update or replace a deployment with what another stage serves: the model of the Deployment it
     follows once that one's evaluation passed (`model: {deployment: NAME}`), or the final model of another
@@ -476,6 +485,7 @@ class Promote(ActionBase):
     interrupts: bool = False  # a sku name change: delete and create (apply needs --allow-downtime)
     settings: dict[str, str] = Field(default_factory=dict)
     user_tags: dict[str, str] = Field(default_factory=dict)
+    soaking: Soaking | None = None  # pending on the soak time only (None: not soaking)
 
     @model_validator(mode="after")
     def _consistent(self) -> Promote:

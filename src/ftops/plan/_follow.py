@@ -19,7 +19,7 @@ from .._vocabulary import DriftClass
 from ..foundry import LiveDeployment
 from ..spec import DeploymentSpec, Resource, followed
 from . import _matching as ident
-from ._actions import Cost, NoOp, Promote, known_after_apply, utc_text
+from ._actions import Cost, NoOp, Promote, Soaking, known_after_apply, utc_text
 from ._context import Ctx, serving
 from ._cost import monthly_hosting
 from ._deployment_fields import sku_and_field_changes
@@ -149,7 +149,7 @@ def _fields(ctx: Ctx, dep: Resource[DeploymentSpec], live: LiveDeployment | None
 
 
 def _pending(ctx: Ctx, dep: Resource[DeploymentSpec], live: LiveDeployment | None, offer: Offer, why: str,
-             monthly: float) -> Promote:
+             monthly: float, soaking: Soaking | None = None) -> Promote:
     """The stage before is not ready: keep serving what is served, and say what it waits for."""
     target = known_after_apply(f"what {offer.ref} serves once it is settled and passed")
     fields = {**_fields(ctx, dep, live, offer), "job_id": None}
@@ -161,7 +161,7 @@ def _pending(ctx: Ctx, dep: Resource[DeploymentSpec], live: LiveDeployment | Non
         changes["sku"] = (None, f"{dep.spec.sku.name} x{dep.spec.sku.capacity}")
     keep = f"keeps serving {serving(live)}" if live else "not deployed"
     return Promote(id=f"deployment.{dep.name}:{verb}", action=verb, pending=True, reason=f"{keep}; {why}",
-                   changes=changes, cost=Cost(monthly_usd=monthly), **fields)
+                   changes=changes, cost=Cost(monthly_usd=monthly), soaking=soaking, **fields)
 
 
 def _plan_update(ctx: Ctx, dep: Resource[DeploymentSpec], live: LiveDeployment | None, offer: Offer, monthly: float,
@@ -183,8 +183,9 @@ def _plan_update(ctx: Ctx, dep: Resource[DeploymentSpec], live: LiveDeployment |
         return
     if left > 0:
         since = utc_text(offer.since or 0, "%Y-%m-%d %H:%M UTC")
+        soaking = Soaking(model=offer.model, until=ctx.live.now + left)
         ctx.add(_pending(ctx, dep, live, offer, f"waits for {offer.ref}: it serves {offer.model} since {since}, "
-                                                f"soaks {_duration(left)} more", monthly))
+                                                f"soaks {_duration(left)} more", monthly, soaking))
         return
     verb: Literal["create", "update", "replace"] = "create" if live is None else (
         "replace" if "sku.name" in changes else "update")

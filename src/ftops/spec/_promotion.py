@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from .._exceptions import Problem
 from ._strict import Name, Strict
@@ -40,8 +40,15 @@ def duration_seconds(value: Any) -> Any:
     return sum(int(n) * unit for n, unit in zip(found.groups(), _UNIT_SECONDS, strict=True) if n)
 
 
+# What a spec writes, for editors (the JSON Schema): the model holds seconds, the file says `24h` (or seconds).
+_DURATION_SCHEMA = {
+    "anyOf": [{"type": "string", "pattern": r"^\s*(?=\d)(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?\s*$"},
+              {"type": "integer", "minimum": 0, "maximum": MAX_SOAK_SECONDS}],
+    "description": "A duration written 30m, 24h, 1h30m or 2d (or whole seconds), up to 90 days."}
+
 # Seconds, written 30m, 24h, 1h30m or 2d; up to 90 days (longer is a typo: a stage that never promotes).
-Duration = Annotated[int, BeforeValidator(duration_seconds), Field(ge=0, le=MAX_SOAK_SECONDS)]
+Duration = Annotated[int, BeforeValidator(duration_seconds), Field(ge=0, le=MAX_SOAK_SECONDS),
+                     WithJsonSchema(_DURATION_SCHEMA)]
 
 
 class FollowRef(Strict):

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import json
 
-from ftops.cli._accounts import drift_json, drifted, plans_json, plans_markdown, plans_text, run_line
+from ftops.cli._accounts import (
+    drift_json,
+    drifted,
+    plans_json,
+    plans_markdown,
+    plans_text,
+    run_line,
+    status_json,
+    status_markdown,
+)
 from ftops.cli._options import chosen
 from ftops.foundry import Snapshot
-from ftops.plan import LiveState, NoOp, Plan, RollOut
+from ftops.plan import ChainStage, LiveState, NoOp, Plan, PromotionChain, RollOut
 from ftops.plan._actions import Cost
 from ftops.session import PlannedAccount
 
@@ -66,3 +75,22 @@ def test_foundry_names_split_at_commas_and_spaces_once_each() -> None:
     assert chosen(None) == [] and chosen([]) == []
     assert chosen(["dev, prod", "staging", "dev"]) == ["dev", "prod", "staging"]
     assert chosen(["dev prod,,staging "]) == ["dev", "prod", "staging"]
+
+
+CHAIN = PromotionChain("clippy", (ChainStage("dev", "d0", "in_sync", serves="m-1", passed=True),
+                                  ChainStage("prod", "chat", "waits", waits_for="dev/d0")))
+
+
+def test_the_promotion_chains_come_after_the_accounts_in_every_format() -> None:
+    plans = [_account("dev", "swedencentral", 1), _account("prod", "eastus2", 0)]
+    line = "clippy: dev/d0 serves m-1 (evaluation passed) → prod/chat serves nothing, waits for dev/d0"
+    text = plans_text(plans, chains=[CHAIN])
+    assert text.index("== Foundry prod") < text.index("Promotion") < text.index(line) < text.index("2 Foundry accounts")
+    md = plans_markdown(plans, chains=[CHAIN])
+    assert md.index("| `prod` |") < md.index("### Promotion") < md.index("**clippy**: dev/d0") < md.index("## Foundry")
+    assert "### Promotion" not in plans_markdown(plans) and "Promotion" not in plans_text(plans)
+    assert json.loads(plans_json(plans, [CHAIN]))["promotion"] == [CHAIN.to_dict()]
+    assert json.loads(plans_json(plans))["promotion"] == []
+    assert json.loads(status_json(plans, [CHAIN]))["promotion"][0]["stages"][1]["waits_for"] == "dev/d0"
+    assert status_markdown(plans, [CHAIN]).endswith("- **clippy**: dev/d0 serves `m-1` (evaluation passed) → "
+                                                   "prod/chat serves nothing, waits for dev/d0")

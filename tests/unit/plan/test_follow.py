@@ -11,7 +11,7 @@ import pytest
 
 from ftops.checks import validate_dir
 from ftops.foundry import ROLLED_AT_TAG, LiveDeployment
-from ftops.plan import NoOp, Promote, RollOut, Upstream, UpstreamDeployment, UpstreamJob, decide, upstream_of
+from ftops.plan import NoOp, Promote, RollOut, Soaking, Upstream, UpstreamDeployment, UpstreamJob, decide, upstream_of
 from ftops.plan import _matching as matching
 from ftops.plan._deployments import deployment_hash
 from ftops.plan._drift import drift_items
@@ -112,8 +112,9 @@ def test_a_soak_not_over_is_pending_with_the_time_left(make_project: MakeProject
     a = _plan(w, _fact(since=NOW - 7200))["Deployment/chat-prod"]
     assert isinstance(a, Promote) and a.pending and a.model is None
     assert a.reason.endswith("soaks 1 h 00 min more")
+    assert a.soaking == Soaking(model=MODEL, until=NOW + 3600)  # typed, for the chain view
     a = _plan(w, _fact(since=NOW - 3 * 3600))["Deployment/chat-prod"]
-    assert isinstance(a, Promote) and a.is_change and a.model == MODEL
+    assert isinstance(a, Promote) and a.is_change and a.model == MODEL and a.soaking is None
     a = _plan(w, _fact(since=None))["Deployment/chat-prod"]
     assert isinstance(a, NoOp) and a.blocked and "ftops-rolled-at" in a.blocked
 

@@ -57,3 +57,18 @@ def test_schema_knows_hyperparameters_per_method(method: str | None, hyper: dict
 ])
 def test_schema_accepts_valid_hyperparameters(method: str | None, hyper: dict[str, object]) -> None:
     jsonschema.validate(_job(method, hyper), json_schema())
+
+
+@pytest.mark.parametrize(("soak", "valid"), [
+    ("3h", True), ("1h30m", True), ("2d", True), (" 90s ", True), (3600, True),
+    ("3 hours", False), ("h", False), ("", False), (-1, False), (91 * 86_400, False),
+])
+def test_schema_reads_a_soak_as_the_spec_writes_it(soak: object, valid: bool) -> None:
+    """A soak is written `24h` (the model holds seconds): editors must accept what the loader accepts."""
+    doc = {"apiVersion": "ftops/v1", "kind": "Deployment", "metadata": {"name": "p"},
+           "spec": {"model": {"deployment": "d", "soak": soak}, "sku": {"name": "GlobalStandard", "capacity": 1}}}
+    if valid:
+        jsonschema.validate(doc, json_schema())
+    else:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(doc, json_schema())

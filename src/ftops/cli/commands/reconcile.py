@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ...apply import ApplyResult
     from ...plan import GitSource, LiveState, Override, Plan, Upstream
     from ...session import Fleet, PlannedAccount, Session
+    from ...spec import Project
     from .._progress import ProgressReporter
 
 
@@ -84,7 +85,7 @@ def plan(
     if len(plans) > 1:
         if out_file is not None:
             save_plan_files([ap.plan for ap in plans], out_file)
-        _show_plans(plans, fmt, verbose, detailed_exitcode, out_file)
+        _show_plans(plans, fmt, verbose, detailed_exitcode, out_file, f.project)
         return
     p = plans[0].plan
     if out_file is not None:
@@ -105,18 +106,20 @@ def plan(
 
 
 def _show_plans(plans: list[PlannedAccount], fmt: Format, verbose: bool, detailed_exitcode: bool,
-                out_file: Path | None) -> None:
-    """Several accounts' plans, grouped by account; one exit code for the run: 1 when any account's preflight
-    or policies refuse it, else 2 under --detailed-exitcode when any account has changes."""
+                out_file: Path | None, project: Project) -> None:
+    """Several accounts' plans, grouped by account, with the promotion chains they are stages of; one exit code
+    for the run: 1 when any account's preflight or policies refuse it, else 2 under --detailed-exitcode when any
+    account has changes."""
     from .. import _accounts as accounts
 
+    chains = accounts.chains_of(project, plans)
     if fmt is Format.json:
-        out.print(accounts.plans_json(plans), markup=False)
+        out.print(accounts.plans_json(plans, chains), markup=False)
     elif fmt is Format.markdown:
         hint = f"the whole plan is in {out_file}" if out_file is not None else ""
-        out.print(accounts.plans_markdown(plans, full_plan_hint=hint), markup=False)
+        out.print(accounts.plans_markdown(plans, full_plan_hint=hint, chains=chains), markup=False)
     else:
-        out.print(accounts.plans_text(plans, verbose))
+        out.print(accounts.plans_text(plans, verbose, chains))
         if out_file is not None:
             out.print(f"\nSaved the plans to {out_file}; apply them with `ftops apply {out_file}`.", markup=False)
     _refuse_any(plans)
@@ -205,7 +208,7 @@ def drift(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: list[str] | None 
     from .. import _accounts as accounts
     from .. import _render as render
 
-    plans = _read_only_plans(spec_dir, chosen(foundry))
+    _, plans = _read_only_plans(spec_dir, chosen(foundry))
     if len(plans) > 1:
         text = {Format.json: accounts.drift_json, Format.markdown: accounts.drift_markdown}.get(fmt)
         out.print(text(plans) if text else accounts.drift_text(plans), markup=text is None)
@@ -230,16 +233,16 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: list[str] | None
     from .. import _accounts as accounts
     from .. import _render as render
 
-    plans = _read_only_plans(spec_dir, chosen(foundry))
+    project, plans = _read_only_plans(spec_dir, chosen(foundry))
     if len(plans) > 1:
+        chains = accounts.chains_of(project, plans)
         if fmt is Format.json:
-            out.print(accounts.status_json(plans), markup=False)
+            out.print(accounts.status_json(plans, chains), markup=False)
         elif fmt is Format.markdown:
-            out.print(accounts.status_markdown(plans), markup=False)
+            out.print(accounts.status_markdown(plans, chains), markup=False)
         else:
-            for ap in plans:
-                out.print(accounts.heading(ap))
-                out.print(render.status_table(status_rows(ap.plan, ap.live.snapshot)))
+            for part in accounts.status_text(plans, chains):
+                out.print(part)
         return
     plan, live = plans[0].plan, plans[0].live
     rows = status_rows(plan, live.snapshot)
@@ -253,13 +256,14 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: list[str] | None
         out.print(render.status_table(rows))
 
 
-def _read_only_plans(spec_dir: Path, names: list[str]) -> list[PlannedAccount]:
+def _read_only_plans(spec_dir: Path, names: list[str]) -> tuple[Project, list[PlannedAccount]]:
+    """The whole Project (every Foundry's specs) and the chosen accounts' plans."""
     from .._local import fleet
 
     with fleet(spec_dir, names) as f:
         from ...session import plan_fleet
 
-        return plan_fleet(f)
+        return f.project, plan_fleet(f)
 
 
 def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool, *,
@@ -359,7 +363,7 @@ def _execute(p: Plan, s: Session, wait: bool, allow_downtime: bool) -> None:
     with ProgressReporter(enabled=err.is_terminal) as reporter:
         result = apply_plan(p, s.checked, s.client, wait_jobs=wait, concurrency=concurrency, reporter=reporter,
                             allow_downtime=allow_downtime)
-    out.print("\n" + render.apply_summary(result))
+    out.print("\n" + render.apply_summary(result, p))
     _notify(p, s)
     if not result.ok:
         raise ApplyFailed("some actions failed, were skipped or are blocked (see above)")
@@ -404,7 +408,7 @@ def _apply_fleet(f: Fleet, run: Run) -> None:
     plans = plan_fleet(f, prune=run.prune, provenance=run.provenance)
     for ap in plans:
         _record_overrides(ap.plan, run.given)
-    out.print(accounts.plans_text(plans))
+    out.print(accounts.plans_text(plans, chains=accounts.chains_of(f.project, plans)))
     _refuse_any(plans)
     if not any(_runnable(ap.plan) for ap in plans):
         out.print("\nNothing to apply.", markup=False)
@@ -519,7 +523,7 @@ def _report(f: Fleet, todo: dict[str, Plan], results: dict[str, ApplyResult | Ft
             err.print(f"error: Foundry {name}: {terminal(result.message)}", markup=False)
             failed.append(name)
             continue
-        out.print(render.apply_summary(result))
+        out.print(render.apply_summary(result, todo[name]))
         _notify(todo[name], f.accounts[name].session)
         if not result.ok:
             failed.append(name)
