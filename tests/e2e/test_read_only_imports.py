@@ -42,3 +42,42 @@ def test_the_command_modules_import_no_apply_module() -> None:
             "print([m for m in sys.modules if m.startswith('ftops.apply')])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+# What `plan` of specs whose data was checked before (hash cache) never needs (issue 20, start-up): `ftops import`'s
+# decisions, merge-plans, metrics and downloads, the tokenizer, and the process pool of a dataset scan.
+NOT_FOR_PLAN = ["ftops.plan._import_specs", "ftops.session._merged_plans", "ftops.foundry._results",
+                "ftops.foundry._downloads", "tiktoken", "multiprocessing", "concurrent.futures.process"]
+PLAN_AGAIN = """
+import sys
+from ftops.cli import main
+try:
+    main(["plan", "specs"])
+except SystemExit as e:
+    print("exit", e.code, file=sys.stderr)
+print(sorted(m for m in {unwanted!r} if m in sys.modules))
+"""
+
+
+def test_a_plan_loads_only_what_it_uses(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    code = PLAN_AGAIN.format(unwanted=NOT_FOR_PLAN)
+    first = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert "exit 0" in first.stderr, first.stderr[-2000:]  # it counted the tokens (tiktoken) and cached them
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert "exit 0" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout[-2000:]
+
+
+def test_the_names_loaded_on_first_use_resolve() -> None:
+    code = ("from ftops.plan import decide_import, DATA_DIR\n"
+            "from ftops.session import merge_plan_files, MergedPlans\n"
+            "from ftops.foundry import read_job_metrics, download_file\n"
+            "import ftops.plan\n"
+            "try:\n    ftops.plan.no_such_name\nexcept AttributeError as e:\n    print('AttributeError', e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "AttributeError module 'ftops.plan' has no attribute 'no_such_name'" in r.stdout, \
+        r.stdout + r.stderr

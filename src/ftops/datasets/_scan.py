@@ -19,11 +19,9 @@ process can copy a lock some other thread holds. Peak memory: per worker one blo
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
 import orjson
@@ -110,13 +108,15 @@ def scan_file(path: Path, opts: ScanOptions, *, workers: int | None = None,
         return _scan_open(str(path), fd, (st.st_dev, st.st_ino), st.st_size, opts, workers, pieces)
     except OSError as e:  # the file vanished, was replaced or became unreadable while being read
         return _unread(st.st_size, opts, f"cannot read the file: {e.strerror or e}")
-    except BrokenProcessPool:
+    except BrokenExecutor:  # a BrokenProcessPool (its module loads with the first pool: plan needs none)
         return _unread(st.st_size, opts, "a worker process checking the file died (out of memory?)")
     finally:
         os.close(fd)
 
 
 def _start_method() -> str:
+    import multiprocessing  # here, not at import: a command that scans no file in workers never loads it
+
     single = threading.active_count() == 1
     return "fork" if single and "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
@@ -165,6 +165,9 @@ def _in_workers(jobs: list[ChunkJob], n: int, method: str, opts: ScanOptions,
         from ._tokens import get_encoding
 
         get_encoding(opts.encoding)  # loaded once here, inherited by every forked worker
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     try:
         pool = ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=multiprocessing.get_context(method))
     except (OSError, ImportError, NotImplementedError):

@@ -8,10 +8,12 @@ import gzip
 import hashlib
 from functools import lru_cache
 from importlib import resources
-
-import tiktoken
+from typing import TYPE_CHECKING
 
 from .._exceptions import FtopsError
+
+if TYPE_CHECKING:
+    import tiktoken
 
 # expected_hash values from tiktoken_ext/openai_public.py (tiktoken's published hashes).
 _EXPECTED_SHA256 = {
@@ -67,5 +69,7 @@ def parse_ranks(data: bytes) -> dict[bytes, int]:
 
 @lru_cache(maxsize=4)
 def get_encoding(name: str) -> tiktoken.Encoding:
+    import tiktoken  # here: a plan whose token counts are cached never loads it
+
     return tiktoken.Encoding(name, pat_str=_PATTERNS[name], mergeable_ranks=parse_ranks(rank_file_bytes(name)),
                              special_tokens=_SPECIAL[name])

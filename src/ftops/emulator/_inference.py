@@ -21,7 +21,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -130,6 +129,8 @@ def answer(p: Profile, prompt: str, reference: str | None) -> str:
 
 def judge(model: str, prompt: str, output: str, reference: str | None) -> float:
     """A grader model's verdict in [0, 1]: closeness of output to reference, with a judge's noise."""
+    from rapidfuzz import fuzz  # here, as in _graders: the local Foundry starts without it
+
     rng = random.Random(_sim.digest("judge", model, prompt))
     base = fuzz.ratio(_norm(output), _norm(reference)) / 100 if reference is not None else 0.5
     return max(0.0, min(1.0, base + (rng.random() - 0.5) * (1 - JUDGE_QUALITY)))

@@ -1,5 +1,8 @@
 """Foundry layer: the only code that talks to Azure (openai data plane, azure-mgmt deployments)."""
 
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from ._client import FoundryClient
 from ._concurrent import at_once
 from ._connect import (
@@ -13,7 +16,6 @@ from ._connect import (
     public_url,
 )
 from ._deployments import OWNER_TAG, ROLLED_AT_TAG, DeploymentWrite, owned_tag
-from ._downloads import Downloaded, download_file
 from ._errors import RetryPolicy, classify
 from ._evals import (
     CHAT_ITEM_SCHEMA,
@@ -53,10 +55,33 @@ from ._permissions import (
     lacks,
 )
 from ._rai_policies import BlocklistEntry, FilterEntry, LiveRaiPolicy, RaiPolicyWrite
-from ._results import CheckpointMetrics, JobMetrics, StepMetrics, parse_results_csv, read_job_metrics
 from ._storage import storage_headers
 from ._timeouts import OUTAGE_BUDGET_ENV, RETRY_BUDGET_ENV, Budgets, Timeouts, budgets_from_env
 from ._wire import JobRequest, LiveEvent
+
+if TYPE_CHECKING:  # `ftops import` and `metrics` only; a plan never loads them
+    from ._downloads import Downloaded, download_file
+    from ._results import CheckpointMetrics, JobMetrics, StepMetrics, parse_results_csv, read_job_metrics
+
+_LAZY = {
+    "Downloaded": "_downloads",
+    "download_file": "_downloads",
+    "CheckpointMetrics": "_results",
+    "JobMetrics": "_results",
+    "StepMetrics": "_results",
+    "parse_results_csv": "_results",
+    "read_job_metrics": "_results",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A name of `_LAZY`, from its module, loaded on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ACTIVE_JOB_STATUSES",

@@ -1,5 +1,8 @@
 """Plan layer: live state + specs -> Plan (typed actions with reasons, changes, dependencies, cost)."""
 
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from .._vocabulary import CHANGING
 from ._actions import (
     ACTIONS,
@@ -71,17 +74,6 @@ from ._evaluations import (
     stored_scores,
 )
 from ._guards import job_trip
-from ._import_specs import (
-    DATA_DIR,
-    ImportDecision,
-    ImportedDataset,
-    ImportedDeployment,
-    ImportedJob,
-    Skipped,
-    checkpoint_needs,
-    decide_import,
-    read_import,
-)
 from ._jobs import jobs_of_spec, project_filter, refusal
 from ._live import EVENTS_READ, LiveState, Needs, read_live
 from ._matching import META_PROJECT, content_key, file_name, job_lookup, same_job
@@ -104,6 +96,41 @@ from ._requests import Submission, provenance_tags, rollout_tags, submission
 from ._resolve import Resolved, needs_checkpoints, resolve_model
 from ._status import StatusRow, status_rows, verdicts
 from ._upstream import NO_UPSTREAM, Upstream, UpstreamDeployment, UpstreamJob, upstream_of
+
+if TYPE_CHECKING:  # `ftops import` decides with these; a plan never loads them
+    from ._import_specs import (
+        DATA_DIR,
+        ImportDecision,
+        ImportedDataset,
+        ImportedDeployment,
+        ImportedJob,
+        Skipped,
+        checkpoint_needs,
+        decide_import,
+        read_import,
+    )
+
+_LAZY = {
+    "DATA_DIR": "_import_specs",
+    "ImportDecision": "_import_specs",
+    "ImportedDataset": "_import_specs",
+    "ImportedDeployment": "_import_specs",
+    "ImportedJob": "_import_specs",
+    "Skipped": "_import_specs",
+    "checkpoint_needs": "_import_specs",
+    "decide_import": "_import_specs",
+    "read_import": "_import_specs",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A name of `_LAZY`, from its module, loaded on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ACTIONS",

@@ -2,6 +2,9 @@
 (write, read, verify against the specs and a fresh decision; several accounts' files read as one set for one
 pull-request comment). Read-only commands use it without apply."""
 
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from ._approval import approve, approve_replan, saved_foundry, saved_spec_dir
 from ._connect import Session, open_session
 from ._fleet import (
@@ -16,10 +19,28 @@ from ._fleet import (
     unreviewed,
     upstream_after,
 )
-from ._merged_plans import AccountPlan, MergedPlans, merge_plan_files
 from ._plan_files import MAX_PLAN_BYTES, load_plan_file, load_plans, save_plan_file, save_plan_files
 from ._provenance import read_provenance
 from ._verify import FITS, check_fresh, require_preflight, verify_plan
+
+if TYPE_CHECKING:  # `merge-plans` only; a plan never loads it
+    from ._merged_plans import AccountPlan, MergedPlans, merge_plan_files
+
+_LAZY = {
+    "AccountPlan": "_merged_plans",
+    "MergedPlans": "_merged_plans",
+    "merge_plan_files": "_merged_plans",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A name of `_LAZY`, from its module, loaded on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FITS", "MAX_PLAN_BYTES", "AccountPlan", "Fleet", "FleetAccount", "MergedPlans", "PlannedAccount", "Session",

@@ -52,13 +52,15 @@ def _github_repository(env: Mapping[str, str]) -> str | None:
 def _from_git(spec_dir: Path, env: Mapping[str, str]) -> GitSource | None:
     """HEAD of the checkout `spec_dir` is in, its `origin` without credentials, and whether the work tree
     has changes HEAD does not hold: a tracked file changed anywhere, or a file git does not track (and does
-    not ignore) in the spec directory, which the plan read but no commit holds."""
-    commit = _git(spec_dir, env, "rev-parse", "--verify", "-q", "HEAD")
+    not ignore) in the spec directory, which the plan read but no commit holds. The four git calls run at
+    once (each is a process start and a little I/O: together they take the time of the slowest, not of all
+    four); the others' answers count only when HEAD's says this is a checkout."""
+    commit, url, changed, untracked = _git(spec_dir, env, ("rev-parse", "--verify", "-q", "HEAD"),
+                                           ("remote", "get-url", "origin"),
+                                           ("status", "--porcelain", "--untracked-files=no"),
+                                           ("ls-files", "--others", "--exclude-standard", "--", "."))
     if commit is None or not COMMIT.fullmatch(commit):
         return None
-    url = _git(spec_dir, env, "remote", "get-url", "origin")
-    changed = _git(spec_dir, env, "status", "--porcelain", "--untracked-files=no")
-    untracked = _git(spec_dir, env, "ls-files", "--others", "--exclude-standard", "--", ".")
     dirty = changed is None or untracked is None or bool(changed) or bool(untracked)  # unknown: not clean
     return _source(public_repository(url) if url else None, commit, dirty=dirty)
 
@@ -70,17 +72,35 @@ def _source(repository: str | None, commit: str, *, dirty: bool) -> GitSource | 
         return None
 
 
-def _git(where: Path, env: Mapping[str, str], *args: str) -> str | None:
-    """git's output (stripped), or None when it cannot run or fails."""
+def _git(where: Path, env: Mapping[str, str], *calls: tuple[str, ...]) -> list[str | None]:
+    """Each git call's output (stripped), or None where it cannot run, fails or outlasts GIT_SECONDS; the calls
+    run concurrently."""
+    started = [_start(where, env, args) for args in calls]
+    return [_output(p) if p is not None else None for p in started]
+
+
+def _start(where: Path, env: Mapping[str, str], args: tuple[str, ...]) -> subprocess.Popen[bytes] | None:
     try:
         # core.fsmonitor names a program git would run on `status`: a checkout's config must not run one here
-        done = subprocess.run(["git", "-c", "core.fsmonitor=false", "-C", str(where), *args], capture_output=True,
-                              timeout=GIT_SECONDS, env={**env, **GIT_ENV}, stdin=subprocess.DEVNULL, check=False)
+        return subprocess.Popen(["git", "-c", "core.fsmonitor=false", "-C", str(where), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                env={**env, **GIT_ENV})
     except (OSError, subprocess.SubprocessError):
         return None
-    if done.returncode != 0:
+
+
+def _output(proc: subprocess.Popen[bytes]) -> str | None:
+    """What `proc` printed once it ended well; killed (as `subprocess.run` does) when it hangs."""
+    with proc:
+        try:
+            stdout, _ = proc.communicate(timeout=GIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return None
+    if proc.returncode != 0:
         return None
     try:
-        return done.stdout.decode().strip()
+        return stdout.decode().strip()
     except UnicodeDecodeError:
         return None
