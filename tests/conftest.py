@@ -6,6 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests outside tests/fuzz (which loads its own profiles) run with Hypothesis' example counts but no
+# 200 ms deadline and no too-slow check: on a loaded machine (make test runs four workers on two cores) those
+# failed correct code. A 30 s deadline still catches a hang.
+settings.register_profile("ftops-unit", deadline=30_000, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ftops-unit")
 
 SYSTEM = "Clippy is a factual chatbot that is also sarcastic."
 
