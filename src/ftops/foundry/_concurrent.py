@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 
-def at_once(*fns: Callable[[], Any]) -> list[Any]:
+def at_once(*fns: Callable[[], Any], stop: threading.Event | None = None, grace: float = 0.0) -> list[Any]:
     """Call each of `fns` on a thread of its own; their results in order, or the first error (by order)
     once all have ended.
 
     For calls that mostly wait on Foundry (listings on two planes): the waits overlap. The threads are
     daemons, so a Ctrl-C meanwhile ends the command at once instead of waiting for a call riding out
-    an outage.
+    an outage. Calls that write (each account's apply) are handed `stop` instead: Ctrl-C reaches only the
+    main thread, so it sets `stop`, which each call watches to end as its own Ctrl-C would end it, and
+    gives them up to `grace` seconds to do so before it is raised (a second Ctrl-C raises at once).
     """
     results: list[Any] = [None] * len(fns)
     errors: list[BaseException | None] = [None] * len(fns)
@@ -28,8 +31,16 @@ def at_once(*fns: Callable[[], Any]) -> list[Any]:
                for i, fn in enumerate(fns)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            t.join()
+    except KeyboardInterrupt:
+        if stop is not None:
+            stop.set()
+            deadline = time.monotonic() + grace
+            for t in threads:
+                t.join(max(0.0, deadline - time.monotonic()))
+        raise
     for e in errors:
         if e is not None:
             raise e

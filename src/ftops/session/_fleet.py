@@ -8,6 +8,7 @@ planner's: this module only orders, fetches and merges.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -66,12 +67,14 @@ def chosen_waves(project: Project, chosen: Sequence[str]) -> list[list[str]]:
     return [w for w in waves if w]
 
 
-def for_each(names: Sequence[str], fn: Callable[[str], T]) -> dict[str, T]:
+def for_each(names: Sequence[str], fn: Callable[[str], T], *, stop: threading.Event | None = None,
+             grace: float = 0.0) -> dict[str, T]:
     """`fn(name)` for every name at once (one thread each: the calls wait on Foundry), by name; the first error
-    by name order once all ended. One name runs on this thread."""
+    by name order once all ended. One name runs on this thread. Ctrl-C sets `stop` (when given) and waits up to
+    `grace` seconds for the calls to end before it is raised: see `at_once`."""
     if len(names) == 1:
         return {names[0]: fn(names[0])}
-    results = at_once(*(lambda n=n: fn(n) for n in names))
+    results = at_once(*(lambda n=n: fn(n) for n in names), stop=stop, grace=grace)
     return dict(zip(names, results, strict=True))
 
 
