@@ -55,7 +55,20 @@ def test_a_follower_in_the_same_foundry_loads_with_its_soak_in_seconds(make_proj
 
 @pytest.mark.parametrize(("soak", "message"), [
     ("3x", "spec.model.soak: duration '3x' is not written like 30m, 24h, 1h30m or 2d"),
-    ("91d", "spec.model.soak: Input should be less than or equal to 7776000"),
+    ("91d", "spec.model.soak: a duration is from 0 to 90 days (2160h), not 7862400 s"),
+    # hostile pass (issue 17): none of these may load as a soak time, and each is one line saying the form
+    ("1e9h", "spec.model.soak: duration '1e9h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("24 h", "spec.model.soak: duration '24 h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("-1h", "spec.model.soak: duration '-1h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("-5", "spec.model.soak: a duration is from 0 to 90 days (2160h), not -5 s"),
+    ("99999999999999999999", "spec.model.soak: a duration is from 0 to 90 days (2160h), not a number of that "
+                             "many digits"),
+    ("1.5", "spec.model.soak: a duration is written like 30m, 24h, 1h30m or 2d"),
+    ("true", "spec.model.soak: a duration is written like 30m, 24h, 1h30m or 2d"),
+    ("[1]", "spec.model.soak: a duration is written like 30m, 24h, 1h30m or 2d"),
+    ("\"\u0662\u0664h\"", "spec.model.soak: duration '\u0662\u0664h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("\"\uff12\uff14h\"", "spec.model.soak: duration '\uff12\uff14h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("\"%ss\"" % ("9" * 5000), "spec.model.soak: duration '%s' is not written like 30m, 24h, 1h30m or 2d" % ("9" * 40)),
 ])
 def test_a_soak_that_is_no_duration_is_a_located_error(make_project: MakeProject, soak: str, message: str) -> None:
     make_project(spec=BASE_SPEC + _follower("clippy-stage", "clippy-prod", extra=f", soak: {soak}"))
