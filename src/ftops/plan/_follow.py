@@ -88,9 +88,13 @@ def plan_promotion(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
     elif offer.model is None:
         why = f"{offer.ref} serves nothing"
         ctx.add(NoOp(reason=f"{keep}; {why}", blocked=why, cost=held, **noop))
-    elif offer.passed is False:
+    elif offer.passed is False or (offer.passed is None and _gated(stage)):
         why = f"{offer.ref} serves {offer.model}, which its evaluation did not pass"
-        ctx.add(NoOp(reason=f"{keep}; {why}", blocked=why, cost=held, **noop))
+        if live is not None and live.model == offer.model:  # promoted before (e.g. a newer job lost): keep it
+            ctx.add(NoOp(reason=f"serves {offer.model}, as {offer.ref} does; nothing new to promote ({why} in this "
+                                "plan)", cost=held, in_sync=True, **noop))
+        else:
+            ctx.add(NoOp(reason=f"{keep}; {why}", blocked=why, cost=held, **noop))
     else:
         _plan_update(ctx, dep, live, offer, monthly, noop)
 
@@ -104,6 +108,12 @@ def _stage(ctx: Ctx, dep: Resource[DeploymentSpec]) -> Resource[Any] | None:
         return target
     ref = dep.spec.job_ref
     return project.every_job.get(ref.job) if ref is not None else None
+
+
+def _gated(stage: Resource[Any] | None) -> bool:
+    """Whether the specs put an evaluation gate on `stage`: then only a passing verdict of its own plan lets its
+    model through (an upstream fact that says nothing of one is not enough, whatever the deployment's tags say)."""
+    return stage is not None and stage.kind == "Deployment" and stage.spec.evaluation is not None
 
 
 def _offer(ctx: Ctx, stage: Resource[Any]) -> Offer | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ..foundry import ROLLED_AT_TAG, LiveDeployment
 from . import _matching as ident
-from ._actions import Action, EvaluateCandidates, NoOp, Plan, RollOut
+from ._actions import Action, EvaluateCandidates, NoOp, Plan, RollOut, Verdict
 from ._live import LiveState
 
 
@@ -114,23 +114,41 @@ def deployment_fact(foundry: str, name: str, actions: Iterable[Action], live: Li
     ours = model is not None and tags.get(ident.TAG_MODEL) == model  # ftops rolled out what it serves
     return UpstreamDeployment(
         foundry=foundry, name=name, account_id=account_id, region=region, model=model, settled=not moving,
-        passed=_passed(mine, model, tags, ours), since=_number(tags.get(ROLLED_AT_TAG)) if ours else None,
+        passed=_passed(mine, model), since=_number(tags.get(ROLLED_AT_TAG)) if ours else None,
         job_id=tags.get(ident.TAG_JOB) if ours else None, loss=_number(tags.get(ident.TAG_LOSS)) if ours else None,
-        waiting=moving[0].reason if moving else None, verdict=tags.get(ident.TAG_VERDICT) if ours else None,
+        waiting=moving[0].reason if moving else None, verdict=_verdict_text(mine, model, tags, ours),
         source=live.source if live is not None else None)
 
 
-def _passed(mine: list[Action], model: str | None, tags: dict[str, str], ours: bool) -> bool | None:
-    """True when ftops promoted `model` on a passed verdict (only a passed one is written as `ftops-verdict`);
-    False when the deployment is gated and `model` carries no such verdict (a hand edit, a failed gate's
-    model); None when nothing says it is gated."""
+def _passed(mine: list[Action], model: str | None) -> bool | None:
+    """True when this plan's own evaluation gate (the verdicts Foundry holds, judged again by this plan) passed
+    `model` as its winner; False when the deployment is gated and this plan gave `model` no passing verdict (a
+    failed gate, a hand edit); None when nothing in the plan says it is gated. Never read from the deployment's
+    tags: anyone who may write the deployment may write `ftops-verdict`, and a follower must not promote a model
+    on a person's say-so (docs/reference.md, "What a follower trusts")."""
     if model is None:
         return None
-    if ours and tags.get(ident.TAG_VERDICT):
+    verdicts = [v for v in (_verdict_of(a) for a in mine) if v is not None]
+    if any(v.passed and v.winner == model for v in verdicts):
         return True
-    gated = any(isinstance(a, EvaluateCandidates) or (isinstance(a, RollOut) and a.evaluation is not None)
-                or (isinstance(a, NoOp) and a.verdict is not None) for a in mine)
+    gated = verdicts or any(isinstance(a, EvaluateCandidates) or (isinstance(a, RollOut) and a.evaluation is not None)
+                            for a in mine)
     return False if gated else None
+
+
+def _verdict_of(a: Action) -> Verdict | None:
+    return a.verdict if isinstance(a, NoOp | RollOut) else None
+
+
+def _verdict_text(mine: list[Action], model: str | None, tags: dict[str, str], ours: bool) -> str | None:
+    """The verdict a follower copies into its `ftops-verdict` (shown, and what `requireEvaluation` looks for):
+    this plan's passing verdict for `model`, else, for a stage that itself follows one (no gate of its own: its
+    plan promoted `model` only after the stage before it passed it), the tag ftops wrote when it promoted it."""
+    for a in mine:
+        v = _verdict_of(a)
+        if v is not None and v.passed and v.winner == model:
+            return v.reason  # a follower's tag keeps 256 characters of it, as `verdict_tag` does
+    return tags.get(ident.TAG_VERDICT) if ours else None
 
 
 def job_fact(foundry: str, name: str, actions: Iterable[Action], account_id: str, region: str) -> UpstreamJob:

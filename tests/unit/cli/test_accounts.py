@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from ftops import FoundryNotChosen
 from ftops.cli._accounts import drift_json, drifted, plans_json, plans_markdown, plans_text, run_line
 from ftops.cli._options import chosen
 from ftops.foundry import Snapshot
@@ -66,3 +69,11 @@ def test_foundry_names_split_at_commas_and_spaces_once_each() -> None:
     assert chosen(None) == [] and chosen([]) == []
     assert chosen(["dev, prod", "staging", "dev"]) == ["dev", "prod", "staging"]
     assert chosen(["dev prod,,staging "]) == ["dev", "prod", "staging"]
+
+
+@pytest.mark.parametrize("value", ["", " ", ",", " , ,", "\t"])
+def test_a_foundry_value_that_names_nothing_is_a_usage_error_not_every_account(value: str) -> None:
+    """`--foundry "$FOUNDRY"` with an empty variable must not widen an apply to every account (hostile pass)."""
+    with pytest.raises(FoundryNotChosen) as e:
+        chosen(["dev", value])
+    assert e.value.exit_code == 2 and "names no Foundry document" in e.value.message
