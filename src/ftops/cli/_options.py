@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .._exceptions import FoundryNotChosen
+from .. import FoundryNotChosen
 
 # FTOPS_FOUNDRY lets a CI matrix job choose its Foundry through the environment: the GitHub Action passes
 # its inputs through to ftops and has no input per flag (docs/ci.md, "Several accounts").
