@@ -51,20 +51,21 @@ def promotes(ctx: Ctx, dep: Resource[DeploymentSpec]) -> bool:
 
 
 def deployment_order(ctx: Ctx) -> list[Resource[DeploymentSpec]]:
-    """This account's Deployments, each after the ones of this account it follows (their plan is its upstream)."""
+    """This account's Deployments, each after the ones of this account it follows (their plan is its upstream).
+    Walked as a loop, not by recursion: a chain of follows written last-stage-first may be thousands long."""
     deployments = ctx.checked.project.deployments
     out: dict[str, Resource[DeploymentSpec]] = {}
-
-    def visit(dep: Resource[DeploymentSpec], path: set[str]) -> None:
-        if dep.name in out or dep.name in path:
-            return  # done, or a cycle (validate refuses one)
-        target = dep.spec.follows
-        if target is not None and target.deployment in deployments:
-            visit(deployments[target.deployment], path | {dep.name})
-        out[dep.name] = dep
-
     for dep in deployments.values():
-        visit(dep, set())
+        chain: list[Resource[DeploymentSpec]] = []  # dep, the one it follows, ... up to one placed already
+        walked: set[str] = set()  # a cycle stops the walk (validate refuses one)
+        current: Resource[DeploymentSpec] | None = dep
+        while current is not None and current.name not in out and current.name not in walked:
+            walked.add(current.name)
+            chain.append(current)
+            target = current.spec.follows
+            current = deployments.get(target.deployment) if target is not None else None
+        for d in reversed(chain):
+            out[d.name] = d
     return list(out.values())
 
 

@@ -116,7 +116,7 @@ def deployment_fact(foundry: str, name: str, actions: Iterable[Action], live: Li
         foundry=foundry, name=name, account_id=account_id, region=region, model=model, settled=not moving,
         passed=_passed(mine, model), since=_number(tags.get(ROLLED_AT_TAG)) if ours else None,
         job_id=tags.get(ident.TAG_JOB) if ours else None, loss=_number(tags.get(ident.TAG_LOSS)) if ours else None,
-        waiting=moving[0].reason if moving else None, verdict=_verdict_text(mine, model, tags, ours),
+        waiting=_bounded(moving[0].reason) if moving else None, verdict=_verdict_text(mine, model, tags, ours),
         source=live.source if live is not None else None)
 
 
@@ -161,6 +161,16 @@ def job_fact(foundry: str, name: str, actions: Iterable[Action], account_id: str
     live_id = next((a.live_id for a in mine if a.live_id), None)
     waiting = next((a.blocked or a.reason for a in mine), "not planned")
     return UpstreamJob(foundry, name, account_id, region, live_id, None, waiting)
+
+
+# A follower's reason quotes why its stage is not settled, and that stage's reason may quote its own stage's:
+# down a chain of follows each reason would hold every one before it (a chain of about 100 stages passed an
+# action's 4,000-character reason and ended the plan in an internal error). The cause is at the head.
+MAX_WAITING = 240
+
+
+def _bounded(reason: str) -> str:
+    return reason if len(reason) <= MAX_WAITING else reason[:MAX_WAITING - 1].rstrip() + "…"
 
 
 def _number(text: str | None) -> float | None:

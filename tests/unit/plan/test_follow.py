@@ -372,3 +372,30 @@ def test_an_ungated_stage_that_is_followed_checks_its_checkpoint_not_its_tags(sa
     prod, stage = a["Deployment/clippy-prod"], a["Deployment/clippy-stage"]
     assert isinstance(prod, RollOut) and prod.model == job.fine_tuned_model and prod.drift == "modified"
     assert isinstance(stage, Promote) and stage.pending and stage.model is None
+
+
+def test_a_long_chain_of_follows_plans_with_bounded_reasons(make_project: MakeProject) -> None:
+    """Hostile pass (issue 17): 300 Deployments each following the one before, in one account, while the job
+    trains. Each pending follower's reason quoted its stage's whole reason, which quoted the one before: past
+    about 100 stages a reason outgrew 4,000 characters and the plan ended in an internal error."""
+    chain = "".join(_follower(f"s{i}", f"s{i - 1}" if i else "clippy-prod") for i in range(300))
+    w = world(make_project(spec=BASE_SPEC + chain))
+    w.uploads()
+    w.job("clippy", status="running")
+    a = by_resource(w.plan())
+    last = a["Deployment/s299"]
+    assert isinstance(last, Promote) and last.pending and last.reason.startswith("not deployed; waits for local/s298: ")
+    assert max(len(x.reason) for x in a.values()) < 400
+
+
+def test_a_chain_of_follows_written_last_stage_first_is_ordered_without_recursion(make_project: MakeProject) -> None:
+    """Hostile pass (issue 17): 1,200 followers written from the last stage to the first. Ordering them by
+    recursion went 1,200 calls deep and the plan ended in an internal error (RecursionError)."""
+    stages = [_follower(f"s{i}", f"s{i - 1}" if i else "clippy-prod") for i in reversed(range(1200))]
+    files = {f"specs/chain{k}.yaml": "".join(stages[k * 400:(k + 1) * 400]) for k in range(3)}  # 1,000 a file
+    w = world(make_project(files=files))
+    w.uploads()
+    w.job("clippy", status="running")
+    plan = w.plan()
+    order = [a.name for a in plan.actions if a.kind == "Deployment"]
+    assert order.index("clippy-prod") < order.index("s0") < order.index("s1") < order.index("s1199")
