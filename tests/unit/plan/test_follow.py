@@ -399,3 +399,18 @@ def test_a_chain_of_follows_written_last_stage_first_is_ordered_without_recursio
     plan = w.plan()
     order = [a.name for a in plan.actions if a.kind == "Deployment"]
     assert order.index("clippy-prod") < order.index("s0") < order.index("s1") < order.index("s1199")
+
+
+def test_a_follower_whose_stage_was_deleted_by_hand_keeps_serving_until_it_is_back(same: World) -> None:
+    """Hostile pass (issue 17): clippy-prod deleted behind ftops' back while clippy-stage serves its model. The
+    stage's plan creates it again; until then the follower keeps serving what it serves (pending, not blocked,
+    not deleted), and its next plan follows the recreated stage."""
+    same.uploads()
+    job = same.job("clippy")
+    same.checkpoints_for(job, [0.5, 0.4, 0.3])
+    same.deploy("clippy-stage", job)
+    a = by_resource(same.plan())
+    assert isinstance(a["Deployment/clippy-prod"], RollOut) and a["Deployment/clippy-prod"].action == "create"
+    stage = a["Deployment/clippy-stage"]
+    assert isinstance(stage, Promote) and stage.pending and stage.model is None
+    assert stage.reason.startswith(f"keeps serving {job.fine_tuned_model}; waits for local/clippy-prod: ")
