@@ -414,3 +414,20 @@ def test_a_follower_whose_stage_was_deleted_by_hand_keeps_serving_until_it_is_ba
     stage = a["Deployment/clippy-stage"]
     assert isinstance(stage, Promote) and stage.pending and stage.model is None
     assert stage.reason.startswith(f"keeps serving {job.fine_tuned_model}; waits for local/clippy-prod: ")
+
+
+def test_a_followers_source_edited_by_hand_is_planned_back(make_project: MakeProject) -> None:
+    """Hostile pass (issue 17): a person points prod's deployment at another account's model of the same name
+    (ARM's `model.source`). ftops reads `source` back: the follower is updated to dev's account again, as drift
+    `modified`; only the case of an ARM id is not a change."""
+    w = _prod_world(make_project)
+    tags = {matching.TAG_SOURCE: "local/clippy-prod", matching.TAG_JOB: "ftjob-1", matching.TAG_LOSS: "0.25",
+            matching.TAG_VERDICT: "passed: exact 0.9 >= 0.8"}
+    _deployed(w, "chat-prod", MODEL, **tags)
+    w.deployments[-1] = replace(w.deployments[-1], source=TRAINED_IN)
+    a = _plan(w, _fact())["Deployment/chat-prod"]
+    assert isinstance(a, Promote) and a.action == "update" and a.changes["source"] == (TRAINED_IN, DEV_ID)
+    assert a.drift == "modified" and a.source == DEV_ID
+    w.deployments[-1] = replace(w.deployments[-1], source=DEV_ID.upper())
+    a = _plan(w, _fact())["Deployment/chat-prod"]
+    assert isinstance(a, NoOp) and a.in_sync, a.reason
