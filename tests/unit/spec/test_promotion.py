@@ -5,6 +5,8 @@ job behind a follower when the Project is one Foundry's (`narrow`)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ftops import ValidationFailed, load_project
 from ftops.checks import check_project, root_base_model
@@ -181,3 +183,23 @@ def test_a_follower_on_a_sku_its_region_does_not_offer_is_refused(make_project: 
         check_project(prod, count_tokens=False, use_cache=False)
     assert any("sku ProvisionedManaged is not available for fine-tuned gpt-4.1-mini" in r and "in eastus2" in r
                for r in _errors(e))
+
+
+_SOAK_TEXT = st.text(alphabet=st.sampled_from("0123456789dhms -+.e_\u0662\uff12\n\t"), max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_SOAK_TEXT, st.integers(min_value=-10**30, max_value=10**30), st.floats(allow_nan=True),
+                 st.booleans(), st.none(), st.lists(st.integers(), max_size=2)))
+def test_any_soak_value_loads_as_seconds_within_bounds_or_is_a_validation_error(value: object) -> None:
+    """Hostile pass (issue 17): whatever a spec writes as `soak`, it is whole seconds from 0 to 90 days, written
+    with ASCII digits in the documented form, or pydantic's one ValidationError: never another exception."""
+    from pydantic import ValidationError
+    try:
+        ref = FollowRef.model_validate({"deployment": "x", "soak": value})
+    except ValidationError as e:
+        assert e.error_count() == 1 and "\n" not in e.errors()[0]["msg"]
+        return
+    assert ref.soak is None or (isinstance(ref.soak, int) and 0 <= ref.soak <= 90 * 86_400)
+    if isinstance(value, str):
+        assert value.strip().isascii() and " " not in value.strip()
