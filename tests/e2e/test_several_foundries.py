@@ -298,3 +298,23 @@ def _jobs(project: Project) -> dict[str, int]:
                 for n, c in accounts.items()}  # prod is added to the data dir by the first run that works on it
     finally:
         server.stop()
+
+
+def test_an_account_that_cannot_be_read_is_one_line_naming_it(project: Project,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile pass (issue 17): prod's ARM answers 500 to every deployments request; dev is fine. The run ends in
+    one line that says which account failed (exit 1), not a bare Foundry message that could be either's."""
+    _two_accounts(project)
+    assert project.ftops("plan").code == 0  # prod now exists in the local Foundry's data dir
+    server = EmulatorServer(project.root / ".ftops" / "emulator", speed=FAST).start()
+    try:
+        prod = clients(server.connection.for_account("prod"), server)
+        prod.admin.faults(rate=1.0, kinds=["500"], only=["/accounts/prod/deployments"])
+    finally:
+        server.stop()
+    monkeypatch.setenv("FTOPS_RETRY_BUDGET", "2")
+    r = project.ftops("plan")
+    assert r.code == 1, r.out + r.err
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Foundry prod: "), r.err
+    assert "Traceback" not in r.err
