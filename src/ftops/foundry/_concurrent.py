@@ -20,26 +20,31 @@ def at_once(*fns: Callable[[], Any], stop: threading.Event | None = None, grace:
     """
     results: list[Any] = [None] * len(fns)
     errors: list[BaseException | None] = [None] * len(fns)
+    # Waited on instead of Thread.join: in CPython 3.11 a join that Ctrl-C interrupts marks the thread it waited
+    # for as stopped while it still runs (bpo-45274's fix; gh-90882), so joining it again would return at once.
+    done = [threading.Event() for _ in fns]
 
     def run(i: int, fn: Callable[[], Any]) -> None:
         try:
             results[i] = fn()
         except BaseException as e:  # handed to the caller below
             errors[i] = e
+        finally:
+            done[i].set()
 
     threads = [threading.Thread(target=run, args=(i, fn), name=f"ftops-read-{i}", daemon=True)
                for i, fn in enumerate(fns)]
-    for t in threads:
-        t.start()
-    try:
+    try:  # Ctrl-C may come while the last threads start: the first ones may be writing already
         for t in threads:
-            t.join()
+            t.start()
+        for d in done:
+            d.wait()
     except KeyboardInterrupt:
         if stop is not None:
             stop.set()
             deadline = time.monotonic() + grace
-            for t in threads:
-                t.join(max(0.0, deadline - time.monotonic()))
+            for d in done:
+                d.wait(max(0.0, deadline - time.monotonic()))
         raise
     for e in errors:
         if e is not None:

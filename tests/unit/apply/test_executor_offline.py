@@ -303,7 +303,7 @@ def test_ctrl_c_stops_every_account_of_a_run_over_several(checked: CheckedProjec
     t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         for_each(["dev", "prod"], applied, stop=stop, grace=5)
-    assert time.monotonic() - t0 < 2
+    assert time.monotonic() - t0 < 4  # the steps' 0.05 s, not the 5 s grace (on a loaded machine)
     for _foundry, steps in accounts.values():
         assert steps.ended("write")  # finished before the run ended, not abandoned mid-request
         assert not steps.ran("after")  # nothing started after Ctrl-C
