@@ -183,7 +183,8 @@ def _plan_update(ctx: Ctx, dep: Resource[DeploymentSpec], live: LiveDeployment |
     changes = _changes(live, s, offer, fields["tags"])
     cost = Cost(monthly_usd=monthly)
     if not changes:
-        ctx.add(NoOp(reason=f"serves {offer.model}, as {offer.ref} does", cost=cost, in_sync=True, **noop))
+        ctx.add(NoOp(reason=f"serves {offer.model}, as {offer.ref} does", cost=cost, in_sync=True,
+                     carried_verdict=offer.verdict, **noop))
         return
     left = _soak_left(ctx, s, offer) if "model" in changes else 0.0
     if left is None:

@@ -116,7 +116,7 @@ def deployment_fact(foundry: str, name: str, actions: Iterable[Action], live: Li
         foundry=foundry, name=name, account_id=account_id, region=region, model=model, settled=not moving,
         passed=_passed(mine, model), since=_number(tags.get(ROLLED_AT_TAG)) if ours else None,
         job_id=tags.get(ident.TAG_JOB) if ours else None, loss=_number(tags.get(ident.TAG_LOSS)) if ours else None,
-        waiting=_bounded(moving[0].reason) if moving else None, verdict=_verdict_text(mine, model, tags, ours),
+        waiting=_bounded(moving[0].reason) if moving else None, verdict=_verdict_text(mine, model),
         source=live.source if live is not None else None)
 
 
@@ -140,15 +140,18 @@ def _verdict_of(a: Action) -> Verdict | None:
     return a.verdict if isinstance(a, NoOp | RollOut) else None
 
 
-def _verdict_text(mine: list[Action], model: str | None, tags: dict[str, str], ours: bool) -> str | None:
+def _verdict_text(mine: list[Action], model: str | None) -> str | None:
     """The verdict a follower copies into its `ftops-verdict` (shown, and what `requireEvaluation` looks for):
-    this plan's passing verdict for `model`, else, for a stage that itself follows one (no gate of its own: its
-    plan promoted `model` only after the stage before it passed it), the tag ftops wrote when it promoted it."""
+    this plan's passing verdict for `model`, or, for a stage that itself follows one and is in step with it, the
+    verdict its own stage's plan handed it (`NoOp.carried_verdict`). Never the deployment's tag: a person's
+    `ftops-verdict` on a middle stage would otherwise satisfy `requireEvaluation` further down the chain."""
     for a in mine:
         v = _verdict_of(a)
         if v is not None and v.passed and v.winner == model:
             return v.reason  # a follower's tag keeps 256 characters of it, as `verdict_tag` does
-    return tags.get(ident.TAG_VERDICT) if ours else None
+        if isinstance(a, NoOp) and a.carried_verdict and a.served_model == model:
+            return a.carried_verdict
+    return None
 
 
 def job_fact(foundry: str, name: str, actions: Iterable[Action], account_id: str, region: str) -> UpstreamJob:

@@ -174,7 +174,7 @@ def test_upstream_of_reads_what_the_plan_leaves_each_deployment_and_job(same: Wo
     fact = up.deployments[("local", "clippy-prod")]
     assert (fact.model, fact.settled, fact.passed, fact.since, fact.job_id) == (
         job.fine_tuned_model, True, None, NOW - 60, job.id)  # not gated: the tag is not a verdict
-    assert fact.account_id == DEV_ID and fact.verdict == "passed"
+    assert fact.account_id == DEV_ID and fact.verdict is None  # ungated: its "passed" tag is nobody's verdict
     assert up.jobs[("local", "clippy")] == UpstreamJob("local", "clippy", DEV_ID, "swedencentral", job.id,
                                                        job.fine_tuned_model)
     stage = up.deployments[("local", "clippy-stage")]
@@ -431,3 +431,20 @@ def test_a_followers_source_edited_by_hand_is_planned_back(make_project: MakePro
     w.deployments[-1] = replace(w.deployments[-1], source=DEV_ID.upper())
     a = _plan(w, _fact())["Deployment/chat-prod"]
     assert isinstance(a, NoOp) and a.in_sync, a.reason
+
+
+def test_a_forged_verdict_on_a_middle_stage_is_not_handed_down_the_chain(make_project: MakeProject) -> None:
+    """Hostile pass (issue 17): dev has no evaluation gate; prod follows it, and a third stage follows prod under a
+    `requireEvaluation` Policy. A person writes `ftops-verdict: passed` on prod's deployment. What prod offers the
+    next stage is the verdict its own plan was handed (none: dev judged nothing), not that tag, so the Policy
+    still refuses the promotion."""
+    w = _prod_world(make_project)
+    a = _plan(w, _fact(passed=None, verdict=None))["Deployment/chat-prod"]
+    assert isinstance(a, Promote) and matching.TAG_VERDICT not in a.tags
+    forged = {**a.tags, ROLLED_AT_TAG: str(int(NOW)), matching.TAG_VERDICT: "passed: forged by a person"}
+    w.deployments.append(replace(_live_of(a), tags=forged))
+    plan = decide(w.checked, w.state(), upstream=Upstream({("local", "clippy-prod"): _fact(passed=None, verdict=None)}))
+    assert by_resource(plan)["Deployment/chat-prod"].in_sync
+    fact = upstream_of("prod", plan, w.state(), "/subscriptions/s/resourceGroups/g/providers/"
+                       "Microsoft.CognitiveServices/accounts/prod", "eastus2").deployments[("prod", "chat-prod")]
+    assert fact.model == MODEL and fact.verdict is None
