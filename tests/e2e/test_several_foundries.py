@@ -256,3 +256,65 @@ def test_a_failed_wave_stops_the_waves_after_it(project: Project, monkeypatch: p
     assert "error: not applied: Foundry prod (planned after Foundry dev, which did not apply)" in r.err, r.err
     _code, plans = _accounts_json(project, "plan")
     assert all(a["action"] == "create" for a in plans["prod"]["plan"]["actions"])  # type: ignore[index]
+
+
+def test_ctrl_c_during_an_apply_over_both_accounts_stops_both_and_the_next_apply_finishes(project: Project) -> None:
+    """Hostile pass (issue 17): dev and prod apply at once, each on a thread of its own, and Ctrl-C reaches the
+    main thread only. The run still ends promptly with 130 and one line, each account's steps in flight end their
+    requests first (tests/unit/apply/test_executor_offline.py: ..._stops_every_account_of_a_run_over_several), and
+    the next apply finishes both accounts with one job each."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _two_accounts(project)
+    project.set("speed", 20)  # each job would train for about 25 s
+    proc = subprocess.Popen([sys.executable, "-m", "ftops", "apply", "--auto-approve", "--wait"], cwd=project.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and sorted(_jobs(project).values()) != [1, 1]:  # both wait on their job
+        time.sleep(0.5)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10, err
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    project.set("speed", 20000)
+    r = project.ftops("apply", "--auto-approve", "--wait")
+    assert r.code == 0, r.out + r.err
+    assert _jobs(project) == {"dev": 1, "prod": 1}
+    assert project.ftops("drift").code == 0
+
+
+def _jobs(project: Project) -> dict[str, int]:
+    """The jobs ftops submitted (not cancelled) in each account."""
+    server = EmulatorServer(project.root / ".ftops" / "emulator", speed=FAST).start()
+    try:
+        conn = server.connection
+        accounts = {"dev": conn, **{a.account: conn.for_account(a.account) for a in conn.accounts if a.account == "prod"}}
+        return {n: sum(1 for j in clients(c, server).oai.fine_tuning.jobs.list() if j.status != "cancelled")
+                for n, c in accounts.items()}  # prod is added to the data dir by the first run that works on it
+    finally:
+        server.stop()
+
+
+def test_an_account_that_cannot_be_read_is_one_line_naming_it(project: Project,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile pass (issue 17): prod's ARM answers 500 to every deployments request; dev is fine. The run ends in
+    one line that says which account failed (exit 1), not a bare Foundry message that could be either's."""
+    _two_accounts(project)
+    assert project.ftops("plan").code == 0  # prod now exists in the local Foundry's data dir
+    server = EmulatorServer(project.root / ".ftops" / "emulator", speed=FAST).start()
+    try:
+        prod = clients(server.connection.for_account("prod"), server)
+        prod.admin.faults(rate=1.0, kinds=["500"], only=["/accounts/prod/deployments"])
+    finally:
+        server.stop()
+    monkeypatch.setenv("FTOPS_RETRY_BUDGET", "2")
+    r = project.ftops("plan")
+    assert r.code == 1, r.out + r.err
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Foundry prod: "), r.err
+    assert "Traceback" not in r.err

@@ -6,6 +6,7 @@ from ._executor import (
     DEFERRED,
     DONE,
     FAILED,
+    INTERRUPT_GRACE,
     NOOP,
     SKIPPED,
     ApplyResult,
@@ -16,6 +17,6 @@ from ._notify import Delivery, deliver
 from ._runtime import Outcome, Reporter
 
 __all__ = [
-    "BLOCKED", "DEFERRED", "DONE", "FAILED", "NOOP", "SKIPPED", "ApplyResult", "Delivery", "Outcome", "Reporter",
-    "apply_plan", "deliver", "require_downtime_allowed", "require_permissions",
+    "BLOCKED", "DEFERRED", "DONE", "FAILED", "INTERRUPT_GRACE", "NOOP", "SKIPPED", "ApplyResult", "Delivery", "Outcome",
+    "Reporter", "apply_plan", "deliver", "require_downtime_allowed", "require_permissions",
 ]

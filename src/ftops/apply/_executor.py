@@ -88,7 +88,8 @@ def require_downtime_allowed(plan: Plan, allow_downtime: bool) -> None:
 
 def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wait_jobs: bool = False,
                concurrency: int = 8, reporter: Reporter | None = None, allow_downtime: bool = False,
-               steps: Mapping[type[Action], Step] = RUNS, clock: Clock = SYSTEM) -> ApplyResult:
+               steps: Mapping[type[Action], Step] = RUNS, clock: Clock = SYSTEM,
+               interrupt: threading.Event | None = None) -> ApplyResult:
     """Run the plan's actions in dependency order; returns every action's outcome (never prints).
 
     A plan that interrupts serving is refused whole (DowntimeRefused) unless `allow_downtime`. `steps` (what
@@ -135,6 +136,8 @@ def apply_plan(plan: Plan, checked: CheckedProject, client: FoundryClient, *, wa
     with client.stopping_on(rt.stop):
         try:
             while order.is_active():
+                if interrupt is not None and interrupt.is_set():
+                    raise KeyboardInterrupt
                 for aid in order.get_ready():
                     step = steps.get(type(actions[aid]))
                     o = _immediate(rt, actions[aid], step, outcomes)

@@ -535,6 +535,9 @@ class NoOp(ActionBase):
     outcome: JobOutcome | None = None  # jobs: how the failed job ended (Azure's checks, a service failure ...)
     verdict: Verdict | None = None  # deployments gated on an evaluation: its verdict
     in_sync: bool = False  # deployments: serves what its spec says (a rollout is done)
+    # A follower in step: the verdict its stage's plan passed the model with, handed down a chain of follows (a
+    # later stage copies it into its `ftops-verdict`), so no stage's tag, which anyone may write, is read for it.
+    carried_verdict: str | None = Field(default=None, max_length=4000)
 
 
 Action = Annotated[

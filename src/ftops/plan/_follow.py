@@ -51,20 +51,21 @@ def promotes(ctx: Ctx, dep: Resource[DeploymentSpec]) -> bool:
 
 
 def deployment_order(ctx: Ctx) -> list[Resource[DeploymentSpec]]:
-    """This account's Deployments, each after the ones of this account it follows (their plan is its upstream)."""
+    """This account's Deployments, each after the ones of this account it follows (their plan is its upstream).
+    Walked as a loop, not by recursion: a chain of follows written last-stage-first may be thousands long."""
     deployments = ctx.checked.project.deployments
     out: dict[str, Resource[DeploymentSpec]] = {}
-
-    def visit(dep: Resource[DeploymentSpec], path: set[str]) -> None:
-        if dep.name in out or dep.name in path:
-            return  # done, or a cycle (validate refuses one)
-        target = dep.spec.follows
-        if target is not None and target.deployment in deployments:
-            visit(deployments[target.deployment], path | {dep.name})
-        out[dep.name] = dep
-
     for dep in deployments.values():
-        visit(dep, set())
+        chain: list[Resource[DeploymentSpec]] = []  # dep, the one it follows, ... up to one placed already
+        walked: set[str] = set()  # a cycle stops the walk (validate refuses one)
+        current: Resource[DeploymentSpec] | None = dep
+        while current is not None and current.name not in out and current.name not in walked:
+            walked.add(current.name)
+            chain.append(current)
+            target = current.spec.follows
+            current = deployments.get(target.deployment) if target is not None else None
+        for d in reversed(chain):
+            out[d.name] = d
     return list(out.values())
 
 
@@ -88,9 +89,13 @@ def plan_promotion(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
     elif offer.model is None:
         why = f"{offer.ref} serves nothing"
         ctx.add(NoOp(reason=f"{keep}; {why}", blocked=why, cost=held, **noop))
-    elif offer.passed is False:
+    elif offer.passed is False or (offer.passed is None and _gated(stage)):
         why = f"{offer.ref} serves {offer.model}, which its evaluation did not pass"
-        ctx.add(NoOp(reason=f"{keep}; {why}", blocked=why, cost=held, **noop))
+        if live is not None and live.model == offer.model:  # promoted before (e.g. a newer job lost): keep it
+            ctx.add(NoOp(reason=f"serves {offer.model}, as {offer.ref} does; nothing new to promote ({why} in this "
+                                "plan)", cost=held, in_sync=True, **noop))
+        else:
+            ctx.add(NoOp(reason=f"{keep}; {why}", blocked=why, cost=held, **noop))
     else:
         _plan_update(ctx, dep, live, offer, monthly, noop)
 
@@ -104,6 +109,12 @@ def _stage(ctx: Ctx, dep: Resource[DeploymentSpec]) -> Resource[Any] | None:
         return target
     ref = dep.spec.job_ref
     return project.every_job.get(ref.job) if ref is not None else None
+
+
+def _gated(stage: Resource[Any] | None) -> bool:
+    """Whether the specs put an evaluation gate on `stage`: then only a passing verdict of its own plan lets its
+    model through (an upstream fact that says nothing of one is not enough, whatever the deployment's tags say)."""
+    return stage is not None and stage.kind == "Deployment" and stage.spec.evaluation is not None
 
 
 def _offer(ctx: Ctx, stage: Resource[Any]) -> Offer | None:
@@ -172,7 +183,8 @@ def _plan_update(ctx: Ctx, dep: Resource[DeploymentSpec], live: LiveDeployment |
     changes = _changes(live, s, offer, fields["tags"])
     cost = Cost(monthly_usd=monthly)
     if not changes:
-        ctx.add(NoOp(reason=f"serves {offer.model}, as {offer.ref} does", cost=cost, in_sync=True, **noop))
+        ctx.add(NoOp(reason=f"serves {offer.model}, as {offer.ref} does", cost=cost, in_sync=True,
+                     carried_verdict=offer.verdict, **noop))
         return
     left = _soak_left(ctx, s, offer) if "model" in changes else 0.0
     if left is None:

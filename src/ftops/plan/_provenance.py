@@ -47,12 +47,16 @@ def public_repository(url: str) -> str | None:
         except ValueError:
             return None
         host = parts.hostname or ""
+        if (not host and parts.scheme != "file") or "\\" in parts.netloc or ";" in parts.path:
+            return None  # no host, a backslash git and Python split differently, or `;params` (where tokens go)
         netloc = f"[{host}]" if ":" in host else host
         text = f"{parts.scheme}://{netloc}{f':{port}' if port else ''}{parts.path}"
     elif "@" in text.split("/", 1)[0]:
         return None  # a userinfo in some form this does not parse: never recorded
     text = text.rstrip("/")
     text = text[:-len(".git")] if text.endswith(".git") else text
+    if "@" in text:  # a userinfo left where no URL form puts one (`user:password@host:path` reads as host `user`)
+        return None
     return text if 0 < len(text) <= MAX_REPOSITORY else None
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ..foundry import ROLLED_AT_TAG, LiveDeployment
 from . import _matching as ident
-from ._actions import Action, EvaluateCandidates, NoOp, Plan, RollOut
+from ._actions import Action, EvaluateCandidates, NoOp, Plan, RollOut, Verdict
 from ._live import LiveState
 
 
@@ -114,23 +114,44 @@ def deployment_fact(foundry: str, name: str, actions: Iterable[Action], live: Li
     ours = model is not None and tags.get(ident.TAG_MODEL) == model  # ftops rolled out what it serves
     return UpstreamDeployment(
         foundry=foundry, name=name, account_id=account_id, region=region, model=model, settled=not moving,
-        passed=_passed(mine, model, tags, ours), since=_number(tags.get(ROLLED_AT_TAG)) if ours else None,
+        passed=_passed(mine, model), since=_number(tags.get(ROLLED_AT_TAG)) if ours else None,
         job_id=tags.get(ident.TAG_JOB) if ours else None, loss=_number(tags.get(ident.TAG_LOSS)) if ours else None,
-        waiting=moving[0].reason if moving else None, verdict=tags.get(ident.TAG_VERDICT) if ours else None,
+        waiting=_bounded(moving[0].reason) if moving else None, verdict=_verdict_text(mine, model),
         source=live.source if live is not None else None)
 
 
-def _passed(mine: list[Action], model: str | None, tags: dict[str, str], ours: bool) -> bool | None:
-    """True when ftops promoted `model` on a passed verdict (only a passed one is written as `ftops-verdict`);
-    False when the deployment is gated and `model` carries no such verdict (a hand edit, a failed gate's
-    model); None when nothing says it is gated."""
+def _passed(mine: list[Action], model: str | None) -> bool | None:
+    """True when this plan's own evaluation gate (the verdicts Foundry holds, judged again by this plan) passed
+    `model` as its winner; False when the deployment is gated and this plan gave `model` no passing verdict (a
+    failed gate, a hand edit); None when nothing in the plan says it is gated. Never read from the deployment's
+    tags: anyone who may write the deployment may write `ftops-verdict`, and a follower must not promote a model
+    on a person's say-so (docs/reference.md, "What a follower trusts")."""
     if model is None:
         return None
-    if ours and tags.get(ident.TAG_VERDICT):
+    verdicts = [v for v in (_verdict_of(a) for a in mine) if v is not None]
+    if any(v.passed and v.winner == model for v in verdicts):
         return True
-    gated = any(isinstance(a, EvaluateCandidates) or (isinstance(a, RollOut) and a.evaluation is not None)
-                or (isinstance(a, NoOp) and a.verdict is not None) for a in mine)
+    gated = verdicts or any(isinstance(a, EvaluateCandidates) or (isinstance(a, RollOut) and a.evaluation is not None)
+                            for a in mine)
     return False if gated else None
+
+
+def _verdict_of(a: Action) -> Verdict | None:
+    return a.verdict if isinstance(a, NoOp | RollOut) else None
+
+
+def _verdict_text(mine: list[Action], model: str | None) -> str | None:
+    """The verdict a follower copies into its `ftops-verdict` (shown, and what `requireEvaluation` looks for):
+    this plan's passing verdict for `model`, or, for a stage that itself follows one and is in step with it, the
+    verdict its own stage's plan handed it (`NoOp.carried_verdict`). Never the deployment's tag: a person's
+    `ftops-verdict` on a middle stage would otherwise satisfy `requireEvaluation` further down the chain."""
+    for a in mine:
+        v = _verdict_of(a)
+        if v is not None and v.passed and v.winner == model:
+            return v.reason  # a follower's tag keeps 256 characters of it, as `verdict_tag` does
+        if isinstance(a, NoOp) and a.carried_verdict and a.served_model == model:
+            return a.carried_verdict
+    return None
 
 
 def job_fact(foundry: str, name: str, actions: Iterable[Action], account_id: str, region: str) -> UpstreamJob:
@@ -143,6 +164,16 @@ def job_fact(foundry: str, name: str, actions: Iterable[Action], account_id: str
     live_id = next((a.live_id for a in mine if a.live_id), None)
     waiting = next((a.blocked or a.reason for a in mine), "not planned")
     return UpstreamJob(foundry, name, account_id, region, live_id, None, waiting)
+
+
+# A follower's reason quotes why its stage is not settled, and that stage's reason may quote its own stage's:
+# down a chain of follows each reason would hold every one before it (a chain of about 100 stages passed an
+# action's 4,000-character reason and ended the plan in an internal error). The cause is at the head.
+MAX_WAITING = 240
+
+
+def _bounded(reason: str) -> str:
+    return reason if len(reason) <= MAX_WAITING else reason[:MAX_WAITING - 1].rstrip() + "…"
 
 
 def _number(text: str | None) -> float | None:

@@ -8,11 +8,13 @@ planner's: this module only orders, fetches and merges.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from .._exceptions import FtopsError, ValidationFailed
 from ..checks import CheckedAccounts
 from ..foundry import FoundryClient, Launcher, at_once, connect
 from ..plan import NO_UPSTREAM, Action, GitSource, LiveState, Plan, Upstream, make_plan, read_live, upstream_of
@@ -66,13 +68,29 @@ def chosen_waves(project: Project, chosen: Sequence[str]) -> list[list[str]]:
     return [w for w in waves if w]
 
 
-def for_each(names: Sequence[str], fn: Callable[[str], T]) -> dict[str, T]:
+def for_each(names: Sequence[str], fn: Callable[[str], T], *, stop: threading.Event | None = None,
+             grace: float = 0.0) -> dict[str, T]:
     """`fn(name)` for every name at once (one thread each: the calls wait on Foundry), by name; the first error
-    by name order once all ended. One name runs on this thread."""
+    by name order once all ended. One name runs on this thread. Ctrl-C sets `stop` (when given) and waits up to
+    `grace` seconds for the calls to end before it is raised: see `at_once`."""
     if len(names) == 1:
         return {names[0]: fn(names[0])}
-    results = at_once(*(lambda n=n: fn(n) for n in names))
+    results = at_once(*(lambda n=n: _naming(n, fn) for n in names), stop=stop, grace=grace)
     return dict(zip(names, results, strict=True))
+
+
+def _naming(name: str, fn: Callable[[str], T]) -> T:
+    """`fn(name)`, whose error names Foundry `name`: with several accounts, which one failed is the first thing
+    to know (`error: Foundry prod: cannot reach ...`)."""
+    try:
+        return fn(name)
+    except ValidationFailed:
+        raise  # its problems carry their file:line
+    except FtopsError as e:
+        if not e.message.startswith(f"Foundry {name}:"):
+            e.message = f"Foundry {name}: {e.message}"
+            e.args = (e.message,)
+        raise
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """The plans of one spec directory's accounts, each made on its own CI runner (`plan --out`, one Foundry per
 file), read together for ONE pull-request comment (`ftops merge-plans`).
 
-Every file is read whole by `load_plan_file` (one line naming the file for whatever is wrong with it). The
+Every file is read whole by `load_plans` (one line naming the file for whatever is wrong with it). The
 set is refused when it does not describe one spec directory's accounts once each: two files for one Foundry,
 files made for different spec directories, a file for a Foundry the specs do not declare. The specs, when
 the recorded spec directory is in the checkout, give each account its region and name the accounts no file
@@ -17,7 +17,7 @@ from pathlib import Path
 from .._exceptions import UsageError
 from ..plan import Plan
 from ..spec import account_entries, load_project
-from ._plan_files import load_plan_file
+from ._plan_files import load_plans
 
 SHOWN_CHARS = 60
 
@@ -51,7 +51,10 @@ def merge_plan_files(paths: Sequence[str | Path], cwd: Path) -> MergedPlans:
     are not the plans of one spec directory's accounts, one file each."""
     if not paths:
         raise UsageError("no plan files given: pass the files `ftops plan --out` saved, one per account")
-    loaded = [(str(p), load_plan_file(p)) for p in paths]
+    # A file of a run over several accounts (`plan --out` on one machine) holds each account's plan: each counts
+    # as one account's file, so it merges alone or with the runners' files (a second plan for one Foundry is
+    # still refused, naming both files).
+    loaded = [(str(p), plan) for p in paths for plan in load_plans(p)]
     _require_one_spec_dir(loaded)
     _require_one_file_per_foundry(loaded)
     spec_dir = loaded[0][1].spec_dir

@@ -22,22 +22,28 @@ if TYPE_CHECKING:
     from ._documents import DeploymentSpec, FineTuningJobSpec
     from ._project import Project, Resource
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+# ASCII digits only (`\d` would take Arabic-Indic or fullwidth digits), at most 9 per unit: a longer number is no
+# soak time anyone means, and int() of thousands of digits fails with a message about Python's own limits.
+_DURATION = re.compile(r"^(?:([0-9]{1,9})d)?(?:([0-9]{1,9})h)?(?:([0-9]{1,9})m)?(?:([0-9]{1,9})s)?$")
 _UNIT_SECONDS = (86_400, 3_600, 60, 1)
 MAX_SOAK_SECONDS = 90 * 86_400
+_FORM = "30m, 24h, 1h30m or 2d"
 
 
 def duration_seconds(value: Any) -> Any:
-    """`24h`, `1h30m`, `2d`, `90s` as whole seconds (a plain integer is seconds too); other text is left for
-    pydantic to refuse with the expected form."""
+    """`24h`, `1h30m`, `2d`, `90s` as whole seconds (a plain integer is seconds too), from 0 to 90 days; any
+    other value is refused with the form expected."""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError("a duration is written like 30m, 24h, 1h30m or 2d")
-    if isinstance(value, int):
-        return value
-    found = _DURATION.fullmatch(value.strip())
-    if found is None or not any(found.groups()):
-        raise ValueError(f"duration {value[:40]!r} is not written like 30m, 24h, 1h30m or 2d")
-    return sum(int(n) * unit for n, unit in zip(found.groups(), _UNIT_SECONDS, strict=True) if n)
+        raise ValueError(f"a duration is written like {_FORM}")
+    if isinstance(value, str):
+        found = _DURATION.fullmatch(value.strip())
+        if found is None or not any(found.groups()):
+            raise ValueError(f"duration {value[:40]!r} is not written like {_FORM}")
+        value = sum(int(n) * unit for n, unit in zip(found.groups(), _UNIT_SECONDS, strict=True) if n)
+    if not 0 <= value <= MAX_SOAK_SECONDS:
+        shown = f"{value} s" if abs(value) < 10**12 else "a number of that many digits"
+        raise ValueError(f"a duration is from 0 to 90 days (2160h), not {shown}")
+    return value
 
 
 # What a spec writes, for editors (the JSON Schema): the model holds seconds, the file says `24h` (or seconds).

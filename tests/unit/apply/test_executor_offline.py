@@ -271,3 +271,39 @@ def test_ctrl_c_ends_a_retry_back_off_in_flight(checked: CheckedProject, ctrl_c:
         apply_plan(plan_of(act("a")), checked, client, steps=Steps({"a": reads}).table())
     assert time.monotonic() - t0 < 1  # not the 30 s back-off, nor the grace
     assert gave_up == ["read job ftjob-1: HTTP 503"] and len(calls) == 1  # no attempt after Ctrl-C
+
+
+def test_ctrl_c_stops_every_account_of_a_run_over_several(checked: CheckedProject, ctrl_c: Callable[[], None]) -> None:
+    """Issue 17 (hostile pass): each account applies on a thread of its own, and Python delivers Ctrl-C to the
+    main thread only. Ctrl-C must still stop every account as it stops one: nothing new starts, the steps in
+    flight see the stop and finish their requests, and it is raised once they have (not by abandoning them)."""
+    from ftops.session import for_each
+
+    accounts = {n: (FakeFoundry(clock=FakeClock()), Steps()) for n in ("dev", "prod")}
+    in_flight = threading.Barrier(3)
+
+    def writing(rt: Runtime, a: Action) -> str:  # a deployment write in flight when Ctrl-C comes
+        in_flight.wait(5)
+        assert rt.stop.wait(5)  # the stop reached this account's steps
+        time.sleep(0.05)  # the request ends after Ctrl-C: apply waits for it
+        return "done"
+
+    for _foundry, steps in accounts.values():
+        steps.behaviour = {"write": writing}
+    stop = threading.Event()
+
+    def applied(name: str) -> ApplyResult:
+        foundry, steps = accounts[name]
+        return run(checked, foundry, steps, act("write"), act("after", "write"), interrupt=stop)
+
+    def press_when_both_write() -> None:
+        in_flight.wait(5)
+        ctrl_c()
+    threading.Thread(target=press_when_both_write, daemon=True).start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        for_each(["dev", "prod"], applied, stop=stop, grace=5)
+    assert time.monotonic() - t0 < 4  # the steps' 0.05 s, not the 5 s grace (on a loaded machine)
+    for _foundry, steps in accounts.values():
+        assert steps.ended("write")  # finished before the run ended, not abandoned mid-request
+        assert not steps.ran("after")  # nothing started after Ctrl-C

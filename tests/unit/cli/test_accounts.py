@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from ftops import FoundryNotChosen
 from ftops.cli._accounts import (
     drift_json,
     drifted,
@@ -94,3 +97,11 @@ def test_the_promotion_chains_come_after_the_accounts_in_every_format() -> None:
     assert json.loads(status_json(plans, [CHAIN]))["promotion"][0]["stages"][1]["waits_for"] == "dev/d0"
     assert status_markdown(plans, [CHAIN]).endswith("- **clippy**: dev/d0 serves `m-1` (evaluation passed) → "
                                                    "prod/chat serves nothing, waits for dev/d0")
+
+
+@pytest.mark.parametrize("value", ["", " ", ",", " , ,", "\t"])
+def test_a_foundry_value_that_names_nothing_is_a_usage_error_not_every_account(value: str) -> None:
+    """`--foundry "$FOUNDRY"` with an empty variable must not widen an apply to every account (hostile pass)."""
+    with pytest.raises(FoundryNotChosen) as e:
+        chosen(["dev", value])
+    assert e.value.exit_code == 2 and "names no Foundry document" in e.value.message

@@ -64,6 +64,13 @@ def _plan(w: World, source: GitSource | None) -> Plan:
     ("https://github.com/o/r\n", "https://github.com/o/r"),
     ("https://github.com/o/\x1br", None),
     ("", None),
+    # hostile pass (issue 17): a password in scp-like syntax reads as host `user`, the secret as the path
+    ("user:s3cretpw@github.com:org/repo.git", None),
+    ("https://github.com/org/repo;token=s3cret", None),  # path parameters: where a token can go
+    ("https://github.com/org/repo@s3cret", None),
+    ("https://github.com\\@s3cret/o", None),  # a backslash git and Python split differently
+    ("https://a:s3cret@", None),  # no host: nothing to record
+    ("git@github.com:org/repo.git?token=s3cret", "ssh://github.com/org/repo"),
 ])
 def test_a_remote_is_recorded_without_credentials_query_or_dot_git(remote: str, shown: str | None) -> None:
     assert public_repository(remote) == shown

@@ -72,3 +72,18 @@ def test_for_each_runs_the_accounts_at_once_and_raises_the_first_error_by_name()
 
     with pytest.raises(ValueError, match=r"^a$"):
         for_each(["a", "b"], fail)
+
+
+def test_an_accounts_error_names_its_foundry_in_one_line() -> None:
+    """Hostile pass (issue 17): one account of several cannot be read: the one line says which."""
+    from ftops import FoundryError
+
+    def unreachable(name: str) -> str:
+        if name == "prod":
+            raise FoundryError("cannot reach https://acme-prod.openai.azure.com/: connection refused")
+        return name
+
+    with pytest.raises(FoundryError) as e:
+        for_each(["dev", "prod"], unreachable)
+    assert str(e.value) == "Foundry prod: cannot reach https://acme-prod.openai.azure.com/: connection refused"
+    assert e.value.exit_code == 1

@@ -80,3 +80,19 @@ def test_a_bad_file_is_one_line_with_its_path(make_project: MakeProject) -> None
     assert str(e.value).startswith("bad.json: not a plan file (invalid JSON") and "\n" not in str(e.value)
     with pytest.raises(UsageError, match="no plan files given"):
         merge_plan_files([], root)
+
+
+def test_a_file_of_several_accounts_merges_as_each_accounts_plan(make_project: MakeProject) -> None:
+    """Hostile pass (issue 17): `plan --out all.json` over both accounts, then `merge-plans all.json`: it was
+    refused with "apply it whole"; each plan it holds is one account's. With another file for one of them, the
+    second plan of that Foundry is refused as with two files."""
+    from ftops.session import save_plan_files
+    root = make_project(spec=TWO_ACCOUNTS_SPEC)
+    save_plan_files([_plan("dev"), _plan("prod")], root / "all.json")
+    merged = merge_plan_files(["all.json"], root)
+    assert [(a.foundry, a.region, a.path) for a in merged.accounts] == [("dev", "swedencentral", "all.json"),
+                                                                        ("prod", "eastus2", "all.json")]
+    assert merged.missing == ()
+    with pytest.raises(UsageError) as e:
+        merge_plan_files(["all.json", _saved(root, "p.json", _plan("prod"))], root)
+    assert str(e.value) == "p.json: a second plan for Foundry prod (the first: all.json): give one plan file per account"

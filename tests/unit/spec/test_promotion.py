@@ -5,6 +5,8 @@ job behind a follower when the Project is one Foundry's (`narrow`)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ftops import ValidationFailed, load_project
 from ftops.checks import check_project, root_base_model
@@ -55,7 +57,20 @@ def test_a_follower_in_the_same_foundry_loads_with_its_soak_in_seconds(make_proj
 
 @pytest.mark.parametrize(("soak", "message"), [
     ("3x", "spec.model.soak: duration '3x' is not written like 30m, 24h, 1h30m or 2d"),
-    ("91d", "spec.model.soak: Input should be less than or equal to 7776000"),
+    ("91d", "spec.model.soak: a duration is from 0 to 90 days (2160h), not 7862400 s"),
+    # hostile pass (issue 17): none of these may load as a soak time, and each is one line saying the form
+    ("1e9h", "spec.model.soak: duration '1e9h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("24 h", "spec.model.soak: duration '24 h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("-1h", "spec.model.soak: duration '-1h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("-5", "spec.model.soak: a duration is from 0 to 90 days (2160h), not -5 s"),
+    ("99999999999999999999", "spec.model.soak: a duration is from 0 to 90 days (2160h), not a number of that "
+                             "many digits"),
+    ("1.5", "spec.model.soak: a duration is written like 30m, 24h, 1h30m or 2d"),
+    ("true", "spec.model.soak: a duration is written like 30m, 24h, 1h30m or 2d"),
+    ("[1]", "spec.model.soak: a duration is written like 30m, 24h, 1h30m or 2d"),
+    ("\"\u0662\u0664h\"", "spec.model.soak: duration '\u0662\u0664h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("\"\uff12\uff14h\"", "spec.model.soak: duration '\uff12\uff14h' is not written like 30m, 24h, 1h30m or 2d"),
+    ("\"%ss\"" % ("9" * 5000), "spec.model.soak: duration '%s' is not written like 30m, 24h, 1h30m or 2d" % ("9" * 40)),
 ])
 def test_a_soak_that_is_no_duration_is_a_located_error(make_project: MakeProject, soak: str, message: str) -> None:
     make_project(spec=BASE_SPEC + _follower("clippy-stage", "clippy-prod", extra=f", soak: {soak}"))
@@ -168,3 +183,23 @@ def test_a_follower_on_a_sku_its_region_does_not_offer_is_refused(make_project: 
         check_project(prod, count_tokens=False, use_cache=False)
     assert any("sku ProvisionedManaged is not available for fine-tuned gpt-4.1-mini" in r and "in eastus2" in r
                for r in _errors(e))
+
+
+_SOAK_TEXT = st.text(alphabet=st.sampled_from("0123456789dhms -+.e_\u0662\uff12\n\t"), max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_SOAK_TEXT, st.integers(min_value=-10**30, max_value=10**30), st.floats(allow_nan=True),
+                 st.booleans(), st.none(), st.lists(st.integers(), max_size=2)))
+def test_any_soak_value_loads_as_seconds_within_bounds_or_is_a_validation_error(value: object) -> None:
+    """Hostile pass (issue 17): whatever a spec writes as `soak`, it is whole seconds from 0 to 90 days, written
+    with ASCII digits in the documented form, or pydantic's one ValidationError: never another exception."""
+    from pydantic import ValidationError
+    try:
+        ref = FollowRef.model_validate({"deployment": "x", "soak": value})
+    except ValidationError as e:
+        assert e.error_count() == 1 and "\n" not in e.errors()[0]["msg"]
+        return
+    assert ref.soak is None or (isinstance(ref.soak, int) and 0 <= ref.soak <= 90 * 86_400)
+    if isinstance(value, str):
+        assert value.strip().isascii() and " " not in value.strip()

@@ -7,6 +7,7 @@ The layers (and with them openai and the Azure SDK) are imported inside the comm
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -492,8 +493,12 @@ def _apply_accounts(f: Fleet, todo: dict[str, Plan], run: Run,
     """Each account's plan applied at once on a thread of its own (one deployment write at a time per account,
     as apply does for one); an account's error is its result, not the others' end."""
     from ... import FtopsError
-    from ...apply import apply_plan, require_permissions
+    from ...apply import INTERRUPT_GRACE, apply_plan, require_permissions
     from ...session import for_each
+
+    # Ctrl-C reaches this (the main) thread only: it sets `stop`, and each account's apply ends as one account's
+    # apply ends on Ctrl-C (nothing new starts, its steps in flight finish their requests within the grace).
+    stop = threading.Event()
 
     def applied(name: str) -> ApplyResult | FtopsError:
         s, p = f.accounts[name].session, todo[name]
@@ -502,11 +507,12 @@ def _apply_accounts(f: Fleet, todo: dict[str, Plan], run: Run,
             require_permissions(p, s.client)
             return apply_plan(p, s.checked, s.client, wait_jobs=run.wait,
                               concurrency=foundry.spec.concurrency if foundry else 8,
-                              reporter=reporter.for_account(name), allow_downtime=run.allow_downtime)
+                              reporter=reporter.for_account(name), allow_downtime=run.allow_downtime,
+                              interrupt=stop)
         except FtopsError as e:
             return e
 
-    return for_each(list(todo), applied)
+    return for_each(list(todo), applied, stop=stop, grace=INTERRUPT_GRACE + 1.0)
 
 
 def _report(f: Fleet, todo: dict[str, Plan], results: dict[str, ApplyResult | FtopsError]) -> list[str]:
