@@ -101,7 +101,10 @@ def _stage(dep: Resource[DeploymentSpec], accounts: Mapping[str, tuple[Plan, Liv
     found = next((d for d in live.snapshot.deployments if d.name == dep.name), None)
     fact = deployment_fact(foundry, dep.name, plan.actions, found, "", "")
     state = _state(dep.name, plan.actions, fact.settled, live.now)
-    return ChainStage(foundry, dep.name, serves=fact.model, passed=fact.passed, **state)
+    # A follower in step with its stage has no gate of its own (passed None) but carries the verdict that stage's
+    # plan passed its model with (`verdict`: from the plans, never a tag): shown as passed.
+    passed = fact.passed if fact.passed is not None else (True if fact.verdict else None)
+    return ChainStage(foundry, dep.name, serves=fact.model, passed=passed, **state)
 
 
 def _state(name: str, actions: list[Action], settled: bool, now: float) -> dict[str, Any]:
