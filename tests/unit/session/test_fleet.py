@@ -8,10 +8,11 @@ import threading
 import pytest
 
 from ftops import load_project
+from ftops.checks import validate_accounts
 from ftops.plan import NoOp, Plan, RollOut
 from ftops.session import for_each, unreviewed
 from ftops.session._fleet import chosen_waves
-from tests.conftest import MakeProject
+from tests.conftest import BASE_SPEC, MakeProject
 
 
 def _rollout(name: str, *, pending: bool = False, capacity: int = 50) -> RollOut:
@@ -72,3 +73,26 @@ def test_for_each_runs_the_accounts_at_once_and_raises_the_first_error_by_name()
 
     with pytest.raises(ValueError, match=r"^a$"):
         for_each(["a", "b"], fail)
+
+
+FOLLOWER = """---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {name: chat, foundry: prod}
+spec:
+  model: {deployment: clippy-prod}
+  sku: {name: GlobalStandard, capacity: 5}
+"""
+
+
+def test_a_narrowed_run_checks_the_accounts_it_follows_as_read_only(make_project: MakeProject) -> None:
+    local = BASE_SPEC.replace("metadata: {name: ", "metadata: {foundry: local, name: ").replace(
+        "metadata: {foundry: local, name: local}", "metadata: {name: local}")
+    make_project(spec=local,
+                 files={"specs/prod.yaml": PROD + FOLLOWER, "specs/lab.yaml": PROD.replace("prod", "lab")})
+    checked = validate_accounts("specs", ["prod"])
+    assert sorted(checked.accounts) == ["local", "prod"] and checked.read_only == {"local"}
+    assert checked.chosen == ["prod"]
+    assert [n for w in chosen_waves(checked.project, list(checked.accounts)) for n in w] == ["local", "prod"]
+    whole = validate_accounts("specs", [])
+    assert whole.read_only == frozenset() and whole.chosen == ["lab", "local", "prod"]
