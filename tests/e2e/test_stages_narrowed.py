@@ -12,6 +12,8 @@ from .test_stages import _dev_id, _served, live, stages
 
 __all__ = ["stages"]  # the fixture, shared with test_stages.py
 
+STALE = ("what the accounts it follows offer changed since the plan was made (a stage moved on, or finished what "
+         "it was doing); run `ftops plan` again")
 READ_ONLY = "Read for upstream facts only (planned, never applied; not this run's changes): Foundry dev."
 
 
@@ -64,9 +66,9 @@ def test_a_saved_prod_plan_applies_and_one_saved_before_dev_moved_is_refused(sta
     with live(stages) as (dev, prod):
         new = _served(dev, "clippy-prod").properties.model.name
         assert new != first and not list(prod.arm.deployments.list(prod.conn.resource_group, prod.conn.account))
-    r = stages.ftops("apply", "before.plan.json", "--auto-approve")  # made before dev moved: refused whole
+    r = stages.ftops("apply", "before.plan.json", "--auto-approve")  # made before dev moved: stale, refused whole
     assert r.code == 1, r.out + r.err
-    assert "plan action deployment.chat:create: model is" in r.err and first[:20] in r.err and new[:20] in r.err, r.err
+    assert "error: " + STALE in r.err, r.err
     with live(stages) as (_, prod):
         assert not list(prod.arm.deployments.list(prod.conn.resource_group, prod.conn.account))  # nothing applied
 
@@ -85,12 +87,14 @@ def test_a_saved_prod_plan_applies_and_one_saved_before_dev_moved_is_refused(sta
     assert pending["pending"] and "waits for dev/clippy-prod" in str(pending["reason"]), pending
     assert stages.ftops("apply", "--foundry", "dev", "--auto-approve", "--wait").code == 0
     r = stages.ftops("apply", "waiting.plan.json", "--auto-approve")
-    assert r.code == 1 and "plan action deployment.chat:update: pending is true in the plan file" in r.err, r.err
+    assert r.code == 1 and "error: " + STALE in r.err, r.err
     with live(stages) as (dev, prod):
         latest = _served(dev, "clippy-prod").properties.model.name
         assert _served(prod, "chat").properties.model.name == new
-    r = stages.ftops("apply", "--foundry", "prod", "--auto-approve")  # a fresh narrowed run moves it
+    # what the fleet's apply job does with a stale file: plan prod again (with dev read again), and apply that
+    r = stages.ftops("apply", "waiting.plan.json", "--auto-approve", "--on-stale", "replan")
     assert r.code == 0, r.out + r.err
+    assert f"the saved plan is stale ({STALE}); planning again" in r.err, r.err
     with live(stages) as (_, prod):
         assert _served(prod, "chat").properties.model.name == latest != new
 
