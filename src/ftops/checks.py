@@ -29,6 +29,7 @@ from .spec import (
     load_project,
     narrow,
     source_job_name,
+    upstream_closure,
 )
 
 
@@ -278,10 +279,18 @@ def validate_dir(spec_dir: str | Path, root: str | Path | None = None, *, foundr
 @dataclass
 class CheckedAccounts:
     """A spec directory checked for a run over several accounts: the whole Project (its waves, its local
-    Foundries) and each chosen Foundry's part of it, checked, by name."""
+    Foundries) and each Foundry's part of it the run connects to, checked, by name: the chosen ones, and the
+    accounts they follow (`read_only`: a narrowed run reads and plans them only for what they offer the chosen
+    ones, never applies or shows them as its changes)."""
 
     project: Project
     accounts: dict[str, CheckedProject]
+    read_only: frozenset[str] = frozenset()
+
+    @property
+    def chosen(self) -> list[str]:
+        """The accounts the run works on (shows, saves and applies), in `accounts` order."""
+        return [n for n in self.accounts if n not in self.read_only]
 
 
 def validate_accounts(spec_dir: str | Path, foundries: list[str], root: str | Path | None = None, *,
@@ -296,16 +305,17 @@ def validate_accounts(spec_dir: str | Path, foundries: list[str], root: str | Pa
     if len(project.foundries) <= 1 and not foundries:
         only = check_project(project, url_auth=url_auth)  # no Foundry document at all is one of its problems
         return CheckedAccounts(project, {n: only for n in names})
+    upstream = upstream_closure(project, names)  # checked too: their plans decide what the chosen ones serve
     checked: dict[str, CheckedProject] = {}
     problems: list[Problem] = []
-    for name in names:
+    for name in [*names, *upstream]:
         try:
             checked[name] = check_project(choose_foundry(project, name), url_auth=url_auth)
         except ValidationFailed as e:
             problems.extend(p for p in e.problems if p not in problems)  # the loader's warnings come with each
     if problems:
         raise ValidationFailed(problems)
-    return CheckedAccounts(project, checked)
+    return CheckedAccounts(project, checked, frozenset(upstream))
 
 
 def validate_every(spec_dir: str | Path, root: str | Path | None = None, *, foundry: str | None = None,

@@ -263,3 +263,43 @@ def test_a_sync_without_foundry_applies_every_account_and_a_usage_error_fails_th
     assert bad.code != 0 and bad.outputs["exit-code"] == "2"  # any other code fails the step
     assert bad.outputs["outcome"] == "failed" and bad.outputs["has-changes"] == "false"
     assert "--foundry staging: no such Foundry document" in bad.summary, bad.summary
+
+
+FOLLOWER = """---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {name: chat, foundry: prod}
+spec:
+  model: {deployment: clippy-prod}
+  sku: {name: GlobalStandard, capacity: 5}
+"""
+
+
+def test_prods_runner_promotes_what_devs_deployment_serves(github: Make,
+                                                           tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Stages on the fleet: prod's plan and apply jobs read dev (never apply it) and promote what dev serves."""
+    spec = TWO_ACCOUNTS_SPEC.replace("checkpoint: best", "checkpoint: final") + FOLLOWER
+    gh = github(spec=spec, event_name="pull_request", pr_head_repo="acme/models")
+    wf, store = jobs(FLEET), tmp_path_factory.mktemp("artifacts")
+    dev = ftops(gh.root, "apply", "specs", "--foundry", "dev", "--auto-approve", "--wait")  # dev's runner, earlier
+    assert dev.returncode == 0, dev.stdout + dev.stderr
+
+    planned = run_job_step(gh, wf["plan"], foundry="prod")
+    assert planned.code == 0 and planned.outputs["exit-code"] == "2", planned.stderr
+    saved = json.loads(Path(planned.outputs["artifact-file"]).read_text())
+    chat = next(a for a in saved["actions"] if a["name"] == "chat")
+    assert saved["foundry"] == "prod" and chat["op"] == "deployment.promote" and chat["model"], chat
+    assert str(chat["source"]).endswith("/accounts/ftops-local")  # dev's account
+    assert "Read for upstream facts only" in Path(planned.outputs["markdown"]).read_text(encoding="utf-8")
+    upload(planned, store)
+
+    gh.event_name, gh.pr_head_repo = "push", None
+    name = "ftops-plan-specs-prod"
+    gh.answers, gh.artifact_dir = _saved_plan_answers(name), store / name
+    applied = run_job_step(gh, wf["apply"], foundry="prod")
+    assert applied.code == 0 and "✅ applied" in applied.summary, applied.summary
+    after = ftops(gh.root, "plan", "specs", "--foundry", "prod", "--format", "json")
+    [now] = [a for a in json.loads(after.stdout)["actions"] if a["name"] == "chat"]
+    assert now["action"] == "no-op" and now["reason"] == f"serves {chat['model']}, as dev/clippy-prod does", now
+    undone = ftops(gh.root, "plan", "specs", "--foundry", "dev", "--detailed-exitcode")
+    assert undone.returncode == 0, undone.stdout  # dev: nothing of prod's runs touched it

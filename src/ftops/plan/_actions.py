@@ -576,6 +576,8 @@ class Plan(_Model):
     foundry_project: str = Field(default="", max_length=64)  # the Foundry project of data_plane ("": none)
     identity: str = Field(default="", max_length=300)  # how ftops authenticated (for people; never a secret)
     fingerprint: Hex16  # of the live state the plan was computed against
+    # of what other accounts' stages offered its promotions (None: it follows no other account's)
+    upstream_fingerprint: Hex16 | None = None
     spec_fingerprint: Hex16  # of the specs and the data they name
     # as given on the command line (relative to where it ran); no control characters (a NUL is no path)
     spec_dir: str = Field(min_length=1, max_length=4096, pattern=r"^[^\x00-\x1f\x7f]+$")

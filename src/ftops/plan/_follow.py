@@ -100,6 +100,29 @@ def plan_promotion(ctx: Ctx, dep: Resource[DeploymentSpec]) -> None:
         _plan_update(ctx, dep, live, offer, monthly, noop)
 
 
+def upstream_fingerprint(ctx: Ctx) -> str | None:
+    """A hash of what the stages of OTHER accounts offered this account's promotions (None: it consulted none,
+    and its plan reads as it always did). A saved plan whose stage moved since is then stale, not unapproved:
+    it was made from other facts (`check_fresh`), and `--on-stale replan` may plan it again."""
+    project = ctx.checked.project
+    here = project.foundry.name if project.foundry is not None else ""
+    seen: list[Any] = []
+    for dep in project.deployments.values():
+        stage = _stage(ctx, dep) if promotes(ctx, dep) else None
+        if stage is None or stage.foundry == here:
+            continue
+        key = (str(stage.foundry), stage.name)
+        if stage.kind == "FineTuningJob":
+            job = ctx.upstream.jobs.get(key)
+            seen.append([*key, None if job is None else [job.account_id, job.job_id, job.model]])
+        else:
+            up = ctx.upstream.deployments.get(key)
+            # not `waiting` (a reason, for people): the facts a follower decides by
+            seen.append([*key, None if up is None else [up.account_id, up.source, up.model, up.settled, up.passed,
+                                                        up.since, up.job_id, up.verdict]])
+    return ident.canonical_hash(sorted(seen)) if seen else None
+
+
 def _stage(ctx: Ctx, dep: Resource[DeploymentSpec]) -> Resource[Any] | None:
     """What `dep` serves the model of: the Deployment it follows, or another account's job (None: neither is
     defined, which validate refuses)."""

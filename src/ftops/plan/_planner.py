@@ -24,6 +24,7 @@ from ._actions import Action, Plan, Unmanaged, WaitJob
 from ._adoption import managed_deployment
 from ._context import Ctx
 from ._cost import monthly_hosting
+from ._follow import upstream_fingerprint
 from ._kinds import STEPS
 from ._live import LiveState, fetch, read_live
 from ._policies import judge_policies
@@ -108,7 +109,7 @@ def _decide(checked: CheckedProject, live: LiveState, prune: bool, endpoint: str
     findings = preflight(ctx)
     seen = fingerprint(live.snapshot, project, evals=live.evals, borrowed=ctx.borrowed,
                        rai_policies=live.rai_policies.values())
-    plan = Plan(project=project, endpoint=endpoint, fingerprint=seen,
+    plan = Plan(project=project, endpoint=endpoint, fingerprint=seen, upstream_fingerprint=upstream_fingerprint(ctx),
                 spec_fingerprint=spec_fingerprint(checked), foundry=foundry_name(checked), spec_dir=_spec_dir(checked),
                 created_at=created_at if created_at is not None else live.now, actions=ctx.actions, prune=prune,
                 api_calls=live.api_calls, hosting_before_usd=_hosting_before(ctx),

@@ -16,6 +16,7 @@ from ._fleet import (
     plan_fleet,
     plan_wave,
     read_all,
+    read_only_upstream,
     unreviewed,
     upstream_after,
 )
@@ -45,7 +46,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "FITS", "MAX_PLAN_BYTES", "AccountPlan", "Fleet", "FleetAccount", "MergedPlans", "PlannedAccount", "Session",
     "approve", "approve_replan", "check_fresh", "for_each", "load_plan_file", "load_plans", "merge_plan_files",
-    "open_fleet", "open_session", "plan_fleet", "plan_wave", "read_all", "read_provenance", "require_preflight",
-    "save_plan_file", "save_plan_files", "saved_foundry", "saved_spec_dir", "unreviewed", "upstream_after",
-    "verify_plan",
+    "open_fleet", "open_session", "plan_fleet", "plan_wave", "read_all", "read_only_upstream", "read_provenance",
+    "require_preflight", "save_plan_file", "save_plan_files", "saved_foundry", "saved_spec_dir", "unreviewed",
+    "upstream_after", "verify_plan",
 ]

@@ -1,5 +1,7 @@
 """A run over several Foundry accounts: every chosen Foundry document connected and read at once, then planned
 wave by wave (`spec.account_waves`), each account with what the accounts of earlier waves offer it (`Upstream`).
+A run narrowed to some accounts also reads and plans the accounts they follow (`read_only`), only for what those
+offer: their plans are never shown, saved or applied by it.
 
 The accounts of one wave are independent of each other, so their reads and plans overlap on threads (each
 mostly waits on its Foundry); a later wave waits for the upstream of the earlier ones. Deciding stays the pure
@@ -39,16 +41,23 @@ class FleetAccount:
 
 @dataclass
 class Fleet:
-    """The connected accounts of a run (by Foundry name) and the waves they are planned and applied in."""
+    """The connected accounts of a run (by Foundry name) and the waves they are planned and applied in;
+    `read_only`: those of them read for what they offer the chosen ones only (`CheckedAccounts.read_only`)."""
 
     project: Project
     accounts: dict[str, FleetAccount]
     waves: list[list[str]]
+    read_only: frozenset[str] = frozenset()
+
+    @property
+    def chosen(self) -> list[str]:
+        """The accounts the run shows, saves and applies."""
+        return [n for n in self.accounts if n not in self.read_only]
 
     @property
     def several(self) -> bool:
-        """More than one account: the output is grouped by account (one account prints as before)."""
-        return len(self.accounts) > 1
+        """More than one chosen account: the output is grouped by account (one account prints as before)."""
+        return len(self.chosen) > 1
 
 
 @dataclass
@@ -110,7 +119,7 @@ def open_fleet(checked: CheckedAccounts, launcher: Launcher | None = None) -> It
         clients = for_each(names, connected)
         accounts = {n: FleetAccount(n, project.foundries[n].spec.region, Session(checked.accounts[n], clients[n]))
                     for n in names}
-        yield Fleet(project, accounts, chosen_waves(project, names))
+        yield Fleet(project, accounts, chosen_waves(project, names), checked.read_only)
 
 
 def read_all(fleet: Fleet) -> dict[str, LiveState]:
@@ -142,15 +151,26 @@ def upstream_after(planned: dict[str, PlannedAccount]) -> Upstream:
 
 
 def plan_fleet(fleet: Fleet, *, prune: bool = False, provenance: GitSource | None = None) -> list[PlannedAccount]:
-    """Every account's plan: all read at once, then decided wave by wave, each wave with the merged upstream
-    of the waves before it. In wave order, by name within a wave."""
+    """Every chosen account's plan: all accounts read at once, then decided wave by wave, each wave with the
+    merged upstream of the waves before it (the read-only accounts' included). In wave order, by name within a
+    wave."""
     lives = read_all(fleet)
     upstream, plans = NO_UPSTREAM, []
     for wave in fleet.waves:
         planned = plan_wave(fleet, wave, upstream, prune=prune, lives=lives, provenance=provenance)
         upstream = upstream.merged(upstream_after(planned))
-        plans += [planned[n] for n in wave]
+        plans += [planned[n] for n in wave if n not in fleet.read_only]
     return plans
+
+
+def read_only_upstream(fleet: Fleet, *, prune: bool = False, lives: dict[str, LiveState] | None = None) -> Upstream:
+    """What the read-only accounts offer a run of ONE chosen account (they all come before it: it follows
+    them), planned wave by wave as a full run plans them (from `lives` when read already)."""
+    upstream = NO_UPSTREAM
+    for wave in fleet.waves:
+        if names := [n for n in wave if n in fleet.read_only]:
+            upstream = upstream.merged(upstream_after(plan_wave(fleet, names, upstream, prune=prune, lives=lives)))
+    return upstream
 
 
 def unreviewed(shown: Plan, fresh: Plan) -> list[Action]:

@@ -207,5 +207,8 @@ def check_fresh(plan: Plan, session: Session, *, upstream: Upstream = NO_UPSTREA
     if fresh.fingerprint != plan.fingerprint:
         raise StalePlanError("the live state changed since the plan was made (fingerprint "
                              f"{plan.fingerprint[:12]} -> {fresh.fingerprint[:12]}); run `ftops plan` again")
+    if fresh.upstream_fingerprint != plan.upstream_fingerprint:
+        raise StalePlanError("what the accounts it follows offer changed since the plan was made (a stage moved "
+                             "on, or finished what it was doing); run `ftops plan` again")
     require_preflight(fresh)  # what Foundry would refuse now (a model retired since), even if the plan was clean
     return approve(plan, fresh)

@@ -34,6 +34,7 @@ from ._foundries import (
     foundry_names,
     local_groups,
     narrow,
+    upstream_closure,
 )
 from ._guards import Guard
 from ._hyperparameters import HYPERPARAMETER_MODELS, normalised_hyperparameters
@@ -108,4 +109,5 @@ __all__ = [
     "source_job_name",
     "spec_files",
     "training_content",
+    "upstream_closure",
 ]

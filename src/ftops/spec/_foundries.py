@@ -5,7 +5,7 @@ and the Project of one Foundry (`narrow`, `choose_foundry`)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,6 +131,22 @@ def account_waves(project: Project) -> list[list[str]]:
     were one left, its accounts would come last, in one wave, by name."""
     waves, cycle = _waves(_upstream_accounts(project))
     return [*waves, sorted(cycle)] if cycle else waves
+
+
+def upstream_closure(project: Project, chosen: Iterable[str]) -> list[str]:
+    """The accounts the chosen ones depend on through `account_waves`, transitively (a follower of a follower
+    of dev needs dev's plan too), the chosen ones left out; by name. A run narrowed to `chosen` reads and plans
+    them for what they offer (`upstream_of`) only, never applies them."""
+    before = _upstream_accounts(project)
+    picked = set(chosen)
+    seen: set[str] = set()
+    todo = [n for n in picked if n in before]
+    while todo:
+        for dep in before[todo.pop()]:
+            if dep not in seen and dep not in picked:
+                seen.add(dep)
+                todo.append(dep)
+    return sorted(seen)
 
 
 def check_account_order(project: Project, problems: list[Problem]) -> None:

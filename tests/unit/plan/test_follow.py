@@ -134,6 +134,22 @@ def test_a_follower_behind_its_upstream_lags_and_one_in_step_is_in_sync(make_pro
     assert isinstance(a, NoOp) and a.in_sync, a.reason
 
 
+def test_the_plan_records_what_its_upstream_offered_so_a_saved_one_goes_stale(make_project: MakeProject) -> None:
+    w = _prod_world(make_project)
+
+    def seen(fact: UpstreamDeployment | None) -> str | None:
+        upstream = Upstream({("local", "clippy-prod"): fact}) if fact is not None else Upstream()
+        return decide(w.checked, w.state(), endpoint="s/g/prod", created_at=w.now,
+                      upstream=upstream).upstream_fingerprint
+
+    first = seen(_fact())
+    assert first is not None and first == seen(_fact(waiting="a reason for people only"))
+    assert len({first, seen(_fact(model=OLD_MODEL)), seen(_fact(settled=False)), seen(_fact(source=TRAINED_IN)),
+                seen(None)}) == 5  # each a fact the follower decides by; None: the account was not planned
+    dev = validate_dir(Path("specs"), ".", foundry="local")  # follows no other account: the field stays empty
+    assert decide(dev, World(dev).state(), endpoint="s/g/dev", created_at=NOW).upstream_fingerprint is None
+
+
 def test_a_follower_whose_account_before_was_not_planned_keeps_serving(make_project: MakeProject) -> None:
     a = _plan(_prod_world(make_project), None)["Deployment/chat-prod"]
     assert isinstance(a, NoOp) and not a.blocked and "this run did not plan" in a.reason

@@ -8,10 +8,11 @@ import threading
 import pytest
 
 from ftops import load_project
+from ftops.checks import validate_accounts
 from ftops.plan import NoOp, Plan, RollOut
 from ftops.session import for_each, unreviewed
 from ftops.session._fleet import chosen_waves
-from tests.conftest import MakeProject
+from tests.conftest import BASE_SPEC, MakeProject
 
 
 def _rollout(name: str, *, pending: bool = False, capacity: int = 50) -> RollOut:
@@ -87,3 +88,26 @@ def test_an_accounts_error_names_its_foundry_in_one_line() -> None:
         for_each(["dev", "prod"], unreachable)
     assert str(e.value) == "Foundry prod: cannot reach https://acme-prod.openai.azure.com/: connection refused"
     assert e.value.exit_code == 1
+
+
+FOLLOWER = """---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {name: chat, foundry: prod}
+spec:
+  model: {deployment: clippy-prod}
+  sku: {name: GlobalStandard, capacity: 5}
+"""
+
+
+def test_a_narrowed_run_checks_the_accounts_it_follows_as_read_only(make_project: MakeProject) -> None:
+    local = BASE_SPEC.replace("metadata: {name: ", "metadata: {foundry: local, name: ").replace(
+        "metadata: {foundry: local, name: local}", "metadata: {name: local}")
+    make_project(spec=local,
+                 files={"specs/prod.yaml": PROD + FOLLOWER, "specs/lab.yaml": PROD.replace("prod", "lab")})
+    checked = validate_accounts("specs", ["prod"])
+    assert sorted(checked.accounts) == ["local", "prod"] and checked.read_only == {"local"}
+    assert checked.chosen == ["prod"]
+    assert [n for w in chosen_waves(checked.project, list(checked.accounts)) for n in w] == ["local", "prod"]
+    whole = validate_accounts("specs", [])
+    assert whole.read_only == frozenset() and whole.chosen == ["lab", "local", "prod"]

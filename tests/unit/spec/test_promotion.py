@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ftops import ValidationFailed, load_project
 from ftops.checks import check_project, root_base_model
-from ftops.spec import FollowRef, account_waves, narrow, source_job_name
+from ftops.spec import FollowRef, account_waves, narrow, source_job_name, upstream_closure
 from tests.conftest import BASE_SPEC, MakeProject
 
 FOUNDRY = """apiVersion: ftops/v1
@@ -131,6 +131,21 @@ def test_independent_accounts_share_a_wave(make_project: MakeProject) -> None:
         "specs/eu.yaml": _foundry("eu", "swedencentral") + _follower("chat-eu", "clippy-prod", "eu"),
         "specs/lab.yaml": _foundry("lab", "swedencentral")})
     assert account_waves(load_project("specs")) == [["lab", "local"], ["eu", "prod"]]
+
+
+def test_a_narrowed_run_needs_the_accounts_its_chosen_ones_follow_transitively(make_project: MakeProject) -> None:
+    prod = _foundry("prod") + _follower("chat-prod", "chat-staging", "prod")  # prod -> staging -> local
+    staging = _foundry("staging", "swedencentral") + _follower("chat-staging", "clippy-prod", "staging")
+    make_project(spec=_placed(BASE_SPEC, "local").replace("checkpoint: best", "checkpoint: final"),
+                 files={"specs/prod.yaml": prod, "specs/staging.yaml": staging,
+                        "specs/lab.yaml": _foundry("lab", "swedencentral")})
+    project = load_project("specs")
+    assert upstream_closure(project, ["prod"]) == ["local", "staging"]
+    assert upstream_closure(project, ["staging"]) == ["local"]
+    assert upstream_closure(project, ["prod", "local"]) == ["staging"]  # between two chosen ones: read too
+    assert upstream_closure(project, ["local"]) == [] and upstream_closure(project, ["lab", "prod"]) == [
+        "local", "staging"]
+    assert upstream_closure(project, ["prod", "staging", "local"]) == []  # every one chosen: none read only
 
 
 def test_accounts_that_follow_each_other_in_a_cycle_are_refused(make_project: MakeProject) -> None:

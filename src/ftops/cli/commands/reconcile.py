@@ -81,6 +81,7 @@ def plan(
         from .. import _render as render
 
         plans = plan_fleet(f, prune=prune, provenance=read_provenance(f.project.spec_dir))
+    _say_read_only(f, fmt)
     for ap in plans:
         _record_overrides(ap.plan, given)
     if len(plans) > 1:
@@ -188,16 +189,22 @@ def apply(
                                    f"{', '.join(names)}")
         # The overrides the saved plan records were reviewed with it: they still let the same policies through.
         given = [*(r.override for r in saved.policies if r.override is not None), *given]
-        with session(saved_spec_dir(saved, Path.cwd()), saved_foundry(saved, names[0] if names else None)) as s:
-            fresh = _fresh_or_replan(saved, s, on_stale, auto_approve, prune)
-            _record_overrides(fresh, given)
-            _refuse_on_policies(fresh)
-            _execute(fresh, s, wait, allow_downtime)
+        name = saved_foundry(saved, names[0] if names else None)
+        spec_dir = saved_spec_dir(saved, Path.cwd())
+        if name is None:  # the only Foundry document: it follows no other account
+            with session(spec_dir, name) as s:
+                _apply_saved(saved, s, on_stale, Run(auto_approve, wait, prune, allow_downtime, given))
+            return
+        with fleet(spec_dir, [name]) as f:  # with the accounts it follows, read for their upstream facts
+            upstream, live = _one_of(f, prune, Format.text)
+            _apply_saved(saved, f.accounts[name].session, on_stale, Run(auto_approve, wait, prune, allow_downtime,
+                                                                        given), upstream=upstream, live=live)
         return
     with fleet(target, names) as f:
         if not f.several:
-            [only] = f.accounts.values()
-            _plan_confirm_execute(only.session, auto_approve, wait, prune, allow_downtime, given)
+            upstream, live = _one_of(f, prune, Format.text)
+            _plan_confirm_execute(f.accounts[f.chosen[0]].session, auto_approve, wait, prune, allow_downtime, given,
+                                  upstream=upstream, live=live)
         else:
             _apply_fleet(f, Run(auto_approve, wait, prune, allow_downtime, given))
 
@@ -264,7 +271,40 @@ def _read_only_plans(spec_dir: Path, names: list[str]) -> tuple[Project, list[Pl
     with fleet(spec_dir, names) as f:
         from ...session import plan_fleet
 
+        _say_read_only(f, Format.json)  # on stderr: drift's and status's output stays what it was
         return f.project, plan_fleet(f)
+
+
+def _say_read_only(f: Fleet, fmt: Format) -> None:
+    """One line naming the accounts this run read only for what the chosen ones follow (none: nothing said);
+    beside JSON, on stderr, so that stdout stays one document."""
+    if not f.read_only:
+        return
+    line = (f"Read for upstream facts only (planned, never applied; not this run's changes): Foundry "
+            f"{', '.join(sorted(f.read_only))}.")
+    (err if fmt is Format.json else out).print(line, markup=False)
+
+
+def _one_of(f: Fleet, prune: bool, fmt: Format) -> tuple[Upstream | None, LiveState | None]:
+    """For a run of one chosen account: what the accounts it follows offer it, and its live state, all read at
+    once (None, None: it follows no other account, and is read as before)."""
+    from ...session import read_all, read_only_upstream
+
+    if not f.read_only:
+        return None, None
+    _say_read_only(f, fmt)
+    lives = read_all(f)
+    return read_only_upstream(f, prune=prune, lives=lives), lives[f.chosen[0]]
+
+
+def _apply_saved(saved: Plan, s: Session, on_stale: OnStale, run: Run, *, upstream: Upstream | None = None,
+                 live: LiveState | None = None) -> None:
+    """`apply FILE` of one account's plan: the fresh decision it approved (with what the accounts it follows
+    offer now, as `plan` decided it with theirs), run."""
+    fresh = _fresh_or_replan(saved, s, on_stale, run.auto_approve, run.prune, upstream=upstream, live=live)
+    _record_overrides(fresh, run.given)
+    _refuse_on_policies(fresh)
+    _execute(fresh, s, run.wait, run.allow_downtime)
 
 
 def _fresh_or_replan(saved: Plan, s: Session, on_stale: OnStale, auto_approve: bool, prune: bool, *,
@@ -324,13 +364,15 @@ def _refuse_on_policies(p: Plan) -> None:
 
 
 def _plan_confirm_execute(s: Session, auto_approve: bool, wait: bool, prune: bool, allow_downtime: bool,
-                          given: list[Override]) -> None:
+                          given: list[Override], *, upstream: Upstream | None = None,
+                          live: LiveState | None = None) -> None:
     from ...apply import require_downtime_allowed
-    from ...plan import make_plan
+    from ...plan import NO_UPSTREAM, make_plan
     from ...session import read_provenance
     from .. import _render as render
 
-    p = make_plan(s.checked, s.client, prune=prune, provenance=read_provenance(s.checked.project.spec_dir))
+    p = make_plan(s.checked, s.client, prune=prune, provenance=read_provenance(s.checked.project.spec_dir),
+                  upstream=upstream or NO_UPSTREAM, live=live)
     _record_overrides(p, given)
     out.print(render.plan_text(p))
     _refuse_on_preflight(p)
@@ -407,6 +449,7 @@ def _apply_fleet(f: Fleet, run: Run) -> None:
 
     run = dataclasses.replace(run, provenance=read_provenance(f.project.spec_dir))
     plans = plan_fleet(f, prune=run.prune, provenance=run.provenance)
+    _say_read_only(f, Format.text)
     for ap in plans:
         _record_overrides(ap.plan, run.given)
     out.print(accounts.plans_text(plans, chains=accounts.chains_of(f.project, plans)))
@@ -433,15 +476,18 @@ def _apply_waves(f: Fleet, shown: dict[str, Plan], run: Run) -> None:
     from ...session import plan_wave, upstream_after
     from .._progress import ProgressReporter
 
-    upstream, failed = NO_UPSTREAM, list[str]()
+    upstream, failed, applied = NO_UPSTREAM, list[str](), False
     for i, wave in enumerate(f.waves):
-        todo = {n: shown[n] for n in wave} if i == 0 else _replanned(f, wave, upstream, shown, run, failed)
+        mine = [n for n in wave if n not in f.read_only]  # a read-only account only offers: never applied
+        # the plans shown hold until an account of this run changed something before them
+        todo = {n: shown[n] for n in mine} if not applied else _replanned(f, mine, upstream, shown, run, failed)
         if todo:  # every account of a later wave may have been refused
             err.print("")
             with ProgressReporter(enabled=err.is_terminal) as reporter:
                 results = _apply_accounts(f, todo, run, reporter)
             failed += _report(f, todo, results)
-        later = [n for w in f.waves[i + 1:] for n in w]
+            applied = True
+        later = [n for w in f.waves[i + 1:] for n in w if n not in f.read_only]
         if failed:
             if later:
                 err.print(f"error: not applied: Foundry {', '.join(later)} (planned after Foundry "
@@ -552,6 +598,7 @@ def _apply_plan_files(saved: list[Plan], names: list[str], run: Run, on_stale: O
     from .._local import fleet
 
     with fleet(saved_spec_dir(saved[0], Path.cwd()), recorded) as f:
+        _say_read_only(f, Format.text)
         fresh = _fresh_fleet(f, {p.foundry: p for p in saved}, on_stale, run)
         for p in fresh.values():
             _record_overrides(p, run.given)
@@ -564,12 +611,16 @@ def _fresh_fleet(f: Fleet, saved: dict[str, Plan], on_stale: OnStale, run: Run) 
     by wave as `plan` decided them; a refusal names its Foundry."""
     from ... import FtopsError
     from ...plan import NO_UPSTREAM
-    from ...session import PlannedAccount, read_all, upstream_after
+    from ...session import PlannedAccount, plan_wave, read_all, upstream_after
 
     lives, upstream, fresh = read_all(f), NO_UPSTREAM, {}
     for wave in f.waves:
-        planned = {}
+        # a read-only account is planned (not checked: the file holds no plan of it) for what it offers
+        ro = [n for n in wave if n in f.read_only]
+        planned = plan_wave(f, ro, upstream, prune=run.prune, lives=lives) if ro else {}
         for name in wave:
+            if name in f.read_only:
+                continue
             acc = f.accounts[name]
             try:
                 fresh[name] = _fresh_or_replan(saved[name], acc.session, on_stale, run.auto_approve, run.prune,
