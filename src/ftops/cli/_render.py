@@ -311,14 +311,15 @@ def status_table(rows: list[StatusRow]) -> Any:
     for col in ("kind", "name", "live id", "status", "detail", *(("provenance",) if recorded else ())):
         table.add_column(col, overflow="fold")
     for r in rows:
-        cells = (r.kind, r.name, r.live_id, r.status, r.detail, *((_provenance(r),) if recorded else ()))
+        cells = (r.kind, r.name, r.live_id, r.status, r.detail,
+                 *((_provenance(r, model=False),) if recorded else ()))  # the detail shows the model
         table.add_row(*(escape(terminal(x)) for x in cells))
     return table
 
 
-def _provenance(row: StatusRow) -> str:
+def _provenance(row: StatusRow, *, model: bool = True) -> str:
     """Where the row's live object came from, one line (tags anyone may edit: escaped by the caller)."""
-    return row.provenance.describe() if row.provenance is not None else ""
+    return row.provenance.describe(model=model) if row.provenance is not None else ""
 
 
 def status_json(rows: list[StatusRow]) -> str:

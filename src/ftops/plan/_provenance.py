@@ -104,13 +104,17 @@ class Provenance:
     repository: str | None = None
     commit: str | None = None  # as recorded, `+dirty` included
 
-    def describe(self) -> str:
-        """One line a person reads: `from job ftjob-… (checkpoint …), evaluation passed, commit abc1234 of o/r`."""
+    def describe(self, *, model: bool = True) -> str:
+        """One line a person reads: `from job ftjob-… (checkpoint …), evaluation passed, commit abc1234 of o/r`.
+        `model=False` leaves the model out (the status table's detail column shows it already), saying only
+        whether it is one of the job's earlier checkpoints."""
         parts = []
         if self.job:
             what = "checkpoint" if self.checkpoint else "model"
-            parts.append(f"from job {self.job}" + (f" ({what} {self.model})" if self.model else ""))
-        elif self.model:
+            shown = f" ({what} {self.model})" if model and self.model else (" (a checkpoint)" if self.checkpoint
+                                                                             else "")
+            parts.append(f"from job {self.job}{shown}")
+        elif self.model and model:
             parts.append(f"model {self.model}")
         if self.verdict is not None:
             parts.append("evaluation passed")

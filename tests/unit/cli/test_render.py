@@ -249,7 +249,9 @@ def test_status_shows_provenance_in_a_column_and_as_an_object_in_json() -> None:
     console.print(status_table(rows))
     text = console.export_text()
     assert "provenance" in text
-    assert "from job ftjob-1 (checkpoint ftchkpt-2), evaluation passed, commit ccccccc of github.com/org/repo" in text
+    # the table leaves the model to the detail column; Markdown and JSON give it
+    assert "from job ftjob-1 (a checkpoint), evaluation passed, commit ccccccc of github.com/org/repo" in text
+    assert "(checkpoint ftchkpt-2)" not in text and "(checkpoint ftchkpt-2)" in status_markdown(rows)
     md = status_markdown(rows)
     assert md.splitlines()[0].endswith("| provenance |") and "commit ccccccc of github&#8203;.com/org/repo" in md
     data = json.loads(status_json(rows))
