@@ -1,8 +1,8 @@
 """Foundry layer: the only code that talks to Azure (openai data plane, azure-mgmt deployments)."""
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from .._lazy import lazy_names
 from ._client import FoundryClient
 from ._concurrent import at_once
 from ._connect import (
@@ -73,14 +73,7 @@ _LAZY = {
     "read_job_metrics": "_results",
 }
 
-
-def __getattr__(name: str) -> object:
-    """A name of `_LAZY`, from its module, loaded on first use (PEP 562)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY, globals())  # PEP 562: each name loaded on first use
 
 
 __all__ = [

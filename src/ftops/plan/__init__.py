@@ -1,8 +1,8 @@
 """Plan layer: live state + specs -> Plan (typed actions with reasons, changes, dependencies, cost)."""
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from .._lazy import lazy_names
 from .._vocabulary import CHANGING
 from ._actions import (
     ACTIONS,
@@ -122,14 +122,7 @@ _LAZY = {
     "read_import": "_import_specs",
 }
 
-
-def __getattr__(name: str) -> object:
-    """A name of `_LAZY`, from its module, loaded on first use (PEP 562)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY, globals())  # PEP 562: each name loaded on first use
 
 
 __all__ = [

@@ -2,9 +2,9 @@
 (write, read, verify against the specs and a fresh decision; several accounts' files read as one set for one
 pull-request comment). Read-only commands use it without apply."""
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from .._lazy import lazy_names
 from ._approval import approve, approve_replan, saved_foundry, saved_spec_dir
 from ._connect import Session, open_session
 from ._fleet import (
@@ -33,14 +33,7 @@ _LAZY = {
     "merge_plan_files": "_merged_plans",
 }
 
-
-def __getattr__(name: str) -> object:
-    """A name of `_LAZY`, from its module, loaded on first use (PEP 562)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY, globals())  # PEP 562: each name loaded on first use
 
 
 __all__ = [
