@@ -102,3 +102,23 @@ def test_a_saved_prod_plan_applies_and_one_saved_before_dev_moved_is_refused(sta
 def _dev_id_of(stages: Project) -> str:
     with live(stages) as (dev, _):
         return _dev_id(dev)
+
+
+def test_a_narrowed_run_never_writes_the_account_it_reads_for_upstream_facts(stages: Project) -> None:
+    """dev has changes of its own (a new seed: a new job to train); `apply --foundry prod` plans dev to learn what
+    it offers, and must neither submit dev's job nor promote into prod what dev has not settled."""
+    assert stages.ftops("apply", "--auto-approve", "--wait").code == 0
+    with live(stages) as (dev, prod):
+        jobs_before = sorted(j.id for j in dev.oai.fine_tuning.jobs.list().data)
+        files_before = sorted(f.id for f in dev.oai.files.list().data)
+        served = _served(prod, "chat").properties.model.name
+    stages.edit("seed: 105", "seed: 106")
+    r = stages.ftops("apply", "--foundry", "prod", "--auto-approve", "--wait")
+    assert r.code == 0, r.out + r.err
+    assert READ_ONLY in r.out, r.out
+    with live(stages) as (dev, prod):
+        assert sorted(j.id for j in dev.oai.fine_tuning.jobs.list().data) == jobs_before  # no job submitted in dev
+        assert sorted(f.id for f in dev.oai.files.list().data) == files_before
+        assert _served(prod, "chat").properties.model.name == served  # prod waits for dev, which has not moved
+    r = stages.ftops("plan", "--foundry", "dev", "--detailed-exitcode")
+    assert r.code == 2, r.out + r.err  # dev's new job is still a change: of dev's own run
