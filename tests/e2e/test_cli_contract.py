@@ -46,7 +46,9 @@ def test_remote_foundry_without_credentials_fails_cleanly(tmp_path: Path) -> Non
     spec.write_text(spec.read_text().replace(
         "  local: true\n", "  endpoint: https://127.0.0.1:9\n  subscription: s\n  resourceGroup: g\n  account: a\n"
                            "  armEndpoint: https://127.0.0.1:9\n"))
-    r = run("plan", cwd=tmp_path, env={"AZURE_OPENAI_API_KEY": "sk-secret-value-123"})
+    # A 3 s retry budget: what is tested is how it fails (retrying a refused connection for the default budget
+    # is test_reconcile_crash's outage test), and the default's 30 s made this the suite's slowest test.
+    r = run("plan", cwd=tmp_path, env={"AZURE_OPENAI_API_KEY": "sk-secret-value-123", "FTOPS_RETRY_BUDGET": "3"})
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: ")
     assert "sk-secret-value-123" not in r.stderr + r.stdout

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from ftops.apply import DEFERRED, DONE, NOOP, apply_plan
-from ftops.emulator import AccountSpec, Connection, EmulatorServer
+from ftops.emulator import AccountSpec, AdminClient, Connection, EmulatorServer
 from ftops.plan import Plan, Promote, RollOut, Upstream, make_plan, read_live, upstream_of
 from ftops.plan._drift import drift_items
 from ftops.session import open_session
@@ -175,6 +175,7 @@ def test_prod_follows_what_dev_passed_from_devs_account(specs: Path, servers: Se
     assert isinstance(waits, Promote) and waits.pending and "waits for dev/clippy: " in waits.reason
 
     # Dev promotes the new winner: prod lags behind it until its next apply.
+    AdminClient(server.connection).advance(seconds=3600)  # dev's job ends now (its schedule is Foundry's clock)
     server = servers.restart(FAST)
     dev_plan, dev = _run(specs, server, "dev", Upstream())
     assert any(isinstance(a, RollOut) and a.name == "clippy-prod" for a in dev_plan.actions)
