@@ -282,6 +282,8 @@ def test_ctrl_c_during_an_apply_over_both_accounts_stops_both_and_the_next_apply
     assert time.monotonic() - t0 < 10, err
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
     project.set("speed", 20000)
+    with project.live() as live:
+        live.admin.advance(seconds=3600)  # both jobs end now: their schedules are on Foundry's (one) clock
     r = project.ftops("apply", "--auto-approve", "--wait")
     assert r.code == 0, r.out + r.err
     assert _jobs(project) == {"dev": 1, "prod": 1}
