@@ -217,6 +217,9 @@ def _process_project(path: Path) -> Path:
     root = path.parent / f"project-{path.stem}"
     data = root / "specs" / "data" / path.name
     data.parent.mkdir(parents=True, exist_ok=True)
+    # Its own project root (find_root stops at the nearest `.git`): without it the root was this repository's,
+    # whose `.ftops/cache` the measure never emptied, so every run after the first read a warm cache.
+    (root / ".git").mkdir(exist_ok=True)
     if not data.exists() or not os.path.samefile(data, path):
         data.unlink(missing_ok=True)
         os.link(path, data)
