@@ -94,6 +94,24 @@ spec:
   suffix: prodjob
 """
 
+
+
+def follower_spec(name: str, follows: str, foundry: str | None = None, extra: str = "") -> str:
+    """A Deployment document that follows Deployment `follows` (`extra`: more of its model, `, soak: 3h`)."""
+    where = f", foundry: {foundry}" if foundry else ""
+    return f"""---
+apiVersion: ftops/v1
+kind: Deployment
+metadata: {{name: {name}{where}}}
+spec:
+  model: {{deployment: {follows}{extra}}}
+  sku: {{name: GlobalStandard, capacity: 5}}
+"""
+
+
+# prod's Deployment `chat`, following dev's `clippy-prod`
+FOLLOWER = follower_spec("chat", "clippy-prod", "prod")
+
 MakeProject = Callable[..., Path]
 
 

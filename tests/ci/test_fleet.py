@@ -19,7 +19,7 @@ import yaml
 from tests.ci.conftest import ROOT, ActionRun, GitHub, ftops
 from tests.ci.test_action_script import Make
 from tests.ci.test_workflows import ACTION, jobs, load
-from tests.conftest import TWO_ACCOUNTS_SPEC
+from tests.conftest import FOLLOWER, TWO_ACCOUNTS_SPEC
 
 FLEET = ROOT / "examples" / "ci" / "fleet.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
@@ -265,14 +265,6 @@ def test_a_sync_without_foundry_applies_every_account_and_a_usage_error_fails_th
     assert "--foundry staging: no such Foundry document" in bad.summary, bad.summary
 
 
-FOLLOWER = """---
-apiVersion: ftops/v1
-kind: Deployment
-metadata: {name: chat, foundry: prod}
-spec:
-  model: {deployment: clippy-prod}
-  sku: {name: GlobalStandard, capacity: 5}
-"""
 
 
 def test_prods_runner_promotes_what_devs_deployment_serves(github: Make,

@@ -15,7 +15,7 @@ from ftops.plan import NoOp, Promote, RollOut, Soaking, Upstream, UpstreamDeploy
 from ftops.plan import _matching as matching
 from ftops.plan._deployments import deployment_hash
 from ftops.plan._drift import drift_items
-from tests.conftest import BASE_SPEC, MakeProject
+from tests.conftest import BASE_SPEC, MakeProject, follower_spec
 from tests.unit.plan.snapshots import NOW, World, by_resource, world
 
 DEV_ID = "/subscriptions/s/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/dev"
@@ -25,16 +25,7 @@ OLD_MODEL = "gpt-4.1-mini-2025-04-14.ft-old"
 
 
 def _follower(name: str, follows: str, foundry: str | None = None, soak: str | None = None) -> str:
-    where = f", foundry: {foundry}" if foundry else ""
-    extra = f", soak: {soak}" if soak else ""
-    return f"""---
-apiVersion: ftops/v1
-kind: Deployment
-metadata: {{name: {name}{where}}}
-spec:
-  model: {{deployment: {follows}{extra}}}
-  sku: {{name: GlobalStandard, capacity: 5}}
-"""
+    return follower_spec(name, follows, foundry, f", soak: {soak}" if soak else "")
 
 
 PROD = """apiVersion: ftops/v1

@@ -12,7 +12,7 @@ from ftops.checks import validate_accounts
 from ftops.plan import NoOp, Plan, RollOut
 from ftops.session import for_each, unreviewed
 from ftops.session._fleet import chosen_waves
-from tests.conftest import BASE_SPEC, MakeProject
+from tests.conftest import BASE_SPEC, FOLLOWER, MakeProject
 
 
 def _rollout(name: str, *, pending: bool = False, capacity: int = 50) -> RollOut:
@@ -90,14 +90,6 @@ def test_an_accounts_error_names_its_foundry_in_one_line() -> None:
     assert e.value.exit_code == 1
 
 
-FOLLOWER = """---
-apiVersion: ftops/v1
-kind: Deployment
-metadata: {name: chat, foundry: prod}
-spec:
-  model: {deployment: clippy-prod}
-  sku: {name: GlobalStandard, capacity: 5}
-"""
 
 
 def test_a_narrowed_run_checks_the_accounts_it_follows_as_read_only(make_project: MakeProject) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ftops import ValidationFailed, load_project
 from ftops.checks import check_project, root_base_model
 from ftops.spec import FollowRef, account_waves, narrow, source_job_name, upstream_closure
-from tests.conftest import BASE_SPEC, MakeProject
+from tests.conftest import BASE_SPEC, MakeProject, follower_spec
 
 FOUNDRY = """apiVersion: ftops/v1
 kind: Foundry
@@ -24,16 +24,7 @@ def _foundry(name: str, region: str = "eastus2") -> str:
     return FOUNDRY.replace("NAME", name).replace("REGION", region)
 
 
-def _follower(name: str, follows: str, foundry: str | None = None, extra: str = "") -> str:
-    where = f", foundry: {foundry}" if foundry else ""
-    return f"""---
-apiVersion: ftops/v1
-kind: Deployment
-metadata: {{name: {name}{where}}}
-spec:
-  model: {{deployment: {follows}{extra}}}
-  sku: {{name: GlobalStandard, capacity: 5}}
-"""
+_follower = follower_spec
 
 
 def _placed(spec: str, foundry: str) -> str:
