@@ -185,6 +185,24 @@ class Result:
     err: str
 
 
+def run_cli(capsys: Any, *args: str) -> Result:
+    """`ftops ARGS` in this process: its exit code and what it printed (pytest's capsys)."""
+    from ftops.cli import main
+
+    capsys.readouterr()
+    old = sys.argv
+    sys.argv = ["ftops", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    finally:
+        sys.argv = old
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
+
+
 class Project:
     """A copy of the shipped specs in a temporary project root, with the CLI run in-process."""
 
@@ -213,20 +231,7 @@ class Project:
         self.spec.write_text(self.spec.read_text() + text)
 
     def ftops(self, *args: str) -> Result:
-        from ftops.cli import main
-
-        self.capsys.readouterr()
-        old = sys.argv
-        sys.argv = ["ftops", *args]
-        try:
-            main()
-            code = 0
-        except SystemExit as e:
-            code = int(e.code or 0)
-        finally:
-            sys.argv = old
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_cli(self.capsys, *args)
 
     def plan_json(self, *args: str) -> dict[str, Any]:
         r = self.ftops("plan", "--format", "json", *args)

@@ -13,7 +13,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 
 from ftops.emulator import EmulatorServer
 
-from .conftest import FAST, ROOT, Result, clients
+from .conftest import FAST, ROOT, Result, clients, run_cli
 
 README = ROOT / "README.md"
 
@@ -49,19 +48,7 @@ def readme_steps() -> list[Step]:
 
 
 def _ftops(capsys: Any, args: list[str]) -> Result:
-    from ftops.cli import main
-
-    capsys.readouterr()
-    old, sys.argv = sys.argv, ["ftops", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    finally:
-        sys.argv = old
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
+    return run_cli(capsys, *args)
 
 
 def _run(step: Step, root: Path, capsys: Any) -> Result:
