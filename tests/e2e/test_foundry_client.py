@@ -8,7 +8,7 @@ import pytest
 
 from ftops import PermanentFoundryError
 from ftops.emulator import launch
-from ftops.foundry import FoundryClient, connect
+from ftops.foundry import FoundryClient, connect, read_listings, start_reading, take_listings
 from ftops.spec import FoundrySpec
 from tests.e2e.conftest import TRAIN
 
@@ -51,3 +51,27 @@ def test_an_import_error_never_carries_the_urls_query(tmp_path: Path) -> None:
     finally:
         client.close()
     assert e.value.status == 400 and "SECRETSIG" not in str(e.value) and "x.jsonl?…" in str(e.value)
+
+
+def test_an_early_read_serves_the_first_take_only(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    try:
+        start_reading(client)  # as a command does on connecting, while it loads its planner
+        early = take_listings(client)
+        assert early.api_calls == read_listings(client).api_calls and not early.snapshot.files
+        client.upload(TRAIN, "ftops.t.early.x.jsonl")
+        assert [f.filename for f in take_listings(client).snapshot.files] == ["ftops.t.early.x.jsonl"]
+    finally:
+        client.close()
+
+
+def test_an_early_read_older_than_another_call_is_read_again(tmp_path: Path) -> None:
+    # The early read ended before the upload: taken as it is, it would not show what this command just wrote.
+    client = _client(tmp_path)
+    try:
+        start_reading(client)
+        assert client.early_read is not None and not client.early_read.result().snapshot.files
+        client.upload(TRAIN, "ftops.t.after.x.jsonl")
+        assert [f.filename for f in take_listings(client).snapshot.files] == ["ftops.t.after.x.jsonl"]
+    finally:
+        client.close()

@@ -169,8 +169,10 @@ def fleet(spec_dir: Path, foundries: list[str]) -> Iterator[Fleet]:
     validated, their local Foundries started, then all connected at once."""
     checked = _checked(spec_dir, foundries)
     with _launcher(checked) as launcher:
-        with loading():
+        with loading():  # openai and the Azure SDK load here, beside the child's start-up
             from ..session import open_fleet
 
         with open_fleet(checked, launcher) as f:
+            with loading():  # the planner loads here, while the accounts' listings are read (open_fleet)
+                from ..session import plan_fleet  # noqa: F401
             yield f

@@ -27,6 +27,7 @@ from ._evals import (
     LiveEvalRun,
     chat_eval_item,
 )
+from ._listings import Listings, read_listings, start_reading, take_listings
 from ._live_objects import (
     ACTIVE_JOB_STATUSES,
     OWNED_TAG_PREFIX,
@@ -108,6 +109,7 @@ __all__ = [
     "JobMetrics",
     "JobRequest",
     "Launcher",
+    "Listings",
     "LiveCheckpoint",
     "LiveDeployment",
     "LiveEval",
@@ -142,5 +144,8 @@ __all__ = [
     "parse_results_csv",
     "public_url",
     "read_job_metrics",
+    "read_listings",
+    "start_reading",
     "storage_headers",
+    "take_listings",
 ]

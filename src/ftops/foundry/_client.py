@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import openai
@@ -51,6 +51,9 @@ MAX_PERMISSION_PAGES = 100  # one permission per role assignment: a few, even on
 PART_BYTES = 32 * 1024 * 1024  # files above this size go through the Uploads API, in parts of this size (max 64 MB)
 Progress = Callable[[int], None]
 Status = Callable[[str], None]
+if TYPE_CHECKING:
+    from ._listings import EarlyRead
+
 T = TypeVar("T")
 
 
@@ -78,6 +81,21 @@ class _StillProvisioning(TemporaryFoundryError):
 
 class _Interrupted(TemporaryFoundryError):
     """Ctrl-C ended the wait for a deletion Azure accepted."""
+
+
+def _answer_type() -> type[Any]:
+    """The HTTP answer class of the openai version installed (httpx2's from openai 3, httpx's before), which its
+    generic `get` returns as is when asked for it (`cast_to`)."""
+    if int(openai.__version__.split(".")[0]) >= 3:
+        import httpx2
+
+        return httpx2.Response
+    import httpx  # pragma: no cover (openai < 3)
+
+    return httpx.Response
+
+
+_HTTP_ANSWER = _answer_type()
 
 
 def _date(value: str | None) -> float | None:
@@ -148,6 +166,7 @@ class FoundryClient:
         self.entra_planes: frozenset[str] = frozenset()
         self.server_time: float | None = None  # the service's clock (its Date header), as last seen
         self._stop: threading.Event | None = None  # see `stopping_on`
+        self.early_read: EarlyRead | None = None  # listings being read since connecting (`_listings.start_reading`)
 
     @property
     def target(self) -> str:
@@ -196,6 +215,12 @@ class FoundryClient:
         """fn(**kwargs) with the per-request timeout, for one page of a listing."""
         return lambda t: fn(**kwargs, timeout=self._oai(t))
 
+    def _raw_page(self, path: str, query: dict[str, Any]) -> Callable[[float], Any]:
+        """One page of a data-plane listing (`path` under the endpoint, e.g. `/files`) as the HTTP answer itself,
+        through the openai client's generic GET: `_cursor_page` reads its JSON, and a listing then loads none of
+        openai's resource modules (its fine-tuning resources cost a plan about 10 ms of start-up)."""
+        return lambda t: self.oai.get(path, cast_to=_HTTP_ANSWER, options={"params": query, "timeout": self._oai(t)})
+
     def _arm(self, seconds: float) -> dict[str, Any]:
         """azure-core's per-request timeouts, passed as keyword arguments to an operation (and its polls)."""
         return {"connection_timeout": min(self.timeouts.connect, seconds), "read_timeout": seconds}
@@ -218,8 +243,7 @@ class FoundryClient:
         reads a few small pages however many files the account holds.
         """
         def fetch(kwargs: dict[str, Any]) -> tuple[list[Any], bool, float | None]:
-            raw = self._call(self._page(self.oai.files.with_raw_response.list, kwargs), "list files",
-                             timeout=self.timeouts.read)
+            raw = self._call(self._raw_page("/files", kwargs), "list files", timeout=self.timeouts.read)
             return (*_cursor_page(raw, "list files"), _date(raw.headers.get("date")))
         items, when = self._newest_first(fetch, {"limit": page, "purpose": "fine-tune", "order": "desc"},
                                          LiveFile.parse, created_after)
@@ -236,8 +260,8 @@ class FoundryClient:
         """Jobs created at or after `created_after` (Foundry's clock; None: all), newest first, and Foundry's
         clock when the listing began (as `recent_files`)."""
         def fetch(kwargs: dict[str, Any]) -> tuple[list[Any], bool, float | None]:
-            raw = self._call(self._page(self.oai.fine_tuning.jobs.with_raw_response.list, kwargs),
-                             "list fine-tuning jobs", timeout=self.timeouts.read)
+            raw = self._call(self._raw_page("/fine_tuning/jobs", kwargs), "list fine-tuning jobs",
+                             timeout=self.timeouts.read)
             return (*_cursor_page(raw, "list fine-tuning jobs"), _date(raw.headers.get("date")))
         kwargs: dict[str, Any] = {"limit": page}
         if metadata:

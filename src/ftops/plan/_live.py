@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
 
 from .._exceptions import FoundryError
 from ..foundry import (
@@ -30,10 +28,10 @@ from ..foundry import (
     Snapshot,
     at_once,
     models_by_id,
+    take_listings,
 )
 from . import _matching as ident
 
-T = TypeVar("T")
 # The newest events read of a job: its progress, and the step metrics its training guards decide on (Azure
 # lists events newest first, one call reads up to this many).
 EVENTS_READ = 100
@@ -200,28 +198,19 @@ def fetch(state: LiveState, client: FoundryClient, needs: Needs) -> None:
 
 
 def read_live(client: FoundryClient) -> LiveState:
-    """The listings, read at once: a number of calls that grows with pages, not with resources."""
-    before = client.api_calls
-    snap, models, usages, policies = at_once(client.snapshot, _or_error(client.list_models),
-                                             _or_error(client.usages), client.list_rai_policies)
-    state = LiveState(snap, api_calls=client.api_calls - before, now=snap.server_time or time.time(),
-                      rai_policies={p.name.lower(): p for p in policies})
+    """The listings (read at once: a number of calls that grows with pages, not with resources), as a state to
+    plan from; the read the client began on connecting when this is its first (`foundry.take_listings`)."""
+    read = take_listings(client)
+    snap = read.snapshot
+    state = LiveState(snap, api_calls=read.api_calls, now=snap.server_time or time.time(),
+                      rai_policies={p.name.lower(): p for p in read.rai_policies})
     # Preflight is advice: without these lists, apply finds out instead.
-    if isinstance(models, FoundryError):
-        state.unknown.append(f"the account's model list ({models.message})")
+    if isinstance(read.models, FoundryError):
+        state.unknown.append(f"the account's model list ({read.models.message})")
     else:
-        state.models = models_by_id(models)
-    if isinstance(usages, FoundryError):
-        state.unknown.append(f"the account's quota usages ({usages.message})")
+        state.models = models_by_id(read.models)
+    if isinstance(read.usages, FoundryError):
+        state.unknown.append(f"the account's quota usages ({read.usages.message})")
     else:
-        state.usages = usages
+        state.usages = read.usages
     return state
-
-
-def _or_error(fn: Callable[[], T]) -> Callable[[], T | FoundryError]:
-    def call() -> T | FoundryError:
-        try:
-            return fn()
-        except FoundryError as e:
-            return e
-    return call

@@ -203,7 +203,7 @@ def test_an_ftops_tag_spelled_in_capitals_by_hand_is_the_same_tag() -> None:
 
 # -- listings whose paging never ends ------------------------------------------------------------------------
 class _Raw:
-    """A raw answer of openai's `with_raw_response`: a cursor page's JSON."""
+    """The HTTP answer openai's `get` hands back as is (`cast_to`): a cursor page's JSON."""
 
     def __init__(self, page: Any) -> None:
         self.content = json.dumps({"object": "list", "data": [vars(o) for o in page.data],
@@ -218,8 +218,7 @@ def test_a_job_listing_whose_cursor_repeats_ends_in_one_line() -> None:
                           hyperparameters=None, method=None, trained_tokens=None, finished_at=None,
                           estimated_finish=None, suffix=None, seed=None)
     page = SimpleNamespace(data=[job], has_more=True)
-    jobs = SimpleNamespace(with_raw_response=SimpleNamespace(list=lambda **kw: _Raw(page)))
-    oai = SimpleNamespace(fine_tuning=SimpleNamespace(jobs=jobs))
+    oai = SimpleNamespace(get=lambda path, **kw: _Raw(page) if path == "/fine_tuning/jobs" else None)
     c = FoundryClient(cast(Any, oai), cast(Any, None), resource_group="g", account="a", endpoint="e")
     with pytest.raises(PermanentFoundryError, match="paging did not end"):
         c.list_jobs()
@@ -228,11 +227,12 @@ def test_a_job_listing_whose_cursor_repeats_ends_in_one_line() -> None:
 def test_a_file_listing_with_new_cursors_forever_is_bounded() -> None:
     counter = iter(range(10**9))
 
-    def listing(**kw: Any) -> _Raw:
+    def listing(path: str, **kw: Any) -> _Raw:
+        assert path == "/files"
         f = SimpleNamespace(id=f"file-{next(counter)}", created_at=1, filename="x", bytes=1, status="processed",
                             purpose="fine-tune", status_details=None)
         return _Raw(SimpleNamespace(data=[f], has_more=True))
-    oai = SimpleNamespace(files=SimpleNamespace(with_raw_response=SimpleNamespace(list=listing)))
+    oai = SimpleNamespace(get=listing)
     c = FoundryClient(cast(Any, oai), cast(Any, None), resource_group="g", account="a", endpoint="e")
     with pytest.raises(PermanentFoundryError, match="over 1,000 pages"):
         c.list_files()
