@@ -23,9 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-import httpx
-
 from .._exceptions import FoundryError, FtopsError
+from .._http import httpx
 from .._urls import target_problem
 from ..checks import CheckedProject
 from ..foundry import EvalsClient, FoundryClient, LiveFile

@@ -28,7 +28,7 @@ from ._options import DatasetReport, LineProblem, ScanOptions
 from ._stream import TooLarge, scan_stream
 
 if TYPE_CHECKING:
-    import httpx  # imported where a URL is read: `validate` of files only does not load it
+    from .._http import httpx  # imported where a URL is read: `validate` of files only does not load it
 
 # Headers that let ftops read an Azure Blob URL without a SAS (an Entra ID bearer token for Azure Storage);
 # supplied by the layer that may talk to Azure, and asked only for such URLs.
@@ -84,7 +84,7 @@ def head_url(url: str, *, auth: UrlAuth | None = None) -> RemoteHead:
 
 
 def _read(client: httpx.Client, url: str, opts: ScanOptions, auth: UrlAuth | None) -> DatasetReport:
-    import httpx
+    from .._http import httpx
 
     started = time.monotonic()
     try:
@@ -133,7 +133,7 @@ def _by_head(client: httpx.Client, url: str, opts: ScanOptions, auth: UrlAuth | 
 
 
 def _head(client: httpx.Client, url: str, auth: UrlAuth | None) -> RemoteHead:
-    import httpx
+    from .._http import httpx
 
     try:
         with contextlib.closing(_open(client, "HEAD", url, auth)) as response:
@@ -145,7 +145,7 @@ def _head(client: httpx.Client, url: str, auth: UrlAuth | None) -> RemoteHead:
 
 
 def _client(url: str) -> httpx.Client:
-    import httpx
+    from .._http import httpx
 
     # A proxy from the environment is for the outside world: loopback (tests) is reached directly.
     loopback = is_loopback_host(urlsplit(url).hostname or "")
@@ -195,7 +195,7 @@ def _etag(response: httpx.Response) -> str | None:
 
 
 def _reason(e: httpx.HTTPError) -> str:
-    import httpx
+    from .._http import httpx
 
     kinds: dict[type[httpx.HTTPError], str] = {
         httpx.ConnectTimeout: "connection timed out", httpx.ConnectError: "connection failed",
