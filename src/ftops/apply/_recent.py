@@ -20,8 +20,13 @@ from typing import Generic, Protocol, TypeVar
 
 from ._clock import SYSTEM, Clock
 
-PROBES = 4  # listings at most that narrow the bounds on Foundry's clock before a wait for it
-PROBE_STEP = 0.1  # seconds between them at least
+# Listings that watch Foundry's clock turn before a wait for it (see `Recent.at_server_time`): a wait overshoots
+# by about their spacing, which is the window the turn may fall in spread over PROBES, but at least PROBE_STEP
+# and PROBE_LATENCIES round trips of the last listing: against Azure (0.1 to 0.3 s a listing) that is 3 or 4
+# listings a second, as many as before; against the local Foundry (a few ms) 1/16 s apart.
+PROBES = 16  # listings at most
+PROBE_STEP = 0.04  # seconds between their starts at least
+PROBE_LATENCIES = 2.0
 
 
 class Dated(Protocol):
@@ -71,6 +76,7 @@ class Recent(Generic[T]):
     _groups: dict[str, dict[str, _Entry[T]]] = field(default_factory=dict)
     _latest: View | None = None
     _running: list[float] = field(default_factory=list)
+    _latency: float = 0.0  # how long the last listing took (seconds of the clock)
     # Foundry's clock less the clock's monotonic() lies in [_low, _high). A Date (Foundry's clock rounded down to
     # the second) is stamped between a listing's start and its end: Foundry's clock read at least the Date at
     # the end, and less than the Date + 1 at the start. The tightest bounds of all listings are kept.
@@ -106,14 +112,14 @@ class Recent(Generic[T]):
         If `stop` is set, or Foundry sends no Date, the latest listing.
 
         The bounds on Foundry's clock may be up to a second wide (a Date is rounded down), and waiting until they
-        prove the threshold reached overshoots it by as much. So first, up to PROBES listings spread over the
+        prove the threshold reached overshoots it by as much. So first, up to PROBES listings spread evenly over the
         moments when Foundry's clock may turn to the last whole second before `threshold` watch it turn: the
-        first listing after the turn bounds the clock to within the listings' spacing."""
+        first listing after the turn bounds the clock to within the listings' spacing (plus a round trip)."""
         turn = math.ceil(threshold) - 1
         probes = 0
         while True:
             with self._cond:
-                latest, low, high = self._latest, self._low, self._high
+                latest, low, high, latency = self._latest, self._low, self._high, self._latency
             if latest is None:  # any listing tells Foundry's clock: join one in flight
                 self.after(0.0)
                 continue
@@ -122,7 +128,10 @@ class Recent(Generic[T]):
             now = self.clock.monotonic()
             moment = threshold - low  # by then Foundry's clock surely reads `threshold`
             if latest.server_time < turn and probes < PROBES:  # the turn is between turn - high and turn - low
-                probe = max(now, turn - high, latest.started + max(PROBE_STEP, (high - low) / (PROBES - probes)))
+                # What is left of the turn's window, shared among the probes left: evenly spaced probes.
+                left = turn - low - max(latest.started, turn - high)
+                step = max(PROBE_STEP, PROBE_LATENCIES * latency, left / (PROBES - probes))
+                probe = max(now, turn - high, latest.started + step)
                 if probe < moment:
                     moment, probes = probe, probes + 1
             if self.clock.wait(stop, max(0.0, moment - now)):
@@ -140,6 +149,7 @@ class Recent(Generic[T]):
             raise
         with self._cond:
             self.listings += 1
+            self._latency = ended - started
             for item in items:
                 group = self._groups.setdefault(self.key(item), {})
                 seen = group.get(item.id)

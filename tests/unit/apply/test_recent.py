@@ -164,7 +164,26 @@ def test_at_server_time_times_its_listings_to_learn_foundrys_clock_within_the_se
 
     r: Recent[Obj] = Recent(read, lambda o: o.name, 1900, rescan=1.5, clock=clock)
     view = r.at_server_time(2001.5, threading.Event())
-    # Not at the first Date of 2002 (half a second late), but within a quarter second (the probes' spacing) of
-    # 2001.5, which its Dates prove
-    assert view.clock >= 2001.5 and 2001.5 <= served[-1] <= 2001.75, served
+    # Not at the first Date of 2002 (half a second late), but within the probes' spacing (the second the turn
+    # may fall in, spread evenly over PROBES listings) of 2001.5, which its Dates prove
+    assert view.clock >= 2001.5 and 2001.5 <= served[-1] <= 2001.5 + 1 / 16 + 1e-9, served
     assert r.listings <= 1 + PROBES + 1
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.5, 0.93])
+def test_slow_listings_are_spaced_by_their_round_trips_not_by_the_number_of_probes(fraction: float) -> None:
+    clock = FakeClock(now=100.0)
+    offset = 2000 + fraction - 100.0
+    served: list[float] = []
+
+    def read(since: int) -> tuple[list[Obj], float | None]:
+        clock.advance(0.15)  # a listing against Azure: 150 ms
+        served.append(clock.monotonic() + offset)
+        return [], float(math.floor(served[-1]))
+
+    r: Recent[Obj] = Recent(read, lambda o: o.name, 1900, rescan=1.5, clock=clock)
+    view = r.at_server_time(2001.5, threading.Event())
+    assert view.clock >= 2001.5 and served[-1] <= 2001.5 + 2 * 0.3 + 0.15, served
+    # Two round trips apart: at most four listings watch a second turn, as many as Azure saw before PROBES grew.
+    probes = [t for t in served if t < 2001.5]
+    assert len(probes) <= 1 + 4, served
