@@ -23,8 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-import httpx
-
 from .._exceptions import FoundryError, FtopsError
 from .._urls import target_problem
 from ..checks import CheckedProject
@@ -131,6 +129,8 @@ def http_send(req: Request) -> None:
     read (a target's body, however long, is not), and SEND_TIMEOUT bounds the whole exchange: httpx's timeouts
     are per read, so a target that trickles its answer a byte at a time would hold apply forever. The request
     runs in a daemon thread that is abandoned at the deadline."""
+    import httpx  # only a notice that is sent needs it (with click and pygments, 20 ms of every apply's start-up)
+
     answered: list[int | Exception] = []
     worker = threading.Thread(target=_post, args=(req, answered), daemon=True, name="ftops-notify")
     worker.start()
@@ -158,6 +158,8 @@ def _post(req: Request, answered: list[int | Exception]) -> None:
     if (problem := target_problem(req.url)) is not None:
         answered.append(_Refused(problem))
         return
+    import httpx
+
     try:
         with httpx.Client(timeout=SEND_TIMEOUT, follow_redirects=False) as http, \
                 http.stream("POST", req.url, json=req.body, headers=req.headers) as r:
