@@ -56,6 +56,28 @@ class View:
         return created_at >= self.horizon
 
 
+class Offset:
+    """Foundry's clock less the clock's monotonic() lies in [low, high). A Date (Foundry's clock rounded down to the
+    second) is stamped between a request's start and its end: Foundry's clock read at least the Date at the end,
+    and less than the Date + 1 at the start. The tightest bounds of all Dates told are kept."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._low = -math.inf
+        self._high = math.inf
+
+    def bounds(self) -> tuple[float, float]:
+        with self._lock:
+            return self._low, self._high
+
+    def tell(self, date: float, started: float, ended: float) -> float:
+        """Narrow the bounds by a Date read between `started` and `ended`; the new lower bound."""
+        with self._lock:
+            self._low = max(self._low, date - ended)
+            self._high = min(self._high, date + 1 - started)
+            return self._low
+
+
 @dataclass
 class _Entry(Generic[T]):
     item: T
@@ -77,11 +99,9 @@ class Recent(Generic[T]):
     _latest: View | None = None
     _running: list[float] = field(default_factory=list)
     _latency: float = 0.0  # how long the last listing took (seconds of the clock)
-    # Foundry's clock less the clock's monotonic() lies in [_low, _high). A Date (Foundry's clock rounded down to
-    # the second) is stamped between a listing's start and its end: Foundry's clock read at least the Date at
-    # the end, and less than the Date + 1 at the start. The tightest bounds of all listings are kept.
-    _low: float = -math.inf
-    _high: float = math.inf
+    # What the listings' Dates tell of Foundry's clock; one run's indexes share it (files' listings narrow it
+    # for the jobs' looks).
+    offset: Offset = field(default_factory=Offset)
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -119,7 +139,8 @@ class Recent(Generic[T]):
         probes = 0
         while True:
             with self._cond:
-                latest, low, high, latency = self._latest, self._low, self._high, self._latency
+                latest, latency = self._latest, self._latency
+            low, high = self.offset.bounds()
             if latest is None:  # any listing tells Foundry's clock: join one in flight
                 self.after(0.0)
                 continue
@@ -132,7 +153,7 @@ class Recent(Generic[T]):
                 left = turn - low - max(latest.started, turn - high)
                 step = max(PROBE_STEP, PROBE_LATENCIES * latency, left / (PROBES - probes))
                 probe = max(now, turn - high, latest.started + step)
-                if probe < moment:
+                if probe < moment and high - low > step:  # else the bounds are as narrow as a probe would make them
                     moment, probes = probe, probes + 1
             if self.clock.wait(stop, max(0.0, moment - now)):
                 return latest
@@ -157,9 +178,7 @@ class Recent(Generic[T]):
                     group[item.id] = _Entry(item, started)
             clock = -math.inf
             if server_time is not None:
-                self._low = max(self._low, server_time - ended)
-                self._high = min(self._high, server_time + 1 - started)
-                clock = max(server_time, started + self._low)
+                clock = max(server_time, started + self.offset.tell(server_time, started, ended))
                 # Everything created `rescan` s before this listing began was in it: created_at is whole
                 # seconds, so c < ceil(t - rescan) means c < t - rescan.
                 self._horizon = max(self._horizon, math.ceil(clock - self.rescan))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ftops.apply._recent import PROBES, Recent
+from ftops.apply._recent import PROBES, Offset, Read, Recent
 from tests.unit.apply.fakes import FakeClock
 
 
@@ -187,3 +187,26 @@ def test_slow_listings_are_spaced_by_their_round_trips_not_by_the_number_of_prob
     # Two round trips apart: at most four listings watch a second turn, as many as Azure saw before PROBES grew.
     probes = [t for t in served if t < 2001.5]
     assert len(probes) <= 1 + 4, served
+
+
+def test_indexes_that_share_foundrys_clock_need_not_watch_it_turn_again() -> None:
+    clock = FakeClock(now=100.0)
+    offset = 2000.37 - 100.0
+    served: dict[str, list[float]] = {"files": [], "jobs": []}
+
+    def reader(kind: str) -> Read[Obj]:
+        def read(since: int) -> tuple[list[Obj], float | None]:
+            served[kind].append(clock.monotonic() + offset)
+            return [], float(math.floor(served[kind][-1]))
+        return read
+
+    shared = Offset()
+    files: Recent[Obj] = Recent(reader("files"), lambda o: o.name, 1900, rescan=1.5, clock=clock, offset=shared)
+    jobs: Recent[Obj] = Recent(reader("jobs"), lambda o: o.name, 1900, rescan=1.5, clock=clock, offset=shared)
+    files.at_server_time(2001.5, threading.Event())  # the uploads' wave watched the turn to 2001
+    clock.advance(0.5)  # Foundry's clock a little past 2002 at the jobs' first listing: 2003 is a second away
+    view = jobs.at_server_time(2003.5, threading.Event())  # a job created in 2002: its conclusive look
+    # One listing to read, then the files' bounds leave a window of 1/16 s for 2003 to come in (not a second):
+    # a probe or two narrow it, where alone the jobs' index would have spread up to 16 over the second.
+    assert jobs.listings <= 4 and 2003.5 <= served["jobs"][-1] <= 2003.5 + 1 / 16 + 1e-9, served["jobs"]
+    assert view.clock >= 2003.5
