@@ -21,12 +21,11 @@ from typing import Generic, Protocol, TypeVar
 from ._clock import SYSTEM, Clock
 
 # Listings that watch Foundry's clock turn before a wait for it (see `Recent.at_server_time`): a wait overshoots
-# by about their spacing, which is the window the turn may fall in spread over PROBES, but at least PROBE_STEP
-# and PROBE_LATENCIES round trips of the last listing: against Azure (0.1 to 0.3 s a listing) that is 3 or 4
-# listings a second, as many as before; against the local Foundry (a few ms) 1/16 s apart.
+# by about their spacing plus a round trip. The spacing is the window the turn may fall in spread over PROBES,
+# but at least PROBE_STEP and the last listing's round trip (one probe in flight at a time): against Azure
+# (0.1 to 0.3 s a listing) 3 to 10 listings a second, against the local Foundry (a few ms) 1/16 s apart.
 PROBES = 16  # listings at most
 PROBE_STEP = 0.04  # seconds between their starts at least
-PROBE_LATENCIES = 2.0
 
 
 class Dated(Protocol):
@@ -151,7 +150,7 @@ class Recent(Generic[T]):
             if latest.server_time < turn and probes < PROBES:  # the turn is between turn - high and turn - low
                 # What is left of the turn's window, shared among the probes left: evenly spaced probes.
                 left = turn - low - max(latest.started, turn - high)
-                step = max(PROBE_STEP, PROBE_LATENCIES * latency, left / (PROBES - probes))
+                step = max(PROBE_STEP, latency, left / (PROBES - probes))
                 probe = max(now, turn - high, latest.started + step)
                 if probe < moment and high - low > step:  # else the bounds are as narrow as a probe would make them
                     moment, probes = probe, probes + 1
