@@ -21,10 +21,12 @@ from typing import Generic, Protocol, TypeVar
 from ._clock import SYSTEM, Clock
 
 # Listings that watch Foundry's clock turn before a wait for it (see `Recent.at_server_time`): a wait overshoots
-# by about their spacing plus a round trip. The spacing is the window the turn may fall in spread over PROBES,
-# but at least PROBE_STEP and the last listing's round trip (one probe in flight at a time): against Azure
-# (0.1 to 0.3 s a listing) 3 to 10 listings a second, against the local Foundry (a few ms) 1/16 s apart.
-PROBES = 16  # listings at most
+# by about their spacing plus a round trip, the spacing being the window the turn may fall in (up to a second)
+# spread evenly over the probes. How many: as many as keep Foundry busy with them PROBE_BUSY of the time, from
+# FEW_PROBES (Azure: 0.1 s a listing and more) to PROBES (the local Foundry: a few ms).
+PROBES = 16
+FEW_PROBES = 4
+PROBE_BUSY = 0.4
 PROBE_STEP = 0.04  # seconds between their starts at least
 
 
@@ -131,11 +133,11 @@ class Recent(Generic[T]):
         If `stop` is set, or Foundry sends no Date, the latest listing.
 
         The bounds on Foundry's clock may be up to a second wide (a Date is rounded down), and waiting until they
-        prove the threshold reached overshoots it by as much. So first, up to PROBES listings spread evenly over the
+        prove the threshold reached overshoots it by as much. So first, a few listings spread evenly over the
         moments when Foundry's clock may turn to the last whole second before `threshold` watch it turn: the
         first listing after the turn bounds the clock to within the listings' spacing (plus a round trip)."""
         turn = math.ceil(threshold) - 1
-        probes = 0
+        probes, allowed = 0, 0
         while True:
             with self._cond:
                 latest, latency = self._latest, self._latency
@@ -147,10 +149,11 @@ class Recent(Generic[T]):
                 return latest
             now = self.clock.monotonic()
             moment = threshold - low  # by then Foundry's clock surely reads `threshold`
-            if latest.server_time < turn and probes < PROBES:  # the turn is between turn - high and turn - low
+            allowed = allowed or max(FEW_PROBES, min(PROBES, int(PROBE_BUSY / max(latency, 1e-6))))
+            if latest.server_time < turn and probes < allowed:  # the turn is between turn - high and turn - low
                 # What is left of the turn's window, shared among the probes left: evenly spaced probes.
                 left = turn - low - max(latest.started, turn - high)
-                step = max(PROBE_STEP, latency, left / (PROBES - probes))
+                step = max(PROBE_STEP, latency, left / (allowed - probes))
                 probe = max(now, turn - high, latest.started + step)
                 if probe < moment and high - low > step:  # else the bounds are as narrow as a probe would make them
                     moment, probes = probe, probes + 1
