@@ -83,3 +83,25 @@ def test_the_names_loaded_on_first_use_resolve() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "AttributeError module 'ftops.plan' has no attribute 'no_such_name'" in r.stdout, \
         r.stdout + r.stderr
+
+
+APPLY_MODULES = """
+import sys
+from ftops.cli import main
+try:
+    main(["apply", "specs", "--auto-approve"])
+except SystemExit as e:
+    print("exit", e.code, file=sys.stderr)
+print(sorted(m for m in ("httpx", "click", "pygments") if m in sys.modules))
+"""
+
+
+def test_an_apply_does_not_load_a_second_http_client(tmp_path: Path) -> None:
+    """httpx (with click and pygments: 20 ms of start-up) is not openai 3's: a notice is sent with openai's httpx2
+    (`ftops._http`), and importing httpx beside openai's requests can fail them."""
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", APPLY_MODULES], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert "exit 0" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout[-2000:]

@@ -20,8 +20,14 @@ from typing import Generic, Protocol, TypeVar
 
 from ._clock import SYSTEM, Clock
 
-PROBES = 4  # listings at most that narrow the bounds on Foundry's clock before a wait for it
-PROBE_STEP = 0.1  # seconds between them at least
+# Listings that watch Foundry's clock turn before a wait for it (see `Recent.at_server_time`): a wait overshoots
+# by about their spacing plus a round trip, the spacing being the window the turn may fall in (up to a second)
+# spread evenly over the probes. How many: as many as keep Foundry busy with them PROBE_BUSY of the time, from
+# FEW_PROBES (Azure: 0.1 s a listing and more) to PROBES (the local Foundry: a few ms).
+PROBES = 16
+FEW_PROBES = 4
+PROBE_BUSY = 0.4
+PROBE_STEP = 0.04  # seconds between their starts at least
 
 
 class Dated(Protocol):
@@ -51,6 +57,28 @@ class View:
         return created_at >= self.horizon
 
 
+class Offset:
+    """Foundry's clock less the clock's monotonic() lies in [low, high). A Date (Foundry's clock rounded down to the
+    second) is stamped between a request's start and its end: Foundry's clock read at least the Date at the end,
+    and less than the Date + 1 at the start. The tightest bounds of all Dates told are kept."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._low = -math.inf
+        self._high = math.inf
+
+    def bounds(self) -> tuple[float, float]:
+        with self._lock:
+            return self._low, self._high
+
+    def tell(self, date: float, started: float, ended: float) -> float:
+        """Narrow the bounds by a Date read between `started` and `ended`; the new lower bound."""
+        with self._lock:
+            self._low = max(self._low, date - ended)
+            self._high = min(self._high, date + 1 - started)
+            return self._low
+
+
 @dataclass
 class _Entry(Generic[T]):
     item: T
@@ -71,11 +99,10 @@ class Recent(Generic[T]):
     _groups: dict[str, dict[str, _Entry[T]]] = field(default_factory=dict)
     _latest: View | None = None
     _running: list[float] = field(default_factory=list)
-    # Foundry's clock less the clock's monotonic() lies in [_low, _high). A Date (Foundry's clock rounded down to
-    # the second) is stamped between a listing's start and its end: Foundry's clock read at least the Date at
-    # the end, and less than the Date + 1 at the start. The tightest bounds of all listings are kept.
-    _low: float = -math.inf
-    _high: float = math.inf
+    _latency: float = 0.0  # how long the last listing took (seconds of the clock)
+    # What the listings' Dates tell of Foundry's clock; one run's indexes share it (files' listings narrow it
+    # for the jobs' looks).
+    offset: Offset = field(default_factory=Offset)
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -106,14 +133,15 @@ class Recent(Generic[T]):
         If `stop` is set, or Foundry sends no Date, the latest listing.
 
         The bounds on Foundry's clock may be up to a second wide (a Date is rounded down), and waiting until they
-        prove the threshold reached overshoots it by as much. So first, up to PROBES listings spread over the
+        prove the threshold reached overshoots it by as much. So first, a few listings spread evenly over the
         moments when Foundry's clock may turn to the last whole second before `threshold` watch it turn: the
-        first listing after the turn bounds the clock to within the listings' spacing."""
+        first listing after the turn bounds the clock to within the listings' spacing (plus a round trip)."""
         turn = math.ceil(threshold) - 1
-        probes = 0
+        probes, allowed = 0, 0
         while True:
             with self._cond:
-                latest, low, high = self._latest, self._low, self._high
+                latest, latency = self._latest, self._latency
+            low, high = self.offset.bounds()
             if latest is None:  # any listing tells Foundry's clock: join one in flight
                 self.after(0.0)
                 continue
@@ -121,9 +149,13 @@ class Recent(Generic[T]):
                 return latest
             now = self.clock.monotonic()
             moment = threshold - low  # by then Foundry's clock surely reads `threshold`
-            if latest.server_time < turn and probes < PROBES:  # the turn is between turn - high and turn - low
-                probe = max(now, turn - high, latest.started + max(PROBE_STEP, (high - low) / (PROBES - probes)))
-                if probe < moment:
+            allowed = allowed or max(FEW_PROBES, min(PROBES, int(PROBE_BUSY / max(latency, 1e-6))))
+            if latest.server_time < turn and probes < allowed:  # the turn is between turn - high and turn - low
+                # What is left of the turn's window, shared among the probes left: evenly spaced probes.
+                left = turn - low - max(latest.started, turn - high)
+                step = max(PROBE_STEP, latency, left / (allowed - probes))
+                probe = max(now, turn - high, latest.started + step)
+                if probe < moment and high - low > step:  # else the bounds are as narrow as a probe would make them
                     moment, probes = probe, probes + 1
             if self.clock.wait(stop, max(0.0, moment - now)):
                 return latest
@@ -140,6 +172,7 @@ class Recent(Generic[T]):
             raise
         with self._cond:
             self.listings += 1
+            self._latency = ended - started
             for item in items:
                 group = self._groups.setdefault(self.key(item), {})
                 seen = group.get(item.id)
@@ -147,9 +180,7 @@ class Recent(Generic[T]):
                     group[item.id] = _Entry(item, started)
             clock = -math.inf
             if server_time is not None:
-                self._low = max(self._low, server_time - ended)
-                self._high = min(self._high, server_time + 1 - started)
-                clock = max(server_time, started + self._low)
+                clock = max(server_time, started + self.offset.tell(server_time, started, ended))
                 # Everything created `rescan` s before this listing began was in it: created_at is whole
                 # seconds, so c < ceil(t - rescan) means c < t - rescan.
                 self._horizon = max(self._horizon, math.ceil(clock - self.rescan))

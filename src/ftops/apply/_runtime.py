@@ -35,7 +35,7 @@ from ..plan import (
 )
 from ._clock import SYSTEM, Clock
 from ._guards import GuardWatch
-from ._recent import Recent, View
+from ._recent import Offset, Recent, View
 
 LiveT = TypeVar("LiveT", LiveJob, LiveFile)
 
@@ -138,11 +138,12 @@ class Runtime:
         # settle by: 1 s of resolution, 0.5 s to show), so a listing need not read again what an earlier
         # one, begun that long after, read.
         floor = int(self.plan.created_at) - CLOCK_SKEW_SECONDS
+        offset = Offset()  # one Foundry clock: the uploads' looks learn it for the jobs' (and back)
         self.recent_files = Recent(lambda since: self.client.recent_files(since), lambda f: f.filename, floor,
-                                   rescan=UPLOAD_SETTLE_SECONDS, clock=self.clock)
+                                   rescan=UPLOAD_SETTLE_SECONDS, clock=self.clock, offset=offset)
         self.recent_jobs = Recent(lambda since: self.client.recent_jobs(since),
                                   lambda j: content_key(j.metadata) or "", floor,
-                                  rescan=UPLOAD_SETTLE_SECONDS, clock=self.clock)
+                                  rescan=UPLOAD_SETTLE_SECONDS, clock=self.clock, offset=offset)
         self.settler = Settler(self)
         self.guards = GuardWatch(self.checked, self.client)
         for a in self.plan.actions:

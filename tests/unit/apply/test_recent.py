@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ftops.apply._recent import PROBES, Recent
+from ftops.apply._recent import FEW_PROBES, PROBES, Offset, Read, Recent
 from tests.unit.apply.fakes import FakeClock
 
 
@@ -164,7 +164,49 @@ def test_at_server_time_times_its_listings_to_learn_foundrys_clock_within_the_se
 
     r: Recent[Obj] = Recent(read, lambda o: o.name, 1900, rescan=1.5, clock=clock)
     view = r.at_server_time(2001.5, threading.Event())
-    # Not at the first Date of 2002 (half a second late), but within a quarter second (the probes' spacing) of
-    # 2001.5, which its Dates prove
-    assert view.clock >= 2001.5 and 2001.5 <= served[-1] <= 2001.75, served
+    # Not at the first Date of 2002 (half a second late), but within the probes' spacing (the second the turn
+    # may fall in, spread evenly over PROBES listings) of 2001.5, which its Dates prove
+    assert view.clock >= 2001.5 and 2001.5 <= served[-1] <= 2001.5 + 1 / 16 + 1e-9, served
     assert r.listings <= 1 + PROBES + 1
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.5, 0.93])
+def test_slow_listings_are_spaced_by_their_round_trips_not_by_the_number_of_probes(fraction: float) -> None:
+    clock = FakeClock(now=100.0)
+    offset = 2000 + fraction - 100.0
+    served: list[float] = []
+
+    def read(since: int) -> tuple[list[Obj], float | None]:
+        clock.advance(0.15)  # a listing against Azure: 150 ms
+        served.append(clock.monotonic() + offset)
+        return [], float(math.floor(served[-1]))
+
+    r: Recent[Obj] = Recent(read, lambda o: o.name, 1900, rescan=1.5, clock=clock)
+    view = r.at_server_time(2001.5, threading.Event())
+    # Within a probe's spacing (a quarter of the second) and a round trip of 2001.5
+    assert view.clock >= 2001.5 and served[-1] <= 2001.5 + 1 / FEW_PROBES + 0.15 + 1e-9, served
+    # Against listings this slow (Azure's), not PROBES of them in a second, but FEW_PROBES.
+    assert len([t for t in served if t < 2001.5]) <= 1 + FEW_PROBES, served
+
+
+def test_indexes_that_share_foundrys_clock_need_not_watch_it_turn_again() -> None:
+    clock = FakeClock(now=100.0)
+    offset = 2000.37 - 100.0
+    served: dict[str, list[float]] = {"files": [], "jobs": []}
+
+    def reader(kind: str) -> Read[Obj]:
+        def read(since: int) -> tuple[list[Obj], float | None]:
+            served[kind].append(clock.monotonic() + offset)
+            return [], float(math.floor(served[kind][-1]))
+        return read
+
+    shared = Offset()
+    files: Recent[Obj] = Recent(reader("files"), lambda o: o.name, 1900, rescan=1.5, clock=clock, offset=shared)
+    jobs: Recent[Obj] = Recent(reader("jobs"), lambda o: o.name, 1900, rescan=1.5, clock=clock, offset=shared)
+    files.at_server_time(2001.5, threading.Event())  # the uploads' wave watched the turn to 2001
+    clock.advance(0.5)  # Foundry's clock a little past 2002 at the jobs' first listing: 2003 is a second away
+    view = jobs.at_server_time(2003.5, threading.Event())  # a job created in 2002: its conclusive look
+    # One listing to read, then the files' bounds leave a window of 1/16 s for 2003 to come in (not a second):
+    # a probe or two narrow it, where alone the jobs' index would have spread up to 16 over the second.
+    assert jobs.listings <= 4 and 2003.5 <= served["jobs"][-1] <= 2003.5 + 1 / 16 + 1e-9, served["jobs"]
+    assert view.clock >= 2003.5
