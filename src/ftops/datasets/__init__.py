@@ -1,5 +1,6 @@
 """Datasets layer: stream, check, hash and count tokens of JSONL training files."""
 
+from ._ahead import start as scan_ahead
 from ._cache import HashCache
 from ._options import DatasetReport, LineProblem, ScanOptions
 from ._overlap import first_overlap
@@ -12,5 +13,5 @@ from ._tokens import get_encoding
 __all__ = [
     "FORMATS", "METHOD_FORMAT", "DatasetReport", "HashCache", "LineProblem", "RemoteHead", "ScanOptions",
     "UrlAuth", "UrlRefused", "etag_identity", "first_overlap", "get_encoding", "hash_file", "head_url",
-    "infer_format", "scan_file", "scan_stream", "scan_url",
+    "infer_format", "scan_ahead", "scan_file", "scan_stream", "scan_url",
 ]

@@ -103,6 +103,11 @@ class HashCache:
             return None
         return valid_report(entry.get("report"), stat[0])
 
+    def holds(self, path: Path, stat: list[int]) -> bool:
+        """Whether an entry for `path` at exactly this stat (`stat_key`) exists, for whatever scan options."""
+        entry = self._entries.get(str(path))
+        return type(entry) is dict and entry.get("stat") == stat
+
     def scan(self, path: Path, opts: ScanOptions) -> DatasetReport:
         key = str(path)
         try:

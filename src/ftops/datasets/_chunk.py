@@ -29,6 +29,12 @@ class ChunkJob:
     opts: ScanOptions
     mismatch: LineProblem | None = None  # the first record's format mismatch, if it is in this range
 
+    def same_work(self, other: ChunkJob) -> bool:
+        """Whether checking `other` reads and checks exactly what checking this job does (same file, range,
+        format and record checks), so either's result serves both."""
+        return (self.identity == other.identity and self.chunk == other.chunk and self.fmt == other.fmt
+                and self.mismatch == other.mismatch and self.opts.record_checks() == other.opts.record_checks())
+
 
 @dataclass
 class ChunkResult:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import orjson
 
+from . import _ahead
 from ._chunk import ChunkJob, ChunkResult, mismatch_problem, scan_chunk
 from ._lines import BLOCK, Chunk, cut, iter_lines, open_regular, pread
 from ._options import BOM, MAX_PROBLEMS, DatasetReport, LineProblem, ScanOptions
@@ -48,12 +49,12 @@ def hash_file(path: Path) -> str:
     """sha256 of a file's bytes, read in large blocks."""
     fd, st = open_regular(str(path))
     try:
-        return _hash_fd(fd, st.st_size)
+        return hash_fd(fd, st.st_size)
     finally:
         os.close(fd)
 
 
-def _hash_fd(fd: int, size: int) -> str:
+def hash_fd(fd: int, size: int) -> str:
     h = hashlib.sha256()
     pos = 0
     while pos < size:
@@ -74,7 +75,7 @@ class _HashThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._digest = _hash_fd(self._fd, self._size)
+            self._digest = hash_fd(self._fd, self._size)
         except OSError as e:
             self._error = e
 
@@ -105,7 +106,7 @@ def scan_file(path: Path, opts: ScanOptions, *, workers: int | None = None,
         if st.st_size > opts.max_file_bytes:
             return _unread(st.st_size, opts, f"file is {st.st_size / 2**20:.1f} MiB; Foundry accepts at most "
                                              f"{opts.max_file_bytes / 2**20:.0f} MiB per file (not read)")
-        return _scan_open(str(path), fd, (st.st_dev, st.st_ino), st.st_size, opts, workers, pieces)
+        return _scan_open(str(path), fd, st, opts, workers, pieces)
     except OSError as e:  # the file vanished, was replaced or became unreadable while being read
         return _unread(st.st_size, opts, f"cannot read the file: {e.strerror or e}")
     except BrokenExecutor:  # a BrokenProcessPool (its module loads with the first pool: plan needs none)
@@ -115,13 +116,13 @@ def scan_file(path: Path, opts: ScanOptions, *, workers: int | None = None,
 
 
 def _start_method() -> str:
-    import multiprocessing  # here, not at import: a command that scans no file in workers never loads it
+    """fork where the process runs one thread and the platform forks (the multiprocessing start methods
+    include fork exactly where `os.fork` exists), else spawn. Not multiprocessing's own list: a scan that
+    takes a file read ahead (`_ahead`) then never loads multiprocessing."""
+    return "fork" if threading.active_count() == 1 and hasattr(os, "fork") else "spawn"
 
-    single = threading.active_count() == 1
-    return "fork" if single and "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
-
-def _worker_count(size: int, opts: ScanOptions, method: str) -> int:
+def worker_count(size: int, opts: ScanOptions, method: str) -> int:
     if size < _PARALLEL_MIN[(method, opts.count_tokens)]:
         return 1
     try:
@@ -131,20 +132,15 @@ def _worker_count(size: int, opts: ScanOptions, method: str) -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
-def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: ScanOptions,
-               workers: int | None, pieces: int | None) -> DatasetReport:
+def _scan_open(path: str, fd: int, st: os.stat_result, opts: ScanOptions, workers: int | None,
+               pieces: int | None) -> DatasetReport:
     method = _start_method()
-    n = workers if workers is not None else _worker_count(size, opts, method)
-    if pieces is None:
-        chunk = TOKEN_CHUNK_BYTES if opts.count_tokens else CHUNK_BYTES
-        pieces = 1 if n == 1 else max(2 * n, -(-size // chunk))
-    chunks = cut(fd, size, pieces) or [Chunk(0, 0)]
-    bom = pread(fd, 3, 0) == BOM
-    fmt, mismatch, at = _probe(fd, size, opts, bom)
-    jobs = [ChunkJob(path, identity, c, fmt or "chat", opts,
-                     _relative(fd, mismatch, c) if mismatch is not None and c.start <= at < c.end else None)
-            for c in chunks]
-    hasher = _HashThread(fd, size)
+    n = workers if workers is not None else worker_count(st.st_size, opts, method)
+    jobs, bom, fmt = plan_jobs(path, fd, st, opts, n, pieces)
+    ahead = _ahead.take(st, jobs) if workers is None and pieces is None else None
+    if ahead is not None:  # the same ranges, checked the same way, of the same file, unchanged: scanned ahead
+        return merge_results(*ahead, st.st_size, bom, fmt, opts)
+    hasher = _HashThread(fd, st.st_size)
     try:
         results = _in_workers(jobs, n, method, opts, hasher) if n > 1 else None
         if results is None:
@@ -154,7 +150,24 @@ def _scan_open(path: str, fd: int, identity: tuple[int, int], size: int, opts: S
     finally:
         if hasher.is_alive():
             hasher.join()  # it reads `fd`, which the caller closes once this returns
-    return merge_results(results, digest, size, bom, fmt, opts)
+    return merge_results(results, digest, st.st_size, bom, fmt, opts)
+
+
+def plan_jobs(path: str, fd: int, st: os.stat_result, opts: ScanOptions, n: int,
+              pieces: int | None = None) -> tuple[list[ChunkJob], bool, str | None]:
+    """The ranges a scan by `n` processes checks (`pieces` of them, default by size), whether the file starts
+    with a BOM, and its format (`_probe`): decided from the file's head, the same in every process."""
+    size = st.st_size
+    if pieces is None:
+        chunk = TOKEN_CHUNK_BYTES if opts.count_tokens else CHUNK_BYTES
+        pieces = 1 if n == 1 else max(2 * n, -(-size // chunk))
+    chunks = cut(fd, size, pieces) or [Chunk(0, 0)]
+    bom = pread(fd, 3, 0) == BOM
+    fmt, mismatch, at = _probe(fd, size, opts, bom)
+    jobs = [ChunkJob(path, (st.st_dev, st.st_ino), c, fmt or "chat", opts,
+                     _relative(fd, mismatch, c) if mismatch is not None and c.start <= at < c.end else None)
+            for c in chunks]
+    return jobs, bom, fmt
 
 
 def _in_workers(jobs: list[ChunkJob], n: int, method: str, opts: ScanOptions,

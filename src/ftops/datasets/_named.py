@@ -1,0 +1,74 @@
+"""The data files a spec directory names, found without the spec models: what `_ahead` scans ahead.
+
+Found the way the spec loader finds them (`spec._project`: the project root is the nearest directory holding
+`.git` from the spec directory up, else its parent; the spec files are the *.yaml and *.yml under it, dot
+directories skipped, each resolved inside the root and at most 1 MiB; a Dataset's `spec.path` is relative to
+its spec file and must resolve to a regular file inside the root), read by the same bounded YAML loader. No
+document is validated: the list is a guess, which the scan checks before it uses anything read ahead
+(`_ahead.take`); a spec the loader refuses costs only the time spent reading ahead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from .._yaml import Document, YamlError, load_documents
+
+MAX_SPEC_BYTES = 1 << 20  # the spec loader's bounds (spec._project): what it refuses is not read here either
+MAX_SPEC_FILES = 2_000
+_ERRORS = (OSError, RuntimeError, ValueError, YamlError)  # unreadable, a symlink loop, not UTF-8, not YAML
+
+
+def project_root(spec_dir: Path) -> Path:
+    """`spec.find_root`: the nearest directory holding `.git` from `spec_dir` up, else its parent."""
+    sdir = spec_dir.resolve()
+    for d in (sdir, *sdir.parents):
+        if (d / ".git").exists():
+            return d
+    return sdir.parent
+
+
+def named_files(spec_dir: Path) -> tuple[Path, list[Path]]:
+    """(the project root, the resolved files that Dataset documents under `spec_dir` name by path)."""
+    root = project_root(spec_dir)
+    found: list[Path] = []
+    for file in _spec_files(spec_dir):
+        try:
+            real = file.resolve()
+            if not real.is_relative_to(root):
+                continue
+            for doc in _documents(real):
+                target = _dataset_file(doc, real.parent)
+                if target is not None and target.is_relative_to(root) and target.is_file() and target not in found:
+                    found.append(target)
+        except _ERRORS:
+            continue
+    return root, found
+
+
+def _spec_files(spec_dir: Path) -> list[Path]:
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(spec_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(Path(dirpath) / f for f in filenames if f.endswith((".yaml", ".yml")))
+        if len(found) > MAX_SPEC_FILES:
+            return []
+    return sorted(found)
+
+
+def _documents(real: Path) -> Iterator[Document]:
+    with real.open("rb") as f:
+        data = f.read(MAX_SPEC_BYTES + 1)
+    if len(data) <= MAX_SPEC_BYTES:
+        yield from load_documents(data.decode("utf-8-sig"), str(real))
+
+
+def _dataset_file(doc: Document, base: Path) -> Path | None:
+    data = doc.data
+    spec = data.get("spec") if isinstance(data, dict) and data.get("kind") == "Dataset" else None
+    path = spec.get("path") if isinstance(spec, dict) else None
+    if not isinstance(path, str) or not path or "\0" in path:
+        return None
+    return (base / path).resolve()
