@@ -7,6 +7,7 @@ in the process afterwards (tests, `ftops.cli.main([...])`): it raises SystemExit
 
 from __future__ import annotations
 
+import sys
 from typing import NoReturn
 
 from ._startup import exit_code, leave, loading
@@ -20,7 +21,11 @@ def main(args: list[str] | None = None) -> None:
 
 
 def run() -> NoReturn:
-    """The console script: `main`, then leave fast."""
+    """The console script: `main`, then leave fast. What a command can begin before the command line loads
+    starts first (`_ahead`: validate's data files)."""
+    from . import _ahead
+
+    _ahead.start(sys.argv[1:])
     try:
         main()
     except SystemExit as e:
