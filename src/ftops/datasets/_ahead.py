@@ -11,7 +11,7 @@ results go to the parent as one message.
 
 Nothing read ahead is trusted: `take` hands a file's results to its scan only for the same file unchanged (the
 whole stat the hash cache keys on: size, mtime, ctime, inode, device, taken before the lead read a byte) cut
-into the same ranges and checked the same way (`ChunkJob.same_work`); a guess that missed (other options, a
+into the same ranges and checked the same way (`ChunkJob.serves`); a guess that missed (other options, a
 file the specs do not name after all) or a lead or worker that failed leaves the scan to read the file as
 usual. The lead and its workers form a process group of their own, killed when the command ends without
 taking their results (a spec error, say). Only processes with `os.fork` read ahead.
@@ -34,9 +34,11 @@ from ._chunk import ChunkJob, ChunkResult, scan_chunk
 from ._lines import open_regular
 from ._options import ScanOptions
 
-# The options guessed for a file read ahead: `--no-tokens`, and the format the file's first record has; a job
-# or model that needs other record checks (a format the data does not have, no vision) takes nothing from it.
-GUESS = ScanOptions()
+# The options guessed for a file read ahead: `--no-tokens`, the format the file's first record has, and no
+# vision (most models' catalog entry), whose result also serves a model with vision where no line is over the
+# limit and no record holds an image (`ChunkResult.vision_free`). A job that needs other record checks (a
+# format the data does not have) takes nothing from it.
+GUESS = ScanOptions(vision=False)
 _log = logging.getLogger("ftops.datasets")
 _LEN = struct.Struct("<Q")  # each message: its length, then its pickle
 _MAX_PIECES = 255  # ranges are handed to workers as one byte each
@@ -142,7 +144,7 @@ def take(st: os.stat_result, jobs: list[ChunkJob]) -> tuple[list[ChunkResult], s
     if ahead is None:
         return None
     if (ahead.results is None or ahead.stat != stat_key(st) or len(ahead.jobs) != len(jobs)
-            or not all(a.same_work(b) for a, b in zip(ahead.jobs, jobs, strict=True))):
+            or not all(a.serves(r, b) for a, r, b in zip(ahead.jobs, ahead.results, jobs, strict=True))):
         _log.debug("read ahead, not taken (changed, or checked otherwise): %s", jobs[0].path)
         return None
     _log.debug("read ahead, taken: %s", jobs[0].path)

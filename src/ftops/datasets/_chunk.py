@@ -29,11 +29,12 @@ class ChunkJob:
     opts: ScanOptions
     mismatch: LineProblem | None = None  # the first record's format mismatch, if it is in this range
 
-    def same_work(self, other: ChunkJob) -> bool:
-        """Whether checking `other` reads and checks exactly what checking this job does (same file, range,
-        format and record checks), so either's result serves both."""
+    def serves(self, result: ChunkResult, other: ChunkJob) -> bool:
+        """Whether `result`, this job's, is what checking `other` gives: the same file, range, format and record
+        checks, and vision the same or of no consequence in the range (`ChunkResult.vision_free`)."""
         return (self.identity == other.identity and self.chunk == other.chunk and self.fmt == other.fmt
-                and self.mismatch == other.mismatch and self.opts.record_checks() == other.opts.record_checks())
+                and self.mismatch == other.mismatch and self.opts.record_checks() == other.opts.record_checks()
+                and (self.opts.vision == other.opts.vision or result.vision_free))
 
 
 @dataclass
@@ -42,6 +43,9 @@ class ChunkResult:
     stats: Stats
     problems: list[LineProblem] = field(default_factory=list)  # in line order, at most MAX_PROBLEMS
     omitted: int = 0
+    # No line over the limit and no image part: the range checks the same with and without vision (the line
+    # limit and image parts are all that vision changes), so this result serves either (`_ahead`).
+    vision_free: bool = True
 
 
 class Problems:
@@ -118,10 +122,12 @@ def check_lines(lines: Iterable[memoryview | bytes | int], checker: Checker, pro
     check_fast, decode = checker.check_fast, fast_chat_decoder.decode
     mismatch_line = mismatch.line if mismatch is not None else -1
     misses = 0
+    vision_free = True
     for raw in lines:
         lineno += 1
         if type(raw) is int:
             problems.add(lineno, too_long(raw, limit))
+            vision_free = False
             continue
         assert not isinstance(raw, int)
         if lineno == 1 and first and raw[:3] == BOM:
@@ -142,7 +148,7 @@ def check_lines(lines: Iterable[memoryview | bytes | int], checker: Checker, pro
         _check_line(bytes(raw), lineno, checker, problems)
     stats = checker.finish()
     items, omitted = problems.done()
-    return ChunkResult(lineno, stats, items, omitted)
+    return ChunkResult(lineno, stats, items, omitted, vision_free and not checker.saw_image)
 
 
 def parse_line(raw: bytes, lineno: int, problems: Problems) -> tuple[bool, Any]:

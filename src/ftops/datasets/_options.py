@@ -38,12 +38,12 @@ class ScanOptions:
         return orjson.dumps(self.__dict__, option=orjson.OPT_SORT_KEYS).decode()
 
     def record_checks(self) -> tuple[object, ...]:
-        """What decides how a range's records are checked (`_chunk.scan_chunk`): two options equal here check
-        every record the same way. The format is the job's; the example counts and the file size are the
-        whole file's, judged once the ranges are merged."""
+        """What decides how a range's records are checked (`_chunk.scan_chunk`), but vision: two options equal
+        here and in `vision` check every record the same way. The format is the job's; the example counts and
+        the file size are the whole file's, judged once the ranges are merged."""
         counting = self.count_tokens
-        return (self.vision, counting, self.encoding if counting else "", self.max_example_tokens if counting else None,
-                self.max_line_bytes())
+        return (counting, self.encoding if counting else "", self.max_example_tokens if counting else None,
+                self.max_line_bytes() - (INLINE_IMAGE_BYTES if self.vision else 0))
 
     def max_line_bytes(self) -> int:
         text = (self.max_example_tokens or DEFAULT_EXAMPLE_TOKENS) * BYTES_PER_TOKEN

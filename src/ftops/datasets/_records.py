@@ -78,6 +78,8 @@ class Checker:
         self._turns: list[tuple[str, bool, str]] = []
         self._encode: Callable[[str], list[int]] | None = None
         self._prompt_tokens: dict[str, int] = {}
+        # An image_url part was met: the only record a model without vision checks otherwise (`_ahead`).
+        self.saw_image = False
         self._check_record = {"chat": self._chat, "preference": self._preference,
                               "reinforcement": self._reinforcement}[fmt]
         if opts.count_tokens:
@@ -272,6 +274,7 @@ class Checker:
                 if ptype == "text" and isinstance(part.get("text"), str):
                     parts.append(part["text"])
                 elif ptype == "image_url":
+                    self.saw_image = True
                     if not self.opts.vision:
                         self.report(line, f"{where}.content[{j}]: image_url needs a model with vision "
                                           "fine-tuning (gpt-4o, gpt-4.1)")
