@@ -136,9 +136,10 @@ def take(st: os.stat_result, jobs: list[ChunkJob]) -> tuple[list[ChunkResult], s
     if lead.planned is None:
         planned = lead.receive()
         lead.planned = planned if isinstance(planned, set) else set()
-    while identity in lead.planned and identity not in lead.sent and not lead.ended:
+    while identity in lead.planned and not lead.ended:  # each file's message comes once
         message = lead.receive()
         if isinstance(message, Ahead):
+            lead.planned.discard(message.identity)
             lead.sent[message.identity] = message
     ahead = lead.sent.pop(identity, None)
     if ahead is None:
