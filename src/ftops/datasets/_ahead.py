@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._chunk import ChunkJob, ChunkResult, scan_chunk
-from ._lines import open_regular
+from ._lines import BLOCK, open_regular
 from ._options import ScanOptions
 
 # The options guessed for a file read ahead: `--no-tokens`, the format the file's first record has, and no
@@ -206,14 +206,21 @@ def _scan_one(path: str, fd: int, st: os.stat_result, out: int) -> Ahead:
 
 
 def _hash_mapped(fd: int, size: int) -> str:
-    """sha256 of the file through a mapping of it: the bytes are hashed where the page cache holds them, not
-    copied first (0.02 to 0.03 s less CPU on 200 MB). Only here: a file truncated while mapped ends the process
-    that reads it (SIGBUS), which for the lead only means that the scan reads the file itself."""
+    """sha256 of the file through mappings of it, a block at a time: the bytes are hashed where the page cache
+    holds them, not copied first (0.015 to 0.02 s less CPU on 200 MB), and at most a block is mapped (the
+    process's memory stays a block, as reading it would). Only here: a file truncated while mapped ends the
+    process that reads it (SIGBUS), which for the lead only means that the scan reads the file itself."""
     import hashlib
     import mmap
 
-    with mmap.mmap(fd, size, prot=mmap.PROT_READ) as mapped:
-        return hashlib.sha256(mapped).hexdigest()
+    h = hashlib.sha256()
+    pos = 0
+    while pos < size:
+        n = min(BLOCK, size - pos)  # a multiple of the page size, so each offset is one
+        with mmap.mmap(fd, n, prot=mmap.PROT_READ, offset=pos) as mapped:
+            h.update(mapped)
+        pos += n
+    return h.hexdigest()
 
 
 def _fork_worker(jobs: list[ChunkJob], queue: int, lead_out: int) -> tuple[int, int]:
