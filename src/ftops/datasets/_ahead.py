@@ -14,7 +14,8 @@ whole stat the hash cache keys on: size, mtime, ctime, inode, device, taken befo
 into the same ranges and checked the same way (`ChunkJob.serves`); a guess that missed (other options, a
 file the specs do not name after all) or a lead or worker that failed leaves the scan to read the file as
 usual. The lead and its workers form a process group of their own, killed when the command ends without
-taking their results (a spec error, say). Only processes with `os.fork` read ahead.
+taking their results (a spec error, say); a command killed outright leaves them to finish their bounded work,
+holding none of its standard streams. Only processes with `os.fork` read ahead.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ def start(spec_dir: Path) -> None:
         try:
             os.close(r)
             os.setpgid(0, 0)
+            _detach()
             _scan_all(spec_dir, w)
             code = 0
         finally:
@@ -122,6 +124,15 @@ def start(spec_dir: Path) -> None:
         os.setpgid(pid, pid)
     _lead = _Lead(pid, r)
     atexit.register(_lead.stop)
+
+
+def _detach() -> None:
+    """Hold none of the parent's standard streams: a reader of the command's output (a pipe, a CI log) sees it
+    end when the command ends, even if the lead were left running (a parent killed by SIGKILL)."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
 
 
 def take(st: os.stat_result, jobs: list[ChunkJob]) -> tuple[list[ChunkResult], str] | None:
