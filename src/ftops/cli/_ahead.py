@@ -14,7 +14,7 @@ from pathlib import Path
 _VALUE_FLAGS = frozenset({"--format", "-f", "--foundry"})  # validate's flags that take a value
 
 
-def validate_dir(args: list[str]) -> Path | None:
+def read_ahead_dir(args: list[str]) -> Path | None:
     """The spec directory of a `validate ... --no-tokens` command line, else None (nothing to start)."""
     if not args or args[0] != "validate":
         return None
@@ -38,7 +38,7 @@ def validate_dir(args: list[str]) -> Path | None:
 
 def start(args: list[str]) -> None:
     """Start what the command line `args` can begin early (see the module's docstring)."""
-    spec_dir = validate_dir(args)
+    spec_dir = read_ahead_dir(args)
     if spec_dir is not None and spec_dir.is_dir():
         from ..datasets import scan_ahead
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ftops.cli._ahead import validate_dir
+from ftops.cli._ahead import read_ahead_dir
 from tests.conftest import BASE_SPEC, FOUNDRY, MakeProject, chat_line
 
 TAKEN = "read ahead, taken:"
@@ -133,4 +133,4 @@ def test_a_spec_error_ends_the_command_as_before(make_project: MakeProject) -> N
     ([], None),
 ])
 def test_only_validate_without_tokens_reads_ahead(args: list[str], spec_dir: str | None) -> None:
-    assert validate_dir(args) == (Path(spec_dir) if spec_dir is not None else None)
+    assert read_ahead_dir(args) == (Path(spec_dir) if spec_dir is not None else None)
