@@ -134,3 +134,9 @@ def test_a_spec_error_ends_the_command_as_before(make_project: MakeProject) -> N
 ])
 def test_only_validate_without_tokens_reads_ahead(args: list[str], spec_dir: str | None) -> None:
     assert read_ahead_dir(args) == (Path(spec_dir) if spec_dir is not None else None)
+
+
+def test_a_file_below_the_worker_size_is_not_read_ahead(make_project: MakeProject) -> None:
+    root = make_project()  # 60 and 12 examples: checked in-process, where reading ahead saves nothing
+    err = same_report(root)
+    assert "read ahead" not in err
