@@ -47,8 +47,8 @@ def peak_rss_mb(pid: int) -> float:
 
 def client(conn: dict[str, str]) -> openai.OpenAI:
     return openai.OpenAI(base_url=conn["endpoint"], api_key=conn["api_key"], max_retries=0,
-                         http_client=httpx.Client(verify=ssl.create_default_context(cafile=conn["ca_cert"]),
-                                                  timeout=600))
+                         http_client=openai.DefaultHttpxClient(
+                             verify=ssl.create_default_context(cafile=conn["ca_cert"]), timeout=600))
 
 
 def make_jsonl(path: Path, size_mb: int) -> None:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from ftops.foundry import (  # noqa: E402
     Criterion,
+    DeploymentWrite,
     EvalsClient,
     EvalScores,
     FoundryClient,
@@ -130,10 +131,10 @@ def run(c: FoundryClient, tmp: Path, args: argparse.Namespace) -> None:
 
     t1, calls1 = time.perf_counter(), c.api_calls
     assert old.fine_tuned_model
-    c.put_deployment("prod", old.fine_tuned_model, "GlobalStandard", 1, {})
+    c.put_deployment("prod", DeploymentWrite(old.fine_tuned_model, "GlobalStandard", 1, {}))
     names: dict[str, tuple[str, float | None]] = {"prod": (old.fine_tuned_model, None)}
     for n, cp in enumerate(checkpoints):  # Foundry allows one deployment write at a time
-        c.put_deployment(f"canary-{n}", cp.id, "Developer", 1, {})
+        c.put_deployment(f"canary-{n}", DeploymentWrite(cp.id, "Developer", 1, {}))
         names[f"canary-{n}"] = (cp.id, cp.loss)
     rows.append(("deploy baseline + 3 canaries", f"{time.perf_counter() - t1:.2f} s, {c.api_calls - calls1} calls"))
 

@@ -50,7 +50,8 @@ def generate(path: Path, size_mb: int) -> None:
     written = 0
     with open(path, "w", encoding="utf-8") as f:
         while written < target:
-            turns = [{"role": "system", "content": "Clippy is a factual chatbot that is also sarcastic."}]
+            turns: list[dict[str, object]] = [{"role": "system",
+                                               "content": "Clippy is a factual chatbot that is also sarcastic."}]
             for _ in range(rng.randint(1, 3)):
                 turns.append({"role": "user", "content": " ".join(rng.choices(WORDS, k=rng.randint(8, 40))) + "?"})
                 turns.append({"role": "assistant", "content": " ".join(rng.choices(WORDS, k=rng.randint(20, 120))),
