@@ -64,6 +64,13 @@ class Ctx:
         """Monthly hosting of live deployments no spec describes (orphans, canaries, other projects')."""
         return LivePrices(self.checked.catalog, self.live.snapshot)
 
+    @cached_property
+    def followed(self) -> frozenset[str]:
+        """The Deployments some Deployment of the directory (in any account) follows, by name: asked once per
+        deployment, so a set, not a scan of every Deployment each time (1,000 Deployments: 1,000,000 checks)."""
+        return frozenset(d.spec.follows.deployment for d in self.checked.project.every_deployment.values()
+                         if d.spec.follows is not None)
+
     def add(self, action: Action) -> Action:
         self.actions.append(action)
         return action

@@ -131,7 +131,7 @@ def _resolve(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, live: LiveDe
     s = dep.spec
     if live is not None and live.tags.get(ident.TAG_JOB) == job.id and \
             live.tags.get(ident.META_HASH) == deployment_hash(s) and live.tags.get(ident.TAG_MODEL) == live.model \
-            and live.model and not _followed(ctx, dep.name):
+            and live.model and dep.name not in ctx.followed:
         # ftops resolved this job's checkpoint when it rolled it out; a finished job's checkpoints do
         # not change, so a no-op plan needs no checkpoint call per deployment. Not for a stage another
         # Deployment follows: anyone who may write its tags could name a checkpoint ftops never picked, and
@@ -142,12 +142,6 @@ def _resolve(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, live: LiveDe
     if checkpoints is None:
         return None
     return resolve_model(job, checkpoints, pick, _served_loss(live))
-
-
-def _followed(ctx: Ctx, name: str) -> bool:
-    """Whether some Deployment of the directory (in any account) follows Deployment `name`."""
-    return any(d.spec.follows is not None and d.spec.follows.deployment == name
-               for d in ctx.checked.project.every_deployment.values())
 
 
 def _plan_rollout(ctx: Ctx, dep: Resource[DeploymentSpec], job: LiveJob, state: JobState,
