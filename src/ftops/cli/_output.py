@@ -43,6 +43,26 @@ out = Console(file=cast(IO[str], _Stdout()), highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# The widest a table is printed when standard output is not a terminal (a CI log, a file, a pipe).
+MAX_PIPED_WIDTH = 240
+
+
+def print_table(table: Any) -> None:
+    """A rich table (or any renderable) on stdout: as wide as the terminal on a terminal; elsewhere, where rich
+    would assume 80 columns and fold every id and model name over several lines (a CI log, `ftops status >
+    file`), as wide as its cells need, up to MAX_PIPED_WIDTH."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    natural = out.measure(table, options=out.options.update_width(MAX_PIPED_WIDTH)).maximum
+    previous = out.width  # print's own `width` is capped at the console's: widen the console meanwhile
+    out.width = max(previous, min(natural, MAX_PIPED_WIDTH))
+    try:
+        out.print(table)
+    finally:
+        out.width = previous
+
+
 def is_tty() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 

@@ -17,7 +17,7 @@ import typer
 
 from ... import EXIT_CHANGES, ApplyFailed, FoundryNotChosen, StalePlanError, UsageError
 from .._options import FOUNDRIES, chosen
-from .._output import confirm, err, out
+from .._output import confirm, err, out, print_table
 
 if TYPE_CHECKING:
     from ... import FtopsError
@@ -250,7 +250,7 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: list[str] | None
             out.print(accounts.status_markdown(plans, chains), markup=False)
         else:
             for part in accounts.status_text(plans, chains):
-                out.print(part)
+                print_table(part)
         return
     plan, live = plans[0].plan, plans[0].live
     rows = status_rows(plan, live.snapshot)
@@ -261,7 +261,7 @@ def status(spec_dir: Path = DIR, fmt: Format = FORMAT, foundry: list[str] | None
         out.print(render.status_markdown(rows) + ("\n\n" + render.verdicts_markdown(found) if found else ""),
                   markup=False)
     else:
-        out.print(render.status_table(rows))
+        print_table(render.status_table(rows))
 
 
 def _read_only_plans(spec_dir: Path, names: list[str]) -> tuple[Project, list[PlannedAccount]]:
