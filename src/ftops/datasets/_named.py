@@ -1,6 +1,6 @@
 """The data files a spec directory names, found without the spec models: what `_ahead` scans ahead.
 
-Found the way the spec loader finds them (`spec._project`: the project root is the nearest directory holding
+Found the way the spec loader finds them (`ftops._spec_files`, which both use: the project root is the nearest directory holding
 `.git` from the spec directory up, else its parent; the spec files are the *.yaml and *.yml under it, dot
 directories skipped, each resolved inside the root and at most 1 MiB; a Dataset's `spec.path` is relative to
 its spec file and must resolve to a regular file inside the root), read by the same bounded YAML loader. No
@@ -10,29 +10,18 @@ document is validated: the list is a guess, which the scan checks before it uses
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from .._spec_files import MAX_SPEC_BYTES, MAX_SPEC_FILES, find_root, spec_files
 from .._yaml import Document, YamlError, load_documents
 
-MAX_SPEC_BYTES = 1 << 20  # the spec loader's bounds (spec._project): what it refuses is not read here either
-MAX_SPEC_FILES = 2_000
 _ERRORS = (OSError, RuntimeError, ValueError, YamlError)  # unreadable, a symlink loop, not UTF-8, not YAML
-
-
-def project_root(spec_dir: Path) -> Path:
-    """`spec.find_root`: the nearest directory holding `.git` from `spec_dir` up, else its parent."""
-    sdir = spec_dir.resolve()
-    for d in (sdir, *sdir.parents):
-        if (d / ".git").exists():
-            return d
-    return sdir.parent
 
 
 def named_files(spec_dir: Path) -> tuple[Path, list[Path]]:
     """(the project root, the resolved files that Dataset documents under `spec_dir` name by path)."""
-    root = project_root(spec_dir)
+    root = find_root(spec_dir)
     found: list[Path] = []
     for file in _spec_files(spec_dir):
         try:
@@ -49,13 +38,9 @@ def named_files(spec_dir: Path) -> tuple[Path, list[Path]]:
 
 
 def _spec_files(spec_dir: Path) -> list[Path]:
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(spec_dir):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(Path(dirpath) / f for f in filenames if f.endswith((".yaml", ".yml")))
-        if len(found) > MAX_SPEC_FILES:
-            return []
-    return sorted(found)
+    """The loader's spec files; none when there are more than it reads (it refuses the directory)."""
+    found = spec_files(spec_dir)
+    return found if len(found) <= MAX_SPEC_FILES else []
 
 
 def _documents(real: Path) -> Iterator[Document]:

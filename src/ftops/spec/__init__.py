@@ -1,5 +1,6 @@
 """Spec layer: load YAML spec documents into a checked Project. Imports nothing above it."""
 
+from .._spec_files import find_root, spec_files
 from ._documents import (
     SPEC_KINDS,
     DatasetAdoption,
@@ -47,10 +48,8 @@ from ._project import (
     Resource,
     UnresolvedEnv,
     expand_env,
-    find_root,
     load_project,
     require_connection,
-    spec_files,
 )
 from ._promotion import FollowRef, followed, source_job, source_job_name
 from ._rai_policy import ContentFilter, CustomBlocklist, RaiPolicySpec

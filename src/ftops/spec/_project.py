@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from .._exceptions import FtopsError, Problem, ValidationFailed
+from .._spec_files import MAX_SPEC_BYTES, MAX_SPEC_FILES, find_root, spec_files
 from .._urls import literal_sas
 from ._documents import (
     SPEC_KINDS,
@@ -47,8 +48,6 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # any other variable of the runner, such as a CI secret.
 ENV_FIELDS = ("endpoint", "subscription", "resourceGroup", "account", "armEndpoint", "resourceId")
 ENV_PREFIXES = ("FTOPS_", "AZURE_")
-MAX_SPEC_BYTES = 1 << 20  # one spec file; specs are small, a bigger file is a mistake or an attack
-MAX_SPEC_FILES = 2_000
 
 
 @dataclass(frozen=True)
@@ -305,28 +304,6 @@ def require_connection(project: Project) -> None:
     also = f" (and {more} more: {', '.join(u.variable for u in project.unresolved_env[1:])})" if more else ""
     raise FtopsError(f"environment variable {first.variable} is not set (spec.{first.field}){also}",
                      path=first.path, line=first.line)
-
-
-def find_root(spec_dir: str | Path) -> Path:
-    """The project root: the nearest directory holding `.git`, from the spec directory upward (the
-    repository the specs live in), else the spec directory's parent. Never the current directory:
-    where ftops runs from must not change what a dataset path may reach or where local state lives."""
-    sdir = Path(spec_dir).resolve()
-    for d in (sdir, *sdir.parents):
-        if (d / ".git").exists():
-            return d
-    return sdir.parent
-
-
-def spec_files(spec_dir: Path) -> list[Path]:
-    """The spec files under `spec_dir` (symlinked directories are not followed), sorted."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(spec_dir):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(Path(dirpath) / f for f in filenames if f.endswith((".yaml", ".yml")))
-        if len(found) > MAX_SPEC_FILES:
-            break
-    return sorted(p for p in found if p.is_file())
 
 
 def load_project(spec_dir: str | Path, root: str | Path | None = None) -> Project:
