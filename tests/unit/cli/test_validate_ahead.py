@@ -140,3 +140,18 @@ def test_a_file_below_the_worker_size_is_not_read_ahead(make_project: MakeProjec
     root = make_project()  # 60 and 12 examples: checked in-process, where reading ahead saves nothing
     err = same_report(root)
     assert "read ahead" not in err
+
+
+# Ctrl-C while the lead forks (the terminal's SIGINT landing in fork's handlers): an at-fork handler that sends
+# it in the parent right after the fork, where it once was raised inside logging's own handler and lost ("Exception
+# ignored"): the command then ran to the end as if no Ctrl-C had come.
+CTRL_C_AT_FORK = ("import os, signal, sys; sys.argv[0] = 'ftops'; "
+                  "os.register_at_fork(after_in_parent=lambda: os.kill(os.getpid(), signal.SIGINT)); "
+                  "from ftops.cli import run; run()")
+
+
+def test_ctrl_c_while_the_lead_forks_ends_the_command_as_ctrl_c_does(make_project: MakeProject) -> None:
+    root = make_project(files={"specs/data/train.jsonl": big_dataset()})
+    r = validate(root, CTRL_C_AT_FORK)
+    assert (r.returncode, r.stdout) == (130, "")
+    assert r.stderr == "interrupted: nothing half-done is left that the next apply cannot finish\n"
