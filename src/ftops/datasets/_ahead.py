@@ -101,7 +101,7 @@ def start(spec_dir: Path) -> None:
     if _lead is not None or not hasattr(os, "fork") or threading.active_count() > 1 or _cores() < 2:
         return  # forking a threaded process can copy a lock another thread holds (as `_scan` decides)
     try:
-        r, w = os.pipe()
+        r, w = _pipe()
     except OSError:
         return
     # Ctrl-C waits until the lead is forked and registered: raised in fork's handlers (logging's), it would be
@@ -124,6 +124,27 @@ def start(spec_dir: Path) -> None:
     finally:
         if blocked:  # a Ctrl-C that came meanwhile is raised now, in the parent, which stops the lead at exit
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _pipe() -> tuple[int, int]:
+    """A pipe whose ends are above descriptor 2: a command started with a standard stream closed would give them
+    0 to 2, where the lead puts /dev/null (`_detach`): its messages would go there, and the parent wait for the
+    lead's end to read each file again."""
+    r, w = os.pipe()
+    if r > 2 and w > 2:
+        return r, w
+    import fcntl
+
+    try:
+        high_r = fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 3)
+        try:
+            return high_r, fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 3)
+        except OSError:
+            os.close(high_r)
+            raise
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 def _be_the_lead(spec_dir: Path, r: int, w: int) -> NoReturn:

@@ -155,3 +155,13 @@ def test_ctrl_c_while_the_lead_forks_ends_the_command_as_ctrl_c_does(make_projec
     r = validate(root, CTRL_C_AT_FORK)
     assert (r.returncode, r.stdout) == (130, "")
     assert r.stderr == "interrupted: nothing half-done is left that the next apply cannot finish\n"
+
+
+# A command run with its standard input and output closed (`<&- >&-`): the lead's pipe would get descriptors 0
+# and 1, and its end become /dev/null where the lead lets go of the command's streams.
+def test_a_command_without_standard_streams_still_takes_what_was_read_ahead(make_project: MakeProject) -> None:
+    root = make_project(files={"specs/data/train.jsonl": big_dataset()})
+    env = {**os.environ, "FTOPS_LOG_LEVEL": "DEBUG", "CI": "1"}
+    r = subprocess.run(["bash", "-c", 'exec "$0" -c "$1" validate --no-tokens <&- >&-', sys.executable, RUN],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert TAKEN in r.stderr, r.stderr
