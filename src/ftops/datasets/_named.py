@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .._yaml import Document, YamlError, load_documents
+from ._lines import open_regular
 
 MAX_SPEC_BYTES = 1 << 20  # the spec loader's bounds (spec._project): what it refuses is not read here either
 MAX_SPEC_FILES = 2_000
@@ -55,14 +56,27 @@ def _spec_files(spec_dir: Path) -> list[Path]:
         found.extend(Path(dirpath) / f for f in filenames if f.endswith((".yaml", ".yml")))
         if len(found) > MAX_SPEC_FILES:
             return []
-    return sorted(found)
+    return sorted(p for p in found if p.is_file())
 
 
 def _documents(real: Path) -> Iterator[Document]:
-    with real.open("rb") as f:
-        data = f.read(MAX_SPEC_BYTES + 1)
+    # Opened without waiting (a pipe named *.yaml would wait for a writer forever, and the command for the lead)
+    # and read only if a regular file: the loader passes over anything else (`spec._project.spec_files`).
+    fd, _ = open_regular(str(real))
+    try:
+        data = _read_upto(fd, MAX_SPEC_BYTES + 1)
+    finally:
+        os.close(fd)
     if len(data) <= MAX_SPEC_BYTES:
         yield from load_documents(data.decode("utf-8-sig"), str(real))
+
+
+def _read_upto(fd: int, limit: int) -> bytes:
+    parts: list[bytes] = []
+    while limit > 0 and (part := os.read(fd, limit)):
+        parts.append(part)
+        limit -= len(part)
+    return b"".join(parts)
 
 
 def _dataset_file(doc: Document, base: Path) -> Path | None:
