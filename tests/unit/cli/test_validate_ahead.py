@@ -120,8 +120,11 @@ def test_a_spec_error_ends_the_command_as_before(make_project: MakeProject) -> N
 
 @pytest.mark.parametrize(("args", "spec_dir"), [
     (["validate", "--no-tokens"], "specs"),
-    (["validate", "other", "--no-tokens", "-f", "json", "--foundry", "dev"], "other"),
-    (["validate", "--no-tokens", "--format=text", "--foundry=x", "dir"], "dir"),
+    (["validate", "other", "--no-tokens", "-f", "json"], "other"),
+    (["validate", "--no-tokens", "--format=text", "dir"], "dir"),
+    # One Foundry's datasets: the lead cannot tell which, and the command would wait while it scanned the others'
+    (["validate", "other", "--no-tokens", "-f", "json", "--foundry", "dev"], None),
+    (["validate", "--no-tokens", "--format=text", "--foundry=x", "dir"], None),
     (["validate", "--tokens", "--no-tokens"], "specs"),
     (["validate"], None),  # tokens are counted: not read ahead
     (["validate", "--no-tokens", "--tokens"], None),
@@ -134,6 +137,11 @@ def test_a_spec_error_ends_the_command_as_before(make_project: MakeProject) -> N
 ])
 def test_only_validate_without_tokens_reads_ahead(args: list[str], spec_dir: str | None) -> None:
     assert read_ahead_dir(args) == (Path(spec_dir) if spec_dir is not None else None)
+
+
+def test_a_foundry_chosen_by_the_environment_reads_nothing_ahead() -> None:
+    assert read_ahead_dir(["validate", "--no-tokens"], {"FTOPS_FOUNDRY": "dev"}) is None
+    assert read_ahead_dir(["validate", "--no-tokens"], {"FTOPS_FOUNDRY": ""}) == Path("specs")
 
 
 def test_a_file_below_the_worker_size_is_not_read_ahead(make_project: MakeProject) -> None:
