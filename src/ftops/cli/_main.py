@@ -20,9 +20,8 @@ from .. import EXIT_ERROR, FtopsError, ValidationFailed, redact_text
 from ._escape import terminal
 from ._output import err, out
 from ._parser import ABORTS, NO_ARGS_HELP, USAGE_ERRORS
+from ._startup import EXIT_INTERRUPTED, INTERRUPTED
 from .commands import register
-
-EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="ftops",
@@ -136,5 +135,5 @@ def main(args: list[str] | None = None) -> None:
     except KeyboardInterrupt:  # a second Ctrl-C while the first was being handled
         code = EXIT_INTERRUPTED
     if code == EXIT_INTERRUPTED:  # Ctrl-C (Typer turns KeyboardInterrupt into exit 130)
-        _line("interrupted: nothing half-done is left that the next apply cannot finish")
+        _line(INTERRUPTED)
     sys.exit(code)

@@ -19,19 +19,25 @@ def _failed(e: OSError) -> BaseException:
     return e if isinstance(e, BrokenPipeError) else OutputFailed(f"cannot write to standard output: {e.strerror or e}")
 
 
+def _stdout() -> IO[str]:
+    if sys.stdout is None:  # started with it closed (`>&-`): Python then has no sys.stdout at all
+        raise OutputFailed("cannot write to standard output: it is closed")
+    return sys.stdout
+
+
 class _Stdout:
     """sys.stdout as it is at each write (tests swap it), with a failed write raised as one line instead
     of a bug: a result that was not delivered must not exit 0, nor end in "internal error"."""
 
     def write(self, text: str) -> int:
         try:
-            return sys.stdout.write(text)
+            return _stdout().write(text)
         except OSError as e:
             raise _failed(e) from None
 
     def flush(self) -> None:
         try:
-            sys.stdout.flush()
+            _stdout().flush()
         except OSError as e:
             raise _failed(e) from None
 

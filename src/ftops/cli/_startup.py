@@ -20,6 +20,9 @@ import threading
 from collections.abc import Iterator
 from typing import NoReturn
 
+EXIT_INTERRUPTED = 130  # Ctrl-C (what Typer turns KeyboardInterrupt into)
+INTERRUPTED = "interrupted: nothing half-done is left that the next apply cannot finish"
+
 
 @contextlib.contextmanager
 def loading() -> Iterator[None]:
@@ -62,3 +65,10 @@ def exit_code(e: SystemExit) -> int:
     with contextlib.suppress(Exception):
         print(e.code, file=sys.stderr)
     return 1
+
+
+def interrupted() -> NoReturn:
+    """Ctrl-C before the command line handles it (`_main`: while it loads): the line and exit code it gives."""
+    with contextlib.suppress(Exception):  # no standard error to say it on: the exit code still does
+        print(INTERRUPTED, file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_INTERRUPTED)

@@ -30,6 +30,7 @@ import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from ._chunk import ChunkJob, ChunkResult, scan_chunk
 from ._lines import BLOCK, open_regular
@@ -100,30 +101,71 @@ def start(spec_dir: Path) -> None:
     if _lead is not None or not hasattr(os, "fork") or threading.active_count() > 1 or _cores() < 2:
         return  # forking a threaded process can copy a lock another thread holds (as `_scan` decides)
     try:
-        r, w = os.pipe()
+        r, w = _pipe()
     except OSError:
         return
+    # Ctrl-C waits until the lead is forked and registered: raised in fork's handlers (logging's), it would be
+    # lost in the parent ("Exception ignored") and, in the child, raised before it knows it is the lead.
+    blocked = _block_sigint()
     try:
-        pid = os.fork()
-    except OSError:
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(r)
+            os.close(w)
+            return
+        if pid == 0:
+            _be_the_lead(spec_dir, r, w)
+        os.close(w)
+        with contextlib.suppress(OSError):  # as the lead does: whichever runs first, `stop` can kill the group
+            os.setpgid(pid, pid)
+        _lead = _Lead(pid, r)
+        atexit.register(_lead.stop)
+    finally:
+        if blocked:  # a Ctrl-C that came meanwhile is raised now, in the parent, which stops the lead at exit
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _pipe() -> tuple[int, int]:
+    """A pipe whose ends are above descriptor 2: a command started with a standard stream closed would give them
+    0 to 2, where the lead puts /dev/null (`_detach`): its messages would go there, and the parent wait for the
+    lead's end to read each file again."""
+    r, w = os.pipe()
+    if r > 2 and w > 2:
+        return r, w
+    import fcntl
+
+    try:
+        high_r = fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 3)
+        try:
+            return high_r, fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 3)
+        except OSError:
+            os.close(high_r)
+            raise
+    finally:
         os.close(r)
         os.close(w)
-        return
-    if pid == 0:  # the lead: never returns, never runs the parent's exit handlers or flushes its output
-        code = 1
-        try:
-            os.close(r)
-            os.setpgid(0, 0)
-            _detach()
-            _scan_all(spec_dir, w)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    with contextlib.suppress(OSError):  # as the lead does: whichever runs first, `stop` can kill the group
-        os.setpgid(pid, pid)
-    _lead = _Lead(pid, r)
-    atexit.register(_lead.stop)
+
+
+def _be_the_lead(spec_dir: Path, r: int, w: int) -> NoReturn:
+    """The forked lead's life: it never returns, never runs the parent's exit handlers or flushes its output."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C sent before it left the group is the parent's
+        os.close(r)
+        os.setpgid(0, 0)
+        _detach()
+        _scan_all(spec_dir, w)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _block_sigint() -> bool:
+    """Hold SIGINT pending (not lost) in this thread; whether it was unblocked before and is blocked now."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return False
+    return signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def _detach() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
@@ -41,6 +42,7 @@ PROBE_LINES = 1000  # the dataset's format is inferred from the first record tha
 # Smallest files worth worker processes. A forked pool costs ~25 ms to start and gather: about what
 # checking 8 MiB costs, or counting the tokens of 1 MiB (so parallel counting pays from ~4 MiB).
 # Spawning costs ~0.2 s plus imports, and loading the token ranks again (~1 s) when counting tokens.
+_PARENT_CHECK = 0.25  # seconds between a worker's looks at whether the command still runs
 _PARALLEL_MIN = {("fork", False): 8 << 20, ("fork", True): 4 << 20,
                  ("spawn", False): 64 << 20, ("spawn", True): 16 << 20}
 
@@ -182,7 +184,8 @@ def _in_workers(jobs: list[ChunkJob], n: int, method: str, opts: ScanOptions,
     from concurrent.futures import ProcessPoolExecutor
 
     try:
-        pool = ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=multiprocessing.get_context(method))
+        pool = ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=multiprocessing.get_context(method),
+                                   initializer=_end_with, initargs=(os.getpid(),))
     except (OSError, ImportError, NotImplementedError):
         return None
     with pool:
@@ -192,6 +195,18 @@ def _in_workers(jobs: list[ChunkJob], n: int, method: str, opts: ScanOptions,
             return None
         hasher.start()  # this process starts a thread of its own
         return list(pending)
+
+
+def _end_with(parent: int) -> None:
+    """A worker's start: it ends when `parent` does. A pool's workers wait for work on a queue whose other end
+    they hold themselves, so a command killed outright (`kill`, SIGKILL) left them waiting forever, holding its
+    standard output and error (a reader of them never saw the command end)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_CHECK)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ftops-parent-watch", daemon=True).start()
 
 
 def _probe(fd: int, size: int, opts: ScanOptions, bom: bool) -> tuple[str | None, LineProblem | None, int]:

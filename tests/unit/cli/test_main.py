@@ -165,6 +165,18 @@ def test_a_full_stdout_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]
     assert e.value.code == 1 and err == "error: cannot write to standard output: No space left on device\n"
 
 
+def test_a_closed_stdout_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ftops validate >&-` (Python's sys.stdout is then None) said "internal error: AttributeError ... please
+    report"."""
+    with pytest.raises(SystemExit) as e:
+        monkeypatch.setattr("sys.stdout", None)
+        _main.main(["schema"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and err == "error: cannot write to standard output: it is closed\n"
+
+
 def test_a_png_name_of_another_format_is_refused_before_any_work(capsys: pytest.CaptureFixture[str],
                                                                    tmp_path: Path) -> None:
     """`--png curves.jpg` wrote PNG bytes into curves.jpg; `--png x.xyz` was an internal error."""

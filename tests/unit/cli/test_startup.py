@@ -81,3 +81,33 @@ def test_the_console_script_keeps_exit_codes_and_output(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "ftops", "validate", "nosuchdir"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+
+
+# Ctrl-C while the command line still loads (about 0.3 s of imports, before `_main` handles Ctrl-C itself): a
+# finder that stops the import of `ftops.cli._main` until the test has sent SIGINT, so the signal lands there.
+_SLOW_LOAD = """
+    import sys, time
+    class Slow:
+        def find_spec(self, name, path=None, target=None):
+            if name == "ftops.cli._main":
+                print("loading", flush=True)
+                time.sleep(30)
+            return None
+    sys.meta_path.insert(0, Slow())
+    sys.argv = ["ftops", "validate", "--no-tokens", "nosuchdir"]
+    from ftops.cli import {entry}
+    {entry}()
+"""
+
+
+@pytest.mark.parametrize("entry", ["run", "main"])
+def test_ctrl_c_while_the_command_line_loads_is_one_line_and_exit_130(tmp_path: Path, entry: str) -> None:
+    import signal
+
+    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SLOW_LOAD.format(entry=entry))], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline() == "loading\n"
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert (p.returncode, out, err) == (130, "", "interrupted: nothing half-done is left that the next apply cannot "
+                                                "finish\n")

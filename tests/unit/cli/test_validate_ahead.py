@@ -120,8 +120,11 @@ def test_a_spec_error_ends_the_command_as_before(make_project: MakeProject) -> N
 
 @pytest.mark.parametrize(("args", "spec_dir"), [
     (["validate", "--no-tokens"], "specs"),
-    (["validate", "other", "--no-tokens", "-f", "json", "--foundry", "dev"], "other"),
-    (["validate", "--no-tokens", "--format=text", "--foundry=x", "dir"], "dir"),
+    (["validate", "other", "--no-tokens", "-f", "json"], "other"),
+    (["validate", "--no-tokens", "--format=text", "dir"], "dir"),
+    # One Foundry's datasets: the lead cannot tell which, and the command would wait while it scanned the others'
+    (["validate", "other", "--no-tokens", "-f", "json", "--foundry", "dev"], None),
+    (["validate", "--no-tokens", "--format=text", "--foundry=x", "dir"], None),
     (["validate", "--tokens", "--no-tokens"], "specs"),
     (["validate"], None),  # tokens are counted: not read ahead
     (["validate", "--no-tokens", "--tokens"], None),
@@ -136,7 +139,37 @@ def test_only_validate_without_tokens_reads_ahead(args: list[str], spec_dir: str
     assert read_ahead_dir(args) == (Path(spec_dir) if spec_dir is not None else None)
 
 
+def test_a_foundry_chosen_by_the_environment_reads_nothing_ahead() -> None:
+    assert read_ahead_dir(["validate", "--no-tokens"], {"FTOPS_FOUNDRY": "dev"}) is None
+    assert read_ahead_dir(["validate", "--no-tokens"], {"FTOPS_FOUNDRY": ""}) == Path("specs")
+
+
 def test_a_file_below_the_worker_size_is_not_read_ahead(make_project: MakeProject) -> None:
     root = make_project()  # 60 and 12 examples: checked in-process, where reading ahead saves nothing
     err = same_report(root)
     assert "read ahead" not in err
+
+
+# Ctrl-C while the lead forks (the terminal's SIGINT landing in fork's handlers): an at-fork handler that sends
+# it in the parent right after the fork, where it once was raised inside logging's own handler and lost ("Exception
+# ignored"): the command then ran to the end as if no Ctrl-C had come.
+CTRL_C_AT_FORK = ("import os, signal, sys; sys.argv[0] = 'ftops'; "
+                  "os.register_at_fork(after_in_parent=lambda: os.kill(os.getpid(), signal.SIGINT)); "
+                  "from ftops.cli import run; run()")
+
+
+def test_ctrl_c_while_the_lead_forks_ends_the_command_as_ctrl_c_does(make_project: MakeProject) -> None:
+    root = make_project(files={"specs/data/train.jsonl": big_dataset()})
+    r = validate(root, CTRL_C_AT_FORK)
+    assert (r.returncode, r.stdout) == (130, "")
+    assert r.stderr == "interrupted: nothing half-done is left that the next apply cannot finish\n"
+
+
+# A command run with its standard input and output closed (`<&- >&-`): the lead's pipe would get descriptors 0
+# and 1, and its end become /dev/null where the lead lets go of the command's streams.
+def test_a_command_without_standard_streams_still_takes_what_was_read_ahead(make_project: MakeProject) -> None:
+    root = make_project(files={"specs/data/train.jsonl": big_dataset()})
+    env = {**os.environ, "FTOPS_LOG_LEVEL": "DEBUG", "CI": "1"}
+    r = subprocess.run(["bash", "-c", 'exec "$0" -c "$1" validate --no-tokens <&- >&-', sys.executable, RUN],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert TAKEN in r.stderr, r.stderr

@@ -48,6 +48,23 @@ def test_the_root_is_the_spec_directorys_parent_without_git(tmp_path: Path) -> N
     assert named_files(tmp_path / "p" / "specs") == ((tmp_path / "p").resolve(), [])
 
 
+def test_a_spec_file_that_is_a_fifo_is_passed_over_not_waited_on(tmp_path: Path) -> None:
+    """A pipe named *.yaml (the spec loader passes over what is not a regular file): opening it waited for a writer
+    forever, and so did `validate --no-tokens`, for the lead's first message."""
+    import threading
+
+    (tmp_path / ".git").mkdir()
+    a = write(tmp_path / "specs" / "data" / "a.jsonl")
+    write(tmp_path / "specs" / "main.yaml", DATASET.format(name="a", path="data/a.jsonl"))
+    os.mkfifo(tmp_path / "specs" / "pipe.yaml")
+    (tmp_path / "specs" / "linked.yml").symlink_to(tmp_path / "specs" / "pipe.yaml")
+    found: list[object] = []
+    reader = threading.Thread(target=lambda: found.append(named_files(tmp_path / "specs")), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert found == [(tmp_path.resolve(), [a.resolve()])]
+
+
 def job(opts: ScanOptions, chunk: Chunk = Chunk(0, 10), fmt: str = "chat") -> ChunkJob:
     return ChunkJob("/d.jsonl", (1, 2), chunk, fmt, opts)
 

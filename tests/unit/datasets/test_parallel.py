@@ -3,6 +3,7 @@ order across range boundaries, token counts identical to a single-thread count."
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -16,6 +17,7 @@ from ftops.datasets import DatasetReport, ScanOptions, get_encoding, scan_file
 from ftops.datasets._lines import Chunk, cut, iter_lines, open_regular
 from ftops.datasets._options import MAX_PROBLEMS
 from ftops.datasets._records import MESSAGE_OVERHEAD
+from ftops.datasets._scan import worker_count
 from tests.conftest import chat_line
 
 WIDTH = 240  # every line is padded to this many bytes (JSON allows trailing spaces), so cuts are predictable
@@ -211,3 +213,58 @@ def test_a_file_replaced_while_it_is_read_is_one_problem(tmp_path: Path, monkeyp
     r = scan_file(p, ScanOptions(), workers=workers, pieces=3)
     assert [x.message for x in r.problems] == ["cannot read the file: the file was replaced while it was being read"]
     assert r.sha256 == "" and not r.ok
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir() or worker_count(10 << 20, ScanOptions(count_tokens=False), "fork") < 2,
+                    reason="needs /proc and two cores")
+def test_workers_end_when_the_command_is_killed(tmp_path: Path) -> None:
+    """`kill <pid>` (or SIGKILL) of a validate that scanned in workers left them waiting for work forever, holding
+    the command's stdout and stderr: a reader of its output (`| tee`, a CI log) never saw it end."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = dataset(tmp_path, 45_000, {})
+    script = ("import sys; from pathlib import Path; from ftops.datasets import ScanOptions, scan_file\n"
+              "print('scanning', flush=True)\n"
+              "while True: scan_file(Path(sys.argv[1]), ScanOptions(count_tokens=False))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(p)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"scanning\n"
+        deadline = time.monotonic() + 30
+        while not workers and time.monotonic() < deadline:
+            workers = _children(proc.pid)
+        assert workers, "no worker process was seen"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers)
+    finally:
+        proc.kill()
+        for w in workers:
+            with contextlib.suppress(OSError):
+                os.kill(w, signal.SIGKILL)
